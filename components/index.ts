@@ -1,0 +1,5 @@
+// The library's public surface.
+export { Container, ContainerArgs, ContainerNetwork, networkModeOf } from "./container";
+export { DockerContainer, DockerContainerArgs } from "./providers/dockerContainer";
+export { VethAttachment, VethAttachmentArgs } from "./providers/vethAttachment";
+export { defaultContainerName, defaultHostIfName, ownerMark, OWNER_LABEL } from "./naming";

@@ -1,0 +1,51 @@
+// Names and ownership marks of what the library creates on the host.
+//
+// Everything carries two marks: a name prefix (`hn-`) a person can see in
+// `ip link` or `docker ps`, and an exact owner mark (the interface alias, the
+// container label) that names the stack and resource. Delete and refresh act
+// only on objects whose owner mark matches, never on a name alone.
+
+import { createHash } from "node:crypto";
+
+/** Prefix of every interface and container name the library derives. */
+export const NAME_PREFIX = "hn-";
+/** Docker label holding the owner mark of containers and networks. */
+export const OWNER_LABEL = "io.hostnet.owner";
+/** Kernel limit on interface names (IFNAMSIZ - 1). */
+export const MAX_IFNAME_LENGTH = 15;
+
+/**
+ * The owner mark of a resource: `hostnet/<project>/<stack>/<name>`, e.g.
+ * `hostnet/hostnet/dev/seed-eth0`. Stored as the host-side interface's alias
+ * and as a container label; an alias holds at most 255 bytes, so very long
+ * marks are shortened to a hash.
+ */
+export function ownerMark(project: string, stack: string, name: string): string {
+    const mark = `hostnet/${project}/${stack}/${name}`;
+    return Buffer.byteLength(mark) <= 255 ? mark : `hostnet/sha256:${shortHash(mark, 40)}`;
+}
+
+/**
+ * The default host-side veth name: stable for a given owner mark, at most 15
+ * characters, readable where possible: `hn-<up to 5 chars of name>-<6 hex>`,
+ * e.g. owner `.../seed-eth0` -> `hn-seede-1a2b3c`.
+ */
+export function defaultHostIfName(owner: string, name: string): string {
+    const readable = name.toLowerCase().replace(/[^a-z0-9]/g, "").slice(0, 5);
+    if (readable === "") {
+        return NAME_PREFIX + shortHash(owner, MAX_IFNAME_LENGTH - NAME_PREFIX.length);
+    }
+    return `${NAME_PREFIX}${readable}-${shortHash(owner, 6)}`;
+}
+
+/**
+ * The default Docker container name: `hn-<stack>-<name>`, with characters
+ * Docker refuses replaced by `-`. e.g. stack `dev`, name `seed` -> `hn-dev-seed`.
+ */
+export function defaultContainerName(stack: string, name: string): string {
+    return `${NAME_PREFIX}${stack}-${name}`.replace(/[^a-zA-Z0-9_.-]/g, "-");
+}
+
+function shortHash(text: string, length: number): string {
+    return createHash("sha256").update(text).digest("hex").slice(0, length);
+}

@@ -1,0 +1,214 @@
+// Input validation shared by components (prompt errors when the program runs)
+// and dynamic providers (`check`, which fails the preview before anything on
+// the host is touched). Pure functions: no host access, no Pulumi imports.
+//
+// Why strict: a bad value that reaches the host fails halfway through a
+// multi-step operation (a veth made, its address refused), and the kernel's
+// error ("Invalid argument") names neither the field nor the fix. Each message
+// here names the field in backticks, what is allowed, and what was given.
+
+import { MAX_IFNAME_LENGTH, OWNER_LABEL } from "./naming";
+
+/** One bad field, in the shape a provider's `check` returns. */
+export interface InputFailure {
+    property: string;
+    reason: string;
+}
+
+const IFNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const DOCKER_ID = /^[0-9a-f]{12,64}$/;
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+const IMAGE_REF = /^[a-z0-9][a-z0-9._\/-]*(:[A-Za-z0-9_.-]{1,128})?(@sha256:[0-9a-f]{64})?$/;
+
+function show(value: unknown): string {
+    return JSON.stringify(value) ?? String(value);
+}
+
+/** Parses a dotted-quad IPv4 address into a 32-bit number, or undefined. */
+export function parseIPv4(text: string): number | undefined {
+    const parts = text.split(".");
+    if (parts.length !== 4) return undefined;
+    let value = 0;
+    for (const part of parts) {
+        if (!/^(0|[1-9][0-9]{0,2})$/.test(part) || Number(part) > 255) return undefined;
+        value = value * 256 + Number(part);
+    }
+    return value;
+}
+
+export interface ParsedCidr {
+    address: number;
+    prefix: number;
+}
+
+export function parseCidr(text: string): ParsedCidr | undefined {
+    const match = /^([^/]+)\/([0-9]{1,2})$/.exec(text);
+    if (!match) return undefined;
+    const address = parseIPv4(match[1]);
+    const prefix = Number(match[2]);
+    if (address === undefined || prefix < 1 || prefix > 32) return undefined;
+    return { address, prefix };
+}
+
+function networkOf(address: number, prefix: number): number {
+    const size = 2 ** (32 - prefix);
+    return address - (address % size);
+}
+
+export function checkIfName(field: string, value: unknown): string | undefined {
+    if (typeof value !== "string" || value.length === 0) {
+        return `\`${field}\` must be an interface name (a non-empty string); got ${show(value)}`;
+    }
+    if (value.length > MAX_IFNAME_LENGTH) {
+        return `\`${field}\` must be at most ${MAX_IFNAME_LENGTH} characters (the kernel's limit on interface names); ${show(value)} has ${value.length}`;
+    }
+    if (!IFNAME.test(value)) {
+        return `\`${field}\` may hold only letters, digits, '_', '.' and '-', starting with a letter or digit; got ${show(value)}`;
+    }
+    return undefined;
+}
+
+export function checkCidr(field: string, value: unknown): string | undefined {
+    const example = "like 172.17.0.3/16";
+    if (typeof value !== "string") {
+        return `\`${field}\` must be an IPv4 address with its prefix length, ${example}; got ${show(value)}`;
+    }
+    const cidr = parseCidr(value);
+    if (!cidr) {
+        return `\`${field}\` must be an IPv4 address with its prefix length (1-32), ${example}; got ${show(value)}`;
+    }
+    if (cidr.prefix <= 30) {
+        const network = networkOf(cidr.address, cidr.prefix);
+        const broadcast = network + 2 ** (32 - cidr.prefix) - 1;
+        if (cidr.address === network || cidr.address === broadcast) {
+            const which = cidr.address === network ? "network" : "broadcast";
+            return `\`${field}\` ${show(value)} is the ${which} address of its subnet; choose a host address inside it, ${example}`;
+        }
+    }
+    return undefined;
+}
+
+export function checkIPv4(field: string, value: unknown): string | undefined {
+    if (typeof value !== "string" || parseIPv4(value) === undefined) {
+        return `\`${field}\` must be an IPv4 address without a prefix length, like 172.17.0.1; got ${show(value)}`;
+    }
+    return undefined;
+}
+
+/** The gateway must be reachable on the attachment's own subnet, and not the address itself. */
+export function checkGatewayInSubnet(gateway: string, address: string): string | undefined {
+    const cidr = parseCidr(address);
+    const gw = parseIPv4(gateway);
+    if (!cidr || gw === undefined) return undefined;
+    if (gw === cidr.address) {
+        return `\`gateway\` ${gateway} is the attachment's own \`address\`; use the bridge's address instead`;
+    }
+    if (networkOf(gw, cidr.prefix) !== networkOf(cidr.address, cidr.prefix)) {
+        return `\`gateway\` ${gateway} is outside the subnet of \`address\` ${address}: the default route could not reach it; use an address in that subnet (usually the bridge's)`;
+    }
+    return undefined;
+}
+
+export function checkMtu(field: string, value: unknown): string | undefined {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 68 || value > 65535) {
+        return `\`${field}\` must be an integer from 68 to 65535 (bytes); got ${show(value)}`;
+    }
+    return undefined;
+}
+
+export function checkMac(field: string, value: unknown): string | undefined {
+    if (typeof value !== "string" || !MAC.test(value)) {
+        return `\`${field}\` must be a MAC address like 02:42:ac:11:00:03; got ${show(value)}`;
+    }
+    if (parseInt(value.slice(0, 2), 16) & 1) {
+        return `\`${field}\` ${show(value)} is a multicast address (lowest bit of the first byte set); use a unicast one such as 02:...`;
+    }
+    return undefined;
+}
+
+export function checkContainerRef(field: string, value: unknown): string | undefined {
+    if (typeof value !== "string" || !(DOCKER_NAME.test(value) || DOCKER_ID.test(value))) {
+        return `\`${field}\` must be a container name or id (letters, digits, '_', '.', '-'); got ${show(value)}`;
+    }
+    return undefined;
+}
+
+export function checkContainerName(field: string, value: unknown): string | undefined {
+    if (typeof value !== "string" || !DOCKER_NAME.test(value)) {
+        return `\`${field}\` must be a Docker container name: letters, digits, '_', '.', '-', starting with a letter or digit; got ${show(value)}`;
+    }
+    return undefined;
+}
+
+export function checkImage(field: string, value: unknown): string | undefined {
+    if (typeof value !== "string" || !IMAGE_REF.test(value)) {
+        return `\`${field}\` must be an image reference like hostnet/busybox:1 (lower-case repository, optional tag); got ${show(value)}`;
+    }
+    return undefined;
+}
+
+export function checkStringArray(field: string, value: unknown): string | undefined {
+    if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
+        return `\`${field}\` must be a list of strings; got ${show(value)}`;
+    }
+    return undefined;
+}
+
+export function checkLabels(field: string, value: unknown): string | undefined {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        return `\`${field}\` must be a map of label names to string values; got ${show(value)}`;
+    }
+    for (const [key, v] of Object.entries(value)) {
+        if (key === "" || typeof v !== "string") {
+            return `\`${field}\` must map non-empty label names to strings; ${show(key)} maps to ${show(v)}`;
+        }
+        if (key.startsWith("io.hostnet.")) {
+            return `\`${field}\` may not set ${show(key)}: labels under io.hostnet. (such as ${OWNER_LABEL}) are the library's ownership marks`;
+        }
+    }
+    return undefined;
+}
+
+/**
+ * `docker run --net` modes: bridge, none, host, container:<name|id>, or the
+ * name of a user-defined network.
+ */
+export function checkNetworkMode(field: string, value: unknown): string | undefined {
+    if (typeof value !== "string" || value === "") {
+        return `\`${field}\` must be one of bridge, none, host, container:<name or id>, or a network name; got ${show(value)}`;
+    }
+    if (value.startsWith("container:")) {
+        const target = value.slice("container:".length);
+        return target === "" || checkContainerRef(field, target)
+            ? `\`${field}\` ${show(value)} must name a container after "container:", like container:web`
+            : undefined;
+    }
+    return DOCKER_NAME.test(value)
+        ? undefined
+        : `\`${field}\` must be one of bridge, none, host, container:<name or id>, or a network name; got ${show(value)}`;
+}
+
+type Check = (field: string, value: unknown) => string | undefined;
+
+/** Runs `check` on each field that is present, collecting every failure at once. */
+export function checkFields(inputs: Record<string, unknown>, rules: Record<string, { check: Check; required?: boolean }>): InputFailure[] {
+    const failures: InputFailure[] = [];
+    for (const [field, rule] of Object.entries(rules)) {
+        const value = inputs[field];
+        if (value === undefined || value === null) {
+            if (rule.required) failures.push({ property: field, reason: `\`${field}\` is required` });
+            continue;
+        }
+        const reason = rule.check(field, value);
+        if (reason) failures.push({ property: field, reason });
+    }
+    return failures;
+}
+
+/** Throws one error listing every failure, for prompt checks in components. */
+export function throwIfFailures(what: string, failures: InputFailure[]): void {
+    if (failures.length === 0) return;
+    const lines = failures.map((f) => `  - ${f.reason}`).join("\n");
+    throw new Error(`invalid ${what}:\n${lines}`);
+}
