@@ -1,0 +1,88 @@
+// Composition under Pulumi mocks: which resources the components register,
+// with which inputs. Proof limit: mocks never run provider methods, so this
+// says nothing about the host; test/host and test/e2e cover that.
+
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+
+interface Registered {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+}
+
+const registered: Registered[] = [];
+
+function settle<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply((v) => resolve(v)));
+}
+
+describe("components under mocks", () => {
+    let lib: typeof import("../../components");
+
+    before(async () => {
+        await pulumi.runtime.setMocks(
+            {
+                newResource(args) {
+                    registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+                    return { id: `${args.name}-id`, state: { ...args.inputs, containerId: `${args.name}-cid` } };
+                },
+                call: (args) => args.inputs,
+            },
+            "proj",
+            "stk",
+        );
+        lib = await import("../../components");
+    });
+
+    it("Container registers one DockerContainer with --net=none by default, named and marked after the stack", async () => {
+        const c = new lib.Container("web", { image: "hostnet/busybox:1", command: ["sleep", "1"] });
+        await settle(c.containerId);
+        const child = registered.find((r) => r.name === "web" && r.type.endsWith("DockerContainer"))!;
+        assert.equal(child.type, "pulumi-nodejs:dynamic/hostnet:DockerContainer");
+        assert.equal(child.inputs.networkMode, "none");
+        assert.equal(child.inputs.name, "hn-stk-web");
+        assert.equal(child.inputs.owner, "hostnet/proj/stk/web");
+        assert.deepEqual(child.inputs.command, ["sleep", "1"]);
+        assert.equal(typeof child.inputs.__provider, "string", "the provider must serialize");
+        assert.ok(registered.some((r) => r.type === "hostnet:index:Container" && r.name === "web"));
+    });
+
+    it("Container maps container: mode to Docker's container:<name>", async () => {
+        const c = new lib.Container("side", { image: "hostnet/busybox:1", network: { mode: "container", container: "web-1" } });
+        await settle(c.containerId);
+        const child = registered.find((r) => r.name === "side" && r.type.endsWith("DockerContainer"))!;
+        assert.equal(child.inputs.networkMode, "container:web-1");
+    });
+
+    it("VethAttachment fills the seed's defaults: docker0, eth0, a derived host name", async () => {
+        const v = new lib.VethAttachment("seed-eth0", { container: "hn-stk-seed", address: "172.17.0.3/16" });
+        await settle(v.hostIfName);
+        const r = registered.find((x) => x.name === "seed-eth0")!;
+        assert.equal(r.type, "pulumi-nodejs:dynamic/hostnet:VethAttachment");
+        assert.equal(r.inputs.bridge, "docker0");
+        assert.equal(r.inputs.containerIfName, "eth0");
+        assert.equal(r.inputs.owner, "hostnet/proj/stk/seed-eth0");
+        assert.equal(r.inputs.hostIfName, lib.defaultHostIfName("hostnet/proj/stk/seed-eth0", "seed-eth0"));
+        assert.equal(r.inputs.gateway, undefined);
+    });
+
+    it("VethAttachment refuses bad plain inputs when the program runs, listing each field", () => {
+        assert.throws(
+            () => new lib.VethAttachment("bad", { container: "c", address: "10.0.0.1", hostIfName: "much-too-long-name" }),
+            {
+                message:
+                    'invalid VethAttachment "bad":\n' +
+                    '  - `address` must be an IPv4 address with its prefix length (1-32), like 172.17.0.3/16; got "10.0.0.1"\n' +
+                    '  - `hostIfName` must be at most 15 characters (the kernel\'s limit on interface names); "much-too-long-name" has 18',
+            },
+        );
+        assert.ok(!registered.some((r) => r.name === "bad"), "nothing is registered for bad input");
+    });
+
+    it("leaves values that are not known yet to the provider's check", async () => {
+        const v = new lib.VethAttachment("later", { container: pulumi.output("c"), address: pulumi.output("10.0.0.5/24") });
+        await settle(v.hostIfName);
+        assert.ok(registered.some((r) => r.name === "later"));
+    });
+});
