@@ -1,0 +1,60 @@
+// Runs the example stack through the real engine: the project's own Pulumi CLI
+// and language host (built by scripts/setup.sh), the Automation API, a
+// throw-away file backend and PULUMI_HOME per run.
+
+import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const projectRoot = join(__dirname, "..", "..");
+
+export function toolchainRoot(): string {
+    const env = readFileSync(join(projectRoot, "scripts", "toolchain.env.sh"), "utf8");
+    const version = /^PULUMI_VERSION=(\S+)$/m.exec(env)![1];
+    return join(process.env.HOSTNET_CACHE ?? "/var/cache/hostnet", `pulumi-v${version}`);
+}
+
+export interface TestStack {
+    stack: Stack;
+    stateDir: string;
+    dispose(): void;
+}
+
+/**
+ * A stack of the example project in a scratch folder that links to the
+ * project's program and node_modules, so that stack files land there and not
+ * in the repository.
+ */
+export async function exampleStack(stackName: string, config: Record<string, string>): Promise<TestStack> {
+    const scratch = mkdtempSync(join(tmpdir(), "hostnet-e2e-"));
+    const workDir = join(scratch, "project");
+    const stateDir = join(scratch, "state");
+    const home = join(scratch, "home");
+    for (const dir of [workDir, stateDir, home]) rmSync(dir, { recursive: true, force: true });
+    require("node:fs").mkdirSync(workDir);
+    require("node:fs").mkdirSync(stateDir);
+    copyFileSync(join(projectRoot, "Pulumi.yaml"), join(workDir, "Pulumi.yaml"));
+    for (const entry of ["index.ts", "components", "tsconfig.json", "package.json", "node_modules"]) {
+        symlinkSync(join(projectRoot, entry), join(workDir, entry));
+    }
+    const pulumiCommand = await PulumiCommand.get({ root: toolchainRoot(), skipVersionCheck: true });
+    const stack = await LocalWorkspace.createOrSelectStack(
+        { stackName, workDir },
+        {
+            pulumiCommand,
+            pulumiHome: home,
+            envVars: {
+                PULUMI_BACKEND_URL: `file://${stateDir}`,
+                PULUMI_CONFIG_PASSPHRASE: "",
+                PULUMI_SKIP_UPDATE_CHECK: "true",
+                PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+                PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+            },
+        },
+    );
+    for (const [key, value] of Object.entries(config)) {
+        await stack.setConfig(key, { value });
+    }
+    return { stack, stateDir, dispose: () => rmSync(scratch, { recursive: true, force: true }) };
+}
