@@ -1,11 +1,10 @@
-// Unit tests first (fast, no host changes), then provider tests on the real
-// host, then end-to-end runs of the real engine. Type checking is `npm run
-// typecheck`; tests are transpiled only, for speed.
+// Shared settings; the suites are listed in package.json ("test": unit first,
+// fast and host-free, then providers on the real host, then the real engine).
+// Tests are transpiled only, for speed; `tsc -p .` type-checks in `npm test`.
 module.exports = {
     require: ["ts-node/register/transpile-only"],
     extension: ["ts"],
-    spec: ["test/unit/**/*.test.ts", "test/host/**/*.test.ts", "test/e2e/**/*.test.ts"],
     timeout: 600000,
     slow: 10000,
-    reporter: "spec",
+    reporter: "./test/helpers/reporter.js",
 };
