@@ -20,7 +20,7 @@ else
   ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION -X main.version=$PULUMI_VERSION"
   (
     cd "$build_dir"
-    export CGO_ENABLED=0 GOFLAGS=-mod=mod
+    export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
     go build -v -trimpath -tags osusergo,grpcnotrace -ldflags "$ldflags" -o "$bin/pulumi.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
     go build -v -trimpath -tags osusergo,grpcnotrace -ldflags "$ldflags" -o "$bin/pulumi-language-nodejs.tmp" ./cmd/pulumi-language-nodejs
   ) >"$log" 2>&1 &

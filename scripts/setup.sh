@@ -25,8 +25,10 @@ stage "checking the machine"
 command -v node >/dev/null || fail "node is not on PATH: install Node.js 20 (Debian's nodejs or the machine's own)."
 command -v npm >/dev/null || fail "npm is not on PATH: install npm next to Node.js."
 command -v go >/dev/null || fail "go is not on PATH: the Pulumi CLI is built from Go modules; install Go 1.24 or newer."
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-[ "$node_major" -ge 20 ] || fail "Node.js $(node --version) is too old: need 20 or newer."
+# 20.19 is the first Node 20 that loads ES modules with require(), which the
+# providers rely on when the engine reloads them.
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+  || fail "Node.js $(node --version) is too old: need 20.19 or newer."
 done_stage "node $(node --version), $(go version | awk '{print $3}')"
 
 stage "Debian packages (docker.io, iproute2, bridge-utils, busybox-static, iptables, ping, nsenter)"
