@@ -13,13 +13,29 @@ fi
 command -v dockerd >/dev/null || { echo "start-docker: dockerd is not installed (Debian package docker.io)" >&2; exit 1; }
 mkdir -p "$HOSTNET_CACHE"
 log=$HOSTNET_CACHE/dockerd.log
+[ -f "$log" ] && mv -f "$log" "$log.1"
+
+# A dockerd that was killed leaves its pid file; when that pid is gone or a
+# zombie, the file is stale and would stop the new daemon from starting.
+for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+  [ -f "$pidfile" ] || continue
+  pid=$(cat "$pidfile" 2>/dev/null || true)
+  state=$(awk '/^State:/{print $2}' "/proc/$pid/status" 2>/dev/null || true)
+  if [ -z "$pid" ] || [ -z "$state" ] || [ "$state" = Z ]; then
+    echo "    removing stale $pidfile (pid ${pid:-?} is not running)"
+    rm -f "$pidfile"
+  fi
+done
+
 echo "    starting dockerd (log: $log)"
 # setsid: dockerd must outlive this script and the terminal that ran it.
-setsid dockerd >>"$log" 2>&1 </dev/null &
+setsid dockerd >"$log" 2>&1 </dev/null &
+dockerd_pid=$!
 for _ in $(seq 1 120); do
   if docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then exit 0; fi
+  if ! kill -0 "$dockerd_pid" 2>/dev/null; then break; fi
   sleep 0.5
 done
 tail -n 20 "$log" >&2
-echo "start-docker: dockerd did not answer on /var/run/docker.sock within 60s; its log is above" >&2
+echo "start-docker: dockerd did not come up on /var/run/docker.sock (within 60s); the end of its log is above" >&2
 exit 1
