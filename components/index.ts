@@ -2,4 +2,4 @@
 export { Container, ContainerArgs, ContainerNetwork, networkModeOf } from "./container";
 export { DockerContainer, DockerContainerArgs } from "./providers/dockerContainer";
 export { VethAttachment, VethAttachmentArgs } from "./providers/vethAttachment";
-export { defaultContainerName, defaultHostIfName, ownerMark, OWNER_LABEL } from "./naming";
+export { defaultDockerName, defaultHostIfName, ownerMark, OWNER_LABEL } from "./naming";

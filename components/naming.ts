@@ -39,10 +39,10 @@ export function defaultHostIfName(owner: string, name: string): string {
 }
 
 /**
- * The default Docker container name: `hn-<stack>-<name>`, with characters
+ * The default Docker container or network name: `hn-<stack>-<name>`, with characters
  * Docker refuses replaced by `-`. e.g. stack `dev`, name `seed` -> `hn-dev-seed`.
  */
-export function defaultContainerName(stack: string, name: string): string {
+export function defaultDockerName(stack: string, name: string): string {
     return `${NAME_PREFIX}${stack}-${name}`.replace(/[^a-zA-Z0-9_.-]/g, "-");
 }
 

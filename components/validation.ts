@@ -212,3 +212,92 @@ export function throwIfFailures(what: string, failures: InputFailure[]): void {
     const lines = failures.map((f) => `  - ${f.reason}`).join("\n");
     throw new Error(`invalid ${what}:\n${lines}`);
 }
+
+/** A published port, as `docker run -p [host_ip:]host_port:container_port[/proto]`. */
+export interface PortSpec {
+    hostIp: string;
+    hostPort: number;
+    containerPort: number;
+    protocol: "tcp" | "udp" | "sctp";
+}
+
+const PORT_SPEC = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d{1,5}):(\d{1,5})(?:\/(tcp|udp|sctp))?$/;
+
+/** Parses `127.0.0.1:8080:80/tcp`; the host address defaults to 0.0.0.0, the protocol to tcp. */
+export function parsePortSpec(text: string): PortSpec | undefined {
+    const m = PORT_SPEC.exec(text);
+    if (!m) return undefined;
+    const hostIp = m[1] ?? "0.0.0.0";
+    const hostPort = Number(m[2]);
+    const containerPort = Number(m[3]);
+    if (parseIPv4(hostIp) === undefined || hostPort < 1 || hostPort > 65535 || containerPort < 1 || containerPort > 65535) {
+        return undefined;
+    }
+    return { hostIp, hostPort, containerPort, protocol: (m[4] ?? "tcp") as PortSpec["protocol"] };
+}
+
+export function checkPorts(field: string, value: unknown): string | undefined {
+    if (!Array.isArray(value)) {
+        return `\`${field}\` must be a list like ["127.0.0.1:8080:80/tcp"]; got ${show(value)}`;
+    }
+    for (const item of value) {
+        if (typeof item !== "string" || !parsePortSpec(item)) {
+            return `\`${field}\` entry ${show(item)} must read [host_ip:]host_port:container_port[/tcp|udp|sctp], like 127.0.0.1:8080:80/tcp (ports 1-65535)`;
+        }
+    }
+    const seen = new Set<string>();
+    for (const item of value as string[]) {
+        const p = parsePortSpec(item)!;
+        const key = `${p.hostIp}:${p.hostPort}/${p.protocol}`;
+        if (seen.has(key)) return `\`${field}\` publishes ${key} twice`;
+        seen.add(key);
+    }
+    return undefined;
+}
+
+export function checkRestartPolicy(field: string, value: unknown): string | undefined {
+    if (typeof value !== "string" || !/^(no|always|unless-stopped|on-failure(:[1-9][0-9]*)?)$/.test(value)) {
+        return `\`${field}\` must be one of no, always, unless-stopped, on-failure or on-failure:<max retries>; got ${show(value)}`;
+    }
+    return undefined;
+}
+
+/** The network modes that are not user-defined networks. */
+export function isBuiltinNetworkMode(mode: string): boolean {
+    return mode === "bridge" || mode === "none" || mode === "host" || mode === "default" || mode.startsWith("container:");
+}
+
+export function checkUserNetwork(field: string, value: unknown): string | undefined {
+    if (typeof value !== "string" || !DOCKER_NAME.test(value) || isBuiltinNetworkMode(value)) {
+        return `\`${field}\` must name a user-defined network (not bridge, host, none or container:); got ${show(value)}`;
+    }
+    return undefined;
+}
+
+export function checkHostNames(field: string, value: unknown): string | undefined {
+    if (!Array.isArray(value) || value.some((a) => typeof a !== "string" || !DOCKER_NAME.test(a))) {
+        return `\`${field}\` must be a list of host names (letters, digits, '_', '.', '-'); got ${show(value)}`;
+    }
+    return undefined;
+}
+
+/** Endpoints on user-defined networks: `{ network, ipv4Address?, aliases? }`. */
+export function checkEndpoints(field: string, value: unknown): string | undefined {
+    if (!Array.isArray(value)) {
+        return `\`${field}\` must be a list of { network, ipv4Address?, aliases? }; got ${show(value)}`;
+    }
+    const seen = new Set<string>();
+    for (const [i, e] of value.entries()) {
+        const at = `${field}[${i}]`;
+        if (typeof e !== "object" || e === null) return `\`${at}\` must be { network, ipv4Address?, aliases? }; got ${show(e)}`;
+        const { network, ipv4Address, aliases } = e as Record<string, unknown>;
+        const reason =
+            checkUserNetwork(`${at}.network`, network) ??
+            (ipv4Address === undefined ? undefined : checkIPv4(`${at}.ipv4Address`, ipv4Address)) ??
+            (aliases === undefined ? undefined : checkHostNames(`${at}.aliases`, aliases));
+        if (reason) return reason;
+        if (seen.has(network as string)) return `\`${at}.network\` ${show(network)} is listed twice`;
+        seen.add(network as string);
+    }
+    return undefined;
+}

@@ -12,8 +12,48 @@ export interface ContainerInspect {
     Name: string;
     State: { Running: boolean; Pid: number; Status: string };
     Config: { Image: string; Cmd: string[] | null; Labels: Record<string, string> | null; Env: string[] | null };
-    HostConfig: { NetworkMode: string };
-    NetworkSettings: { SandboxKey: string };
+    HostConfig: {
+        NetworkMode: string;
+        RestartPolicy: { Name: string; MaximumRetryCount: number };
+        PortBindings: Record<string, { HostIp: string; HostPort: string }[] | null> | null;
+    };
+    NetworkSettings: {
+        SandboxKey: string;
+        Networks: Record<string, EndpointInspect>;
+    };
+}
+
+export interface EndpointInspect {
+    NetworkID: string;
+    IPAddress: string;
+    IPPrefixLen: number;
+    Aliases: string[] | null;
+    IPAMConfig: { IPv4Address?: string } | null;
+}
+
+/** An endpoint as `docker run --network NAME --ip IP --network-alias A` sets it. */
+export interface EndpointSpec {
+    ipv4Address?: string;
+    aliases?: string[];
+}
+
+export interface PortBinding {
+    hostIp: string;
+    hostPort: number;
+    containerPort: number;
+    protocol: "tcp" | "udp" | "sctp";
+}
+
+export interface RestartPolicy {
+    name: "no" | "always" | "unless-stopped" | "on-failure";
+    maximumRetryCount?: number;
+}
+
+function endpointConfig(spec: EndpointSpec): Record<string, unknown> {
+    return {
+        IPAMConfig: spec.ipv4Address ? { IPv4Address: spec.ipv4Address } : undefined,
+        Aliases: spec.aliases,
+    };
 }
 
 export interface DockerError extends Error {
@@ -30,12 +70,12 @@ function socketPath(): string {
     return "/var/run/docker.sock";
 }
 
-interface ApiResponse {
+export interface ApiResponse {
     statusCode: number;
     body: unknown;
 }
 
-async function request(method: string, path: string, body?: unknown): Promise<ApiResponse> {
+export async function request(method: string, path: string, body?: unknown): Promise<ApiResponse> {
     const http = await import("node:http");
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
@@ -75,7 +115,7 @@ async function request(method: string, path: string, body?: unknown): Promise<Ap
     });
 }
 
-function apiError(what: string, res: ApiResponse): DockerError {
+export function apiError(what: string, res: ApiResponse): DockerError {
     const message =
         typeof res.body === "object" && res.body !== null && "message" in res.body
             ? String((res.body as { message: unknown }).message)
@@ -105,20 +145,66 @@ export interface ContainerCreateSpec {
     command?: string[];
     env?: string[];
     labels: Record<string, string>;
+    /** `docker run --net`: a mode or the first network to join. */
     networkMode: string;
+    /** The endpoint on `networkMode` when it names a user-defined network. */
+    endpoint?: EndpointSpec;
+    ports?: PortBinding[];
+    restartPolicy?: RestartPolicy;
 }
 
-/** Creates a container and returns its id. */
+/** Creates a container (not started) and returns its id. */
 export async function createContainer(spec: ContainerCreateSpec): Promise<string> {
+    const exposed: Record<string, object> = {};
+    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    for (const p of spec.ports ?? []) {
+        const key = `${p.containerPort}/${p.protocol}`;
+        exposed[key] = {};
+        (bindings[key] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
+    }
     const res = await request("POST", `/containers/create?name=${encodeURIComponent(spec.name)}`, {
         Image: spec.image,
         Cmd: spec.command,
         Env: spec.env,
         Labels: spec.labels,
-        HostConfig: { NetworkMode: spec.networkMode },
+        ExposedPorts: exposed,
+        HostConfig: {
+            NetworkMode: spec.networkMode,
+            PortBindings: bindings,
+            RestartPolicy: spec.restartPolicy
+                ? { Name: spec.restartPolicy.name, MaximumRetryCount: spec.restartPolicy.maximumRetryCount ?? 0 }
+                : undefined,
+        },
+        NetworkingConfig: spec.endpoint ? { EndpointsConfig: { [spec.networkMode]: endpointConfig(spec.endpoint) } } : undefined,
     });
     if (res.statusCode !== 201) throw apiError(`create container "${spec.name}"`, res);
     return (res.body as { Id: string }).Id;
+}
+
+/** Changes a container's restart policy in place (`docker update --restart`). */
+export async function updateRestartPolicy(id: string, policy: RestartPolicy): Promise<void> {
+    const res = await request("POST", `/containers/${encodeURIComponent(id)}/update`, {
+        RestartPolicy: { Name: policy.name, MaximumRetryCount: policy.maximumRetryCount ?? 0 },
+    });
+    if (res.statusCode !== 200) throw apiError(`update restart policy of container "${id}"`, res);
+}
+
+/** `docker network connect`: joins a container (running or not) to a network. */
+export async function connectNetwork(network: string, container: string, endpoint: EndpointSpec): Promise<void> {
+    const res = await request("POST", `/networks/${encodeURIComponent(network)}/connect`, {
+        Container: container,
+        EndpointConfig: endpointConfig(endpoint),
+    });
+    if (res.statusCode !== 200) throw apiError(`connect container "${container}" to network "${network}"`, res);
+}
+
+/** `docker network disconnect --force`. Already disconnected (or gone) is success. */
+export async function disconnectNetwork(network: string, container: string): Promise<void> {
+    const res = await request("POST", `/networks/${encodeURIComponent(network)}/disconnect`, { Container: container, Force: true });
+    if (res.statusCode === 200 || res.statusCode === 404) return;
+    const message = JSON.stringify(res.body ?? "");
+    if (res.statusCode === 500 && /is not connected/.test(message)) return;
+    throw apiError(`disconnect container "${container}" from network "${network}"`, res);
 }
 
 export async function startContainer(id: string): Promise<void> {

@@ -20,7 +20,7 @@ export interface LinkInfo {
     /** For a veth: ifindex of the peer, in the namespace given by link_netnsid. */
     link_index?: number;
     link_netnsid?: number;
-    linkinfo?: { info_kind?: string };
+    linkinfo?: { info_kind?: string; info_data?: { stp_state?: number; vlan_filtering?: number } };
 }
 
 export interface AddressInfo {
@@ -168,4 +168,26 @@ export async function deleteDefaultRoute(dev: string, pid?: number): Promise<voi
             throw err;
         }
     }
+}
+
+export interface BridgeOptions {
+    stp?: boolean;
+    vlanFiltering?: boolean;
+}
+
+function bridgeArgs(options: BridgeOptions): string[] {
+    const args: string[] = [];
+    if (options.stp !== undefined) args.push("stp_state", options.stp ? "1" : "0");
+    if (options.vlanFiltering !== undefined) args.push("vlan_filtering", options.vlanFiltering ? "1" : "0");
+    return args;
+}
+
+export async function createBridge(name: string, options: BridgeOptions): Promise<void> {
+    await runHost(`create bridge "${name}"`, ["ip", "link", "add", "name", name, "type", "bridge", ...bridgeArgs(options)]);
+}
+
+export async function setBridgeOptions(name: string, options: BridgeOptions): Promise<void> {
+    const args = bridgeArgs(options);
+    if (args.length === 0) return;
+    await runHost(`configure bridge "${name}"`, ["ip", "link", "set", "dev", name, "type", "bridge", ...args]);
 }

@@ -1,23 +1,41 @@
 // DockerContainer: a container run by the local Docker engine, as desired
 // state, through the Engine API (host/docker.ts).
 //
-// Docker cannot change a container's image, command, environment, labels or
-// network mode in place, so changing any of them replaces the container; a
-// container found stopped (by refresh) is started again by the next `up`.
+// What Docker cannot change on a container (image, command, environment,
+// labels, published ports, the network mode it was created with) replaces it.
+// What it can change is changed in place, keeping the container's id: the
+// restart policy, the user-defined networks it is connected to (with their
+// addresses and aliases), and its running state (a container found stopped by
+// refresh is started again by `up`).
 
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "../host/docker";
-import { defaultContainerName, OWNER_LABEL, ownerMark } from "../naming";
+import { defaultDockerName, OWNER_LABEL, ownerMark } from "../naming";
 import {
     checkContainerName,
+    checkEndpoints,
     checkFields,
     checkImage,
     checkLabels,
     checkNetworkMode,
+    checkPorts,
+    checkRestartPolicy,
     checkStringArray,
     InputFailure,
-    throwIfFailures,
+    isBuiltinNetworkMode,
+    parsePortSpec,
 } from "../validation";
+import { checkPromptly } from "./promptCheck";
+
+/** One endpoint on a user-defined network. */
+export interface EndpointInput {
+    /** Network name or id. */
+    network: string;
+    /** Static IPv4 address on that network (`docker run --ip`). Default: Docker's IPAM picks one. */
+    ipv4Address?: string;
+    /** Extra DNS names of the container on that network (`--network-alias`). */
+    aliases?: string[];
+}
 
 export interface DockerContainerArgs {
     /** Image reference; it must already be present locally (no registry is used). */
@@ -28,8 +46,18 @@ export interface DockerContainerArgs {
     command?: pulumi.Input<pulumi.Input<string>[]>;
     /** Environment, as `KEY=value` strings. */
     env?: pulumi.Input<pulumi.Input<string>[]>;
-    /** `docker run --net` value: `none`, `bridge`, `host`, `container:<name|id>` or a network name. Default `none`. */
+    /**
+     * `docker run --net` value: `none`, `bridge`, `host`, `container:<name|id>`,
+     * or a user-defined network's name or id (then also the first of `networks`).
+     * Default `none`.
+     */
     networkMode?: pulumi.Input<string>;
+    /** Endpoints on user-defined networks; the first must be `networkMode`'s network. */
+    networks?: pulumi.Input<pulumi.Input<EndpointInput>[]>;
+    /** Published ports, `[host_ip:]host_port:container_port[/proto]`. Not with `host` or `container:` modes. */
+    ports?: pulumi.Input<pulumi.Input<string>[]>;
+    /** `no`, `always`, `unless-stopped`, `on-failure[:N]`. Changed in place. Default `no`. */
+    restartPolicy?: pulumi.Input<string>;
     /** Labels; names under `io.hostnet.` are reserved for the library's ownership marks. */
     labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -40,6 +68,9 @@ export interface DockerContainerInputs {
     command?: string[];
     env?: string[];
     networkMode: string;
+    networks?: EndpointInput[];
+    ports?: string[];
+    restartPolicy?: string;
     labels: Record<string, string>;
     owner: string;
 }
@@ -49,17 +80,41 @@ export interface DockerContainerOutputs extends DockerContainerInputs {
     running: boolean;
 }
 
-const replaceOnChange = ["name", "image", "command", "env", "networkMode", "labels", "owner"] as const;
+const replaceOnChange = ["name", "image", "command", "env", "networkMode", "ports", "labels", "owner"] as const;
 
 export function checkDockerContainerInputs(inputs: Record<string, unknown>): InputFailure[] {
-    return checkFields(inputs, {
+    const failures = checkFields(inputs, {
         name: { check: checkContainerName, required: true },
         image: { check: checkImage, required: true },
         command: { check: checkStringArray },
         env: { check: checkStringArray },
         networkMode: { check: checkNetworkMode, required: true },
+        networks: { check: checkEndpoints },
+        ports: { check: checkPorts },
+        restartPolicy: { check: checkRestartPolicy },
         labels: { check: checkLabels },
     });
+    const mode = inputs.networkMode;
+    if (typeof mode !== "string" || failures.some((f) => f.property === "networkMode")) return failures;
+    const ports = inputs.ports;
+    if (Array.isArray(ports) && ports.length > 0 && (mode === "host" || mode.startsWith("container:"))) {
+        const why = mode === "host"
+            ? "with network mode host the container uses the host's ports directly"
+            : `with network mode ${mode} the container shares that container's network stack; publish the ports there`;
+        failures.push({ property: "ports", reason: `\`ports\` cannot be published: ${why}; remove \`ports\`` });
+    }
+    const networks = inputs.networks;
+    if (Array.isArray(networks) && networks.length > 0 && !failures.some((f) => f.property === "networks")) {
+        if (isBuiltinNetworkMode(mode)) {
+            failures.push({
+                property: "networks",
+                reason: `\`networks\` needs a user-defined network as the network mode; with ${mode} the container cannot join other networks here; use a user-defined network mode`,
+            });
+        } else if ((networks[0] as EndpointInput).network !== mode) {
+            failures.push({ property: "networks", reason: `\`networks[0].network\` must be the network mode's network ${JSON.stringify(mode)}` });
+        }
+    }
+    return failures;
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
@@ -70,6 +125,44 @@ function userLabels(all: Record<string, string> | null): Record<string, string> 
     return Object.fromEntries(Object.entries(all ?? {}).filter(([k]) => !k.startsWith("io.hostnet.")));
 }
 
+function restartPolicyOf(text: string | undefined): docker.RestartPolicy {
+    const [name, retries] = (text ?? "no").split(":");
+    return { name: name as docker.RestartPolicy["name"], maximumRetryCount: retries ? Number(retries) : 0 };
+}
+
+function restartPolicyText(p: { Name: string; MaximumRetryCount: number }): string {
+    const name = p.Name || "no";
+    return name === "on-failure" && p.MaximumRetryCount > 0 ? `on-failure:${p.MaximumRetryCount}` : name;
+}
+
+/** The live endpoint of a container on `network` (given by name or id). */
+function findEndpoint(c: docker.ContainerInspect, network: string): docker.EndpointInspect | undefined {
+    for (const [name, ep] of Object.entries(c.NetworkSettings.Networks ?? {})) {
+        if (name === network || ep.NetworkID === network || (network.length >= 12 && ep.NetworkID.startsWith(network))) {
+            return ep;
+        }
+    }
+    return undefined;
+}
+
+/** Declared endpoints as they are live: connected ones only, with what the user set. */
+function liveEndpoints(c: docker.ContainerInspect, declared: EndpointInput[]): EndpointInput[] {
+    const live: EndpointInput[] = [];
+    for (const want of declared) {
+        const ep = findEndpoint(c, want.network);
+        if (!ep) continue;
+        const got: EndpointInput = { network: want.network };
+        if (want.ipv4Address !== undefined) got.ipv4Address = ep.IPAMConfig?.IPv4Address ?? ep.IPAddress;
+        if (want.aliases !== undefined) got.aliases = want.aliases.filter((a) => (ep.Aliases ?? []).includes(a));
+        live.push(got);
+    }
+    return live;
+}
+
+async function connectEndpoint(id: string, e: EndpointInput): Promise<void> {
+    await docker.connectNetwork(e.network, id, { ipv4Address: e.ipv4Address, aliases: e.aliases });
+}
+
 export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: DockerContainerInputs, news: DockerContainerInputs): Promise<pulumi.dynamic.CheckResult> {
         return { inputs: news, failures: checkDockerContainerInputs(news as unknown as Record<string, unknown>) };
@@ -77,8 +170,11 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
 
     async diff(_id: string, olds: DockerContainerOutputs, news: DockerContainerInputs): Promise<pulumi.dynamic.DiffResult> {
         const replaces = replaceOnChange.filter((k) => !sameValue(olds[k], news[k]));
-        const restart = olds.running === false;
-        return { changes: replaces.length > 0 || restart, replaces: [...replaces], deleteBeforeReplace: true };
+        const inPlace =
+            !sameValue(olds.networks, news.networks) ||
+            (olds.restartPolicy ?? "no") !== (news.restartPolicy ?? "no") ||
+            olds.running === false;
+        return { changes: replaces.length > 0 || inPlace, replaces: [...replaces], deleteBeforeReplace: true };
     },
 
     async create(inputs: DockerContainerInputs): Promise<pulumi.dynamic.CreateResult> {
@@ -90,6 +186,7 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
             const owner = existing.Config.Labels?.[OWNER_LABEL];
             throw new Error(`failed to create container "${inputs.name}": a container of that name already exists (${owner ? `owned by "${owner}"` : "not made by this library"}); choose another \`name\``);
         }
+        const [first, ...others] = inputs.networks ?? [];
         const id = await docker.createContainer({
             name: inputs.name,
             image: inputs.image,
@@ -97,8 +194,13 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
             env: inputs.env,
             labels: { ...inputs.labels, [OWNER_LABEL]: inputs.owner },
             networkMode: inputs.networkMode,
+            endpoint: first ? { ipv4Address: first.ipv4Address, aliases: first.aliases } : undefined,
+            ports: (inputs.ports ?? []).map((p) => parsePortSpec(p)!),
+            restartPolicy: inputs.restartPolicy ? restartPolicyOf(inputs.restartPolicy) : undefined,
         });
         try {
+            // The Engine API of Debian's Docker takes one network at create; the rest join before start.
+            for (const e of others) await connectEndpoint(id, e);
             await docker.startContainer(id);
         } catch (err) {
             await docker.removeContainer(id).catch(() => undefined);
@@ -121,13 +223,42 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
             labels: userLabels(c.Config.Labels),
             running: c.State.Running,
         };
-        // Docker fills in the image's defaults; compare only what the user set.
+        // Docker fills in defaults (the image's command, its own aliases): compare only what the user set.
         if (props.command !== undefined) live.command = c.Config.Cmd ?? [];
+        if (props.networks !== undefined) live.networks = liveEndpoints(c, props.networks);
+        if (props.restartPolicy !== undefined) live.restartPolicy = restartPolicyText(c.HostConfig.RestartPolicy);
+        if (props.ports !== undefined) {
+            const bound = Object.entries(c.HostConfig.PortBindings ?? {}).flatMap(([key, list]) =>
+                (list ?? []).map((b) => {
+                    const [port, proto] = key.split("/");
+                    return `${b.HostIp || "0.0.0.0"}:${b.HostPort}:${port}/${proto}`;
+                }),
+            );
+            const normalized = props.ports.map((p) => {
+                const s = parsePortSpec(p)!;
+                return `${s.hostIp}:${s.hostPort}:${s.containerPort}/${s.protocol}`;
+            });
+            live.ports = normalized.every((p) => bound.includes(p)) && bound.length === normalized.length ? props.ports : bound;
+        }
         return { id, props: live };
     },
 
     async update(id: string, olds: DockerContainerOutputs, news: DockerContainerInputs): Promise<pulumi.dynamic.UpdateResult> {
-        // diff sends every other change to replacement: an update only restarts.
+        // diff sends image, command, ports... to replacement: here only what Docker changes in place.
+        if ((olds.restartPolicy ?? "no") !== (news.restartPolicy ?? "no")) {
+            await docker.updateRestartPolicy(id, restartPolicyOf(news.restartPolicy));
+        }
+        const before = olds.networks ?? [];
+        const after = news.networks ?? [];
+        for (const old of before) {
+            if (!after.some((e) => e.network === old.network)) await docker.disconnectNetwork(old.network, id);
+        }
+        for (const want of after) {
+            const had = before.find((e) => e.network === want.network);
+            if (had && sameValue(had, want)) continue;
+            if (had) await docker.disconnectNetwork(want.network, id);
+            await connectEndpoint(id, want);
+        }
         await docker.startContainer(id);
         return { outs: { ...news, containerId: olds.containerId, running: true } };
     },
@@ -152,16 +283,18 @@ export class DockerContainer extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: DockerContainerArgs, opts?: pulumi.CustomResourceOptions) {
         const inputs = {
-            name: args.name ?? defaultContainerName(pulumi.getStack(), name),
+            name: args.name ?? defaultDockerName(pulumi.getStack(), name),
             image: args.image,
             command: args.command,
             env: args.env,
             networkMode: args.networkMode ?? "none",
+            networks: args.networks,
+            ports: args.ports,
+            restartPolicy: args.restartPolicy,
             labels: args.labels ?? {},
             owner: ownerMark(pulumi.getProject(), pulumi.getStack(), name),
         };
-        const known = Object.fromEntries(Object.entries(inputs).filter(([, v]) => !pulumi.Output.isInstance(v)));
-        throwIfFailures(`DockerContainer "${name}"`, checkDockerContainerInputs(known).filter((f) => f.property in known));
+        checkPromptly(`DockerContainer "${name}"`, inputs, checkDockerContainerInputs);
         super(dockerContainerProvider, name, { containerId: undefined, running: undefined, ...inputs }, opts, "hostnet", "DockerContainer");
     }
 }

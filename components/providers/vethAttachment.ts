@@ -18,8 +18,9 @@ import {
     checkMac,
     checkMtu,
     InputFailure,
-    throwIfFailures,
 } from "../validation";
+import { containerNetns } from "./containerNetns";
+import { checkPromptly } from "./promptCheck";
 
 export interface VethAttachmentArgs {
     /** The container to attach: its name or id (a `Container`'s `containerId` output ties their lifecycles). Changing it replaces the attachment. */
@@ -95,17 +96,6 @@ async function firstIPv4(link: string): Promise<string | undefined> {
     return inet?.local;
 }
 
-async function runningPid(container: string): Promise<{ id: string; pid: number }> {
-    const c = await docker.inspectContainer(container);
-    if (!c) {
-        throw new Error(`failed to attach to container "${container}": no such container`);
-    }
-    if (!c.State.Running || !c.State.Pid) {
-        throw new Error(`failed to attach to container "${container}": it is ${c.State.Status}, not running; start it first`);
-    }
-    return { id: c.Id, pid: c.State.Pid };
-}
-
 /** Reads an attachment back from the host, or undefined when it is not there (or not ours). */
 async function readAttachment(props: VethAttachmentOutputs): Promise<VethAttachmentOutputs | undefined> {
     const host = await ip.getLink(props.hostIfName);
@@ -163,7 +153,7 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async create(inputs: VethAttachmentInputs): Promise<pulumi.dynamic.CreateResult> {
-        const { id: containerId, pid } = await runningPid(inputs.container);
+        const { id: containerId, pid } = await containerNetns(inputs.container, "attach to");
         const bridge = await ip.getLink(inputs.bridge);
         if (!bridge) {
             throw new Error(`failed to attach "${inputs.hostIfName}": bridge "${inputs.bridge}" does not exist; create it (or a Bridge resource) first`);
@@ -206,7 +196,7 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async update(_id: string, olds: VethAttachmentOutputs, news: VethAttachmentInputs): Promise<pulumi.dynamic.UpdateResult> {
-        const { pid } = await runningPid(olds.containerId);
+        const { pid } = await containerNetns(olds.containerId, "attach to");
         const dev = olds.containerIfName;
         if (olds.address !== news.address) {
             if (olds.address) await ip.deleteAddress(dev, olds.address, pid);
@@ -264,9 +254,7 @@ export class VethAttachment extends pulumi.dynamic.Resource {
             mac: args.mac,
             owner,
         };
-        // Prompt errors for values known now; Outputs are checked by the provider's `check`.
-        const known = Object.fromEntries(Object.entries(inputs).filter(([, v]) => !pulumi.Output.isInstance(v)));
-        throwIfFailures(`VethAttachment "${name}"`, checkVethAttachmentInputs(known).filter((f) => f.property in known));
+        checkPromptly(`VethAttachment "${name}"`, inputs, checkVethAttachmentInputs);
         super(
             vethAttachmentProvider,
             name,

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { defaultContainerName, defaultHostIfName, ownerMark } from "../../components/naming";
+import { defaultDockerName, defaultHostIfName, ownerMark } from "../../components/naming";
 
 describe("naming", () => {
     it("marks owners with project, stack and resource name", () => {
@@ -25,7 +25,7 @@ describe("naming", () => {
     });
 
     it("derives container names Docker accepts", () => {
-        assert.equal(defaultContainerName("dev", "seed"), "hn-dev-seed");
-        assert.equal(defaultContainerName("my stack", "a/b"), "hn-my-stack-a-b");
+        assert.equal(defaultDockerName("dev", "seed"), "hn-dev-seed");
+        assert.equal(defaultDockerName("my stack", "a/b"), "hn-my-stack-a-b");
     });
 });

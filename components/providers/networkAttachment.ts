@@ -1,0 +1,124 @@
+// NetworkAttachment: `docker network connect` as desired state. Joins an
+// existing container to a user-defined network, and changes or removes that
+// connection, WITHOUT recreating the container (its id stays the same).
+//
+// A connection carries no label, so ownership is established at create: an
+// attachment refuses a connection that already exists, and therefore only
+// ever disconnects what it connected.
+
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "../host/docker";
+import * as networks from "../host/dockerNetworks";
+import { checkContainerRef, checkFields, checkHostNames, checkIPv4, checkUserNetwork, InputFailure } from "../validation";
+import { checkPromptly } from "./promptCheck";
+
+export interface NetworkAttachmentArgs {
+    /** The container (name or id). Changing it replaces the attachment, not the container. */
+    container: pulumi.Input<string>;
+    /** The user-defined network (name or id). Changing it replaces the attachment. */
+    network: pulumi.Input<string>;
+    /** Static IPv4 address on the network. Changed in place (reconnect). Default: Docker's IPAM picks one. */
+    ipv4Address?: pulumi.Input<string>;
+    /** DNS aliases on the network. Changed in place (reconnect). */
+    aliases?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+export interface NetworkAttachmentInputs {
+    container: string;
+    network: string;
+    ipv4Address?: string;
+    aliases?: string[];
+}
+
+export interface NetworkAttachmentOutputs extends NetworkAttachmentInputs {
+    containerId: string;
+    networkId: string;
+    /** The address the container has on the network. */
+    address: string;
+}
+
+export function checkNetworkAttachmentInputs(inputs: Record<string, unknown>): InputFailure[] {
+    return checkFields(inputs, {
+        container: { check: checkContainerRef, required: true },
+        network: { check: checkUserNetwork, required: true },
+        ipv4Address: { check: checkIPv4 },
+        aliases: { check: checkHostNames },
+    });
+}
+
+function endpointOf(c: docker.ContainerInspect, networkId: string): docker.EndpointInspect | undefined {
+    return Object.values(c.NetworkSettings.Networks ?? {}).find((ep) => ep.NetworkID === networkId);
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+    return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+async function connect(containerId: string, networkId: string, i: NetworkAttachmentInputs): Promise<string> {
+    await docker.connectNetwork(networkId, containerId, { ipv4Address: i.ipv4Address, aliases: i.aliases });
+    const c = await docker.inspectContainer(containerId);
+    return (c && endpointOf(c, networkId)?.IPAddress) || "";
+}
+
+export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: NetworkAttachmentInputs, news: NetworkAttachmentInputs): Promise<pulumi.dynamic.CheckResult> {
+        return { inputs: news, failures: checkNetworkAttachmentInputs(news as unknown as Record<string, unknown>) };
+    },
+
+    async diff(_id: string, olds: NetworkAttachmentOutputs, news: NetworkAttachmentInputs): Promise<pulumi.dynamic.DiffResult> {
+        const replaces = (["container", "network"] as const).filter((k) => olds[k] !== news[k]);
+        const inPlace = !sameValue(olds.ipv4Address, news.ipv4Address) || !sameValue(olds.aliases, news.aliases);
+        return { changes: replaces.length > 0 || inPlace, replaces: [...replaces], deleteBeforeReplace: true };
+    },
+
+    async create(inputs: NetworkAttachmentInputs): Promise<pulumi.dynamic.CreateResult> {
+        const c = await docker.inspectContainer(inputs.container);
+        if (!c) throw new Error(`failed to connect container "${inputs.container}": no such container`);
+        const n = await networks.inspectNetwork(inputs.network);
+        if (!n) throw new Error(`failed to connect container "${inputs.container}" to network "${inputs.network}": no such network`);
+        const mode = c.HostConfig.NetworkMode;
+        if (mode === "host" || mode === "none" || mode.startsWith("container:")) {
+            throw new Error(`failed to connect container "${inputs.container}" to network "${inputs.network}": its network mode is ${mode}, which cannot join networks; use a VethAttachment for --net=none containers`);
+        }
+        if (endpointOf(c, n.Id)) {
+            throw new Error(`failed to connect container "${inputs.container}" to network "${inputs.network}": it is already connected (not by this attachment); disconnect it first or drop this attachment`);
+        }
+        const address = await connect(c.Id, n.Id, inputs);
+        const outs: NetworkAttachmentOutputs = { ...inputs, containerId: c.Id, networkId: n.Id, address };
+        return { id: `${c.Id}/${n.Id}`, outs };
+    },
+
+    async read(id: string, props: NetworkAttachmentOutputs): Promise<pulumi.dynamic.ReadResult> {
+        const c = await docker.inspectContainer(props.containerId);
+        const ep = c && endpointOf(c, props.networkId);
+        if (!ep) return {};
+        const live: NetworkAttachmentOutputs = { ...props, address: ep.IPAddress };
+        if (props.ipv4Address !== undefined) live.ipv4Address = ep.IPAMConfig?.IPv4Address ?? ep.IPAddress;
+        if (props.aliases !== undefined) live.aliases = props.aliases.filter((a) => (ep.Aliases ?? []).includes(a));
+        return { id, props: live };
+    },
+
+    async update(_id: string, olds: NetworkAttachmentOutputs, news: NetworkAttachmentInputs): Promise<pulumi.dynamic.UpdateResult> {
+        // Docker changes an endpoint only by reconnecting; the container itself stays.
+        await docker.disconnectNetwork(olds.networkId, olds.containerId);
+        const address = await connect(olds.containerId, olds.networkId, news);
+        return { outs: { ...news, containerId: olds.containerId, networkId: olds.networkId, address } };
+    },
+
+    async delete(_id: string, props: NetworkAttachmentOutputs): Promise<void> {
+        await docker.disconnectNetwork(props.networkId, props.containerId);
+    },
+};
+
+/** A running container's connection to a user-defined network, made and changed without recreating the container. */
+export class NetworkAttachment extends pulumi.dynamic.Resource {
+    declare readonly containerId: pulumi.Output<string>;
+    declare readonly networkId: pulumi.Output<string>;
+    declare readonly address: pulumi.Output<string>;
+
+    constructor(name: string, args: NetworkAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
+        const inputs = { container: args.container, network: args.network, ipv4Address: args.ipv4Address, aliases: args.aliases };
+        checkPromptly(`NetworkAttachment "${name}"`, inputs, checkNetworkAttachmentInputs);
+        super(networkAttachmentProvider, name, { containerId: undefined, networkId: undefined, address: undefined, ...inputs }, opts, "hostnet", "NetworkAttachment");
+    }
+}

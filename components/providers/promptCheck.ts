@@ -1,0 +1,25 @@
+// Prompt validation in resource constructors: the values known when the
+// program runs are checked at once (the preview fails before any resource is
+// registered); values that are still Outputs are left to the provider's
+// `check`, which sees them resolved.
+
+import * as pulumi from "@pulumi/pulumi";
+import { InputFailure, throwIfFailures } from "../validation";
+
+export function checkPromptly(
+    what: string,
+    inputs: Record<string, unknown>,
+    check: (known: Record<string, unknown>) => InputFailure[],
+): void {
+    const known = Object.fromEntries(Object.entries(inputs).filter(([, v]) => !containsOutput(v)));
+    throwIfFailures(what, check(known).filter((f) => f.property in known));
+}
+
+function containsOutput(value: unknown): boolean {
+    if (pulumi.Output.isInstance(value) || value instanceof Promise) return true;
+    if (Array.isArray(value)) return value.some(containsOutput);
+    if (typeof value === "object" && value !== null && !pulumi.Resource.isInstance(value)) {
+        return Object.values(value).some(containsOutput);
+    }
+    return false;
+}
