@@ -1,32 +1,105 @@
-// The example stack: the seed's manual procedure (section 4 of
-// ../shared/seed/README.md) as desired state. A container started with
-// `--net=none`, then given an `eth0` on docker0 by a VethAttachment.
+// The example stack: every `docker run --net` mode side by side, plus the
+// seed's manual procedure (../shared/seed/README.md, section 4) as desired
+// state.
 //
-//   pulumi config set address 172.17.0.3/16     (default)
-//   pulumi config set bridge docker0            (default)
-//   pulumi config set gateway 172.17.0.1        (default: the bridge's address)
+//   seed      --net=none, given eth0 on docker0 by a VethAttachment (the seed)
+//   web       --net=bridge (docker0), port 80 published on 127.0.0.1
+//   hostns    --net=host
+//   sidecar   --net=container:web
+//   api, cli  a user-defined network, talking to each other by name
+//   web       also joined to that network by a NetworkAttachment (not recreated)
+//   isolated  --net=none, attached to a Linux bridge the stack creates
+//   seed <-> isolated   a veth link straight between the two namespaces
+//
+// Configuration (`bin/pulumi config set KEY VALUE`), with defaults:
+//   address 172.17.0.3/16   bridge docker0   gateway (the bridge's address)
+//   image hostnet/busybox:1 webPort 18080    labSubnet 10.10.0.0/24
+//   lanAddress 10.20.0.1/24 (the created bridge's; isolated gets .2)
 
 import * as pulumi from "@pulumi/pulumi";
-import { Container, VethAttachment } from "./components";
+import { Bridge, Container, Network, NetworkAttachment, VethAttachment, VethLink } from "./components";
 
 const config = new pulumi.Config();
+const image = config.get("image") ?? "hostnet/busybox:1";
+const sleep = ["sleep", "2147483647"];
+const webPort = config.getNumber("webPort") ?? 18080;
+const labSubnet = config.get("labSubnet") ?? "10.10.0.0/24";
+const lab24 = labSubnet.split(".").slice(0, 3).join(".");
+const lanAddress = config.get("lanAddress") ?? "10.20.0.1/24";
+const lan24 = lanAddress.split(".").slice(0, 3).join(".");
 
-const seed = new Container("seed", {
-    image: config.get("image") ?? "hostnet/busybox:1",
-    command: ["sleep", "2147483647"],
-    network: { mode: "none" },
-});
-
-const eth0 = new VethAttachment("seed-eth0", {
-    container: seed.containerId,
+// --net=none, attached by hand: the seed.
+const seed = new Container("seed", { image, command: sleep, network: { mode: "none" } });
+const seedEth0 = new VethAttachment("seed-eth0", {
+    container: seed,
     bridge: config.get("bridge") ?? "docker0",
     address: config.get("address") ?? "172.17.0.3/16",
     gateway: config.get("gateway"),
 });
 
-export const container = seed.containerName;
-export const containerId = seed.containerId;
-export const hostInterface = eth0.hostIfName;
-export const bridge = eth0.bridge;
-export const address = eth0.address;
-export const gateway = eth0.effectiveGateway;
+// --net=bridge, with a published port.
+const web = new Container("web", {
+    image,
+    command: ["sh", "-c", "echo hostnet > /var/www/index.html && exec httpd -f -p 80 -h /var/www"],
+    network: { mode: "bridge" },
+    ports: [`127.0.0.1:${webPort}:80`],
+    restartPolicy: "unless-stopped",
+});
+
+// --net=host and --net=container:web.
+const hostns = new Container("hostns", { image, command: sleep, network: { mode: "host" } });
+const sidecar = new Container("sidecar", { image, command: sleep, network: { mode: "container", container: web } });
+
+// A user-defined network; two containers reach each other by name.
+const lab = new Network("lab", { subnet: labSubnet, gateway: `${lab24}.1` });
+const api = new Container("api", {
+    image,
+    command: sleep,
+    network: { mode: "networks", networks: [{ network: lab, ipv4Address: `${lab24}.10`, aliases: ["api"] }] },
+});
+const cli = new Container("cli", {
+    image,
+    command: sleep,
+    network: { mode: "networks", networks: [{ network: lab, ipv4Address: `${lab24}.11` }] },
+});
+
+// web joins the lab network too, without being recreated.
+const webOnLab = new NetworkAttachment("web-lab", { container: web, network: lab, ipv4Address: `${lab24}.20`, aliases: ["www"] });
+
+// A Linux bridge made by the stack, and docker0 adopted (never deleted).
+const lan = new Bridge("lan", { addresses: [lanAddress] });
+const docker0 = new Bridge("docker0", { name: "docker0" });
+
+// A --net=none container on the stack's bridge, and a link between it and the seed.
+const isolated = new Container("isolated", { image, command: sleep, network: { mode: "none" } });
+const isolatedEth0 = new VethAttachment("isolated-eth0", { container: isolated, bridge: lan.name, address: `${lan24}.2/24` });
+const link = new VethLink("seed-isolated", {
+    a: { container: seed, ifName: "eth1", address: "10.30.0.1/30" },
+    b: { container: isolated, ifName: "eth1", address: "10.30.0.2/30" },
+}, { dependsOn: [seedEth0, isolatedEth0] });
+
+// What `docker ps`, `docker network ls` and `brctl show` would say of this stack.
+export const containers = {
+    seed: seed.containerName,
+    web: web.containerName,
+    hostns: hostns.containerName,
+    sidecar: sidecar.containerName,
+    api: api.containerName,
+    cli: cli.containerName,
+    isolated: isolated.containerName,
+};
+export const networks = [{ name: lab.name, id: lab.networkId, driver: "bridge", subnet: labSubnet, bridge: lab.bridge }];
+export const bridges = {
+    [String(config.get("bridge") ?? "docker0")]: { adopted: docker0.adopted, interfaces: [seedEth0.hostIfName] },
+    lan: { name: lan.name, adopted: lan.adopted, addresses: lan.addresses, interfaces: [isolatedEth0.hostIfName] },
+};
+export const seedAttachment = {
+    container: seed.containerName,
+    hostInterface: seedEth0.hostIfName,
+    bridge: seedEth0.bridge,
+    address: seedEth0.address,
+    gateway: seedEth0.effectiveGateway,
+};
+export const webUrl = `http://127.0.0.1:${webPort}/`;
+export const webOnLabAddress = webOnLab.address;
+export const linkEnds = { a: link.a, b: link.b };

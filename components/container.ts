@@ -2,19 +2,37 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { DockerContainer } from "./providers/dockerContainer";
+import { containerIdOf, ContainerLike } from "./providers/containerRef";
+
+/** A user-defined network given as a Network resource (anything with a `networkId`) or its name/id. */
+export type NetworkRef = pulumi.Input<string> | { readonly networkId: pulumi.Output<string> };
+
+export interface EndpointArgs {
+    /** The network. Given as a Network resource, the container is replaced when the network is. */
+    network: NetworkRef;
+    /** Static IPv4 address on the network (`--ip`). Default: Docker's IPAM picks one. */
+    ipv4Address?: pulumi.Input<string>;
+    /** Extra DNS names on the network (`--network-alias`). */
+    aliases?: pulumi.Input<pulumi.Input<string>[]>;
+}
 
 /**
  * How the container gets its network, as `docker run --net`:
- * - `none`: only `lo`; attach interfaces yourself (see VethAttachment).
+ * - `none`: only `lo`; attach interfaces yourself (VethAttachment, VethLink).
  * - `bridge`: Docker's default bridge, docker0.
- * - `host`: no namespace of its own; the host's interfaces.
- * - `container`: share the namespace of another container (name or id).
+ * - `host`: no namespace of its own: the host's interfaces and ports.
+ * - `container`: the network stack of another container (a Container, or a
+ *   name/id); given a Container, this one is replaced when that one is.
+ * - `networks`: one or more user-defined networks; the first is the one
+ *   created with, and can only change by replacement; the others are joined
+ *   and left in place, without recreating the container.
  */
 export type ContainerNetwork =
     | { mode: "none" }
     | { mode: "bridge" }
     | { mode: "host" }
-    | { mode: "container"; container: pulumi.Input<string> };
+    | { mode: "container"; container: pulumi.Input<string> | ContainerLike }
+    | { mode: "networks"; networks: EndpointArgs[] };
 
 export interface ContainerArgs {
     /** Image reference, present locally. Changing it replaces the container. */
@@ -25,36 +43,77 @@ export interface ContainerArgs {
     command?: pulumi.Input<pulumi.Input<string>[]>;
     /** Environment, as `KEY=value`. Changing it replaces the container. */
     env?: pulumi.Input<pulumi.Input<string>[]>;
-    /** Network mode. Default `{ mode: "none" }`. Changing it replaces the container. */
+    /** Network mode. Default `{ mode: "none" }`. */
     network?: ContainerNetwork;
+    /**
+     * Published ports, as `docker run -p`: `[host_ip:]host_port:container_port[/tcp|udp|sctp]`,
+     * e.g. `127.0.0.1:8080:80`. Not with modes `host` or `container`. Changing them replaces the container.
+     */
+    ports?: pulumi.Input<pulumi.Input<string>[]>;
+    /** `no` (default), `always`, `unless-stopped`, `on-failure[:N]`. Changed in place. */
+    restartPolicy?: pulumi.Input<string>;
     /** Labels (names under `io.hostnet.` are reserved). Changing them replaces the container. */
     labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-/** The `docker run --net` value of a typed network mode. */
-export function networkModeOf(network: ContainerNetwork): pulumi.Input<string> {
+function networkIdOf(ref: NetworkRef): pulumi.Input<string> {
+    return typeof ref === "object" && ref !== null && "networkId" in ref ? ref.networkId : (ref as pulumi.Input<string>);
+}
+
+/** The `docker run --net` value and the user-defined endpoints of a typed network mode. */
+export function resolveNetwork(what: string, network: ContainerNetwork, ports: unknown): {
+    networkMode: pulumi.Input<string>;
+    networks?: pulumi.Input<{ network: string; ipv4Address?: string; aliases?: string[] }>[];
+} {
+    const portCount = Array.isArray(ports) ? ports.length : ports === undefined ? 0 : 1;
+    if ((network.mode === "host" || network.mode === "container") && portCount > 0) {
+        const why = network.mode === "host"
+            ? "the container uses the host's ports directly"
+            : "the container shares another container's network stack; publish the ports on that container";
+        throw new Error(`invalid ${what}:\n  - \`ports\` cannot be published with network mode ${network.mode}: ${why}; remove \`ports\``);
+    }
     switch (network.mode) {
         case "none":
         case "bridge":
         case "host":
-            return network.mode;
-        case "container":
-            return pulumi.interpolate`container:${network.container}`;
+            return { networkMode: network.mode };
+        case "container": {
+            const target = containerIdOf(what, "network.container", network.container, ["host", "container"],
+                "share the namespace of the container it names instead");
+            return { networkMode: pulumi.interpolate`container:${target}` };
+        }
+        case "networks": {
+            if (network.networks.length === 0) {
+                throw new Error(`invalid ${what}:\n  - \`network.networks\` must list at least one network`);
+            }
+            const networks = network.networks.map((e) =>
+                pulumi.all([networkIdOf(e.network), e.ipv4Address, e.aliases]).apply(([id, ipv4Address, aliases]) => ({
+                    network: id,
+                    ...(ipv4Address === undefined ? {} : { ipv4Address }),
+                    ...(aliases === undefined ? {} : { aliases }),
+                })),
+            );
+            return { networkMode: networkIdOf(network.networks[0].network), networks };
+        }
         default: {
             const mode = (network as { mode?: unknown }).mode;
-            throw new Error(`\`network.mode\` must be one of none, bridge, host, container; got ${JSON.stringify(mode)}`);
+            throw new Error(`invalid ${what}:\n  - \`network.mode\` must be one of none, bridge, host, container, networks; got ${JSON.stringify(mode)}`);
         }
     }
 }
 
-export class Container extends pulumi.ComponentResource {
-    /** Full Docker id. Pass it to a VethAttachment's `container` so that replacing this container replaces the attachment. */
+export class Container extends pulumi.ComponentResource implements ContainerLike {
+    /** Full Docker id. Pass it (or this Container) to attachments so that replacing the container replaces them. */
     public readonly containerId: pulumi.Output<string>;
     /** Docker name. */
     public readonly containerName: pulumi.Output<string>;
+    /** The network mode it was declared with: none, bridge, host, container or networks. */
+    public readonly networkMode: string;
 
     constructor(name: string, args: ContainerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("hostnet:index:Container", name, {}, opts);
+        const network = args.network ?? { mode: "none" };
+        const { networkMode, networks } = resolveNetwork(`Container "${name}"`, network, args.ports);
         const container = new DockerContainer(
             name,
             {
@@ -62,11 +121,15 @@ export class Container extends pulumi.ComponentResource {
                 name: args.name,
                 command: args.command,
                 env: args.env,
-                networkMode: networkModeOf(args.network ?? { mode: "none" }),
+                networkMode,
+                networks,
+                ports: args.ports,
+                restartPolicy: args.restartPolicy,
                 labels: args.labels,
             },
             { parent: this },
         );
+        this.networkMode = network.mode;
         this.containerId = container.containerId;
         this.containerName = container.name;
         this.registerOutputs({ containerId: this.containerId, containerName: this.containerName });

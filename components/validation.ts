@@ -21,6 +21,20 @@ const DOCKER_ID = /^[0-9a-f]{12,64}$/;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 const IMAGE_REF = /^[a-z0-9][a-z0-9._\/-]*(:[A-Za-z0-9_.-]{1,128})?(@sha256:[0-9a-f]{64})?$/;
 
+/**
+ * What the engine passes to `check` and `diff` during a preview for a value not
+ * known yet (an Output of a resource still to be created).
+ */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** True when the value, or anything inside it, is not known yet: it is checked once it is. */
+export function containsUnknown(value: unknown): boolean {
+    if (value === UNKNOWN) return true;
+    if (Array.isArray(value)) return value.some(containsUnknown);
+    if (typeof value === "object" && value !== null) return Object.values(value).some(containsUnknown);
+    return false;
+}
+
 function show(value: unknown): string {
     return JSON.stringify(value) ?? String(value);
 }
@@ -196,6 +210,7 @@ export function checkFields(inputs: Record<string, unknown>, rules: Record<strin
     const failures: InputFailure[] = [];
     for (const [field, rule] of Object.entries(rules)) {
         const value = inputs[field];
+        if (containsUnknown(value)) continue;
         if (value === undefined || value === null) {
             if (rule.required) failures.push({ property: field, reason: `\`${field}\` is required` });
             continue;

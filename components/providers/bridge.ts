@@ -8,13 +8,17 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import * as ip from "../host/ip";
-import { ownerMark } from "../naming";
+import { defaultHostIfName, ownerMark } from "../naming";
 import { checkCidr, checkFields, checkIfName, checkMtu, InputFailure } from "../validation";
 import { checkPromptly } from "./promptCheck";
 
 export interface BridgeArgs {
-    /** Interface name, at most 15 characters. If a bridge of that name exists it is adopted. Changing it replaces the resource. */
-    name: pulumi.Input<string>;
+    /**
+     * Interface name, at most 15 characters. If a bridge of that name exists it
+     * is adopted. Default: derived from the stack and resource name,
+     * `hn-<name>-<hash>`. Changing it replaces the resource.
+     */
+    name?: pulumi.Input<string>;
     /** IPv4 addresses with prefix length, e.g. `["10.20.0.1/24"]`. Changed in place. On an adopted bridge, only these are managed. */
     addresses?: pulumi.Input<pulumi.Input<string>[]>;
     /** MTU. Changed in place. Default: the kernel's. */
@@ -175,15 +179,16 @@ export class Bridge extends pulumi.dynamic.Resource {
     declare readonly adopted: pulumi.Output<boolean>;
     declare readonly addresses: pulumi.Output<string[] | undefined>;
 
-    constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
+    constructor(name: string, args: BridgeArgs = {}, opts?: pulumi.CustomResourceOptions) {
+        const owner = ownerMark(pulumi.getProject(), pulumi.getStack(), name);
         const inputs = {
-            name: args.name,
+            name: args.name ?? defaultHostIfName(owner, name),
             addresses: args.addresses,
             mtu: args.mtu,
             stp: args.stp,
             vlanFiltering: args.vlanFiltering,
             up: args.up ?? true,
-            owner: ownerMark(pulumi.getProject(), pulumi.getStack(), name),
+            owner,
         };
         checkPromptly(`Bridge "${name}"`, inputs, checkBridgeInputs);
         super(bridgeProvider, name, { adopted: undefined, addedAddresses: undefined, ...inputs }, opts, "hostnet", "Bridge");

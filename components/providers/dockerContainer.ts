@@ -21,6 +21,7 @@ import {
     checkPorts,
     checkRestartPolicy,
     checkStringArray,
+    containsUnknown,
     InputFailure,
     isBuiltinNetworkMode,
     parsePortSpec,
@@ -95,7 +96,7 @@ export function checkDockerContainerInputs(inputs: Record<string, unknown>): Inp
         labels: { check: checkLabels },
     });
     const mode = inputs.networkMode;
-    if (typeof mode !== "string" || failures.some((f) => f.property === "networkMode")) return failures;
+    if (typeof mode !== "string" || containsUnknown(mode) || failures.some((f) => f.property === "networkMode")) return failures;
     const ports = inputs.ports;
     if (Array.isArray(ports) && ports.length > 0 && (mode === "host" || mode.startsWith("container:"))) {
         const why = mode === "host"
@@ -104,7 +105,7 @@ export function checkDockerContainerInputs(inputs: Record<string, unknown>): Inp
         failures.push({ property: "ports", reason: `\`ports\` cannot be published: ${why}; remove \`ports\`` });
     }
     const networks = inputs.networks;
-    if (Array.isArray(networks) && networks.length > 0 && !failures.some((f) => f.property === "networks")) {
+    if (Array.isArray(networks) && networks.length > 0 && !containsUnknown(networks) && !failures.some((f) => f.property === "networks")) {
         if (isBuiltinNetworkMode(mode)) {
             failures.push({
                 property: "networks",

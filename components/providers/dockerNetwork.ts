@@ -18,6 +18,7 @@ import {
     checkIPv4,
     checkLabels,
     checkMtu,
+    containsUnknown,
     InputFailure,
     parseCidr,
 } from "../validation";
@@ -98,6 +99,7 @@ export function checkNetworkInputs(inputs: Record<string, unknown>): InputFailur
     });
     const bad = new Set(failures.map((f) => f.property));
     const { subnet, gateway, ipRange } = inputs as Record<string, string | undefined>;
+    if (containsUnknown([subnet, gateway, ipRange])) return failures;
     if ((gateway || ipRange) && !subnet) {
         failures.push({ property: gateway ? "gateway" : "ipRange", reason: `\`${gateway ? "gateway" : "ipRange"}\` needs \`subnet\`: set the subnet they belong to` });
     } else if (subnet && !bad.has("subnet")) {

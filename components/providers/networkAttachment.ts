@@ -10,13 +10,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "../host/docker";
 import * as networks from "../host/dockerNetworks";
 import { checkContainerRef, checkFields, checkHostNames, checkIPv4, checkUserNetwork, InputFailure } from "../validation";
+import { containerIdOf, ContainerLike } from "./containerRef";
 import { checkPromptly } from "./promptCheck";
 
 export interface NetworkAttachmentArgs {
-    /** The container (name or id). Changing it replaces the attachment, not the container. */
-    container: pulumi.Input<string>;
-    /** The user-defined network (name or id). Changing it replaces the attachment. */
-    network: pulumi.Input<string>;
+    /** The container: a Container or a name or id. Changing it replaces the attachment, not the container. */
+    container: pulumi.Input<string> | ContainerLike;
+    /** The user-defined network: a Network or a name or id. Changing it replaces the attachment. */
+    network: pulumi.Input<string> | { readonly networkId: pulumi.Output<string> };
     /** Static IPv4 address on the network. Changed in place (reconnect). Default: Docker's IPAM picks one. */
     ipv4Address?: pulumi.Input<string>;
     /** DNS aliases on the network. Changed in place (reconnect). */
@@ -117,8 +118,16 @@ export class NetworkAttachment extends pulumi.dynamic.Resource {
     declare readonly address: pulumi.Output<string>;
 
     constructor(name: string, args: NetworkAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
-        const inputs = { container: args.container, network: args.network, ipv4Address: args.ipv4Address, aliases: args.aliases };
-        checkPromptly(`NetworkAttachment "${name}"`, inputs, checkNetworkAttachmentInputs);
+        const what = `NetworkAttachment "${name}"`;
+        const network = typeof args.network === "object" && args.network !== null && "networkId" in args.network ? args.network.networkId : args.network;
+        const inputs = {
+            container: containerIdOf(what, "container", args.container, ["host", "container", "none"],
+                "it cannot join networks (for none, use a VethAttachment)"),
+            network: network as pulumi.Input<string>,
+            ipv4Address: args.ipv4Address,
+            aliases: args.aliases,
+        };
+        checkPromptly(what, inputs, checkNetworkAttachmentInputs);
         super(networkAttachmentProvider, name, { containerId: undefined, networkId: undefined, address: undefined, ...inputs }, opts, "hostnet", "NetworkAttachment");
     }
 }

@@ -17,16 +17,25 @@ import {
     checkIPv4,
     checkMac,
     checkMtu,
+    containsUnknown,
     InputFailure,
 } from "../validation";
 import { containerNetns } from "./containerNetns";
+import { containerIdOf, ContainerLike } from "./containerRef";
 import { checkPromptly } from "./promptCheck";
 
 export interface VethAttachmentArgs {
-    /** The container to attach: its name or id (a `Container`'s `containerId` output ties their lifecycles). Changing it replaces the attachment. */
-    container: pulumi.Input<string>;
-    /** The Linux bridge the host end joins. Default `docker0`. Changing it replaces the attachment. */
-    bridge?: pulumi.Input<string>;
+    /**
+     * The container to attach: a Container (replacing it replaces the attachment;
+     * modes host and container are refused at preview) or a name or id. It needs
+     * a network namespace of its own. Changing it replaces the attachment.
+     */
+    container: pulumi.Input<string> | ContainerLike;
+    /**
+     * The Linux bridge the host end joins: a name (docker0, a Bridge's `name`)
+     * or a Network (its bridge). Default `docker0`. Changing it replaces the attachment.
+     */
+    bridge?: pulumi.Input<string> | { readonly bridge: pulumi.Output<string> };
     /** The container-side IPv4 address with its prefix length, e.g. `172.17.0.3/16`. Changed in place. */
     address: pulumi.Input<string>;
     /** The container's default gateway. Default: the bridge's first IPv4 address. Must lie in `address`'s subnet. Changed in place. */
@@ -84,7 +93,7 @@ export function checkVethAttachmentInputs(inputs: Record<string, unknown>): Inpu
         mac: { check: checkMac },
     });
     const { gateway, address } = inputs;
-    if (typeof gateway === "string" && typeof address === "string" && !failures.some((f) => f.property === "gateway" || f.property === "address")) {
+    if (typeof gateway === "string" && typeof address === "string" && !containsUnknown([gateway, address]) && !failures.some((f) => f.property === "gateway" || f.property === "address")) {
         const reason = checkGatewayInSubnet(gateway, address);
         if (reason) failures.push({ property: "gateway", reason });
     }
@@ -244,8 +253,9 @@ export class VethAttachment extends pulumi.dynamic.Resource {
     constructor(name: string, args: VethAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
         const owner = ownerMark(pulumi.getProject(), pulumi.getStack(), name);
         const inputs = {
-            container: args.container,
-            bridge: args.bridge ?? "docker0",
+            container: containerIdOf(`VethAttachment "${name}"`, "container", args.container, ["host", "container"],
+                "it has no network namespace of its own to attach to"),
+            bridge: bridgeNameOf(args.bridge ?? "docker0"),
             address: args.address,
             gateway: args.gateway,
             containerIfName: args.containerIfName ?? "eth0",
@@ -264,4 +274,8 @@ export class VethAttachment extends pulumi.dynamic.Resource {
             "VethAttachment",
         );
     }
+}
+
+function bridgeNameOf(ref: pulumi.Input<string> | { readonly bridge: pulumi.Output<string> }): pulumi.Input<string> {
+    return typeof ref === "object" && ref !== null && "bridge" in ref && pulumi.Output.isInstance(ref.bridge) ? ref.bridge : (ref as pulumi.Input<string>);
 }

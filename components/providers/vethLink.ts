@@ -7,13 +7,14 @@ import * as ip from "../host/ip";
 import { inNetns, runHost } from "../host/run";
 import * as docker from "../host/docker";
 import { ownerMark } from "../naming";
-import { checkCidr, checkContainerRef, checkIfName, checkMac, checkMtu, InputFailure } from "../validation";
+import { checkCidr, checkContainerRef, checkIfName, checkMac, checkMtu, containsUnknown, InputFailure } from "../validation";
 import { containerNetns } from "./containerNetns";
+import { containerIdOf, ContainerLike } from "./containerRef";
 import { checkPromptly } from "./promptCheck";
 
 export interface VethLinkEndArgs {
-    /** The container (name or id); it needs a network namespace of its own. Changing it replaces the link. */
-    container: pulumi.Input<string>;
+    /** The container: a Container or a name or id; it needs a network namespace of its own. Changing it replaces the link. */
+    container: pulumi.Input<string> | ContainerLike;
     /** Interface name inside the container, e.g. `eth1`. Changing it replaces the link. */
     ifName: pulumi.Input<string>;
     /** IPv4 address with prefix length, e.g. `10.30.0.1/30`. Changed in place. Default: none. */
@@ -52,10 +53,11 @@ function checkEnd(side: "a" | "b", end: unknown): InputFailure[] {
     if (typeof end !== "object" || end === null) {
         return [{ property: side, reason: `\`${side}\` must be { container, ifName, address?, mac? }; got ${JSON.stringify(end)}` }];
     }
-    const e = end as Record<string, unknown>;
+    const e = Object.fromEntries(Object.entries(end).filter(([, v]) => !containsUnknown(v)));
+    const known = (k: string) => k in e || !(k in (end as object));
     const reasons = [
-        e.container === undefined ? `\`${side}.container\` is required` : checkContainerRef(`${side}.container`, e.container),
-        e.ifName === undefined ? `\`${side}.ifName\` is required` : checkIfName(`${side}.ifName`, e.ifName),
+        !known("container") ? undefined : e.container === undefined ? `\`${side}.container\` is required` : checkContainerRef(`${side}.container`, e.container),
+        !known("ifName") ? undefined : e.ifName === undefined ? `\`${side}.ifName\` is required` : checkIfName(`${side}.ifName`, e.ifName),
         e.address === undefined ? undefined : checkCidr(`${side}.address`, e.address),
         e.mac === undefined ? undefined : checkMac(`${side}.mac`, e.mac),
     ];
@@ -70,7 +72,7 @@ export function checkVethLinkInputs(inputs: Record<string, unknown>): InputFailu
     }
     const a = inputs.a as VethLinkEnd | undefined;
     const b = inputs.b as VethLinkEnd | undefined;
-    if (a && b && failures.length === 0 && a.container === b.container) {
+    if (a && b && failures.length === 0 && !containsUnknown(a.container) && a.container === b.container) {
         failures.push({ property: "b", reason: "`a.container` and `b.container` are the same container: a link joins two namespaces" });
     }
     return failures;
@@ -188,7 +190,12 @@ export class VethLink extends pulumi.dynamic.Resource {
     declare readonly owner: pulumi.Output<string>;
 
     constructor(name: string, args: VethLinkArgs, opts?: pulumi.CustomResourceOptions) {
-        const inputs = { a: args.a, b: args.b, mtu: args.mtu, owner: ownerMark(pulumi.getProject(), pulumi.getStack(), name) };
+        const end = (side: "a" | "b", e: VethLinkEndArgs) => ({
+            ...e,
+            container: containerIdOf(`VethLink "${name}"`, `${side}.container`, e.container, ["host", "container"],
+                "it has no network namespace of its own"),
+        });
+        const inputs = { a: end("a", args.a), b: end("b", args.b), mtu: args.mtu, owner: ownerMark(pulumi.getProject(), pulumi.getStack(), name) };
         checkPromptly(`VethLink "${name}"`, inputs, checkVethLinkInputs);
         super(vethLinkProvider, name, { aContainerId: undefined, bContainerId: undefined, ...inputs }, opts, "hostnet", "VethLink");
     }
