@@ -182,12 +182,20 @@ function bridgeArgs(options: BridgeOptions): string[] {
     return args;
 }
 
-export async function createBridge(name: string, options: BridgeOptions): Promise<void> {
-    await runHost(`create bridge "${name}"`, ["ip", "link", "add", "name", name, "type", "bridge", ...bridgeArgs(options)]);
+/** Creates a bridge; its options are set afterwards by setBridgeOptions, which explains unsupported ones. */
+export async function createBridge(name: string): Promise<void> {
+    await runHost(`create bridge "${name}"`, ["ip", "link", "add", "name", name, "type", "bridge"]);
 }
 
 export async function setBridgeOptions(name: string, options: BridgeOptions): Promise<void> {
     const args = bridgeArgs(options);
     if (args.length === 0) return;
-    await runHost(`configure bridge "${name}"`, ["ip", "link", "set", "dev", name, "type", "bridge", ...args]);
+    try {
+        await runHost(`configure bridge "${name}"`, ["ip", "link", "set", "dev", name, "type", "bridge", ...args]);
+    } catch (err) {
+        if (options.vlanFiltering && isHostCommandError(err) && /Operation not supported/.test(err.stderr)) {
+            throw new Error(`failed to configure bridge "${name}": this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING); leave \`vlanFiltering\` unset or false`);
+        }
+        throw err;
+    }
 }

@@ -118,7 +118,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
             const outs: BridgeOutputs = { ...inputs, adopted: true, addedAddresses: added };
             return { id: inputs.name, outs };
         }
-        await ip.createBridge(inputs.name, { stp: inputs.stp, vlanFiltering: inputs.vlanFiltering });
+        await ip.createBridge(inputs.name);
         try {
             await ip.setLink(inputs.name, { alias: inputs.owner });
             await converge(inputs, [], []);

@@ -15,7 +15,7 @@ import {
     ipv4Of,
     ping,
     sh,
-    sweepTestObjects,
+    sweepRun,
     uniqueSuffix,
 } from "../helpers/host";
 import { exampleStack, TestStack } from "../helpers/pulumi";
@@ -44,7 +44,7 @@ describe("example stack through the real Pulumi engine", function () {
             await t?.stack.destroy();
             await t?.stack.workspace.removeStack(stackName);
         } finally {
-            await sweepTestObjects(`hostnet/hostnet/${stackName}/`);
+            await sweepRun(`hostnet/hostnet/${stackName}/`);
             t?.dispose();
         }
     });

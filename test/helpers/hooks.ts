@@ -1,11 +1,11 @@
-// Root hooks: before any test, remove what an earlier, killed run may have
-// left (only objects carrying a test mark or a test stack's owner mark).
-import { sweepTestObjects } from "./host";
+// Root hook: before any test, remove what an earlier, killed run may have left
+// (only objects carrying a test mark or a test stack's owner mark). Set
+// HOSTNET_TEST_NO_STALE_SWEEP=1 when several test runs share the host at once.
+import { sweepStale } from "./host";
 
 export const mochaHooks = {
     async beforeAll(this: Mocha.Context) {
         this.timeout(120000);
-        await sweepTestObjects("hostnet/test/");
-        await sweepTestObjects("hostnet/hostnet/e2e-");
+        if (!process.env.HOSTNET_TEST_NO_STALE_SWEEP) await sweepStale();
     },
 };

@@ -1,20 +1,26 @@
 // Test fixtures and read-backs on the real host, through the system's own
 // tools (ip, nsenter, docker, ping): never through the library under test.
 //
-// Everything a test makes carries the test mark: containers the label
-// `io.hostnet.test=1`, links the alias prefix `hostnet-test`. `sweepTestObjects`
-// removes only objects with that mark (and links the library made for the
-// test project, whose owner mark starts with `hostnet/test/`).
+// Everything a test run makes carries the run's mark: fixture containers the
+// label `io.hostnet.test=<run>`, fixture links the alias `hostnet-test/<run>`,
+// and objects the providers make the owner mark `hostnet/test/<run>/...`.
+// `sweepRun` removes only this run's objects; `sweepStale` (before a run)
+// removes any test run's leftovers, and nothing unmarked.
 
 import { execa } from "execa";
 import { randomBytes } from "node:crypto";
 
 export const TEST_LABEL = "io.hostnet.test";
-export const TEST_ALIAS = "hostnet-test";
 
 export function uniqueSuffix(): string {
     return randomBytes(3).toString("hex");
 }
+
+/** This test process's run id. */
+export const RUN = uniqueSuffix();
+export const TEST_ALIAS = `hostnet-test/${RUN}`;
+/** Owner-mark prefix for what providers make in this run's tests. */
+export const RUN_OWNER = `hostnet/test/${RUN}/`;
 
 export async function sh(argv: string[], opts: { reject?: boolean; input?: string } = {}): Promise<{ stdout: string; stderr: string; exitCode: number }> {
     const r = await execa(argv[0], argv.slice(1), { reject: opts.reject ?? true, input: opts.input });
@@ -70,7 +76,7 @@ export async function containerPid(nameOrId: string): Promise<number> {
 /** Starts a `--net=<mode>` busybox container marked as a test fixture. */
 export async function startTestContainer(name: string, net = "none"): Promise<string> {
     const { stdout } = await sh([
-        "docker", "run", "-d", "--name", name, "--net", net, "--label", `${TEST_LABEL}=1`,
+        "docker", "run", "-d", "--name", name, "--net", net, "--label", `${TEST_LABEL}=${RUN}`,
         "hostnet/busybox:1", "sleep", "2147483647",
     ]);
     return stdout.trim();
@@ -88,24 +94,40 @@ export async function ping(address: string, pid?: number): Promise<boolean> {
     return r.exitCode === 0;
 }
 
-/**
- * Removes what tests made: containers labelled as test fixtures or owned by
- * `ownerPrefix`, and links whose alias is the test mark or starts with
- * `ownerPrefix`. Nothing unmarked is touched.
- */
-export async function sweepTestObjects(ownerPrefix = "hostnet/test/"): Promise<void> {
-    const ids = (await sh(["docker", "ps", "-aq", "--filter", `label=${TEST_LABEL}`])).stdout.split("\n").filter(Boolean);
-    const all = (await sh(["docker", "ps", "-aq", "--filter", "label=io.hostnet.owner"])).stdout.split("\n").filter(Boolean);
-    for (const id of all) {
-        const c = await dockerInspect(id);
-        if (c?.Config?.Labels?.["io.hostnet.owner"]?.startsWith(ownerPrefix)) ids.push(id);
+/** Removes containers and links whose marks match; nothing unmarked is touched. */
+async function sweep(match: { label?: (v: string) => boolean; alias: (a: string) => boolean }): Promise<void> {
+    const ids: string[] = [];
+    for (const id of (await sh(["docker", "ps", "-aq"])).stdout.split("\n").filter(Boolean)) {
+        const labels: Record<string, string> = (await dockerInspect(id))?.Config?.Labels ?? {};
+        const test = labels[TEST_LABEL];
+        const owner = labels["io.hostnet.owner"];
+        if ((test !== undefined && match.label?.(test)) || (owner !== undefined && match.alias(owner))) ids.push(id);
     }
-    if (ids.length > 0) {
-        await sh(["docker", "rm", "-f", ...new Set(ids)], { reject: false });
+    if (ids.length > 0) await sh(["docker", "rm", "-f", ...ids], { reject: false });
+    for (const n of (await sh(["docker", "network", "ls", "-q"])).stdout.split("\n").filter(Boolean)) {
+        const r = await sh(["docker", "network", "inspect", n], { reject: false });
+        const owner = r.exitCode === 0 ? JSON.parse(r.stdout)[0]?.Labels?.["io.hostnet.owner"] : undefined;
+        if (owner !== undefined && match.alias(owner)) await sh(["docker", "network", "rm", n], { reject: false });
     }
     for (const link of await ipLinks()) {
-        if (link.ifalias === TEST_ALIAS || link.ifalias?.startsWith(ownerPrefix)) {
+        if (link.ifalias !== undefined && match.alias(link.ifalias)) {
             await sh(["ip", "link", "del", "dev", link.ifname], { reject: false });
         }
     }
+}
+
+/** Removes what this run made (fixtures and provider-made objects), plus objects under `ownerPrefix`. */
+export async function sweepRun(ownerPrefix?: string): Promise<void> {
+    await sweep({
+        label: (v) => v === RUN,
+        alias: (a) => a === TEST_ALIAS || a.startsWith(RUN_OWNER) || (ownerPrefix !== undefined && a.startsWith(ownerPrefix)),
+    });
+}
+
+/** Removes leftovers of any earlier test run (killed before its own cleanup). */
+export async function sweepStale(): Promise<void> {
+    await sweep({
+        label: () => true,
+        alias: (a) => a.startsWith("hostnet-test/") || a.startsWith("hostnet/test/") || a.startsWith("hostnet/hostnet/e2e-"),
+    });
 }

@@ -7,7 +7,7 @@ import {
     DockerContainerOutputs,
     dockerContainerProvider as provider,
 } from "../../components/providers/dockerContainer";
-import { dockerInspect, sh, startTestContainer, sweepTestObjects, uniqueSuffix } from "../helpers/host";
+import { dockerInspect, RUN_OWNER, sh, startTestContainer, sweepRun, uniqueSuffix } from "../helpers/host";
 
 describe("DockerContainer provider on the real Docker engine", function () {
     const sfx = uniqueSuffix();
@@ -17,12 +17,12 @@ describe("DockerContainer provider on the real Docker engine", function () {
         command: ["sleep", "2147483647"],
         networkMode: "none",
         labels: { team: "net" },
-        owner: `hostnet/test/host/dc-${sfx}`,
+        owner: `${RUN_OWNER}dc-${sfx}`,
         ...over,
     });
 
     after(async () => {
-        await sweepTestObjects();
+        await sweepRun();
     });
 
     describe("create -> read -> stopped by hand -> update -> delete", () => {
@@ -39,7 +39,7 @@ describe("DockerContainer provider on the real Docker engine", function () {
             assert.equal(c.HostConfig.NetworkMode, "none");
             assert.deepEqual(c.Config.Cmd, ["sleep", "2147483647"]);
             assert.equal(c.Config.Labels.team, "net");
-            assert.equal(c.Config.Labels["io.hostnet.owner"], `hostnet/test/host/dc-${sfx}`);
+            assert.equal(c.Config.Labels["io.hostnet.owner"], `${RUN_OWNER}dc-${sfx}`);
         });
 
         it("read matches create when nothing drifted", async () => {

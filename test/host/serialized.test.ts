@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { dockerContainerProvider } from "../../components/providers/dockerContainer";
 import { vethAttachmentProvider } from "../../components/providers/vethAttachment";
-import { containerPid, ipLink, ipv4Of, sweepTestObjects, uniqueSuffix } from "../helpers/host";
+import { containerPid, ipLink, ipv4Of, RUN_OWNER, sweepRun, uniqueSuffix } from "../helpers/host";
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const requireFromString: (code: string) => any = require("require-from-string");
 
@@ -21,7 +21,7 @@ describe("providers loaded from their serialized form", function () {
     const sfx = uniqueSuffix();
 
     after(async () => {
-        await sweepTestObjects();
+        await sweepRun();
     });
 
     it("serialize without capturing the execa module by file path", async () => {
@@ -39,7 +39,7 @@ describe("providers loaded from their serialized form", function () {
             command: ["sleep", "2147483647"],
             networkMode: "none",
             labels: {},
-            owner: `hostnet/test/ser/c-${sfx}`,
+            owner: `${RUN_OWNER}ser-c-${sfx}`,
         });
         const v = await veths.create!({
             container: c.id,
@@ -47,7 +47,7 @@ describe("providers loaded from their serialized form", function () {
             address: "172.17.251.9/16",
             containerIfName: "eth0",
             hostIfName: `hnt-sv-${sfx}`,
-            owner: `hostnet/test/ser/v-${sfx}`,
+            owner: `${RUN_OWNER}ser-v-${sfx}`,
         });
         const pid = await containerPid(c.id);
         assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), ["172.17.251.9/16"]);

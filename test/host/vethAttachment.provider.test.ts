@@ -18,7 +18,8 @@ import {
     ping,
     sh,
     startTestContainer,
-    sweepTestObjects,
+    RUN_OWNER,
+    sweepRun,
     uniqueSuffix,
 } from "../helpers/host";
 
@@ -36,7 +37,7 @@ describe("VethAttachment provider on the real host", function () {
         address: `10.251.${net}.2/24`,
         containerIfName: "eth0",
         hostIfName: `hnt-v-${sfx}`,
-        owner: `hostnet/test/host/veth-${sfx}`,
+        owner: `${RUN_OWNER}veth-${sfx}`,
         ...over,
     });
 
@@ -47,7 +48,7 @@ describe("VethAttachment provider on the real host", function () {
     });
 
     after(async () => {
-        await sweepTestObjects();
+        await sweepRun();
     });
 
     it("check reports bad fields and touches nothing", async () => {
@@ -68,7 +69,7 @@ describe("VethAttachment provider on the real host", function () {
             const host = await ipLink(`hnt-v-${sfx}`);
             assert.ok(host, "host end exists");
             assert.equal(host.master, bridge);
-            assert.equal(host.ifalias, `hostnet/test/host/veth-${sfx}`);
+            assert.equal(host.ifalias, `${RUN_OWNER}veth-${sfx}`);
             assert.ok(host.flags.includes("UP"));
             assert.equal(host.linkinfo?.info_kind, "veth");
 
