@@ -1,11 +1,13 @@
-// Root hook: before any test, remove what an earlier, killed run may have left
-// (only objects carrying a test mark or a test stack's owner mark). Set
-// HOSTNET_TEST_NO_STALE_SWEEP=1 when several test runs share the host at once.
+// Root hook: before the whole suite (`npm test`, which sets
+// HOSTNET_TEST_SWEEP_STALE=1), remove what an earlier, killed run may have left:
+// only objects carrying a test mark or a test stack's owner mark. Off by
+// default, so that a partial run (`npm run test:unit`) never touches objects of
+// another run going on at the same time.
 import { sweepStale } from "./host";
 
 export const mochaHooks = {
     async beforeAll(this: Mocha.Context) {
         this.timeout(120000);
-        if (!process.env.HOSTNET_TEST_NO_STALE_SWEEP) await sweepStale();
+        if (process.env.HOSTNET_TEST_SWEEP_STALE === "1") await sweepStale();
     },
 };

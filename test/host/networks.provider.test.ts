@@ -1,0 +1,171 @@
+// Docker networks, containers on them, and connect/disconnect without
+// recreation: the Network, DockerContainer and NetworkAttachment providers
+// against the real Docker engine, read back with `docker inspect` and ping.
+
+import * as assert from "node:assert/strict";
+import { DockerContainerInputs, dockerContainerProvider as containers } from "../../components/providers/dockerContainer";
+import { NetworkInputs, networkProvider as networks } from "../../components/providers/dockerNetwork";
+import { NetworkAttachmentOutputs, networkAttachmentProvider as attachments } from "../../components/providers/networkAttachment";
+import { dockerInspect, RUN_OWNER, sh, sweepRun, uniqueSuffix } from "../helpers/host";
+
+async function networkInspect(id: string): Promise<any | undefined> {
+    const r = await sh(["docker", "network", "inspect", id], { reject: false });
+    return r.exitCode === 0 ? JSON.parse(r.stdout)[0] : undefined;
+}
+
+async function execPing(container: string, target: string): Promise<boolean> {
+    return (await sh(["docker", "exec", container, "ping", "-c", "1", "-W", "2", target], { reject: false })).exitCode === 0;
+}
+
+describe("Docker networks, containers on them, and attachments", function () {
+    const sfx = uniqueSuffix();
+    const net = 1 + (parseInt(sfx.slice(0, 2), 16) % 250);
+    const subnet = `10.241.${net}.0/24`;
+    const at = (host: number) => `10.241.${net}.${host}`;
+    let networkId: string;
+    const netInputs = (over: Partial<NetworkInputs> = {}): NetworkInputs => ({
+        name: `hnt-n-${sfx}`,
+        subnet,
+        gateway: at(1),
+        bridgeName: `hnt-nb-${sfx}`,
+        internal: false,
+        icc: true,
+        masquerade: true,
+        mtu: 1450,
+        labels: { purpose: "test" },
+        owner: `${RUN_OWNER}net-${sfx}`,
+        ...over,
+    });
+    const ctr = (name: string, over: Partial<DockerContainerInputs> = {}): DockerContainerInputs => ({
+        name: `hnt-${name}-${sfx}`,
+        image: "hostnet/busybox:1",
+        command: ["sleep", "2147483647"],
+        networkMode: networkId,
+        labels: {},
+        owner: `${RUN_OWNER}${name}-${sfx}`,
+        ...over,
+    });
+
+    after(async () => {
+        await sweepRun();
+    });
+
+    it("Network creates a labelled bridge network with the given subnet, bridge name and options", async () => {
+        const created = await networks.create!(netInputs());
+        networkId = created.id;
+        const n = await networkInspect(networkId);
+        assert.equal(n.Driver, "bridge");
+        assert.deepEqual(n.IPAM.Config, [{ Subnet: subnet, Gateway: at(1) }]);
+        assert.equal(n.Options["com.docker.network.bridge.name"], `hnt-nb-${sfx}`);
+        assert.equal(n.Options["com.docker.network.driver.mtu"], "1450");
+        assert.equal(n.Labels["io.hostnet.owner"], `${RUN_OWNER}net-${sfx}`);
+        assert.equal(created.outs.bridge, `hnt-nb-${sfx}`);
+        assert.deepEqual((await networks.read!(networkId, created.outs)).props, created.outs);
+        const diff = await networks.diff!(networkId, created.outs, netInputs({ subnet: `10.242.${net}.0/24`, gateway: `10.242.${net}.1` }));
+        assert.deepEqual(diff.replaces, ["subnet", "gateway"]);
+    });
+
+    it("containers on it get their static addresses and reach each other by name and alias", async () => {
+        await containers.create!(ctr("api", { networks: [{ network: networkId, ipv4Address: at(10), aliases: ["api"] }] }));
+        await containers.create!(ctr("cli", { networks: [{ network: networkId, ipv4Address: at(11) }] }));
+        const api = await dockerInspect(`hnt-api-${sfx}`);
+        assert.equal(Object.values<any>(api.NetworkSettings.Networks)[0].IPAddress, at(10));
+        assert.ok(await execPing(`hnt-cli-${sfx}`, "api"), "cli resolves and reaches api by alias");
+        assert.ok(await execPing(`hnt-cli-${sfx}`, `hnt-api-${sfx}`), "and by container name");
+    });
+
+    it("a container on it is isolated from docker0's containers", async () => {
+        const onDefault = await containers.create!(ctr("dflt", { networkMode: "bridge" }));
+        const address = (await dockerInspect(onDefault.id)).NetworkSettings.Networks.bridge.IPAddress;
+        assert.ok(!(await execPing(`hnt-cli-${sfx}`, address)), `cli must not reach ${address} on docker0`);
+    });
+
+    // Mocha runs a suite's own tests before its nested suites: this file stays flat, in order.
+    let attachment: NetworkAttachmentOutputs;
+    let attachmentId: string;
+    let dfltId: string;
+
+    it("NetworkAttachment connects a running docker0 container; its id and start time stay the same", async () => {
+        const before = await dockerInspect(`hnt-dflt-${sfx}`);
+        dfltId = before.Id;
+        const created = await attachments.create!({ container: `hnt-dflt-${sfx}`, network: networkId, ipv4Address: at(20), aliases: ["www"] });
+        ({ id: attachmentId, outs: attachment } = created);
+        const after = await dockerInspect(`hnt-dflt-${sfx}`);
+        assert.equal(after.Id, dfltId);
+        assert.equal(after.State.StartedAt, before.State.StartedAt);
+        assert.equal(after.NetworkSettings.Networks[`hnt-n-${sfx}`].IPAddress, at(20));
+        assert.ok(await execPing(`hnt-cli-${sfx}`, "www"));
+        assert.deepEqual((await attachments.read!(attachmentId, attachment)).props, attachment);
+    });
+
+    it("NetworkAttachment: a new address is an in-place reconnect, same container", async () => {
+        const next = { container: `hnt-dflt-${sfx}`, network: networkId, ipv4Address: at(21), aliases: ["www"] };
+        const diff = await attachments.diff!(attachmentId, attachment, next);
+        assert.deepEqual([diff.changes, diff.replaces], [true, []]);
+        attachment = (await attachments.update!(attachmentId, attachment, next)).outs;
+        const after = await dockerInspect(`hnt-dflt-${sfx}`);
+        assert.equal(after.Id, dfltId);
+        assert.equal(after.NetworkSettings.Networks[`hnt-n-${sfx}`].IPAddress, at(21));
+    });
+
+    it("NetworkAttachment: refresh sees a disconnect made by hand; delete disconnects and is idempotent", async () => {
+        await sh(["docker", "network", "disconnect", networkId, `hnt-dflt-${sfx}`]);
+        assert.deepEqual(await attachments.read!(attachmentId, attachment), {});
+        await sh(["docker", "network", "connect", "--ip", at(21), networkId, `hnt-dflt-${sfx}`]);
+        await attachments.delete!(attachmentId, attachment);
+        const after = await dockerInspect(`hnt-dflt-${sfx}`);
+        assert.equal(after.NetworkSettings.Networks[`hnt-n-${sfx}`], undefined);
+        assert.equal(after.Id, dfltId);
+        await attachments.delete!(attachmentId, attachment);
+    });
+
+    it("NetworkAttachment refuses a connection that already exists (it would not be ours to remove)", async () => {
+        await assert.rejects(attachments.create!({ container: `hnt-api-${sfx}`, network: networkId }), {
+            message: `failed to connect container "hnt-api-${sfx}" to network "${networkId}": it is already connected (not by this attachment); disconnect it first or drop this attachment`,
+        });
+    });
+
+
+    it("DockerContainer changes its restart policy in place, without a restart", async () => {
+        const created = await containers.create!(ctr("multi", { networkMode: "bridge", restartPolicy: "no" }));
+        const before = await dockerInspect(created.id);
+        const next = ctr("multi", { networkMode: "bridge", restartPolicy: "on-failure:3" });
+        let diff = await containers.diff!(created.id, created.outs, next);
+        assert.deepEqual([diff.changes, diff.replaces], [true, []]);
+        const updated = await containers.update!(created.id, created.outs, next);
+        const after = await dockerInspect(created.id);
+        assert.deepEqual(after.HostConfig.RestartPolicy, { Name: "on-failure", MaximumRetryCount: 3 });
+        assert.equal(after.State.StartedAt, before.State.StartedAt, "not restarted");
+        diff = await containers.diff!(created.id, (await containers.read!(created.id, updated.outs)).props, next);
+        assert.equal(diff.changes, false, "no perpetual diff after refresh");
+    });
+
+    it("published ports answer on 127.0.0.1, and ports cannot be combined with host mode", async () => {
+        const port = 20000 + (parseInt(sfx.slice(0, 4), 16) % 20000);
+        await containers.create!(ctr("web", {
+            networkMode: "bridge",
+            command: ["sh", "-c", "echo hello-from-web > /var/www/index.html && exec httpd -f -p 80 -h /var/www"],
+            ports: [`127.0.0.1:${port}:80/tcp`],
+        }));
+        let body = "";
+        for (let i = 0; i < 20 && !body.includes("hello-from-web"); i++) {
+            body = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()).catch(() => "");
+            if (!body) await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.equal(body.trim(), "hello-from-web");
+        const check = await containers.check!({}, ctr("hostweb", { networkMode: "host", ports: ["8080:80"] }));
+        assert.deepEqual(check.failures, [{
+            property: "ports",
+            reason: "`ports` cannot be published: with network mode host the container uses the host's ports directly; remove `ports`",
+        }]);
+    });
+
+    it("a Network still in use is not removed behind its containers' backs; once free, delete removes it", async () => {
+        const outs = { ...netInputs(), networkId, bridge: `hnt-nb-${sfx}` };
+        await assert.rejects(networks.delete!(networkId, outs), /failed to remove network .*: Docker engine answered (403|409|500)/);
+        await sh(["docker", "rm", "-f", `hnt-api-${sfx}`, `hnt-cli-${sfx}`]);
+        await networks.delete!(networkId, outs);
+        assert.equal(await networkInspect(networkId), undefined);
+        await networks.delete!(networkId, outs);
+    });
+});
