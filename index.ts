@@ -15,6 +15,7 @@
 //   address 172.17.0.3/16   bridge docker0   gateway (the bridge's address)
 //   image hostnet/busybox:1 webPort 18080    labSubnet 10.10.0.0/24
 //   lanAddress 10.20.0.1/24 (the created bridge's; isolated gets .2)
+//   webLabHost 20           (web's host number on the lab network)
 
 import * as pulumi from "@pulumi/pulumi";
 import { Bridge, Container, Network, NetworkAttachment, VethAttachment, VethLink } from "./components";
@@ -26,6 +27,7 @@ const webPort = config.getNumber("webPort") ?? 18080;
 const labSubnet = config.get("labSubnet") ?? "10.10.0.0/24";
 const lab24 = labSubnet.split(".").slice(0, 3).join(".");
 const lanAddress = config.get("lanAddress") ?? "10.20.0.1/24";
+const webLabHost = config.getNumber("webLabHost") ?? 20;
 const lan24 = lanAddress.split(".").slice(0, 3).join(".");
 
 // --net=none, attached by hand: the seed.
@@ -64,7 +66,7 @@ const cli = new Container("cli", {
 });
 
 // web joins the lab network too, without being recreated.
-const webOnLab = new NetworkAttachment("web-lab", { container: web, network: lab, ipv4Address: `${lab24}.20`, aliases: ["www"] });
+const webOnLab = new NetworkAttachment("web-lab", { container: web, network: lab, ipv4Address: `${lab24}.${webLabHost}`, aliases: ["www"] });
 
 // A Linux bridge made by the stack, and docker0 adopted (never deleted).
 const lan = new Bridge("lan", { addresses: [lanAddress] });

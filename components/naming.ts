@@ -14,14 +14,23 @@ export const OWNER_LABEL = "io.hostnet.owner";
 /** Kernel limit on interface names (IFNAMSIZ - 1). */
 export const MAX_IFNAME_LENGTH = 15;
 
+/** Who a resource is: its project, stack, resource type and name. */
+export interface ResourceIdentity {
+    project: string;
+    stack: string;
+    type: string;
+    name: string;
+}
+
 /**
- * The owner mark of a resource: `hostnet/<project>/<stack>/<name>`, e.g.
- * `hostnet/hostnet/dev/seed-eth0`. Stored as the host-side interface's alias
- * and as a container label; an alias holds at most 255 bytes, so very long
- * marks are shortened to a hash.
+ * The owner mark of a resource: `hostnet/<project>/<stack>/<type>/<name>`, e.g.
+ * `hostnet/hostnet/dev/VethAttachment/seed-eth0`. Stored as interface aliases
+ * and as Docker labels; an alias holds at most 255 bytes, so very long marks
+ * are shortened to a hash. The type keeps a Bridge and a VethAttachment of the
+ * same name apart.
  */
-export function ownerMark(project: string, stack: string, name: string): string {
-    const mark = `hostnet/${project}/${stack}/${name}`;
+export function ownerMark(id: ResourceIdentity): string {
+    const mark = `hostnet/${id.project}/${id.stack}/${id.type}/${id.name}`;
     return Buffer.byteLength(mark) <= 255 ? mark : `hostnet/sha256:${shortHash(mark, 40)}`;
 }
 
@@ -41,6 +50,9 @@ export function defaultHostIfName(owner: string, name: string): string {
 /**
  * The default Docker container or network name: `hn-<stack>-<name>`, with characters
  * Docker refuses replaced by `-`. e.g. stack `dev`, name `seed` -> `hn-dev-seed`.
+ * Short on purpose (people type it in `docker exec`); two projects with the same
+ * stack and resource names collide, and the second is refused with a message
+ * naming the first's owner: set `name` then.
  */
 export function defaultDockerName(stack: string, name: string): string {
     return `${NAME_PREFIX}${stack}-${name}`.replace(/[^a-zA-Z0-9_.-]/g, "-");

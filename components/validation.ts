@@ -124,6 +124,10 @@ export function checkGatewayInSubnet(gateway: string, address: string): string |
     return undefined;
 }
 
+export function checkBoolean(field: string, value: unknown): string | undefined {
+    return typeof value === "boolean" ? undefined : `\`${field}\` must be true or false; got ${show(value)}`;
+}
+
 export function checkMtu(field: string, value: unknown): string | undefined {
     if (typeof value !== "number" || !Number.isInteger(value) || value < 68 || value > 65535) {
         return `\`${field}\` must be an integer from 68 to 65535 (bytes); got ${show(value)}`;

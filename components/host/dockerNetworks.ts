@@ -50,5 +50,12 @@ export async function createNetwork(spec: NetworkCreateSpec): Promise<string> {
 export async function removeNetwork(id: string): Promise<void> {
     const res = await request("DELETE", `/networks/${encodeURIComponent(id)}`);
     if (res.statusCode === 204 || res.statusCode === 404) return;
+    const users = Object.values((await inspectNetwork(id))?.Containers ?? {}).map((c) => c.Name);
+    if (users.length > 0) {
+        throw new Error(
+            `failed to remove network "${id}": containers ${users.map((u) => `"${u}"`).join(", ")} are still connected; ` +
+                "disconnect them (or remove the resources that connected them) first",
+        );
+    }
     throw apiError(`remove network "${id}"`, res);
 }

@@ -8,9 +8,10 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import * as ip from "../host/ip";
-import { defaultHostIfName, ownerMark } from "../naming";
+import { defaultHostIfName } from "../naming";
 import { checkCidr, checkFields, checkIfName, checkMtu, InputFailure } from "../validation";
-import { checkPromptly } from "./promptCheck";
+import { checkPromptly, ownerOf } from "./promptCheck";
+import { definedOnly, sameValue } from "./props";
 
 export interface BridgeArgs {
     /**
@@ -88,9 +89,6 @@ async function converge(want: BridgeInputs, liveAddresses: string[], managed: st
     await ip.setLink(want.name, { mtu: want.mtu, up: want.up });
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
-    return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-}
 
 export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: BridgeInputs, news: BridgeInputs): Promise<pulumi.dynamic.CheckResult> {
@@ -113,10 +111,16 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
                 throw new Error(`failed to adopt "${inputs.name}": it exists and is a ${existing.linkinfo?.info_kind ?? "plain"} interface, not a bridge; choose another \`name\``);
             }
             const before = inet(existing);
-            await converge(inputs, before, []);
             const added = (inputs.addresses ?? []).filter((a) => !before.includes(a));
+            try {
+                await converge(inputs, before, []);
+            } catch (err) {
+                // Take back what this failed adoption added; the bridge itself is not ours.
+                for (const a of added) await ip.deleteAddress(inputs.name, a).catch(() => undefined);
+                throw err;
+            }
             const outs: BridgeOutputs = { ...inputs, adopted: true, addedAddresses: added };
-            return { id: inputs.name, outs };
+            return { id: inputs.name, outs: definedOnly(outs) };
         }
         await ip.createBridge(inputs.name);
         try {
@@ -126,7 +130,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
             await ip.deleteLink(inputs.name).catch(() => undefined);
             throw err;
         }
-        return { id: inputs.name, outs: { ...inputs, adopted: false, addedAddresses: [] } };
+        return { id: inputs.name, outs: definedOnly({ ...inputs, adopted: false, addedAddresses: [] }) };
     },
 
     async read(id: string, props: BridgeOutputs): Promise<pulumi.dynamic.ReadResult> {
@@ -137,25 +141,28 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
         const live: BridgeOutputs = {
             ...props,
             // A created bridge is wholly ours: addresses added by hand are drift. On an adopted one, only ours count.
-            addresses: props.adopted ? (props.addresses ?? []).filter((a) => addresses.includes(a)) : addresses,
+            addresses: props.adopted
+                ? (props.addresses ?? []).filter((a) => addresses.includes(a))
+                : [...(props.addresses ?? []).filter((a) => addresses.includes(a)), ...addresses.filter((a) => !(props.addresses ?? []).includes(a))],
             up: link.flags.includes("UP"),
         };
         if (props.addresses === undefined && props.adopted) live.addresses = undefined;
         if (props.mtu !== undefined) live.mtu = link.mtu;
         if (props.stp !== undefined) live.stp = (data.stp_state ?? 0) !== 0;
         if (props.vlanFiltering !== undefined) live.vlanFiltering = (data.vlan_filtering ?? 0) !== 0;
-        return { id, props: live };
+        return { id, props: definedOnly(live) };
     },
 
     async update(_id: string, olds: BridgeOutputs, news: BridgeInputs): Promise<pulumi.dynamic.UpdateResult> {
         const link = await bridgeWithAddresses(news.name);
         const live = link ? inet(link) : [];
-        const managed = olds.adopted ? (olds.addresses ?? []) : live;
+        // On an adopted bridge only addresses this resource added may go; the rest were there before it.
+        const managed = olds.adopted ? olds.addedAddresses : live;
         await converge(news, live, managed);
         const added = olds.adopted
             ? [...new Set([...olds.addedAddresses, ...(news.addresses ?? []).filter((a) => !live.includes(a))])].filter((a) => (news.addresses ?? []).includes(a))
             : [];
-        return { outs: { ...news, adopted: olds.adopted, addedAddresses: added } };
+        return { outs: definedOnly({ ...news, adopted: olds.adopted, addedAddresses: added }) };
     },
 
     async delete(_id: string, props: BridgeOutputs): Promise<void> {
@@ -180,7 +187,7 @@ export class Bridge extends pulumi.dynamic.Resource {
     declare readonly addresses: pulumi.Output<string[] | undefined>;
 
     constructor(name: string, args: BridgeArgs = {}, opts?: pulumi.CustomResourceOptions) {
-        const owner = ownerMark(pulumi.getProject(), pulumi.getStack(), name);
+        const owner = ownerOf("Bridge", name);
         const inputs = {
             name: args.name ?? defaultHostIfName(owner, name),
             addresses: args.addresses,

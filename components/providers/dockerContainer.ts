@@ -10,7 +10,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "../host/docker";
-import { defaultDockerName, OWNER_LABEL, ownerMark } from "../naming";
+import { defaultDockerName, OWNER_LABEL } from "../naming";
 import {
     checkContainerName,
     checkEndpoints,
@@ -26,7 +26,8 @@ import {
     isBuiltinNetworkMode,
     parsePortSpec,
 } from "../validation";
-import { checkPromptly } from "./promptCheck";
+import { checkPromptly, ownerOf } from "./promptCheck";
+import { definedOnly, sameValue } from "./props";
 
 /** One endpoint on a user-defined network. */
 export interface EndpointInput {
@@ -118,12 +119,21 @@ export function checkDockerContainerInputs(inputs: Record<string, unknown>): Inp
     return failures;
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
-    return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/** The live values of the labels the user declared (Docker adds the image's labels to the container's). */
+function declaredLabels(declared: Record<string, string>, live: Record<string, string> | null): Record<string, string> {
+    return Object.fromEntries(Object.keys(declared).filter((k) => live && k in live).map((k) => [k, live![k]]));
 }
 
-function userLabels(all: Record<string, string> | null): Record<string, string> {
-    return Object.fromEntries(Object.entries(all ?? {}).filter(([k]) => !k.startsWith("io.hostnet.")));
+/**
+ * Docker stores `container:<name>` as `container:<full id>`. The declared form
+ * stands while the name still resolves to that id; once the target is another
+ * container, the live id shows the drift.
+ */
+async function liveNetworkMode(declared: string, live: string): Promise<string> {
+    if (declared === live || !declared.startsWith("container:") || !live.startsWith("container:")) return live;
+    const target = await docker.inspectContainer(declared.slice("container:".length));
+    return target && `container:${target.Id}` === live ? declared : live;
 }
 
 function restartPolicyOf(text: string | undefined): docker.RestartPolicy {
@@ -170,12 +180,15 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: DockerContainerOutputs, news: DockerContainerInputs): Promise<pulumi.dynamic.DiffResult> {
-        const replaces = replaceOnChange.filter((k) => !sameValue(olds[k], news[k]));
+        const replaces: string[] = replaceOnChange.filter((k) => !sameValue(olds[k], news[k]));
+        // A network not known yet is being replaced: the engine deletes it only after
+        // the containers that are replaced with it, so joining in place would be too late.
+        if (containsUnknown(news.networks) && !replaces.includes("networkMode")) replaces.push("networks");
         const inPlace =
             !sameValue(olds.networks, news.networks) ||
             (olds.restartPolicy ?? "no") !== (news.restartPolicy ?? "no") ||
             olds.running === false;
-        return { changes: replaces.length > 0 || inPlace, replaces: [...replaces], deleteBeforeReplace: true };
+        return { changes: replaces.length > 0 || inPlace, replaces, deleteBeforeReplace: true };
     },
 
     async create(inputs: DockerContainerInputs): Promise<pulumi.dynamic.CreateResult> {
@@ -208,7 +221,7 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
             throw err;
         }
         const outs: DockerContainerOutputs = { ...inputs, containerId: id, running: true };
-        return { id, outs };
+        return { id, outs: definedOnly(outs) };
     },
 
     async read(id: string, props: DockerContainerOutputs): Promise<pulumi.dynamic.ReadResult> {
@@ -220,8 +233,8 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
             ...props,
             name: c.Name.replace(/^\//, ""),
             image: c.Config.Image,
-            networkMode: c.HostConfig.NetworkMode,
-            labels: userLabels(c.Config.Labels),
+            networkMode: await liveNetworkMode(props.networkMode, c.HostConfig.NetworkMode),
+            labels: declaredLabels(props.labels, c.Config.Labels),
             running: c.State.Running,
         };
         // Docker fills in defaults (the image's command, its own aliases): compare only what the user set.
@@ -241,7 +254,7 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
             });
             live.ports = normalized.every((p) => bound.includes(p)) && bound.length === normalized.length ? props.ports : bound;
         }
-        return { id, props: live };
+        return { id, props: definedOnly(live) };
     },
 
     async update(id: string, olds: DockerContainerOutputs, news: DockerContainerInputs): Promise<pulumi.dynamic.UpdateResult> {
@@ -261,7 +274,7 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider = {
             await connectEndpoint(id, want);
         }
         await docker.startContainer(id);
-        return { outs: { ...news, containerId: olds.containerId, running: true } };
+        return { outs: definedOnly({ ...news, containerId: olds.containerId, running: true }) };
     },
 
     async delete(id: string, props: DockerContainerOutputs): Promise<void> {
@@ -293,7 +306,7 @@ export class DockerContainer extends pulumi.dynamic.Resource {
             ports: args.ports,
             restartPolicy: args.restartPolicy,
             labels: args.labels ?? {},
-            owner: ownerMark(pulumi.getProject(), pulumi.getStack(), name),
+            owner: ownerOf("DockerContainer", name),
         };
         checkPromptly(`DockerContainer "${name}"`, inputs, checkDockerContainerInputs);
         super(dockerContainerProvider, name, { containerId: undefined, running: undefined, ...inputs }, opts, "hostnet", "DockerContainer");

@@ -8,7 +8,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import * as networks from "../host/dockerNetworks";
-import { defaultDockerName, OWNER_LABEL, ownerMark } from "../naming";
+import { defaultDockerName, OWNER_LABEL } from "../naming";
 import {
     checkCidr,
     checkContainerName,
@@ -22,7 +22,8 @@ import {
     InputFailure,
     parseCidr,
 } from "../validation";
-import { checkPromptly } from "./promptCheck";
+import { checkPromptly, ownerOf } from "./promptCheck";
+import { definedOnly, sameValue } from "./props";
 
 export interface NetworkArgs {
     /** Docker network name. Default `hn-<stack>-<resource name>`. */
@@ -123,9 +124,6 @@ function options(i: NetworkInputs): Record<string, string> {
     return o;
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
-    return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-}
 
 const replaceOnChange = ["name", "subnet", "gateway", "ipRange", "bridgeName", "internal", "icc", "masquerade", "mtu", "labels", "owner"] as const;
 
@@ -155,7 +153,7 @@ export const networkProvider: pulumi.dynamic.ResourceProvider = {
             labels: { ...inputs.labels, [OWNER_LABEL]: inputs.owner },
         });
         const outs: NetworkOutputs = { ...inputs, networkId: id, bridge: inputs.bridgeName ?? `br-${id.slice(0, 12)}` };
-        return { id, outs };
+        return { id, outs: definedOnly(outs) };
     },
 
     async read(id: string, props: NetworkOutputs): Promise<pulumi.dynamic.ReadResult> {
@@ -177,7 +175,7 @@ export const networkProvider: pulumi.dynamic.ResourceProvider = {
         if (props.ipRange !== undefined) live.ipRange = ipam.IPRange;
         if (props.bridgeName !== undefined) live.bridgeName = opts[OPT_BRIDGE];
         if (props.mtu !== undefined) live.mtu = opts[OPT_MTU] === undefined ? undefined : Number(opts[OPT_MTU]);
-        return { id, props: live };
+        return { id, props: definedOnly(live) };
     },
 
     async delete(id: string, props: NetworkOutputs): Promise<void> {
@@ -210,7 +208,7 @@ export class Network extends pulumi.dynamic.Resource {
             masquerade: args.masquerade ?? true,
             mtu: args.mtu,
             labels: args.labels ?? {},
-            owner: ownerMark(pulumi.getProject(), pulumi.getStack(), name),
+            owner: ownerOf("Network", name),
         };
         checkPromptly(`Network "${name}"`, inputs, checkNetworkInputs);
         super(networkProvider, name, { networkId: undefined, bridge: undefined, ...inputs }, opts, "hostnet", "Network");

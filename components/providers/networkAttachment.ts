@@ -12,6 +12,7 @@ import * as networks from "../host/dockerNetworks";
 import { checkContainerRef, checkFields, checkHostNames, checkIPv4, checkUserNetwork, InputFailure } from "../validation";
 import { containerIdOf, ContainerLike } from "./containerRef";
 import { checkPromptly } from "./promptCheck";
+import { definedOnly, sameValue } from "./props";
 
 export interface NetworkAttachmentArgs {
     /** The container: a Container or a name or id. Changing it replaces the attachment, not the container. */
@@ -51,14 +52,17 @@ function endpointOf(c: docker.ContainerInspect, networkId: string): docker.Endpo
     return Object.values(c.NetworkSettings.Networks ?? {}).find((ep) => ep.NetworkID === networkId);
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
-    return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-}
 
+/** Connects and returns the address the container got; a half-done connect is undone. */
 async function connect(containerId: string, networkId: string, i: NetworkAttachmentInputs): Promise<string> {
     await docker.connectNetwork(networkId, containerId, { ipv4Address: i.ipv4Address, aliases: i.aliases });
-    const c = await docker.inspectContainer(containerId);
-    return (c && endpointOf(c, networkId)?.IPAddress) || "";
+    try {
+        const c = await docker.inspectContainer(containerId);
+        return (c && endpointOf(c, networkId)?.IPAddress) || "";
+    } catch (err) {
+        await docker.disconnectNetwork(networkId, containerId).catch(() => undefined);
+        throw err;
+    }
 }
 
 export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider = {
@@ -86,7 +90,7 @@ export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider = {
         }
         const address = await connect(c.Id, n.Id, inputs);
         const outs: NetworkAttachmentOutputs = { ...inputs, containerId: c.Id, networkId: n.Id, address };
-        return { id: `${c.Id}/${n.Id}`, outs };
+        return { id: `${c.Id}/${n.Id}`, outs: definedOnly(outs) };
     },
 
     async read(id: string, props: NetworkAttachmentOutputs): Promise<pulumi.dynamic.ReadResult> {
@@ -96,14 +100,14 @@ export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider = {
         const live: NetworkAttachmentOutputs = { ...props, address: ep.IPAddress };
         if (props.ipv4Address !== undefined) live.ipv4Address = ep.IPAMConfig?.IPv4Address ?? ep.IPAddress;
         if (props.aliases !== undefined) live.aliases = props.aliases.filter((a) => (ep.Aliases ?? []).includes(a));
-        return { id, props: live };
+        return { id, props: definedOnly(live) };
     },
 
     async update(_id: string, olds: NetworkAttachmentOutputs, news: NetworkAttachmentInputs): Promise<pulumi.dynamic.UpdateResult> {
         // Docker changes an endpoint only by reconnecting; the container itself stays.
         await docker.disconnectNetwork(olds.networkId, olds.containerId);
         const address = await connect(olds.containerId, olds.networkId, news);
-        return { outs: { ...news, containerId: olds.containerId, networkId: olds.networkId, address } };
+        return { outs: definedOnly({ ...news, containerId: olds.containerId, networkId: olds.networkId, address }) };
     },
 
     async delete(_id: string, props: NetworkAttachmentOutputs): Promise<void> {

@@ -4,7 +4,13 @@
 // `check`, which sees them resolved.
 
 import * as pulumi from "@pulumi/pulumi";
+import { ownerMark } from "../naming";
 import { InputFailure, throwIfFailures } from "../validation";
+
+/** The owner mark of a resource of this library's `type`, in the running stack. */
+export function ownerOf(type: string, name: string): string {
+    return ownerMark({ project: pulumi.getProject(), stack: pulumi.getStack(), type, name });
+}
 
 export function checkPromptly(
     what: string,

@@ -7,7 +7,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "../host/docker";
 import * as ip from "../host/ip";
-import { defaultHostIfName, ownerMark } from "../naming";
+import { isHostCommandError } from "../host/run";
+import { defaultHostIfName } from "../naming";
 import {
     checkCidr,
     checkContainerRef,
@@ -16,13 +17,15 @@ import {
     checkIfName,
     checkIPv4,
     checkMac,
+    checkBoolean,
     checkMtu,
     containsUnknown,
     InputFailure,
 } from "../validation";
 import { containerNetns } from "./containerNetns";
 import { containerIdOf, ContainerLike } from "./containerRef";
-import { checkPromptly } from "./promptCheck";
+import { checkPromptly, ownerOf } from "./promptCheck";
+import { definedOnly } from "./props";
 
 export interface VethAttachmentArgs {
     /**
@@ -40,6 +43,12 @@ export interface VethAttachmentArgs {
     address: pulumi.Input<string>;
     /** The container's default gateway. Default: the bridge's first IPv4 address. Must lie in `address`'s subnet. Changed in place. */
     gateway?: pulumi.Input<string>;
+    /**
+     * Set the container's default route through `gateway`. Default true. Set false
+     * for a second attachment, or a container that has its default route elsewhere.
+     * Changed in place.
+     */
+    defaultRoute?: pulumi.Input<boolean>;
     /** The interface name inside the container. Default `eth0`. Changing it replaces the attachment. */
     containerIfName?: pulumi.Input<string>;
     /**
@@ -60,6 +69,7 @@ export interface VethAttachmentInputs {
     bridge: string;
     address: string;
     gateway?: string;
+    defaultRoute: boolean;
     containerIfName: string;
     hostIfName: string;
     mtu?: number;
@@ -71,7 +81,7 @@ export interface VethAttachmentInputs {
 export interface VethAttachmentOutputs extends VethAttachmentInputs {
     /** Full id of the container the attachment lives in. */
     containerId: string;
-    /** The default gateway in effect (the given one, or the bridge's address). */
+    /** The default gateway in effect (the given one, or the bridge's address); empty without a default route. */
     effectiveGateway: string;
     /** The bridge's first IPv4 address when last read: the default gateway. */
     bridgeAddress: string;
@@ -87,6 +97,7 @@ export function checkVethAttachmentInputs(inputs: Record<string, unknown>): Inpu
         bridge: { check: checkIfName, required: true },
         address: { check: checkCidr, required: true },
         gateway: { check: checkIPv4 },
+        defaultRoute: { check: checkBoolean },
         containerIfName: { check: checkIfName, required: true },
         hostIfName: { check: checkIfName, required: true },
         mtu: { check: checkMtu },
@@ -137,20 +148,34 @@ async function readAttachment(props: VethAttachmentOutputs): Promise<VethAttachm
     return live;
 }
 
-function desiredGateway(news: VethAttachmentInputs, olds: VethAttachmentOutputs): string {
-    return news.gateway ?? olds.bridgeAddress;
+function desiredGateway(news: VethAttachmentInputs, bridgeAddress: string): string {
+    return news.defaultRoute === false ? "" : news.gateway ?? bridgeAddress;
+}
+
+async function addDefaultRoute(inputs: VethAttachmentInputs, gateway: string, pid: number): Promise<void> {
+    try {
+        await ip.addDefaultRoute(inputs.containerIfName, gateway, pid);
+    } catch (err) {
+        if (isHostCommandError(err) && /File exists/.test(err.stderr)) {
+            throw new Error(`failed to attach "${inputs.hostIfName}": container "${inputs.container}" already has a default route; set \`defaultRoute: false\` on this attachment (or remove the other route)`);
+        }
+        throw err;
+    }
 }
 
 export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: VethAttachmentInputs, news: VethAttachmentInputs): Promise<pulumi.dynamic.CheckResult> {
-        return { inputs: news, failures: checkVethAttachmentInputs(news as unknown as Record<string, unknown>) };
+        // The kernel reports MACs in lower case: store them so, or every refresh would differ.
+        const inputs = typeof news.mac === "string" ? { ...news, mac: news.mac.toLowerCase() } : news;
+        return { inputs, failures: checkVethAttachmentInputs(inputs as unknown as Record<string, unknown>) };
     },
 
     async diff(_id: string, olds: VethAttachmentOutputs, news: VethAttachmentInputs): Promise<pulumi.dynamic.DiffResult> {
         const replaces = replaceOnChange.filter((k) => olds[k] !== news[k]);
         const changes: string[] = [];
         if (olds.address !== news.address) changes.push("address");
-        if (olds.gateway !== news.gateway || olds.effectiveGateway !== desiredGateway(news, olds)) changes.push("gateway");
+        if (olds.gateway !== news.gateway || olds.effectiveGateway !== desiredGateway(news, olds.bridgeAddress)) changes.push("gateway");
+        if ((olds.defaultRoute ?? true) !== news.defaultRoute) changes.push("defaultRoute");
         if (news.mtu !== undefined ? olds.mtu !== news.mtu : olds.mtu !== undefined) changes.push("mtu");
         if (olds.up === false) changes.push("up");
         return {
@@ -171,9 +196,12 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider = {
             throw new Error(`failed to attach "${inputs.hostIfName}": "${inputs.bridge}" is a ${bridge.linkinfo?.info_kind ?? "plain"} interface, not a bridge`);
         }
         const bridgeAddress = (await firstIPv4(inputs.bridge)) ?? "";
-        const gateway = inputs.gateway ?? bridgeAddress;
-        if (!gateway) {
-            throw new Error(`failed to attach "${inputs.hostIfName}": bridge "${inputs.bridge}" has no IPv4 address to use as the default gateway; set \`gateway\``);
+        const gateway = desiredGateway(inputs, bridgeAddress);
+        if (inputs.defaultRoute !== false && !gateway) {
+            throw new Error(`failed to attach "${inputs.hostIfName}": bridge "${inputs.bridge}" has no IPv4 address to use as the default gateway; set \`gateway\`, or \`defaultRoute: false\``);
+        }
+        if (gateway && inputs.gateway === undefined && checkGatewayInSubnet(gateway, inputs.address)) {
+            throw new Error(`failed to attach "${inputs.hostIfName}": the bridge's address ${gateway}, the default gateway, is outside the subnet of \`address\` ${inputs.address}; use an address in the bridge's subnet, or set \`gateway\` or \`defaultRoute: false\``);
         }
         const existing = await ip.getLink(inputs.hostIfName);
         if (existing) {
@@ -189,25 +217,30 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider = {
             await ip.setLink(inputs.hostIfName, { alias: inputs.owner, master: inputs.bridge, up: true });
             await ip.addAddress(inputs.containerIfName, inputs.address, pid);
             await ip.setLink(inputs.containerIfName, { up: true }, pid);
-            await ip.addDefaultRoute(inputs.containerIfName, gateway, pid);
+            if (gateway) await addDefaultRoute(inputs, gateway, pid);
         } catch (err) {
             // Deleting the host end removes the peer too: nothing is left behind.
             await ip.deleteLink(inputs.hostIfName).catch(() => undefined);
             throw err;
         }
         const outs: VethAttachmentOutputs = { ...inputs, containerId, effectiveGateway: gateway, bridgeAddress, up: true };
-        return { id: inputs.hostIfName, outs };
+        return { id: inputs.hostIfName, outs: definedOnly(outs) };
     },
 
     async read(_id: string, props: VethAttachmentOutputs): Promise<pulumi.dynamic.ReadResult> {
         const live = await readAttachment(props);
-        return live ? { id: live.hostIfName, props: live } : {};
+        return live ? { id: live.hostIfName, props: definedOnly(live) } : {};
     },
 
     async update(_id: string, olds: VethAttachmentOutputs, news: VethAttachmentInputs): Promise<pulumi.dynamic.UpdateResult> {
+        const host = await ip.getLink(olds.hostIfName);
+        if (!host || host.ifalias !== olds.owner) {
+            throw new Error(`failed to update "${olds.hostIfName}": the host end is gone or no longer this attachment's (the container may have restarted); run \`pulumi refresh\`, then \`pulumi up\` recreates it`);
+        }
         const { pid } = await containerNetns(olds.containerId, "attach to");
         const dev = olds.containerIfName;
-        if (olds.address !== news.address) {
+        const addressChanged = olds.address !== news.address;
+        if (addressChanged) {
             if (olds.address) await ip.deleteAddress(dev, olds.address, pid);
             await ip.addAddress(dev, news.address, pid);
         }
@@ -218,11 +251,15 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider = {
         await ip.setLink(olds.hostIfName, { up: true });
         await ip.setLink(dev, { up: true }, pid);
         const bridgeAddress = (await firstIPv4(news.bridge)) ?? olds.bridgeAddress;
-        const gateway = news.gateway ?? bridgeAddress;
-        // Re-set even when unchanged: an address change flushes routes through it.
-        await ip.replaceDefaultRoute(dev, gateway, pid);
+        const gateway = desiredGateway(news, bridgeAddress);
+        // Only the default route through this attachment's own interface is touched;
+        // an address change takes the old one with it, so it is set again.
+        if (addressChanged || gateway !== olds.effectiveGateway) {
+            await ip.deleteDefaultRoute(dev, pid);
+            if (gateway) await addDefaultRoute(news, gateway, pid);
+        }
         const outs: VethAttachmentOutputs = { ...news, containerId: olds.containerId, effectiveGateway: gateway, bridgeAddress, up: true };
-        return { outs };
+        return { outs: definedOnly(outs) };
     },
 
     async delete(_id: string, props: VethAttachmentOutputs): Promise<void> {
@@ -251,13 +288,14 @@ export class VethAttachment extends pulumi.dynamic.Resource {
     declare readonly owner: pulumi.Output<string>;
 
     constructor(name: string, args: VethAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
-        const owner = ownerMark(pulumi.getProject(), pulumi.getStack(), name);
+        const owner = ownerOf("VethAttachment", name);
         const inputs = {
             container: containerIdOf(`VethAttachment "${name}"`, "container", args.container, ["host", "container"],
                 "it has no network namespace of its own to attach to"),
             bridge: bridgeNameOf(args.bridge ?? "docker0"),
             address: args.address,
             gateway: args.gateway,
+            defaultRoute: args.defaultRoute ?? true,
             containerIfName: args.containerIfName ?? "eth0",
             hostIfName: args.hostIfName ?? defaultHostIfName(owner, name),
             mtu: args.mtu,

@@ -6,11 +6,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as ip from "../host/ip";
 import { inNetns, runHost } from "../host/run";
 import * as docker from "../host/docker";
-import { ownerMark } from "../naming";
 import { checkCidr, checkContainerRef, checkIfName, checkMac, checkMtu, containsUnknown, InputFailure } from "../validation";
 import { containerNetns } from "./containerNetns";
 import { containerIdOf, ContainerLike } from "./containerRef";
-import { checkPromptly } from "./promptCheck";
+import { checkPromptly, ownerOf } from "./promptCheck";
+import { definedOnly, sameValue } from "./props";
 
 export interface VethLinkEndArgs {
     /** The container: a Container or a name or id; it needs a network namespace of its own. Changing it replaces the link. */
@@ -66,7 +66,7 @@ function checkEnd(side: "a" | "b", end: unknown): InputFailure[] {
 
 export function checkVethLinkInputs(inputs: Record<string, unknown>): InputFailure[] {
     const failures = [...("a" in inputs ? checkEnd("a", inputs.a) : []), ...("b" in inputs ? checkEnd("b", inputs.b) : [])];
-    if (inputs.mtu !== undefined) {
+    if (inputs.mtu !== undefined && !containsUnknown(inputs.mtu)) {
         const reason = checkMtu("mtu", inputs.mtu);
         if (reason) failures.push({ property: "mtu", reason });
     }
@@ -78,9 +78,6 @@ export function checkVethLinkInputs(inputs: Record<string, unknown>): InputFailu
     return failures;
 }
 
-function sameValue(x: unknown, y: unknown): boolean {
-    return JSON.stringify(x ?? null) === JSON.stringify(y ?? null);
-}
 
 async function configureEnd(end: VethLinkEnd, pid: number, owner: string, mtu?: number): Promise<void> {
     await ip.setLink(end.ifName, { alias: owner, mtu, up: true }, pid);
@@ -103,7 +100,10 @@ async function readEnd(containerId: string, end: VethLinkEnd, owner: string) {
 
 export const vethLinkProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: VethLinkInputs, news: VethLinkInputs): Promise<pulumi.dynamic.CheckResult> {
-        return { inputs: news, failures: checkVethLinkInputs(news as unknown as Record<string, unknown>) };
+        // The kernel reports MACs in lower case: store them so, or every refresh would differ.
+        const lower = (e: VethLinkEnd) => (typeof e?.mac === "string" ? { ...e, mac: e.mac.toLowerCase() } : e);
+        const inputs = { ...news, a: lower(news.a), b: lower(news.b) };
+        return { inputs, failures: checkVethLinkInputs(inputs as unknown as Record<string, unknown>) };
     },
 
     async diff(_id: string, olds: VethLinkOutputs, news: VethLinkInputs): Promise<pulumi.dynamic.DiffResult> {
@@ -152,7 +152,7 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider = {
         if (!a || !b || a.link.link_index !== b.link.ifindex) return {};
         const live: VethLinkOutputs = { ...props, a: a.live, b: b.live };
         if (props.mtu !== undefined) live.mtu = a.link.mtu;
-        return { id, props: live };
+        return { id, props: definedOnly(live) };
     },
 
     async update(_id: string, olds: VethLinkOutputs, news: VethLinkInputs): Promise<pulumi.dynamic.UpdateResult> {
@@ -166,7 +166,7 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider = {
             }
             await ip.setLink(olds[side].ifName, { mtu: news.mtu, up: true }, pid);
         }
-        return { outs: { ...news, aContainerId: olds.aContainerId, bContainerId: olds.bContainerId } };
+        return { outs: definedOnly({ ...news, aContainerId: olds.aContainerId, bContainerId: olds.bContainerId }) };
     },
 
     async delete(_id: string, props: VethLinkOutputs): Promise<void> {
@@ -195,7 +195,7 @@ export class VethLink extends pulumi.dynamic.Resource {
             container: containerIdOf(`VethLink "${name}"`, `${side}.container`, e.container, ["host", "container"],
                 "it has no network namespace of its own"),
         });
-        const inputs = { a: end("a", args.a), b: end("b", args.b), mtu: args.mtu, owner: ownerMark(pulumi.getProject(), pulumi.getStack(), name) };
+        const inputs = { a: end("a", args.a), b: end("b", args.b), mtu: args.mtu, owner: ownerOf("VethLink", name) };
         checkPromptly(`VethLink "${name}"`, inputs, checkVethLinkInputs);
         super(vethLinkProvider, name, { aContainerId: undefined, bContainerId: undefined, ...inputs }, opts, "hostnet", "VethLink");
     }

@@ -1,11 +1,14 @@
-// The example stack through the real engine, end to end: preview -> up ->
-// the host read back with ip/docker/ping -> no-change preview -> drift by hand
-// -> refresh sees it -> up repairs it -> an in-place change -> destroy ->
-// nothing of the stack's left on the host.
+// The example stack through the real engine, end to end, one case per
+// `--net` mode, read back with the system's own tools (ip, docker, ping,
+// /proc): preview -> up -> every mode checked -> no-change preview -> drift
+// by hand -> refresh sees it -> up repairs it -> previews of changed programs
+// show the right operation per resource -> in-place and replacing ups ->
+// destroy -> nothing of the stack's left, adopted docker0 untouched.
 
 import * as assert from "node:assert/strict";
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
 import {
     containerPid,
     dockerInspect,
@@ -27,16 +30,64 @@ function filesUnder(dir: string): string[] {
     });
 }
 
+/** The network namespace of a process (this test runs in the host's). */
+function netnsOf(pid: number | "self"): string {
+    return readlinkSync(`/proc/${pid}/ns/net`);
+}
+
+async function execPing(container: string, target: string): Promise<boolean> {
+    return (await sh(["docker", "exec", container, "ping", "-c", "1", "-W", "2", target], { reject: false })).exitCode === 0;
+}
+
+async function fetchText(url: string): Promise<string> {
+    for (let i = 0; i < 30; i++) {
+        const body = await fetch(url).then((r) => r.text()).catch(() => "");
+        if (body) return body;
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    return "";
+}
+
 describe("example stack through the real Pulumi engine", function () {
-    const stackName = `e2e-${uniqueSuffix()}`;
-    const owner = (name: string) => `hostnet/hostnet/${stackName}/${name}`;
+    const sfx = uniqueSuffix();
+    const n = 1 + (parseInt(sfx.slice(0, 2), 16) % 250);
+    const stackName = `e2e-${sfx}`;
+    const ownerPrefix = `hostnet/hostnet/${stackName}/`;
+    const owner = (type: string, name: string) => `${ownerPrefix}${type}/${name}`;
+    const cname = (name: string) => `hn-${stackName}-${name}`;
+    const webPort = 20000 + (parseInt(sfx.slice(2, 6), 16) % 20000);
+    // Clear of Docker's own allocations on docker0, and of the example's defaults.
+    const config = {
+        "hostnet:address": "172.17.250.3/16",
+        "hostnet:webPort": String(webPort),
+        "hostnet:labSubnet": `10.210.${n}.0/24`,
+        "hostnet:lanAddress": `10.220.${n}.1/24`,
+    };
     let t: TestStack;
-    let outputs: Record<string, string>;
+    let out: Record<string, any>;
+
+    /**
+     * The operation the preview plans for each resource, by type and name:
+     * "update", "create", "delete" or "replace" (a replacement shows as several
+     * steps, with or without deleting first: all are "replace" here).
+     */
+    async function plannedOps(): Promise<Record<string, string>> {
+        const ops: Record<string, string> = {};
+        await t.stack.preview({
+            onEvent: (e: EngineEvent) => {
+                const m = e.resourcePreEvent?.metadata;
+                if (m && m.op !== "same" && !m.type.startsWith("pulumi:providers:")) {
+                    const [type, name] = m.urn.split("::").slice(-2);
+                    const replacing = ["replace", "create-replacement", "delete-replaced"].includes(m.op);
+                    ops[`${type.split(":").pop()} ${name}`] = replacing ? "replace" : m.op;
+                }
+            },
+        });
+        return ops;
+    }
 
     before(async () => {
-        // An address high in docker0's range, clear of Docker's own allocations
-        // and of the example's default (.0.3) should a user's stack be up.
-        t = await exampleStack(stackName, { "hostnet:address": "172.17.250.3/16" });
+        t = await exampleStack(stackName, config);
     });
 
     after(async () => {
@@ -44,7 +95,7 @@ describe("example stack through the real Pulumi engine", function () {
             await t?.stack.destroy();
             await t?.stack.workspace.removeStack(stackName);
         } finally {
-            await sweepRun(`hostnet/hostnet/${stackName}/`);
+            await sweepRun(ownerPrefix);
             t?.dispose();
         }
     });
@@ -52,90 +103,180 @@ describe("example stack through the real Pulumi engine", function () {
     it("bad configuration fails the preview with the field named, and touches nothing", async () => {
         await t.stack.setConfig("hostnet:address", { value: "172.17.250.300/16" });
         await assert.rejects(t.stack.preview(), /`address` must be an IPv4 address with its prefix length \(1-32\), like 172\.17\.0\.3\/16; got "172\.17\.250\.300\/16"/);
+        await t.stack.setConfig("hostnet:address", { value: config["hostnet:address"] });
         await t.stack.setConfig("hostnet:gateway", { value: "10.0.0.1" });
-        await t.stack.setConfig("hostnet:address", { value: "172.17.250.3/16" });
         await assert.rejects(t.stack.preview(), /`gateway` 10\.0\.0\.1 is outside the subnet of `address` 172\.17\.250\.3\/16/);
         await t.stack.removeConfig("hostnet:gateway");
-        assert.equal(await dockerInspect(`hn-${stackName}-seed`), undefined);
+        const ours = (await sh(["docker", "ps", "-aq", "--filter", `name=hn-${stackName}-`])).stdout.trim();
+        assert.equal(ours, "", "no container was created");
     });
 
-    it("preview announces the container, its attachment and the component", async () => {
-        const preview = await t.stack.preview();
-        assert.deepEqual(preview.changeSummary, { create: 4 });
-    });
-
-    it("up converges the host to the seed's procedure", async () => {
+    it("preview announces every resource, and up creates them", async () => {
+        assert.deepEqual((await t.stack.preview()).changeSummary, { create: 22 });
         const up = await t.stack.up();
         assert.equal(up.summary.result, "succeeded");
-        outputs = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value]));
-        assert.equal(outputs.container, `hn-${stackName}-seed`);
-        assert.equal(outputs.address, "172.17.250.3/16");
-        assert.equal(outputs.gateway, "172.17.0.1");
+        out = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value]));
+        assert.equal(out.containers.seed, cname("seed"));
+    });
 
-        const c = await dockerInspect(outputs.container);
-        assert.equal(c.State.Running, true);
+    it("none + VethAttachment (the seed): eth0 on docker0 with the address and route; Docker gave it only lo", async () => {
+        const c = await dockerInspect(cname("seed"));
         assert.equal(c.HostConfig.NetworkMode, "none");
-        assert.equal(c.Config.Labels["io.hostnet.owner"], owner("seed"));
-
-        const host = await ipLink(outputs.hostInterface);
-        assert.ok(host, `host end ${outputs.hostInterface} exists`);
-        assert.equal(host.master, "docker0");
-        assert.equal(host.ifalias, owner("seed-eth0"));
-        const bridgeLinks = (await sh(["bridge", "-j", "link", "show"])).stdout;
-        assert.ok(JSON.parse(bridgeLinks).some((l: any) => l.ifname === outputs.hostInterface && l.master === "docker0"));
-
-        const pid = await containerPid(outputs.container);
-        const eth0 = await ipLink("eth0", pid);
-        assert.equal(eth0?.ifindex, host.link_index);
+        assert.equal(c.Config.Labels["io.hostnet.owner"], owner("DockerContainer", "seed"));
+        const host = await ipLink(out.seedAttachment.hostInterface);
+        assert.equal(host?.master, "docker0");
+        assert.equal(host?.ifalias, owner("VethAttachment", "seed-eth0"));
+        const bridged = JSON.parse((await sh(["bridge", "-j", "link", "show"])).stdout);
+        assert.ok(bridged.some((l: any) => l.ifname === out.seedAttachment.hostInterface && l.master === "docker0"));
+        const pid = await containerPid(cname("seed"));
+        const links = await ipLinks(pid);
+        assert.deepEqual(links.map((l) => l.ifname).sort(), ["eth0", "eth1", "lo"]);
+        // Besides lo, only what the stack made: eth0 (peer of the marked host end) and eth1 (the marked link).
+        assert.equal(links.find((l) => l.ifname === "eth1")?.ifalias, owner("VethLink", "seed-isolated"));
+        const eth0 = links.find((l) => l.ifname === "eth0");
+        assert.equal(eth0?.ifindex, host?.link_index);
         assert.deepEqual(ipv4Of(eth0), ["172.17.250.3/16"]);
         assert.deepEqual((await ipDefaultRoutes(pid)).map((r) => [r.gateway, r.dev]), [["172.17.0.1", "eth0"]]);
-        assert.deepEqual((await ipLinks(pid)).map((l) => l.ifname).sort(), ["eth0", "lo"]);
+        assert.ok(await ping("172.17.250.3"), "the host reaches the seed");
+        assert.ok(await execPing(cname("seed"), "172.17.0.1"), "the seed reaches the bridge");
+    });
 
-        assert.ok(await ping("172.17.250.3"), "the host reaches the container");
-        const fromContainer = await sh(["docker", "exec", outputs.container, "ping", "-c", "1", "-W", "2", "172.17.0.1"], { reject: false });
-        assert.equal(fromContainer.exitCode, 0, "the container reaches the bridge");
+    it("bridge: web has an address in docker0's subnet, reachable from the host; its port answers on 127.0.0.1", async () => {
+        const c = await dockerInspect(cname("web"));
+        assert.equal(c.HostConfig.NetworkMode, "bridge");
+        const address = c.NetworkSettings.Networks.bridge.IPAddress;
+        assert.match(address, /^172\.17\./);
+        assert.ok(await ping(address));
+        assert.equal((await fetchText(`http://127.0.0.1:${webPort}/`)).trim(), "hostnet");
+    });
+
+    it("host: the container is in the host's network namespace", async () => {
+        const pid = await containerPid(cname("hostns"));
+        assert.equal(netnsOf(pid), netnsOf("self"));
+    });
+
+    it("container:web: the sidecar shares web's network namespace", async () => {
+        const sidecar = await containerPid(cname("sidecar"));
+        const web = await containerPid(cname("web"));
+        assert.equal(netnsOf(sidecar), netnsOf(web));
+        assert.notEqual(netnsOf(sidecar), netnsOf("self"));
+    });
+
+    it("user-defined network: static addresses, names resolve, isolated from docker0", async () => {
+        const api = await dockerInspect(cname("api"));
+        const ep = Object.values<any>(api.NetworkSettings.Networks)[0];
+        assert.equal(ep.IPAddress, `10.210.${n}.10`);
+        assert.equal(ep.NetworkID, out.networks[0].id);
+        assert.ok(await execPing(cname("cli"), "api"), "cli reaches api by alias");
+        assert.ok(await execPing(cname("cli"), cname("api")), "cli reaches api by name");
+        assert.ok(!(await execPing(cname("cli"), "172.17.250.3")), "cli cannot reach the seed on docker0");
+        const net = JSON.parse((await sh(["docker", "network", "inspect", out.networks[0].id])).stdout)[0];
+        assert.equal(net.Labels["io.hostnet.owner"], owner("Network", "lab"));
+        assert.deepEqual(net.IPAM.Config, [{ Subnet: `10.210.${n}.0/24`, Gateway: `10.210.${n}.1` }]);
+    });
+
+    it("NetworkAttachment: web is on the lab network too, reachable by its alias", async () => {
+        const web = await dockerInspect(cname("web"));
+        assert.equal(Object.values<any>(web.NetworkSettings.Networks).find((e) => e.NetworkID === out.networks[0].id)?.IPAddress, `10.210.${n}.20`);
+        assert.ok(await execPing(cname("cli"), "www"));
+    });
+
+    it("Bridge: the stack's bridge carries isolated's veth; docker0 is recorded as adopted", async () => {
+        const lan = await ipLink(out.bridges.lan.name);
+        assert.equal(lan?.linkinfo?.info_kind, "bridge");
+        assert.equal(lan?.ifalias, owner("Bridge", "lan"));
+        assert.deepEqual(ipv4Of(lan), [`10.220.${n}.1/24`]);
+        assert.equal(out.bridges.lan.adopted, false);
+        assert.equal(out.bridges.docker0.adopted, true);
+        assert.equal((await ipLink(out.bridges.lan.interfaces[0]))?.master, out.bridges.lan.name);
+        assert.ok(await execPing(cname("isolated"), `10.220.${n}.1`));
+    });
+
+    it("VethLink: seed and isolated ping each other across the link, no bridge between", async () => {
+        assert.ok(await execPing(cname("seed"), "10.30.0.2"));
+        assert.ok(await execPing(cname("isolated"), "10.30.0.1"));
+        const seedEth1 = await ipLink("eth1", await containerPid(cname("seed")));
+        assert.equal(seedEth1?.master, undefined);
+        assert.equal(seedEth1?.ifalias, owner("VethLink", "seed-isolated"));
     });
 
     it("a second preview and up report no changes", async () => {
-        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 4 });
-        const up = await t.stack.up();
-        assert.deepEqual(up.summary.resourceChanges, { same: 4 });
+        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 22 });
+        assert.deepEqual((await t.stack.up()).summary.resourceChanges, { same: 22 });
     });
 
-    it("refresh sees an address removed by hand; up puts it back in place", async () => {
-        const pid = await containerPid(outputs.container);
-        const ifindex = (await ipLink(outputs.hostInterface))!.ifindex;
+    it("refresh sees an address removed by hand and a disconnect made by hand; up repairs both", async () => {
+        const pid = await containerPid(cname("seed"));
         await sh(["nsenter", "-t", String(pid), "-n", "ip", "addr", "del", "172.17.250.3/16", "dev", "eth0"]);
+        await sh(["docker", "network", "disconnect", out.networks[0].id, cname("api")]);
         const refresh = await t.stack.refresh();
-        assert.equal(refresh.summary.resourceChanges?.update, 1);
-        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 3, update: 1 });
+        assert.equal(refresh.summary.resourceChanges?.update, 2);
+        assert.deepEqual(await plannedOps(), { "VethAttachment seed-eth0": "update", "DockerContainer api": "update" });
+        const apiId = (await dockerInspect(cname("api"))).Id;
         await t.stack.up();
         assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), ["172.17.250.3/16"]);
-        assert.deepEqual((await ipDefaultRoutes(pid)).map((r) => r.gateway), ["172.17.0.1"]);
-        assert.equal((await ipLink(outputs.hostInterface))!.ifindex, ifindex, "repaired, not recreated");
+        const api = await dockerInspect(cname("api"));
+        assert.equal(api.Id, apiId, "api was reconnected, not recreated");
+        assert.equal(Object.values<any>(api.NetworkSettings.Networks)[0]?.IPAddress, `10.210.${n}.10`);
     });
 
-    it("a new address is an in-place update, previewed as such", async () => {
-        const ifindex = (await ipLink(outputs.hostInterface))!.ifindex;
+    it("previews of changed programs show update in place or replacement, per resource", async () => {
         await t.stack.setConfig("hostnet:address", { value: "172.17.250.4/16" });
-        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 3, update: 1 });
-        await t.stack.up();
-        const pid = await containerPid(outputs.container);
-        assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), ["172.17.250.4/16"]);
-        assert.equal((await ipLink(outputs.hostInterface))!.ifindex, ifindex);
-        assert.ok(await ping("172.17.250.4"));
+        await t.stack.setConfig("hostnet:webLabHost", { value: "21" });
+        assert.deepEqual(await plannedOps(), {
+            "VethAttachment seed-eth0": "update",
+            "NetworkAttachment web-lab": "update",
+        });
+        await t.stack.setConfig("hostnet:webPort", { value: String(webPort + 1) });
+        assert.deepEqual(await plannedOps(), {
+            "VethAttachment seed-eth0": "update",
+            "NetworkAttachment web-lab": "replace",
+            "DockerContainer web": "replace",
+            "DockerContainer sidecar": "replace",
+        });
+        await t.stack.setConfig("hostnet:webPort", { value: String(webPort) });
+        await t.stack.setConfig("hostnet:labSubnet", { value: `10.211.${n}.0/24` });
+        const ops = await plannedOps();
+        assert.equal(ops["Network lab"], "replace");
+        assert.equal(ops["DockerContainer api"], "replace");
+        assert.equal(ops["DockerContainer cli"], "replace");
+        assert.equal(ops["NetworkAttachment web-lab"], "replace");
+        assert.equal(ops["DockerContainer web"], undefined, "web itself stays");
+        await t.stack.setConfig("hostnet:labSubnet", { value: config["hostnet:labSubnet"] });
     });
 
-    it("destroy leaves nothing of the stack's on the host", async () => {
+    it("an in-place up keeps every container; a replacing up brings dependents along", async () => {
+        const webBefore = await dockerInspect(cname("web"));
+        await t.stack.up();
+        const webAfter = await dockerInspect(cname("web"));
+        assert.equal(webAfter.Id, webBefore.Id);
+        assert.equal(webAfter.State.StartedAt, webBefore.State.StartedAt, "web was not restarted");
+        assert.equal(Object.values<any>(webAfter.NetworkSettings.Networks).find((e) => e.NetworkID === out.networks[0].id)?.IPAddress, `10.210.${n}.21`);
+        assert.deepEqual(ipv4Of(await ipLink("eth0", await containerPid(cname("seed")))), ["172.17.250.4/16"]);
+
+        await t.stack.setConfig("hostnet:webPort", { value: String(webPort + 1) });
+        await t.stack.up();
+        const web = await dockerInspect(cname("web"));
+        assert.notEqual(web.Id, webBefore.Id, "web was replaced");
+        assert.equal(netnsOf(await containerPid(cname("sidecar"))), netnsOf(web.State.Pid), "the sidecar follows the new web");
+        assert.equal((await fetchText(`http://127.0.0.1:${webPort + 1}/`)).trim(), "hostnet");
+        assert.ok(await execPing(cname("cli"), "www"), "web is back on the lab network");
+    });
+
+    it("destroy leaves nothing of the stack's on the host, and docker0 as it was", async () => {
+        const docker0 = await ipLink("docker0");
         const destroy = await t.stack.destroy();
-        assert.equal(destroy.summary.resourceChanges?.delete, 4);
-        assert.equal(await dockerInspect(outputs.container), undefined);
-        assert.equal(await ipLink(outputs.hostInterface), undefined);
-        assert.ok(!(await ipLinks()).some((l) => l.ifalias?.startsWith(`hostnet/hostnet/${stackName}/`)));
-        const ours = (await sh(["docker", "ps", "-aq", "--filter", `label=io.hostnet.owner=${owner("seed")}`])).stdout.trim();
-        assert.equal(ours, "");
-        assert.deepEqual((await sh(["ip", "netns", "list"])).stdout.trim(), "", "no netns links were ever made");
-        const locks = join(t.stateDir, ".pulumi", "locks");
-        assert.deepEqual(filesUnder(locks), [], "no state lock is left");
+        assert.equal(destroy.summary.resourceChanges?.delete, 22);
+        const containers = (await sh(["docker", "ps", "-aq", "--filter", `name=hn-${stackName}-`])).stdout.trim();
+        assert.equal(containers, "");
+        const networks = (await sh(["docker", "network", "ls", "-q", "--filter", `name=hn-${stackName}-`])).stdout.trim();
+        assert.equal(networks, "");
+        assert.ok(!(await ipLinks()).some((l) => l.ifalias?.startsWith(ownerPrefix)), "no interface of the stack's");
+        assert.equal(await ipLink(out.bridges.lan.name), undefined, "the created bridge is gone");
+        const after = await ipLink("docker0");
+        assert.equal(after?.ifindex, docker0?.ifindex, "the adopted docker0 is still there");
+        assert.deepEqual(ipv4Of(after), ipv4Of(docker0));
+        assert.equal((await sh(["ip", "netns", "list"])).stdout.trim(), "", "no netns links were ever made");
+        assert.deepEqual(filesUnder(join(t.stateDir, ".pulumi", "locks")), [], "no state lock is left");
     });
 });

@@ -45,6 +45,7 @@ describe("providers loaded from their serialized form", function () {
             container: c.id,
             bridge: "docker0",
             address: "172.17.251.9/16",
+            defaultRoute: true,
             containerIfName: "eth0",
             hostIfName: `hnt-sv-${sfx}`,
             owner: `${RUN_OWNER}ser-v-${sfx}`,

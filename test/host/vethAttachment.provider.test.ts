@@ -35,6 +35,7 @@ describe("VethAttachment provider on the real host", function () {
         container,
         bridge,
         address: `10.251.${net}.2/24`,
+        defaultRoute: true,
         containerIfName: "eth0",
         hostIfName: `hnt-v-${sfx}`,
         owner: `${RUN_OWNER}veth-${sfx}`,
@@ -175,7 +176,9 @@ describe("VethAttachment provider on the real host", function () {
         // A default route already in the container makes the last step fail.
         await sh(["nsenter", "-t", String(pid), "-n", "ip", "route", "add", "default", "dev", "lo"]);
         try {
-            await assert.rejects(provider.create!(inputs()), /failed to add default route via 10\.251\.\d+\.1/);
+            await assert.rejects(provider.create!(inputs()), {
+                message: `failed to attach "hnt-v-${sfx}": container "${container}" already has a default route; set \`defaultRoute: false\` on this attachment (or remove the other route)`,
+            });
             assert.equal(await ipLink(`hnt-v-${sfx}`), undefined, "host end rolled back");
             assert.equal(await ipLink("eth0", pid), undefined, "peer rolled back");
         } finally {
@@ -194,6 +197,31 @@ describe("VethAttachment provider on the real host", function () {
             message: `failed to attach to container "${stopped}": it is exited, not running; start it first`,
         });
         assert.equal(await ipLink(`hnt-v-${sfx}`), undefined);
+    });
+
+    it("a second attachment without a default route; the first keeps its route", async () => {
+        const first = (await provider.create!(inputs())).outs as VethAttachmentOutputs;
+        const second = (await provider.create!(inputs({
+            hostIfName: `hnt-w-${sfx}`, containerIfName: "eth1", address: `10.251.${net}.3/24`, defaultRoute: false,
+        }))).outs as VethAttachmentOutputs;
+        assert.equal(second.effectiveGateway, "");
+        assert.deepEqual((await ipDefaultRoutes(pid)).map((r) => [r.gateway, r.dev]), [[bridgeIp, "eth0"]]);
+        assert.deepEqual(ipv4Of(await ipLink("eth1", pid)), [`10.251.${net}.3/24`]);
+        assert.equal((await provider.diff!(second.hostIfName, (await provider.read!(second.hostIfName, second)).props, inputs({
+            hostIfName: `hnt-w-${sfx}`, containerIfName: "eth1", address: `10.251.${net}.3/24`, defaultRoute: false,
+        }))).changes, false, "no perpetual diff");
+        await provider.delete!(second.hostIfName, second);
+        await provider.delete!(first.hostIfName, first);
+        assert.equal(await ipLink("eth1", pid), undefined);
+    });
+
+    it("a MAC given in upper case is stored as the kernel reports it", async () => {
+        const checked = await provider.check!({}, inputs({ mac: "02:AB:CD:00:00:01" }));
+        assert.equal(checked.inputs.mac, "02:ab:cd:00:00:01");
+        const created = await provider.create!(checked.inputs);
+        assert.equal((await ipLink("eth0", pid))?.address, "02:ab:cd:00:00:01");
+        assert.deepEqual((await provider.read!(created.id, created.outs)).props, created.outs);
+        await provider.delete!(created.id, created.outs);
     });
 
     it("a restarted container loses the pair with its namespace; read reports it gone", async () => {

@@ -42,7 +42,7 @@ describe("components under mocks", () => {
         assert.equal(child.type, "pulumi-nodejs:dynamic/hostnet:DockerContainer");
         assert.equal(child.inputs.networkMode, "none");
         assert.equal(child.inputs.name, "hn-stk-web");
-        assert.equal(child.inputs.owner, "hostnet/proj/stk/web");
+        assert.equal(child.inputs.owner, "hostnet/proj/stk/DockerContainer/web");
         assert.deepEqual(child.inputs.command, ["sleep", "1"]);
         assert.equal(typeof child.inputs.__provider, "string", "the provider must serialize");
         assert.ok(registered.some((r) => r.type === "hostnet:index:Container" && r.name === "web"));
@@ -62,8 +62,8 @@ describe("components under mocks", () => {
         assert.equal(r.type, "pulumi-nodejs:dynamic/hostnet:VethAttachment");
         assert.equal(r.inputs.bridge, "docker0");
         assert.equal(r.inputs.containerIfName, "eth0");
-        assert.equal(r.inputs.owner, "hostnet/proj/stk/seed-eth0");
-        assert.equal(r.inputs.hostIfName, lib.defaultHostIfName("hostnet/proj/stk/seed-eth0", "seed-eth0"));
+        assert.equal(r.inputs.owner, "hostnet/proj/stk/VethAttachment/seed-eth0");
+        assert.equal(r.inputs.hostIfName, lib.defaultHostIfName("hostnet/proj/stk/VethAttachment/seed-eth0", "seed-eth0"));
         assert.equal(r.inputs.gateway, undefined);
     });
 
