@@ -25,7 +25,8 @@ describe("components under mocks", () => {
             {
                 newResource(args) {
                     registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-                    return { id: `${args.name}-id`, state: { ...args.inputs, containerId: `${args.name}-cid` } };
+                    const state = { ...args.inputs, containerId: `${args.name}-cid`, networkId: `${args.name}-nid`, bridge: `br-${args.name}` };
+                    return { id: `${args.name}-id`, state };
                 },
                 call: (args) => args.inputs,
             },
@@ -84,5 +85,57 @@ describe("components under mocks", () => {
         const v = new lib.VethAttachment("later", { container: pulumi.output("c"), address: pulumi.output("10.0.0.5/24") });
         await settle(v.hostIfName);
         assert.ok(registered.some((r) => r.name === "later"));
+    });
+
+    it("Container on user-defined networks: the first network is the mode, given by the Network's id", async () => {
+        const lab = new lib.Network("lab", { subnet: "10.10.0.0/24" });
+        const c = new lib.Container("api", {
+            image: "hostnet/busybox:1",
+            network: { mode: "networks", networks: [{ network: lab, ipv4Address: "10.10.0.10", aliases: ["api"] }, { network: "other" }] },
+        });
+        await settle(c.containerId);
+        const child = registered.find((r) => r.name === "api" && r.type.endsWith("DockerContainer"))!;
+        assert.equal(child.inputs.networkMode, "lab-nid");
+        assert.deepEqual(child.inputs.networks, [
+            { network: "lab-nid", ipv4Address: "10.10.0.10", aliases: ["api"] },
+            { network: "other" },
+        ]);
+        const net = registered.find((r) => r.name === "lab" && r.type.endsWith("Network"))!;
+        assert.equal(net.inputs.name, "hn-stk-lab");
+        assert.equal(net.inputs.owner, "hostnet/proj/stk/Network/lab");
+    });
+
+    it("refuses, when the program runs, options a network mode cannot take", () => {
+        assert.throws(() => new lib.Container("h", { image: "hostnet/busybox:1", network: { mode: "host" }, ports: ["8080:80"] }), {
+            message: 'invalid Container "h":\n  - `ports` cannot be published with network mode host: the container uses the host\'s ports directly; remove `ports`',
+        });
+        const onHost = new lib.Container("h2", { image: "hostnet/busybox:1", network: { mode: "host" } });
+        assert.throws(() => new lib.VethAttachment("h2-eth0", { container: onHost, address: "172.17.0.9/16" }), {
+            message: 'invalid VethAttachment "h2-eth0":\n  - `container` is a container with network mode host: it has no network namespace of its own to attach to',
+        });
+        const none = new lib.Container("n", { image: "hostnet/busybox:1", network: { mode: "none" } });
+        assert.throws(() => new lib.NetworkAttachment("n-lab", { container: none, network: "lab" }), {
+            message: 'invalid NetworkAttachment "n-lab":\n  - `container` is a container with network mode none: it cannot join networks (for none, use a VethAttachment)',
+        });
+        assert.throws(() => new lib.Container("s", { image: "hostnet/busybox:1", network: { mode: "container", container: onHost } }), {
+            message: 'invalid Container "s":\n  - `network.container` is a container with network mode host: share the namespace of the container it names instead',
+        });
+    });
+
+    it("container: mode follows the target Container's id, so replacing it replaces this one", async () => {
+        const web = new lib.Container("web2", { image: "hostnet/busybox:1", network: { mode: "bridge" } });
+        const side = new lib.Container("side2", { image: "hostnet/busybox:1", network: { mode: "container", container: web } });
+        await settle(side.containerId);
+        const child = registered.find((r) => r.name === "side2" && r.type.endsWith("DockerContainer"))!;
+        assert.equal(child.inputs.networkMode, "container:web2-cid");
+    });
+
+    it("VethAttachment onto a Network uses the network's Linux bridge", async () => {
+        const lab = new lib.Network("lab3");
+        const v = new lib.VethAttachment("x-eth0", { container: "x", bridge: lab, address: "10.9.0.5/24", defaultRoute: false });
+        await settle(v.hostIfName);
+        const r = registered.find((x) => x.name === "x-eth0")!;
+        assert.equal(r.inputs.bridge, "br-lab3");
+        assert.equal(r.inputs.defaultRoute, false);
     });
 });

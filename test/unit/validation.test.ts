@@ -1,6 +1,9 @@
 import * as assert from "node:assert/strict";
 import { checkVethAttachmentInputs } from "../../components/providers/vethAttachment";
 import { checkDockerContainerInputs } from "../../components/providers/dockerContainer";
+import { checkNetworkInputs } from "../../components/providers/dockerNetwork";
+import { checkBridgeInputs } from "../../components/providers/bridge";
+import { checkVethLinkInputs } from "../../components/providers/vethLink";
 import {
     checkCidr,
     checkContainerRef,
@@ -11,7 +14,12 @@ import {
     checkLabels,
     checkMac,
     checkMtu,
+    checkEndpoints,
     checkNetworkMode,
+    checkPorts,
+    checkRestartPolicy,
+    parsePortSpec,
+    UNKNOWN,
 } from "../../components/validation";
 
 const good = {
@@ -20,6 +28,7 @@ const good = {
     address: "172.17.0.3/16",
     containerIfName: "eth0",
     hostIfName: "hn-seed-1a2b3c",
+    defaultRoute: true,
     owner: "hostnet/p/s/seed",
 };
 
@@ -100,5 +109,102 @@ describe("validation: DockerContainer inputs as `check` sees them", () => {
     it("names each bad field", () => {
         const failures = checkDockerContainerInputs({ name: "bad name", image: "hostnet/busybox:1", command: "sleep 1", networkMode: "none" });
         assert.deepEqual(failures.map((f) => f.property), ["name", "command"]);
+    });
+});
+
+describe("validation: ports, restart policies, endpoints", () => {
+    it("parses published ports as docker run -p does", () => {
+        assert.deepEqual(parsePortSpec("8080:80"), { hostIp: "0.0.0.0", hostPort: 8080, containerPort: 80, protocol: "tcp" });
+        assert.deepEqual(parsePortSpec("127.0.0.1:53:53/udp"), { hostIp: "127.0.0.1", hostPort: 53, containerPort: 53, protocol: "udp" });
+        for (const bad of ["80", "0:80", "8080:70000", "300.0.0.1:80:80", "8080:80/icmp", ":80:80"]) {
+            assert.equal(parsePortSpec(bad), undefined, bad);
+        }
+    });
+
+    it("names the bad port entry and the accepted shape", () => {
+        assert.equal(checkPorts("ports", ["8080:80", "80"]), "`ports` entry \"80\" must read [host_ip:]host_port:container_port[/tcp|udp|sctp], like 127.0.0.1:8080:80/tcp (ports 1-65535)");
+        assert.equal(checkPorts("ports", ["8080:80", "0.0.0.0:8080:81"]), "`ports` publishes 0.0.0.0:8080/tcp twice");
+    });
+
+    it("accepts Docker's restart policies only", () => {
+        for (const ok of ["no", "always", "unless-stopped", "on-failure", "on-failure:3"]) assert.equal(checkRestartPolicy("restartPolicy", ok), undefined);
+        assert.equal(checkRestartPolicy("restartPolicy", "sometimes"), "`restartPolicy` must be one of no, always, unless-stopped, on-failure or on-failure:<max retries>; got \"sometimes\"");
+    });
+
+    it("checks endpoints on user-defined networks, field by field", () => {
+        assert.equal(checkEndpoints("networks", [{ network: "lab", ipv4Address: "10.0.0.5", aliases: ["api"] }]), undefined);
+        assert.equal(checkEndpoints("networks", [{ network: "host" }]), "`networks[0].network` must name a user-defined network (not bridge, host, none or container:); got \"host\"");
+        assert.equal(checkEndpoints("networks", [{ network: "lab", ipv4Address: "10.0.0.5/24" }]), "`networks[0].ipv4Address` must be an IPv4 address without a prefix length, like 172.17.0.1; got \"10.0.0.5/24\"");
+        assert.equal(checkEndpoints("networks", [{ network: "lab" }, { network: "lab" }]), "`networks[1].network` \"lab\" is listed twice");
+    });
+
+    it("skips values the preview does not know yet, checks them once known", () => {
+        assert.deepEqual(checkVethAttachmentInputs({ ...good, container: UNKNOWN, address: UNKNOWN, gateway: "172.17.0.1" }), []);
+        assert.deepEqual(checkDockerContainerInputs({ name: "a", image: "hostnet/busybox:1", networkMode: UNKNOWN, ports: ["8080:80"] }), []);
+        assert.deepEqual(checkVethLinkInputs({ a: { container: UNKNOWN, ifName: "eth1" }, b: { container: UNKNOWN, ifName: "eth1" }, mtu: UNKNOWN }), []);
+    });
+});
+
+describe("validation: which options a network mode refuses", () => {
+    const base = { name: "web", image: "hostnet/busybox:1", labels: {} };
+
+    it("refuses ports with host and container: modes, naming why", () => {
+        assert.deepEqual(checkDockerContainerInputs({ ...base, networkMode: "host", ports: ["8080:80"] }), [{
+            property: "ports",
+            reason: "`ports` cannot be published: with network mode host the container uses the host's ports directly; remove `ports`",
+        }]);
+        assert.deepEqual(checkDockerContainerInputs({ ...base, networkMode: "container:db", ports: ["8080:80"] }), [{
+            property: "ports",
+            reason: "`ports` cannot be published: with network mode container:db the container shares that container's network stack; publish the ports there; remove `ports`",
+        }]);
+    });
+
+    it("refuses user-defined endpoints unless the mode is a user-defined network, listed first", () => {
+        assert.deepEqual(checkDockerContainerInputs({ ...base, networkMode: "bridge", networks: [{ network: "lab" }] }).map((f) => f.reason), [
+            "`networks` needs a user-defined network as the network mode; with bridge the container cannot join other networks here; use a user-defined network mode",
+        ]);
+        assert.deepEqual(checkDockerContainerInputs({ ...base, networkMode: "lab", networks: [{ network: "other" }] }).map((f) => f.reason), [
+            "`networks[0].network` must be the network mode's network \"lab\"",
+        ]);
+    });
+});
+
+describe("validation: Network, Bridge and VethLink inputs", () => {
+    const net = { name: "lab", internal: false, icc: true, masquerade: true, labels: {} };
+
+    it("Network: subnet, gateway and range must agree", () => {
+        assert.deepEqual(checkNetworkInputs({ ...net, subnet: "10.10.0.0/24", gateway: "10.10.0.1", ipRange: "10.10.0.128/25" }), []);
+        assert.deepEqual(checkNetworkInputs({ ...net, subnet: "10.10.0.1/24" }).map((f) => f.reason), [
+            "`subnet` must be an IPv4 network with its prefix length (up to /30), host bits zero, like 10.10.0.0/24; got \"10.10.0.1/24\"",
+        ]);
+        assert.deepEqual(checkNetworkInputs({ ...net, subnet: "10.10.0.0/24", gateway: "10.11.0.1" }).map((f) => f.reason), [
+            "`gateway` 10.11.0.1 is outside `subnet` 10.10.0.0/24",
+        ]);
+        assert.deepEqual(checkNetworkInputs({ ...net, gateway: "10.11.0.1" }).map((f) => f.reason), [
+            "`gateway` needs `subnet`: set the subnet they belong to",
+        ]);
+        assert.deepEqual(checkNetworkInputs({ ...net, subnet: "10.10.0.0/24", ipRange: "10.10.1.0/25" }).map((f) => f.reason), [
+            "`ipRange` 10.10.1.0/25 must lie inside `subnet` 10.10.0.0/24",
+        ]);
+        assert.deepEqual(checkNetworkInputs({ ...net, bridgeName: "much-too-long-bridge" }).map((f) => f.property), ["bridgeName"]);
+    });
+
+    it("Bridge: each address is checked by position", () => {
+        assert.deepEqual(checkBridgeInputs({ name: "br0", addresses: ["10.0.0.1/24", "10.0.1.0/24"] }).map((f) => f.reason), [
+            "`addresses[1]` \"10.0.1.0/24\" is the network address of its subnet; choose a host address inside it, like 172.17.0.3/16",
+        ]);
+    });
+
+    it("VethLink: both ends named per side; one container cannot be linked to itself", () => {
+        const end = { container: "a", ifName: "eth1" };
+        assert.deepEqual(checkVethLinkInputs({ a: end, b: { container: "b", ifName: "eth1" } }), []);
+        assert.deepEqual(checkVethLinkInputs({ a: { container: "a" }, b: { container: "b", ifName: "x".repeat(16), address: "1.2.3.4" } }).map((f) => f.reason), [
+            "`a.ifName` is required",
+            "`b.ifName` must be at most 15 characters (the kernel's limit on interface names); \"xxxxxxxxxxxxxxxx\" has 16",
+            "`b.address` must be an IPv4 address with its prefix length (1-32), like 172.17.0.3/16; got \"1.2.3.4\"",
+        ]);
+        assert.deepEqual(checkVethLinkInputs({ a: end, b: end }).map((f) => f.reason), [
+            "`a.container` and `b.container` are the same container: a link joins two namespaces",
+        ]);
     });
 });
