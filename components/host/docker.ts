@@ -25,6 +25,8 @@ export interface ContainerInspect {
 
 export interface EndpointInspect {
     NetworkID: string;
+    /** Unique per connection: a reconnect, even by hand, gets a new one. */
+    EndpointID: string;
     IPAddress: string;
     IPPrefixLen: number;
     Aliases: string[] | null;

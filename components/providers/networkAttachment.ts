@@ -2,9 +2,10 @@
 // existing container to a user-defined network, and changes or removes that
 // connection, WITHOUT recreating the container (its id stays the same).
 //
-// A connection carries no label, so ownership is established at create: an
-// attachment refuses a connection that already exists, and therefore only
-// ever disconnects what it connected.
+// A connection carries no label. Ownership is its endpoint id, which Docker
+// makes new for every connection: an attachment refuses a connection that
+// already exists, records the endpoint id of the one it makes, and disconnects
+// only that one; a connection re-made by hand is not its to remove.
 
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "../host/docker";
@@ -37,6 +38,8 @@ export interface NetworkAttachmentOutputs extends NetworkAttachmentInputs {
     networkId: string;
     /** The address the container has on the network. */
     address: string;
+    /** Docker's id of the connection this attachment made: its ownership mark. */
+    endpointId: string;
 }
 
 export function checkNetworkAttachmentInputs(inputs: Record<string, unknown>): InputFailure[] {
@@ -53,16 +56,25 @@ function endpointOf(c: docker.ContainerInspect, networkId: string): docker.Endpo
 }
 
 
-/** Connects and returns the address the container got; a half-done connect is undone. */
-async function connect(containerId: string, networkId: string, i: NetworkAttachmentInputs): Promise<string> {
+/** Connects and returns the connection's endpoint id and address; a half-done connect is undone. */
+async function connect(containerId: string, networkId: string, i: NetworkAttachmentInputs): Promise<{ endpointId: string; address: string }> {
     await docker.connectNetwork(networkId, containerId, { ipv4Address: i.ipv4Address, aliases: i.aliases });
     try {
         const c = await docker.inspectContainer(containerId);
-        return (c && endpointOf(c, networkId)?.IPAddress) || "";
+        const ep = c && endpointOf(c, networkId);
+        if (!ep) throw new Error(`failed to connect container "${containerId}" to network "${networkId}": the connection vanished right after it was made`);
+        return { endpointId: ep.EndpointID, address: ep.IPAddress };
     } catch (err) {
         await docker.disconnectNetwork(networkId, containerId).catch(() => undefined);
         throw err;
     }
+}
+
+/** The live endpoint of this attachment's own connection, if it still exists. */
+async function ownEndpoint(props: NetworkAttachmentOutputs): Promise<docker.EndpointInspect | undefined> {
+    const c = await docker.inspectContainer(props.containerId);
+    const ep = c ? endpointOf(c, props.networkId) : undefined;
+    return ep && ep.EndpointID === props.endpointId ? ep : undefined;
 }
 
 export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider = {
@@ -88,14 +100,13 @@ export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider = {
         if (endpointOf(c, n.Id)) {
             throw new Error(`failed to connect container "${inputs.container}" to network "${inputs.network}": it is already connected (not by this attachment); disconnect it first or drop this attachment`);
         }
-        const address = await connect(c.Id, n.Id, inputs);
-        const outs: NetworkAttachmentOutputs = { ...inputs, containerId: c.Id, networkId: n.Id, address };
+        const { endpointId, address } = await connect(c.Id, n.Id, inputs);
+        const outs: NetworkAttachmentOutputs = { ...inputs, containerId: c.Id, networkId: n.Id, address, endpointId };
         return { id: `${c.Id}/${n.Id}`, outs: definedOnly(outs) };
     },
 
     async read(id: string, props: NetworkAttachmentOutputs): Promise<pulumi.dynamic.ReadResult> {
-        const c = await docker.inspectContainer(props.containerId);
-        const ep = c && endpointOf(c, props.networkId);
+        const ep = await ownEndpoint(props);
         if (!ep) return {};
         const live: NetworkAttachmentOutputs = { ...props, address: ep.IPAddress };
         if (props.ipv4Address !== undefined) live.ipv4Address = ep.IPAMConfig?.IPv4Address ?? ep.IPAddress;
@@ -105,13 +116,17 @@ export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider = {
 
     async update(_id: string, olds: NetworkAttachmentOutputs, news: NetworkAttachmentInputs): Promise<pulumi.dynamic.UpdateResult> {
         // Docker changes an endpoint only by reconnecting; the container itself stays.
+        if (!(await ownEndpoint(olds))) {
+            throw new Error(`failed to update the connection of container "${olds.container}" to network "${olds.network}": it is gone or was re-made by someone else; run \`pulumi refresh\`, then \`pulumi up\` makes it again`);
+        }
         await docker.disconnectNetwork(olds.networkId, olds.containerId);
-        const address = await connect(olds.containerId, olds.networkId, news);
-        return { outs: definedOnly({ ...news, containerId: olds.containerId, networkId: olds.networkId, address }) };
+        const { endpointId, address } = await connect(olds.containerId, olds.networkId, news);
+        return { outs: definedOnly({ ...news, containerId: olds.containerId, networkId: olds.networkId, address, endpointId }) };
     },
 
     async delete(_id: string, props: NetworkAttachmentOutputs): Promise<void> {
-        await docker.disconnectNetwork(props.networkId, props.containerId);
+        // Only this attachment's own connection; already gone is success.
+        if (await ownEndpoint(props)) await docker.disconnectNetwork(props.networkId, props.containerId);
     },
 };
 
@@ -132,6 +147,6 @@ export class NetworkAttachment extends pulumi.dynamic.Resource {
             aliases: args.aliases,
         };
         checkPromptly(what, inputs, checkNetworkAttachmentInputs);
-        super(networkAttachmentProvider, name, { containerId: undefined, networkId: undefined, address: undefined, ...inputs }, opts, "hostnet", "NetworkAttachment");
+        super(networkAttachmentProvider, name, { containerId: undefined, networkId: undefined, address: undefined, endpointId: undefined, ...inputs }, opts, "hostnet", "NetworkAttachment");
     }
 }

@@ -127,7 +127,8 @@ async function readAttachment(props: VethAttachmentOutputs): Promise<VethAttachm
         return undefined;
     }
     const pid = c.State.Pid;
-    const peer = (await ip.listLinksWithAddresses(pid)).find((l) => l.ifindex === host.link_index);
+    // Interface indexes are per namespace: the peer must point back at the host end too.
+    const peer = (await ip.listLinksWithAddresses(pid)).find((l) => l.ifindex === host.link_index && l.link_index === host.ifindex);
     if (!peer) {
         return undefined;
     }

@@ -149,7 +149,7 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider = {
     async read(id: string, props: VethLinkOutputs): Promise<pulumi.dynamic.ReadResult> {
         const a = await readEnd(props.aContainerId, props.a, props.owner);
         const b = await readEnd(props.bContainerId, props.b, props.owner);
-        if (!a || !b || a.link.link_index !== b.link.ifindex) return {};
+        if (!a || !b || a.link.link_index !== b.link.ifindex || b.link.link_index !== a.link.ifindex) return {};
         const live: VethLinkOutputs = { ...props, a: a.live, b: b.live };
         if (props.mtu !== undefined) live.mtu = a.link.mtu;
         return { id, props: definedOnly(live) };

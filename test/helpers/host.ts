@@ -9,6 +9,8 @@
 
 import { execa } from "execa";
 import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 
 export const TEST_LABEL = "io.hostnet.test";
 
@@ -16,8 +18,27 @@ export function uniqueSuffix(): string {
     return randomBytes(3).toString("hex");
 }
 
-/** This test process's run id. */
+/** This test process's run id: part of every mark the run puts on the host. */
 export const RUN = uniqueSuffix();
+
+// Live runs are registered by pid, so that sweeping a killed run's leftovers
+// never touches the objects of a run still going on beside it.
+const RUNS_DIR = "/run/hostnet-test-runs";
+mkdirSync(RUNS_DIR, { recursive: true });
+writeFileSync(`${RUNS_DIR}/${RUN}`, String(process.pid));
+process.on("exit", () => rmSync(`${RUNS_DIR}/${RUN}`, { force: true }));
+
+function runIsAlive(run: string): boolean {
+    if (run === RUN) return true;
+    const file = `${RUNS_DIR}/${run}`;
+    if (!existsSync(file)) return false;
+    try {
+        process.kill(Number(readFileSync(file, "utf8")), 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
 export const TEST_ALIAS = `hostnet-test/${RUN}`;
 /** Owner-mark prefix for what providers make in this run's tests. */
 export const RUN_OWNER = `hostnet/test/${RUN}/`;
@@ -89,9 +110,22 @@ export async function makeTestBridge(name: string, cidr: string): Promise<void> 
     await sh(["ip", "addr", "add", cidr, "dev", name]);
 }
 
+/** True when at least one of three echo requests (within 3 s) is answered. */
 export async function ping(address: string, pid?: number): Promise<boolean> {
-    const r = await sh(netns(pid, ["ping", "-c", "1", "-W", "2", address]), { reject: false });
+    const r = await sh(netns(pid, ["ping", "-c", "3", "-i", "0.2", "-w", "3", address]), { reject: false });
     return r.exitCode === 0;
+}
+
+/** `ping` from inside a container, with docker exec (busybox ping). */
+export async function execPing(container: string, target: string): Promise<boolean> {
+    const r = await sh(["docker", "exec", container, "ping", "-c", "3", "-W", "1", target], { reject: false });
+    return r.exitCode === 0;
+}
+
+/** Creates a plain bridge that carries the test run's mark but no owner mark of the library's. */
+export async function makeForeignLink(name: string): Promise<void> {
+    await sh(["ip", "link", "add", "name", name, "type", "bridge"]);
+    await sh(["ip", "link", "set", "dev", name, "alias", TEST_ALIAS]);
 }
 
 /** Removes containers and links whose marks match; nothing unmarked is touched. */
@@ -124,10 +158,40 @@ export async function sweepRun(ownerPrefix?: string): Promise<void> {
     });
 }
 
-/** Removes leftovers of any earlier test run (killed before its own cleanup). */
+/** The run id inside a test mark, if the mark is one. */
+function runOfMark(mark: string): string | undefined {
+    return /^(?:hostnet-test\/|hostnet\/test\/|hostnet\/hostnet\/e2e-)([0-9a-f]{6})(?:\/|$)/.exec(mark)?.[1];
+}
+
+/** Removes leftovers of earlier test runs that are no longer running (killed before their own cleanup). */
 export async function sweepStale(): Promise<void> {
-    await sweep({
-        label: () => true,
-        alias: (a) => a.startsWith("hostnet-test/") || a.startsWith("hostnet/test/") || a.startsWith("hostnet/hostnet/e2e-"),
+    const dead = (run: string | undefined) => run !== undefined && !runIsAlive(run);
+    await sweep({ label: (v) => dead(/^[0-9a-f]{6}$/.test(v) ? v : undefined), alias: (a) => dead(runOfMark(a)) });
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export async function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = createServer();
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as { port: number };
+            server.close(() => resolve(port));
+        });
     });
+}
+
+/** A byte derived from the run id, for addresses and subnets distinct per run. */
+export function runByte(offset = 0): number {
+    return (parseInt(RUN.slice(0, 4), 16) + offset) % 250 + 2;
+}
+
+/** Polls `probe` until it returns true, for at most `ms`; the kernel tears namespaces down asynchronously. */
+export async function eventually(probe: () => Promise<boolean>, ms = 5000): Promise<boolean> {
+    const until = Date.now() + ms;
+    for (;;) {
+        if (await probe()) return true;
+        if (Date.now() > until) return false;
+        await new Promise((r) => setTimeout(r, 100));
+    }
 }
