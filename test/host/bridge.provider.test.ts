@@ -2,11 +2,11 @@
 
 import * as assert from "node:assert/strict";
 import { BridgeInputs, BridgeOutputs, bridgeProvider as provider } from "../../components/providers/bridge";
-import { ipLink, ipv4Of, makeTestBridge, RUN_OWNER, sh, sweepRun, uniqueSuffix } from "../helpers/host";
+import { ipLink, ipv4Of, makeTestBridge, runByte, RUN_OWNER, sh, sweepRun, TEST_ALIAS, uniqueSuffix } from "../helpers/host";
 
 describe("Bridge provider on the real host", function () {
     const sfx = uniqueSuffix();
-    const net = 1 + (parseInt(sfx.slice(0, 2), 16) % 250);
+    const net = runByte(2);
     const inputs = (over: Partial<BridgeInputs> = {}): BridgeInputs => ({
         name: `hnt-b-${sfx}`,
         addresses: [`10.253.${net}.1/24`],
@@ -62,7 +62,7 @@ describe("Bridge provider on the real host", function () {
         });
 
         it("VLAN filtering is turned on, or refused with the reason when the kernel lacks it", async () => {
-            const probe = await sh(["ip", "link", "add", `hnt-p-${sfx}`, "type", "bridge", "vlan_filtering", "1"], { reject: false });
+            const probe = await sh(["ip", "link", "add", `hnt-p-${sfx}`, "alias", TEST_ALIAS, "type", "bridge", "vlan_filtering", "1"], { reject: false });
             await sh(["ip", "link", "del", `hnt-p-${sfx}`], { reject: false });
             const next = inputs({ addresses: [`10.253.${net}.2/24`], mtu: 1400, stp: false, vlanFiltering: true });
             if (probe.exitCode === 0) {
@@ -106,13 +106,27 @@ describe("Bridge provider on the real host", function () {
             assert.deepEqual(ipv4Of(link), [`10.252.${net}.1/24`]);
         });
 
+        it("changing an adopted bridge's addresses removes only ones this resource added", async () => {
+            const created = await provider.create!(inputs({ name, addresses: [`10.252.${net}.1/24`, `10.252.${net}.9/24`] }));
+            assert.deepEqual(created.outs.addedAddresses, [`10.252.${net}.9/24`], "the bridge's own address was already there");
+            const updated = await provider.update!(name, created.outs, inputs({ name, addresses: [`10.252.${net}.10/24`] }));
+            assert.deepEqual(ipv4Of(await ipLink(name)).sort(), [`10.252.${net}.1/24`, `10.252.${net}.10/24`], "the bridge's own address stays");
+            await provider.delete!(name, updated.outs);
+            assert.deepEqual(ipv4Of(await ipLink(name)), [`10.252.${net}.1/24`]);
+        });
+
         it("docker0 is adopted and survives delete untouched", async () => {
             const before = await ipLink("docker0");
             const created = await provider.create!(inputs({ name: "docker0", addresses: undefined }));
             assert.equal(created.outs.adopted, true);
+            const diff = await provider.diff!("docker0", created.outs, inputs({ name: "hnt-other" }));
+            assert.equal(diff.deleteBeforeReplace, false, "an adopted bridge is not deleted, so nothing waits for it");
             await provider.delete!("docker0", created.outs);
             const after = await ipLink("docker0");
-            assert.equal(after?.ifindex, before?.ifindex);
+            assert.ok(after, "docker0 is still there");
+            for (const key of ["ifindex", "mtu", "address", "ifalias", "flags"] as const) {
+                assert.deepEqual(after[key], before?.[key], key);
+            }
             assert.deepEqual(ipv4Of(after), ipv4Of(before));
         });
 

@@ -1,5 +1,6 @@
 // The DockerContainer provider's methods against the real Docker engine,
-// read back with `docker inspect`.
+// read back with `docker inspect`. Every test sits in a nested suite so that
+// they run in the order written.
 
 import * as assert from "node:assert/strict";
 import {
@@ -7,7 +8,7 @@ import {
     DockerContainerOutputs,
     dockerContainerProvider as provider,
 } from "../../components/providers/dockerContainer";
-import { dockerInspect, RUN_OWNER, sh, startTestContainer, sweepRun, uniqueSuffix } from "../helpers/host";
+import { dockerInspect, freePort, RUN, RUN_OWNER, sh, startTestContainer, sweepRun, uniqueSuffix } from "../helpers/host";
 
 describe("DockerContainer provider on the real Docker engine", function () {
     const sfx = uniqueSuffix();
@@ -15,6 +16,7 @@ describe("DockerContainer provider on the real Docker engine", function () {
         name: `hnt-dc-${sfx}`,
         image: "hostnet/busybox:1",
         command: ["sleep", "2147483647"],
+        env: ["GREETING=hello"],
         networkMode: "none",
         labels: { team: "net" },
         owner: `${RUN_OWNER}dc-${sfx}`,
@@ -29,7 +31,7 @@ describe("DockerContainer provider on the real Docker engine", function () {
         let outs: DockerContainerOutputs;
         let id: string;
 
-        it("create runs the container with --net=none, the user's labels and the owner mark", async () => {
+        it("create runs the container with --net=none, the user's env and labels, and the owner mark", async () => {
             const created = await provider.create!(inputs());
             id = created.id;
             outs = created.outs;
@@ -38,11 +40,14 @@ describe("DockerContainer provider on the real Docker engine", function () {
             assert.equal(c.State.Running, true);
             assert.equal(c.HostConfig.NetworkMode, "none");
             assert.deepEqual(c.Config.Cmd, ["sleep", "2147483647"]);
+            assert.ok(c.Config.Env.includes("GREETING=hello"));
             assert.equal(c.Config.Labels.team, "net");
             assert.equal(c.Config.Labels["io.hostnet.owner"], `${RUN_OWNER}dc-${sfx}`);
+            assert.equal((await sh(["docker", "exec", id, "sh", "-c", "echo $GREETING"])).stdout.trim(), "hello");
         });
 
-        it("read matches create when nothing drifted", async () => {
+        it("read matches create when nothing drifted, though Docker adds the image's labels", async () => {
+            assert.equal((await dockerInspect(id)).Config.Labels["io.hostnet.owned"], "true", "the image's own label is there");
             const read = await provider.read!(id, outs);
             assert.deepEqual(read, { id, props: outs });
             assert.equal((await provider.diff!(id, read.props, inputs())).changes, false);
@@ -53,19 +58,20 @@ describe("DockerContainer provider on the real Docker engine", function () {
             const read = await provider.read!(id, outs);
             assert.equal(read.props.running, false);
             const diff = await provider.diff!(id, read.props, inputs());
-            assert.equal(diff.changes, true);
-            assert.deepEqual(diff.replaces, []);
+            assert.deepEqual([diff.changes, diff.replaces], [true, []]);
             await provider.update!(id, read.props, inputs());
             const c = await dockerInspect(id);
             assert.equal(c.State.Running, true);
             assert.equal(c.Id, id);
         });
 
-        it("image, command, network mode and labels replace", async () => {
+        it("image, command, env, network mode, ports and labels replace", async () => {
             const cases: [keyof DockerContainerInputs, unknown][] = [
                 ["image", "hostnet/other:1"],
                 ["command", ["sleep", "1"]],
+                ["env", ["GREETING=bye"]],
                 ["networkMode", "host"],
+                ["ports", ["8080:80"]],
                 ["labels", { team: "other" }],
             ];
             for (const [field, value] of cases) {
@@ -82,21 +88,45 @@ describe("DockerContainer provider on the real Docker engine", function () {
         });
     });
 
-    it("never removes a container it did not make", async () => {
-        const foreign = `hnt-fc-${sfx}`;
-        const id = await startTestContainer(foreign);
-        await provider.delete!(id, { ...inputs(), containerId: id, running: true });
-        assert.equal((await dockerInspect(id))?.State.Running, true);
-        assert.deepEqual(await provider.read!(id, { ...inputs(), containerId: id, running: true }), {});
-    });
-
-    it("refuses a missing image and a taken name, creating nothing", async () => {
-        await assert.rejects(provider.create!(inputs({ image: "hostnet/absent:1" })), {
-            message: `failed to create container "hnt-dc-${sfx}": image "hostnet/absent:1" is not present locally and no registry is used; build or import it first (scripts/make-image.sh makes hostnet/busybox:1)`,
+    describe("container:<name> and refusals", () => {
+        it("container:<name> is not drift once Docker stores the target's id; a new target is", async () => {
+            const target = `hnt-dt-${sfx}`;
+            await startTestContainer(target);
+            const created = await provider.create!(inputs({ name: `hnt-ds-${sfx}`, networkMode: `container:${target}` }));
+            const stored = (await dockerInspect(created.id)).HostConfig.NetworkMode;
+            assert.match(stored, /^container:[0-9a-f]{64}$/, "Docker stores the id");
+            assert.equal((await provider.read!(created.id, created.outs)).props.networkMode, `container:${target}`);
+            await sh(["docker", "rm", "-f", target]);
+            await startTestContainer(target);
+            assert.equal((await provider.read!(created.id, created.outs)).props.networkMode, stored, "the name now means another container");
+            await provider.delete!(created.id, created.outs);
         });
-        assert.equal(await dockerInspect(`hnt-dc-${sfx}`), undefined);
-        await assert.rejects(provider.create!(inputs({ name: `hnt-fc-${sfx}` })), {
-            message: `failed to create container "hnt-fc-${sfx}": a container of that name already exists (not made by this library); choose another \`name\``,
+
+        it("never removes a container it did not make", async () => {
+            const foreign = `hnt-fc-${sfx}`;
+            const id = await startTestContainer(foreign);
+            const props = { ...inputs(), containerId: id, running: true };
+            await provider.delete!(id, props);
+            assert.equal((await dockerInspect(id))?.State.Running, true);
+            assert.deepEqual(await provider.read!(id, props), {});
+        });
+
+        it("refuses a missing image and a taken name, creating nothing", async () => {
+            await assert.rejects(provider.create!(inputs({ image: "hostnet/absent:1" })), {
+                message: `failed to create container "hnt-dc-${sfx}": image "hostnet/absent:1" is not present locally and no registry is used; build or import it first (scripts/make-image.sh makes hostnet/busybox:1)`,
+            });
+            assert.equal(await dockerInspect(`hnt-dc-${sfx}`), undefined);
+            await assert.rejects(provider.create!(inputs({ name: `hnt-fc-${sfx}` })), {
+                message: `failed to create container "hnt-fc-${sfx}": a container of that name already exists (not made by this library); choose another \`name\``,
+            });
+        });
+
+        it("a container that cannot start (its port is taken) is removed, not left behind", async () => {
+            const port = await freePort();
+            const holder = `hnt-ph-${sfx}`;
+            await sh(["docker", "run", "-d", "--name", holder, "--label", `io.hostnet.test=${RUN}`, "-p", `127.0.0.1:${port}:80`, "hostnet/busybox:1", "sleep", "2147483647"]);
+            await assert.rejects(provider.create!(inputs({ name: `hnt-pt-${sfx}`, networkMode: "bridge", ports: [`127.0.0.1:${port}:80`] })), /failed to start container/);
+            assert.equal(await dockerInspect(`hnt-pt-${sfx}`), undefined);
         });
     });
 });
