@@ -12,14 +12,17 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import {
     containerPid,
     dockerInspect,
+    execPing,
+    freePort,
     ipDefaultRoutes,
     ipLink,
     ipLinks,
     ipv4Of,
     ping,
+    RUN,
+    runByte,
     sh,
     sweepRun,
-    uniqueSuffix,
 } from "../helpers/host";
 import { exampleStack, TestStack } from "../helpers/pulumi";
 
@@ -35,10 +38,6 @@ function netnsOf(pid: number | "self"): string {
     return readlinkSync(`/proc/${pid}/ns/net`);
 }
 
-async function execPing(container: string, target: string): Promise<boolean> {
-    return (await sh(["docker", "exec", container, "ping", "-c", "1", "-W", "2", target], { reject: false })).exitCode === 0;
-}
-
 async function fetchText(url: string): Promise<string> {
     for (let i = 0; i < 30; i++) {
         const body = await fetch(url).then((r) => r.text()).catch(() => "");
@@ -49,21 +48,36 @@ async function fetchText(url: string): Promise<string> {
 }
 
 describe("example stack through the real Pulumi engine", function () {
-    const sfx = uniqueSuffix();
-    const n = 1 + (parseInt(sfx.slice(0, 2), 16) % 250);
-    const stackName = `e2e-${sfx}`;
+    const n = runByte(4);
+    // The run id in the stack name puts it into every owner mark (stale sweeps spare live runs).
+    const stackName = `e2e-${RUN}`;
     const ownerPrefix = `hostnet/hostnet/${stackName}/`;
     const owner = (type: string, name: string) => `${ownerPrefix}${type}/${name}`;
     const cname = (name: string) => `hn-${stackName}-${name}`;
-    const webPort = 20000 + (parseInt(sfx.slice(2, 6), 16) % 20000);
-    // Clear of Docker's own allocations on docker0, and of the example's defaults.
-    const config = {
-        "hostnet:address": "172.17.250.3/16",
-        "hostnet:webPort": String(webPort),
+    // High in docker0's range, clear of Docker's own allocations and of the example's defaults.
+    const seedAt = (host: number) => `172.17.${200 + (n % 50)}.${host}`;
+    const config: Record<string, string> = {
+        "hostnet:address": `${seedAt(n)}/16`,
         "hostnet:labSubnet": `10.210.${n}.0/24`,
         "hostnet:lanAddress": `10.220.${n}.1/24`,
     };
+    let webPort: number;
+    let otherPort: number;
     let t: TestStack;
+    let netnsBefore: string;
+
+    /** Runs `body` with stack config changed, restoring the config whatever happens. */
+    async function withConfig(changes: Record<string, string>, body: () => Promise<void>): Promise<void> {
+        try {
+            for (const [k, v] of Object.entries(changes)) await t.stack.setConfig(k, { value: v });
+            await body();
+        } finally {
+            for (const k of Object.keys(changes)) {
+                if (k in config) await t.stack.setConfig(k, { value: config[k] });
+                else await t.stack.removeConfig(k);
+            }
+        }
+    }
     let out: Record<string, any>;
 
     /**
@@ -87,6 +101,10 @@ describe("example stack through the real Pulumi engine", function () {
     }
 
     before(async () => {
+        webPort = await freePort();
+        otherPort = await freePort();
+        config["hostnet:webPort"] = String(webPort);
+        netnsBefore = (await sh(["ip", "netns", "list"])).stdout;
         t = await exampleStack(stackName, config);
     });
 
@@ -100,15 +118,22 @@ describe("example stack through the real Pulumi engine", function () {
         }
     });
 
+    /** Everything of this stack's on the host, as docker and ip list it. */
+    async function stackObjects(): Promise<string[]> {
+        const containers = (await sh(["docker", "ps", "-aq", "--filter", `name=hn-${stackName}-`])).stdout.split("\n").filter(Boolean);
+        const networks = (await sh(["docker", "network", "ls", "-q", "--filter", `name=hn-${stackName}-`])).stdout.split("\n").filter(Boolean);
+        const links = (await ipLinks()).filter((l) => l.ifalias?.startsWith(ownerPrefix)).map((l) => l.ifname);
+        return [...containers, ...networks, ...links];
+    }
+
     it("bad configuration fails the preview with the field named, and touches nothing", async () => {
-        await t.stack.setConfig("hostnet:address", { value: "172.17.250.300/16" });
-        await assert.rejects(t.stack.preview(), /`address` must be an IPv4 address with its prefix length \(1-32\), like 172\.17\.0\.3\/16; got "172\.17\.250\.300\/16"/);
-        await t.stack.setConfig("hostnet:address", { value: config["hostnet:address"] });
-        await t.stack.setConfig("hostnet:gateway", { value: "10.0.0.1" });
-        await assert.rejects(t.stack.preview(), /`gateway` 10\.0\.0\.1 is outside the subnet of `address` 172\.17\.250\.3\/16/);
-        await t.stack.removeConfig("hostnet:gateway");
-        const ours = (await sh(["docker", "ps", "-aq", "--filter", `name=hn-${stackName}-`])).stdout.trim();
-        assert.equal(ours, "", "no container was created");
+        await withConfig({ "hostnet:address": "172.17.250.300/16" }, async () => {
+            await assert.rejects(t.stack.preview(), /`address` must be an IPv4 address with its prefix length \(1-32\), like 172\.17\.0\.3\/16; got "172\.17\.250\.300\/16"/);
+        });
+        await withConfig({ "hostnet:gateway": "10.0.0.1" }, async () => {
+            await assert.rejects(t.stack.preview(), /`gateway` 10\.0\.0\.1 is outside the subnet of `address` 172\.17\.\d+\.\d+\/16/);
+        });
+        assert.deepEqual(await stackObjects(), [], "no container, network or interface was created");
     });
 
     it("preview announces every resource, and up creates them", async () => {
@@ -135,9 +160,9 @@ describe("example stack through the real Pulumi engine", function () {
         assert.equal(links.find((l) => l.ifname === "eth1")?.ifalias, owner("VethLink", "seed-isolated"));
         const eth0 = links.find((l) => l.ifname === "eth0");
         assert.equal(eth0?.ifindex, host?.link_index);
-        assert.deepEqual(ipv4Of(eth0), ["172.17.250.3/16"]);
+        assert.deepEqual(ipv4Of(eth0), [`${seedAt(n)}/16`]);
         assert.deepEqual((await ipDefaultRoutes(pid)).map((r) => [r.gateway, r.dev]), [["172.17.0.1", "eth0"]]);
-        assert.ok(await ping("172.17.250.3"), "the host reaches the seed");
+        assert.ok(await ping(seedAt(n)), "the host reaches the seed");
         assert.ok(await execPing(cname("seed"), "172.17.0.1"), "the seed reaches the bridge");
     });
 
@@ -169,7 +194,7 @@ describe("example stack through the real Pulumi engine", function () {
         assert.equal(ep.NetworkID, out.networks[0].id);
         assert.ok(await execPing(cname("cli"), "api"), "cli reaches api by alias");
         assert.ok(await execPing(cname("cli"), cname("api")), "cli reaches api by name");
-        assert.ok(!(await execPing(cname("cli"), "172.17.250.3")), "cli cannot reach the seed on docker0");
+        assert.ok(!(await execPing(cname("cli"), seedAt(n))), "cli cannot reach the seed on docker0");
         const net = JSON.parse((await sh(["docker", "network", "inspect", out.networks[0].id])).stdout)[0];
         assert.equal(net.Labels["io.hostnet.owner"], owner("Network", "lab"));
         assert.deepEqual(net.IPAM.Config, [{ Subnet: `10.210.${n}.0/24`, Gateway: `10.210.${n}.1` }]);
@@ -188,6 +213,7 @@ describe("example stack through the real Pulumi engine", function () {
         assert.deepEqual(ipv4Of(lan), [`10.220.${n}.1/24`]);
         assert.equal(out.bridges.lan.adopted, false);
         assert.equal(out.bridges.docker0.adopted, true);
+        assert.equal((await ipLink("docker0"))?.ifalias, undefined, "an adopted bridge gets no owner mark");
         assert.equal((await ipLink(out.bridges.lan.interfaces[0]))?.master, out.bridges.lan.name);
         assert.ok(await execPing(cname("isolated"), `10.220.${n}.1`));
     });
@@ -207,59 +233,72 @@ describe("example stack through the real Pulumi engine", function () {
 
     it("refresh sees an address removed by hand and a disconnect made by hand; up repairs both", async () => {
         const pid = await containerPid(cname("seed"));
-        await sh(["nsenter", "-t", String(pid), "-n", "ip", "addr", "del", "172.17.250.3/16", "dev", "eth0"]);
+        await sh(["nsenter", "-t", String(pid), "-n", "ip", "addr", "del", `${seedAt(n)}/16`, "dev", "eth0"]);
         await sh(["docker", "network", "disconnect", out.networks[0].id, cname("api")]);
         const refresh = await t.stack.refresh();
         assert.equal(refresh.summary.resourceChanges?.update, 2);
         assert.deepEqual(await plannedOps(), { "VethAttachment seed-eth0": "update", "DockerContainer api": "update" });
         const apiId = (await dockerInspect(cname("api"))).Id;
         await t.stack.up();
-        assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), ["172.17.250.3/16"]);
+        assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), [`${seedAt(n)}/16`]);
+        assert.deepEqual((await ipDefaultRoutes(pid)).map((r) => [r.gateway, r.dev]), [["172.17.0.1", "eth0"]], "the route is back too");
+        assert.ok(await ping(seedAt(n)));
         const api = await dockerInspect(cname("api"));
         assert.equal(api.Id, apiId, "api was reconnected, not recreated");
         assert.equal(Object.values<any>(api.NetworkSettings.Networks)[0]?.IPAddress, `10.210.${n}.10`);
+        assert.ok(await execPing(cname("cli"), "api"));
     });
 
     it("previews of changed programs show update in place or replacement, per resource", async () => {
-        await t.stack.setConfig("hostnet:address", { value: "172.17.250.4/16" });
-        await t.stack.setConfig("hostnet:webLabHost", { value: "21" });
-        assert.deepEqual(await plannedOps(), {
-            "VethAttachment seed-eth0": "update",
-            "NetworkAttachment web-lab": "update",
+        const inPlace = { "hostnet:address": `${seedAt(n + 1)}/16`, "hostnet:webLabHost": "21" };
+        await withConfig(inPlace, async () => {
+            assert.deepEqual(await plannedOps(), {
+                "VethAttachment seed-eth0": "update",
+                "NetworkAttachment web-lab": "update",
+            });
         });
-        await t.stack.setConfig("hostnet:webPort", { value: String(webPort + 1) });
-        assert.deepEqual(await plannedOps(), {
-            "VethAttachment seed-eth0": "update",
-            "NetworkAttachment web-lab": "replace",
-            "DockerContainer web": "replace",
-            "DockerContainer sidecar": "replace",
+        await withConfig({ "hostnet:webPort": String(otherPort) }, async () => {
+            assert.deepEqual(await plannedOps(), {
+                "NetworkAttachment web-lab": "replace",
+                "DockerContainer web": "replace",
+                "DockerContainer sidecar": "replace",
+            });
         });
-        await t.stack.setConfig("hostnet:webPort", { value: String(webPort) });
-        await t.stack.setConfig("hostnet:labSubnet", { value: `10.211.${n}.0/24` });
-        const ops = await plannedOps();
-        assert.equal(ops["Network lab"], "replace");
-        assert.equal(ops["DockerContainer api"], "replace");
-        assert.equal(ops["DockerContainer cli"], "replace");
-        assert.equal(ops["NetworkAttachment web-lab"], "replace");
-        assert.equal(ops["DockerContainer web"], undefined, "web itself stays");
-        await t.stack.setConfig("hostnet:labSubnet", { value: config["hostnet:labSubnet"] });
+        await withConfig({ "hostnet:labSubnet": `10.211.${n}.0/24` }, async () => {
+            assert.deepEqual(await plannedOps(), {
+                "Network lab": "replace",
+                "DockerContainer api": "replace",
+                "DockerContainer cli": "replace",
+                "NetworkAttachment web-lab": "replace",
+            });
+        });
     });
 
-    it("an in-place up keeps every container; a replacing up brings dependents along", async () => {
-        const webBefore = await dockerInspect(cname("web"));
-        await t.stack.up();
-        const webAfter = await dockerInspect(cname("web"));
-        assert.equal(webAfter.Id, webBefore.Id);
-        assert.equal(webAfter.State.StartedAt, webBefore.State.StartedAt, "web was not restarted");
-        assert.equal(Object.values<any>(webAfter.NetworkSettings.Networks).find((e) => e.NetworkID === out.networks[0].id)?.IPAddress, `10.210.${n}.21`);
-        assert.deepEqual(ipv4Of(await ipLink("eth0", await containerPid(cname("seed")))), ["172.17.250.4/16"]);
+    it("an in-place up keeps every container running as it was", async () => {
+        const names = Object.values<string>(out.containers);
+        const before = await Promise.all(names.map(async (c) => (await dockerInspect(c)).State.StartedAt + (await dockerInspect(c)).Id));
+        const changes = { "hostnet:address": `${seedAt(n + 1)}/16`, "hostnet:webLabHost": "21" };
+        for (const [k, v] of Object.entries(changes)) config[k] = v;
+        await t.stack.setConfig("hostnet:address", { value: changes["hostnet:address"] });
+        await t.stack.setConfig("hostnet:webLabHost", { value: changes["hostnet:webLabHost"] });
+        assert.deepEqual((await t.stack.up()).summary.resourceChanges, { same: 20, update: 2 });
+        const after = await Promise.all(names.map(async (c) => (await dockerInspect(c)).State.StartedAt + (await dockerInspect(c)).Id));
+        assert.deepEqual(after, before, "no container was recreated or restarted");
+        const web = await dockerInspect(cname("web"));
+        assert.equal(Object.values<any>(web.NetworkSettings.Networks).find((e) => e.NetworkID === out.networks[0].id)?.IPAddress, `10.210.${n}.21`);
+        assert.deepEqual(ipv4Of(await ipLink("eth0", await containerPid(cname("seed")))), [`${seedAt(n + 1)}/16`]);
+        assert.ok(await ping(seedAt(n + 1)));
+    });
 
-        await t.stack.setConfig("hostnet:webPort", { value: String(webPort + 1) });
+    it("a replacing up brings dependents along: the sidecar follows the new web", async () => {
+        const webBefore = await dockerInspect(cname("web"));
+        config["hostnet:webPort"] = String(otherPort);
+        await t.stack.setConfig("hostnet:webPort", { value: String(otherPort) });
         await t.stack.up();
         const web = await dockerInspect(cname("web"));
         assert.notEqual(web.Id, webBefore.Id, "web was replaced");
-        assert.equal(netnsOf(await containerPid(cname("sidecar"))), netnsOf(web.State.Pid), "the sidecar follows the new web");
-        assert.equal((await fetchText(`http://127.0.0.1:${webPort + 1}/`)).trim(), "hostnet");
+        assert.equal(netnsOf(await containerPid(cname("sidecar"))), netnsOf(web.State.Pid), "the sidecar shares the new web's namespace");
+        assert.equal((await fetchText(`http://127.0.0.1:${otherPort}/`)).trim(), "hostnet");
         assert.ok(await execPing(cname("cli"), "www"), "web is back on the lab network");
     });
 
@@ -267,16 +306,13 @@ describe("example stack through the real Pulumi engine", function () {
         const docker0 = await ipLink("docker0");
         const destroy = await t.stack.destroy();
         assert.equal(destroy.summary.resourceChanges?.delete, 22);
-        const containers = (await sh(["docker", "ps", "-aq", "--filter", `name=hn-${stackName}-`])).stdout.trim();
-        assert.equal(containers, "");
-        const networks = (await sh(["docker", "network", "ls", "-q", "--filter", `name=hn-${stackName}-`])).stdout.trim();
-        assert.equal(networks, "");
-        assert.ok(!(await ipLinks()).some((l) => l.ifalias?.startsWith(ownerPrefix)), "no interface of the stack's");
+        assert.deepEqual(await stackObjects(), [], "no container, network or interface of the stack's");
         assert.equal(await ipLink(out.bridges.lan.name), undefined, "the created bridge is gone");
         const after = await ipLink("docker0");
-        assert.equal(after?.ifindex, docker0?.ifindex, "the adopted docker0 is still there");
+        assert.ok(after, "the adopted docker0 is still there");
+        for (const key of ["ifindex", "mtu", "address", "ifalias"] as const) assert.deepEqual(after[key], docker0?.[key], key);
         assert.deepEqual(ipv4Of(after), ipv4Of(docker0));
-        assert.equal((await sh(["ip", "netns", "list"])).stdout.trim(), "", "no netns links were ever made");
+        assert.equal((await sh(["ip", "netns", "list"])).stdout, netnsBefore, "no netns links were made");
         assert.deepEqual(filesUnder(join(t.stateDir, ".pulumi", "locks")), [], "no state lock is left");
     });
 });

@@ -3,7 +3,7 @@
 // throw-away file backend and PULUMI_HOME per run.
 
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -31,15 +31,28 @@ export async function exampleStack(stackName: string, config: Record<string, str
     const workDir = join(scratch, "project");
     const stateDir = join(scratch, "state");
     const home = join(scratch, "home");
-    for (const dir of [workDir, stateDir, home]) rmSync(dir, { recursive: true, force: true });
-    require("node:fs").mkdirSync(workDir);
-    require("node:fs").mkdirSync(stateDir);
+    mkdirSync(workDir);
+    mkdirSync(stateDir);
     copyFileSync(join(projectRoot, "Pulumi.yaml"), join(workDir, "Pulumi.yaml"));
     for (const entry of ["index.ts", "components", "tsconfig.json", "package.json", "node_modules"]) {
         symlinkSync(join(projectRoot, entry), join(workDir, entry));
     }
+    const dispose = () => rmSync(scratch, { recursive: true, force: true });
+    try {
+        const stack = await createStack(stackName, workDir, stateDir, home);
+        for (const [key, value] of Object.entries(config)) {
+            await stack.setConfig(key, { value });
+        }
+        return { stack, stateDir, dispose };
+    } catch (err) {
+        dispose();
+        throw err;
+    }
+}
+
+async function createStack(stackName: string, workDir: string, stateDir: string, home: string): Promise<Stack> {
     const pulumiCommand = await PulumiCommand.get({ root: toolchainRoot(), skipVersionCheck: true });
-    const stack = await LocalWorkspace.createOrSelectStack(
+    return LocalWorkspace.createOrSelectStack(
         { stackName, workDir },
         {
             pulumiCommand,
@@ -53,8 +66,4 @@ export async function exampleStack(stackName: string, config: Record<string, str
             },
         },
     );
-    for (const [key, value] of Object.entries(config)) {
-        await stack.setConfig(key, { value });
-    }
-    return { stack, stateDir, dispose: () => rmSync(scratch, { recursive: true, force: true }) };
 }

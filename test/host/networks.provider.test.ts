@@ -6,20 +6,17 @@ import * as assert from "node:assert/strict";
 import { DockerContainerInputs, dockerContainerProvider as containers } from "../../components/providers/dockerContainer";
 import { NetworkInputs, networkProvider as networks } from "../../components/providers/dockerNetwork";
 import { NetworkAttachmentOutputs, networkAttachmentProvider as attachments } from "../../components/providers/networkAttachment";
-import { dockerInspect, RUN_OWNER, sh, sweepRun, uniqueSuffix } from "../helpers/host";
+import { dockerInspect, execPing, freePort, ipLink, ping, runByte, RUN_OWNER, sh, sweepRun, uniqueSuffix } from "../helpers/host";
 
 async function networkInspect(id: string): Promise<any | undefined> {
     const r = await sh(["docker", "network", "inspect", id], { reject: false });
     return r.exitCode === 0 ? JSON.parse(r.stdout)[0] : undefined;
 }
 
-async function execPing(container: string, target: string): Promise<boolean> {
-    return (await sh(["docker", "exec", container, "ping", "-c", "1", "-W", "2", target], { reject: false })).exitCode === 0;
-}
 
 describe("Docker networks, containers on them, and attachments", function () {
     const sfx = uniqueSuffix();
-    const net = 1 + (parseInt(sfx.slice(0, 2), 16) % 250);
+    const net = runByte(3);
     const subnet = `10.241.${net}.0/24`;
     const at = (host: number) => `10.241.${net}.${host}`;
     let networkId: string;
@@ -59,7 +56,13 @@ describe("Docker networks, containers on them, and attachments", function () {
         assert.equal(n.Options["com.docker.network.bridge.name"], `hnt-nb-${sfx}`);
         assert.equal(n.Options["com.docker.network.driver.mtu"], "1450");
         assert.equal(n.Labels["io.hostnet.owner"], `${RUN_OWNER}net-${sfx}`);
+        assert.equal(n.Labels.purpose, "test");
+        assert.equal(n.Internal, false);
+        assert.equal(n.Options["com.docker.network.bridge.enable_icc"], "true");
+        assert.equal(n.Options["com.docker.network.bridge.enable_ip_masquerade"], "true");
         assert.equal(created.outs.bridge, `hnt-nb-${sfx}`);
+        const bridge = await ipLink(`hnt-nb-${sfx}`);
+        assert.equal(bridge?.linkinfo?.info_kind, "bridge", "Docker made the Linux bridge under the given name");
         assert.deepEqual((await networks.read!(networkId, created.outs)).props, created.outs);
         const diff = await networks.diff!(networkId, created.outs, netInputs({ subnet: `10.242.${net}.0/24`, gateway: `10.242.${net}.1` }));
         assert.deepEqual(diff.replaces, ["subnet", "gateway"]);
@@ -77,6 +80,9 @@ describe("Docker networks, containers on them, and attachments", function () {
     it("a container on it is isolated from docker0's containers", async () => {
         const onDefault = await containers.create!(ctr("dflt", { networkMode: "bridge" }));
         const address = (await dockerInspect(onDefault.id)).NetworkSettings.Networks.bridge.IPAddress;
+        assert.match(address, /^172\.17\./);
+        assert.ok(await ping(address), "the docker0 container is up and answers the host");
+        assert.ok(await execPing(`hnt-cli-${sfx}`, at(10)), "cli itself can ping (its own network)");
         assert.ok(!(await execPing(`hnt-cli-${sfx}`, address)), `cli must not reach ${address} on docker0`);
     });
 
@@ -108,10 +114,15 @@ describe("Docker networks, containers on them, and attachments", function () {
         assert.equal(after.NetworkSettings.Networks[`hnt-n-${sfx}`].IPAddress, at(21));
     });
 
-    it("NetworkAttachment: refresh sees a disconnect made by hand; delete disconnects and is idempotent", async () => {
-        await sh(["docker", "network", "disconnect", networkId, `hnt-dflt-${sfx}`]);
-        assert.deepEqual(await attachments.read!(attachmentId, attachment), {});
-        await sh(["docker", "network", "connect", "--ip", at(21), networkId, `hnt-dflt-${sfx}`]);
+    it("NetworkAttachment: aliases change in place too", async () => {
+        const next = { container: `hnt-dflt-${sfx}`, network: networkId, ipv4Address: at(21), aliases: ["web"] };
+        attachment = (await attachments.update!(attachmentId, attachment, next)).outs;
+        assert.ok(await execPing(`hnt-cli-${sfx}`, "web"));
+        assert.ok(!(await execPing(`hnt-cli-${sfx}`, "www")), "the old alias is gone");
+        assert.equal((await dockerInspect(`hnt-dflt-${sfx}`)).Id, dfltId);
+    });
+
+    it("NetworkAttachment: delete disconnects its own connection, and is idempotent", async () => {
         await attachments.delete!(attachmentId, attachment);
         const after = await dockerInspect(`hnt-dflt-${sfx}`);
         assert.equal(after.NetworkSettings.Networks[`hnt-n-${sfx}`], undefined);
@@ -119,10 +130,63 @@ describe("Docker networks, containers on them, and attachments", function () {
         await attachments.delete!(attachmentId, attachment);
     });
 
-    it("NetworkAttachment refuses a connection that already exists (it would not be ours to remove)", async () => {
+    it("NetworkAttachment: a connection re-made by hand is not its own: refresh drops it, delete leaves it", async () => {
+        const created = await attachments.create!({ container: `hnt-dflt-${sfx}`, network: networkId, ipv4Address: at(22) });
+        await sh(["docker", "network", "disconnect", networkId, `hnt-dflt-${sfx}`]);
+        await sh(["docker", "network", "connect", "--ip", at(22), networkId, `hnt-dflt-${sfx}`]);
+        assert.deepEqual(await attachments.read!(created.id, created.outs), {});
+        await attachments.delete!(created.id, created.outs);
+        const after = await dockerInspect(`hnt-dflt-${sfx}`);
+        assert.equal(after.NetworkSettings.Networks[`hnt-n-${sfx}`]?.IPAddress, at(22), "the hand-made connection stays");
+        await sh(["docker", "network", "disconnect", networkId, `hnt-dflt-${sfx}`]);
+    });
+
+    it("NetworkAttachment refuses a connection that already exists, a none-mode container, a missing network", async () => {
         await assert.rejects(attachments.create!({ container: `hnt-api-${sfx}`, network: networkId }), {
             message: `failed to connect container "hnt-api-${sfx}" to network "${networkId}": it is already connected (not by this attachment); disconnect it first or drop this attachment`,
         });
+        await containers.create!(ctr("none", { networkMode: "none" }));
+        await assert.rejects(attachments.create!({ container: `hnt-none-${sfx}`, network: networkId }), {
+            message: `failed to connect container "hnt-none-${sfx}" to network "${networkId}": its network mode is none, which cannot join networks; use a VethAttachment for --net=none containers`,
+        });
+        await assert.rejects(attachments.create!({ container: `hnt-api-${sfx}`, network: `hnt-absent-${sfx}` }), {
+            message: `failed to connect container "hnt-api-${sfx}" to network "hnt-absent-${sfx}": no such network`,
+        });
+    });
+
+    it("Network refuses a name that is taken; with icc off, its containers cannot talk to each other", async () => {
+        await assert.rejects(networks.create!(netInputs()), {
+            message: `failed to create network "hnt-n-${sfx}": a network of that name already exists (owned by "${RUN_OWNER}net-${sfx}"); choose another \`name\``,
+        });
+        const quiet = await networks.create!(netInputs({
+            name: `hnt-q-${sfx}`, subnet: `10.243.${net}.0/24`, gateway: `10.243.${net}.1`, bridgeName: `hnt-qb-${sfx}`, icc: false, mtu: undefined,
+        }));
+        await containers.create!(ctr("q1", { networkMode: quiet.id, networks: [{ network: quiet.id, ipv4Address: `10.243.${net}.10` }] }));
+        await containers.create!(ctr("q2", { networkMode: quiet.id, networks: [{ network: quiet.id, ipv4Address: `10.243.${net}.11` }] }));
+        assert.ok(await execPing(`hnt-q1-${sfx}`, `10.243.${net}.1`), "q1 reaches its gateway");
+        assert.ok(!(await execPing(`hnt-q1-${sfx}`, `10.243.${net}.11`)), "q1 cannot reach q2 with icc off");
+    });
+
+    it("DockerContainer joins and leaves extra networks in place, keeping its id", async () => {
+        const second = await networks.create!(netInputs({
+            name: `hnt-s-${sfx}`, subnet: `10.244.${net}.0/24`, gateway: `10.244.${net}.1`, bridgeName: `hnt-sb-${sfx}`, mtu: undefined,
+        }));
+        const first = { network: networkId, ipv4Address: at(30) };
+        const created = await containers.create!(ctr("two", { networks: [first, { network: second.id, ipv4Address: `10.244.${net}.30` }] }));
+        let c = await dockerInspect(created.id);
+        assert.deepEqual(Object.values<any>(c.NetworkSettings.Networks).map((e) => e.IPAddress).sort(), [at(30), `10.244.${net}.30`].sort());
+        const fewer = ctr("two", { networks: [first] });
+        const diff = await containers.diff!(created.id, created.outs, fewer);
+        assert.deepEqual([diff.changes, diff.replaces], [true, []]);
+        const updated = await containers.update!(created.id, created.outs, fewer);
+        c = await dockerInspect(created.id);
+        assert.deepEqual(Object.values<any>(c.NetworkSettings.Networks).map((e) => e.IPAddress), [at(30)]);
+        assert.equal(c.Id, created.id);
+        assert.equal((await containers.diff!(created.id, (await containers.read!(created.id, updated.outs)).props, fewer)).changes, false);
+        const diffUnknown = await containers.diff!(created.id, updated.outs, ctr("two", { networks: [first, { network: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }] }));
+        assert.deepEqual(diffUnknown.replaces, ["networks"], "a network being replaced takes its containers along");
+        await containers.delete!(created.id, updated.outs);
+        await networks.delete!(second.id, second.outs);
     });
 
 
@@ -141,7 +205,7 @@ describe("Docker networks, containers on them, and attachments", function () {
     });
 
     it("published ports answer on 127.0.0.1, and ports cannot be combined with host mode", async () => {
-        const port = 20000 + (parseInt(sfx.slice(0, 4), 16) % 20000);
+        const port = await freePort();
         await containers.create!(ctr("web", {
             networkMode: "bridge",
             command: ["sh", "-c", "echo hello-from-web > /var/www/index.html && exec httpd -f -p 80 -h /var/www"],

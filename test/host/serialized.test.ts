@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { dockerContainerProvider } from "../../components/providers/dockerContainer";
 import { vethAttachmentProvider } from "../../components/providers/vethAttachment";
-import { containerPid, ipLink, ipv4Of, RUN_OWNER, sweepRun, uniqueSuffix } from "../helpers/host";
+import { containerPid, dockerInspect, ipLink, ipv4Of, runByte, RUN_OWNER, sweepRun, uniqueSuffix } from "../helpers/host";
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const requireFromString: (code: string) => any = require("require-from-string");
 
@@ -44,19 +44,20 @@ describe("providers loaded from their serialized form", function () {
         const v = await veths.create!({
             container: c.id,
             bridge: "docker0",
-            address: "172.17.251.9/16",
+            address: `172.17.${150 + (runByte(5) % 50)}.${runByte(6)}/16`,
             defaultRoute: true,
             containerIfName: "eth0",
             hostIfName: `hnt-sv-${sfx}`,
             owner: `${RUN_OWNER}ser-v-${sfx}`,
         });
         const pid = await containerPid(c.id);
-        assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), ["172.17.251.9/16"]);
+        assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), [v.outs.address]);
         assert.equal((await ipLink(`hnt-sv-${sfx}`))!.master, "docker0");
         assert.deepEqual((await veths.read!(v.id, v.outs)).props, v.outs);
 
         await veths.delete!(v.id, v.outs);
         await containers.delete!(c.id, c.outs);
         assert.equal(await ipLink(`hnt-sv-${sfx}`), undefined);
+        assert.equal(await dockerInspect(c.id), undefined);
     });
 });
