@@ -33,6 +33,7 @@ describe("providers loaded from their serialized form", function () {
     it("create, read and delete a container and its veth attachment", async () => {
         const containers = await reload(dockerContainerProvider);
         const veths = await reload(vethAttachmentProvider);
+        const address = `172.17.${150 + (runByte(5) % 50)}.${runByte(6)}/16`;
         const c = await containers.create!({
             name: `hnt-sc-${sfx}`,
             image: "hostnet/busybox:1",
@@ -44,14 +45,14 @@ describe("providers loaded from their serialized form", function () {
         const v = await veths.create!({
             container: c.id,
             bridge: "docker0",
-            address: `172.17.${150 + (runByte(5) % 50)}.${runByte(6)}/16`,
+            address,
             defaultRoute: true,
             containerIfName: "eth0",
             hostIfName: `hnt-sv-${sfx}`,
             owner: `${RUN_OWNER}ser-v-${sfx}`,
         });
         const pid = await containerPid(c.id);
-        assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), [v.outs.address]);
+        assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), [address]);
         assert.equal((await ipLink(`hnt-sv-${sfx}`))!.master, "docker0");
         assert.deepEqual((await veths.read!(v.id, v.outs)).props, v.outs);
 
