@@ -6,6 +6,7 @@ import * as assert from "node:assert/strict";
 import { DockerContainerInputs, dockerContainerProvider as containers } from "../../components/providers/dockerContainer";
 import { NetworkInputs, networkProvider as networks } from "../../components/providers/dockerNetwork";
 import { NetworkAttachmentOutputs, networkAttachmentProvider as attachments } from "../../components/providers/networkAttachment";
+import { vethAttachmentProvider as veths } from "../../components/providers/vethAttachment";
 import { dockerInspect, execPing, freePort, ipLink, ping, runByte, RUN_OWNER, sh, sweepRun, uniqueSuffix } from "../helpers/host";
 
 async function networkInspect(id: string): Promise<any | undefined> {
@@ -84,6 +85,26 @@ describe("Docker networks, containers on them, and attachments", function () {
         assert.ok(await ping(address), "the docker0 container is up and answers the host");
         assert.ok(await execPing(`hnt-cli-${sfx}`, at(10)), "cli itself can ping (its own network)");
         assert.ok(!(await execPing(`hnt-cli-${sfx}`, address)), `cli must not reach ${address} on docker0`);
+    });
+
+    it("a VethAttachment can put a --net=none container on the network's Linux bridge", async () => {
+        await containers.create!(ctr("veth", { networkMode: "none" }));
+        const attached = await veths.create!({
+            container: `hnt-veth-${sfx}`,
+            bridge: `hnt-nb-${sfx}`,
+            address: `${at(40)}/24`,
+            defaultRoute: true,
+            containerIfName: "eth0",
+            hostIfName: `hnt-nv-${sfx}`,
+            owner: `${RUN_OWNER}nveth-${sfx}`,
+        });
+        try {
+            assert.equal((await ipLink(`hnt-nv-${sfx}`))?.master, `hnt-nb-${sfx}`);
+            assert.equal(attached.outs.effectiveGateway, at(1), "the network's gateway is its bridge's address");
+            assert.ok(await execPing(`hnt-cli-${sfx}`, at(40)), "a container on the network reaches it");
+        } finally {
+            await veths.delete!(attached.id, attached.outs);
+        }
     });
 
     // Mocha runs a suite's own tests before its nested suites: this file stays flat, in order.
