@@ -58,6 +58,17 @@ export function defaultDockerName(stack: string, name: string): string {
     return `${NAME_PREFIX}${stack}-${name}`.replace(/[^a-zA-Z0-9_.-]/g, "-");
 }
 
+/**
+ * The default MAC of an interface the library puts in a container: stable for
+ * the owner mark and role (locally administered, unicast: `02:...`). A pair
+ * recreated after a container restart keeps its MAC, so neighbours' ARP
+ * caches stay right and traffic resumes at once.
+ */
+export function defaultMac(owner: string, role: string): string {
+    const hex = shortHash(`${owner}#${role}`, 10);
+    return `02:${hex.match(/../g)!.join(":")}`;
+}
+
 function shortHash(text: string, length: number): string {
     return createHash("sha256").update(text).digest("hex").slice(0, length);
 }

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "../host/docker";
 import * as ip from "../host/ip";
 import { isHostCommandError } from "../host/run";
-import { defaultHostIfName } from "../naming";
+import { defaultHostIfName, defaultMac } from "../naming";
 import {
     checkCidr,
     checkContainerRef,
@@ -59,7 +59,10 @@ export interface VethAttachmentArgs {
     hostIfName?: pulumi.Input<string>;
     /** MTU of both ends, 68-65535. Default: the kernel's (1500). Changed in place. */
     mtu?: pulumi.Input<number>;
-    /** MAC address of the container-side interface. Default: random. Changing it replaces the attachment. */
+    /**
+     * MAC address of the container-side interface. Default: derived from the
+     * owner mark, stable across re-creations (`02:...`). Changing it replaces the attachment.
+     */
     mac?: pulumi.Input<string>;
 }
 
@@ -300,7 +303,7 @@ export class VethAttachment extends pulumi.dynamic.Resource {
             containerIfName: args.containerIfName ?? "eth0",
             hostIfName: args.hostIfName ?? defaultHostIfName(owner, name),
             mtu: args.mtu,
-            mac: args.mac,
+            mac: args.mac ?? defaultMac(owner, "peer"),
             owner,
         };
         checkPromptly(`VethAttachment "${name}"`, inputs, checkVethAttachmentInputs);

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as ip from "../host/ip";
 import { inNetns, runHost } from "../host/run";
 import * as docker from "../host/docker";
+import { defaultMac } from "../naming";
 import { checkCidr, checkContainerRef, checkIfName, checkMac, checkMtu, containsUnknown, InputFailure } from "../validation";
 import { containerNetns } from "./containerNetns";
 import { containerIdOf, ContainerLike } from "./containerRef";
@@ -19,7 +20,7 @@ export interface VethLinkEndArgs {
     ifName: pulumi.Input<string>;
     /** IPv4 address with prefix length, e.g. `10.30.0.1/30`. Changed in place. Default: none. */
     address?: pulumi.Input<string>;
-    /** MAC address. Changing it replaces the link. Default: random. */
+    /** MAC address. Changing it replaces the link. Default: derived from the owner mark, stable across re-creations. */
     mac?: pulumi.Input<string>;
 }
 
@@ -190,12 +191,14 @@ export class VethLink extends pulumi.dynamic.Resource {
     declare readonly owner: pulumi.Output<string>;
 
     constructor(name: string, args: VethLinkArgs, opts?: pulumi.CustomResourceOptions) {
+        const owner = ownerOf("VethLink", name);
         const end = (side: "a" | "b", e: VethLinkEndArgs) => ({
             ...e,
+            mac: e.mac ?? defaultMac(owner, side),
             container: containerIdOf(`VethLink "${name}"`, `${side}.container`, e.container, ["host", "container"],
                 "it has no network namespace of its own"),
         });
-        const inputs = { a: end("a", args.a), b: end("b", args.b), mtu: args.mtu, owner: ownerOf("VethLink", name) };
+        const inputs = { a: end("a", args.a), b: end("b", args.b), mtu: args.mtu, owner };
         checkPromptly(`VethLink "${name}"`, inputs, checkVethLinkInputs);
         super(vethLinkProvider, name, { aContainerId: undefined, bContainerId: undefined, ...inputs }, opts, "hostnet", "VethLink");
     }

@@ -302,6 +302,17 @@ describe("example stack through the real Pulumi engine", function () {
         assert.ok(await execPing(cname("cli"), "www"), "web is back on the lab network");
     });
 
+    it("after a container restart, `up --refresh` gives it its veth attachment and link back", async () => {
+        await sh(["docker", "restart", "-t", "0", cname("seed")]);
+        const pid = await containerPid(cname("seed"));
+        assert.equal(await ipLink("eth0", pid), undefined, "the veth went with the old namespace");
+        await t.stack.up({ refresh: true });
+        assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), [`${seedAt(n + 1)}/16`]);
+        assert.deepEqual(ipv4Of(await ipLink("eth1", pid)), ["10.30.0.1/30"]);
+        assert.ok(await ping(seedAt(n + 1)));
+        assert.ok(await execPing(cname("seed"), "10.30.0.2"));
+    });
+
     it("destroy leaves nothing of the stack's on the host, and docker0 as it was", async () => {
         const docker0 = await ipLink("docker0");
         const destroy = await t.stack.destroy();

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
-import { defaultDockerName, defaultHostIfName, ownerMark } from "../../components/naming";
+import { defaultDockerName, defaultHostIfName, defaultMac, ownerMark } from "../../components/naming";
+import { checkMac } from "../../components/validation";
 
 const id = (name: string, over: Partial<{ project: string; stack: string; type: string }> = {}) =>
     ({ project: "hostnet", stack: "dev", type: "VethAttachment", name, ...over });
@@ -33,5 +34,14 @@ describe("naming", () => {
     it("derives container and network names Docker accepts", () => {
         assert.equal(defaultDockerName("dev", "seed"), "hn-dev-seed");
         assert.equal(defaultDockerName("my stack", "a/b"), "hn-my-stack-a-b");
+    });
+
+    it("derives MACs that are stable, unicast, locally administered, and distinct per role", () => {
+        const owner = ownerMark(id("seed-isolated", { type: "VethLink" }));
+        const a = defaultMac(owner, "a");
+        assert.equal(a, defaultMac(owner, "a"));
+        assert.notEqual(a, defaultMac(owner, "b"));
+        assert.match(a, /^02(:[0-9a-f]{2}){5}$/);
+        assert.equal(checkMac("mac", a), undefined);
     });
 });
