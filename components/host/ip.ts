@@ -35,6 +35,11 @@ export interface RouteInfo {
     dev: string;
 }
 
+/** A link's IPv4 addresses as CIDRs (`10.0.0.2/24`), in the kernel's order. */
+export function ipv4Cidrs(addresses: readonly AddressInfo[] | undefined): string[] {
+    return (addresses ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`);
+}
+
 function ip(pid: number | undefined, args: readonly string[]): string[] {
     const argv = ["ip", ...args];
     return pid === undefined ? argv : inNetns(pid, argv);

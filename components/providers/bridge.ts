@@ -67,7 +67,7 @@ export function checkBridgeInputs(inputs: Record<string, unknown>): InputFailure
 }
 
 function inet(link: ip.LinkInfo & { addr_info?: ip.AddressInfo[] }): string[] {
-    return (link.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`);
+    return ip.ipv4Cidrs(link.addr_info);
 }
 
 async function bridgeWithAddresses(name: string): Promise<(ip.LinkInfo & { addr_info: ip.AddressInfo[] }) | undefined> {

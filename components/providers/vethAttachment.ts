@@ -135,7 +135,7 @@ async function readAttachment(props: VethAttachmentOutputs): Promise<VethAttachm
     if (!peer) {
         return undefined;
     }
-    const inet = (peer.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`);
+    const inet = ip.ipv4Cidrs(peer.addr_info);
     const route = (await ip.getDefaultRoutes(pid)).find((r) => r.dev === peer.ifname);
     const bridge = host.master ?? "";
     const live: VethAttachmentOutputs = {

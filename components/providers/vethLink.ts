@@ -92,7 +92,7 @@ async function readEnd(containerId: string, end: VethLinkEnd, owner: string) {
     const links = await ip.listLinksWithAddresses(c.State.Pid);
     const link = links.find((l) => l.ifname === end.ifName);
     if (!link || link.ifalias !== owner) return undefined;
-    const inet = (link.addr_info ?? []).filter((x) => x.family === "inet").map((x) => `${x.local}/${x.prefixlen}`);
+    const inet = ip.ipv4Cidrs(link.addr_info);
     const live: VethLinkEnd = { ...end };
     if (end.address !== undefined) live.address = inet.includes(end.address) ? end.address : inet[0] ?? "";
     if (end.mac !== undefined) live.mac = link.address;
