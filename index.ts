@@ -18,7 +18,7 @@
 //   webLabHost 20           (web's host number on the lab network)
 
 import * as pulumi from "@pulumi/pulumi";
-import { Bridge, Container, Network, NetworkAttachment, VethAttachment, VethLink } from "./components";
+import { Bridge, Container, Network, NetworkAttachment, VethAttachment, VethLink } from "pulumi-hostnet";
 
 const config = new pulumi.Config();
 const image = config.get("image") ?? "hostnet/busybox:1";

@@ -58,6 +58,18 @@ else
   done_stage "installed from package-lock.json"
 fi
 
+stage "library pulumi-hostnet (packages/pulumi-hostnet, TypeScript -> dist/)"
+pkg="$root/packages/pulumi-hostnet"
+src_hash=$(cd "$pkg" && find src package.json tsconfig.json -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+if [ -f "$pkg/dist/.built-$src_hash" ]; then
+  done_stage "up to date"
+else
+  rm -rf "$pkg/dist"
+  (cd "$root" && node_modules/.bin/tsc -p "$pkg/tsconfig.json") || fail "the library does not compile (see tsc's output above)"
+  touch "$pkg/dist/.built-$src_hash"
+  done_stage "compiled"
+fi
+
 stage "Pulumi CLI $PULUMI_VERSION and language host (built from Go modules, cached in $HOSTNET_TOOLCHAIN)"
 "$root/scripts/build-pulumi.sh" || fail "building the Pulumi CLI failed (see the output above); is the Go module proxy reachable?"
 done_stage "$("$HOSTNET_TOOLCHAIN/bin/pulumi" version)"

@@ -34,7 +34,7 @@ export async function exampleStack(stackName: string, config: Record<string, str
     mkdirSync(workDir);
     mkdirSync(stateDir);
     copyFileSync(join(projectRoot, "Pulumi.yaml"), join(workDir, "Pulumi.yaml"));
-    for (const entry of ["index.ts", "components", "tsconfig.json", "package.json", "node_modules"]) {
+    for (const entry of ["index.ts", "tsconfig.json", "package.json", "node_modules"]) {
         symlinkSync(join(projectRoot, entry), join(workDir, entry));
     }
     const dispose = () => rmSync(scratch, { recursive: true, force: true });

@@ -1,8 +1,11 @@
 // The Bridge provider against real bridges, read back with `ip -j`.
 
 import * as assert from "node:assert/strict";
-import { BridgeInputs, BridgeOutputs, bridgeProvider as provider } from "../../components/providers/bridge";
+import { BridgeInputs, BridgeOutputs } from "../../packages/pulumi-hostnet/src/common/specs/bridge";
+import { bridgeProvider } from "../../packages/pulumi-hostnet/src/engine/providers/bridge";
 import { ipLink, ipv4Of, makeTestBridge, runByte, RUN_OWNER, sh, sweepRun, TEST_ALIAS, uniqueSuffix } from "../helpers/host";
+import { forTests } from "../helpers/providers";
+const provider = forTests(bridgeProvider);
 
 describe("Bridge provider on the real host", function () {
     const sfx = uniqueSuffix();

@@ -3,11 +3,19 @@
 // against the real Docker engine, read back with `docker inspect` and ping.
 
 import * as assert from "node:assert/strict";
-import { DockerContainerInputs, dockerContainerProvider as containers } from "../../components/providers/dockerContainer";
-import { NetworkInputs, networkProvider as networks } from "../../components/providers/dockerNetwork";
-import { NetworkAttachmentOutputs, networkAttachmentProvider as attachments } from "../../components/providers/networkAttachment";
-import { vethAttachmentProvider as veths } from "../../components/providers/vethAttachment";
+import { DockerContainerInputs } from "../../packages/pulumi-hostnet/src/common/specs/dockerContainer";
+import { dockerContainerProvider } from "../../packages/pulumi-hostnet/src/engine/providers/dockerContainer";
+import { NetworkInputs } from "../../packages/pulumi-hostnet/src/common/specs/network";
+import { networkProvider } from "../../packages/pulumi-hostnet/src/engine/providers/network";
+import { NetworkAttachmentOutputs } from "../../packages/pulumi-hostnet/src/common/specs/networkAttachment";
+import { networkAttachmentProvider } from "../../packages/pulumi-hostnet/src/engine/providers/networkAttachment";
+import { vethAttachmentProvider } from "../../packages/pulumi-hostnet/src/engine/providers/vethAttachment";
 import { dockerInspect, execPing, freePort, ipLink, ping, runByte, RUN_OWNER, sh, sweepRun, uniqueSuffix } from "../helpers/host";
+import { forTests } from "../helpers/providers";
+const containers = forTests(dockerContainerProvider);
+const networks = forTests(networkProvider);
+const attachments = forTests(networkAttachmentProvider);
+const veths = forTests(vethAttachmentProvider);
 
 async function networkInspect(id: string): Promise<any | undefined> {
     const r = await sh(["docker", "network", "inspect", id], { reject: false });
@@ -168,7 +176,7 @@ describe("Docker networks, containers on them, and attachments", function () {
         });
         await containers.create!(ctr("none", { networkMode: "none" }));
         await assert.rejects(attachments.create!({ container: `hnt-none-${sfx}`, network: networkId }), {
-            message: `failed to connect container "hnt-none-${sfx}" to network "${networkId}": its network mode is none, which cannot join networks; use a VethAttachment for --net=none containers`,
+            message: `failed to connect container "hnt-none-${sfx}" to network "${networkId}": it uses network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead`,
         });
         await assert.rejects(attachments.create!({ container: `hnt-api-${sfx}`, network: `hnt-absent-${sfx}` }), {
             message: `failed to connect container "hnt-api-${sfx}" to network "hnt-absent-${sfx}": no such network`,
@@ -241,7 +249,7 @@ describe("Docker networks, containers on them, and attachments", function () {
         const check = await containers.check!({}, ctr("hostweb", { networkMode: "host", ports: ["8080:80"] }));
         assert.deepEqual(check.failures, [{
             property: "ports",
-            reason: "`ports` cannot be published: with network mode host the container uses the host's ports directly; remove `ports`",
+            reason: "`ports` cannot be published with network mode host: the container uses the host's ports directly; remove `ports`",
         }]);
     });
 

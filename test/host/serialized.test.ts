@@ -1,20 +1,26 @@
-// The providers as the engine runs them: serialized into a string (as stored
-// in state), loaded back with require-from-string in this folder, then run
-// against the real host. Catches the closure-serialization traps (captured
-// ESM imports, captured config) without an engine.
+// The providers as the engine runs them: the stub each resource stores is
+// serialized into a string (as it lands in state), loaded back with
+// require-from-string in the project folder (as the dynamic-provider host
+// does), then run against the real host. What it loads is the installed
+// package's engine (`pulumi-hostnet/engine`, from node_modules, built by
+// setup), not a copy.
 
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { dockerContainerProvider } from "../../components/providers/dockerContainer";
-import { vethAttachmentProvider } from "../../components/providers/vethAttachment";
+import { engineProvider, ResourceKind } from "../../packages/pulumi-hostnet/src/program/engineProvider";
 import { containerPid, dockerInspect, ipLink, ipv4Of, runByte, RUN_OWNER, sweepRun, uniqueSuffix } from "../helpers/host";
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+import { forTests } from "../helpers/providers";
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const requireFromString: (code: string) => any = require("require-from-string");
 
-async function reload(provider: pulumi.dynamic.ResourceProvider): Promise<pulumi.dynamic.ResourceProvider> {
-    const serialized = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: false });
+async function serialized(kind: ResourceKind): Promise<string> {
+    const provider = engineProvider(kind);
+    return (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: false })).text;
+}
+
+function reload(text: string): pulumi.dynamic.ResourceProvider {
     // Exactly what the dynamic-provider host does with the `__provider` string.
-    return requireFromString(serialized.text)[serialized.exportName]();
+    return requireFromString(text).handler();
 }
 
 describe("providers loaded from their serialized form", function () {
@@ -24,17 +30,22 @@ describe("providers loaded from their serialized form", function () {
         await sweepRun();
     });
 
-    it("serialize without capturing the execa module by file path", async () => {
-        const text = (await pulumi.runtime.serializeFunction(() => vethAttachmentProvider)).text;
-        assert.doesNotMatch(text, /require\("execa\/[^"]*"\)/, "execa must be loaded by package name inside methods");
-        assert.ok(text.length < 200_000, `serialized provider is ${text.length} bytes`);
+    it("each kind serializes to under 4 KB that requires the engine by package name and copies no library code", async () => {
+        for (const kind of ["Bridge", "DockerContainer", "Network", "NetworkAttachment", "VethAttachment", "VethLink"] as const) {
+            const text = await serialized(kind);
+            assert.ok(text.length < 4096, `${kind}: ${text.length} bytes`);
+            assert.match(text, /require\(engineModule\)/);
+            assert.match(text, /engineModule: "pulumi-hostnet\/engine"/);
+            assert.match(text, new RegExp(`kind: "${kind}"`));
+            assert.doesNotMatch(text, /runHost|inspectContainer|createVethPair|checkFields/, "no library code by value");
+        }
     });
 
-    it("create, read and delete a container and its veth attachment", async () => {
-        const containers = await reload(dockerContainerProvider);
-        const veths = await reload(vethAttachmentProvider);
+    it("create, read and delete a container and its veth attachment through the reloaded stubs", async () => {
+        const containers = forTests(reload(await serialized("DockerContainer")));
+        const veths = forTests(reload(await serialized("VethAttachment")));
         const address = `172.17.${150 + (runByte(5) % 50)}.${runByte(6)}/16`;
-        const c = await containers.create!({
+        const c = await containers.create({
             name: `hnt-sc-${sfx}`,
             image: "hostnet/busybox:1",
             command: ["sleep", "2147483647"],
@@ -42,7 +53,7 @@ describe("providers loaded from their serialized form", function () {
             labels: {},
             owner: `${RUN_OWNER}ser-c-${sfx}`,
         });
-        const v = await veths.create!({
+        const v = await veths.create({
             container: c.id,
             bridge: "docker0",
             address,
@@ -54,11 +65,16 @@ describe("providers loaded from their serialized form", function () {
         const pid = await containerPid(c.id);
         assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), [address]);
         assert.equal((await ipLink(`hnt-sv-${sfx}`))!.master, "docker0");
-        assert.deepEqual((await veths.read!(v.id, v.outs)).props, v.outs);
+        assert.deepEqual((await veths.read(v.id, v.outs)).props, v.outs);
 
-        await veths.delete!(v.id, v.outs);
-        await containers.delete!(c.id, c.outs);
+        await veths.delete(v.id, v.outs);
+        await containers.delete(c.id, c.outs);
         assert.equal(await ipLink(`hnt-sv-${sfx}`), undefined);
         assert.equal(await dockerInspect(c.id), undefined);
+    });
+
+    it("the engine module it loads is the installed package's, resolved from the project's node_modules", () => {
+        const resolved = require.resolve("pulumi-hostnet/engine", { paths: [process.cwd()] });
+        assert.match(resolved, /packages\/pulumi-hostnet\/dist\/engine\/index\.js$/);
     });
 });

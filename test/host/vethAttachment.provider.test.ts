@@ -5,11 +5,8 @@
 // nested suites, so every test here sits in a nested suite).
 
 import * as assert from "node:assert/strict";
-import {
-    VethAttachmentInputs,
-    VethAttachmentOutputs,
-    vethAttachmentProvider as provider,
-} from "../../components/providers/vethAttachment";
+import { VethAttachmentInputs, VethAttachmentOutputs } from "../../packages/pulumi-hostnet/src/common/specs/vethAttachment";
+import { vethAttachmentProvider } from "../../packages/pulumi-hostnet/src/engine/providers/vethAttachment";
 import {
     containerPid,
     eventually,
@@ -27,6 +24,8 @@ import {
     TEST_ALIAS,
     uniqueSuffix,
 } from "../helpers/host";
+import { forTests } from "../helpers/providers";
+const provider = forTests(vethAttachmentProvider);
 
 describe("VethAttachment provider on the real host", function () {
     const sfx = uniqueSuffix();
@@ -205,7 +204,7 @@ describe("VethAttachment provider on the real host", function () {
             await makeForeignLink(name);
             try {
                 await assert.rejects(provider.create!(inputs({ hostIfName: name })), {
-                    message: `failed to create "${name}": an interface of that name already exists on the host (owned by "${TEST_ALIAS}"); choose another \`hostIfName\``,
+                    message: `failed to create interface "${name}": an interface of that name already exists (owned by "${TEST_ALIAS}"); choose another \`hostIfName\``,
                 });
                 assert.ok(await ipLink(name));
                 assert.equal(await ipLink("eth0", pid), undefined);
@@ -263,7 +262,7 @@ describe("VethAttachment provider on the real host", function () {
             try {
                 const targetId = (await sh(["docker", "inspect", "-f", "{{.Id}}", container])).stdout.trim();
                 await assert.rejects(provider.create!(inputs({ container: sharing })), {
-                    message: `failed to attach to container "${sharing}": it shares the network namespace of ${targetId}; attach to that container instead`,
+                    message: `failed to attach to container "${sharing}": it uses network mode container:${targetId}: it shares another container's network namespace; attach to that container instead`,
                 });
                 assert.equal(await ipLink(hostIf), undefined);
             } finally {

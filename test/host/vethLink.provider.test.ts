@@ -2,8 +2,11 @@
 // in each namespace and a ping across the link.
 
 import * as assert from "node:assert/strict";
-import { VethLinkInputs, VethLinkOutputs, vethLinkProvider as provider } from "../../components/providers/vethLink";
+import { VethLinkInputs, VethLinkOutputs } from "../../packages/pulumi-hostnet/src/common/specs/vethLink";
+import { vethLinkProvider } from "../../packages/pulumi-hostnet/src/engine/providers/vethLink";
 import { containerPid, ipLink, ipLinks, ipv4Of, ping, RUN_OWNER, sh, startTestContainer, sweepRun, uniqueSuffix } from "../helpers/host";
+import { forTests } from "../helpers/providers";
+const provider = forTests(vethLinkProvider);
 
 describe("VethLink provider between real containers", function () {
     const sfx = uniqueSuffix();
@@ -122,7 +125,7 @@ describe("VethLink provider between real containers", function () {
         const hostMode = `hnt-lh-${sfx}`;
         await startTestContainer(hostMode, "host");
         await assert.rejects(provider.create!(inputs({ b: { container: hostMode, ifName: "hnt-x" } })), {
-            message: `failed to link container "${hostMode}": it uses network mode host and has no network namespace of its own; its interfaces would be the host's`,
+            message: `failed to link container "${hostMode}": it uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
         });
         assert.equal(await ipLink("eth1", pa), undefined);
     });

@@ -18,7 +18,7 @@ function settle<T>(output: pulumi.Output<T>): Promise<T> {
 }
 
 describe("components under mocks", () => {
-    let lib: typeof import("../../components");
+    let lib: typeof import("../../packages/pulumi-hostnet/src");
 
     before(async () => {
         await pulumi.runtime.setMocks(
@@ -33,7 +33,7 @@ describe("components under mocks", () => {
             "proj",
             "stk",
         );
-        lib = await import("../../components");
+        lib = await import("../../packages/pulumi-hostnet/src");
     });
 
     it("Container registers one DockerContainer with --net=none by default, named and marked after the stack", async () => {
@@ -112,14 +112,14 @@ describe("components under mocks", () => {
         });
         const onHost = new lib.Container("h2", { image: "hostnet/busybox:1", network: { mode: "host" } });
         assert.throws(() => new lib.VethAttachment("h2-eth0", { container: onHost, address: "172.17.0.9/16" }), {
-            message: 'invalid VethAttachment "h2-eth0":\n  - `container` is a container with network mode host: it has no network namespace of its own to attach to',
+            message: 'invalid VethAttachment "h2-eth0":\n  - `container` is a container with network mode host: it has no network namespace of its own: its interfaces are the host\'s',
         });
         const none = new lib.Container("n", { image: "hostnet/busybox:1", network: { mode: "none" } });
         assert.throws(() => new lib.NetworkAttachment("n-lab", { container: none, network: "lab" }), {
-            message: 'invalid NetworkAttachment "n-lab":\n  - `container` is a container with network mode none: it cannot join networks (for none, use a VethAttachment)',
+            message: 'invalid NetworkAttachment "n-lab":\n  - `container` is a container with network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead',
         });
         assert.throws(() => new lib.Container("s", { image: "hostnet/busybox:1", network: { mode: "container", container: onHost } }), {
-            message: 'invalid Container "s":\n  - `network.container` is a container with network mode host: share the namespace of the container it names instead',
+            message: 'invalid Container "s":\n  - `network.container` is a container with network mode host: it has no network namespace of its own to share; use network mode host instead',
         });
     });
 

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
-import { defaultDockerName, defaultHostIfName, defaultMac, ownerMark } from "../../components/naming";
-import { checkMac } from "../../components/validation";
+import { defaultDockerName, defaultHostIfName, defaultMac, ownerMark } from "../../packages/pulumi-hostnet/src/common/naming";
+import { checkMac } from "../../packages/pulumi-hostnet/src/common/validation";
 
 const id = (name: string, over: Partial<{ project: string; stack: string; type: string }> = {}) =>
     ({ project: "hostnet", stack: "dev", type: "VethAttachment", name, ...over });

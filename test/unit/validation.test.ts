@@ -1,9 +1,9 @@
 import * as assert from "node:assert/strict";
-import { checkVethAttachmentInputs } from "../../components/providers/vethAttachment";
-import { checkDockerContainerInputs } from "../../components/providers/dockerContainer";
-import { checkNetworkInputs } from "../../components/providers/dockerNetwork";
-import { checkBridgeInputs } from "../../components/providers/bridge";
-import { checkVethLinkInputs } from "../../components/providers/vethLink";
+import { checkVethAttachmentInputs } from "../../packages/pulumi-hostnet/src/common/specs/vethAttachment";
+import { checkDockerContainerInputs } from "../../packages/pulumi-hostnet/src/common/specs/dockerContainer";
+import { checkNetworkInputs } from "../../packages/pulumi-hostnet/src/common/specs/network";
+import { checkBridgeInputs } from "../../packages/pulumi-hostnet/src/common/specs/bridge";
+import { checkVethLinkInputs } from "../../packages/pulumi-hostnet/src/common/specs/vethLink";
 import {
     checkCidr,
     checkContainerRef,
@@ -20,7 +20,7 @@ import {
     checkRestartPolicy,
     parsePortSpec,
     UNKNOWN,
-} from "../../components/validation";
+} from "../../packages/pulumi-hostnet/src/common/validation";
 
 const good = {
     container: "hn-dev-seed",
@@ -151,11 +151,11 @@ describe("validation: which options a network mode refuses", () => {
     it("refuses ports with host and container: modes, naming why", () => {
         assert.deepEqual(checkDockerContainerInputs({ ...base, networkMode: "host", ports: ["8080:80"] }), [{
             property: "ports",
-            reason: "`ports` cannot be published: with network mode host the container uses the host's ports directly; remove `ports`",
+            reason: "`ports` cannot be published with network mode host: the container uses the host's ports directly; remove `ports`",
         }]);
         assert.deepEqual(checkDockerContainerInputs({ ...base, networkMode: "container:db", ports: ["8080:80"] }), [{
             property: "ports",
-            reason: "`ports` cannot be published: with network mode container:db the container shares that container's network stack; publish the ports there; remove `ports`",
+            reason: "`ports` cannot be published with network mode container:db: it shares another container's network namespace; publish the ports on that container; remove `ports`",
         }]);
     });
 

@@ -1,0 +1,71 @@
+// What each `docker run --net` mode refuses: the one table. The program side
+// reads it to fail a preview at once when a Container component is passed to
+// something its mode cannot take; the engine side reads it against the mode a
+// running container really has.
+//
+// Common: pure, used by both the program and the engine.
+
+/** A container's network mode, as the library's Container declares it. */
+export type NetMode = "none" | "bridge" | "host" | "container" | "networks";
+
+/** What a container, by its mode, may be asked to take part in. */
+export type ModeUse = "ports" | "vethAttachment" | "vethLink" | "networkAttachment" | "containerTarget";
+
+const NO_NAMESPACE = "it has no network namespace of its own: its interfaces are the host's";
+const SHARED_NAMESPACE = "it shares another container's network namespace";
+
+/** Why a mode cannot take a use; absent means it can. */
+const REFUSALS: Record<ModeUse, Partial<Record<NetMode, string>>> = {
+    ports: {
+        host: "the container uses the host's ports directly",
+        container: `${SHARED_NAMESPACE}; publish the ports on that container`,
+    },
+    vethAttachment: {
+        host: NO_NAMESPACE,
+        container: `${SHARED_NAMESPACE}; attach to that container instead`,
+    },
+    vethLink: {
+        host: NO_NAMESPACE,
+        container: `${SHARED_NAMESPACE}; link that container instead`,
+    },
+    networkAttachment: {
+        host: NO_NAMESPACE,
+        container: `${SHARED_NAMESPACE}; connect that container instead`,
+        none: "Docker does not connect a --net=none container to networks; give it a VethAttachment instead",
+    },
+    containerTarget: {
+        host: "it has no network namespace of its own to share; use network mode host instead",
+        container: `${SHARED_NAMESPACE}; share the namespace of the container it names instead`,
+    },
+};
+
+/** The reason `mode` cannot take `use`, or undefined when it can. */
+export function modeRefusal(use: ModeUse, mode: NetMode): string | undefined {
+    return REFUSALS[use][mode];
+}
+
+/**
+ * The mode of a Docker `HostConfig.NetworkMode` value: `container:<id>` is
+ * container, `default` is bridge, a network's name is networks.
+ */
+export function netModeOf(dockerMode: string): NetMode {
+    if (dockerMode === "none" || dockerMode === "host" || dockerMode === "bridge") return dockerMode;
+    if (dockerMode === "default") return "bridge";
+    if (dockerMode.startsWith("container:")) return "container";
+    return "networks";
+}
+
+/**
+ * The message for published ports on a mode that cannot take them, or
+ * undefined. `shown` is the mode as the user wrote it (e.g. `container:db`).
+ */
+export function portsRefusal(mode: NetMode, shown: string = mode): string | undefined {
+    const why = modeRefusal("ports", mode);
+    return why && `\`ports\` cannot be published with network mode ${shown}: ${why}; remove \`ports\``;
+}
+
+/** The message for a container, given in `field`, whose mode cannot take `use`; or undefined. */
+export function containerModeRefusal(use: ModeUse, field: string, mode: NetMode): string | undefined {
+    const why = modeRefusal(use, mode);
+    return why && `\`${field}\` is a container with network mode ${mode}: ${why}`;
+}

@@ -1,0 +1,86 @@
+// Names and ownership marks of what the library creates on the host.
+//
+// Everything carries two marks: a name prefix (`hn-`) a person can see in
+// `ip link` or `docker ps`, and an exact owner mark (the interface alias, the
+// container label) that names the stack and resource. Delete and refresh act
+// only on objects whose owner mark matches, never on a name alone.
+//
+// Common: pure, used by both the program and the engine.
+
+import { createHash } from "node:crypto";
+
+/** Prefix of every interface and container name the library derives. */
+export const NAME_PREFIX = "hn-";
+/** Docker label holding the owner mark of containers and networks. */
+export const OWNER_LABEL = "io.hostnet.owner";
+/** Kernel limit on interface names (IFNAMSIZ - 1). */
+export const MAX_IFNAME_LENGTH = 15;
+
+/** Who a resource is: its project, stack, resource type and name. */
+export interface ResourceIdentity {
+    project: string;
+    stack: string;
+    type: string;
+    name: string;
+}
+
+/**
+ * The owner mark of a resource: `hostnet/<project>/<stack>/<type>/<name>`, e.g.
+ * `hostnet/hostnet/dev/VethAttachment/seed-eth0`. Stored as interface aliases
+ * and as Docker labels; an alias holds at most 255 bytes, so very long marks
+ * are shortened to a hash. The type keeps a Bridge and a VethAttachment of the
+ * same name apart.
+ */
+export function ownerMark(id: ResourceIdentity): string {
+    const mark = `hostnet/${id.project}/${id.stack}/${id.type}/${id.name}`;
+    return Buffer.byteLength(mark) <= 255 ? mark : `hostnet/sha256:${shortHash(mark, 40)}`;
+}
+
+/**
+ * The default host-side veth name: stable for a given owner mark, at most 15
+ * characters, readable where possible: `hn-<up to 5 chars of name>-<6 hex>`,
+ * e.g. owner `.../seed-eth0` -> `hn-seede-1a2b3c`.
+ */
+export function defaultHostIfName(owner: string, name: string): string {
+    const readable = name.toLowerCase().replace(/[^a-z0-9]/g, "").slice(0, 5);
+    if (readable === "") {
+        return NAME_PREFIX + shortHash(owner, MAX_IFNAME_LENGTH - NAME_PREFIX.length);
+    }
+    return `${NAME_PREFIX}${readable}-${shortHash(owner, 6)}`;
+}
+
+/**
+ * The default Docker container or network name: `hn-<stack>-<name>`, with characters
+ * Docker refuses replaced by `-`. e.g. stack `dev`, name `seed` -> `hn-dev-seed`.
+ * Short on purpose (people type it in `docker exec`); two projects with the same
+ * stack and resource names collide, and the second is refused with a message
+ * naming the first's owner: set `name` then.
+ */
+export function defaultDockerName(stack: string, name: string): string {
+    return `${NAME_PREFIX}${stack}-${name}`.replace(/[^a-zA-Z0-9_.-]/g, "-");
+}
+
+/**
+ * The default MAC of an interface the library puts in a container: stable for
+ * the owner mark and role (locally administered, unicast: `02:...`). A pair
+ * recreated after a container restart keeps its MAC, so neighbours' ARP
+ * caches stay right and traffic resumes at once.
+ */
+export function defaultMac(owner: string, role: string): string {
+    const hex = shortHash(`${owner}#${role}`, 10);
+    return `02:${hex.match(/../g)!.join(":")}`;
+}
+
+function shortHash(text: string, length: number): string {
+    return createHash("sha256").update(text).digest("hex").slice(0, length);
+}
+
+/**
+ * The refusal to create an object whose name is taken: the one wording for
+ * interfaces, containers and networks. `object` is e.g. `container "web"`,
+ * `kind` e.g. `a container`, `field` the input that chose the name.
+ */
+export function alreadyExistsMessage(object: string, kind: string, owner: string | undefined, field: string): string {
+    const whose = owner ? `owned by "${owner}"` : "not made by this library";
+    return `failed to create ${object}: ${kind} of that name already exists (${whose}); choose another \`${field}\``;
+}

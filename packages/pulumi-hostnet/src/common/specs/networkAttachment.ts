@@ -1,0 +1,31 @@
+// NetworkAttachment (`docker network connect`) as the engine receives it, and its checks.
+//
+// Common: pure, used by both the program (prompt checks) and the engine
+// (`check`). No Pulumi, no host access.
+
+import { checkContainerRef, checkFields, checkHostNames, checkIPv4, checkUserNetwork, InputFailure } from "../validation";
+
+export interface NetworkAttachmentInputs {
+    container: string;
+    network: string;
+    ipv4Address?: string;
+    aliases?: string[];
+}
+
+export interface NetworkAttachmentOutputs extends NetworkAttachmentInputs {
+    containerId: string;
+    networkId: string;
+    /** The address the container has on the network. */
+    address: string;
+    /** Docker's id of the connection this attachment made: its ownership mark. */
+    endpointId: string;
+}
+
+export function checkNetworkAttachmentInputs(inputs: Record<string, unknown>): InputFailure[] {
+    return checkFields(inputs, {
+        container: { check: checkContainerRef, required: true },
+        network: { check: checkUserNetwork, required: true },
+        ipv4Address: { check: checkIPv4 },
+        aliases: { check: checkHostNames },
+    });
+}

@@ -1,0 +1,54 @@
+// VethLink as the engine receives it, and its checks.
+//
+// Common: pure, used by both the program (prompt checks) and the engine
+// (`check`). No Pulumi, no host access.
+
+import { checkCidr, checkContainerRef, checkIfName, checkMac, checkMtu, containsUnknown, InputFailure } from "../validation";
+
+export interface VethLinkEnd {
+    container: string;
+    ifName: string;
+    address?: string;
+    mac?: string;
+}
+
+export interface VethLinkInputs {
+    a: VethLinkEnd;
+    b: VethLinkEnd;
+    mtu?: number;
+    owner: string;
+}
+
+export interface VethLinkOutputs extends VethLinkInputs {
+    aContainerId: string;
+    bContainerId: string;
+}
+
+function checkEnd(side: "a" | "b", end: unknown): InputFailure[] {
+    if (typeof end !== "object" || end === null) {
+        return [{ property: side, reason: `\`${side}\` must be { container, ifName, address?, mac? }; got ${JSON.stringify(end)}` }];
+    }
+    const e = Object.fromEntries(Object.entries(end).filter(([, v]) => !containsUnknown(v)));
+    const known = (k: string) => k in e || !(k in (end as object));
+    const reasons = [
+        !known("container") ? undefined : e.container === undefined ? `\`${side}.container\` is required` : checkContainerRef(`${side}.container`, e.container),
+        !known("ifName") ? undefined : e.ifName === undefined ? `\`${side}.ifName\` is required` : checkIfName(`${side}.ifName`, e.ifName),
+        e.address === undefined ? undefined : checkCidr(`${side}.address`, e.address),
+        e.mac === undefined ? undefined : checkMac(`${side}.mac`, e.mac),
+    ];
+    return reasons.filter((r): r is string => r !== undefined).map((reason) => ({ property: side, reason }));
+}
+
+export function checkVethLinkInputs(inputs: Record<string, unknown>): InputFailure[] {
+    const failures = [...("a" in inputs ? checkEnd("a", inputs.a) : []), ...("b" in inputs ? checkEnd("b", inputs.b) : [])];
+    if (inputs.mtu !== undefined && !containsUnknown(inputs.mtu)) {
+        const reason = checkMtu("mtu", inputs.mtu);
+        if (reason) failures.push({ property: "mtu", reason });
+    }
+    const a = inputs.a as VethLinkEnd | undefined;
+    const b = inputs.b as VethLinkEnd | undefined;
+    if (a && b && failures.length === 0 && !containsUnknown(a.container) && a.container === b.container) {
+        failures.push({ property: "b", reason: "`a.container` and `b.container` are the same container: a link joins two namespaces" });
+    }
+    return failures;
+}

@@ -1,0 +1,63 @@
+// Docker networks through the Engine API (see docker.ts for the client).
+//
+// Engine side: loaded by the dynamic-provider process. No Pulumi imports.
+
+import { apiError, request } from "./docker";
+
+export interface NetworkInspect {
+    Id: string;
+    Name: string;
+    Driver: string;
+    Internal: boolean;
+    IPAM: { Config: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null };
+    Options: Record<string, string> | null;
+    Labels: Record<string, string> | null;
+    Containers: Record<string, { Name: string; IPv4Address: string }> | null;
+}
+
+export interface NetworkCreateSpec {
+    name: string;
+    subnet?: string;
+    gateway?: string;
+    ipRange?: string;
+    internal: boolean;
+    options: Record<string, string>;
+    labels: Record<string, string>;
+}
+
+export async function inspectNetwork(nameOrId: string): Promise<NetworkInspect | undefined> {
+    const res = await request("GET", `/networks/${encodeURIComponent(nameOrId)}`);
+    if (res.statusCode === 404) return undefined;
+    if (res.statusCode !== 200) throw apiError(`inspect network "${nameOrId}"`, res);
+    return res.body as NetworkInspect;
+}
+
+/** Creates a bridge-driver network and returns its id. */
+export async function createNetwork(spec: NetworkCreateSpec): Promise<string> {
+    const ipam = spec.subnet ? [{ Subnet: spec.subnet, Gateway: spec.gateway, IPRange: spec.ipRange }] : [];
+    const res = await request("POST", "/networks/create", {
+        Name: spec.name,
+        Driver: "bridge",
+        CheckDuplicate: true,
+        Internal: spec.internal,
+        IPAM: { Driver: "default", Config: ipam },
+        Options: spec.options,
+        Labels: spec.labels,
+    });
+    if (res.statusCode !== 201) throw apiError(`create network "${spec.name}"`, res);
+    return (res.body as { Id: string }).Id;
+}
+
+/** Removes a network. Already gone is success; one still in use is an error saying by whom. */
+export async function removeNetwork(id: string): Promise<void> {
+    const res = await request("DELETE", `/networks/${encodeURIComponent(id)}`);
+    if (res.statusCode === 204 || res.statusCode === 404) return;
+    const users = Object.values((await inspectNetwork(id))?.Containers ?? {}).map((c) => c.Name).sort();
+    if (users.length > 0) {
+        throw new Error(
+            `failed to remove network "${id}": containers ${users.map((u) => `"${u}"`).join(", ")} are still connected; ` +
+                "disconnect them (or remove the resources that connected them) first",
+        );
+    }
+    throw apiError(`remove network "${id}"`, res);
+}

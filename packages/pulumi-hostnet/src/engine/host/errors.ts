@@ -1,0 +1,75 @@
+// Typed errors of the host layer. A failed command or API call is classified
+// once, here, from what the kernel or the Docker engine said; providers branch
+// on the class, never on stderr text. Every error keeps the command (or
+// request) and the original output as its cause.
+
+/** A host command that exited non-zero (or could not start). */
+export class HostCommandError extends Error {
+    constructor(
+        message: string,
+        readonly argv: readonly string[],
+        readonly exitCode: number | undefined,
+        readonly stderr: string,
+        options?: { cause?: unknown },
+    ) {
+        super(message, options);
+        this.name = new.target.name;
+    }
+}
+
+/** The named link, address, route or namespace does not exist. */
+export class NotFoundError extends HostCommandError {}
+/** The object to create exists already (a link name, an address, a route). */
+export class ExistsError extends HostCommandError {}
+/** The kernel lacks the feature (e.g. bridge VLAN filtering). */
+export class NotSupportedError extends HostCommandError {}
+/** The target process is gone: its network namespace cannot be entered. */
+export class NamespaceGoneError extends HostCommandError {}
+
+type HostErrorClass = new (
+    message: string,
+    argv: readonly string[],
+    exitCode: number | undefined,
+    stderr: string,
+    options?: { cause?: unknown },
+) => HostCommandError;
+
+// What iproute2 and nsenter print, mapped to a class. Order matters: the first match wins.
+const CLASSIFIERS: readonly [RegExp, HostErrorClass][] = [
+    [/nsenter: (?:cannot open|reassociate to namespace).*No such (?:file|process)/, NamespaceGoneError],
+    [/does not exist|Cannot find device|No such device|Cannot assign requested address|No such process/, NotFoundError],
+    [/File exists|already exists/, ExistsError],
+    [/Operation not supported|not supported/, NotSupportedError],
+];
+
+/** The typed error for a command that failed with `stderr`. */
+export function classifyHostError(what: string, argv: readonly string[], exitCode: number | undefined, stderr: string, cause?: unknown): HostCommandError {
+    const message = `failed to ${what}: \`${argv.join(" ")}\`: ${stderr}`;
+    const Class = CLASSIFIERS.find(([pattern]) => pattern.test(stderr))?.[1] ?? HostCommandError;
+    return new Class(message, argv, exitCode, stderr, { cause });
+}
+
+/** An answer of the Docker Engine API other than the expected one. */
+export class DockerApiError extends Error {
+    constructor(
+        message: string,
+        readonly statusCode: number,
+        readonly body: unknown,
+    ) {
+        super(message);
+        this.name = new.target.name;
+    }
+}
+
+/** 404: no such container, network or image. */
+export class DockerNotFoundError extends DockerApiError {}
+/** 409: a name in use, or a state that forbids the call. */
+export class DockerConflictError extends DockerApiError {}
+
+/** The Docker engine cannot be reached at all. */
+export class DockerUnreachableError extends Error {
+    constructor(message: string, options?: { cause?: unknown }) {
+        super(message, options);
+        this.name = new.target.name;
+    }
+}

@@ -1,0 +1,69 @@
+// The one place where the library starts host commands. Every `ip`/`nsenter`
+// call goes through `runHost`, with an argument array and never a shell, so
+// that the whole host surface can later be pointed at another host (or a fake
+// runner in tests) by replacing the runner alone.
+//
+// Engine side: loaded by the dynamic-provider process. No Pulumi imports.
+
+import { spawn } from "node:child_process";
+import { classifyHostError } from "./errors";
+
+/** Runs argv and resolves with what it printed; never throws for a non-zero exit. */
+export type CommandRunner = (argv: readonly string[], input?: string) => Promise<CommandResult>;
+
+export interface CommandResult {
+    exitCode: number | undefined;
+    stdout: string;
+    stderr: string;
+    /** Set when the command could not be started at all (e.g. not installed). */
+    spawnError?: Error;
+}
+
+/** Runs a local process: argv[0] from PATH, the rest as arguments, no shell, C locale. */
+export const localRunner: CommandRunner = (argv, input) =>
+    new Promise((resolve) => {
+        const child = spawn(argv[0], argv.slice(1), {
+            env: { ...process.env, LC_ALL: "C" },
+            stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+        });
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        child.stdout!.on("data", (c: Buffer) => out.push(c));
+        child.stderr!.on("data", (c: Buffer) => err.push(c));
+        let spawnError: Error | undefined;
+        child.on("error", (e) => (spawnError = e));
+        child.on("close", (code) =>
+            resolve({
+                exitCode: code ?? undefined,
+                stdout: Buffer.concat(out).toString("utf8").replace(/\n$/, ""),
+                stderr: Buffer.concat(err).toString("utf8").trim(),
+                spawnError,
+            }),
+        );
+        if (input !== undefined) child.stdin!.end(input);
+    });
+
+let runner: CommandRunner = localRunner;
+
+/** Replaces the runner (tests inject faults this way); returns the previous one. */
+export function setCommandRunner(next: CommandRunner): CommandRunner {
+    const previous = runner;
+    runner = next;
+    return previous;
+}
+
+/**
+ * Runs `argv` and returns its standard output. A failure throws the typed
+ * error of host/errors.ts whose message is "failed to <what>: `<argv>`: <stderr>".
+ */
+export async function runHost(what: string, argv: readonly string[], input?: string): Promise<string> {
+    const result = await runner(argv, input);
+    if (result.exitCode === 0 && !result.spawnError) return result.stdout;
+    const stderr = result.stderr || result.spawnError?.message || result.stdout || `exit code ${result.exitCode}`;
+    throw classifyHostError(what, argv, result.exitCode, stderr, result.spawnError);
+}
+
+/** The argv that runs `argv` inside the network namespace of process `pid`. */
+export function inNetns(pid: number, argv: readonly string[]): string[] {
+    return ["nsenter", "--target", String(pid), "--net", "--", ...argv];
+}

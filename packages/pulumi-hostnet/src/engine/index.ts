@@ -1,0 +1,88 @@
+// The entry point the engine loads: `require("pulumi-hostnet/engine")` from
+// the few hundred bytes of provider code stored with each resource (see
+// program/engineProvider.ts). It maps a resource kind to its provider.
+//
+// Engine side: loaded by the dynamic-provider process, by package name, from
+// the stack's installed node_modules. Deletes and refreshes of resources made
+// by an older version therefore run this (the installed) version's code.
+
+import type * as pulumi from "@pulumi/pulumi";
+import { ENGINE_MODULE, PACKAGE_NAME } from "../common/package";
+import { bridgeProvider } from "./providers/bridge";
+import { dockerContainerProvider } from "./providers/dockerContainer";
+import { networkProvider } from "./providers/network";
+import { networkAttachmentProvider } from "./providers/networkAttachment";
+import { vethAttachmentProvider } from "./providers/vethAttachment";
+import { vethLinkProvider } from "./providers/vethLink";
+
+type AnyProvider = pulumi.dynamic.ResourceProvider<any, any>;
+
+const PROVIDERS: Record<string, AnyProvider> = {
+    Bridge: bridgeProvider,
+    DockerContainer: dockerContainerProvider,
+    Network: networkProvider,
+    NetworkAttachment: networkAttachmentProvider,
+    VethAttachment: vethAttachmentProvider,
+    VethLink: vethLinkProvider,
+};
+
+/** The resource kinds this version serves. */
+export const RESOURCE_KINDS = Object.keys(PROVIDERS);
+
+const PROVIDER_KEY = "__provider";
+
+/**
+ * True when a resource's stored provider is code by value (what versions
+ * before 0.2 stored: the whole library, tens of kilobytes per resource)
+ * rather than a `require` of this module.
+ */
+export function storedByValue(props: Record<string, unknown> | undefined): boolean {
+    const text = props?.[PROVIDER_KEY];
+    return typeof text === "string" && !text.includes(ENGINE_MODULE);
+}
+
+function withoutProvider(props: Record<string, unknown>): Record<string, unknown> {
+    const { [PROVIDER_KEY]: _, ...rest } = props;
+    return rest;
+}
+
+/**
+ * A resource whose stored provider is code by value and that has nothing else
+ * to change is updated in place once, changing nothing on the host: the engine
+ * then stores the small by-reference provider with it, and later deletes and
+ * refreshes run the installed code.
+ */
+function migrating(inner: AnyProvider): AnyProvider {
+    return {
+        ...inner,
+        async diff(id, olds, news) {
+            const result = inner.diff ? await inner.diff(id, olds, news) : { changes: false };
+            return !result.changes && storedByValue(olds) ? { ...result, changes: true } : result;
+        },
+        async update(id, olds, news) {
+            const result = inner.diff ? await inner.diff(id, olds, news) : { changes: false };
+            if (!result.changes) return { outs: { ...withoutProvider(olds), ...withoutProvider(news) } };
+            if (!inner.update) throw new Error(`failed to update a ${PACKAGE_NAME} resource in place: its provider has no update; this is a bug, please report it`);
+            return inner.update(id, olds, news);
+        },
+    };
+}
+
+const cache = new Map<string, AnyProvider>();
+
+/** The provider of one resource kind, e.g. `VethAttachment`. */
+export function provider(kind: string): AnyProvider {
+    let p = cache.get(kind);
+    if (!p) {
+        const inner = PROVIDERS[kind];
+        if (!inner) {
+            throw new Error(
+                `failed to load the provider of a "${kind}" resource: the installed ${PACKAGE_NAME} has no such resource kind ` +
+                    `(it serves ${RESOURCE_KINDS.join(", ")}); install the ${PACKAGE_NAME} version that created it`,
+            );
+        }
+        p = migrating(inner);
+        cache.set(kind, p);
+    }
+    return p;
+}

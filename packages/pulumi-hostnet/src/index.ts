@@ -1,0 +1,15 @@
+// pulumi-hostnet: Docker container networking on a Linux host, as Pulumi
+// resources. This is the public surface, all of it program side (it runs in
+// the user's Pulumi program). The engine loads `pulumi-hostnet/engine` by
+// name (src/engine/), never this module.
+
+export { Bridge, BridgeArgs } from "./program/bridge";
+export { Container, ContainerArgs, ContainerNetwork, EndpointArgs, resolveNetwork } from "./program/container";
+export { DockerContainer, DockerContainerArgs } from "./program/dockerContainer";
+export { Network, NetworkArgs } from "./program/network";
+export { NetworkAttachment, NetworkAttachmentArgs } from "./program/networkAttachment";
+export { BridgeRef, VethAttachment, VethAttachmentArgs } from "./program/vethAttachment";
+export { VethLink, VethLinkArgs, VethLinkEndArgs } from "./program/vethLink";
+export { ContainerLike, ContainerRef, DockerContainerResource, DockerNetworkResource, NetworkRef } from "./program/refs";
+export { NetMode } from "./common/modes";
+export { defaultDockerName, defaultHostIfName, ownerMark, OWNER_LABEL } from "./common/naming";

@@ -1,0 +1,55 @@
+// Bridge: a plain Linux bridge, created by the stack or adopted when it
+// already exists (docker0 included; adopted ones are never deleted). The
+// resource class and its arguments; the engine side is engine/providers/bridge.ts.
+//
+// Program side: runs in the user's Pulumi program.
+
+import * as pulumi from "@pulumi/pulumi";
+import { defaultHostIfName } from "../common/naming";
+import { checkBridgeInputs } from "../common/specs/bridge";
+import { engineProvider } from "./engineProvider";
+import { checkPromptly, ownerOf } from "./promptCheck";
+
+export interface BridgeArgs {
+    /**
+     * Interface name, at most 15 characters. If a bridge of that name exists it
+     * is adopted. Default: derived from the stack and resource name,
+     * `hn-<name>-<hash>`. Changing it replaces the resource.
+     */
+    name?: pulumi.Input<string>;
+    /** IPv4 addresses with prefix length, e.g. `["10.20.0.1/24"]`. Changed in place. On an adopted bridge, only these are managed. */
+    addresses?: pulumi.Input<pulumi.Input<string>[]>;
+    /** MTU. Changed in place. Default: the kernel's. */
+    mtu?: pulumi.Input<number>;
+    /** Spanning tree on. Changed in place. Default: the kernel's (off). */
+    stp?: pulumi.Input<boolean>;
+    /** VLAN filtering on. Changed in place. Default: the kernel's (off). */
+    vlanFiltering?: pulumi.Input<boolean>;
+    /** Administratively up. Changed in place. Default true. */
+    up?: pulumi.Input<boolean>;
+}
+
+/**
+ * A Linux bridge. Created (and deleted on destroy) when no interface of that
+ * name exists; adopted, and never deleted, when one does (`docker0` included).
+ */
+export class Bridge extends pulumi.dynamic.Resource {
+    declare readonly name: pulumi.Output<string>;
+    declare readonly adopted: pulumi.Output<boolean>;
+    declare readonly addresses: pulumi.Output<string[] | undefined>;
+
+    constructor(name: string, args: BridgeArgs = {}, opts?: pulumi.CustomResourceOptions) {
+        const owner = ownerOf("Bridge", name);
+        const inputs = {
+            name: args.name ?? defaultHostIfName(owner, name),
+            addresses: args.addresses,
+            mtu: args.mtu,
+            stp: args.stp,
+            vlanFiltering: args.vlanFiltering,
+            up: args.up ?? true,
+            owner,
+        };
+        checkPromptly(`Bridge "${name}"`, inputs, checkBridgeInputs);
+        super(engineProvider("Bridge"), name, { adopted: undefined, addedAddresses: undefined, ...inputs }, opts, "hostnet", "Bridge");
+    }
+}

@@ -1,0 +1,131 @@
+// Container: a Docker container with a typed `docker run --net` mode, as a
+// component made of one DockerContainer.
+//
+// Program side: runs in the user's Pulumi program.
+
+import * as pulumi from "@pulumi/pulumi";
+import { NetMode, portsRefusal } from "../common/modes";
+import { DockerContainer } from "./dockerContainer";
+import { containerIdOf, ContainerLike, ContainerRef, networkIdOf, NetworkRef } from "./refs";
+
+export interface EndpointArgs {
+    /** The network. Given as a Network resource, the container is replaced when the network is. */
+    network: NetworkRef;
+    /** Static IPv4 address on the network (`--ip`). Default: Docker's IPAM picks one. */
+    ipv4Address?: pulumi.Input<string>;
+    /** Extra DNS names on the network (`--network-alias`). */
+    aliases?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/**
+ * How the container gets its network, as `docker run --net`:
+ * - `none`: only `lo`; attach interfaces yourself (VethAttachment, VethLink).
+ * - `bridge`: Docker's default bridge, docker0.
+ * - `host`: no namespace of its own: the host's interfaces and ports.
+ * - `container`: the network stack of another container (a Container, or a
+ *   name/id); given a Container, this one is replaced when that one is.
+ * - `networks`: one or more user-defined networks; the first is the one
+ *   created with, and can only change by replacement; the others are joined
+ *   and left in place, without recreating the container.
+ */
+export type ContainerNetwork =
+    | { mode: "none" }
+    | { mode: "bridge" }
+    | { mode: "host" }
+    | { mode: "container"; container: ContainerRef }
+    | { mode: "networks"; networks: EndpointArgs[] };
+
+export interface ContainerArgs {
+    /** Image reference, present locally. Changing it replaces the container. */
+    image: pulumi.Input<string>;
+    /** Docker container name. Default `hn-<stack>-<name>`. Changing it replaces the container. */
+    name?: pulumi.Input<string>;
+    /** Command and arguments. Default: the image's. Changing it replaces the container. */
+    command?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Environment, as `KEY=value`. Changing it replaces the container. */
+    env?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Network mode. Default `{ mode: "none" }`. */
+    network?: ContainerNetwork;
+    /**
+     * Published ports, as `docker run -p`: `[host_ip:]host_port:container_port[/tcp|udp|sctp]`,
+     * e.g. `127.0.0.1:8080:80`. Not with modes `host` or `container`. Changing them replaces the container.
+     */
+    ports?: pulumi.Input<pulumi.Input<string>[]>;
+    /** `no` (default), `always`, `unless-stopped`, `on-failure[:N]`. Changed in place. */
+    restartPolicy?: pulumi.Input<string>;
+    /** Labels (names under `io.hostnet.` are reserved). Changing them replaces the container. */
+    labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+const KNOWN_MODES: readonly NetMode[] = ["none", "bridge", "host", "container", "networks"];
+
+/** The `docker run --net` value and the user-defined endpoints of a typed network mode. */
+export function resolveNetwork(what: string, network: ContainerNetwork, ports: unknown): {
+    networkMode: pulumi.Input<string>;
+    networks?: pulumi.Input<{ network: string; ipv4Address?: string; aliases?: string[] }>[];
+} {
+    const portCount = Array.isArray(ports) ? ports.length : ports === undefined ? 0 : 1;
+    const portsReason = portCount > 0 && KNOWN_MODES.includes(network.mode) ? portsRefusal(network.mode) : undefined;
+    if (portsReason) throw new Error(`invalid ${what}:\n  - ${portsReason}`);
+    switch (network.mode) {
+        case "none":
+        case "bridge":
+        case "host":
+            return { networkMode: network.mode };
+        case "container": {
+            const target = containerIdOf(what, "network.container", network.container, "containerTarget");
+            return { networkMode: pulumi.interpolate`container:${target}` };
+        }
+        case "networks": {
+            if (network.networks.length === 0) {
+                throw new Error(`invalid ${what}:\n  - \`network.networks\` must list at least one network`);
+            }
+            const networks = network.networks.map((e) =>
+                pulumi.all([networkIdOf(e.network), e.ipv4Address, e.aliases]).apply(([id, ipv4Address, aliases]) => ({
+                    network: id,
+                    ...(ipv4Address === undefined ? {} : { ipv4Address }),
+                    ...(aliases === undefined ? {} : { aliases }),
+                })),
+            );
+            return { networkMode: networkIdOf(network.networks[0].network), networks };
+        }
+        default: {
+            const mode = (network as { mode?: unknown }).mode;
+            throw new Error(`invalid ${what}:\n  - \`network.mode\` must be one of none, bridge, host, container, networks; got ${JSON.stringify(mode)}`);
+        }
+    }
+}
+
+export class Container extends pulumi.ComponentResource implements ContainerLike {
+    /** Full Docker id. Pass it (or this Container) to attachments so that replacing the container replaces them. */
+    public readonly containerId: pulumi.Output<string>;
+    /** Docker name. */
+    public readonly containerName: pulumi.Output<string>;
+    /** The network mode it was declared with: none, bridge, host, container or networks. */
+    public readonly networkMode: NetMode;
+
+    constructor(name: string, args: ContainerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("hostnet:index:Container", name, {}, opts);
+        const network = args.network ?? { mode: "none" };
+        const { networkMode, networks } = resolveNetwork(`Container "${name}"`, network, args.ports);
+        const container = new DockerContainer(
+            name,
+            {
+                image: args.image,
+                name: args.name,
+                command: args.command,
+                env: args.env,
+                networkMode,
+                networks,
+                ports: args.ports,
+                restartPolicy: args.restartPolicy,
+                labels: args.labels,
+            },
+            { parent: this },
+        );
+        this.networkMode = network.mode;
+        this.containerId = container.containerId;
+        this.containerName = container.name;
+        this.registerOutputs({ containerId: this.containerId, containerName: this.containerName });
+    }
+}

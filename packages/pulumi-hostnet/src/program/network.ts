@@ -1,0 +1,61 @@
+// Network: a user-defined Docker network of driver bridge. The resource class
+// and its arguments; the engine side is engine/providers/network.ts.
+//
+// Program side: runs in the user's Pulumi program.
+
+import * as pulumi from "@pulumi/pulumi";
+import { defaultDockerName } from "../common/naming";
+import { checkNetworkInputs } from "../common/specs/network";
+import { engineProvider } from "./engineProvider";
+import { checkPromptly, ownerOf } from "./promptCheck";
+
+export interface NetworkArgs {
+    /** Docker network name. Default `hn-<stack>-<resource name>`. */
+    name?: pulumi.Input<string>;
+    /** IPv4 subnet, e.g. `10.10.0.0/24`. Default: Docker picks a free one. */
+    subnet?: pulumi.Input<string>;
+    /** Gateway address (the bridge's), inside `subnet`. Default: the subnet's first address. */
+    gateway?: pulumi.Input<string>;
+    /** Range inside `subnet` for Docker's automatic addresses, e.g. `10.10.0.128/25`; static ones may lie outside. */
+    ipRange?: pulumi.Input<string>;
+    /** Name of the Linux bridge (`com.docker.network.bridge.name`), at most 15 characters. Default: Docker's `br-<id>`. */
+    bridgeName?: pulumi.Input<string>;
+    /** No route out of the network (`--internal`). Default false. */
+    internal?: pulumi.Input<boolean>;
+    /** Containers on the network may talk to each other (`enable_icc`). Default true. */
+    icc?: pulumi.Input<boolean>;
+    /** Masquerade traffic leaving the network (`enable_ip_masquerade`). Default true. */
+    masquerade?: pulumi.Input<boolean>;
+    /** MTU of the network's interfaces (`com.docker.network.driver.mtu`). */
+    mtu?: pulumi.Input<number>;
+    /** Labels; names under `io.hostnet.` are reserved. */
+    labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** A user-defined Docker network (driver bridge), marked as this stack's with a label. */
+export class Network extends pulumi.dynamic.Resource {
+    declare readonly networkId: pulumi.Output<string>;
+    declare readonly name: pulumi.Output<string>;
+    /** The Linux bridge behind the network: pass it to a VethAttachment's `bridge`. */
+    declare readonly bridge: pulumi.Output<string>;
+    declare readonly subnet: pulumi.Output<string | undefined>;
+    declare readonly owner: pulumi.Output<string>;
+
+    constructor(name: string, args: NetworkArgs = {}, opts?: pulumi.CustomResourceOptions) {
+        const inputs = {
+            name: args.name ?? defaultDockerName(pulumi.getStack(), name),
+            subnet: args.subnet,
+            gateway: args.gateway,
+            ipRange: args.ipRange,
+            bridgeName: args.bridgeName,
+            internal: args.internal ?? false,
+            icc: args.icc ?? true,
+            masquerade: args.masquerade ?? true,
+            mtu: args.mtu,
+            labels: args.labels ?? {},
+            owner: ownerOf("Network", name),
+        };
+        checkPromptly(`Network "${name}"`, inputs, checkNetworkInputs);
+        super(engineProvider("Network"), name, { networkId: undefined, bridge: undefined, ...inputs }, opts, "hostnet", "Network");
+    }
+}

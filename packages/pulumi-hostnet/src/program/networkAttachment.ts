@@ -1,0 +1,41 @@
+// NetworkAttachment: `docker network connect` of a running container,
+// without recreating it. The resource class and its arguments; the engine
+// side is engine/providers/networkAttachment.ts.
+//
+// Program side: runs in the user's Pulumi program.
+
+import * as pulumi from "@pulumi/pulumi";
+import { checkNetworkAttachmentInputs } from "../common/specs/networkAttachment";
+import { engineProvider } from "./engineProvider";
+import { checkPromptly } from "./promptCheck";
+import { containerIdOf, ContainerRef, networkIdOf, NetworkRef } from "./refs";
+
+export interface NetworkAttachmentArgs {
+    /** The container: a Container or a name or id. Changing it replaces the attachment, not the container. */
+    container: ContainerRef;
+    /** The user-defined network: a Network or a name or id. Changing it replaces the attachment. */
+    network: NetworkRef;
+    /** Static IPv4 address on the network. Changed in place (reconnect). Default: Docker's IPAM picks one. */
+    ipv4Address?: pulumi.Input<string>;
+    /** DNS aliases on the network. Changed in place (reconnect). */
+    aliases?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/** A running container's connection to a user-defined network, made and changed without recreating the container. */
+export class NetworkAttachment extends pulumi.dynamic.Resource {
+    declare readonly containerId: pulumi.Output<string>;
+    declare readonly networkId: pulumi.Output<string>;
+    declare readonly address: pulumi.Output<string>;
+
+    constructor(name: string, args: NetworkAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
+        const what = `NetworkAttachment "${name}"`;
+        const inputs = {
+            container: containerIdOf(what, "container", args.container, "networkAttachment"),
+            network: networkIdOf(args.network),
+            ipv4Address: args.ipv4Address,
+            aliases: args.aliases,
+        };
+        checkPromptly(what, inputs, checkNetworkAttachmentInputs);
+        super(engineProvider("NetworkAttachment"), name, { containerId: undefined, networkId: undefined, address: undefined, endpointId: undefined, ...inputs }, opts, "hostnet", "NetworkAttachment");
+    }
+}

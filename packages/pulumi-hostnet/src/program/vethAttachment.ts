@@ -1,0 +1,116 @@
+// VethAttachment: a container's network interface on a host bridge (the
+// seed's procedure as desired state). The resource class and its arguments;
+// the engine side is engine/providers/vethAttachment.ts.
+//
+// Program side: runs in the user's Pulumi program.
+
+import * as pulumi from "@pulumi/pulumi";
+import { defaultHostIfName, defaultMac } from "../common/naming";
+import { checkVethAttachmentInputs } from "../common/specs/vethAttachment";
+import { engineProvider } from "./engineProvider";
+import { checkPromptly, ownerOf } from "./promptCheck";
+import { containerIdOf, ContainerRef, DockerNetworkResource } from "./refs";
+
+/** A Linux bridge: its name, a `Bridge`, a `Network` (its bridge), or @pulumi/docker's `docker.Network`. */
+export type BridgeRef =
+    | pulumi.Input<string>
+    | { readonly bridge: pulumi.Output<string> }
+    | { readonly name: pulumi.Output<string>; readonly adopted: pulumi.Output<boolean> }
+    | (DockerNetworkResource & { readonly options: pulumi.Output<Record<string, string> | undefined> });
+
+export interface VethAttachmentArgs {
+    /**
+     * The container to attach: a Container (replacing it replaces the attachment;
+     * modes host and container are refused at preview) or a name or id. It needs
+     * a network namespace of its own. Changing it replaces the attachment.
+     */
+    container: ContainerRef;
+    /**
+     * The Linux bridge the host end joins: a name (docker0, a Bridge's `name`),
+     * a Bridge, a Network (its bridge), or @pulumi/docker's docker.Network.
+     * Default `docker0`. Changing it replaces the attachment.
+     */
+    bridge?: BridgeRef;
+    /** The container-side IPv4 address with its prefix length, e.g. `172.17.0.3/16`. Changed in place. */
+    address: pulumi.Input<string>;
+    /** The container's default gateway. Default: the bridge's first IPv4 address. Must lie in `address`'s subnet. Changed in place. */
+    gateway?: pulumi.Input<string>;
+    /**
+     * Set the container's default route through `gateway`. Default true. Set false
+     * for a second attachment, or a container that has its default route elsewhere.
+     * Changed in place.
+     */
+    defaultRoute?: pulumi.Input<boolean>;
+    /** The interface name inside the container. Default `eth0`. Changing it replaces the attachment. */
+    containerIfName?: pulumi.Input<string>;
+    /**
+     * The host-side interface name, at most 15 characters. Default: derived from
+     * the stack and resource name, `hn-<name>-<hash>`, stable across runs.
+     * Changing it replaces the attachment.
+     */
+    hostIfName?: pulumi.Input<string>;
+    /** MTU of both ends, 68-65535. Default: the kernel's (1500). Changed in place. */
+    mtu?: pulumi.Input<number>;
+    /**
+     * MAC address of the container-side interface. Default: derived from the
+     * owner mark, stable across re-creations (`02:...`). Changing it replaces the attachment.
+     */
+    mac?: pulumi.Input<string>;
+}
+
+/**
+ * A veth pair joining a running container to a Linux bridge: the host end on
+ * the bridge, the peer inside the container's network namespace, addressed,
+ * with a default route. `pulumi refresh` reads it back from the kernel;
+ * `pulumi destroy` removes both ends (and only interfaces it made).
+ */
+export class VethAttachment extends pulumi.dynamic.Resource {
+    declare readonly container: pulumi.Output<string>;
+    declare readonly containerId: pulumi.Output<string>;
+    declare readonly bridge: pulumi.Output<string>;
+    declare readonly address: pulumi.Output<string>;
+    declare readonly effectiveGateway: pulumi.Output<string>;
+    declare readonly containerIfName: pulumi.Output<string>;
+    declare readonly hostIfName: pulumi.Output<string>;
+    declare readonly owner: pulumi.Output<string>;
+
+    constructor(name: string, args: VethAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
+        const owner = ownerOf("VethAttachment", name);
+        const inputs = {
+            container: containerIdOf(`VethAttachment "${name}"`, "container", args.container, "vethAttachment"),
+            bridge: bridgeNameOf(args.bridge ?? "docker0"),
+            address: args.address,
+            gateway: args.gateway,
+            defaultRoute: args.defaultRoute ?? true,
+            containerIfName: args.containerIfName ?? "eth0",
+            hostIfName: args.hostIfName ?? defaultHostIfName(owner, name),
+            mtu: args.mtu,
+            mac: args.mac ?? defaultMac(owner, "peer"),
+            owner,
+        };
+        checkPromptly(`VethAttachment "${name}"`, inputs, checkVethAttachmentInputs);
+        super(
+            engineProvider("VethAttachment"),
+            name,
+            { containerId: undefined, effectiveGateway: undefined, bridgeAddress: undefined, up: undefined, ...inputs },
+            opts,
+            "hostnet",
+            "VethAttachment",
+        );
+    }
+}
+
+const DOCKER_BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
+
+/** The bridge's name; an Output of a resource carries the dependency. */
+function bridgeNameOf(ref: BridgeRef): pulumi.Input<string> {
+    if (typeof ref !== "object" || ref === null || pulumi.Output.isInstance(ref)) return ref as pulumi.Input<string>;
+    if ("bridge" in ref && pulumi.Output.isInstance(ref.bridge)) return ref.bridge;
+    if ("adopted" in ref && pulumi.Output.isInstance(ref.name)) return ref.name;
+    if ("driver" in ref && pulumi.Output.isInstance(ref.id)) {
+        // Docker names a network's bridge after the network's id unless told otherwise.
+        const options = "options" in ref ? ref.options : undefined;
+        return pulumi.all([ref.id, options]).apply(([id, o]) => o?.[DOCKER_BRIDGE_NAME_OPTION] ?? `br-${id.slice(0, 12)}`);
+    }
+    return ref as unknown as pulumi.Input<string>;
+}

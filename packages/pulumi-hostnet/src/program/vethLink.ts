@@ -1,0 +1,49 @@
+// VethLink: a veth pair straight between two containers, no bridge (a
+// containerlab link). The resource class and its arguments; the engine side
+// is engine/providers/vethLink.ts.
+//
+// Program side: runs in the user's Pulumi program.
+
+import * as pulumi from "@pulumi/pulumi";
+import { defaultMac } from "../common/naming";
+import { checkVethLinkInputs, VethLinkEnd } from "../common/specs/vethLink";
+import { engineProvider } from "./engineProvider";
+import { checkPromptly, ownerOf } from "./promptCheck";
+import { containerIdOf, ContainerRef } from "./refs";
+
+export interface VethLinkEndArgs {
+    /** The container: a Container or a name or id; it needs a network namespace of its own. Changing it replaces the link. */
+    container: ContainerRef;
+    /** Interface name inside the container, e.g. `eth1`. Changing it replaces the link. */
+    ifName: pulumi.Input<string>;
+    /** IPv4 address with prefix length, e.g. `10.30.0.1/30`. Changed in place. Default: none. */
+    address?: pulumi.Input<string>;
+    /** MAC address. Changing it replaces the link. Default: derived from the owner mark, stable across re-creations. */
+    mac?: pulumi.Input<string>;
+}
+
+export interface VethLinkArgs {
+    a: VethLinkEndArgs;
+    b: VethLinkEndArgs;
+    /** MTU of both ends. Changed in place. */
+    mtu?: pulumi.Input<number>;
+}
+
+/** A veth pair between two containers, each end named and optionally addressed: no bridge in between. */
+export class VethLink extends pulumi.dynamic.Resource {
+    declare readonly a: pulumi.Output<VethLinkEnd>;
+    declare readonly b: pulumi.Output<VethLinkEnd>;
+    declare readonly owner: pulumi.Output<string>;
+
+    constructor(name: string, args: VethLinkArgs, opts?: pulumi.CustomResourceOptions) {
+        const owner = ownerOf("VethLink", name);
+        const end = (side: "a" | "b", e: VethLinkEndArgs) => ({
+            ...e,
+            mac: e.mac ?? defaultMac(owner, side),
+            container: containerIdOf(`VethLink "${name}"`, `${side}.container`, e.container, "vethLink"),
+        });
+        const inputs = { a: end("a", args.a), b: end("b", args.b), mtu: args.mtu, owner };
+        checkPromptly(`VethLink "${name}"`, inputs, checkVethLinkInputs);
+        super(engineProvider("VethLink"), name, { aContainerId: undefined, bContainerId: undefined, ...inputs }, opts, "hostnet", "VethLink");
+    }
+}
