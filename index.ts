@@ -66,7 +66,12 @@ const cli = new Container("cli", {
 });
 
 // web joins the lab network too, without being recreated.
-const webOnLab = new NetworkAttachment("web-lab", { container: web, network: lab, ipv4Address: `${lab24}.${webLabHost}`, aliases: ["www"] });
+const webOnLab = new NetworkAttachment("web-lab", {
+    container: web,
+    network: lab,
+    ipv4Address: `${lab24}.${webLabHost}`,
+    aliases: ["www"],
+});
 
 // A Linux bridge made by the stack, and docker0 adopted (never deleted).
 const lan = new Bridge("lan", { addresses: [lanAddress] });
@@ -75,10 +80,14 @@ const docker0 = new Bridge("docker0", { name: "docker0" });
 // A --net=none container on the stack's bridge, and a link between it and the seed.
 const isolated = new Container("isolated", { image, command: sleep, network: { mode: "none" } });
 const isolatedEth0 = new VethAttachment("isolated-eth0", { container: isolated, bridge: lan.name, address: `${lan24}.2/24` });
-const link = new VethLink("seed-isolated", {
-    a: { container: seed, ifName: "eth1", address: "10.30.0.1/30" },
-    b: { container: isolated, ifName: "eth1", address: "10.30.0.2/30" },
-}, { dependsOn: [seedEth0, isolatedEth0] });
+const link = new VethLink(
+    "seed-isolated",
+    {
+        a: { container: seed, ifName: "eth1", address: "10.30.0.1/30" },
+        b: { container: isolated, ifName: "eth1", address: "10.30.0.2/30" },
+    },
+    { dependsOn: [seedEth0, isolatedEth0] },
+);
 
 // What `docker ps`, `docker network ls` and `brctl show` would say of this stack.
 export const containers = {

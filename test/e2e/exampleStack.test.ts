@@ -40,7 +40,9 @@ function netnsOf(pid: number | "self"): string {
 
 async function fetchText(url: string): Promise<string> {
     for (let i = 0; i < 30; i++) {
-        const body = await fetch(url).then((r) => r.text()).catch(() => "");
+        const body = await fetch(url)
+            .then((r) => r.text())
+            .catch(() => "");
         if (body) return body;
         await new Promise((r) => setTimeout(r, 100));
     }
@@ -121,14 +123,19 @@ describe("example stack through the real Pulumi engine", function () {
     /** Everything of this stack's on the host, as docker and ip list it. */
     async function stackObjects(): Promise<string[]> {
         const containers = (await sh(["docker", "ps", "-aq", "--filter", `name=hn-${stackName}-`])).stdout.split("\n").filter(Boolean);
-        const networks = (await sh(["docker", "network", "ls", "-q", "--filter", `name=hn-${stackName}-`])).stdout.split("\n").filter(Boolean);
+        const networks = (await sh(["docker", "network", "ls", "-q", "--filter", `name=hn-${stackName}-`])).stdout
+            .split("\n")
+            .filter(Boolean);
         const links = (await ipLinks()).filter((l) => l.ifalias?.startsWith(ownerPrefix)).map((l) => l.ifname);
         return [...containers, ...networks, ...links];
     }
 
     it("bad configuration fails the preview with the field named, and touches nothing", async () => {
         await withConfig({ "hostnet:address": "172.17.250.300/16" }, async () => {
-            await assert.rejects(t.stack.preview(), /`address` must be an IPv4 address with its prefix length \(1-32\), like 172\.17\.0\.3\/16; got "172\.17\.250\.300\/16"/);
+            await assert.rejects(
+                t.stack.preview(),
+                /`address` must be an IPv4 address with its prefix length \(1-32\), like 172\.17\.0\.3\/16; got "172\.17\.250\.300\/16"/,
+            );
         });
         await withConfig({ "hostnet:gateway": "10.0.0.1" }, async () => {
             await assert.rejects(t.stack.preview(), /`gateway` 10\.0\.0\.1 is outside the subnet of `address` 172\.17\.\d+\.\d+\/16/);
@@ -161,7 +168,10 @@ describe("example stack through the real Pulumi engine", function () {
         const eth0 = links.find((l) => l.ifname === "eth0");
         assert.equal(eth0?.ifindex, host?.link_index);
         assert.deepEqual(ipv4Of(eth0), [`${seedAt(n)}/16`]);
-        assert.deepEqual((await ipDefaultRoutes(pid)).map((r) => [r.gateway, r.dev]), [["172.17.0.1", "eth0"]]);
+        assert.deepEqual(
+            (await ipDefaultRoutes(pid)).map((r) => [r.gateway, r.dev]),
+            [["172.17.0.1", "eth0"]],
+        );
         assert.ok(await ping(seedAt(n)), "the host reaches the seed");
         assert.ok(await execPing(cname("seed"), "172.17.0.1"), "the seed reaches the bridge");
     });
@@ -202,7 +212,10 @@ describe("example stack through the real Pulumi engine", function () {
 
     it("NetworkAttachment: web is on the lab network too, reachable by its alias", async () => {
         const web = await dockerInspect(cname("web"));
-        assert.equal(Object.values<any>(web.NetworkSettings.Networks).find((e) => e.NetworkID === out.networks[0].id)?.IPAddress, `10.210.${n}.20`);
+        assert.equal(
+            Object.values<any>(web.NetworkSettings.Networks).find((e) => e.NetworkID === out.networks[0].id)?.IPAddress,
+            `10.210.${n}.20`,
+        );
         assert.ok(await execPing(cname("cli"), "www"));
     });
 
@@ -241,7 +254,11 @@ describe("example stack through the real Pulumi engine", function () {
         const apiId = (await dockerInspect(cname("api"))).Id;
         await t.stack.up();
         assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), [`${seedAt(n)}/16`]);
-        assert.deepEqual((await ipDefaultRoutes(pid)).map((r) => [r.gateway, r.dev]), [["172.17.0.1", "eth0"]], "the route is back too");
+        assert.deepEqual(
+            (await ipDefaultRoutes(pid)).map((r) => [r.gateway, r.dev]),
+            [["172.17.0.1", "eth0"]],
+            "the route is back too",
+        );
         assert.ok(await ping(seedAt(n)));
         const api = await dockerInspect(cname("api"));
         assert.equal(api.Id, apiId, "api was reconnected, not recreated");
@@ -285,7 +302,10 @@ describe("example stack through the real Pulumi engine", function () {
         const after = await Promise.all(names.map(async (c) => (await dockerInspect(c)).State.StartedAt + (await dockerInspect(c)).Id));
         assert.deepEqual(after, before, "no container was recreated or restarted");
         const web = await dockerInspect(cname("web"));
-        assert.equal(Object.values<any>(web.NetworkSettings.Networks).find((e) => e.NetworkID === out.networks[0].id)?.IPAddress, `10.210.${n}.21`);
+        assert.equal(
+            Object.values<any>(web.NetworkSettings.Networks).find((e) => e.NetworkID === out.networks[0].id)?.IPAddress,
+            `10.210.${n}.21`,
+        );
         assert.deepEqual(ipv4Of(await ipLink("eth0", await containerPid(cname("seed")))), [`${seedAt(n + 1)}/16`]);
         assert.ok(await ping(seedAt(n + 1)));
     });

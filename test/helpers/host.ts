@@ -43,7 +43,10 @@ export const TEST_ALIAS = `hostnet-test/${RUN}`;
 /** Owner-mark prefix for what providers make in this run's tests. */
 export const RUN_OWNER = `hostnet/test/${RUN}/`;
 
-export async function sh(argv: string[], opts: { reject?: boolean; input?: string } = {}): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+export async function sh(
+    argv: string[],
+    opts: { reject?: boolean; input?: string } = {},
+): Promise<{ stdout: string; stderr: string; exitCode: number }> {
     const r = await execa(argv[0], argv.slice(1), { reject: opts.reject ?? true, input: opts.input });
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? -1 };
 }
@@ -97,8 +100,18 @@ export async function containerPid(nameOrId: string): Promise<number> {
 /** Starts a `--net=<mode>` busybox container marked as a test fixture. */
 export async function startTestContainer(name: string, net = "none"): Promise<string> {
     const { stdout } = await sh([
-        "docker", "run", "-d", "--name", name, "--net", net, "--label", `${TEST_LABEL}=${RUN}`,
-        "hostnet/busybox:1", "sleep", "2147483647",
+        "docker",
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--net",
+        net,
+        "--label",
+        `${TEST_LABEL}=${RUN}`,
+        "hostnet/busybox:1",
+        "sleep",
+        "2147483647",
     ]);
     return stdout.trim();
 }
@@ -183,7 +196,7 @@ export async function freePort(): Promise<number> {
 
 /** A byte derived from the run id, for addresses and subnets distinct per run. */
 export function runByte(offset = 0): number {
-    return (parseInt(RUN.slice(0, 4), 16) + offset) % 250 + 2;
+    return ((parseInt(RUN.slice(0, 4), 16) + offset) % 250) + 2;
 }
 
 /** Polls `probe` until it returns true, for at most `ms`; the kernel tears namespaces down asynchronously. */

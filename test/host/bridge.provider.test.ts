@@ -65,7 +65,9 @@ describe("Bridge provider on the real host", function () {
         });
 
         it("VLAN filtering is turned on, or refused with the reason when the kernel lacks it", async () => {
-            const probe = await sh(["ip", "link", "add", `hnt-p-${sfx}`, "alias", TEST_ALIAS, "type", "bridge", "vlan_filtering", "1"], { reject: false });
+            const probe = await sh(["ip", "link", "add", `hnt-p-${sfx}`, "alias", TEST_ALIAS, "type", "bridge", "vlan_filtering", "1"], {
+                reject: false,
+            });
             await sh(["ip", "link", "del", `hnt-p-${sfx}`], { reject: false });
             const next = inputs({ addresses: [`10.253.${net}.2/24`], mtu: 1400, stp: false, vlanFiltering: true });
             if (probe.exitCode === 0) {
@@ -113,7 +115,11 @@ describe("Bridge provider on the real host", function () {
             const created = await provider.create!(inputs({ name, addresses: [`10.252.${net}.1/24`, `10.252.${net}.9/24`] }));
             assert.deepEqual(created.outs.addedAddresses, [`10.252.${net}.9/24`], "the bridge's own address was already there");
             const updated = await provider.update!(name, created.outs, inputs({ name, addresses: [`10.252.${net}.10/24`] }));
-            assert.deepEqual(ipv4Of(await ipLink(name)).sort(), [`10.252.${net}.1/24`, `10.252.${net}.10/24`], "the bridge's own address stays");
+            assert.deepEqual(
+                ipv4Of(await ipLink(name)).sort(),
+                [`10.252.${net}.1/24`, `10.252.${net}.10/24`],
+                "the bridge's own address stays",
+            );
             await provider.delete!(name, updated.outs);
             assert.deepEqual(ipv4Of(await ipLink(name)), [`10.252.${net}.1/24`]);
         });

@@ -97,7 +97,11 @@ describe("DockerContainer provider on the real Docker engine", function () {
             assert.equal((await provider.read!(created.id, created.outs)).props.networkMode, `container:${target}`);
             await sh(["docker", "rm", "-f", target]);
             await startTestContainer(target);
-            assert.equal((await provider.read!(created.id, created.outs)).props.networkMode, stored, "the name now means another container");
+            assert.equal(
+                (await provider.read!(created.id, created.outs)).props.networkMode,
+                stored,
+                "the name now means another container",
+            );
             await provider.delete!(created.id, created.outs);
         });
 
@@ -123,8 +127,24 @@ describe("DockerContainer provider on the real Docker engine", function () {
         it("a container that cannot start (its port is taken) is removed, not left behind", async () => {
             const port = await freePort();
             const holder = `hnt-ph-${sfx}`;
-            await sh(["docker", "run", "-d", "--name", holder, "--label", `io.hostnet.test=${RUN}`, "-p", `127.0.0.1:${port}:80`, "hostnet/busybox:1", "sleep", "2147483647"]);
-            await assert.rejects(provider.create!(inputs({ name: `hnt-pt-${sfx}`, networkMode: "bridge", ports: [`127.0.0.1:${port}:80`] })), /failed to start container/);
+            await sh([
+                "docker",
+                "run",
+                "-d",
+                "--name",
+                holder,
+                "--label",
+                `io.hostnet.test=${RUN}`,
+                "-p",
+                `127.0.0.1:${port}:80`,
+                "hostnet/busybox:1",
+                "sleep",
+                "2147483647",
+            ]);
+            await assert.rejects(
+                provider.create!(inputs({ name: `hnt-pt-${sfx}`, networkMode: "bridge", ports: [`127.0.0.1:${port}:80`] })),
+                /failed to start container/,
+            );
             assert.equal(await dockerInspect(`hnt-pt-${sfx}`), undefined);
         });
     });

@@ -22,7 +22,6 @@ async function networkInspect(id: string): Promise<any | undefined> {
     return r.exitCode === 0 ? JSON.parse(r.stdout)[0] : undefined;
 }
 
-
 describe("Docker networks, containers on them, and attachments", function () {
     const sfx = uniqueSuffix();
     const net = runByte(3);
@@ -123,7 +122,12 @@ describe("Docker networks, containers on them, and attachments", function () {
     it("NetworkAttachment connects a running docker0 container; its id and start time stay the same", async () => {
         const before = await dockerInspect(`hnt-dflt-${sfx}`);
         dfltId = before.Id;
-        const created = await attachments.create!({ container: `hnt-dflt-${sfx}`, network: networkId, ipv4Address: at(20), aliases: ["www"] });
+        const created = await attachments.create!({
+            container: `hnt-dflt-${sfx}`,
+            network: networkId,
+            ipv4Address: at(20),
+            aliases: ["www"],
+        });
         ({ id: attachmentId, outs: attachment } = created);
         const after = await dockerInspect(`hnt-dflt-${sfx}`);
         assert.equal(after.Id, dfltId);
@@ -187,9 +191,16 @@ describe("Docker networks, containers on them, and attachments", function () {
         await assert.rejects(networks.create!(netInputs()), {
             message: `failed to create network "hnt-n-${sfx}": a network of that name already exists (owned by "${RUN_OWNER}net-${sfx}"); choose another \`name\``,
         });
-        const quiet = await networks.create!(netInputs({
-            name: `hnt-q-${sfx}`, subnet: `10.243.${net}.0/24`, gateway: `10.243.${net}.1`, bridgeName: `hnt-qb-${sfx}`, icc: false, mtu: undefined,
-        }));
+        const quiet = await networks.create!(
+            netInputs({
+                name: `hnt-q-${sfx}`,
+                subnet: `10.243.${net}.0/24`,
+                gateway: `10.243.${net}.1`,
+                bridgeName: `hnt-qb-${sfx}`,
+                icc: false,
+                mtu: undefined,
+            }),
+        );
         await containers.create!(ctr("q1", { networkMode: quiet.id, networks: [{ network: quiet.id, ipv4Address: `10.243.${net}.10` }] }));
         await containers.create!(ctr("q2", { networkMode: quiet.id, networks: [{ network: quiet.id, ipv4Address: `10.243.${net}.11` }] }));
         assert.ok(await execPing(`hnt-q1-${sfx}`, `10.243.${net}.1`), "q1 reaches its gateway");
@@ -197,27 +208,46 @@ describe("Docker networks, containers on them, and attachments", function () {
     });
 
     it("DockerContainer joins and leaves extra networks in place, keeping its id", async () => {
-        const second = await networks.create!(netInputs({
-            name: `hnt-s-${sfx}`, subnet: `10.244.${net}.0/24`, gateway: `10.244.${net}.1`, bridgeName: `hnt-sb-${sfx}`, mtu: undefined,
-        }));
+        const second = await networks.create!(
+            netInputs({
+                name: `hnt-s-${sfx}`,
+                subnet: `10.244.${net}.0/24`,
+                gateway: `10.244.${net}.1`,
+                bridgeName: `hnt-sb-${sfx}`,
+                mtu: undefined,
+            }),
+        );
         const first = { network: networkId, ipv4Address: at(30) };
-        const created = await containers.create!(ctr("two", { networks: [first, { network: second.id, ipv4Address: `10.244.${net}.30` }] }));
+        const created = await containers.create!(
+            ctr("two", { networks: [first, { network: second.id, ipv4Address: `10.244.${net}.30` }] }),
+        );
         let c = await dockerInspect(created.id);
-        assert.deepEqual(Object.values<any>(c.NetworkSettings.Networks).map((e) => e.IPAddress).sort(), [at(30), `10.244.${net}.30`].sort());
+        assert.deepEqual(
+            Object.values<any>(c.NetworkSettings.Networks)
+                .map((e) => e.IPAddress)
+                .sort(),
+            [at(30), `10.244.${net}.30`].sort(),
+        );
         const fewer = ctr("two", { networks: [first] });
         const diff = await containers.diff!(created.id, created.outs, fewer);
         assert.deepEqual([diff.changes, diff.replaces], [true, []]);
         const updated = await containers.update!(created.id, created.outs, fewer);
         c = await dockerInspect(created.id);
-        assert.deepEqual(Object.values<any>(c.NetworkSettings.Networks).map((e) => e.IPAddress), [at(30)]);
+        assert.deepEqual(
+            Object.values<any>(c.NetworkSettings.Networks).map((e) => e.IPAddress),
+            [at(30)],
+        );
         assert.equal(c.Id, created.id);
         assert.equal((await containers.diff!(created.id, (await containers.read!(created.id, updated.outs)).props, fewer)).changes, false);
-        const diffUnknown = await containers.diff!(created.id, updated.outs, ctr("two", { networks: [first, { network: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }] }));
+        const diffUnknown = await containers.diff!(
+            created.id,
+            updated.outs,
+            ctr("two", { networks: [first, { network: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }] }),
+        );
         assert.deepEqual(diffUnknown.replaces, ["networks"], "a network being replaced takes its containers along");
         await containers.delete!(created.id, updated.outs);
         await networks.delete!(second.id, second.outs);
     });
-
 
     it("DockerContainer changes its restart policy in place, without a restart", async () => {
         const created = await containers.create!(ctr("multi", { networkMode: "bridge", restartPolicy: "no" }));
@@ -235,22 +265,28 @@ describe("Docker networks, containers on them, and attachments", function () {
 
     it("published ports answer on 127.0.0.1, and ports cannot be combined with host mode", async () => {
         const port = await freePort();
-        await containers.create!(ctr("web", {
-            networkMode: "bridge",
-            command: ["sh", "-c", "echo hello-from-web > /var/www/index.html && exec httpd -f -p 80 -h /var/www"],
-            ports: [`127.0.0.1:${port}:80/tcp`],
-        }));
+        await containers.create!(
+            ctr("web", {
+                networkMode: "bridge",
+                command: ["sh", "-c", "echo hello-from-web > /var/www/index.html && exec httpd -f -p 80 -h /var/www"],
+                ports: [`127.0.0.1:${port}:80/tcp`],
+            }),
+        );
         let body = "";
         for (let i = 0; i < 20 && !body.includes("hello-from-web"); i++) {
-            body = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()).catch(() => "");
+            body = await fetch(`http://127.0.0.1:${port}/`)
+                .then((r) => r.text())
+                .catch(() => "");
             if (!body) await new Promise((r) => setTimeout(r, 100));
         }
         assert.equal(body.trim(), "hello-from-web");
         const check = await containers.check!({}, ctr("hostweb", { networkMode: "host", ports: ["8080:80"] }));
-        assert.deepEqual(check.failures, [{
-            property: "ports",
-            reason: "`ports` cannot be published with network mode host: the container uses the host's ports directly; remove `ports`",
-        }]);
+        assert.deepEqual(check.failures, [
+            {
+                property: "ports",
+                reason: "`ports` cannot be published with network mode host: the container uses the host's ports directly; remove `ports`",
+            },
+        ]);
     });
 
     it("a Network still in use is not removed behind its containers' backs; once free, delete removes it", async () => {

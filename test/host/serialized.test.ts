@@ -10,7 +10,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { engineProvider, ResourceKind } from "../../packages/pulumi-hostnet/src/program/engineProvider";
 import { containerPid, dockerInspect, ipLink, ipv4Of, runByte, RUN_OWNER, sweepRun, uniqueSuffix } from "../helpers/host";
 import { forTests } from "../helpers/providers";
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const requireFromString: (code: string) => any = require("require-from-string");
 
 async function serialized(kind: ResourceKind): Promise<string> {

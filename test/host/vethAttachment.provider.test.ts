@@ -48,7 +48,10 @@ describe("VethAttachment provider on the real host", function () {
     });
 
     /** Runs `body` with an attachment created from `over`, deleting it afterwards whatever happens. */
-    async function withAttachment(over: Partial<VethAttachmentInputs>, body: (outs: VethAttachmentOutputs) => Promise<void>): Promise<void> {
+    async function withAttachment(
+        over: Partial<VethAttachmentInputs>,
+        body: (outs: VethAttachmentOutputs) => Promise<void>,
+    ): Promise<void> {
         const created = await provider.create!(inputs(over));
         try {
             await body(created.outs);
@@ -72,7 +75,10 @@ describe("VethAttachment provider on the real host", function () {
 
         it("check reports bad fields without creating anything", async () => {
             const result = await provider.check!({}, inputs({ address: "10.251.0.2", hostIfName: "x".repeat(16) }));
-            assert.deepEqual(result.failures!.map((f) => f.property), ["address", "hostIfName"]);
+            assert.deepEqual(
+                result.failures!.map((f) => f.property),
+                ["address", "hostIfName"],
+            );
             assert.equal(await ipLink(hostIf), undefined);
             assert.equal(await ipLink("eth0", pid), undefined);
         });
@@ -94,7 +100,10 @@ describe("VethAttachment provider on the real host", function () {
             assert.equal(eth0.ifindex, host.link_index, "eth0 is the host end's peer");
             assert.deepEqual(ipv4Of(eth0), [`10.251.${net}.2/24`]);
             assert.ok(eth0.flags.includes("UP"));
-            assert.deepEqual((await ipDefaultRoutes(pid)).map((r) => [r.gateway, r.dev]), [[bridgeIp, "eth0"]]);
+            assert.deepEqual(
+                (await ipDefaultRoutes(pid)).map((r) => [r.gateway, r.dev]),
+                [[bridgeIp, "eth0"]],
+            );
             assert.equal(outs.effectiveGateway, bridgeIp, "gateway defaults to the bridge's address");
         });
 
@@ -119,7 +128,10 @@ describe("VethAttachment provider on the real host", function () {
             assert.deepEqual([diff.changes, diff.replaces], [true, []]);
             outs = (await provider.update!(outs.hostIfName, read.props, inputs())).outs;
             assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), [`10.251.${net}.2/24`]);
-            assert.deepEqual((await ipDefaultRoutes(pid)).map((r) => r.gateway), [bridgeIp]);
+            assert.deepEqual(
+                (await ipDefaultRoutes(pid)).map((r) => r.gateway),
+                [bridgeIp],
+            );
             assert.equal((await ipLink(hostIf))!.ifindex, ifindex, "not recreated");
         });
 
@@ -144,27 +156,39 @@ describe("VethAttachment provider on the real host", function () {
             assert.equal(eth0!.mtu, 1400);
             assert.equal((await ipLink(hostIf))!.mtu, 1400);
             assert.equal((await ipLink(hostIf))!.ifindex, ifindex);
-            assert.deepEqual((await ipDefaultRoutes(pid)).map((r) => [r.gateway, r.dev]), [[bridgeIp, "eth0"]]);
+            assert.deepEqual(
+                (await ipDefaultRoutes(pid)).map((r) => [r.gateway, r.dev]),
+                [[bridgeIp, "eth0"]],
+            );
             assert.ok(await ping(`10.251.${net}.7`));
         });
 
         it("changes the gateway, then turns the default route off and on, in place", async () => {
             let next = inputs({ address: `10.251.${net}.7/24`, mtu: 1400, gateway: `10.251.${net}.254` });
             outs = (await provider.update!(outs.hostIfName, outs, next)).outs;
-            assert.deepEqual((await ipDefaultRoutes(pid)).map((r) => r.gateway), [`10.251.${net}.254`]);
+            assert.deepEqual(
+                (await ipDefaultRoutes(pid)).map((r) => r.gateway),
+                [`10.251.${net}.254`],
+            );
             next = inputs({ address: `10.251.${net}.7/24`, mtu: 1400, defaultRoute: false });
             assert.equal((await provider.diff!(outs.hostIfName, outs, next)).changes, true);
             outs = (await provider.update!(outs.hostIfName, outs, next)).outs;
             assert.deepEqual(await ipDefaultRoutes(pid), []);
             next = inputs({ address: `10.251.${net}.7/24`, mtu: 1400 });
             outs = (await provider.update!(outs.hostIfName, outs, next)).outs;
-            assert.deepEqual((await ipDefaultRoutes(pid)).map((r) => r.gateway), [bridgeIp]);
+            assert.deepEqual(
+                (await ipDefaultRoutes(pid)).map((r) => r.gateway),
+                [bridgeIp],
+            );
         });
 
         it("diff replaces (delete first) for container, bridge, names and MAC", async () => {
             const same = inputs({ address: outs.address, mtu: 1400 });
             for (const field of ["container", "bridge", "hostIfName", "containerIfName", "mac"] as const) {
-                const diff = await provider.diff!(outs.hostIfName, outs, { ...same, [field]: field === "mac" ? "02:00:00:00:00:09" : "other" });
+                const diff = await provider.diff!(outs.hostIfName, outs, {
+                    ...same,
+                    [field]: field === "mac" ? "02:00:00:00:00:09" : "other",
+                });
                 assert.deepEqual(diff.replaces, [field], field);
                 assert.equal(diff.deleteBeforeReplace, true);
             }
@@ -190,7 +214,13 @@ describe("VethAttachment provider on the real host", function () {
             const name = `hnt-f-${sfx}`;
             await makeForeignLink(name);
             try {
-                const props = { ...inputs({ hostIfName: name }), containerId: container, effectiveGateway: "", bridgeAddress: "", up: true };
+                const props = {
+                    ...inputs({ hostIfName: name }),
+                    containerId: container,
+                    effectiveGateway: "",
+                    bridgeAddress: "",
+                    up: true,
+                };
                 await provider.delete!(name, props);
                 assert.ok(await ipLink(name), "the interface is still there");
                 assert.deepEqual(await provider.read!(name, props), {});
@@ -273,15 +303,26 @@ describe("VethAttachment provider on the real host", function () {
 
         it("a second attachment without a default route; the first keeps its route", async () => {
             await withAttachment({}, async () => {
-                await withAttachment({ hostIfName: `hnt-w-${sfx}`, containerIfName: "eth1", address: `10.251.${net}.3/24`, defaultRoute: false }, async (second) => {
-                    assert.equal(second.effectiveGateway, "");
-                    assert.deepEqual((await ipDefaultRoutes(pid)).map((r) => [r.gateway, r.dev]), [[bridgeIp, "eth0"]]);
-                    assert.deepEqual(ipv4Of(await ipLink("eth1", pid)), [`10.251.${net}.3/24`]);
-                    assert.ok(await ping(`10.251.${net}.3`));
-                    const read = await provider.read!(second.hostIfName, second);
-                    const again = inputs({ hostIfName: `hnt-w-${sfx}`, containerIfName: "eth1", address: `10.251.${net}.3/24`, defaultRoute: false });
-                    assert.equal((await provider.diff!(second.hostIfName, read.props, again)).changes, false, "no perpetual diff");
-                });
+                await withAttachment(
+                    { hostIfName: `hnt-w-${sfx}`, containerIfName: "eth1", address: `10.251.${net}.3/24`, defaultRoute: false },
+                    async (second) => {
+                        assert.equal(second.effectiveGateway, "");
+                        assert.deepEqual(
+                            (await ipDefaultRoutes(pid)).map((r) => [r.gateway, r.dev]),
+                            [[bridgeIp, "eth0"]],
+                        );
+                        assert.deepEqual(ipv4Of(await ipLink("eth1", pid)), [`10.251.${net}.3/24`]);
+                        assert.ok(await ping(`10.251.${net}.3`));
+                        const read = await provider.read!(second.hostIfName, second);
+                        const again = inputs({
+                            hostIfName: `hnt-w-${sfx}`,
+                            containerIfName: "eth1",
+                            address: `10.251.${net}.3/24`,
+                            defaultRoute: false,
+                        });
+                        assert.equal((await provider.diff!(second.hostIfName, read.props, again)).changes, false, "no perpetual diff");
+                    },
+                );
                 assert.equal(await ipLink("eth1", pid), undefined);
             });
         });

@@ -74,7 +74,11 @@ describe("VethLink provider between real containers", function () {
     it("containers, names and MACs replace", async () => {
         const end = (side: "a" | "b", over: object) => ({ ...outs, [side]: { ...outs[side], ...over } });
         for (const side of ["a", "b"] as const) {
-            for (const [field, value] of [["container", "other"], ["ifName", "eth9"], ["mac", "02:00:00:00:00:0a"]] as const) {
+            for (const [field, value] of [
+                ["container", "other"],
+                ["ifName", "eth9"],
+                ["mac", "02:00:00:00:00:0a"],
+            ] as const) {
                 const diff = await provider.diff!("x", outs, end(side, { [field]: value }));
                 assert.deepEqual(diff.replaces, [`${side}.${field}`]);
             }
@@ -90,10 +94,13 @@ describe("VethLink provider between real containers", function () {
     });
 
     it("MACs are set as given (in the kernel's lower case) on both ends", async () => {
-        const checked = await provider.check!({}, inputs({
-            a: { container: ca, ifName: "eth2", mac: "02:AA:00:00:00:01" },
-            b: { container: cb, ifName: "eth2", mac: "02:aa:00:00:00:02" },
-        }));
+        const checked = await provider.check!(
+            {},
+            inputs({
+                a: { container: ca, ifName: "eth2", mac: "02:AA:00:00:00:01" },
+                b: { container: cb, ifName: "eth2", mac: "02:aa:00:00:00:02" },
+            }),
+        );
         const created = await provider.create!(checked.inputs);
         try {
             assert.equal((await ipLink("eth2", pa))?.address, "02:aa:00:00:00:01");
@@ -107,10 +114,15 @@ describe("VethLink provider between real containers", function () {
     it("a create that fails halfway leaves nothing behind", async () => {
         // check() would refuse this address; create is called directly to make the kernel refuse it
         // after the pair exists, which exercises the rollback.
-        await assert.rejects(provider.create!(inputs({
-            a: { container: ca, ifName: "eth3", address: "10.31.1.1/33" },
-            b: { container: cb, ifName: "eth3" },
-        })), /failed to add address 10\.31\.1\.1\/33 to "eth3"/);
+        await assert.rejects(
+            provider.create!(
+                inputs({
+                    a: { container: ca, ifName: "eth3", address: "10.31.1.1/33" },
+                    b: { container: cb, ifName: "eth3" },
+                }),
+            ),
+            /failed to add address 10\.31\.1\.1\/33 to "eth3"/,
+        );
         assert.equal(await ipLink("eth3", pa), undefined);
         assert.equal(await ipLink("eth3", pb), undefined);
     });

@@ -25,7 +25,12 @@ describe("components under mocks", () => {
             {
                 newResource(args) {
                     registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-                    const state = { ...args.inputs, containerId: `${args.name}-cid`, networkId: `${args.name}-nid`, bridge: `br-${args.name}` };
+                    const state = {
+                        ...args.inputs,
+                        containerId: `${args.name}-cid`,
+                        networkId: `${args.name}-nid`,
+                        bridge: `br-${args.name}`,
+                    };
                     return { id: `${args.name}-id`, state };
                 },
                 call: (args) => args.inputs,
@@ -69,15 +74,12 @@ describe("components under mocks", () => {
     });
 
     it("VethAttachment refuses bad plain inputs when the program runs, listing each field", () => {
-        assert.throws(
-            () => new lib.VethAttachment("bad", { container: "c", address: "10.0.0.1", hostIfName: "much-too-long-name" }),
-            {
-                message:
-                    'invalid VethAttachment "bad":\n' +
-                    '  - `address` must be an IPv4 address with its prefix length (1-32), like 172.17.0.3/16; got "10.0.0.1"\n' +
-                    '  - `hostIfName` must be at most 15 characters (the kernel\'s limit on interface names); "much-too-long-name" has 18',
-            },
-        );
+        assert.throws(() => new lib.VethAttachment("bad", { container: "c", address: "10.0.0.1", hostIfName: "much-too-long-name" }), {
+            message:
+                'invalid VethAttachment "bad":\n' +
+                '  - `address` must be an IPv4 address with its prefix length (1-32), like 172.17.0.3/16; got "10.0.0.1"\n' +
+                '  - `hostIfName` must be at most 15 characters (the kernel\'s limit on interface names); "much-too-long-name" has 18',
+        });
         assert.ok(!registered.some((r) => r.name === "bad"), "nothing is registered for bad input");
     });
 
@@ -108,18 +110,22 @@ describe("components under mocks", () => {
 
     it("refuses, when the program runs, options a network mode cannot take", () => {
         assert.throws(() => new lib.Container("h", { image: "hostnet/busybox:1", network: { mode: "host" }, ports: ["8080:80"] }), {
-            message: 'invalid Container "h":\n  - `ports` cannot be published with network mode host: the container uses the host\'s ports directly; remove `ports`',
+            message:
+                'invalid Container "h":\n  - `ports` cannot be published with network mode host: the container uses the host\'s ports directly; remove `ports`',
         });
         const onHost = new lib.Container("h2", { image: "hostnet/busybox:1", network: { mode: "host" } });
         assert.throws(() => new lib.VethAttachment("h2-eth0", { container: onHost, address: "172.17.0.9/16" }), {
-            message: 'invalid VethAttachment "h2-eth0":\n  - `container` is a container with network mode host: it has no network namespace of its own: its interfaces are the host\'s',
+            message:
+                'invalid VethAttachment "h2-eth0":\n  - `container` is a container with network mode host: it has no network namespace of its own: its interfaces are the host\'s',
         });
         const none = new lib.Container("n", { image: "hostnet/busybox:1", network: { mode: "none" } });
         assert.throws(() => new lib.NetworkAttachment("n-lab", { container: none, network: "lab" }), {
-            message: 'invalid NetworkAttachment "n-lab":\n  - `container` is a container with network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead',
+            message:
+                'invalid NetworkAttachment "n-lab":\n  - `container` is a container with network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead',
         });
         assert.throws(() => new lib.Container("s", { image: "hostnet/busybox:1", network: { mode: "container", container: onHost } }), {
-            message: 'invalid Container "s":\n  - `network.container` is a container with network mode host: it has no network namespace of its own to share; use network mode host instead',
+            message:
+                'invalid Container "s":\n  - `network.container` is a container with network mode host: it has no network namespace of its own to share; use network mode host instead',
         });
     });
 

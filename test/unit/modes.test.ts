@@ -26,9 +26,13 @@ describe("modes: what each --net mode refuses", () => {
     }
 
     it("reads Docker's HostConfig.NetworkMode: container:<id> -> container, default -> bridge, a name -> networks", () => {
-        assert.deepEqual(
-            ["none", "host", "bridge", "default", "container:0123abcd", "hn-dev-lab"].map(netModeOf),
-            ["none", "host", "bridge", "bridge", "container", "networks"],
-        );
+        assert.deepEqual(["none", "host", "bridge", "default", "container:0123abcd", "hn-dev-lab"].map(netModeOf), [
+            "none",
+            "host",
+            "bridge",
+            "bridge",
+            "container",
+            "networks",
+        ]);
     });
 });

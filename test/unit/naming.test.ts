@@ -2,8 +2,13 @@ import * as assert from "node:assert/strict";
 import { defaultDockerName, defaultHostIfName, defaultMac, ownerMark } from "../../packages/pulumi-hostnet/src/common/naming";
 import { checkMac } from "../../packages/pulumi-hostnet/src/common/validation";
 
-const id = (name: string, over: Partial<{ project: string; stack: string; type: string }> = {}) =>
-    ({ project: "hostnet", stack: "dev", type: "VethAttachment", name, ...over });
+const id = (name: string, over: Partial<{ project: string; stack: string; type: string }> = {}) => ({
+    project: "hostnet",
+    stack: "dev",
+    type: "VethAttachment",
+    name,
+    ...over,
+});
 
 describe("naming", () => {
     it("marks owners with project, stack, resource type and name", () => {

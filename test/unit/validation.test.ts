@@ -36,40 +36,94 @@ describe("validation: single fields (exact messages)", () => {
     const cases: [string, string | undefined][] = [
         [checkIfName("hostIfName", "eth0")!, undefined],
         [checkIfName("hostIfName", "a23456789012345")!, undefined],
-        [checkIfName("hostIfName", "a234567890123456")!, '`hostIfName` must be at most 15 characters (the kernel\'s limit on interface names); "a234567890123456" has 16'],
-        [checkIfName("bridge", "br 0")!, "`bridge` may hold only letters, digits, '_', '.' and '-', starting with a letter or digit; got \"br 0\""],
-        [checkIfName("bridge", "../x")!, "`bridge` may hold only letters, digits, '_', '.' and '-', starting with a letter or digit; got \"../x\""],
-        [checkIfName("bridge", "")!, "`bridge` must be an interface name (a non-empty string); got \"\""],
+        [
+            checkIfName("hostIfName", "a234567890123456")!,
+            '`hostIfName` must be at most 15 characters (the kernel\'s limit on interface names); "a234567890123456" has 16',
+        ],
+        [
+            checkIfName("bridge", "br 0")!,
+            "`bridge` may hold only letters, digits, '_', '.' and '-', starting with a letter or digit; got \"br 0\"",
+        ],
+        [
+            checkIfName("bridge", "../x")!,
+            "`bridge` may hold only letters, digits, '_', '.' and '-', starting with a letter or digit; got \"../x\"",
+        ],
+        [checkIfName("bridge", "")!, '`bridge` must be an interface name (a non-empty string); got ""'],
         [checkCidr("address", "172.17.0.3/16")!, undefined],
         [checkCidr("address", "10.0.0.1/32")!, undefined],
-        [checkCidr("address", "172.17.0.3")!, "`address` must be an IPv4 address with its prefix length (1-32), like 172.17.0.3/16; got \"172.17.0.3\""],
-        [checkCidr("address", "172.17.0.300/16")!, "`address` must be an IPv4 address with its prefix length (1-32), like 172.17.0.3/16; got \"172.17.0.300/16\""],
-        [checkCidr("address", "172.17.0.3/33")!, "`address` must be an IPv4 address with its prefix length (1-32), like 172.17.0.3/16; got \"172.17.0.3/33\""],
-        [checkCidr("address", "172.17.0.0/16")!, "`address` \"172.17.0.0/16\" is the network address of its subnet; choose a host address inside it, like 172.17.0.3/16"],
-        [checkCidr("address", "172.17.255.255/16")!, "`address` \"172.17.255.255/16\" is the broadcast address of its subnet; choose a host address inside it, like 172.17.0.3/16"],
+        [
+            checkCidr("address", "172.17.0.3")!,
+            '`address` must be an IPv4 address with its prefix length (1-32), like 172.17.0.3/16; got "172.17.0.3"',
+        ],
+        [
+            checkCidr("address", "172.17.0.300/16")!,
+            '`address` must be an IPv4 address with its prefix length (1-32), like 172.17.0.3/16; got "172.17.0.300/16"',
+        ],
+        [
+            checkCidr("address", "172.17.0.3/33")!,
+            '`address` must be an IPv4 address with its prefix length (1-32), like 172.17.0.3/16; got "172.17.0.3/33"',
+        ],
+        [
+            checkCidr("address", "172.17.0.0/16")!,
+            '`address` "172.17.0.0/16" is the network address of its subnet; choose a host address inside it, like 172.17.0.3/16',
+        ],
+        [
+            checkCidr("address", "172.17.255.255/16")!,
+            '`address` "172.17.255.255/16" is the broadcast address of its subnet; choose a host address inside it, like 172.17.0.3/16',
+        ],
         [checkCidr("address", 3)!, "`address` must be an IPv4 address with its prefix length, like 172.17.0.3/16; got 3"],
         [checkIPv4("gateway", "172.17.0.1")!, undefined],
-        [checkIPv4("gateway", "172.17.0.01")!, "`gateway` must be an IPv4 address without a prefix length, like 172.17.0.1; got \"172.17.0.01\""],
-        [checkIPv4("gateway", "172.17.0.1/16")!, "`gateway` must be an IPv4 address without a prefix length, like 172.17.0.1; got \"172.17.0.1/16\""],
-        [checkGatewayInSubnet("10.0.0.1", "172.17.0.3/16")!, "`gateway` 10.0.0.1 is outside the subnet of `address` 172.17.0.3/16: the default route could not reach it; use an address in that subnet (usually the bridge's)"],
-        [checkGatewayInSubnet("172.17.0.3", "172.17.0.3/16")!, "`gateway` 172.17.0.3 is the attachment's own `address`; use the bridge's address instead"],
+        [
+            checkIPv4("gateway", "172.17.0.01")!,
+            '`gateway` must be an IPv4 address without a prefix length, like 172.17.0.1; got "172.17.0.01"',
+        ],
+        [
+            checkIPv4("gateway", "172.17.0.1/16")!,
+            '`gateway` must be an IPv4 address without a prefix length, like 172.17.0.1; got "172.17.0.1/16"',
+        ],
+        [
+            checkGatewayInSubnet("10.0.0.1", "172.17.0.3/16")!,
+            "`gateway` 10.0.0.1 is outside the subnet of `address` 172.17.0.3/16: the default route could not reach it; use an address in that subnet (usually the bridge's)",
+        ],
+        [
+            checkGatewayInSubnet("172.17.0.3", "172.17.0.3/16")!,
+            "`gateway` 172.17.0.3 is the attachment's own `address`; use the bridge's address instead",
+        ],
         [checkGatewayInSubnet("172.17.200.1", "172.17.0.3/16")!, undefined],
         [checkMtu("mtu", 1500)!, undefined],
         [checkMtu("mtu", 67)!, "`mtu` must be an integer from 68 to 65535 (bytes); got 67"],
         [checkMtu("mtu", 1500.5)!, "`mtu` must be an integer from 68 to 65535 (bytes); got 1500.5"],
         [checkMac("mac", "02:42:ac:11:00:03")!, undefined],
-        [checkMac("mac", "02:42:ac:11:00")!, "`mac` must be a MAC address like 02:42:ac:11:00:03; got \"02:42:ac:11:00\""],
-        [checkMac("mac", "01:00:5e:00:00:01")!, "`mac` \"01:00:5e:00:00:01\" is a multicast address (lowest bit of the first byte set); use a unicast one such as 02:..."],
+        [checkMac("mac", "02:42:ac:11:00")!, '`mac` must be a MAC address like 02:42:ac:11:00:03; got "02:42:ac:11:00"'],
+        [
+            checkMac("mac", "01:00:5e:00:00:01")!,
+            '`mac` "01:00:5e:00:00:01" is a multicast address (lowest bit of the first byte set); use a unicast one such as 02:...',
+        ],
         [checkContainerRef("container", "web-1")!, undefined],
-        [checkContainerRef("container", "-web")!, "`container` must be a container name or id (letters, digits, '_', '.', '-'); got \"-web\""],
+        [
+            checkContainerRef("container", "-web")!,
+            "`container` must be a container name or id (letters, digits, '_', '.', '-'); got \"-web\"",
+        ],
         [checkImage("image", "hostnet/busybox:1")!, undefined],
-        [checkImage("image", "Busybox")!, "`image` must be an image reference like hostnet/busybox:1 (lower-case repository, optional tag); got \"Busybox\""],
+        [
+            checkImage("image", "Busybox")!,
+            '`image` must be an image reference like hostnet/busybox:1 (lower-case repository, optional tag); got "Busybox"',
+        ],
         [checkLabels("labels", { team: "net" })!, undefined],
-        [checkLabels("labels", { "io.hostnet.owner": "me" })!, "`labels` may not set \"io.hostnet.owner\": labels under io.hostnet. (such as io.hostnet.owner) are the library's ownership marks"],
+        [
+            checkLabels("labels", { "io.hostnet.owner": "me" })!,
+            '`labels` may not set "io.hostnet.owner": labels under io.hostnet. (such as io.hostnet.owner) are the library\'s ownership marks',
+        ],
         [checkNetworkMode("networkMode", "none")!, undefined],
         [checkNetworkMode("networkMode", "container:web")!, undefined],
-        [checkNetworkMode("networkMode", "container:")!, "`networkMode` \"container:\" must name a container after \"container:\", like container:web"],
-        [checkNetworkMode("networkMode", "bad mode")!, "`networkMode` must be one of bridge, none, host, container:<name or id>, or a network name; got \"bad mode\""],
+        [
+            checkNetworkMode("networkMode", "container:")!,
+            '`networkMode` "container:" must name a container after "container:", like container:web',
+        ],
+        [
+            checkNetworkMode("networkMode", "bad mode")!,
+            '`networkMode` must be one of bridge, none, host, container:<name or id>, or a network name; got "bad mode"',
+        ],
     ];
     cases.forEach(([actual, expected], i) => {
         it(`case ${i}: ${expected ?? "accepted"}`, () => assert.equal(actual, expected));
@@ -83,7 +137,10 @@ describe("validation: VethAttachment inputs as `check` sees them", () => {
 
     it("reports every bad field at once, each by name", () => {
         const failures = checkVethAttachmentInputs({ ...good, address: "nope", hostIfName: "this-name-is-too-long", mtu: 10 });
-        assert.deepEqual(failures.map((f) => f.property), ["address", "hostIfName", "mtu"]);
+        assert.deepEqual(
+            failures.map((f) => f.property),
+            ["address", "hostIfName", "mtu"],
+        );
     });
 
     it("requires container, bridge and address", () => {
@@ -97,18 +154,38 @@ describe("validation: VethAttachment inputs as `check` sees them", () => {
 
     it("refuses a gateway outside the address's subnet", () => {
         const failures = checkVethAttachmentInputs({ ...good, gateway: "10.9.9.1" });
-        assert.deepEqual(failures.map((f) => f.property), ["gateway"]);
+        assert.deepEqual(
+            failures.map((f) => f.property),
+            ["gateway"],
+        );
     });
 });
 
 describe("validation: DockerContainer inputs as `check` sees them", () => {
     it("accepts a valid set", () => {
-        assert.deepEqual(checkDockerContainerInputs({ name: "hn-dev-seed", image: "hostnet/busybox:1", command: ["sleep", "1"], networkMode: "none", labels: {} }), []);
+        assert.deepEqual(
+            checkDockerContainerInputs({
+                name: "hn-dev-seed",
+                image: "hostnet/busybox:1",
+                command: ["sleep", "1"],
+                networkMode: "none",
+                labels: {},
+            }),
+            [],
+        );
     });
 
     it("names each bad field", () => {
-        const failures = checkDockerContainerInputs({ name: "bad name", image: "hostnet/busybox:1", command: "sleep 1", networkMode: "none" });
-        assert.deepEqual(failures.map((f) => f.property), ["name", "command"]);
+        const failures = checkDockerContainerInputs({
+            name: "bad name",
+            image: "hostnet/busybox:1",
+            command: "sleep 1",
+            networkMode: "none",
+        });
+        assert.deepEqual(
+            failures.map((f) => f.property),
+            ["name", "command"],
+        );
     });
 });
 
@@ -122,26 +199,45 @@ describe("validation: ports, restart policies, endpoints", () => {
     });
 
     it("names the bad port entry and the accepted shape", () => {
-        assert.equal(checkPorts("ports", ["8080:80", "80"]), "`ports` entry \"80\" must read [host_ip:]host_port:container_port[/tcp|udp|sctp], like 127.0.0.1:8080:80/tcp (ports 1-65535)");
+        assert.equal(
+            checkPorts("ports", ["8080:80", "80"]),
+            '`ports` entry "80" must read [host_ip:]host_port:container_port[/tcp|udp|sctp], like 127.0.0.1:8080:80/tcp (ports 1-65535)',
+        );
         assert.equal(checkPorts("ports", ["8080:80", "0.0.0.0:8080:81"]), "`ports` publishes 0.0.0.0:8080/tcp twice");
     });
 
     it("accepts Docker's restart policies only", () => {
-        for (const ok of ["no", "always", "unless-stopped", "on-failure", "on-failure:3"]) assert.equal(checkRestartPolicy("restartPolicy", ok), undefined);
-        assert.equal(checkRestartPolicy("restartPolicy", "sometimes"), "`restartPolicy` must be one of no, always, unless-stopped, on-failure or on-failure:<max retries>; got \"sometimes\"");
+        for (const ok of ["no", "always", "unless-stopped", "on-failure", "on-failure:3"])
+            assert.equal(checkRestartPolicy("restartPolicy", ok), undefined);
+        assert.equal(
+            checkRestartPolicy("restartPolicy", "sometimes"),
+            '`restartPolicy` must be one of no, always, unless-stopped, on-failure or on-failure:<max retries>; got "sometimes"',
+        );
     });
 
     it("checks endpoints on user-defined networks, field by field", () => {
         assert.equal(checkEndpoints("networks", [{ network: "lab", ipv4Address: "10.0.0.5", aliases: ["api"] }]), undefined);
-        assert.equal(checkEndpoints("networks", [{ network: "host" }]), "`networks[0].network` must name a user-defined network (not bridge, host, none or container:); got \"host\"");
-        assert.equal(checkEndpoints("networks", [{ network: "lab", ipv4Address: "10.0.0.5/24" }]), "`networks[0].ipv4Address` must be an IPv4 address without a prefix length, like 172.17.0.1; got \"10.0.0.5/24\"");
-        assert.equal(checkEndpoints("networks", [{ network: "lab" }, { network: "lab" }]), "`networks[1].network` \"lab\" is listed twice");
+        assert.equal(
+            checkEndpoints("networks", [{ network: "host" }]),
+            '`networks[0].network` must name a user-defined network (not bridge, host, none or container:); got "host"',
+        );
+        assert.equal(
+            checkEndpoints("networks", [{ network: "lab", ipv4Address: "10.0.0.5/24" }]),
+            '`networks[0].ipv4Address` must be an IPv4 address without a prefix length, like 172.17.0.1; got "10.0.0.5/24"',
+        );
+        assert.equal(checkEndpoints("networks", [{ network: "lab" }, { network: "lab" }]), '`networks[1].network` "lab" is listed twice');
     });
 
     it("skips values the preview does not know yet, checks them once known", () => {
         assert.deepEqual(checkVethAttachmentInputs({ ...good, container: UNKNOWN, address: UNKNOWN, gateway: "172.17.0.1" }), []);
-        assert.deepEqual(checkDockerContainerInputs({ name: "a", image: "hostnet/busybox:1", networkMode: UNKNOWN, ports: ["8080:80"] }), []);
-        assert.deepEqual(checkVethLinkInputs({ a: { container: UNKNOWN, ifName: "eth1" }, b: { container: UNKNOWN, ifName: "eth1" }, mtu: UNKNOWN }), []);
+        assert.deepEqual(
+            checkDockerContainerInputs({ name: "a", image: "hostnet/busybox:1", networkMode: UNKNOWN, ports: ["8080:80"] }),
+            [],
+        );
+        assert.deepEqual(
+            checkVethLinkInputs({ a: { container: UNKNOWN, ifName: "eth1" }, b: { container: UNKNOWN, ifName: "eth1" }, mtu: UNKNOWN }),
+            [],
+        );
     });
 });
 
@@ -149,23 +245,31 @@ describe("validation: which options a network mode refuses", () => {
     const base = { name: "web", image: "hostnet/busybox:1", labels: {} };
 
     it("refuses ports with host and container: modes, naming why", () => {
-        assert.deepEqual(checkDockerContainerInputs({ ...base, networkMode: "host", ports: ["8080:80"] }), [{
-            property: "ports",
-            reason: "`ports` cannot be published with network mode host: the container uses the host's ports directly; remove `ports`",
-        }]);
-        assert.deepEqual(checkDockerContainerInputs({ ...base, networkMode: "container:db", ports: ["8080:80"] }), [{
-            property: "ports",
-            reason: "`ports` cannot be published with network mode container:db: it shares another container's network namespace; publish the ports on that container; remove `ports`",
-        }]);
+        assert.deepEqual(checkDockerContainerInputs({ ...base, networkMode: "host", ports: ["8080:80"] }), [
+            {
+                property: "ports",
+                reason: "`ports` cannot be published with network mode host: the container uses the host's ports directly; remove `ports`",
+            },
+        ]);
+        assert.deepEqual(checkDockerContainerInputs({ ...base, networkMode: "container:db", ports: ["8080:80"] }), [
+            {
+                property: "ports",
+                reason: "`ports` cannot be published with network mode container:db: it shares another container's network namespace; publish the ports on that container; remove `ports`",
+            },
+        ]);
     });
 
     it("refuses user-defined endpoints unless the mode is a user-defined network, listed first", () => {
-        assert.deepEqual(checkDockerContainerInputs({ ...base, networkMode: "bridge", networks: [{ network: "lab" }] }).map((f) => f.reason), [
-            "`networks` needs a user-defined network as the network mode; with bridge the container cannot join other networks here; use a user-defined network mode",
-        ]);
-        assert.deepEqual(checkDockerContainerInputs({ ...base, networkMode: "lab", networks: [{ network: "other" }] }).map((f) => f.reason), [
-            "`networks[0].network` must be the network mode's network \"lab\"",
-        ]);
+        assert.deepEqual(
+            checkDockerContainerInputs({ ...base, networkMode: "bridge", networks: [{ network: "lab" }] }).map((f) => f.reason),
+            [
+                "`networks` needs a user-defined network as the network mode; with bridge the container cannot join other networks here; use a user-defined network mode",
+            ],
+        );
+        assert.deepEqual(
+            checkDockerContainerInputs({ ...base, networkMode: "lab", networks: [{ network: "other" }] }).map((f) => f.reason),
+            ['`networks[0].network` must be the network mode\'s network "lab"'],
+        );
     });
 });
 
@@ -174,37 +278,51 @@ describe("validation: Network, Bridge and VethLink inputs", () => {
 
     it("Network: subnet, gateway and range must agree", () => {
         assert.deepEqual(checkNetworkInputs({ ...net, subnet: "10.10.0.0/24", gateway: "10.10.0.1", ipRange: "10.10.0.128/25" }), []);
-        assert.deepEqual(checkNetworkInputs({ ...net, subnet: "10.10.0.1/24" }).map((f) => f.reason), [
-            "`subnet` must be an IPv4 network with its prefix length (up to /30), host bits zero, like 10.10.0.0/24; got \"10.10.0.1/24\"",
-        ]);
-        assert.deepEqual(checkNetworkInputs({ ...net, subnet: "10.10.0.0/24", gateway: "10.11.0.1" }).map((f) => f.reason), [
-            "`gateway` 10.11.0.1 is outside `subnet` 10.10.0.0/24",
-        ]);
-        assert.deepEqual(checkNetworkInputs({ ...net, gateway: "10.11.0.1" }).map((f) => f.reason), [
-            "`gateway` needs `subnet`: set the subnet they belong to",
-        ]);
-        assert.deepEqual(checkNetworkInputs({ ...net, subnet: "10.10.0.0/24", ipRange: "10.10.1.0/25" }).map((f) => f.reason), [
-            "`ipRange` 10.10.1.0/25 must lie inside `subnet` 10.10.0.0/24",
-        ]);
-        assert.deepEqual(checkNetworkInputs({ ...net, bridgeName: "much-too-long-bridge" }).map((f) => f.property), ["bridgeName"]);
+        assert.deepEqual(
+            checkNetworkInputs({ ...net, subnet: "10.10.0.1/24" }).map((f) => f.reason),
+            ['`subnet` must be an IPv4 network with its prefix length (up to /30), host bits zero, like 10.10.0.0/24; got "10.10.0.1/24"'],
+        );
+        assert.deepEqual(
+            checkNetworkInputs({ ...net, subnet: "10.10.0.0/24", gateway: "10.11.0.1" }).map((f) => f.reason),
+            ["`gateway` 10.11.0.1 is outside `subnet` 10.10.0.0/24"],
+        );
+        assert.deepEqual(
+            checkNetworkInputs({ ...net, gateway: "10.11.0.1" }).map((f) => f.reason),
+            ["`gateway` needs `subnet`: set the subnet they belong to"],
+        );
+        assert.deepEqual(
+            checkNetworkInputs({ ...net, subnet: "10.10.0.0/24", ipRange: "10.10.1.0/25" }).map((f) => f.reason),
+            ["`ipRange` 10.10.1.0/25 must lie inside `subnet` 10.10.0.0/24"],
+        );
+        assert.deepEqual(
+            checkNetworkInputs({ ...net, bridgeName: "much-too-long-bridge" }).map((f) => f.property),
+            ["bridgeName"],
+        );
     });
 
     it("Bridge: each address is checked by position", () => {
-        assert.deepEqual(checkBridgeInputs({ name: "br0", addresses: ["10.0.0.1/24", "10.0.1.0/24"] }).map((f) => f.reason), [
-            "`addresses[1]` \"10.0.1.0/24\" is the network address of its subnet; choose a host address inside it, like 172.17.0.3/16",
-        ]);
+        assert.deepEqual(
+            checkBridgeInputs({ name: "br0", addresses: ["10.0.0.1/24", "10.0.1.0/24"] }).map((f) => f.reason),
+            ['`addresses[1]` "10.0.1.0/24" is the network address of its subnet; choose a host address inside it, like 172.17.0.3/16'],
+        );
     });
 
     it("VethLink: both ends named per side; one container cannot be linked to itself", () => {
         const end = { container: "a", ifName: "eth1" };
         assert.deepEqual(checkVethLinkInputs({ a: end, b: { container: "b", ifName: "eth1" } }), []);
-        assert.deepEqual(checkVethLinkInputs({ a: { container: "a" }, b: { container: "b", ifName: "x".repeat(16), address: "1.2.3.4" } }).map((f) => f.reason), [
-            "`a.ifName` is required",
-            "`b.ifName` must be at most 15 characters (the kernel's limit on interface names); \"xxxxxxxxxxxxxxxx\" has 16",
-            "`b.address` must be an IPv4 address with its prefix length (1-32), like 172.17.0.3/16; got \"1.2.3.4\"",
-        ]);
-        assert.deepEqual(checkVethLinkInputs({ a: end, b: end }).map((f) => f.reason), [
-            "`a.container` and `b.container` are the same container: a link joins two namespaces",
-        ]);
+        assert.deepEqual(
+            checkVethLinkInputs({ a: { container: "a" }, b: { container: "b", ifName: "x".repeat(16), address: "1.2.3.4" } }).map(
+                (f) => f.reason,
+            ),
+            [
+                "`a.ifName` is required",
+                '`b.ifName` must be at most 15 characters (the kernel\'s limit on interface names); "xxxxxxxxxxxxxxxx" has 16',
+                '`b.address` must be an IPv4 address with its prefix length (1-32), like 172.17.0.3/16; got "1.2.3.4"',
+            ],
+        );
+        assert.deepEqual(
+            checkVethLinkInputs({ a: end, b: end }).map((f) => f.reason),
+            ["`a.container` and `b.container` are the same container: a link joins two namespaces"],
+        );
     });
 });

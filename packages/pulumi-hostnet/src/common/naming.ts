@@ -42,7 +42,10 @@ export function ownerMark(id: ResourceIdentity): string {
  * e.g. owner `.../seed-eth0` -> `hn-seede-1a2b3c`.
  */
 export function defaultHostIfName(owner: string, name: string): string {
-    const readable = name.toLowerCase().replace(/[^a-z0-9]/g, "").slice(0, 5);
+    const readable = name
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, "")
+        .slice(0, 5);
     if (readable === "") {
         return NAME_PREFIX + shortHash(owner, MAX_IFNAME_LENGTH - NAME_PREFIX.length);
     }

@@ -62,7 +62,10 @@ function migrating(inner: AnyProvider): AnyProvider {
         async update(id, olds, news) {
             const result = inner.diff ? await inner.diff(id, olds, news) : { changes: false };
             if (!result.changes) return { outs: { ...withoutProvider(olds), ...withoutProvider(news) } };
-            if (!inner.update) throw new Error(`failed to update a ${PACKAGE_NAME} resource in place: its provider has no update; this is a bug, please report it`);
+            if (!inner.update)
+                throw new Error(
+                    `failed to update a ${PACKAGE_NAME} resource in place: its provider has no update; this is a bug, please report it`,
+                );
             return inner.update(id, olds, news);
         },
     };

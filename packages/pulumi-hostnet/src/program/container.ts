@@ -60,7 +60,11 @@ export interface ContainerArgs {
 const KNOWN_MODES: readonly NetMode[] = ["none", "bridge", "host", "container", "networks"];
 
 /** The `docker run --net` value and the user-defined endpoints of a typed network mode. */
-export function resolveNetwork(what: string, network: ContainerNetwork, ports: unknown): {
+export function resolveNetwork(
+    what: string,
+    network: ContainerNetwork,
+    ports: unknown,
+): {
     networkMode: pulumi.Input<string>;
     networks?: pulumi.Input<{ network: string; ipv4Address?: string; aliases?: string[] }>[];
 } {
@@ -91,7 +95,9 @@ export function resolveNetwork(what: string, network: ContainerNetwork, ports: u
         }
         default: {
             const mode = (network as { mode?: unknown }).mode;
-            throw new Error(`invalid ${what}:\n  - \`network.mode\` must be one of none, bridge, host, container, networks; got ${JSON.stringify(mode)}`);
+            throw new Error(
+                `invalid ${what}:\n  - \`network.mode\` must be one of none, bridge, host, container, networks; got ${JSON.stringify(mode)}`,
+            );
         }
     }
 }

@@ -58,6 +58,13 @@ export class DockerContainer extends pulumi.dynamic.Resource {
             owner: ownerOf("DockerContainer", name),
         };
         checkPromptly(`DockerContainer "${name}"`, inputs, checkDockerContainerInputs);
-        super(engineProvider("DockerContainer"), name, { containerId: undefined, running: undefined, ...inputs }, opts, "hostnet", "DockerContainer");
+        super(
+            engineProvider("DockerContainer"),
+            name,
+            { containerId: undefined, running: undefined, ...inputs },
+            opts,
+            "hostnet",
+            "DockerContainer",
+        );
     }
 }

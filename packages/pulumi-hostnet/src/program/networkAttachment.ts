@@ -36,6 +36,13 @@ export class NetworkAttachment extends pulumi.dynamic.Resource {
             aliases: args.aliases,
         };
         checkPromptly(what, inputs, checkNetworkAttachmentInputs);
-        super(engineProvider("NetworkAttachment"), name, { containerId: undefined, networkId: undefined, address: undefined, endpointId: undefined, ...inputs }, opts, "hostnet", "NetworkAttachment");
+        super(
+            engineProvider("NetworkAttachment"),
+            name,
+            { containerId: undefined, networkId: undefined, address: undefined, endpointId: undefined, ...inputs },
+            opts,
+            "hostnet",
+            "NetworkAttachment",
+        );
     }
 }

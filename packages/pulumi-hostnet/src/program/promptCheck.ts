@@ -20,7 +20,10 @@ export function checkPromptly(
     check: (known: Record<string, unknown>) => InputFailure[],
 ): void {
     const known = Object.fromEntries(Object.entries(inputs).filter(([, v]) => !containsOutput(v)));
-    throwIfFailures(what, check(known).filter((f) => f.property in known));
+    throwIfFailures(
+        what,
+        check(known).filter((f) => f.property in known),
+    );
 }
 
 function containsOutput(value: unknown): boolean {

@@ -44,6 +44,13 @@ export class VethLink extends pulumi.dynamic.Resource {
         });
         const inputs = { a: end("a", args.a), b: end("b", args.b), mtu: args.mtu, owner };
         checkPromptly(`VethLink "${name}"`, inputs, checkVethLinkInputs);
-        super(engineProvider("VethLink"), name, { aContainerId: undefined, bContainerId: undefined, ...inputs }, opts, "hostnet", "VethLink");
+        super(
+            engineProvider("VethLink"),
+            name,
+            { aContainerId: undefined, bContainerId: undefined, ...inputs },
+            opts,
+            "hostnet",
+            "VethLink",
+        );
     }
 }

@@ -72,7 +72,10 @@ export function checkDockerContainerInputs(inputs: Record<string, unknown>): Inp
                 reason: `\`networks\` needs a user-defined network as the network mode; with ${mode} the container cannot join other networks here; use a user-defined network mode`,
             });
         } else if ((networks[0] as EndpointInput).network !== mode) {
-            failures.push({ property: "networks", reason: `\`networks[0].network\` must be the network mode's network ${JSON.stringify(mode)}` });
+            failures.push({
+                property: "networks",
+                reason: `\`networks[0].network\` must be the network mode's network ${JSON.stringify(mode)}`,
+            });
         }
     }
     return failures;

@@ -52,7 +52,10 @@ export function checkNetworkInputs(inputs: Record<string, unknown>): InputFailur
     const { subnet, gateway, ipRange } = inputs as Record<string, string | undefined>;
     if (containsUnknown([subnet, gateway, ipRange])) return failures;
     if ((gateway || ipRange) && !subnet) {
-        failures.push({ property: gateway ? "gateway" : "ipRange", reason: `\`${gateway ? "gateway" : "ipRange"}\` needs \`subnet\`: set the subnet they belong to` });
+        failures.push({
+            property: gateway ? "gateway" : "ipRange",
+            reason: `\`${gateway ? "gateway" : "ipRange"}\` needs \`subnet\`: set the subnet they belong to`,
+        });
     } else if (subnet && !bad.has("subnet")) {
         if (gateway && !bad.has("gateway") && !inSubnet(gateway, subnet)) {
             failures.push({ property: "gateway", reason: `\`gateway\` ${gateway} is outside \`subnet\` ${subnet}` });
@@ -60,7 +63,11 @@ export function checkNetworkInputs(inputs: Record<string, unknown>): InputFailur
             const reason = checkCidr("gateway", `${gateway}/${subnet.split("/")[1]}`);
             if (reason) failures.push({ property: "gateway", reason });
         }
-        if (ipRange && !bad.has("ipRange") && !(inSubnet(ipRange.split("/")[0], subnet) && parseCidr(ipRange)!.prefix >= parseCidr(subnet)!.prefix)) {
+        if (
+            ipRange &&
+            !bad.has("ipRange") &&
+            !(inSubnet(ipRange.split("/")[0], subnet) && parseCidr(ipRange)!.prefix >= parseCidr(subnet)!.prefix)
+        ) {
             failures.push({ property: "ipRange", reason: `\`ipRange\` ${ipRange} must lie inside \`subnet\` ${subnet}` });
         }
     }

@@ -57,7 +57,12 @@ export function checkVethAttachmentInputs(inputs: Record<string, unknown>): Inpu
         mac: { check: checkMac },
     });
     const { gateway, address } = inputs;
-    if (typeof gateway === "string" && typeof address === "string" && !containsUnknown([gateway, address]) && !failures.some((f) => f.property === "gateway" || f.property === "address")) {
+    if (
+        typeof gateway === "string" &&
+        typeof address === "string" &&
+        !containsUnknown([gateway, address]) &&
+        !failures.some((f) => f.property === "gateway" || f.property === "address")
+    ) {
         const reason = checkGatewayInSubnet(gateway, address);
         if (reason) failures.push({ property: "gateway", reason });
     }

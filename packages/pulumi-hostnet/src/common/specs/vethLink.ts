@@ -31,7 +31,11 @@ function checkEnd(side: "a" | "b", end: unknown): InputFailure[] {
     const e = Object.fromEntries(Object.entries(end).filter(([, v]) => !containsUnknown(v)));
     const known = (k: string) => k in e || !(k in (end as object));
     const reasons = [
-        !known("container") ? undefined : e.container === undefined ? `\`${side}.container\` is required` : checkContainerRef(`${side}.container`, e.container),
+        !known("container")
+            ? undefined
+            : e.container === undefined
+              ? `\`${side}.container\` is required`
+              : checkContainerRef(`${side}.container`, e.container),
         !known("ifName") ? undefined : e.ifName === undefined ? `\`${side}.ifName\` is required` : checkIfName(`${side}.ifName`, e.ifName),
         e.address === undefined ? undefined : checkCidr(`${side}.address`, e.address),
         e.mac === undefined ? undefined : checkMac(`${side}.mac`, e.mac),

@@ -52,7 +52,9 @@ export async function createNetwork(spec: NetworkCreateSpec): Promise<string> {
 export async function removeNetwork(id: string): Promise<void> {
     const res = await request("DELETE", `/networks/${encodeURIComponent(id)}`);
     if (res.statusCode === 204 || res.statusCode === 404) return;
-    const users = Object.values((await inspectNetwork(id))?.Containers ?? {}).map((c) => c.Name).sort();
+    const users = Object.values((await inspectNetwork(id))?.Containers ?? {})
+        .map((c) => c.Name)
+        .sort();
     if (users.length > 0) {
         throw new Error(
             `failed to remove network "${id}": containers ${users.map((u) => `"${u}"`).join(", ")} are still connected; ` +

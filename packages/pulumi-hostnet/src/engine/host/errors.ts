@@ -43,7 +43,13 @@ const CLASSIFIERS: readonly [RegExp, HostErrorClass][] = [
 ];
 
 /** The typed error for a command that failed with `stderr`. */
-export function classifyHostError(what: string, argv: readonly string[], exitCode: number | undefined, stderr: string, cause?: unknown): HostCommandError {
+export function classifyHostError(
+    what: string,
+    argv: readonly string[],
+    exitCode: number | undefined,
+    stderr: string,
+    cause?: unknown,
+): HostCommandError {
     const message = `failed to ${what}: \`${argv.join(" ")}\`: ${stderr}`;
     const Class = CLASSIFIERS.find(([pattern]) => pattern.test(stderr))?.[1] ?? HostCommandError;
     return new Class(message, argv, exitCode, stderr, { cause });

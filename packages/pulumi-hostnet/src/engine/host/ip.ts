@@ -108,8 +108,20 @@ export function vethArgv(spec: VethSpec): string[] {
     const mac = (end: VethEnd) => (end.mac === undefined ? [] : ["address", end.mac]);
     const peerNetns = spec.peer.pid === undefined || spec.peer.pid === spec.local.pid ? [] : ["netns", String(spec.peer.pid)];
     return ip(spec.local.pid, [
-        "link", "add", "name", spec.local.name, ...mtu, ...mac(spec.local),
-        "type", "veth", "peer", "name", spec.peer.name, ...mtu, ...mac(spec.peer), ...peerNetns,
+        "link",
+        "add",
+        "name",
+        spec.local.name,
+        ...mtu,
+        ...mac(spec.local),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        spec.peer.name,
+        ...mtu,
+        ...mac(spec.peer),
+        ...peerNetns,
     ]);
 }
 
@@ -202,7 +214,10 @@ export async function setBridgeOptions(name: string, options: BridgeOptions): Pr
         await runHost(`configure bridge "${name}"`, ["ip", "link", "set", "dev", name, "type", "bridge", ...args]);
     } catch (err) {
         if (options.vlanFiltering && err instanceof NotSupportedError) {
-            throw new Error(`failed to configure bridge "${name}": this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING); leave \`vlanFiltering\` unset or false`, { cause: err });
+            throw new Error(
+                `failed to configure bridge "${name}": this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING); leave \`vlanFiltering\` unset or false`,
+                { cause: err },
+            );
         }
         throw err;
     }

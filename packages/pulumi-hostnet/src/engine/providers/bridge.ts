@@ -43,9 +43,11 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
 
     async diff(_id: string, olds: BridgeOutputs, news: BridgeInputs) {
         const replaces = (["name", "owner"] as const).filter((k) => olds[k] !== news[k]);
-        const inPlace = (["addresses", "mtu", "stp", "vlanFiltering", "up"] as const).some(
-            (k) => news[k] !== undefined && !sameValue(olds[k], news[k]),
-        ) || (news.addresses === undefined && (olds.addresses ?? []).length > 0 && !olds.adopted);
+        const inPlace =
+            (["addresses", "mtu", "stp", "vlanFiltering", "up"] as const).some(
+                (k) => news[k] !== undefined && !sameValue(olds[k], news[k]),
+            ) ||
+            (news.addresses === undefined && (olds.addresses ?? []).length > 0 && !olds.adopted);
         // An adopted bridge is not deleted, so the replacement may be created first.
         return { changes: replaces.length > 0 || inPlace, replaces: [...replaces], deleteBeforeReplace: !olds.adopted };
     },
@@ -54,7 +56,9 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
         const existing = await bridgeWithAddresses(inputs.name);
         if (existing) {
             if (existing.linkinfo?.info_kind !== "bridge") {
-                throw new Error(`failed to adopt "${inputs.name}": it exists and is a ${existing.linkinfo?.info_kind ?? "plain"} interface, not a bridge; choose another \`name\``);
+                throw new Error(
+                    `failed to adopt "${inputs.name}": it exists and is a ${existing.linkinfo?.info_kind ?? "plain"} interface, not a bridge; choose another \`name\``,
+                );
             }
             const before = inet(existing);
             const added = (inputs.addresses ?? []).filter((a) => !before.includes(a));
@@ -90,7 +94,10 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
             // A created bridge is wholly ours: addresses added by hand are drift. On an adopted one, only ours count.
             addresses: props.adopted
                 ? (props.addresses ?? []).filter((a) => addresses.includes(a))
-                : [...(props.addresses ?? []).filter((a) => addresses.includes(a)), ...addresses.filter((a) => !(props.addresses ?? []).includes(a))],
+                : [
+                      ...(props.addresses ?? []).filter((a) => addresses.includes(a)),
+                      ...addresses.filter((a) => !(props.addresses ?? []).includes(a)),
+                  ],
             up: link.flags.includes("UP"),
         };
         if (props.addresses === undefined && props.adopted) live.addresses = undefined;
@@ -107,7 +114,9 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
         const managed = olds.adopted ? olds.addedAddresses : live;
         await converge(news, live, managed);
         const added = olds.adopted
-            ? [...new Set([...olds.addedAddresses, ...(news.addresses ?? []).filter((a) => !live.includes(a))])].filter((a) => (news.addresses ?? []).includes(a))
+            ? [...new Set([...olds.addedAddresses, ...(news.addresses ?? []).filter((a) => !live.includes(a))])].filter((a) =>
+                  (news.addresses ?? []).includes(a),
+              )
             : [];
         return { outs: definedOnly({ ...news, adopted: olds.adopted, addedAddresses: added }) };
     },
@@ -123,4 +132,3 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
         if (link.ifalias === props.owner) await ip.deleteLink(props.name);
     },
 };
-

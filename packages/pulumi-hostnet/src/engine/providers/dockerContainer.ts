@@ -12,7 +12,12 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { alreadyExistsMessage, OWNER_LABEL } from "../../common/naming";
-import { checkDockerContainerInputs, DockerContainerInputs, DockerContainerOutputs, EndpointInput } from "../../common/specs/dockerContainer";
+import {
+    checkDockerContainerInputs,
+    DockerContainerInputs,
+    DockerContainerOutputs,
+    EndpointInput,
+} from "../../common/specs/dockerContainer";
 import { containsUnknown, parsePortSpec } from "../../common/validation";
 import * as docker from "../host/docker";
 import { definedOnly, sameValue, storedProps } from "./props";
@@ -21,7 +26,11 @@ const replaceOnChange = ["name", "image", "command", "env", "networkMode", "port
 
 /** The live values of the labels the user declared (Docker adds the image's labels to the container's). */
 function declaredLabels(declared: Record<string, string>, live: Record<string, string> | null): Record<string, string> {
-    return Object.fromEntries(Object.keys(declared).filter((k) => live && k in live).map((k) => [k, live![k]]));
+    return Object.fromEntries(
+        Object.keys(declared)
+            .filter((k) => live && k in live)
+            .map((k) => [k, live![k]]),
+    );
 }
 
 /**
@@ -92,11 +101,15 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
 
     async create(inputs: DockerContainerInputs) {
         if (!(await docker.imageExists(inputs.image))) {
-            throw new Error(`failed to create container "${inputs.name}": image "${inputs.image}" is not present locally and no registry is used; build or import it first (scripts/make-image.sh makes hostnet/busybox:1)`);
+            throw new Error(
+                `failed to create container "${inputs.name}": image "${inputs.image}" is not present locally and no registry is used; build or import it first (scripts/make-image.sh makes hostnet/busybox:1)`,
+            );
         }
         const existing = await docker.inspectContainer(inputs.name);
         if (existing) {
-            throw new Error(alreadyExistsMessage(`container "${inputs.name}"`, "a container", existing.Config.Labels?.[OWNER_LABEL], "name"));
+            throw new Error(
+                alreadyExistsMessage(`container "${inputs.name}"`, "a container", existing.Config.Labels?.[OWNER_LABEL], "name"),
+            );
         }
         const [first, ...others] = inputs.networks ?? [];
         const id = await docker.createContainer({
@@ -184,4 +197,3 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
         }
     },
 };
-

@@ -26,7 +26,19 @@ function options(i: NetworkInputs): Record<string, string> {
     return o;
 }
 
-const replaceOnChange = ["name", "subnet", "gateway", "ipRange", "bridgeName", "internal", "icc", "masquerade", "mtu", "labels", "owner"] as const;
+const replaceOnChange = [
+    "name",
+    "subnet",
+    "gateway",
+    "ipRange",
+    "bridgeName",
+    "internal",
+    "icc",
+    "masquerade",
+    "mtu",
+    "labels",
+    "owner",
+] as const;
 
 export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, NetworkOutputs> = {
     async check(_olds: NetworkInputs, news: NetworkInputs) {
@@ -87,4 +99,3 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
         }
     },
 };
-

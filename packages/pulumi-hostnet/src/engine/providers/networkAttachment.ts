@@ -21,12 +21,19 @@ function endpointOf(c: docker.ContainerInspect, networkId: string): docker.Endpo
 }
 
 /** Connects and returns the connection's endpoint id and address; a half-done connect is undone. */
-async function connect(containerId: string, networkId: string, i: NetworkAttachmentInputs): Promise<{ endpointId: string; address: string }> {
+async function connect(
+    containerId: string,
+    networkId: string,
+    i: NetworkAttachmentInputs,
+): Promise<{ endpointId: string; address: string }> {
     await docker.connectNetwork(networkId, containerId, { ipv4Address: i.ipv4Address, aliases: i.aliases });
     try {
         const c = await docker.inspectContainer(containerId);
         const ep = c && endpointOf(c, networkId);
-        if (!ep) throw new Error(`failed to connect container "${containerId}" to network "${networkId}": the connection vanished right after it was made`);
+        if (!ep)
+            throw new Error(
+                `failed to connect container "${containerId}" to network "${networkId}": the connection vanished right after it was made`,
+            );
         return { endpointId: ep.EndpointID, address: ep.IPAddress };
     } catch (err) {
         await docker.disconnectNetwork(networkId, containerId).catch(() => undefined);
@@ -59,10 +66,14 @@ export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider<NetworkA
         if (!n) throw new Error(`failed to connect container "${inputs.container}" to network "${inputs.network}": no such network`);
         const why = modeRefusal("networkAttachment", netModeOf(c.HostConfig.NetworkMode));
         if (why) {
-            throw new Error(`failed to connect container "${inputs.container}" to network "${inputs.network}": it uses network mode ${c.HostConfig.NetworkMode}: ${why}`);
+            throw new Error(
+                `failed to connect container "${inputs.container}" to network "${inputs.network}": it uses network mode ${c.HostConfig.NetworkMode}: ${why}`,
+            );
         }
         if (endpointOf(c, n.Id)) {
-            throw new Error(`failed to connect container "${inputs.container}" to network "${inputs.network}": it is already connected (not by this attachment); disconnect it first or drop this attachment`);
+            throw new Error(
+                `failed to connect container "${inputs.container}" to network "${inputs.network}": it is already connected (not by this attachment); disconnect it first or drop this attachment`,
+            );
         }
         const { endpointId, address } = await connect(c.Id, n.Id, inputs);
         const outs: NetworkAttachmentOutputs = { ...inputs, containerId: c.Id, networkId: n.Id, address, endpointId };
@@ -82,7 +93,9 @@ export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider<NetworkA
     async update(_id: string, olds: NetworkAttachmentOutputs, news: NetworkAttachmentInputs) {
         // Docker changes an endpoint only by reconnecting; the container itself stays.
         if (!(await ownEndpoint(olds))) {
-            throw new Error(`failed to update the connection of container "${olds.container}" to network "${olds.network}": it is gone or was re-made by someone else; run \`pulumi refresh\`, then \`pulumi up\` makes it again`);
+            throw new Error(
+                `failed to update the connection of container "${olds.container}" to network "${olds.network}": it is gone or was re-made by someone else; run \`pulumi refresh\`, then \`pulumi up\` makes it again`,
+            );
         }
         await docker.disconnectNetwork(olds.networkId, olds.containerId);
         const { endpointId, address } = await connect(olds.containerId, olds.networkId, news);
@@ -94,4 +107,3 @@ export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider<NetworkA
         if (await ownEndpoint(props)) await docker.disconnectNetwork(props.networkId, props.containerId);
     },
 };
-

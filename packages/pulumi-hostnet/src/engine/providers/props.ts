@@ -16,7 +16,9 @@ export function definedOnly<T>(value: T): T {
     if (Array.isArray(value)) return value.map(definedOnly) as T;
     if (typeof value === "object" && value !== null) {
         return Object.fromEntries(
-            Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, definedOnly(v)]),
+            Object.entries(value)
+                .filter(([, v]) => v !== undefined)
+                .map(([k, v]) => [k, definedOnly(v)]),
         ) as T;
     }
     return value;
@@ -24,6 +26,7 @@ export function definedOnly<T>(value: T): T {
 
 /** The stored outputs the engine passes to `read`; it always passes them for a resource in state. */
 export function storedProps<T>(props: T | undefined): T {
-    if (props === undefined) throw new Error("failed to read a resource: the engine passed no stored state; refresh it with `pulumi refresh`");
+    if (props === undefined)
+        throw new Error("failed to read a resource: the engine passed no stored state; refresh it with `pulumi refresh`");
     return props;
 }

@@ -18,7 +18,6 @@ import { definedOnly, storedProps } from "./props";
 
 const replaceOnChange = ["container", "bridge", "containerIfName", "hostIfName", "mac", "owner"] as const;
 
-
 async function firstIPv4(link: string): Promise<string | undefined> {
     const inet = (await ip.getAddresses(link)).find((a) => a.family === "inet");
     return inet?.local;
@@ -47,7 +46,7 @@ async function readAttachment(props: VethAttachmentOutputs): Promise<VethAttachm
         ...props,
         bridge,
         containerIfName: peer.ifname,
-        address: inet.includes(props.address) ? props.address : inet[0] ?? "",
+        address: inet.includes(props.address) ? props.address : (inet[0] ?? ""),
         effectiveGateway: route?.gateway ?? "",
         bridgeAddress: (bridge && (await firstIPv4(bridge))) || props.bridgeAddress,
         up: host.flags.includes("UP") && peer.flags.includes("UP"),
@@ -58,7 +57,7 @@ async function readAttachment(props: VethAttachmentOutputs): Promise<VethAttachm
 }
 
 function desiredGateway(news: VethAttachmentInputs, bridgeAddress: string): string {
-    return news.defaultRoute === false ? "" : news.gateway ?? bridgeAddress;
+    return news.defaultRoute === false ? "" : (news.gateway ?? bridgeAddress);
 }
 
 async function addDefaultRoute(inputs: VethAttachmentInputs, gateway: string, pid: number): Promise<void> {
@@ -66,7 +65,10 @@ async function addDefaultRoute(inputs: VethAttachmentInputs, gateway: string, pi
         await ip.addDefaultRoute(inputs.containerIfName, gateway, pid);
     } catch (err) {
         if (err instanceof ExistsError) {
-            throw new Error(`failed to attach "${inputs.hostIfName}": container "${inputs.container}" already has a default route; set \`defaultRoute: false\` on this attachment (or remove the other route)`, { cause: err });
+            throw new Error(
+                `failed to attach "${inputs.hostIfName}": container "${inputs.container}" already has a default route; set \`defaultRoute: false\` on this attachment (or remove the other route)`,
+                { cause: err },
+            );
         }
         throw err;
     }
@@ -99,25 +101,35 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
         const { id: containerId, pid } = await containerNetns(inputs.container, "attach to", "vethAttachment");
         const bridge = await ip.getLink(inputs.bridge);
         if (!bridge) {
-            throw new Error(`failed to attach "${inputs.hostIfName}": bridge "${inputs.bridge}" does not exist; create it (or a Bridge resource) first`);
+            throw new Error(
+                `failed to attach "${inputs.hostIfName}": bridge "${inputs.bridge}" does not exist; create it (or a Bridge resource) first`,
+            );
         }
         if (bridge.linkinfo?.info_kind !== "bridge") {
-            throw new Error(`failed to attach "${inputs.hostIfName}": "${inputs.bridge}" is a ${bridge.linkinfo?.info_kind ?? "plain"} interface, not a bridge`);
+            throw new Error(
+                `failed to attach "${inputs.hostIfName}": "${inputs.bridge}" is a ${bridge.linkinfo?.info_kind ?? "plain"} interface, not a bridge`,
+            );
         }
         const bridgeAddress = (await firstIPv4(inputs.bridge)) ?? "";
         const gateway = desiredGateway(inputs, bridgeAddress);
         if (inputs.defaultRoute !== false && !gateway) {
-            throw new Error(`failed to attach "${inputs.hostIfName}": bridge "${inputs.bridge}" has no IPv4 address to use as the default gateway; set \`gateway\`, or \`defaultRoute: false\``);
+            throw new Error(
+                `failed to attach "${inputs.hostIfName}": bridge "${inputs.bridge}" has no IPv4 address to use as the default gateway; set \`gateway\`, or \`defaultRoute: false\``,
+            );
         }
         if (gateway && inputs.gateway === undefined && checkGatewayInSubnet(gateway, inputs.address)) {
-            throw new Error(`failed to attach "${inputs.hostIfName}": the bridge's address ${gateway}, the default gateway, is outside the subnet of \`address\` ${inputs.address}; use an address in the bridge's subnet, or set \`gateway\` or \`defaultRoute: false\``);
+            throw new Error(
+                `failed to attach "${inputs.hostIfName}": the bridge's address ${gateway}, the default gateway, is outside the subnet of \`address\` ${inputs.address}; use an address in the bridge's subnet, or set \`gateway\` or \`defaultRoute: false\``,
+            );
         }
         const existing = await ip.getLink(inputs.hostIfName);
         if (existing) {
             throw new Error(alreadyExistsMessage(`interface "${inputs.hostIfName}"`, "an interface", existing.ifalias, "hostIfName"));
         }
         if (await ip.getLink(inputs.containerIfName, pid)) {
-            throw new Error(`failed to attach to container "${inputs.container}": it already has an interface named "${inputs.containerIfName}"; choose another \`containerIfName\``);
+            throw new Error(
+                `failed to attach to container "${inputs.container}": it already has an interface named "${inputs.containerIfName}"; choose another \`containerIfName\``,
+            );
         }
 
         await ip.createVethPair({
@@ -147,7 +159,9 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
     async update(_id, olds, news) {
         const host = await ip.getLink(olds.hostIfName);
         if (!host || host.ifalias !== olds.owner) {
-            throw new Error(`failed to update "${olds.hostIfName}": the host end is gone or no longer this attachment's (the container may have restarted); run \`pulumi refresh\`, then \`pulumi up\` recreates it`);
+            throw new Error(
+                `failed to update "${olds.hostIfName}": the host end is gone or no longer this attachment's (the container may have restarted); run \`pulumi refresh\`, then \`pulumi up\` recreates it`,
+            );
         }
         const { pid } = await containerNetns(olds.containerId, "attach to", "vethAttachment");
         const dev = olds.containerIfName;
@@ -182,5 +196,3 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
         }
     },
 };
-
-

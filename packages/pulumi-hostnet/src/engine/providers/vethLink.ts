@@ -25,7 +25,7 @@ async function readEnd(containerId: string, end: VethLinkEnd, owner: string) {
     if (!link || link.ifalias !== owner) return undefined;
     const inet = ip.ipv4Cidrs(link.addr_info);
     const live: VethLinkEnd = { ...end };
-    if (end.address !== undefined) live.address = inet.includes(end.address) ? end.address : inet[0] ?? "";
+    if (end.address !== undefined) live.address = inet.includes(end.address) ? end.address : (inet[0] ?? "");
     if (end.mac !== undefined) live.mac = link.address;
     return { live, link };
 }
@@ -46,16 +46,22 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
             }
         }
         if (olds.owner !== news.owner) replaces.push("owner");
-        const inPlace = !sameValue(olds.a.address, news.a.address) || !sameValue(olds.b.address, news.b.address) || !sameValue(olds.mtu, news.mtu);
+        const inPlace =
+            !sameValue(olds.a.address, news.a.address) || !sameValue(olds.b.address, news.b.address) || !sameValue(olds.mtu, news.mtu);
         return { changes: replaces.length > 0 || inPlace, replaces, deleteBeforeReplace: true };
     },
 
     async create(inputs) {
         const a = await containerNetns(inputs.a.container, "link", "vethLink");
         const b = await containerNetns(inputs.b.container, "link", "vethLink");
-        for (const [end, ns] of [[inputs.a, a], [inputs.b, b]] as const) {
+        for (const [end, ns] of [
+            [inputs.a, a],
+            [inputs.b, b],
+        ] as const) {
             if (await ip.getLink(end.ifName, ns.pid)) {
-                throw new Error(`failed to link container "${end.container}": it already has an interface named "${end.ifName}"; choose another \`ifName\``);
+                throw new Error(
+                    `failed to link container "${end.container}": it already has an interface named "${end.ifName}"; choose another \`ifName\``,
+                );
             }
         }
         // Made inside a's namespace with the peer placed straight into b's: one operation, final names.
@@ -86,7 +92,10 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
     },
 
     async update(_id, olds, news) {
-        for (const [side, containerId] of [["a", olds.aContainerId], ["b", olds.bContainerId]] as const) {
+        for (const [side, containerId] of [
+            ["a", olds.aContainerId],
+            ["b", olds.bContainerId],
+        ] as const) {
             const { pid } = await containerNetns(containerId, "link", "vethLink");
             const before = olds[side].address;
             const after = news[side].address;
@@ -101,7 +110,10 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
 
     async delete(_id, props) {
         // Either end's removal takes the pair; try a's, then b's (a may be gone with its container).
-        for (const [end, containerId] of [[props.a, props.aContainerId], [props.b, props.bContainerId]] as const) {
+        for (const [end, containerId] of [
+            [props.a, props.aContainerId],
+            [props.b, props.bContainerId],
+        ] as const) {
             const c = await docker.inspectContainer(containerId);
             if (!c || !c.State.Running) continue;
             const link = await ip.getLink(end.ifName, c.State.Pid);
@@ -112,4 +124,3 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
         }
     },
 };
-

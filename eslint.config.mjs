@@ -1,0 +1,94 @@
+// Lint rules, including the layering of the library (see packages/pulumi-hostnet/README.md):
+//   common/   pure: imports neither Pulumi, nor the engine, nor the program side
+//   engine/   loaded by the engine by package name: no runtime Pulumi import (types only), no program side
+//   engine/host/  the host layer: nothing of Pulumi at all, nothing above it
+//   program/  runs in the user's program: never the engine or the host layer
+import tseslint from "typescript-eslint";
+
+const src = "packages/pulumi-hostnet/src";
+const noPulumiAtRuntime = {
+    name: "@pulumi/pulumi",
+    message: "engine-side code may import Pulumi's types only (import type)",
+    allowTypeImports: true,
+};
+
+export default tseslint.config(
+    { ignores: ["**/node_modules/**", "**/dist/**", ".pulumi-state/**", ".pulumi-home/**", "tools/**", "examples/**/node_modules/**"] },
+    ...tseslint.configs.recommended,
+    {
+        rules: {
+            "@typescript-eslint/no-explicit-any": "off",
+            "@typescript-eslint/no-unused-vars": [
+                "error",
+                { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
+            ],
+        },
+    },
+    {
+        files: [`${src}/common/**/*.ts`],
+        rules: {
+            "no-restricted-imports": [
+                "error",
+                {
+                    patterns: [
+                        { group: ["@pulumi/*"], message: "common/ is pure: no Pulumi" },
+                        {
+                            group: ["**/engine/**", "**/program/**", "../engine", "../program"],
+                            message: "common/ imports neither the engine nor the program side",
+                        },
+                    ],
+                },
+            ],
+        },
+    },
+    {
+        files: [`${src}/engine/**/*.ts`],
+        rules: {
+            "no-restricted-imports": [
+                "error",
+                {
+                    paths: [noPulumiAtRuntime],
+                    patterns: [
+                        { group: ["**/program/**", "../program", "../../program"], message: "the engine never loads program-side code" },
+                    ],
+                },
+            ],
+        },
+    },
+    {
+        files: [`${src}/engine/host/**/*.ts`],
+        rules: {
+            "no-restricted-imports": [
+                "error",
+                {
+                    patterns: [
+                        { group: ["@pulumi/*"], message: "the host layer imports nothing of Pulumi" },
+                        { group: ["../providers/**", "../index", "../../**"], message: "the host layer imports nothing above it" },
+                    ],
+                },
+            ],
+        },
+    },
+    {
+        files: [`${src}/program/**/*.ts`, `${src}/index.ts`],
+        rules: {
+            "no-restricted-imports": [
+                "error",
+                {
+                    patterns: [
+                        {
+                            group: ["**/engine/**", "../engine", "./engine"],
+                            message: "program-side code never imports the engine (it is loaded by name, at call time)",
+                        },
+                    ],
+                },
+            ],
+            // The stub providers load the engine by package name when the engine calls them.
+            "@typescript-eslint/no-require-imports": "off",
+        },
+    },
+    {
+        files: ["test/**/*.ts", "**/*.js", "**/*.cjs"],
+        rules: { "@typescript-eslint/no-require-imports": "off", "@typescript-eslint/no-unused-expressions": "off" },
+    },
+);
