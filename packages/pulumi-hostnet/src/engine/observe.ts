@@ -8,6 +8,7 @@
 //
 // Engine side: loaded by the dynamic-provider process.
 
+import { OWNER_LABEL, sameStack } from "../common/naming";
 import { parseCidr } from "../common/validation";
 import * as docker from "./host/docker";
 import * as networks from "./host/dockerNetworks";
@@ -107,4 +108,23 @@ export function overlaps(a: string, b: string): boolean {
     const prefix = Math.min(x.prefix, y.prefix);
     const size = 2 ** (32 - prefix);
     return x.address - (x.address % size) === y.address - (y.address % size);
+}
+
+/**
+ * The container holding `address` on a Docker network, unless it is `self`
+ * or one of the same stack as `owner` (those are the stack's own business:
+ * its claims catch a real clash, and a replacement frees the address first).
+ */
+export async function foreignHolder(
+    n: networks.NetworkInspect,
+    address: string,
+    owner: string | undefined,
+    self?: string,
+): Promise<string | undefined> {
+    for (const c of Object.values(n.Containers ?? {})) {
+        if (c.IPv4Address.split("/")[0] !== address || c.Name === self?.replace(/^\//, "")) continue;
+        const label = (await docker.inspectContainer(c.Name))?.Config.Labels?.[OWNER_LABEL];
+        if (!sameStack(label, owner)) return c.Name;
+    }
+    return undefined;
 }

@@ -22,6 +22,7 @@ import {
 import { containsUnknown, InputFailure, isBuiltinNetworkMode, parsePortSpec } from "../../common/validation";
 import * as docker from "../host/docker";
 import * as networks from "../host/dockerNetworks";
+import { foreignHolder } from "../observe";
 import { callStep, describe, execute, Plan } from "../plan";
 import { claim, isClaimed } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
@@ -250,13 +251,11 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
                 );
             continue;
         }
-        const holder = e.ipv4Address
-            ? Object.values(n.Containers ?? {}).find((c) => c.IPv4Address.split("/")[0] === e.ipv4Address && c.Name !== inputs.name)
-            : undefined;
+        const holder = e.ipv4Address ? await foreignHolder(n, e.ipv4Address, inputs.owner, inputs.name) : undefined;
         if (holder)
             fail(
                 "networks",
-                `\`networks\`: address ${e.ipv4Address} on network ${n.Name} is already used by container "${holder.Name}"; choose a free address`,
+                `\`networks\`: address ${e.ipv4Address} on network ${n.Name} is already used by container "${holder}"; choose a free address`,
             );
     }
     return failures;

@@ -12,6 +12,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
 import { connectionMark, describeOwner } from "../../common/naming";
+import { foreignHolder } from "../observe";
 import { containsUnknown, InputFailure } from "../../common/validation";
 import { callStep, describe, execute, Plan } from "../plan";
 import { claim, isClaimed } from "../registry";
@@ -183,13 +184,11 @@ async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<Netw
             );
     }
     if (n && inputs.ipv4Address && known(inputs.ipv4Address)) {
-        const holder = Object.values(n.Containers ?? {}).find(
-            (x) => x.IPv4Address.split("/")[0] === inputs.ipv4Address && (!c || x.Name !== c.Name.replace(/^\//, "")),
-        );
+        const holder = await foreignHolder(n, inputs.ipv4Address, inputs.owner, c?.Name);
         if (holder)
             fail(
                 "ipv4Address",
-                `\`ipv4Address\` ${inputs.ipv4Address} on network ${n.Name} is already used by container "${holder.Name}"; choose a free address`,
+                `\`ipv4Address\` ${inputs.ipv4Address} on network ${n.Name} is already used by container "${holder}"; choose a free address`,
             );
     }
     return failures;
