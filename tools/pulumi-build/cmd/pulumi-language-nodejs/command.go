@@ -3,8 +3,9 @@ package main
 // What Run starts, worked out from the request and the host's environment
 // alone so that it can be table-tested: node's arguments and environment.
 //
-// It does what Pulumi's own language host does (sdk/nodejs/cmd/pulumi-language-nodejs
-// at release 3.248.0), for what `@pulumi/pulumi/cmd/run` reads:
+// It does what Pulumi's own language host does (sdk/nodejs/cmd/pulumi-language-nodejs:
+// parseOptions and the start of the node process, alike in the 3.x releases
+// around 3.248.0), for what `@pulumi/pulumi/cmd/run` 3.248.0 reads:
 //
 //   - runtime.options.typescript (default true): true sets PULUMI_NODEJS_TYPESCRIPT=true
 //     and run loads the program through ts-node; false leaves the variable alone,
