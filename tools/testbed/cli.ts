@@ -12,7 +12,7 @@ const USAGE = `usage:
   scripts/testbed.sh up     [--hosts N] [--id ID] [--image IMAGE]   N simulated hosts (default ${DEFAULT_HOSTS}); this machine is host A
   scripts/testbed.sh down   [--id ID]                               remove test bed ID completely (idempotent)
   scripts/testbed.sh status [--json]                                every test bed on this machine
-ID: 1-6 of a-z0-9, default ${DEFAULT_ID} (or HOSTNET_TESTBED_ID).`;
+ID: 1-8 of a-z0-9, default ${DEFAULT_ID} (or HOSTNET_TESTBED_ID).`;
 
 function parse(argv: string[]): { cmd: string; id: string; hosts: number; image: string; json: boolean } {
     const [cmd, ...rest] = argv;

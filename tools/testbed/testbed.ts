@@ -125,8 +125,8 @@ interface IpLink { ifname: string; ifalias?: string }
 // ---------------------------------------------------------------- names
 
 export function validateId(id: string): void {
-    if (!/^[a-z0-9]{1,6}$/.test(id)) {
-        throw new TestbedError(`failed to use test bed id "${id}": an id is 1 to 6 characters of a-z and 0-9 (it goes into interface names of at most 15 characters); pick another with --id`);
+    if (!/^[a-z0-9]{1,8}$/.test(id)) {
+        throw new TestbedError(`failed to use test bed id "${id}": an id is 1 to 8 characters of a-z and 0-9 (it goes into interface names of at most 15 characters); pick another with --id`);
     }
 }
 
@@ -727,7 +727,7 @@ export interface StatusEntry {
 export async function status(): Promise<StatusEntry[]> {
     const ids = new Set(readdirSafe(RUN_ROOT).filter((e) => !e.startsWith(".")));
     for (const ns of readdirSafe(NETNS_DIR)) {
-        const m = /^hntb-([a-z0-9]{1,6})-[a-z]{1,2}$/.exec(ns);
+        const m = /^hntb-([a-z0-9]{1,8})-[a-z]{1,2}$/.exec(ns);
         if (m) ids.add(m[1]);
     }
     const out: StatusEntry[] = [];
