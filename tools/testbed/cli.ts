@@ -6,7 +6,7 @@
 //
 // See testbed.ts for the layout. ID defaults to "tb" (HOSTNET_TESTBED_ID).
 
-import { DEFAULT_HOSTS, DEFAULT_ID, DEFAULT_IMAGE, down, status, TestbedInfo, up, validateId } from "./testbed";
+import { DEFAULT_HOSTS, DEFAULT_ID, DEFAULT_IMAGE, down, interruptUp, status, TestbedInfo, up, validateId } from "./testbed";
 
 const USAGE = `usage:
   scripts/testbed.sh up     [--hosts N] [--id ID] [--image IMAGE]   N simulated hosts (default ${DEFAULT_HOSTS}); this machine is host A
@@ -57,14 +57,13 @@ async function main(): Promise<number> {
     switch (args.cmd) {
         case "up": {
             validateId(args.id);
-            // Ctrl-C during up: remove what it made so far.
-            const stop = async (sig: string) => {
-                process.stderr.write(`\n${sig}: removing test bed ${args.id}\n`);
-                await down(args.id, { log }).catch((e) => process.stderr.write(`${(e as Error).message}\n`));
-                process.exit(130);
-            };
-            process.once("SIGINT", () => void stop("SIGINT"));
-            process.once("SIGTERM", () => void stop("SIGTERM"));
+            // Ctrl-C or SIGTERM during up: up stops at its next step and removes what it made.
+            for (const sig of ["SIGINT", "SIGTERM"] as const) {
+                process.on(sig, () => {
+                    process.stderr.write(`\n${sig}: stopping; test bed ${args.id} is being removed\n`);
+                    interruptUp();
+                });
+            }
             process.stderr.write(`==> test bed ${args.id}: up, ${args.hosts} simulated host(s)\n`);
             const info = await up({ id: args.id, hosts: args.hosts, image: args.image, log });
             process.stdout.write(`${describe(info)}\n`);

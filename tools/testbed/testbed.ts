@@ -102,8 +102,19 @@ interface RunResult { stdout: string; stderr: string; exitCode: number }
 
 class TestbedError extends Error {}
 
+// Ctrl-C during up: the next command or wait of up throws, and up removes what it made.
+let upInProgress = false;
+let interrupted = false;
+export function interruptUp(): void {
+    interrupted = true;
+}
+function checkInterrupted(what: string): void {
+    if (upInProgress && interrupted) throw new TestbedError(`failed to ${what}: interrupted; nothing of the test bed is kept`);
+}
+
 /** Runs argv; on failure throws "failed to <what>: <why>; <hint>". */
 async function run(argv: string[], what: string, opts: { hint?: string; input?: string; reject?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+    checkInterrupted(what);
     const r = await execa(argv[0], argv.slice(1), {
         reject: false, input: opts.input, timeout: opts.timeoutMs ?? 120000, env: opts.env, stripFinalNewline: true,
     });
@@ -208,6 +219,7 @@ function pidFromFile(file: string, mustContain: string): number | undefined {
 
 /** Starts a daemon in a network namespace, detached from this process, its output to `log`. */
 function startDetached(netnsPath: string, argv: string[], log: string): number {
+    checkInterrupted(`start ${argv[0]}`);
     const fd = openSync(log, "a");
     try {
         const child = spawn("nsenter", [`--net=${netnsPath}`, "--", ...argv], {
@@ -238,6 +250,7 @@ function dockerPing(sock: string, timeoutMs = 1000): Promise<boolean> {
 async function waitFor(probe: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
     const until = Date.now() + ms;
     for (;;) {
+        checkInterrupted("wait for the test bed");
         if (await probe()) return true;
         if (Date.now() > until) return false;
         await sleep(100);
@@ -419,12 +432,16 @@ export async function up(opts: UpOptions = {}): Promise<TestbedInfo> {
     mkdirSync(n.runDir, { mode: 0o700 });
     chmodSync(n.runDir, 0o755); // sshd's StrictModes: no group/world write on the path to authorized_keys
     writeFileSync(join(n.runDir, "mark"), `${n.mark}\n`);
+    upInProgress = true;
     try {
         return await upInside(id, count, image, n, log, started);
     } catch (err) {
+        upInProgress = false;
         log(`up failed, removing what it made: ${(err as Error).message}`);
         await down(id, { log: () => {} }).catch((e) => log(`  down after the failure also failed: ${(e as Error).message}`));
         throw err;
+    } finally {
+        upInProgress = false;
     }
 }
 
