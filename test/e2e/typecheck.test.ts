@@ -18,7 +18,7 @@ function program(line: string): string {
         `import * as pulumi from "@pulumi/pulumi";`,
         line,
         `const tsNode = typeof require.extensions[".ts"] === "function" ? "on" : "off";`,
-        "console.log(`ts-node: ${tsNode}; node args: ${process.execArgv.join(\"|\")}`);",
+        'console.log(`ts-node: ${tsNode}; node args: ${process.execArgv.join("|")}`);',
         `export const out = pulumi.output(n);`,
         ``,
     ].join("\n");
@@ -84,11 +84,7 @@ describe("TypeScript programs are type-checked like Pulumi's own language host d
     });
 
     it("a type error fails the preview with tsc's message", async () => {
-        await assertRefused(
-            { files: { "index.ts": WRONG } },
-            "Unable to compile TypeScript",
-            TS2322,
-        );
+        await assertRefused({ files: { "index.ts": WRONG } }, "Unable to compile TypeScript", TS2322);
     });
 
     it("an explicit PULUMI_NODEJS_TRANSPILE_ONLY=false type-checks too", async () => {

@@ -55,7 +55,12 @@ export const keys = Array.from({ length: config.requireNumber("items") }, (_, i)
     new Item("item-" + i, { key: "item-" + i, journal, delayMs }).id);
 `;
 
-interface Result { exitCode: number; output: string; pid: number; seconds: number }
+interface Result {
+    exitCode: number;
+    output: string;
+    pid: number;
+    seconds: number;
+}
 
 describe("team state in PostgreSQL: two checkouts, one stack, one server", function () {
     const server = `p${RUN}`;
@@ -68,7 +73,13 @@ describe("team state in PostgreSQL: two checkouts, one stack, one server", funct
 
     function pulumi(c: { dir: string; env: NodeJS.ProcessEnv }, args: string[]): Promise<Result> {
         const t = Date.now();
-        const child = execa(join(toolchainRoot(), "bin", "pulumi"), args, { cwd: c.dir, env: c.env, reject: false, all: true, timeout: 300000 });
+        const child = execa(join(toolchainRoot(), "bin", "pulumi"), args, {
+            cwd: c.dir,
+            env: c.env,
+            reject: false,
+            all: true,
+            timeout: 300000,
+        });
         const pid = child.pid!;
         return child.then((r) => ({ exitCode: r.exitCode ?? -1, output: String(r.all ?? ""), pid, seconds: (Date.now() - t) / 1000 }));
     }
@@ -99,10 +110,26 @@ describe("team state in PostgreSQL: two checkouts, one stack, one server", funct
         for (const n of [1, 2]) {
             const dir = join(scratch, `checkout-${n}`);
             mkdirSync(dir);
-            writeFileSync(join(dir, "Pulumi.yaml"), `name: ${PROJECT}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: index.ts\n`);
+            writeFileSync(
+                join(dir, "Pulumi.yaml"),
+                `name: ${PROJECT}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: index.ts\n`,
+            );
             writeFileSync(join(dir, "index.ts"), PROGRAM);
             writeFileSync(join(dir, "package.json"), JSON.stringify({ name: PROJECT, private: true, main: "index.ts" }));
-            writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { target: "ES2022", module: "commonjs", moduleResolution: "node10", types: ["node"], strict: true, esModuleInterop: true, skipLibCheck: true } }));
+            writeFileSync(
+                join(dir, "tsconfig.json"),
+                JSON.stringify({
+                    compilerOptions: {
+                        target: "ES2022",
+                        module: "commonjs",
+                        moduleResolution: "node10",
+                        types: ["node"],
+                        strict: true,
+                        esModuleInterop: true,
+                        skipLibCheck: true,
+                    },
+                }),
+            );
             symlinkSync(join(projectRoot, "node_modules"), join(dir, "node_modules"));
             const env: NodeJS.ProcessEnv = {
                 ...process.env,
@@ -124,7 +151,12 @@ describe("team state in PostgreSQL: two checkouts, one stack, one server", funct
         }
         const [one, two] = checkouts;
         assert.ok(!checkouts[1].env.PULUMI_BACKEND_URL!.includes(password));
-        for (const args of [["stack", "init"], ["config", "set", "journal", journal], ["config", "set", "delayMs", "3000"], ["config", "set", "items", String(ITEMS)]]) {
+        for (const args of [
+            ["stack", "init"],
+            ["config", "set", "journal", journal],
+            ["config", "set", "delayMs", "3000"],
+            ["config", "set", "items", String(ITEMS)],
+        ]) {
             const r = await pulumi(one, [...args, "--stack", stack]);
             assert.equal(r.exitCode, 0, r.output);
         }
@@ -146,7 +178,10 @@ describe("team state in PostgreSQL: two checkouts, one stack, one server", funct
     it("runs on Debian's PostgreSQL 15, and the CLI keeps its state in the server's table", async () => {
         assert.match((await psql("show server_version"))[0], /^15\./);
         const keys = await psql("select key from pulumi_state order by key");
-        assert.ok(keys.some((k) => k.endsWith(`/.pulumi/stacks/${PROJECT}/${stack}.json`)), keys.join("\n"));
+        assert.ok(
+            keys.some((k) => k.endsWith(`/.pulumi/stacks/${PROJECT}/${stack}.json`)),
+            keys.join("\n"),
+        );
     });
 
     it("two `pulumi up` at once: one deploys, the other is refused with Pulumi's lock message naming the first; each resource is created once", async () => {
@@ -156,17 +191,30 @@ describe("team state in PostgreSQL: two checkouts, one stack, one server", funct
             const runs = await Promise.all(checkouts.map((c) => pulumi(c, ["up", "--yes", "--stack", stack])));
             pairSeconds = (Date.now() - t) / 1000;
             const ok = runs.map((r, i) => (r.exitCode === 0 ? i : -1)).filter((i) => i >= 0);
-            const why = runs.map((r) => (r.exitCode === 0 ? "deployed" : LOCKED.test(r.output) ? "refused (locked)" : LIST_RACE.test(r.output) ? "failed (list race)" : "failed"));
+            const why = runs.map((r) =>
+                r.exitCode === 0
+                    ? "deployed"
+                    : LOCKED.test(r.output)
+                      ? "refused (locked)"
+                      : LIST_RACE.test(r.output)
+                        ? "failed (list race)"
+                        : "failed",
+            );
             for (const r of runs.filter((x) => x.exitCode !== 0)) assert.ok(LOCKED.test(r.output) || LIST_RACE.test(r.output), r.output);
             assert.ok(ok.length <= 1, "never both at once");
             attempts.push(`checkout 1 ${why[0]}, checkout 2 ${why[1]}`);
             if (ok.length === 1 && LOCKED.test(runs[1 - ok[0]].output)) {
                 winner = ok[0];
                 const loser = runs[1 - winner];
-                assert.ok(loser.output.includes(`(pid ${runs[winner].pid})`), `the refusal names the running update's process:\n${loser.output}`);
+                assert.ok(
+                    loser.output.includes(`(pid ${runs[winner].pid})`),
+                    `the refusal names the running update's process:\n${loser.output}`,
+                );
                 assert.ok(loser.seconds < runs[winner].seconds, "the refused one stopped at once, without waiting");
                 const message = loser.output.split("\n").filter((l) => LOCKED.test(l) || l.includes(`(pid ${runs[winner].pid})`));
-                console.log(`      refused after ${loser.seconds.toFixed(1)}s (the deploying up took ${runs[winner].seconds.toFixed(1)}s):\n${message.map((l) => `        ${l.trim()}`).join("\n")}`);
+                console.log(
+                    `      refused after ${loser.seconds.toFixed(1)}s (the deploying up took ${runs[winner].seconds.toFixed(1)}s):\n${message.map((l) => `        ${l.trim()}`).join("\n")}`,
+                );
                 break;
             }
             // Not the case under test, but no loss either: neither deployed (both saw the other's
@@ -176,7 +224,11 @@ describe("team state in PostgreSQL: two checkouts, one stack, one server", funct
             assert.deepEqual(await psql("select key from pulumi_state where key like '%/.pulumi/locks/%'"), [], "no lock left behind");
             if (ok.length === 0) assert.deepEqual(journalLines(), [], "a refused up creates nothing");
             if (ok.length === 1) {
-                assert.deepEqual(journalLines().sort(), Array.from({ length: ITEMS }, (_, i) => `item-${i}`).sort(), "every item created exactly once");
+                assert.deepEqual(
+                    journalLines().sort(),
+                    Array.from({ length: ITEMS }, (_, i) => `item-${i}`).sort(),
+                    "every item created exactly once",
+                );
                 const destroy = await pulumi(checkouts[ok[0]], ["destroy", "--yes", "--stack", stack]);
                 assert.equal(destroy.exitCode, 0, destroy.output);
                 rmSync(journal, { force: true });
@@ -184,7 +236,11 @@ describe("team state in PostgreSQL: two checkouts, one stack, one server", funct
         }
         console.log(`      concurrent ups: ${attempts.join("; ")}; the pair took ${pairSeconds.toFixed(1)}s`);
         assert.notEqual(winner, undefined, attempts.join("; "));
-        assert.deepEqual(journalLines().sort(), Array.from({ length: ITEMS }, (_, i) => `item-${i}`).sort(), "every item created exactly once");
+        assert.deepEqual(
+            journalLines().sort(),
+            Array.from({ length: ITEMS }, (_, i) => `item-${i}`).sort(),
+            "every item created exactly once",
+        );
     });
 
     it("`pulumi stack export` from either checkout has every resource once and nothing pending; the server holds no lock", async () => {

@@ -23,8 +23,17 @@ function readInfo(id: string): TestbedInfo {
     return JSON.parse(readFileSync(join(RUN_ROOT, id, "testbed.json"), "utf8"));
 }
 
-interface Addr { family: string; local: string; prefixlen: number }
-interface Link { ifname: string; ifalias?: string; addr_info?: Addr[]; stats64?: { rx: { packets: number }; tx: { packets: number } } }
+interface Addr {
+    family: string;
+    local: string;
+    prefixlen: number;
+}
+interface Link {
+    ifname: string;
+    ifalias?: string;
+    addr_info?: Addr[];
+    stats64?: { rx: { packets: number }; tx: { packets: number } };
+}
 
 function inet(links: Link[]): string[] {
     return links.flatMap((l) => (l.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`)).sort();
@@ -112,10 +121,16 @@ describe("multi-host test bed (scripts/testbed.sh)", function () {
     });
 
     it("makes hosts b, c, d on a free 10.250.<n>.0/24 underlay, with this machine as host A (.1)", async () => {
-        assert.deepEqual(tb.hosts.map((h) => h.name), ["b", "c", "d"]);
+        assert.deepEqual(
+            tb.hosts.map((h) => h.name),
+            ["b", "c", "d"],
+        );
         const net = tb.subnet.replace(/\.0\/24$/, "");
         assert.match(tb.subnet, /^10\.250\.\d{1,3}\.0\/24$/);
-        assert.deepEqual(tb.hosts.map((h) => h.cidr), [`${net}.2/24`, `${net}.3/24`, `${net}.4/24`]);
+        assert.deepEqual(
+            tb.hosts.map((h) => h.cidr),
+            [`${net}.2/24`, `${net}.3/24`, `${net}.4/24`],
+        );
         const a = JSON.parse((await sh(["ip", "-j", "addr", "show", "dev", tb.controller.interface])).stdout) as Link[];
         assert.deepEqual(inet(a), [`${net}.1/24`], "host A's underlay address is on this machine");
         const [link] = JSON.parse((await sh(["ip", "-j", "link", "show", "dev", tb.controller.interface])).stdout) as Link[];
@@ -129,7 +144,11 @@ describe("multi-host test bed (scripts/testbed.sh)", function () {
             for (const argv of [h.ssh.argv, h.ssh.configArgv]) {
                 const { stdout } = await sh([...argv, "ip", "-j", "addr"]);
                 const links = JSON.parse(stdout) as Link[];
-                assert.deepEqual(inet(links), ["127.0.0.1/8", h.cidr, h.dockerBridge.cidr].sort(), `${h.name} via ${argv.slice(0, 3).join(" ")}`);
+                assert.deepEqual(
+                    inet(links),
+                    ["127.0.0.1/8", h.cidr, h.dockerBridge.cidr].sort(),
+                    `${h.name} via ${argv.slice(0, 3).join(" ")}`,
+                );
                 assert.deepEqual(inet(links.filter((l) => l.ifname === "eth0")), [h.cidr]);
             }
         }
@@ -138,11 +157,30 @@ describe("multi-host test bed (scripts/testbed.sh)", function () {
     it("sshd answers only on the host's underlay address, and only to the test bed's key", async () => {
         const b = byName("b");
         const { stdout } = await sh([...b.nsenter, "--", "ss", "-Hltn"]);
-        const listeners = stdout.split("\n").filter(Boolean).map((l) => l.trim().split(/\s+/)[3]);
+        const listeners = stdout
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => l.trim().split(/\s+/)[3]);
         assert.ok(listeners.includes(`${b.address}:22`), listeners.join(" "));
         assert.ok(!listeners.some((l) => /^(0\.0\.0\.0|\*|\[::\]):22$/.test(l)), listeners.join(" "));
-        const noKey = await sh(["ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${tb.ssh.knownHosts}`,
-            "-o", "IdentitiesOnly=yes", "-o", "IdentityFile=/dev/null", `root@${b.address}`, "true"], { reject: false });
+        const noKey = await sh(
+            [
+                "ssh",
+                "-F",
+                "/dev/null",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                `UserKnownHostsFile=${tb.ssh.knownHosts}`,
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "IdentityFile=/dev/null",
+                `root@${b.address}`,
+                "true",
+            ],
+            { reject: false },
+        );
         assert.notEqual(noKey.exitCode, 0, "a login without the test bed's key is refused");
         assert.match(noKey.stderr, /Permission denied/);
     });
@@ -151,18 +189,38 @@ describe("multi-host test bed (scripts/testbed.sh)", function () {
         const name = `hnt-tb-${RUN}`;
         try {
             for (const h of tb.hosts) {
-                await sh(["docker", "-H", h.dockerHost, "run", "-d", "--name", name, "--net=none", "--label", `${TEST_LABEL}=${RUN}`,
-                    tb.image, "sleep", "600"]);
+                await sh([
+                    "docker",
+                    "-H",
+                    h.dockerHost,
+                    "run",
+                    "-d",
+                    "--name",
+                    name,
+                    "--net=none",
+                    "--label",
+                    `${TEST_LABEL}=${RUN}`,
+                    tb.image,
+                    "sleep",
+                    "600",
+                ]);
                 const [c] = JSON.parse((await sh(["docker", "-H", h.dockerHost, "inspect", name])).stdout);
                 assert.equal(c.HostConfig.NetworkMode, "none");
                 assert.equal(c.State.Running, true);
-                const links = (await sh(["docker", "-H", h.dockerHost, "exec", name, "ip", "-o", "link"])).stdout.split("\n").filter(Boolean);
-                assert.deepEqual(links.map((l) => l.split(": ")[1]), ["lo"]);
+                const links = (await sh(["docker", "-H", h.dockerHost, "exec", name, "ip", "-o", "link"])).stdout
+                    .split("\n")
+                    .filter(Boolean);
+                assert.deepEqual(
+                    links.map((l) => l.split(": ")[1]),
+                    ["lo"],
+                );
                 // Over ssh (sshd sets DOCKER_HOST for the session), the same container is there.
                 const viaSsh = await sh([...h.ssh.configArgv, "docker", "inspect", "-f", "{{.Id}}", name]);
                 assert.equal(viaSsh.stdout.trim(), c.Id);
             }
-            const ids = await Promise.all(tb.hosts.map(async (h) => (await sh(["docker", "-H", h.dockerHost, "inspect", "-f", "{{.Id}}", name])).stdout.trim()));
+            const ids = await Promise.all(
+                tb.hosts.map(async (h) => (await sh(["docker", "-H", h.dockerHost, "inspect", "-f", "{{.Id}}", name])).stdout.trim()),
+            );
             assert.equal(new Set(ids).size, 3, "three engines, three containers");
             const onMachine = await sh(["docker", "inspect", "--type", "container", name], { reject: false });
             assert.notEqual(onMachine.exitCode, 0, "the machine's own engine does not have it");
@@ -176,7 +234,8 @@ describe("multi-host test bed (scripts/testbed.sh)", function () {
         const route = JSON.parse((await sh([...b.nsenter, "--", "ip", "-j", "route", "get", c.address])).stdout);
         assert.equal(route[0].dev, "eth0");
         assert.equal((await sh([...b.nsenter, "--", "ping", "-c", "3", "-i", "0.2", "-W", "1", c.address], { reject: false })).exitCode, 0);
-        for (const h of [b, c]) assert.equal((await sh(["ping", "-c", "2", "-i", "0.2", "-W", "1", h.address], { reject: false })).exitCode, 0);
+        for (const h of [b, c])
+            assert.equal((await sh(["ping", "-c", "2", "-i", "0.2", "-W", "1", h.address], { reject: false })).exitCode, 0);
         for (const h of tb.hosts) {
             const routes = JSON.parse((await sh([...h.nsenter, "--", "ip", "-j", "route", "show", "default"])).stdout || "[]");
             assert.deepEqual(routes, [], `host ${h.name} has no default route`);
@@ -187,8 +246,26 @@ describe("multi-host test bed (scripts/testbed.sh)", function () {
         const [b, c] = [byName("b"), byName("c")];
         const vni = String(4000 + runByte(1));
         const overlay = (host: number) => `10.251.${runByte(1)}.${host}`;
-        const vxlan = (h: typeof b, peer: typeof b) => [...h.nsenter, "--", "ip", "link", "add", "vx0", "type", "vxlan", "id", vni,
-            "dstport", "4789", "remote", peer.address, "local", h.address, "dev", "eth0"];
+        const vxlan = (h: typeof b, peer: typeof b) => [
+            ...h.nsenter,
+            "--",
+            "ip",
+            "link",
+            "add",
+            "vx0",
+            "type",
+            "vxlan",
+            "id",
+            vni,
+            "dstport",
+            "4789",
+            "remote",
+            peer.address,
+            "local",
+            h.address,
+            "dev",
+            "eth0",
+        ];
         try {
             await sh(vxlan(b, c));
             await sh([...b.nsenter, "--", "ip", "addr", "add", `${overlay(1)}/24`, "dev", "vx0"]);
@@ -200,9 +277,21 @@ describe("multi-host test bed (scripts/testbed.sh)", function () {
             await sh([...c.nsenter, "--", "ip", "addr", "add", `${overlay(2)}/24`, "dev", "vx0"]);
             await sh([...c.nsenter, "--", "ip", "link", "set", "dev", "vx0", "up"]);
             const [info] = JSON.parse((await sh([...c.nsenter, "--", "ip", "-j", "-d", "link", "show", "vx0"])).stdout);
-            assert.deepEqual([info.linkinfo.info_kind, String(info.linkinfo.info_data.id), info.linkinfo.info_data.remote], ["vxlan", vni, b.address]);
-            assert.ok(await eventually(async () => (await sh([...b.nsenter, "--", "ping", "-c", "1", "-W", "1", overlay(2)], { reject: false })).exitCode === 0, 5000));
-            assert.equal((await sh([...b.nsenter, "--", "ping", "-c", "3", "-i", "0.2", "-W", "1", overlay(2)], { reject: false })).exitCode, 0);
+            assert.deepEqual(
+                [info.linkinfo.info_kind, String(info.linkinfo.info_data.id), info.linkinfo.info_data.remote],
+                ["vxlan", vni, b.address],
+            );
+            assert.ok(
+                await eventually(
+                    async () =>
+                        (await sh([...b.nsenter, "--", "ping", "-c", "1", "-W", "1", overlay(2)], { reject: false })).exitCode === 0,
+                    5000,
+                ),
+            );
+            assert.equal(
+                (await sh([...b.nsenter, "--", "ping", "-c", "3", "-i", "0.2", "-W", "1", overlay(2)], { reject: false })).exitCode,
+                0,
+            );
             const [rx] = JSON.parse((await sh([...c.nsenter, "--", "ip", "-j", "-s", "link", "show", "vx0"])).stdout) as Link[];
             assert.ok(rx.stats64!.rx.packets >= 3, `C's vx0 received ${rx.stats64!.rx.packets} packets`);
         } finally {
@@ -215,7 +304,11 @@ describe("multi-host test bed (scripts/testbed.sh)", function () {
         assert.equal(present.namespaces.length, 4);
         assert.ok(present.links.includes(`hntb-${id}-a`));
         for (const daemon of ["sshd", "containerd", "dockerd"]) {
-            assert.equal(present.processes.filter((p) => p.includes(`${daemon} `) || p.includes(`${daemon}: `)).length >= 3, true, `${daemon}: ${present.processes.join("\n")}`);
+            assert.equal(
+                present.processes.filter((p) => p.includes(`${daemon} `) || p.includes(`${daemon}: `)).length >= 3,
+                true,
+                `${daemon}: ${present.processes.join("\n")}`,
+            );
         }
         assert.ok(present.mounts.length >= 3, present.mounts.join(" "));
 
@@ -261,7 +354,21 @@ describe("multi-host test bed: leftovers of a killed test bed", function () {
         await testbed("up", "--id", id, "--hosts", "1");
         const b = readInfo(id).hosts[0];
         const inodes = new Set((await namespacesOf(id)).values());
-        const cid = (await sh(["docker", "-H", b.dockerHost, "run", "-d", "--net=none", "--label", `${TEST_LABEL}=${RUN}`, "hostnet/busybox:1", "sleep", "600"])).stdout.trim();
+        const cid = (
+            await sh([
+                "docker",
+                "-H",
+                b.dockerHost,
+                "run",
+                "-d",
+                "--net=none",
+                "--label",
+                `${TEST_LABEL}=${RUN}`,
+                "hostnet/busybox:1",
+                "sleep",
+                "600",
+            ])
+        ).stdout.trim();
         const pid = (await sh(["docker", "-H", b.dockerHost, "inspect", "-f", "{{.State.Pid}}", cid])).stdout.trim();
         for (const daemon of ["dockerd", "containerd"] as const) {
             await sh(["kill", "-KILL", readFileSync(b.pidFiles[daemon], "utf8").trim()]);

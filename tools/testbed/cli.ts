@@ -16,7 +16,13 @@ ID: 1-8 of a-z0-9, default ${DEFAULT_ID} (or HOSTNET_TESTBED_ID).`;
 
 function parse(argv: string[]): { cmd: string; id: string; hosts: number; image: string; json: boolean } {
     const [cmd, ...rest] = argv;
-    const out = { cmd: cmd ?? "", id: process.env.HOSTNET_TESTBED_ID || DEFAULT_ID, hosts: DEFAULT_HOSTS, image: DEFAULT_IMAGE, json: false };
+    const out = {
+        cmd: cmd ?? "",
+        id: process.env.HOSTNET_TESTBED_ID || DEFAULT_ID,
+        hosts: DEFAULT_HOSTS,
+        image: DEFAULT_IMAGE,
+        json: false,
+    };
     for (let i = 0; i < rest.length; i++) {
         const flag = rest[i];
         const value = () => {
@@ -84,10 +90,14 @@ async function main(): Promise<number> {
             }
             if (beds.length === 0) process.stdout.write("no test bed on this machine\n");
             for (const b of beds) {
-                process.stdout.write(`test bed ${b.id}: ${b.complete ? "up" : "INCOMPLETE (run down)"}, underlay ${b.subnet ?? "?"}, namespaces ${b.namespaces.join(" ") || "none"}\n`);
+                process.stdout.write(
+                    `test bed ${b.id}: ${b.complete ? "up" : "INCOMPLETE (run down)"}, underlay ${b.subnet ?? "?"}, namespaces ${b.namespaces.join(" ") || "none"}\n`,
+                );
                 for (const h of b.hosts) {
                     const st = (ok: boolean) => (ok ? "running" : "STOPPED");
-                    process.stdout.write(`  ${h.name} ${h.address ?? ""}  sshd ${st(h.sshd)}, containerd ${st(h.containerd)}, dockerd ${st(h.dockerd)}${h.docker ? ", engine answers" : ""}\n`);
+                    process.stdout.write(
+                        `  ${h.name} ${h.address ?? ""}  sshd ${st(h.sshd)}, containerd ${st(h.containerd)}, dockerd ${st(h.dockerd)}${h.docker ? ", engine answers" : ""}\n`,
+                    );
                 }
             }
             return 0;

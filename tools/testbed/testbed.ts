@@ -30,7 +30,19 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { execa } from "execa";
 import {
-    accessSync, chmodSync, constants, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync,
+    accessSync,
+    chmodSync,
+    constants,
+    closeSync,
+    existsSync,
+    mkdirSync,
+    openSync,
+    readdirSync,
+    readFileSync,
+    rmdirSync,
+    rmSync,
+    statSync,
+    writeFileSync,
 } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
@@ -98,7 +110,11 @@ export type Log = (line: string) => void;
 
 // ---------------------------------------------------------------- commands
 
-interface RunResult { stdout: string; stderr: string; exitCode: number }
+interface RunResult {
+    stdout: string;
+    stderr: string;
+    exitCode: number;
+}
 
 class TestbedError extends Error {}
 
@@ -113,14 +129,25 @@ function checkInterrupted(what: string): void {
 }
 
 /** Runs argv; on failure throws "failed to <what>: <why>; <hint>". */
-async function run(argv: string[], what: string, opts: { hint?: string; input?: string; reject?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+async function run(
+    argv: string[],
+    what: string,
+    opts: { hint?: string; input?: string; reject?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
     checkInterrupted(what);
     const r = await execa(argv[0], argv.slice(1), {
-        reject: false, input: opts.input, timeout: opts.timeoutMs ?? 120000, env: opts.env, stripFinalNewline: true,
+        reject: false,
+        input: opts.input,
+        timeout: opts.timeoutMs ?? 120000,
+        env: opts.env,
+        stripFinalNewline: true,
     });
     const result = { stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? ""), exitCode: r.exitCode ?? -1 };
     if (result.exitCode !== 0 && opts.reject !== false) {
-        const why = (result.stderr.trim() || result.stdout.trim() || r.shortMessage || `exit code ${result.exitCode}`).split("\n").slice(-3).join(" / ");
+        const why = (result.stderr.trim() || result.stdout.trim() || r.shortMessage || `exit code ${result.exitCode}`)
+            .split("\n")
+            .slice(-3)
+            .join(" / ");
         throw new TestbedError(`failed to ${what}: ${why}; ${opts.hint ?? `the command was: ${argv.join(" ")}`}`);
     }
     return result;
@@ -131,13 +158,18 @@ async function ipJson<T>(argv: string[], what: string): Promise<T[]> {
     return stdout.trim() ? JSON.parse(stdout) : [];
 }
 
-interface IpLink { ifname: string; ifalias?: string }
+interface IpLink {
+    ifname: string;
+    ifalias?: string;
+}
 
 // ---------------------------------------------------------------- names
 
 export function validateId(id: string): void {
     if (!/^[a-z0-9]{1,8}$/.test(id)) {
-        throw new TestbedError(`failed to use test bed id "${id}": an id is 1 to 8 characters of a-z and 0-9 (it goes into interface names of at most 15 characters); pick another with --id`);
+        throw new TestbedError(
+            `failed to use test bed id "${id}": an id is 1 to 8 characters of a-z and 0-9 (it goes into interface names of at most 15 characters); pick another with --id`,
+        );
     }
 }
 
@@ -159,7 +191,12 @@ function hostName(i: number): string {
 
 // ---------------------------------------------------------------- processes
 
-interface Proc { pid: number; cmdline: string; zombie: boolean; netIno?: number }
+interface Proc {
+    pid: number;
+    cmdline: string;
+    zombie: boolean;
+    netIno?: number;
+}
 
 function readProc(pid: number): Proc | undefined {
     try {
@@ -167,7 +204,11 @@ function readProc(pid: number): Proc | undefined {
         const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
         const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
         let netIno: number | undefined;
-        try { netIno = statSync(`/proc/${pid}/ns/net`).ino; } catch { /* gone or a kernel thread */ }
+        try {
+            netIno = statSync(`/proc/${pid}/ns/net`).ino;
+        } catch {
+            /* gone or a kernel thread */
+        }
         return { pid, cmdline, zombie: state === "Z" || state === "X", netIno };
     } catch {
         return undefined;
@@ -202,16 +243,28 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
 
 /** Stops a process with SIGTERM, then SIGKILL after `graceMs`. */
 async function stopPid(pid: number, graceMs: number): Promise<void> {
-    try { process.kill(pid, "SIGTERM"); } catch { return; }
+    try {
+        process.kill(pid, "SIGTERM");
+    } catch {
+        return;
+    }
     if (await waitGone(pid, graceMs)) return;
-    try { process.kill(pid, "SIGKILL"); } catch { return; }
+    try {
+        process.kill(pid, "SIGKILL");
+    } catch {
+        return;
+    }
     await waitGone(pid, 5000);
 }
 
 /** The pid in `file` when that process runs and its command line names `mustContain` (so a reused pid is never killed). */
 function pidFromFile(file: string, mustContain: string): number | undefined {
     let pid: number;
-    try { pid = Number(readFileSync(file, "utf8").trim()); } catch { return undefined; }
+    try {
+        pid = Number(readFileSync(file, "utf8").trim());
+    } catch {
+        return undefined;
+    }
     if (!Number.isInteger(pid) || pid <= 1) return undefined;
     const p = readProc(pid);
     return p && !p.zombie && p.cmdline.includes(mustContain) ? pid : undefined;
@@ -223,7 +276,9 @@ function startDetached(netnsPath: string, argv: string[], log: string): number {
     const fd = openSync(log, "a");
     try {
         const child = spawn("nsenter", [`--net=${netnsPath}`, "--", ...argv], {
-            detached: true, stdio: ["ignore", fd, fd], env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
+            detached: true,
+            stdio: ["ignore", fd, fd],
+            env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
         });
         child.unref();
         if (child.pid === undefined) throw new TestbedError(`failed to start ${argv[0]}: no process was created; see ${log}`);
@@ -242,7 +297,10 @@ function dockerPing(sock: string, timeoutMs = 1000): Promise<boolean> {
             resolve(res.statusCode === 200);
         });
         req.on("error", () => resolve(false));
-        req.on("timeout", () => { req.destroy(); resolve(false); });
+        req.on("timeout", () => {
+            req.destroy();
+            resolve(false);
+        });
         req.end();
     });
 }
@@ -274,7 +332,7 @@ function overlaps(a: string, b: string): boolean {
     const [pb, lb] = b.includes("/") ? b.split("/") : [b, "32"];
     const len = Math.min(Number(la), Number(lb));
     const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-    return ((ipv4ToInt(pa) & mask) >>> 0) === ((ipv4ToInt(pb) & mask) >>> 0);
+    return (ipv4ToInt(pa) & mask) >>> 0 === (ipv4ToInt(pb) & mask) >>> 0;
 }
 
 function seconds(since: number): string {
@@ -290,7 +348,10 @@ async function claimSubnet(id: string): Promise<string> {
     for (const r of await ipJson<{ dst: string }>(["-4", "route", "show", "table", "all"], "list the machine's IPv4 routes")) {
         if (r.dst && r.dst !== "default") used.push(r.dst);
     }
-    for (const l of await ipJson<{ addr_info?: { family: string; local: string; prefixlen: number }[] }>(["-4", "addr", "show"], "list the machine's IPv4 addresses")) {
+    for (const l of await ipJson<{ addr_info?: { family: string; local: string; prefixlen: number }[] }>(
+        ["-4", "addr", "show"],
+        "list the machine's IPv4 addresses",
+    )) {
         for (const a of l.addr_info ?? []) if (a.family === "inet") used.push(`${a.local}/${a.prefixlen}`);
     }
     const nets = await run(["docker", "network", "ls", "-q"], "list the machine's Docker networks", { reject: false });
@@ -298,7 +359,8 @@ async function claimSubnet(id: string): Promise<string> {
     if (ids.length > 0) {
         const r = await run(["docker", "network", "inspect", ...ids], "inspect the machine's Docker networks", { reject: false });
         if (r.exitCode === 0) {
-            for (const n of JSON.parse(r.stdout)) for (const c of n.IPAM?.Config ?? []) if (c.Subnet && !c.Subnet.includes(":")) used.push(c.Subnet);
+            for (const n of JSON.parse(r.stdout))
+                for (const c of n.IPAM?.Config ?? []) if (c.Subnet && !c.Subnet.includes(":")) used.push(c.Subnet);
         }
     }
     const start = [...id].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 256, 7);
@@ -313,35 +375,66 @@ async function claimSubnet(id: string): Promise<string> {
         }
         return subnet;
     }
-    throw new TestbedError(`failed to find a free underlay subnet: every ${UNDERLAY_PREFIX}.<n>.0/24 is in use on this machine; remove old test beds with \`scripts/testbed.sh status\` and \`down\``);
+    throw new TestbedError(
+        `failed to find a free underlay subnet: every ${UNDERLAY_PREFIX}.<n>.0/24 is in use on this machine; remove old test beds with \`scripts/testbed.sh status\` and \`down\``,
+    );
 }
 
 function releaseClaims(id: string): void {
     if (!existsSync(CLAIMS_DIR)) return;
     for (const f of readdirSync(CLAIMS_DIR)) {
         const p = join(CLAIMS_DIR, f);
-        try { if (readFileSync(p, "utf8").trim() === id) rmSync(p, { force: true }); } catch { /* gone */ }
+        try {
+            if (readFileSync(p, "utf8").trim() === id) rmSync(p, { force: true });
+        } catch {
+            /* gone */
+        }
     }
 }
 
 // ---------------------------------------------------------------- up
 
 async function ensureTools(log: Log): Promise<void> {
-    if (process.getuid?.() !== 0) throw new TestbedError("failed to start the test bed: it needs root (network namespaces, daemons); re-run with sudo");
+    if (process.getuid?.() !== 0)
+        throw new TestbedError("failed to start the test bed: it needs root (network namespaces, daemons); re-run with sudo");
     if (!existsSync(SSHD)) {
         log("installing Debian's openssh-server (sshd for the simulated hosts)");
         const t = Date.now();
         const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
         const before = existsSync("/run/sshd.pid");
-        await run(["apt-get", "update", "-qq"], "update the apt package lists", { env, timeoutMs: 600000, hint: "is Debian's archive reachable?" });
-        await run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "openssh-server"], "install openssh-server", { env, timeoutMs: 600000, hint: "is Debian's archive reachable?" });
+        await run(["apt-get", "update", "-qq"], "update the apt package lists", {
+            env,
+            timeoutMs: 600000,
+            hint: "is Debian's archive reachable?",
+        });
+        await run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "openssh-server"], "install openssh-server", {
+            env,
+            timeoutMs: 600000,
+            hint: "is Debian's archive reachable?",
+        });
         log(`  installed in ${seconds(t)}s`);
         if (!before && existsSync("/run/sshd.pid")) {
-            log("  note: the package started the machine's own ssh service (no policy-rc.d forbids it here); the test bed does not use it. Stop it with `service ssh stop` if you do not want it.");
+            log(
+                "  note: the package started the machine's own ssh service (no policy-rc.d forbids it here); the test bed does not use it. Stop it with `service ssh stop` if you do not want it.",
+            );
         }
     }
-    for (const tool of ["ip", "nsenter", "umount", "dockerd", "containerd", "containerd-shim-runc-v2", "runc", "docker", "ssh", "ssh-keygen"]) {
-        if (!onPath(tool)) throw new TestbedError(`failed to find ${tool} on PATH; run \`npm run setup\` (it installs docker.io, containerd, runc, iproute2, util-linux, openssh-client)`);
+    for (const tool of [
+        "ip",
+        "nsenter",
+        "umount",
+        "dockerd",
+        "containerd",
+        "containerd-shim-runc-v2",
+        "runc",
+        "docker",
+        "ssh",
+        "ssh-keygen",
+    ]) {
+        if (!onPath(tool))
+            throw new TestbedError(
+                `failed to find ${tool} on PATH; run \`npm run setup\` (it installs docker.io, containerd, runc, iproute2, util-linux, openssh-client)`,
+            );
     }
 }
 
@@ -358,8 +451,20 @@ function onPath(tool: string): boolean {
 
 function sshArgv(info: { clientKey: string; knownHosts: string }, address: string): string[] {
     return [
-        "ssh", "-i", info.clientKey, "-o", "IdentitiesOnly=yes", "-o", `UserKnownHostsFile=${info.knownHosts}`,
-        "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", `root@${address}`,
+        "ssh",
+        "-i",
+        info.clientKey,
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        `UserKnownHostsFile=${info.knownHosts}`,
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=5",
+        `root@${address}`,
     ];
 }
 
@@ -407,7 +512,12 @@ function record(runDir: string, kind: string, name: string): void {
     writeFileSync(join(runDir, "created"), `${kind} ${name}\n`, { flag: "a" });
 }
 
-export interface UpOptions { id?: string; hosts?: number; image?: string; log?: Log }
+export interface UpOptions {
+    id?: string;
+    hosts?: number;
+    image?: string;
+    log?: Log;
+}
 
 export async function up(opts: UpOptions = {}): Promise<TestbedInfo> {
     const id = opts.id ?? DEFAULT_ID;
@@ -416,13 +526,17 @@ export async function up(opts: UpOptions = {}): Promise<TestbedInfo> {
     const log = opts.log ?? (() => {});
     validateId(id);
     if (!Number.isInteger(count) || count < 1 || count > MAX_HOSTS) {
-        throw new TestbedError(`failed to use --hosts ${count}: give 1 to ${MAX_HOSTS} simulated hosts (host A, this machine, comes on top)`);
+        throw new TestbedError(
+            `failed to use --hosts ${count}: give 1 to ${MAX_HOSTS} simulated hosts (host A, this machine, comes on top)`,
+        );
     }
     const n = names(id);
     const started = Date.now();
     await ensureTools(log);
     if (existsSync(n.runDir) || readdirSafe(NETNS_DIR).some((e) => e.startsWith(n.prefix))) {
-        throw new TestbedError(`failed to start test bed ${id}: it exists already (or leftovers of it do); run \`scripts/testbed.sh down --id ${id}\` first, or pick another --id`);
+        throw new TestbedError(
+            `failed to start test bed ${id}: it exists already (or leftovers of it do); run \`scripts/testbed.sh down --id ${id}\` first, or pick another --id`,
+        );
     }
     await run(["docker", "image", "inspect", "--format", "{{.Id}}", image], `find the image ${image} on the machine's Docker engine`, {
         hint: "run `npm run setup` (scripts/make-image.sh builds hostnet/busybox:1), or pass --image",
@@ -446,10 +560,21 @@ export async function up(opts: UpOptions = {}): Promise<TestbedInfo> {
 }
 
 function readdirSafe(dir: string): string[] {
-    try { return readdirSync(dir); } catch { return []; }
+    try {
+        return readdirSync(dir);
+    } catch {
+        return [];
+    }
 }
 
-async function upInside(id: string, count: number, image: string, n: ReturnType<typeof names>, log: Log, started: number): Promise<TestbedInfo> {
+async function upInside(
+    id: string,
+    count: number,
+    image: string,
+    n: ReturnType<typeof names>,
+    log: Log,
+    started: number,
+): Promise<TestbedInfo> {
     let t = Date.now();
     const subnet = await claimSubnet(id);
     writeFileSync(join(n.runDir, "subnet"), `${subnet}\n`);
@@ -469,10 +594,16 @@ async function upInside(id: string, count: number, image: string, n: ReturnType<
     await run(["ip", "-n", n.switchNetns, "link", "add", "br0", "type", "bridge"], `create the underlay bridge in ${n.switchNetns}`);
     await run(["ip", "-n", n.switchNetns, "link", "set", "dev", "br0", "alias", n.mark, "up"], "bring the underlay bridge up");
     record(n.runDir, "link", n.controllerLink);
-    await run(["ip", "link", "add", "name", n.controllerLink, "type", "veth", "peer", "name", "port-a", "netns", n.switchNetns],
-        `create host A's underlay link ${n.controllerLink}`, { hint: "is the name taken? see `ip link show`" });
+    await run(
+        ["ip", "link", "add", "name", n.controllerLink, "type", "veth", "peer", "name", "port-a", "netns", n.switchNetns],
+        `create host A's underlay link ${n.controllerLink}`,
+        { hint: "is the name taken? see `ip link show`" },
+    );
     await run(["ip", "link", "set", "dev", n.controllerLink, "alias", n.mark], `mark ${n.controllerLink}`);
-    await run(["ip", "-n", n.switchNetns, "link", "set", "dev", "port-a", "alias", n.mark, "master", "br0", "up"], "attach host A to the underlay bridge");
+    await run(
+        ["ip", "-n", n.switchNetns, "link", "set", "dev", "port-a", "alias", n.mark, "master", "br0", "up"],
+        "attach host A to the underlay bridge",
+    );
     await run(["ip", "addr", "add", `${net}.1/24`, "dev", n.controllerLink], `address ${n.controllerLink}`);
     await run(["ip", "link", "set", "dev", n.controllerLink, "up"], `bring ${n.controllerLink} up`);
 
@@ -494,7 +625,12 @@ async function upInside(id: string, count: number, image: string, n: ReturnType<
         const netns = n.hostNetns(name);
         const dockerSock = join(dir, "docker.sock");
         hosts.push({
-            name, netns, netnsPath: join(NETNS_DIR, netns), interface: "eth0", address, cidr: `${address}/24`,
+            name,
+            netns,
+            netnsPath: join(NETNS_DIR, netns),
+            interface: "eth0",
+            address,
+            cidr: `${address}/24`,
             dockerHost: `unix://${dockerSock}`,
             dockerBridge: { name: "docker0", cidr: `172.31.${i + 2}.1/24` },
             ssh: { user: "root", address, port: 22, argv: sshArgv(sshInfo, address), configArgv: ["ssh", "-F", sshInfo.config, name] },
@@ -507,50 +643,103 @@ async function upInside(id: string, count: number, image: string, n: ReturnType<
 
     // Each host: namespace, link, sshd, containerd, dockerd (hosts in parallel).
     t = Date.now();
-    await Promise.all(hosts.map(async (h) => {
-        mkdirSync(h.dir, { mode: 0o755 });
-        record(n.runDir, "netns", h.netns);
-        await run(["ip", "netns", "add", h.netns], `create the namespace of host ${h.name}`);
-        await run(["ip", "-n", h.netns, "link", "set", "dev", "lo", "alias", n.mark, "up"], `mark the namespace of host ${h.name}`);
-        await run(["ip", "link", "add", "name", `port-${h.name}`, "netns", n.switchNetns, "type", "veth", "peer", "name", "eth0", "netns", h.netns],
-            `create host ${h.name}'s underlay link`);
-        await run(["ip", "-n", n.switchNetns, "link", "set", "dev", `port-${h.name}`, "alias", n.mark, "master", "br0", "up"], `attach host ${h.name} to the underlay bridge`);
-        await run(["ip", "-n", h.netns, "link", "set", "dev", "eth0", "alias", n.mark], `mark host ${h.name}'s eth0`);
-        await run(["ip", "-n", h.netns, "addr", "add", h.cidr, "dev", "eth0"], `address host ${h.name}'s eth0`);
-        await run(["ip", "-n", h.netns, "link", "set", "dev", "eth0", "up"], `bring host ${h.name}'s eth0 up`);
+    await Promise.all(
+        hosts.map(async (h) => {
+            mkdirSync(h.dir, { mode: 0o755 });
+            record(n.runDir, "netns", h.netns);
+            await run(["ip", "netns", "add", h.netns], `create the namespace of host ${h.name}`);
+            await run(["ip", "-n", h.netns, "link", "set", "dev", "lo", "alias", n.mark, "up"], `mark the namespace of host ${h.name}`);
+            await run(
+                [
+                    "ip",
+                    "link",
+                    "add",
+                    "name",
+                    `port-${h.name}`,
+                    "netns",
+                    n.switchNetns,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    "eth0",
+                    "netns",
+                    h.netns,
+                ],
+                `create host ${h.name}'s underlay link`,
+            );
+            await run(
+                ["ip", "-n", n.switchNetns, "link", "set", "dev", `port-${h.name}`, "alias", n.mark, "master", "br0", "up"],
+                `attach host ${h.name} to the underlay bridge`,
+            );
+            await run(["ip", "-n", h.netns, "link", "set", "dev", "eth0", "alias", n.mark], `mark host ${h.name}'s eth0`);
+            await run(["ip", "-n", h.netns, "addr", "add", h.cidr, "dev", "eth0"], `address host ${h.name}'s eth0`);
+            await run(["ip", "-n", h.netns, "link", "set", "dev", "eth0", "up"], `bring host ${h.name}'s eth0 up`);
 
-        // sshd, bound to the host's underlay address only.
-        await run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `${n.mark}/${h.name}`, "-f", join(h.dir, "ssh_host_ed25519_key")], `make host ${h.name}'s host key`);
-        const cfg = join(h.dir, "sshd_config");
-        writeFileSync(cfg, sshdConfig(id, { dir: h.dir, address: h.address, dockerSock: join(h.dir, "docker.sock") }, authorizedKeys));
-        await run([SSHD, "-t", "-f", cfg], `check host ${h.name}'s sshd_config`);
-        await run([...h.nsenter, "--", SSHD, "-f", cfg, "-E", join(h.dir, "sshd.log")], `start host ${h.name}'s sshd`, {
-            hint: `see ${join(h.dir, "sshd.log")}`,
-        });
+            // sshd, bound to the host's underlay address only.
+            await run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `${n.mark}/${h.name}`, "-f", join(h.dir, "ssh_host_ed25519_key")],
+                `make host ${h.name}'s host key`,
+            );
+            const cfg = join(h.dir, "sshd_config");
+            writeFileSync(cfg, sshdConfig(id, { dir: h.dir, address: h.address, dockerSock: join(h.dir, "docker.sock") }, authorizedKeys));
+            await run([SSHD, "-t", "-f", cfg], `check host ${h.name}'s sshd_config`);
+            await run([...h.nsenter, "--", SSHD, "-f", cfg, "-E", join(h.dir, "sshd.log")], `start host ${h.name}'s sshd`, {
+                hint: `see ${join(h.dir, "sshd.log")}`,
+            });
 
-        // containerd of its own (a dockerd without --containerd would use a system containerd
-        // at /run/containerd/containerd.sock when one runs, shared by every host).
-        writeFileSync(join(h.dir, "containerd.toml"), containerdConfig(h.dir));
-        const containerdSock = join(h.dir, "containerd", "containerd.sock");
-        const cpid = startDetached(h.netnsPath, ["containerd", "--config", join(h.dir, "containerd.toml")], join(h.dir, "containerd.log"));
-        writeFileSync(h.pidFiles.containerd, `${cpid}\n`);
-        if (!(await waitFor(() => existsSync(containerdSock) || !alive(cpid), 20000)) || !alive(cpid)) {
-            throw new TestbedError(`failed to start host ${h.name}'s containerd: ${tail(join(h.dir, "containerd.log"))}; see ${join(h.dir, "containerd.log")}`);
-        }
+            // containerd of its own (a dockerd without --containerd would use a system containerd
+            // at /run/containerd/containerd.sock when one runs, shared by every host).
+            writeFileSync(join(h.dir, "containerd.toml"), containerdConfig(h.dir));
+            const containerdSock = join(h.dir, "containerd", "containerd.sock");
+            const cpid = startDetached(
+                h.netnsPath,
+                ["containerd", "--config", join(h.dir, "containerd.toml")],
+                join(h.dir, "containerd.log"),
+            );
+            writeFileSync(h.pidFiles.containerd, `${cpid}\n`);
+            if (!(await waitFor(() => existsSync(containerdSock) || !alive(cpid), 20000)) || !alive(cpid)) {
+                throw new TestbedError(
+                    `failed to start host ${h.name}'s containerd: ${tail(join(h.dir, "containerd.log"))}; see ${join(h.dir, "containerd.log")}`,
+                );
+            }
 
-        // dockerd, in the namespace only (nsenter --net; `ip netns exec` would hide the cgroup mounts).
-        writeFileSync(join(h.dir, "daemon.json"), "{}\n"); // not the machine's /etc/docker/daemon.json
-        const dpid = startDetached(h.netnsPath, [
-            "dockerd", "--config-file", join(h.dir, "daemon.json"), "--containerd", containerdSock,
-            "--data-root", join(h.dir, "docker"), "--exec-root", join(h.dir, "exec"), "--pidfile", h.pidFiles.dockerd,
-            "-H", h.dockerHost, "--bip", h.dockerBridge.cidr, "--iptables=false", "--ip-masq=false", "--userland-proxy=false",
-            "--shutdown-timeout", "2",
-        ], join(h.dir, "dockerd.log"));
-        const sock = join(h.dir, "docker.sock");
-        if (!(await waitFor(async () => !alive(dpid) || (await dockerPing(sock)), 60000)) || !alive(dpid)) {
-            throw new TestbedError(`failed to start host ${h.name}'s dockerd: ${tail(join(h.dir, "dockerd.log"))}; see ${join(h.dir, "dockerd.log")}`);
-        }
-    }));
+            // dockerd, in the namespace only (nsenter --net; `ip netns exec` would hide the cgroup mounts).
+            writeFileSync(join(h.dir, "daemon.json"), "{}\n"); // not the machine's /etc/docker/daemon.json
+            const dpid = startDetached(
+                h.netnsPath,
+                [
+                    "dockerd",
+                    "--config-file",
+                    join(h.dir, "daemon.json"),
+                    "--containerd",
+                    containerdSock,
+                    "--data-root",
+                    join(h.dir, "docker"),
+                    "--exec-root",
+                    join(h.dir, "exec"),
+                    "--pidfile",
+                    h.pidFiles.dockerd,
+                    "-H",
+                    h.dockerHost,
+                    "--bip",
+                    h.dockerBridge.cidr,
+                    "--iptables=false",
+                    "--ip-masq=false",
+                    "--userland-proxy=false",
+                    "--shutdown-timeout",
+                    "2",
+                ],
+                join(h.dir, "dockerd.log"),
+            );
+            const sock = join(h.dir, "docker.sock");
+            if (!(await waitFor(async () => !alive(dpid) || (await dockerPing(sock)), 60000)) || !alive(dpid)) {
+                throw new TestbedError(
+                    `failed to start host ${h.name}'s dockerd: ${tail(join(h.dir, "dockerd.log"))}; see ${join(h.dir, "dockerd.log")}`,
+                );
+            }
+        }),
+    );
     log(`${count} host(s): namespaces, links, sshd, containerd, dockerd in ${seconds(t)}s`);
 
     // known_hosts and ssh_config, from the host keys.
@@ -559,8 +748,17 @@ async function upInside(id: string, count: number, image: string, n: ReturnType<
     for (const h of hosts) {
         const pub = readFileSync(join(h.dir, "ssh_host_ed25519_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
         known.push(`${h.address} ${pub}`);
-        cfg.push(`Host ${h.name}`, `  HostName ${h.address}`, "  User root", `  IdentityFile ${sshInfo.clientKey}`, "  IdentitiesOnly yes",
-            `  UserKnownHostsFile ${sshInfo.knownHosts}`, "  StrictHostKeyChecking yes", "  BatchMode yes", "  ConnectTimeout 5");
+        cfg.push(
+            `Host ${h.name}`,
+            `  HostName ${h.address}`,
+            "  User root",
+            `  IdentityFile ${sshInfo.clientKey}`,
+            "  IdentitiesOnly yes",
+            `  UserKnownHostsFile ${sshInfo.knownHosts}`,
+            "  StrictHostKeyChecking yes",
+            "  BatchMode yes",
+            "  ConnectTimeout 5",
+        );
     }
     writeFileSync(sshInfo.knownHosts, `${known.join("\n")}\n`);
     writeFileSync(sshInfo.config, `${cfg.join("\n")}\n`);
@@ -569,26 +767,42 @@ async function upInside(id: string, count: number, image: string, n: ReturnType<
     t = Date.now();
     const tar = join(n.runDir, "image.tar");
     await run(["docker", "save", "-o", tar, image], `save ${image} from the machine's Docker engine`);
-    await Promise.all(hosts.map((h) => run(["docker", "-H", h.dockerHost, "load", "-q", "-i", tar], `load ${image} into host ${h.name}'s engine`)));
+    await Promise.all(
+        hosts.map((h) => run(["docker", "-H", h.dockerHost, "load", "-q", "-i", tar], `load ${image} into host ${h.name}'s engine`)),
+    );
     rmSync(tar, { force: true });
     log(`image ${image} loaded into ${count} engine(s) in ${seconds(t)}s`);
 
     // Every host answers over SSH from host A, with the host key checked.
     t = Date.now();
-    await Promise.all(hosts.map(async (h) => {
-        let last: RunResult | undefined;
-        const ok = await waitFor(async () => {
-            last = await run([...h.ssh.argv, "true"], `reach host ${h.name} over ssh`, { reject: false, timeoutMs: 15000 });
-            return last.exitCode === 0;
-        }, 20000);
-        if (!ok) throw new TestbedError(`failed to reach host ${h.name} over ssh at ${h.address}: ${last?.stderr.trim()}; see ${join(h.dir, "sshd.log")}`);
-    }));
+    await Promise.all(
+        hosts.map(async (h) => {
+            let last: RunResult | undefined;
+            const ok = await waitFor(async () => {
+                last = await run([...h.ssh.argv, "true"], `reach host ${h.name} over ssh`, { reject: false, timeoutMs: 15000 });
+                return last.exitCode === 0;
+            }, 20000);
+            if (!ok)
+                throw new TestbedError(
+                    `failed to reach host ${h.name} over ssh at ${h.address}: ${last?.stderr.trim()}; see ${join(h.dir, "sshd.log")}`,
+                );
+        }),
+    );
     log(`ssh answers on every host in ${seconds(t)}s`);
 
     const info: TestbedInfo = {
-        id, mark: n.mark, prefix: n.prefix, runDir: n.runDir, subnet, image,
+        id,
+        mark: n.mark,
+        prefix: n.prefix,
+        runDir: n.runDir,
+        subnet,
+        image,
         controller: {
-            name: "a", role: "controller", interface: n.controllerLink, address: `${net}.1`, cidr: `${net}.1/24`,
+            name: "a",
+            role: "controller",
+            interface: n.controllerLink,
+            address: `${net}.1`,
+            cidr: `${net}.1/24`,
             dockerHost: process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock",
         },
         underlay: { netns: n.switchNetns, bridge: "br0" },
@@ -603,7 +817,9 @@ async function upInside(id: string, count: number, image: string, n: ReturnType<
 
 // ---------------------------------------------------------------- down
 
-export interface DownOptions { log?: Log }
+export interface DownOptions {
+    log?: Log;
+}
 
 /** Removes test bed `id` completely: idempotent, and works on a test bed killed at any point. */
 export async function down(id: string, opts: DownOptions = {}): Promise<void> {
@@ -620,57 +836,78 @@ export async function down(id: string, opts: DownOptions = {}): Promise<void> {
             const [kind, name] = line.split(" ");
             if (kind === "netns" && name) recorded.add(name);
         }
-    } catch { /* no record */ }
+    } catch {
+        /* no record */
+    }
     const ours: string[] = [];
     for (const ns of readdirSafe(NETNS_DIR).filter((e) => e.startsWith(n.prefix))) {
         const lo = await run(["ip", "-n", ns, "-j", "link", "show", "lo"], `read ${ns}`, { reject: false });
-        const marked = lo.exitCode === 0 && (JSON.parse(lo.stdout || "[]")[0]?.ifalias === n.mark);
+        const marked = lo.exitCode === 0 && JSON.parse(lo.stdout || "[]")[0]?.ifalias === n.mark;
         if (marked || recorded.has(ns)) ours.push(ns);
         else log(`leaving namespace ${ns}: it carries no mark of test bed ${id}`);
     }
     const nsInodes = new Set<number>();
     for (const ns of ours) {
-        try { nsInodes.add(statSync(join(NETNS_DIR, ns)).ino); } catch { /* gone */ }
+        try {
+            nsInodes.add(statSync(join(NETNS_DIR, ns)).ino);
+        } catch {
+            /* gone */
+        }
     }
 
     // Daemons, host by host: containers first (fast), then dockerd, containerd, sshd by pid file.
-    const hostDirs = readdirSafe(n.runDir).filter((e) => /^[b-z]$/.test(e)).map((e) => join(n.runDir, e));
-    await Promise.all(hostDirs.map(async (dir) => {
-        const sock = join(dir, "docker.sock");
-        if (existsSync(sock) && (await dockerPing(sock))) {
-            const ps = await run(["docker", "-H", `unix://${sock}`, "ps", "-aq"], "list a host's containers", { reject: false });
-            const ids = ps.stdout.split("\n").filter(Boolean);
-            if (ids.length > 0) await run(["docker", "-H", `unix://${sock}`, "rm", "-f", ...ids], "remove a host's containers", { reject: false });
-        }
-        const dockerd = pidFromFile(join(dir, "dockerd.pid"), runTag);
-        if (dockerd) await stopPid(dockerd, 15000);
-        // Containers whose dockerd and containerd were killed keep running under their shims: runc removes them.
-        const runcRoot = join(dir, "exec", "runtime-runc", "moby");
-        if (existsSync(runcRoot)) {
-            const list = await run(["runc", "--root", runcRoot, "list", "-q"], "list a host's leftover containers", { reject: false });
-            for (const cid of list.stdout.split("\n").filter(Boolean)) {
-                await run(["runc", "--root", runcRoot, "delete", "--force", cid], `remove leftover container ${cid.slice(0, 12)}`, { reject: false });
+    const hostDirs = readdirSafe(n.runDir)
+        .filter((e) => /^[b-z]$/.test(e))
+        .map((e) => join(n.runDir, e));
+    await Promise.all(
+        hostDirs.map(async (dir) => {
+            const sock = join(dir, "docker.sock");
+            if (existsSync(sock) && (await dockerPing(sock))) {
+                const ps = await run(["docker", "-H", `unix://${sock}`, "ps", "-aq"], "list a host's containers", { reject: false });
+                const ids = ps.stdout.split("\n").filter(Boolean);
+                if (ids.length > 0)
+                    await run(["docker", "-H", `unix://${sock}`, "rm", "-f", ...ids], "remove a host's containers", { reject: false });
             }
-        }
-        const containerd = pidFromFile(join(dir, "containerd.pid"), runTag);
-        if (containerd) await stopPid(containerd, 10000);
-        const sshd = pidFromFile(join(dir, "sshd.pid"), runTag);
-        if (sshd) await stopPid(sshd, 5000);
-        // Shim sockets: containerd names them sha256("<containerd address>/<namespace>/<container id>").
-        const tasks = join(dir, "containerd", "state", "io.containerd.runtime.v2.task", "moby");
-        for (const cid of readdirSafe(tasks)) {
-            const hash = createHash("sha256").update(`${join(dir, "containerd", "containerd.sock")}/moby/${cid}`).digest("hex");
-            rmSync(join(SHIM_SOCKET_DIR, hash), { force: true });
-        }
-    }));
+            const dockerd = pidFromFile(join(dir, "dockerd.pid"), runTag);
+            if (dockerd) await stopPid(dockerd, 15000);
+            // Containers whose dockerd and containerd were killed keep running under their shims: runc removes them.
+            const runcRoot = join(dir, "exec", "runtime-runc", "moby");
+            if (existsSync(runcRoot)) {
+                const list = await run(["runc", "--root", runcRoot, "list", "-q"], "list a host's leftover containers", { reject: false });
+                for (const cid of list.stdout.split("\n").filter(Boolean)) {
+                    await run(["runc", "--root", runcRoot, "delete", "--force", cid], `remove leftover container ${cid.slice(0, 12)}`, {
+                        reject: false,
+                    });
+                }
+            }
+            const containerd = pidFromFile(join(dir, "containerd.pid"), runTag);
+            if (containerd) await stopPid(containerd, 10000);
+            const sshd = pidFromFile(join(dir, "sshd.pid"), runTag);
+            if (sshd) await stopPid(sshd, 5000);
+            // Shim sockets: containerd names them sha256("<containerd address>/<namespace>/<container id>").
+            const tasks = join(dir, "containerd", "state", "io.containerd.runtime.v2.task", "moby");
+            for (const cid of readdirSafe(tasks)) {
+                const hash = createHash("sha256")
+                    .update(`${join(dir, "containerd", "containerd.sock")}/moby/${cid}`)
+                    .digest("hex");
+                rmSync(join(SHIM_SOCKET_DIR, hash), { force: true });
+            }
+        }),
+    );
 
     // Anything else of ours still running: shims, sessions, processes in our namespaces.
     for (let pass = 0; pass < 3; pass++) {
-        const left = allProcs().filter((p) => !p.zombie && (p.cmdline.includes(runTag) || (p.netIno !== undefined && nsInodes.has(p.netIno))));
+        const left = allProcs().filter(
+            (p) => !p.zombie && (p.cmdline.includes(runTag) || (p.netIno !== undefined && nsInodes.has(p.netIno))),
+        );
         if (left.length === 0) break;
         for (const p of left) {
             log(`killing leftover process ${p.pid}: ${p.cmdline.slice(0, 120)}`);
-            try { process.kill(p.pid, "SIGKILL"); } catch { /* gone */ }
+            try {
+                process.kill(p.pid, "SIGKILL");
+            } catch {
+                /* gone */
+            }
         }
         await Promise.all(left.map((p) => waitGone(p.pid, 5000)));
     }
@@ -698,7 +935,9 @@ export async function down(id: string, opts: DownOptions = {}): Promise<void> {
     // Files.
     const stuck = mountsUnder(runTag);
     if (stuck.length > 0) {
-        throw new TestbedError(`failed to remove ${n.runDir}: ${stuck.join(", ")} still mounted; unmount by hand (\`umount -l\`) and run down again`);
+        throw new TestbedError(
+            `failed to remove ${n.runDir}: ${stuck.join(", ")} still mounted; unmount by hand (\`umount -l\`) and run down again`,
+        );
     }
     rmSync(n.runDir, { recursive: true, force: true });
     releaseClaims(id);
@@ -724,10 +963,18 @@ function tidyRunRoot(): void {
     if (readdirSafe(CLAIMS_DIR).length === 0) rmSync(CLAIMS_DIR, { recursive: true, force: true });
     const marker = join(RUN_ROOT, ".made-run-sshd");
     if (existsSync(marker) && !allProcs().some((p) => !p.zombie && /(^|\/)sshd( |:|$)/.test(p.cmdline.split(" ")[0] ?? ""))) {
-        try { rmdirSync("/run/sshd"); } catch { /* in use or not empty */ }
+        try {
+            rmdirSync("/run/sshd");
+        } catch {
+            /* in use or not empty */
+        }
         rmSync(marker, { force: true });
     }
-    try { rmdirSync(RUN_ROOT); } catch { /* not empty */ }
+    try {
+        rmdirSync(RUN_ROOT);
+    } catch {
+        /* not empty */
+    }
 }
 
 // ---------------------------------------------------------------- status
@@ -751,9 +998,18 @@ export async function status(): Promise<StatusEntry[]> {
     for (const id of [...ids].sort()) {
         const n = names(id);
         let info: TestbedInfo | undefined;
-        try { info = JSON.parse(readFileSync(join(n.runDir, "testbed.json"), "utf8")); } catch { /* not complete */ }
+        try {
+            info = JSON.parse(readFileSync(join(n.runDir, "testbed.json"), "utf8"));
+        } catch {
+            /* not complete */
+        }
         let subnet = info?.subnet;
-        if (!subnet) try { subnet = readFileSync(join(n.runDir, "subnet"), "utf8").trim(); } catch { /* none */ }
+        if (!subnet)
+            try {
+                subnet = readFileSync(join(n.runDir, "subnet"), "utf8").trim();
+            } catch {
+                /* none */
+            }
         const hosts = [];
         for (const e of readdirSafe(n.runDir).filter((x) => /^[b-z]$/.test(x))) {
             const dir = join(n.runDir, e);
@@ -766,7 +1022,13 @@ export async function status(): Promise<StatusEntry[]> {
                 docker: await dockerPing(join(dir, "docker.sock"), 500),
             });
         }
-        out.push({ id, subnet, complete: info !== undefined, namespaces: readdirSafe(NETNS_DIR).filter((e) => e.startsWith(n.prefix)), hosts });
+        out.push({
+            id,
+            subnet,
+            complete: info !== undefined,
+            namespaces: readdirSafe(NETNS_DIR).filter((e) => e.startsWith(n.prefix)),
+            hosts,
+        });
     }
     return out;
 }
