@@ -128,3 +128,26 @@ export async function foreignHolder(
     }
     return undefined;
 }
+
+/**
+ * The range Docker hands addresses out of on a bridge it manages (docker0, a
+ * network's bridge): the network's IP range, or else its whole subnet.
+ * Undefined for a bridge Docker does not manage.
+ */
+export async function dockerAllocationRange(bridge: string): Promise<{ network: string; range: string } | undefined> {
+    for (const n of await networks.listNetworks()) {
+        if (n.Driver !== "bridge" || networks.bridgeOfNetwork(n) !== bridge) continue;
+        const ipam = (n.IPAM.Config ?? []).find((c) => c.Subnet && !c.Subnet.includes(":"));
+        const range = ipam?.IPRange || ipam?.Subnet;
+        return range ? { network: n.Name, range } : undefined;
+    }
+    return undefined;
+}
+
+/**
+ * Says something to the person running the preview, without failing it: a
+ * dynamic provider's output reaches the CLI's diagnostics.
+ */
+export function warn(message: string): void {
+    console.warn(`warning: ${message}`);
+}

@@ -14,7 +14,7 @@ import { containsUnknown, InputFailure, inSubnet, parseCidr } from "../../common
 import * as docker from "../host/docker";
 import { ExistsError } from "../host/errors";
 import * as ip from "../host/ip";
-import { addressesOnBridges, bridgeState } from "../observe";
+import { addressesOnBridges, bridgeState, dockerAllocationRange, warn } from "../observe";
 import { describe, execute, HOST, ipStep, Netns, Plan } from "../plan";
 import { claim, isClaimed } from "../registry";
 import { containerNetns } from "./containerNetns";
@@ -165,7 +165,7 @@ export function describeChange(op: "create" | "update" | "delete", olds?: VethAt
  * again at create). With `olds` (a preview of a resource in state), the host
  * is read only when an input it guards changed.
  */
-async function hostFailures(inputs: VethAttachmentInputs, olds?: Partial<VethAttachmentInputs>): Promise<InputFailure[]> {
+async function hostFailures(inputs: VethAttachmentInputs, olds?: Partial<VethAttachmentInputs>, warnings = true): Promise<InputFailure[]> {
     const failures: InputFailure[] = [];
     const fail = (property: string, reason: string) => failures.push({ property, reason });
     const known = (v: unknown) => v !== undefined && !containsUnknown(v);
@@ -278,6 +278,14 @@ async function hostFailures(inputs: VethAttachmentInputs, olds?: Partial<VethAtt
             );
         }
     }
+    const allocator = warnings ? await dockerAllocationRange(inputs.bridge) : undefined;
+    if (allocator && inSubnet(address, allocator.range)) {
+        // Not a failure: the address is free now. But Docker's allocator knows nothing of it.
+        warn(
+            `VethAttachment at ${inputs.hostIfName}: address ${address} on bridge ${inputs.bridge} lies in the range Docker hands out on network "${allocator.network}" (${allocator.range}); ` +
+                "a container Docker starts later may get it too. Start dockerd with --fixed-cidr to keep part of the subnet free (the project's scripts/start-docker.sh leaves 172.17.0.0/17 of docker0 free), or give the Network an `ipRange` and use an address outside it",
+        );
+    }
     const holders = ((await addressesOnBridges()).get(inputs.bridge) ?? []).filter(
         (h) => h.address === address && h.owner !== inputs.owner && !sameStack(h.owner, inputs.owner),
     );
@@ -319,7 +327,7 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
 
     async create(inputs) {
         // The same checks as the preview's, for values the preview did not know.
-        throwFailures(`attach "${inputs.hostIfName}"`, await hostFailures(inputs));
+        throwFailures(`attach "${inputs.hostIfName}"`, await hostFailures(inputs, undefined, false));
         const { id: containerId, pid } = await containerNetns(inputs.container, "attach to", "vethAttachment");
         const bridgeAddress = (await firstIPv4(inputs.bridge)) ?? "";
         const gateway = desiredGateway(inputs, bridgeAddress);
