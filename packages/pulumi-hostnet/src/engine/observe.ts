@@ -36,33 +36,45 @@ let scan: { at: number; result: Promise<Map<string, AddressHolder[]>> } | undefi
 
 /**
  * Who holds which IPv4 address on each bridge, by bridge name: containers
- * that Docker attached to a network's bridge, and container interfaces whose
- * veth peer is a port of the bridge (matched both ways: the peer's index and
- * the port's). Shared for a few seconds between the checks of one preview.
+ * that Docker attached to a network's bridge (from the Engine API), and, with
+ * `namespaces`, container interfaces whose veth peer is a port of the bridge
+ * (matched both ways: the peer's index and the port's). The namespace scan
+ * costs a process per running container: it is shared for a few seconds
+ * between the checks of one preview.
  */
-export function addressesOnBridges(): Promise<Map<string, AddressHolder[]>> {
+export async function addressesOnBridges(namespaces: boolean): Promise<Map<string, AddressHolder[]>> {
+    const byBridge = await dockerHolders();
+    if (!namespaces) return byBridge;
     const now = Date.now();
     if (!scan || now - scan.at > SCAN_TTL_MS) {
-        const result = scanBridges();
+        const result = namespaceHolders();
         scan = { at: now, result };
         result.catch(() => (scan = undefined));
     }
-    return scan.result;
+    for (const [bridge, holders] of await scan.result) byBridge.set(bridge, [...(byBridge.get(bridge) ?? []), ...holders]);
+    return byBridge;
 }
 
-async function scanBridges(): Promise<Map<string, AddressHolder[]>> {
+async function dockerHolders(): Promise<Map<string, AddressHolder[]>> {
     const byBridge = new Map<string, AddressHolder[]>();
-    const add = (bridge: string, h: AddressHolder) => byBridge.set(bridge, [...(byBridge.get(bridge) ?? []), h]);
-
     for (const n of await networks.listNetworks()) {
         if (n.Driver !== "bridge") continue;
         const full = await networks.inspectNetwork(n.Id);
+        const bridge = networks.bridgeOfNetwork(n);
         for (const c of Object.values(full?.Containers ?? {})) {
             const address = c.IPv4Address.split("/")[0];
-            if (address) add(networks.bridgeOfNetwork(n), { address, holder: `container "${c.Name}" (Docker's network "${n.Name}")` });
+            if (address)
+                byBridge.set(bridge, [
+                    ...(byBridge.get(bridge) ?? []),
+                    { address, holder: `container "${c.Name}" (Docker's network "${n.Name}")` },
+                ]);
         }
     }
+    return byBridge;
+}
 
+async function namespaceHolders(): Promise<Map<string, AddressHolder[]>> {
+    const byBridge = new Map<string, AddressHolder[]>();
     const hostLinks = await ip.listLinksWithAddresses();
     const ports = new Map(hostLinks.filter((l) => l.master).map((l) => [l.ifindex, l]));
     const running = (await docker.listContainers()).filter((c) => c.HostConfig.NetworkMode !== "host");
@@ -82,11 +94,12 @@ async function scanBridges(): Promise<Map<string, AddressHolder[]>> {
             const port = l.link_index === undefined ? undefined : ports.get(l.link_index);
             if (!port || port.link_index !== l.ifindex || !port.master) continue;
             for (const cidr of ip.ipv4Cidrs(l.addr_info)) {
-                add(port.master, {
+                const holder: AddressHolder = {
                     address: cidr.split("/")[0],
                     holder: `${l.ifname} of container "${inspect!.Name.replace(/^\//, "")}" (host end "${port.ifname}")`,
                     owner: port.ifalias,
-                });
+                };
+                byBridge.set(port.master, [...(byBridge.get(port.master) ?? []), holder]);
             }
         }
     }

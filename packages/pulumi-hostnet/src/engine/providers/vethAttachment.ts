@@ -165,7 +165,12 @@ export function describeChange(op: "create" | "update" | "delete", olds?: VethAt
  * again at create). With `olds` (a preview of a resource in state), the host
  * is read only when an input it guards changed.
  */
-async function hostFailures(inputs: VethAttachmentInputs, olds?: Partial<VethAttachmentInputs>, warnings = true): Promise<InputFailure[]> {
+async function hostFailures(
+    inputs: VethAttachmentInputs,
+    olds?: Partial<VethAttachmentInputs>,
+    phase: "preview" | "create" = "preview",
+): Promise<InputFailure[]> {
+    const preview = phase === "preview";
     const failures: InputFailure[] = [];
     const fail = (property: string, reason: string) => failures.push({ property, reason });
     const known = (v: unknown) => v !== undefined && !containsUnknown(v);
@@ -278,7 +283,7 @@ async function hostFailures(inputs: VethAttachmentInputs, olds?: Partial<VethAtt
             );
         }
     }
-    const allocator = warnings ? await dockerAllocationRange(inputs.bridge) : undefined;
+    const allocator = preview ? await dockerAllocationRange(inputs.bridge) : undefined;
     if (allocator && inSubnet(address, allocator.range)) {
         // Not a failure: the address is free now. But Docker's allocator knows nothing of it.
         warn(
@@ -286,7 +291,8 @@ async function hostFailures(inputs: VethAttachmentInputs, olds?: Partial<VethAtt
                 "a container Docker starts later may get it too. Start dockerd with --fixed-cidr to keep part of the subnet free (the project's scripts/start-docker.sh leaves 172.17.0.0/17 of docker0 free), or give the Network an `ipRange` and use an address outside it",
         );
     }
-    const holders = ((await addressesOnBridges()).get(inputs.bridge) ?? []).filter(
+    // At create, the preview has scanned the namespaces already: only Docker's own placements are read again.
+    const holders = ((await addressesOnBridges(preview)).get(inputs.bridge) ?? []).filter(
         (h) => h.address === address && h.owner !== inputs.owner && !sameStack(h.owner, inputs.owner),
     );
     if (holders.length > 0) {
@@ -327,7 +333,7 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
 
     async create(inputs) {
         // The same checks as the preview's, for values the preview did not know.
-        throwFailures(`attach "${inputs.hostIfName}"`, await hostFailures(inputs, undefined, false));
+        throwFailures(`attach "${inputs.hostIfName}"`, await hostFailures(inputs, undefined, "create"));
         const { id: containerId, pid } = await containerNetns(inputs.container, "attach to", "vethAttachment");
         const bridgeAddress = (await firstIPv4(inputs.bridge)) ?? "";
         const gateway = desiredGateway(inputs, bridgeAddress);
