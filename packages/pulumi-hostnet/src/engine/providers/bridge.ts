@@ -12,7 +12,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { describeOwner, sameStack } from "../../common/naming";
 import { BridgeInputs, BridgeOutputs, checkBridgeInputs } from "../../common/specs/bridge";
-import { containsUnknown, InputFailure } from "../../common/validation";
+import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { ExistsError, NotSupportedError } from "../host/errors";
 import * as ip from "../host/ip";
 import { hostAddresses } from "../observe";
@@ -141,7 +141,7 @@ export function describeChange(op: "create" | "update" | "delete", olds?: Bridge
  */
 async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, stored?: BridgeOutputs): Promise<InputFailure[]> {
     const failures: InputFailure[] = [];
-    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    const known = isKnown;
     if (!known(inputs.owner) || !known(inputs.name)) return failures;
     const other = claim("bridge", [inputs.name], inputs.owner);
     if (other)
@@ -230,8 +230,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
 
     async create(inputs) {
         const failures = await hostFailures(inputs);
-        if (failures.length > 0)
-            throw new Error(`failed to set up bridge "${inputs.name}":\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`);
+        if (failures.length > 0) throw failuresError(`set up bridge "${inputs.name}"`, failures);
         const existing = await bridgeWithAddresses(inputs.name);
         if (adopts(inputs) && existing) {
             const before = ip.ipv4Cidrs(existing.addr_info);

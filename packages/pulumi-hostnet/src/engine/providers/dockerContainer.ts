@@ -19,7 +19,7 @@ import {
     DockerContainerOutputs,
     EndpointInput,
 } from "../../common/specs/dockerContainer";
-import { containsUnknown, InputFailure, isBuiltinNetworkMode, parsePortSpec } from "../../common/validation";
+import { containsUnknown, failuresError, InputFailure, isBuiltinNetworkMode, isKnown, parsePortSpec } from "../../common/validation";
 import * as docker from "../host/docker";
 import * as networks from "../host/dockerNetworks";
 import { foreignHolder } from "../observe";
@@ -187,7 +187,7 @@ export function describeChange(op: "create" | "update" | "delete", olds?: Docker
 async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<DockerContainerInputs>): Promise<InputFailure[]> {
     const failures: InputFailure[] = [];
     const fail = (property: string, reason: string) => failures.push({ property, reason });
-    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    const known = isKnown;
     if (!known(inputs.owner)) return failures;
     if (known(inputs.name)) {
         const other = claim("container", [inputs.name], inputs.owner);
@@ -283,8 +283,7 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
     async create(inputs) {
         // The same checks as the preview's, for values the preview did not know.
         const failures = await hostFailures(inputs);
-        if (failures.length > 0)
-            throw new Error(`failed to create container "${inputs.name}":\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`);
+        if (failures.length > 0) throw failuresError(`create container "${inputs.name}"`, failures);
         // A container marked as this very resource's is a leftover of an interrupted run: made again.
         const leftover = (await docker.inspectContainer(inputs.name))?.Config.Labels?.[OWNER_LABEL] === inputs.owner;
         await execute(planCreate(inputs, leftover));

@@ -11,7 +11,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { describeOwner, OWNER_LABEL } from "../../common/naming";
 import { checkNetworkInputs, NetworkInputs, NetworkOutputs } from "../../common/specs/network";
-import { containsUnknown, InputFailure } from "../../common/validation";
+import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as networks from "../host/dockerNetworks";
 import { hostAddresses, overlaps } from "../observe";
 import { callStep, describe, execute, Plan } from "../plan";
@@ -99,7 +99,7 @@ export function describeChange(op: "create" | "update" | "delete", olds?: Networ
 async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>): Promise<InputFailure[]> {
     const failures: InputFailure[] = [];
     const fail = (property: string, reason: string) => failures.push({ property, reason });
-    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    const known = isKnown;
     if (!known(inputs.owner)) return failures;
     if (known(inputs.name)) {
         const other = claim("network", [inputs.name], inputs.owner);
@@ -173,8 +173,7 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
     async create(inputs) {
         // The same checks as the preview's, for values the preview did not know.
         const failures = await hostFailures(inputs);
-        if (failures.length > 0)
-            throw new Error(`failed to create network "${inputs.name}":\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`);
+        if (failures.length > 0) throw failuresError(`create network "${inputs.name}"`, failures);
         // A network marked as this very resource's is a leftover of an interrupted run: made again.
         const existing = await networks.inspectNetwork(inputs.name);
         const leftover = existing?.Name === inputs.name && existing.Labels?.[OWNER_LABEL] === inputs.owner ? existing.Id : undefined;

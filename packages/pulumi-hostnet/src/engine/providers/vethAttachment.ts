@@ -10,7 +10,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
 import { describeOwner, sameStack } from "../../common/naming";
 import { checkVethAttachmentInputs, VethAttachmentInputs, VethAttachmentOutputs } from "../../common/specs/vethAttachment";
-import { containsUnknown, InputFailure, inSubnet, parseCidr } from "../../common/validation";
+import { failuresError, InputFailure, inSubnet, isKnown, parseCidr } from "../../common/validation";
 import * as docker from "../host/docker";
 import { ExistsError } from "../host/errors";
 import * as ip from "../host/ip";
@@ -173,7 +173,7 @@ async function hostFailures(
     const preview = phase === "preview";
     const failures: InputFailure[] = [];
     const fail = (property: string, reason: string) => failures.push({ property, reason });
-    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    const known = isKnown;
     const ownerKnown = known(inputs.owner);
 
     // Claims within this stack: always, they cost nothing.
@@ -301,11 +301,6 @@ async function hostFailures(
     return failures;
 }
 
-function throwFailures(what: string, failures: InputFailure[]): void {
-    if (failures.length === 0) return;
-    throw new Error(`failed to ${what}:\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`);
-}
-
 export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachmentInputs, VethAttachmentOutputs> = {
     async check(olds, news) {
         // The kernel reports MACs in lower case: store them so, or every refresh would differ.
@@ -333,7 +328,8 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
 
     async create(inputs) {
         // The same checks as the preview's, for values the preview did not know.
-        throwFailures(`attach "${inputs.hostIfName}"`, await hostFailures(inputs, undefined, "create"));
+        const failures = await hostFailures(inputs, undefined, "create");
+        if (failures.length > 0) throw failuresError(`attach "${inputs.hostIfName}"`, failures);
         const { id: containerId, pid } = await containerNetns(inputs.container, "attach to", "vethAttachment");
         const bridgeAddress = (await firstIPv4(inputs.bridge)) ?? "";
         const gateway = desiredGateway(inputs, bridgeAddress);

@@ -8,7 +8,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
 import { describeOwner } from "../../common/naming";
 import { checkVethLinkInputs, VethLinkEnd, VethLinkInputs, VethLinkOutputs } from "../../common/specs/vethLink";
-import { containsUnknown, InputFailure } from "../../common/validation";
+import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as docker from "../host/docker";
 import * as ip from "../host/ip";
 import { describe, execute, ipStep, Netns, Plan } from "../plan";
@@ -108,7 +108,7 @@ export function describeChange(op: "create" | "update" | "delete", olds?: VethLi
  */
 async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInputs>): Promise<InputFailure[]> {
     const failures: InputFailure[] = [];
-    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    const known = isKnown;
     if (!known(inputs.owner)) return failures;
     for (const side of ["a", "b"] as const) {
         const end = inputs[side];
@@ -196,10 +196,7 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
     async create(inputs) {
         // The same checks as the preview's, for values the preview did not know.
         const failures = await hostFailures(inputs);
-        if (failures.length > 0)
-            throw new Error(
-                `failed to link "${inputs.a.ifName}"/"${inputs.b.ifName}":\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`,
-            );
+        if (failures.length > 0) throw failuresError(`link "${inputs.a.ifName}"/"${inputs.b.ifName}"`, failures);
         const a = await containerNetns(inputs.a.container, "link", "vethLink");
         const b = await containerNetns(inputs.b.container, "link", "vethLink");
         const aNs = endNs(inputs.a, a.pid);
