@@ -17,7 +17,7 @@ import { ExistsError, NotSupportedError } from "../host/errors";
 import * as ip from "../host/ip";
 import { hostAddresses } from "../observe";
 import { describe, execute, HOST, ipStep, Plan, Step } from "../plan";
-import { claim } from "../registry";
+import { claim, declare } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 type LinkWithAddresses = ip.LinkInfo & { addr_info: ip.AddressInfo[] };
@@ -150,6 +150,9 @@ async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, 
             reason: `\`name\` "${inputs.name}" is also the bridge of ${describeOwner(other)}; declare it once (and pass that Bridge around)`,
         });
     const addresses = known(inputs.addresses) ? (inputs.addresses ?? []) : [];
+    // Attachments on this bridge are judged against the addresses it is about to have.
+    if (known(inputs.addresses) && inputs.addresses !== undefined && !adopts(inputs))
+        declare("bridge-cidrs", inputs.name, inputs.addresses);
     const otherAddress = claim(
         "address@any",
         addresses.map((a) => a.split("/")[0]),

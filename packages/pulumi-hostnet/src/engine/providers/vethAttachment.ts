@@ -16,7 +16,7 @@ import { ExistsError } from "../host/errors";
 import * as ip from "../host/ip";
 import { addressesOnBridges, bridgeState, dockerAllocationRange, warn } from "../observe";
 import { describe, execute, HOST, ipStep, Netns, Plan } from "../plan";
-import { claim, isClaimed } from "../registry";
+import { claim, declaration, isClaimed } from "../registry";
 import { containerNetns } from "./containerNetns";
 import { definedOnly, sameValue, storedProps } from "./props";
 
@@ -241,7 +241,10 @@ async function hostFailures(
     }
 
     if (!known(inputs.bridge)) return failures;
-    const bridge = await bridgeState(inputs.bridge);
+    const live = await bridgeState(inputs.bridge);
+    // A Bridge of this stack declared the addresses it is heading for: judge against those.
+    const planned = declaration<string[]>("bridge-cidrs", inputs.bridge);
+    const bridge = planned ? { kind: live?.kind ?? "bridge", cidrs: planned } : live;
     if (!bridge) {
         if (!isClaimed("bridge", inputs.bridge)) {
             fail("bridge", `\`bridge\` "${inputs.bridge}" does not exist; create it first (a Bridge resource), or name an existing bridge`);
