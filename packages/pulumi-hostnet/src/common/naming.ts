@@ -36,6 +36,23 @@ export function ownerMark(id: ResourceIdentity): string {
     return Buffer.byteLength(mark) <= 255 ? mark : `hostnet/sha256:${shortHash(mark, 40)}`;
 }
 
+/** What an owner mark says: who the object belongs to, or only that it is a shortened (hashed) mark. */
+export type ParsedOwnerMark = ({ hashed: false } & ResourceIdentity) | { hashed: true; hash: string };
+
+/**
+ * Reads an owner mark back (the inverse of `ownerMark`): `hostnet/hostnet/dev/VethAttachment/seed-eth0`
+ * -> project `hostnet`, stack `dev`, type `VethAttachment`, name `seed-eth0` (a name may itself
+ * contain `/`). A shortened mark (`hostnet/sha256:<hex>`) gives only its hash. Anything else (no
+ * alias, a user's own alias, a test fixture's mark) is not an owner mark: undefined.
+ */
+export function parseOwnerMark(mark: string | undefined | null): ParsedOwnerMark | undefined {
+    if (!mark) return undefined;
+    const hashed = /^hostnet\/sha256:([0-9a-f]{40})$/.exec(mark);
+    if (hashed) return { hashed: true, hash: hashed[1] };
+    const m = /^hostnet\/([^/]+)\/([^/]+)\/([A-Za-z][A-Za-z0-9]*)\/(.+)$/.exec(mark);
+    return m ? { hashed: false, project: m[1], stack: m[2], type: m[3], name: m[4] } : undefined;
+}
+
 /**
  * The default host-side veth name: stable for a given owner mark, at most 15
  * characters, readable where possible: `hn-<up to 5 chars of name>-<6 hex>`,

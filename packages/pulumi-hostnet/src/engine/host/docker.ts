@@ -143,6 +143,22 @@ export async function inspectContainer(nameOrId: string): Promise<ContainerInspe
     return res.body as ContainerInspect;
 }
 
+/** One entry of `GET /containers/json` (what `docker ps -a` lists). */
+export interface ContainerSummary {
+    Id: string;
+    /** With Docker's leading slash: `/hn-dev-seed`. */
+    Names: string[];
+    State: string;
+    Labels: Record<string, string> | null;
+}
+
+/** Every container of the engine, running or not (`docker ps -a`). Read only. */
+export async function listContainers(): Promise<ContainerSummary[]> {
+    const res = await request("GET", "/containers/json?all=true");
+    if (res.statusCode !== 200) throw apiError("list containers", res);
+    return res.body as ContainerSummary[];
+}
+
 export interface ContainerCreateSpec {
     name: string;
     image: string;

@@ -32,6 +32,13 @@ export async function inspectNetwork(nameOrId: string): Promise<NetworkInspect |
     return res.body as NetworkInspect;
 }
 
+/** Every network of the engine (`docker network ls`); `Containers` is empty here: inspect a network for it. Read only. */
+export async function listNetworks(): Promise<NetworkInspect[]> {
+    const res = await request("GET", "/networks");
+    if (res.statusCode !== 200) throw apiError("list networks", res);
+    return res.body as NetworkInspect[];
+}
+
 /** Creates a bridge-driver network and returns its id. */
 export async function createNetwork(spec: NetworkCreateSpec): Promise<string> {
     const ipam = spec.subnet ? [{ Subnet: spec.subnet, Gateway: spec.gateway, IPRange: spec.ipRange }] : [];
