@@ -175,7 +175,7 @@ function containerNode(c: Container): string {
             .filter((i) => i.kind !== "loopback")
             .map(
                 (i) =>
-                    `<tr><td port="${portId(i.name)}" align="left">${esc(i.name)}</td><td align="left">${esc(i.addresses.join(" ") || "-")}</td></tr>`,
+                    `<tr><td port="${portId(i.name)}" align="left">${esc(i.name)}</td><td port="${portId(i.name)}_e" align="left">${esc(i.addresses.join(" ") || "-")}</td></tr>`,
             ),
         ...c.ports.map((p) => `<tr><td colspan="2" align="left"><font point-size="8">port ${esc(p)}</font></td></tr>`),
         ownerRow(c.owner),
@@ -188,7 +188,7 @@ export function renderDot(t: Topology): string {
     const out: string[] = [
         "digraph hostnet {",
         `  graph [rankdir=LR, fontname="${FONT}", fontsize=11, labelloc=t, labeljust=l, nodesep=0.12, ranksep=0.5, newrank=true,`,
-        `         label=${id(`hostnet topology of ${t.host}${t.stack ? `, stack ${t.stack}` : ""}  (blue: owned by a hostnet stack)`)}];`,
+        `         label=${id(`hostnet topology of ${t.host}${t.stack ? `, stack ${t.stack}` : ""}`)}+"\\lblue: owned by a hostnet stack; thick line: veth link between containers; dashed: shared namespace\\l"];`,
         `  node [shape=plain, fontname="${FONT}", fontsize=10];`,
         `  edge [fontname="${FONT}", fontsize=8, arrowhead=none];`,
     ];
@@ -226,8 +226,9 @@ export function renderDot(t: Topology): string {
     for (const l of t.links) {
         if (!byName.has(l.a.namespace) || !byName.has(l.b.namespace)) continue;
         const color = l.owner ? OWNED_EDGE : FOREIGN_EDGE;
+        // Both ends leave eastwards, so a link loops beside the clusters instead of through them.
         out.push(
-            `  ${id(`container:${l.a.namespace}`)}:${portId(l.a.ifname)} -> ${id(`container:${l.b.namespace}`)}:${portId(l.b.ifname)} [dir=both, arrowhead=none, arrowtail=none, penwidth=2, color="${color}", fontcolor="${color}", label="veth link", constraint=false];`,
+            `  ${id(`container:${l.a.namespace}`)}:${portId(l.a.ifname)}_e:e -> ${id(`container:${l.b.namespace}`)}:${portId(l.b.ifname)}_e:e [penwidth=2.5, color="${color}", constraint=false];`,
         );
     }
     for (const c of t.containers) {
