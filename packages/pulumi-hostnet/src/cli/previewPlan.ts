@@ -63,8 +63,10 @@ export interface PropertyChange {
     path: string;
     /** Absent: the property was not set. */
     old?: unknown;
-    /** Absent: the property is no longer set; UNKNOWN: known only during the up. */
+    /** Absent: the property is no longer set, or its value is known only during the up (then `knownAfterUp`). */
     new?: unknown;
+    /** The new value comes from a resource the up creates or replaces: unknown until then. */
+    knownAfterUp?: boolean;
     /** The provider named this property (or one under it) as forcing replacement. */
     forcesReplacement: boolean;
 }
@@ -244,7 +246,10 @@ export function planOf(digest: PreviewDigest): PreviewPlan {
                 const before = op === "create" || !g.old ? undefined : masked(oldValue(g.old, k));
                 diffValues(before, news?.[k], k, found);
             }
-            for (const f of found) properties.push({ ...f, forcesReplacement: g.reasons.some((r) => touches(r, f.path)) });
+            for (const { new: after, ...f } of found) {
+                const value = after === UNKNOWN ? { knownAfterUp: true } : after === undefined ? {} : { new: after };
+                properties.push({ ...f, ...value, forcesReplacement: g.reasons.some((r) => touches(r, f.path)) });
+            }
         }
 
         const follows: ResourceChange["follows"] = [];

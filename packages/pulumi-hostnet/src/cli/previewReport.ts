@@ -62,8 +62,11 @@ export function reportOf(plan: PreviewPlan, options: { stack?: string; failed?: 
     return {
         ...(options.stack ? { stack: options.stack } : {}),
         exitCode: failed ? 1 : plan.changes.length > 0 ? 2 : 0,
-        summary: { ...countByOperation(plan.changes), unchanged: plan.unchanged },
-        resources,
+        // A failed preview is no plan: nothing is counted.
+        summary: failed
+            ? { create: 0, update: 0, replace: 0, delete: 0, unchanged: 0 }
+            : { ...countByOperation(plan.changes), unchanged: plan.unchanged },
+        resources: failed ? [] : resources,
         errors: plan.errors,
         warnings: plan.warnings,
     };
@@ -120,7 +123,7 @@ function propertyTable(properties: PropertyChange[]): string[] {
     if (properties.length === 0) return [];
     const rows = properties.map(
         (p) =>
-            `| ${code(p.path)}${p.forcesReplacement ? " (forces replacement)" : ""} | ${shown(p.old, "old" in p)} | ${shown(p.new, "new" in p)} |`,
+            `| ${code(p.path)}${p.forcesReplacement ? " (forces replacement)" : ""} | ${shown(p.old, "old" in p)} | ${p.knownAfterUp ? "(known after the up)" : shown(p.new, "new" in p)} |`,
     );
     return ["| property | old | new |", "|---|---|---|", ...rows, ""];
 }
