@@ -258,11 +258,12 @@ export function buildTopology(hostLinks: Link[], rawContainers: RawContainer[], 
                 ia.peer = { namespace: nameB, ifname: ib.name, addresses: ib.addresses };
                 ib.peer = { namespace: nameA, ifname: ia.name, addresses: ia.addresses };
                 const owner = ia.owner ?? ib.owner;
-                links.push({
-                    a: { namespace: nameA, ifname: ia.name, addresses: ia.addresses },
-                    b: { namespace: nameB, ifname: ib.name, addresses: ib.addresses },
-                    ...(owner ? { owner } : {}),
-                });
+                // Ends in name order, so that the same link always reads the same way.
+                const ends = [
+                    { namespace: nameA, ifname: ia.name, addresses: ia.addresses },
+                    { namespace: nameB, ifname: ib.name, addresses: ib.addresses },
+                ].sort((x, y) => x.namespace.localeCompare(y.namespace) || x.ifname.localeCompare(y.ifname));
+                links.push({ a: ends[0], b: ends[1], ...(owner ? { owner } : {}) });
                 return;
             }
         });
@@ -333,7 +334,8 @@ export function buildTopology(hostLinks: Link[], rawContainers: RawContainer[], 
             ports: host.interfaces.filter((i) => i.master === b.name),
         }));
 
-    const byName = <T extends { name: string }>(x: T, y: T) => x.name.localeCompare(y.name);
+    // Numbers in names sort as numbers: c2 before c10.
+    const byName = <T extends { name: string }>(x: T, y: T) => x.name.localeCompare(y.name, "en", { numeric: true });
     for (const n of networks) n.containers.sort(byName);
     for (const b of bridges) b.ports.sort(byName);
     return {

@@ -144,6 +144,8 @@ const OWNED_EDGE = "#1d4ed8";
 const FOREIGN_FILL = "#f3f4f6";
 const FOREIGN_EDGE = "#6b7280";
 const FONT = "DejaVu Sans";
+/** More containers than this on one bridge are drawn in columns, without an edge each. */
+const COMPACT_ABOVE = 12;
 
 function ownerRow(owner: Owner | undefined, span = 2): string {
     return owner
@@ -166,7 +168,8 @@ function portId(ifname: string): string {
     return `p_${ifname.replace(/[^A-Za-z0-9_]/g, "_")}`;
 }
 
-function containerNode(c: Container): string {
+/** `via` maps an interface name to the host end it hangs on, written into the node where no edge label says it. */
+function containerNode(c: Container, via: Map<string, string> = new Map()): string {
     const fill = c.owner ? OWNED_FILL : FOREIGN_FILL;
     const rows = [
         `<tr><td colspan="2" align="left"><b>${esc(c.name)}</b>${c.running ? "" : "  <i>stopped</i>"}</td></tr>`,
@@ -175,7 +178,10 @@ function containerNode(c: Container): string {
             .filter((i) => i.kind !== "loopback")
             .map(
                 (i) =>
-                    `<tr><td port="${portId(i.name)}" align="left">${esc(i.name)}</td><td port="${portId(i.name)}_e" align="left">${esc(i.addresses.join(" ") || "-")}</td></tr>`,
+                    `<tr><td port="${portId(i.name)}" align="left">${esc(i.name)}</td><td port="${portId(i.name)}_e" align="left">${esc(i.addresses.join(" ") || "-")}</td></tr>` +
+                    (via.has(i.name)
+                        ? `<tr><td colspan="2" align="left"><font point-size="8">${esc(i.name)} on ${esc(via.get(i.name)!)}</font></td></tr>`
+                        : ""),
             ),
         ...c.ports.map((p) => `<tr><td colspan="2" align="left"><font point-size="8">port ${esc(p)}</font></td></tr>`),
         ownerRow(c.owner),
@@ -200,9 +206,25 @@ export function renderDot(t: Topology): string {
             if (p.peer && byName.has(p.peer.namespace) && !home.has(p.peer.namespace)) home.set(p.peer.namespace, b.name);
         }
     }
+    // A bridge with many containers lays them out in columns, joined to it by invisible edges, and each
+    // container names its host end itself: one column of a hundred would be a strip no one can read.
+    const compact = new Map<string, Map<string, number>>();
     t.bridges.forEach((b, i) => {
+        const members = t.containers.filter((c) => home.get(c.name) === b.name);
         out.push(`  subgraph cluster_${i} {`, `    style=rounded; color="#9ca3af"; label="";`, `    ${bridgeNode(b)}`);
-        for (const c of t.containers) if (home.get(c.name) === b.name) out.push(`    ${containerNode(c)}`);
+        if (members.length > COMPACT_ABOVE) {
+            const perColumn = Math.ceil(Math.sqrt(members.length) * 1.5);
+            compact.set(b.name, new Map(members.map((c, k) => [c.name, 1 + Math.floor(k / perColumn)])));
+        }
+        // Graphviz stacks a column bottom-up in the order nodes are declared: declared last to first, it reads top-down.
+        for (const c of compact.has(b.name) ? [...members].reverse() : members) {
+            const via = new Map(
+                compact.has(b.name)
+                    ? b.ports.filter((p) => p.peer?.namespace === c.name).map((p) => [p.peer!.ifname, p.name] as const)
+                    : [],
+            );
+            out.push(`    ${containerNode(c, via)}`);
+        }
         out.push("  }");
     });
     const hostMode = t.containers.filter((c) => c.netMode === "host");
@@ -214,7 +236,12 @@ export function renderDot(t: Topology): string {
     for (const c of t.containers) if (!home.has(c.name)) out.push(`  ${containerNode(c)}`);
 
     for (const b of t.bridges) {
+        const column = compact.get(b.name);
+        // Compact bridges: invisible edges in the containers' order, so that the columns read in that order.
+        for (const [name, minlen] of column ?? [])
+            out.push(`  ${id(`bridge:${b.name}`)} -> ${id(`container:${name}`)} [style=invis, minlen=${minlen}];`);
         for (const p of b.ports) {
+            if (p.peer && column?.has(p.peer.namespace)) continue;
             const color = p.owner ? OWNED_EDGE : FOREIGN_EDGE;
             if (p.peer && byName.has(p.peer.namespace)) {
                 out.push(
