@@ -327,7 +327,7 @@ describe("hostnet topology: a picture of the host's network", function () {
                 const mineOnly = containers.filter((c) => c.bridge === b);
                 assert.deepEqual(
                     rows.map((l) => /(hnt\w+v\d+)\s+-> (\S+):eth0 (\S+)/.exec(l)?.slice(1)),
-                    mineOnly.map((c) => [c.hostEnd, c.name, c.address]).sort((x, y) => x[0].localeCompare(y[0])),
+                    mineOnly.map((c) => [c.hostEnd, c.name, c.address]).sort((x, y) => x[0].localeCompare(y[0], "en", { numeric: true })),
                 );
                 assert.ok(!section[start + 25] || !section[start + 25].startsWith(" "), "no 26th port");
             }
