@@ -119,11 +119,12 @@ function why(c: ResourceChange): string {
     return parts.join("; ");
 }
 
-function propertyTable(properties: PropertyChange[]): string[] {
+function propertyTable(properties: PropertyChange[], created: boolean): string[] {
     if (properties.length === 0) return [];
+    const after = (p: PropertyChange) => (p.knownAfterUp ? "(known after the up)" : shown(p.new, "new" in p));
+    if (created) return ["| property | value |", "|---|---|", ...properties.map((p) => `| ${code(p.path)} | ${after(p)} |`), ""];
     const rows = properties.map(
-        (p) =>
-            `| ${code(p.path)}${p.forcesReplacement ? " (forces replacement)" : ""} | ${shown(p.old, "old" in p)} | ${p.knownAfterUp ? "(known after the up)" : shown(p.new, "new" in p)} |`,
+        (p) => `| ${code(p.path)}${p.forcesReplacement ? " (forces replacement)" : ""} | ${shown(p.old, "old" in p)} | ${after(p)} |`,
     );
     return ["| property | old | new |", "|---|---|---|", ...rows, ""];
 }
@@ -160,7 +161,7 @@ export function renderMarkdown(report: PreviewReport): string {
                 "",
             );
         }
-        out.push(...propertyTable(c.properties));
+        out.push(...propertyTable(c.properties, c.op === "create"));
         if (c.hostOperations) {
             out.push("Host operations:", "", ...(c.hostOperations.length > 0 ? c.hostOperations.map((o) => `- ${o}`) : ["- (none)"]), "");
         }
