@@ -246,6 +246,18 @@ export function planOf(digest: PreviewDigest): PreviewPlan {
                 const before = op === "create" || !g.old ? undefined : masked(oldValue(g.old, k));
                 diffValues(before, news?.[k], k, found);
             }
+            // A property the provider names as forcing replacement is listed even when its values look the same
+            // (a secret shows as "[secret]" on both sides).
+            for (const reason of op === "replace" ? g.reasons : []) {
+                if (found.some((f) => touches(reason, f.path))) continue;
+                const key = topKey(reason);
+                const before = g.old ? masked(oldValue(g.old, key)) : undefined;
+                found.push({
+                    path: key,
+                    ...(before === undefined ? {} : { old: before }),
+                    ...(news?.[key] === undefined ? {} : { new: news[key] }),
+                });
+            }
             for (const { new: after, ...f } of found) {
                 const value = after === UNKNOWN ? { knownAfterUp: true } : after === undefined ? {} : { new: after };
                 properties.push({ ...f, ...value, forcesReplacement: g.reasons.some((r) => touches(r, f.path)) });
