@@ -12,9 +12,9 @@
 
 import { hostname } from "node:os";
 import { netModeOf, NetMode } from "../common/modes";
-import { OWNER_LABEL, parseOwnerMark, ParsedOwnerMark } from "../common/naming";
+import { OWNER_LABEL, parseOwnerMark, ResourceIdentity } from "../common/naming";
 import * as docker from "../engine/host/docker";
-import { listNetworks, NetworkInspect } from "../engine/host/dockerNetworks";
+import { bridgeOfNetwork, listNetworks, NetworkInspect } from "../engine/host/dockerNetworks";
 import { DockerUnreachableError } from "../engine/host/errors";
 import { renderSvg } from "../engine/host/graphviz";
 import { AddressInfo, ipv4Cidrs, LinkInfo, listLinksWithAddresses } from "../engine/host/ip";
@@ -23,8 +23,8 @@ import { renderDot, renderText } from "./topologyRender";
 
 type Link = LinkInfo & { addr_info: AddressInfo[] };
 
-/** Who owns an object: the parsed owner mark (its stack and resource), or nothing for foreign objects. */
-export type Owner = ParsedOwnerMark;
+/** Who owns an object: the parsed owner mark (its project, stack and resource); absent for foreign objects. */
+export type Owner = ResourceIdentity;
 
 /** Where a veth's other end is. */
 export interface PeerRef {
@@ -148,8 +148,7 @@ function publishedPorts(c: docker.ContainerInspect): string[] {
 }
 
 function networkBridge(n: NetworkInspect): string | undefined {
-    if (n.Driver !== "bridge") return undefined;
-    return n.Options?.["com.docker.network.bridge.name"] || `br-${n.Id.slice(0, 12)}`;
+    return n.Driver === "bridge" ? bridgeOfNetwork(n) : undefined;
 }
 
 interface RawContainer {
@@ -161,7 +160,7 @@ async function readDocker(): Promise<{ containers: RawContainer[]; networks: Net
     let summaries: docker.ContainerSummary[];
     let networks: NetworkInspect[];
     try {
-        [summaries, networks] = await Promise.all([docker.listContainers(), listNetworks()]);
+        [summaries, networks] = await Promise.all([docker.listContainers(true), listNetworks()]);
     } catch (err) {
         if (err instanceof DockerUnreachableError) return { containers: [], networks: [], error: err.message };
         throw err;
@@ -349,7 +348,7 @@ export function buildTopology(hostLinks: Link[], rawContainers: RawContainer[], 
 }
 
 function ownedBy(owner: Owner | undefined, stack: string): boolean {
-    return !!owner && !owner.hashed && owner.stack === stack;
+    return owner?.stack === stack;
 }
 
 /** Only what `stack` owns, and the bridges, networks and ports it is attached through. */

@@ -11,7 +11,7 @@ import type { Bridge, Container, Interface, Owner, PeerRef, Topology } from "./t
 /** `[dev/VethAttachment/seed-eth0]` for an owned object, `` for a foreign one. */
 export function ownerText(owner: Owner | undefined): string {
     if (!owner) return "";
-    return owner.hashed ? `[hostnet mark sha256:${owner.hash.slice(0, 12)}]` : `[${owner.stack}/${owner.type}/${owner.name}]`;
+    return `[${owner.stack}/${owner.type}/${owner.name}]`;
 }
 
 function peerText(p: PeerRef | undefined): string {

@@ -143,22 +143,6 @@ export async function inspectContainer(nameOrId: string): Promise<ContainerInspe
     return res.body as ContainerInspect;
 }
 
-/** One entry of `GET /containers/json` (what `docker ps -a` lists). */
-export interface ContainerSummary {
-    Id: string;
-    /** With Docker's leading slash: `/hn-dev-seed`. */
-    Names: string[];
-    State: string;
-    Labels: Record<string, string> | null;
-}
-
-/** Every container of the engine, running or not (`docker ps -a`). Read only. */
-export async function listContainers(): Promise<ContainerSummary[]> {
-    const res = await request("GET", "/containers/json?all=true");
-    if (res.statusCode !== 200) throw apiError("list containers", res);
-    return res.body as ContainerSummary[];
-}
-
 export interface ContainerCreateSpec {
     name: string;
     image: string;
@@ -243,4 +227,20 @@ export async function imageExists(image: string): Promise<boolean> {
     if (res.statusCode === 404) return false;
     if (res.statusCode !== 200) throw apiError(`inspect image "${image}"`, res);
     return true;
+}
+
+/** The fields of `GET /containers/json` this library reads. */
+export interface ContainerSummary {
+    Id: string;
+    Names: string[];
+    State: string;
+    Labels: Record<string, string> | null;
+    HostConfig: { NetworkMode: string };
+}
+
+/** Every container (running or not, with `all`), as `docker ps` lists them. */
+export async function listContainers(all = false): Promise<ContainerSummary[]> {
+    const res = await request("GET", `/containers/json${all ? "?all=1" : ""}`);
+    if (res.statusCode !== 200) throw apiError("list containers", res);
+    return res.body as ContainerSummary[];
 }
