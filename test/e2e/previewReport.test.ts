@@ -4,7 +4,7 @@
 // process, the project's Pulumi CLI), and its Markdown, its JSON and its exit
 // code are compared with golden files a person has read
 // (test/e2e/golden/preview-*.md and .json; the JSON golden keeps what a
-// reviewer reads: resources, operations, properties, reasons).
+// reviewer reads: resources, operations, properties, reasons, host operations).
 //
 // Run-specific values (stack name, addresses and subnets per run, the web
 // port, Docker ids, the scratch folder) are replaced by placeholders before
@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { freePort, RUN, runByte, sh, sweepRun } from "../helpers/host";
 import { exampleStack, projectRoot, TestStack, toolchainRoot } from "../helpers/pulumi";
+import { UNKNOWN } from "../../packages/pulumi-hostnet/src/cli/previewPlan";
 
 const CLI = join(projectRoot, "packages", "pulumi-hostnet", "dist", "cli", "index.js");
 const ENGINE = join(projectRoot, "packages", "pulumi-hostnet", "dist", "engine");
@@ -144,6 +145,7 @@ describe("hostnet preview-report: what a pull request's change will do, through 
                 properties: r.properties,
                 follows: r.follows.map((f: any) => ({ kind: f.kind, name: f.name, properties: f.properties })),
                 dragsAlong: r.dragsAlong.map((d: any) => `${d.kind} ${d.name}`),
+                ...(r.hostOperations ? { hostOperations: r.hostOperations } : {}),
             })),
             errors: json.errors,
         };
@@ -167,14 +169,14 @@ describe("hostnet preview-report: what a pull request's change will do, through 
 
     it("nothing changed: exit 0, every host object unchanged", async () => {
         const run = await report("none");
-        assert.equal(run.exitCode, 0);
+        assert.equal(run.exitCode, 0, run.markdown);
         assertGolden("none", run);
     });
 
     it("an address: exit 2, the seed's VethAttachment updated in place, only `address` changes", async () => {
         await withConfig({ "hostnet:address": `${seedAt(1)}/16` }, async () => {
             const run = await report("address");
-            assert.equal(run.exitCode, 2);
+            assert.equal(run.exitCode, 2, run.markdown);
             assert.deepEqual(
                 run.json.resources.map((r: any) => [r.kind, r.name, r.op, r.properties.map((p: any) => p.path)]),
                 [["VethAttachment", "seed-eth0", "update", ["address"]]],
@@ -186,7 +188,7 @@ describe("hostnet preview-report: what a pull request's change will do, through 
     it("web's mode: web replaced because `networkMode` forces it, the sidecar follows, the NetworkAttachment goes", async () => {
         await withConfig({ "hostnet:webMode": "lab" }, async () => {
             const run = await report("mode");
-            assert.equal(run.exitCode, 2);
+            assert.equal(run.exitCode, 2, run.markdown);
             assert.deepEqual(
                 run.json.resources.map((r: any) => [r.kind, r.name, r.op]),
                 [
@@ -212,7 +214,7 @@ describe("hostnet preview-report: what a pull request's change will do, through 
     it("a bridge's address: the Bridge and the attachment on it updated in place, nothing replaced", async () => {
         await withConfig({ "hostnet:lanAddress": `10.223.${n}.1/24` }, async () => {
             const run = await report("bridge-address");
-            assert.equal(run.exitCode, 2);
+            assert.equal(run.exitCode, 2, run.markdown);
             assert.deepEqual(
                 run.json.resources.map((r: any) => [r.kind, r.name, r.op, r.properties.map((p: any) => p.path)]),
                 [
@@ -227,18 +229,18 @@ describe("hostnet preview-report: what a pull request's change will do, through 
     it("a bad address: exit 1, the program's error in the report, no plan", async () => {
         await withConfig({ "hostnet:address": "172.17.250.300/16" }, async () => {
             const run = await report("error");
-            assert.equal(run.exitCode, 1);
+            assert.equal(run.exitCode, 1, run.markdown);
             assert.match(run.markdown, /`address` must be an IPv4 address with its prefix length/);
             assert.deepEqual(run.json.resources, []);
             assertGolden("error", run);
         });
     });
 
-    it("host operations: listed per change exactly when pulumi-hostnet/engine exports describeChange (none yet: the goldens have no such section)", async () => {
+    it("host operations: each change lists exactly what pulumi-hostnet/engine's describeChange says, in JSON and in Markdown", async () => {
         const describeChange = require(ENGINE).describeChange;
         await withConfig({ "hostnet:address": `${seedAt(1)}/16`, "hostnet:webMode": "lab" }, async () => {
             const run = await report("host-operations");
-            assert.equal(run.exitCode, 2);
+            assert.equal(run.exitCode, 2, run.markdown);
             assert.equal(run.json.resources.length, 4);
             if (typeof describeChange !== "function") {
                 assert.ok(run.json.resources.every((r: any) => !("hostOperations" in r)));
@@ -248,7 +250,13 @@ describe("hostnet preview-report: what a pull request's change will do, through 
             for (const r of run.json.resources) {
                 const expected = describeChange(r.kind, r.op, r.olds, r.news);
                 assert.deepEqual(r.hostOperations, expected, `${r.kind} ${r.name}`);
-                for (const line of expected) assert.ok(run.markdown.includes(`- ${line}`), line);
+                // In Markdown, unknown values are spelled out and Docker ids cut to 12 characters.
+                const shown = (line: string) =>
+                    line
+                        .split(UNKNOWN)
+                        .join("(known after the up)")
+                        .replace(/\b([0-9a-f]{12})[0-9a-f]{52}\b/g, "$1…");
+                for (const line of expected) assert.ok(run.markdown.includes(`- ${shown(line)}`), line);
             }
         });
     });

@@ -92,6 +92,14 @@ function shown(value: unknown, present: boolean): string {
     return code(text);
 }
 
+/** A line of text for people: values not known before the up said so, Docker ids cut to 12 characters. */
+function plain(text: string): string {
+    return text
+        .split(UNKNOWN)
+        .join("(known after the up)")
+        .replace(/\b([0-9a-f]{12})[0-9a-f]{52}\b/g, "$1…");
+}
+
 function ref(r: ResourceRef): string {
     return `${r.kind} ${code(r.name)}`;
 }
@@ -163,7 +171,12 @@ export function renderMarkdown(report: PreviewReport): string {
         }
         out.push(...propertyTable(c.properties, c.op === "create"));
         if (c.hostOperations) {
-            out.push("Host operations:", "", ...(c.hostOperations.length > 0 ? c.hostOperations.map((o) => `- ${o}`) : ["- (none)"]), "");
+            out.push(
+                "Host operations:",
+                "",
+                ...(c.hostOperations.length > 0 ? c.hostOperations.map((o) => `- ${plain(o)}`) : ["- (none)"]),
+                "",
+            );
         }
     }
     return `${out.join("\n").trimEnd()}\n`;
