@@ -34,7 +34,20 @@ function adopts(inputs: BridgeInputs, olds?: BridgeOutputs): boolean {
 }
 
 /** The steps that bring a bridge's settings to `want`; `managed` are the addresses they may remove. */
-function convergeSteps(want: BridgeInputs, liveAddresses: string[], managed: string[], liveMac?: string): Step[] {
+/** The settings a bridge has now, as far as known (from the host, or from the last refresh). */
+interface LiveSettings {
+    mac?: string;
+    mtu?: number;
+    up?: boolean;
+    stp?: boolean;
+    vlanFiltering?: boolean;
+}
+
+/**
+ * The steps that bring a bridge's settings to `want`; `managed` are the
+ * addresses they may remove. A setting `live` already has is not set again.
+ */
+function convergeSteps(want: BridgeInputs, liveAddresses: string[], managed: string[], live: LiveSettings = {}): Step[] {
     const name = want.name;
     const steps: Step[] = [];
     for (const a of managed) {
@@ -44,11 +57,15 @@ function convergeSteps(want: BridgeInputs, liveAddresses: string[], managed: str
     for (const a of want.addresses ?? []) {
         if (!liveAddresses.includes(a)) steps.push(ipStep(`add address ${a} to bridge ${name}`, HOST, [ip.addAddress(name, a)]));
     }
-    const options = ip.setBridgeOptions(name, { stp: want.stp, vlanFiltering: want.vlanFiltering });
+    const differs = <T>(wanted: T | undefined, now: T | undefined): T | undefined =>
+        wanted !== undefined && wanted !== now ? wanted : undefined;
+    const stp = differs(want.stp, live.stp);
+    const vlanFiltering = differs(want.vlanFiltering, live.vlanFiltering);
+    const options = ip.setBridgeOptions(name, { stp, vlanFiltering });
     if (options) {
         const what = [
-            want.stp === undefined ? "" : `STP ${want.stp ? "on" : "off"}`,
-            want.vlanFiltering === undefined ? "" : `VLAN filtering ${want.vlanFiltering ? "on" : "off"}`,
+            stp === undefined ? "" : `STP ${stp ? "on" : "off"}`,
+            vlanFiltering === undefined ? "" : `VLAN filtering ${vlanFiltering ? "on" : "off"}`,
         ];
         steps.push(
             ipStep(`set ${what.filter(Boolean).join(", ")} on bridge ${name}`, HOST, [
@@ -56,10 +73,26 @@ function convergeSteps(want: BridgeInputs, liveAddresses: string[], managed: str
             ]),
         );
     }
-    const mac = want.mac !== undefined && want.mac !== liveMac ? want.mac : undefined;
-    const settings = [want.mtu === undefined ? "" : `MTU ${want.mtu}`, mac ? `MAC ${mac}` : "", want.up ? "up" : "down"].filter(Boolean);
-    steps.push(ipStep(`set ${settings.join(", ")} on bridge ${name}`, HOST, [ip.setLink(name, { mtu: want.mtu, mac, up: want.up })]));
+    const mac = differs(want.mac, live.mac);
+    const mtu = differs(want.mtu, live.mtu);
+    const up = differs(want.up, live.up);
+    const settings = [mtu === undefined ? "" : `MTU ${mtu}`, mac ? `MAC ${mac}` : "", up === undefined ? "" : up ? "up" : "down"].filter(
+        Boolean,
+    );
+    if (settings.length > 0) steps.push(ipStep(`set ${settings.join(", ")} on bridge ${name}`, HOST, [ip.setLink(name, { mtu, mac, up })]));
     return steps;
+}
+
+/** A bridge's settings as `ip -j -d link` reports them. */
+function liveOf(link: ip.LinkInfo): LiveSettings {
+    const data = link.linkinfo?.info_data;
+    return {
+        mac: link.address,
+        mtu: link.mtu,
+        up: link.flags.includes("UP"),
+        stp: data?.stp_state === undefined ? undefined : data.stp_state !== 0,
+        vlanFiltering: data?.vlan_filtering === undefined ? undefined : data.vlan_filtering !== 0,
+    };
 }
 
 function vlanExplained(name: string, want: BridgeInputs, err: unknown): Error | undefined {
@@ -74,7 +107,7 @@ function vlanExplained(name: string, want: BridgeInputs, err: unknown): Error | 
 export function planCreate(inputs: BridgeInputs, leftover?: LinkWithAddresses): Plan {
     const name = inputs.name;
     if (leftover) {
-        return { steps: convergeSteps(inputs, ip.ipv4Cidrs(leftover.addr_info), ip.ipv4Cidrs(leftover.addr_info), leftover.address) };
+        return { steps: convergeSteps(inputs, ip.ipv4Cidrs(leftover.addr_info), ip.ipv4Cidrs(leftover.addr_info), liveOf(leftover)) };
     }
     return {
         steps: [
@@ -98,19 +131,19 @@ export function planCreate(inputs: BridgeInputs, leftover?: LinkWithAddresses): 
 }
 
 /** The host operations that adopt an existing bridge: only what the resource manages. */
-export function planAdopt(inputs: BridgeInputs, liveAddresses: string[]): Plan {
+export function planAdopt(inputs: BridgeInputs, liveAddresses: string[], live: LiveSettings = {}): Plan {
     const added = (inputs.addresses ?? []).filter((a) => !liveAddresses.includes(a));
     return {
-        steps: convergeSteps({ ...inputs, mac: undefined }, liveAddresses, []),
+        steps: convergeSteps({ ...inputs, mac: undefined }, liveAddresses, [], live),
         // Take back what this failed adoption added; the bridge itself is not ours.
         undo: added.map((a) => ipStep(`remove address ${a} from bridge ${inputs.name}`, HOST, [ip.deleteAddress(inputs.name, a)])),
     };
 }
 
-export function planUpdate(olds: BridgeOutputs, news: BridgeInputs, liveAddresses: string[], liveMac?: string): Plan {
+export function planUpdate(olds: BridgeOutputs, news: BridgeInputs, liveAddresses: string[], live: LiveSettings): Plan {
     // On an adopted bridge only addresses this resource added may go; the rest were there before it.
     const managed = olds.adopted ? olds.addedAddresses : liveAddresses;
-    return { steps: convergeSteps(olds.adopted ? { ...news, mac: undefined } : news, liveAddresses, managed, liveMac) };
+    return { steps: convergeSteps(olds.adopted ? { ...news, mac: undefined } : news, liveAddresses, managed, live) };
 }
 
 export function planDelete(props: BridgeOutputs): Plan {
@@ -130,7 +163,8 @@ export function planDelete(props: BridgeOutputs): Plan {
 export function describeChange(op: "create" | "update" | "delete", olds?: BridgeOutputs, news?: BridgeInputs): string[] {
     if (op === "create") return describe(adopts(news!) ? planAdopt(news!, []) : planCreate(news!));
     if (op === "delete") return describe(planDelete(olds!));
-    return describe(planUpdate(olds!, news!, olds!.addresses ?? [], olds!.mac));
+    const last = { mac: olds!.mac, mtu: olds!.mtu, up: olds!.up, stp: olds!.stp, vlanFiltering: olds!.vlanFiltering };
+    return describe(planUpdate(olds!, news!, olds!.addresses ?? [], last));
 }
 
 /**
@@ -237,7 +271,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
         const existing = await bridgeWithAddresses(inputs.name);
         if (adopts(inputs) && existing) {
             const before = ip.ipv4Cidrs(existing.addr_info);
-            await execute(planAdopt(inputs, before));
+            await execute(planAdopt(inputs, before, liveOf(existing)));
             const added = (inputs.addresses ?? []).filter((a) => !before.includes(a));
             const outs: BridgeOutputs = { ...inputs, mac: undefined, adopted: true, addedAddresses: added };
             return { id: inputs.name, outs: definedOnly(outs) };
@@ -276,7 +310,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
     async update(_id, olds, news) {
         const link = await bridgeWithAddresses(news.name);
         const live = link ? ip.ipv4Cidrs(link.addr_info) : [];
-        await execute(planUpdate(olds, news, live, link?.address));
+        await execute(planUpdate(olds, news, live, link ? liveOf(link) : {}));
         const added = olds.adopted
             ? [...new Set([...olds.addedAddresses, ...(news.addresses ?? []).filter((a) => !live.includes(a))])].filter((a) =>
                   (news.addresses ?? []).includes(a),

@@ -111,7 +111,12 @@ export function planCreate(inputs: VethAttachmentInputs, ctr: Netns, gateway: st
 }
 
 /** The host operations of an in-place update. */
-export function planUpdate(olds: VethAttachmentOutputs, news: VethAttachmentInputs, ctr: Netns, gateway: string): Plan {
+/**
+ * The host operations of an in-place update. `gateway` is the default
+ * gateway in effect after it ("" for none); `shown`, how a description names
+ * it when it is only known once the update runs (the bridge's address then).
+ */
+export function planUpdate(olds: VethAttachmentOutputs, news: VethAttachmentInputs, ctr: Netns, gateway: string, shown = gateway): Plan {
     const dev = olds.containerIfName;
     const addressChanged = olds.address !== news.address;
     const steps = [];
@@ -135,7 +140,7 @@ export function planUpdate(olds: VethAttachmentOutputs, news: VethAttachmentInpu
     // an address change takes the old one with it, so it is set again.
     if (addressChanged || gateway !== olds.effectiveGateway) {
         steps.push(
-            ipStep(gateway ? `set default route via ${gateway} dev ${dev}` : `remove the default route via ${dev}`, ctr, [
+            ipStep(gateway ? `set default route via ${shown} dev ${dev}` : `remove the default route via ${dev}`, ctr, [
                 ip.deleteDefaultRoute(dev),
                 gateway ? { ...ip.addDefaultRoute(dev, gateway), explain: routeExplained(news) } : undefined,
             ]),
@@ -154,7 +159,11 @@ export function planDelete(props: VethAttachmentOutputs): Plan {
 export function describeChange(op: "create" | "update" | "delete", olds?: VethAttachmentOutputs, news?: VethAttachmentInputs): string[] {
     if (op === "create") return describe(planCreate(news!, containerNs(news!), desiredGateway(news!, "<the bridge's address>")));
     if (op === "delete") return describe(planDelete(olds!));
-    return describe(planUpdate(olds!, news!, containerNs(olds!), desiredGateway(news!, olds!.bridgeAddress)));
+    // Without `gateway`, the route goes through the bridge's address as the update finds it.
+    const gateway = desiredGateway(news!, olds!.bridgeAddress);
+    const shown =
+        news!.gateway === undefined && gateway ? `bridge ${news!.bridge}'s address (${olds!.bridgeAddress} when last read)` : gateway;
+    return describe(planUpdate(olds!, news!, containerNs(olds!), gateway, shown));
 }
 
 /**
