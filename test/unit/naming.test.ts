@@ -3,6 +3,7 @@ import {
     defaultDockerName,
     defaultHostIfName,
     defaultMac,
+    isOwnedBy,
     ownerMark,
     parseOwnerMark,
 } from "../../packages/pulumi-hostnet/src/common/naming";
@@ -79,5 +80,15 @@ describe("naming", () => {
         ]) {
             assert.equal(parseOwnerMark(alias), undefined, String(alias));
         }
+    });
+
+    it("isOwnedBy: only an exact owner mark is ours; an unmarked object never is, even when the owner is missing", () => {
+        const owner = "hostnet/p/s/Bridge/lan";
+        assert.equal(isOwnedBy(owner, owner), true);
+        assert.equal(isOwnedBy("hostnet/p/s/Bridge/lan2", owner), false);
+        assert.equal(isOwnedBy(undefined, undefined), false);
+        assert.equal(isOwnedBy(null, undefined), false);
+        assert.equal(isOwnedBy("", ""), false);
+        assert.equal(isOwnedBy("someone", "someone"), false, "a mark the library never writes");
     });
 });

@@ -10,7 +10,7 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
-import { describeOwner, sameStack } from "../../common/naming";
+import { describeOwner, isOwnedBy, sameStack } from "../../common/naming";
 import { BridgeInputs, BridgeOutputs, checkBridgeInputs } from "../../common/specs/bridge";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { ExistsError, NotSupportedError } from "../host/errors";
@@ -214,7 +214,7 @@ async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, 
             property: "name",
             reason: `\`name\` "${inputs.name}" is taken by a ${link.linkinfo?.info_kind ?? "plain"} interface, not a bridge; choose another \`name\``,
         });
-    } else if (link && !adopt && link.ifalias !== inputs.owner) {
+    } else if (link && !adopt && !isOwnedBy(link.ifalias, inputs.owner)) {
         const whose = link.ifalias ? `created by ${describeOwner(link.ifalias)}` : "not made by this library";
         failures.push({
             property: "adopt",
@@ -277,7 +277,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
             return { id: inputs.name, outs: definedOnly(outs) };
         }
         // A bridge marked as this very resource's is a leftover of an interrupted run: taken over, not adopted.
-        const leftover = existing?.ifalias === inputs.owner ? existing : undefined;
+        const leftover = isOwnedBy(existing?.ifalias, inputs.owner) ? existing : undefined;
         await execute(planCreate(inputs, leftover));
         return { id: inputs.name, outs: definedOnly({ ...inputs, adopted: false, addedAddresses: [] }) };
     },
@@ -285,7 +285,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
     async read(id, stored) {
         const props = storedProps(stored);
         const link = await bridgeWithAddresses(props.name);
-        if (!link || link.linkinfo?.info_kind !== "bridge" || (!props.adopted && link.ifalias !== props.owner)) return {};
+        if (!link || link.linkinfo?.info_kind !== "bridge" || (!props.adopted && !isOwnedBy(link.ifalias, props.owner))) return {};
         const addresses = ip.ipv4Cidrs(link.addr_info);
         const data = link.linkinfo?.info_data ?? {};
         const live: BridgeOutputs = {
@@ -323,7 +323,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
         const link = await ip.getLink(props.name);
         if (!link) return;
         if (!props.adopted) {
-            if (link.ifalias !== props.owner) return; // not ours (any more): never deleted
+            if (!isOwnedBy(link.ifalias, props.owner)) return; // not ours (any more): never deleted
             const others = await foreignPorts(props);
             if (others.length > 0) {
                 throw new Error(

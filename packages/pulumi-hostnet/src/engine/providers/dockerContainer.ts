@@ -12,7 +12,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
-import { describeOwner, OWNER_LABEL } from "../../common/naming";
+import { describeOwner, isOwnedBy, OWNER_LABEL } from "../../common/naming";
 import {
     checkDockerContainerInputs,
     DockerContainerInputs,
@@ -212,7 +212,7 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
     if (known(inputs.name)) {
         const existing = await docker.inspectContainer(inputs.name);
         const owner = existing?.Config.Labels?.[OWNER_LABEL];
-        if (existing && owner !== inputs.owner) {
+        if (existing && !isOwnedBy(owner, inputs.owner)) {
             fail(
                 "name",
                 `\`name\` "${inputs.name}" is taken by another container (${owner ? `owned by ${describeOwner(owner)}` : "not made by this library"}); choose another \`name\``,
@@ -285,7 +285,7 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
         const failures = await hostFailures(inputs);
         if (failures.length > 0) throw failuresError(`create container "${inputs.name}"`, failures);
         // A container marked as this very resource's is a leftover of an interrupted run: made again.
-        const leftover = (await docker.inspectContainer(inputs.name))?.Config.Labels?.[OWNER_LABEL] === inputs.owner;
+        const leftover = isOwnedBy((await docker.inspectContainer(inputs.name))?.Config.Labels?.[OWNER_LABEL], inputs.owner);
         await execute(planCreate(inputs, leftover));
         const c = await docker.inspectContainer(inputs.name);
         if (!c) throw new Error(`failed to create container "${inputs.name}": it vanished right after it started; see \`docker events\``);
@@ -296,7 +296,7 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
     async read(id: string, stored?: DockerContainerOutputs) {
         const props = storedProps(stored);
         const c = await docker.inspectContainer(id);
-        if (!c || c.Config.Labels?.[OWNER_LABEL] !== props.owner) {
+        if (!c || !isOwnedBy(c.Config.Labels?.[OWNER_LABEL], props.owner)) {
             return {};
         }
         const live: DockerContainerOutputs = {
@@ -335,6 +335,6 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
     async delete(id, props) {
         const c = await docker.inspectContainer(id);
         // Never remove a container this resource did not create: the label is its mark.
-        if (c && c.Config.Labels?.[OWNER_LABEL] === props.owner) await execute(planDelete(id, props));
+        if (c && isOwnedBy(c.Config.Labels?.[OWNER_LABEL], props.owner)) await execute(planDelete(id, props));
     },
 };

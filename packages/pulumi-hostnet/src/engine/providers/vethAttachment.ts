@@ -8,7 +8,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
-import { describeOwner, sameStack } from "../../common/naming";
+import { describeOwner, isOwnedBy, sameStack } from "../../common/naming";
 import { checkVethAttachmentInputs, VethAttachmentInputs, VethAttachmentOutputs } from "../../common/specs/vethAttachment";
 import { failuresError, InputFailure, inSubnet, isKnown, parseCidr } from "../../common/validation";
 import * as docker from "../host/docker";
@@ -32,7 +32,7 @@ async function firstIPv4(link: string): Promise<string | undefined> {
 /** Reads an attachment back from the host, or undefined when it is not there (or not ours). */
 async function readAttachment(props: VethAttachmentOutputs): Promise<VethAttachmentOutputs | undefined> {
     const host = await ip.getLink(props.hostIfName);
-    if (!host || host.ifalias !== props.owner || host.link_index === undefined) {
+    if (!host || !isOwnedBy(host.ifalias, props.owner) || host.link_index === undefined) {
         return undefined;
     }
     const c = await docker.inspectContainer(props.containerId);
@@ -234,13 +234,14 @@ async function hostFailures(
     }
 
     const hostLink = known(inputs.hostIfName) ? await ip.getLink(inputs.hostIfName) : undefined;
-    if (hostLink && hostLink.ifalias !== inputs.owner) {
+    if (hostLink && !isOwnedBy(hostLink.ifalias, inputs.owner)) {
         const whose = hostLink.ifalias ? `owned by ${describeOwner(hostLink.ifalias)}` : "not made by this library";
         fail("hostIfName", `\`hostIfName\` "${inputs.hostIfName}" is taken on the host (${whose}); choose another \`hostIfName\``);
     }
     if (pid !== undefined && known(inputs.containerIfName)) {
         const inside = await ip.getLink(inputs.containerIfName, pid);
-        const ownPeer = inside && hostLink?.ifalias === inputs.owner && inside.link_index === hostLink.ifindex;
+        const ownPeer =
+            inside && hostLink !== undefined && isOwnedBy(hostLink.ifalias, inputs.owner) && inside.link_index === hostLink.ifindex;
         if (inside && !ownPeer) {
             fail(
                 "containerIfName",
@@ -346,7 +347,7 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
         const bridgeAddress = (await firstIPv4(inputs.bridge)) ?? "";
         const gateway = desiredGateway(inputs, bridgeAddress);
         // An interface marked as this very attachment's is a leftover of an interrupted run: made again.
-        const leftover = (await ip.getLink(inputs.hostIfName))?.ifalias === inputs.owner;
+        const leftover = isOwnedBy((await ip.getLink(inputs.hostIfName))?.ifalias, inputs.owner);
         await execute(planCreate(inputs, containerNs(inputs, pid), gateway, leftover));
         const outs: VethAttachmentOutputs = { ...inputs, containerId, effectiveGateway: gateway, bridgeAddress, up: true };
         return { id: inputs.hostIfName, outs: definedOnly(outs) };
@@ -359,7 +360,7 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
 
     async update(_id, olds, news) {
         const host = await ip.getLink(olds.hostIfName);
-        if (!host || host.ifalias !== olds.owner) {
+        if (!host || !isOwnedBy(host.ifalias, olds.owner)) {
             throw new Error(
                 `failed to update "${olds.hostIfName}": the host end is gone or no longer this attachment's (the container may have restarted); run \`pulumi refresh\`, then \`pulumi up\` recreates it`,
             );
@@ -375,6 +376,6 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
     async delete(_id, props) {
         const host = await ip.getLink(props.hostIfName);
         // Never delete an interface this resource did not create: the alias is its mark.
-        if (host && host.ifalias === props.owner) await execute(planDelete(props));
+        if (host && isOwnedBy(host.ifalias, props.owner)) await execute(planDelete(props));
     },
 };

@@ -6,7 +6,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
-import { describeOwner } from "../../common/naming";
+import { describeOwner, isOwnedBy } from "../../common/naming";
 import { checkVethLinkInputs, VethLinkEnd, VethLinkInputs, VethLinkOutputs } from "../../common/specs/vethLink";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as docker from "../host/docker";
@@ -22,7 +22,7 @@ async function readEnd(containerId: string, end: VethLinkEnd, owner: string) {
     if (!c || !c.State.Running) return undefined;
     const links = await ip.listLinksWithAddresses(c.State.Pid);
     const link = links.find((l) => l.ifname === end.ifName);
-    if (!link || link.ifalias !== owner) return undefined;
+    if (!link || !isOwnedBy(link.ifalias, owner)) return undefined;
     const inet = ip.ipv4Cidrs(link.addr_info);
     const live: VethLinkEnd = { ...end };
     if (end.address !== undefined) live.address = inet.includes(end.address) ? end.address : (inet[0] ?? "");
@@ -160,7 +160,7 @@ async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInput
             continue;
         }
         const taken = known(end.ifName) ? await ip.getLink(end.ifName, c.State.Pid) : undefined;
-        if (taken && taken.ifalias !== inputs.owner) {
+        if (taken && !isOwnedBy(taken.ifalias, inputs.owner)) {
             failures.push({
                 property: side,
                 reason: `\`${side}.ifName\` "${end.ifName}" is taken in container "${end.container}"; choose another \`ifName\``,
@@ -207,7 +207,7 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
             [inputs.a, aNs],
             [inputs.b, bNs],
         ] as const) {
-            if ((await ip.getLink(end.ifName, ns.pid))?.ifalias === inputs.owner) leftover ??= { end, ns };
+            if (isOwnedBy((await ip.getLink(end.ifName, ns.pid))?.ifalias, inputs.owner)) leftover ??= { end, ns };
         }
         await execute(planCreate(inputs, aNs, bNs, leftover));
         const outs: VethLinkOutputs = { ...inputs, aContainerId: a.id, bContainerId: b.id };
@@ -240,7 +240,7 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
             const c = await docker.inspectContainer(containerId);
             if (!c || !c.State.Running) continue;
             const link = await ip.getLink(props[side].ifName, c.State.Pid);
-            if (link && link.ifalias === props.owner) {
+            if (link && isOwnedBy(link.ifalias, props.owner)) {
                 await execute(planDelete(props, side, endNs(props[side], c.State.Pid)));
                 return;
             }
