@@ -25,33 +25,32 @@ export interface AddressHolder {
 
 /** A bridge's IPv4 addresses as CIDRs, or undefined when there is no link of that name. */
 export async function bridgeState(name: string): Promise<{ kind: string; cidrs: string[]; alias?: string } | undefined> {
-    const link = await ip.getLink(name);
+    const link = await ip.getLinkWithAddresses(name);
     if (!link) return undefined;
-    const cidrs = ip.ipv4Cidrs(await ip.getAddresses(name));
-    return { kind: link.linkinfo?.info_kind ?? "plain", cidrs, alias: link.ifalias };
+    return { kind: link.linkinfo?.info_kind ?? "plain", cidrs: ip.ipv4Cidrs(link.addr_info), alias: link.ifalias };
 }
 
-const SCAN_TTL_MS = 3000;
-let scan: { at: number; result: Promise<Map<string, AddressHolder[]>> } | undefined;
+// One scan per provider process, i.e. per deployment: the holders as the deployment found them.
+// The stack's own attachments are judged by its claims, not by the scan; a foreign holder that
+// appears while the deployment runs is a race no check can close.
+let scan: Promise<Map<string, AddressHolder[]>> | undefined;
 
 /**
  * Who holds which IPv4 address on each bridge, by bridge name: containers
  * that Docker attached to a network's bridge (from the Engine API), and, with
  * `namespaces`, container interfaces whose veth peer is a port of the bridge
  * (matched both ways: the peer's index and the port's). The namespace scan
- * costs a process per running container: it is shared for a few seconds
- * between the checks of one preview.
+ * costs a process per running container: it is made once per deployment
+ * and shared by every check.
  */
 export async function addressesOnBridges(namespaces: boolean): Promise<Map<string, AddressHolder[]>> {
     const byBridge = await dockerHolders();
     if (!namespaces) return byBridge;
-    const now = Date.now();
-    if (!scan || now - scan.at > SCAN_TTL_MS) {
-        const result = namespaceHolders();
-        scan = { at: now, result };
-        result.catch(() => (scan = undefined));
+    if (!scan) {
+        scan = namespaceHolders();
+        scan.catch(() => (scan = undefined));
     }
-    for (const [bridge, holders] of await scan.result) byBridge.set(bridge, [...(byBridge.get(bridge) ?? []), ...holders]);
+    for (const [bridge, holders] of await scan) byBridge.set(bridge, [...(byBridge.get(bridge) ?? []), ...holders]);
     return byBridge;
 }
 
@@ -163,4 +162,9 @@ export async function dockerAllocationRange(bridge: string): Promise<{ network: 
  */
 export function warn(message: string): void {
     console.warn(`warning: ${message}`);
+}
+
+/** Forgets the namespace scan (tests: a new deployment). */
+export function forgetScan(): void {
+    scan = undefined;
 }

@@ -22,10 +22,8 @@ import { definedOnly, sameValue, storedProps } from "./props";
 
 type LinkWithAddresses = ip.LinkInfo & { addr_info: ip.AddressInfo[] };
 
-async function bridgeWithAddresses(name: string): Promise<LinkWithAddresses | undefined> {
-    const link = await ip.getLink(name);
-    if (!link) return undefined;
-    return { ...link, addr_info: await ip.getAddresses(name) };
+function bridgeWithAddresses(name: string): Promise<LinkWithAddresses | undefined> {
+    return ip.getLinkWithAddresses(name);
 }
 
 /** Whether the resource adopts: stacks deployed before 0.2 have no `adopt` input and recorded it as `adopted`. */
