@@ -21,24 +21,17 @@ export interface Registration {
 
 /**
  * Sets mocks for `project`/`stack` and returns the list every registration is
- * appended to. `state` gives the outputs of a resource (default: its inputs,
- * plus `containerId`, `networkId` and `bridge` derived from its name); ids are
- * `<name>-id`.
+ * appended to. `newResource` gives a resource's id and outputs (default: id
+ * `<name>-id`; its inputs, plus `containerId`, `networkId` and `bridge`
+ * derived from its name).
  */
 export async function recordingMocks(
     project: string,
     stack: string,
-    state: (args: pulumi.runtime.MockResourceArgs) => Record<string, any> = defaultState,
+    newResource: (args: pulumi.runtime.MockResourceArgs) => pulumi.runtime.MockResourceResult = defaultResource,
 ): Promise<Registration[]> {
     const registered: Registration[] = [];
-    await pulumi.runtime.setMocks(
-        {
-            newResource: (args) => ({ id: `${args.name}-id`, state: state(args) }),
-            call: (args) => args.inputs,
-        },
-        project,
-        stack,
-    );
+    await pulumi.runtime.setMocks({ newResource, call: (args) => args.inputs }, project, stack);
     const monitor = pulumi.runtime.getMonitor() as any;
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
@@ -62,8 +55,9 @@ export async function recordingMocks(
     return registered;
 }
 
-function defaultState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
-    return { ...args.inputs, containerId: `${args.name}-cid`, networkId: `${args.name}-nid`, bridge: `br-${args.name}` };
+function defaultResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+    const state = { ...args.inputs, containerId: `${args.name}-cid`, networkId: `${args.name}-nid`, bridge: `br-${args.name}` };
+    return { id: `${args.name}-id`, state };
 }
 
 /** Resolves when an Output has a value (under mocks, when its resource is registered). */

@@ -78,7 +78,7 @@ describe("Topology under mocks", () => {
         await drain();
         const urn = await settle(t.urn);
         const family = new Set([urn]);
-        for (let grew = true; grew; ) {
+        for (let grew = true; grew;) {
             grew = false;
             for (const r of registered.slice(start)) {
                 if (family.has(r.parent) && !family.has(r.urn)) {
@@ -153,7 +153,10 @@ describe("Topology under mocks", () => {
         assert.ok(link.dependencies.includes(api.urn) && link.dependencies.includes(urn("DockerContainer", "demo-isolated")));
 
         const onLan = byName(rs, "VethAttachment", "demo-isolated-eth0");
-        assert.deepEqual([onLan.inputs.bridge, onLan.inputs.address, onLan.inputs.containerIfName], ["hn-demo-lan", "10.20.0.2/24", "eth0"]);
+        assert.deepEqual(
+            [onLan.inputs.bridge, onLan.inputs.address, onLan.inputs.containerIfName],
+            ["hn-demo-lan", "10.20.0.2/24", "eth0"],
+        );
         assert.ok(onLan.dependencies.includes(urn("Bridge", "demo-lan")), "the attachment waits for the bridge it joins");
 
         const onDocker0 = byName(rs, "VethAttachment", "demo-cli-eth9");
@@ -177,7 +180,7 @@ describe("Topology under mocks", () => {
         const reordered = {
             attachments: [...parsed.attachments].reverse(),
             links: parsed.links,
-            nodes: Object.fromEntries(Object.entries(parsed.nodes).reverse()),
+            nodes: Object.fromEntries(Object.entries(parsed.nodes as Record<string, object>).reverse()),
             bridges: parsed.bridges,
             networks: parsed.networks,
             defaults: parsed.defaults,
@@ -259,7 +262,7 @@ attachments:
                 "  - `nodes.web.ports` cannot be published with network mode host: the container uses the host's ports directly; remove `ports`\n" +
                 "  - `nodes.cli.ipv4Address` applies only when `net` names a network; `net` is none\n" +
                 "  - `links[0].endpoints[0]` is a container with network mode host: it has no network namespace of its own: its interfaces are the host's (node web)\n" +
-                "  - `links[0].endpoints[1]` must be at most 15 characters (the kernel's limit on interface names); \"this-name-is-too-long\" has 21 (the interface part)\n" +
+                '  - `links[0].endpoints[1]` must be at most 15 characters (the kernel\'s limit on interface names); "this-name-is-too-long" has 21 (the interface part)\n' +
                 '  - `attachments[0].node` names no node of this topology: "ghost"; nodes: api, web, cli\n' +
                 "  - `attachments[1]` must give exactly one of `bridge` (a veth pair onto a bridge) and `network` (a Docker network connection)",
         );

@@ -23,7 +23,7 @@ export interface ContainerLike {
  */
 export interface DockerContainerResource {
     readonly id: pulumi.Output<string>;
-    readonly networkMode: pulumi.Output<string>;
+    readonly networkMode: pulumi.Output<string | undefined>;
 }
 
 /**
