@@ -133,14 +133,14 @@ describe("Topology under mocks", () => {
         const rs = await expand("lab", { file: file("lab.yaml", LAB), vars });
         const urn = (type: string, name: string) => byName(rs, type, name).urn;
         const api = byName(rs, "DockerContainer", "demo-api");
-        assert.equal(api.inputs.networkMode, "demo-lab-nid");
-        assert.deepEqual(api.inputs.networks, [{ network: "demo-lab-nid", ipv4Address: "10.10.0.10", aliases: ["api"] }]);
+        assert.equal(api.inputs.networkMode, "demo-lab-id");
+        assert.deepEqual(api.inputs.networks, [{ network: "demo-lab-id", ipv4Address: "10.10.0.10", aliases: ["api"] }]);
         assert.equal(api.inputs.name, "hn-stk-demo-api");
         assert.deepEqual(api.inputs.command, ["sleep", "2147483647"], "the command comes from defaults");
         assert.ok(api.dependencies.includes(urn("Network", "demo-lab")));
 
         const side = byName(rs, "DockerContainer", "demo-side");
-        assert.equal(side.inputs.networkMode, "container:demo-api-cid");
+        assert.equal(side.inputs.networkMode, "container:demo-api-id");
         assert.deepEqual(side.propertyDependencies.networkMode, [api.urn]);
         assert.equal(byName(rs, "DockerContainer", "demo-isolated").inputs.networkMode, "none", "a node without net is --net=none");
         assert.deepEqual(byName(rs, "DockerContainer", "demo-web").inputs.ports, ["127.0.0.1:18080:80"]);
@@ -148,7 +148,7 @@ describe("Topology under mocks", () => {
         const link = byName(rs, "VethLink", "demo-api-eth1-isolated-eth1");
         assert.deepEqual(
             [link.inputs.a.container, link.inputs.a.ifName, link.inputs.a.address, link.inputs.b.container, link.inputs.b.address],
-            ["demo-api-cid", "eth1", "10.30.0.1/30", "demo-isolated-cid", "10.30.0.2/30"],
+            ["demo-api-id", "eth1", "10.30.0.1/30", "demo-isolated-id", "10.30.0.2/30"],
         );
         assert.ok(link.dependencies.includes(api.urn) && link.dependencies.includes(urn("DockerContainer", "demo-isolated")));
 
@@ -169,7 +169,7 @@ describe("Topology under mocks", () => {
         const webLab = byName(rs, "NetworkAttachment", "demo-web-lab");
         assert.deepEqual(
             [webLab.inputs.container, webLab.inputs.network, webLab.inputs.ipv4Address, webLab.inputs.aliases],
-            ["demo-web-cid", "demo-lab-nid", "10.10.0.20", ["www"]],
+            ["demo-web-id", "demo-lab-id", "10.10.0.20", ["www"]],
         );
     });
 
