@@ -268,7 +268,7 @@ attachments:
         );
     });
 
-    it("refuses addresses outside their network or bridge, interfaces made twice, and modes that cannot take the attachment", () => {
+    it("refuses addresses outside their network or bridge, interfaces and connections made twice, modes that cannot take them", () => {
         const text = `
 defaults:
   image: hostnet/busybox:1
@@ -281,6 +281,7 @@ bridges:
 nodes:
   api: { net: lab, ipv4Address: 10.11.0.10 }
   box: {}
+  cli: { net: bridge }
   side: { net: "container:box" }
 links:
   - endpoints: ["api:eth1", "box:eth1"]
@@ -288,6 +289,9 @@ attachments:
   - { node: box, bridge: lan, address: 10.21.0.2/24, ifName: eth1 }
   - { node: side, bridge: lan, address: 10.20.0.3/24 }
   - { node: box, network: lab }
+  - { node: api, network: lab }
+  - { node: cli, network: lab }
+  - { node: cli, network: lab }
 `;
         assert.equal(
             refusal("addr", text),
@@ -296,7 +300,9 @@ attachments:
                 "  - `attachments[0].ifName` puts interface eth1 in node box again (`links[0].endpoints[1]` already does); choose another name\n" +
                 "  - `attachments[0].address` 10.21.0.2/24 is in none of `bridges.lan.addresses` subnets (10.20.0.1/24)\n" +
                 "  - `attachments[1].node` is a container with network mode container: it shares another container's network namespace; attach to that container instead (node side)\n" +
-                "  - `attachments[2].node` is a container with network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead (node box)",
+                "  - `attachments[2].node` is a container with network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead (node box)\n" +
+                "  - `attachments[3].network` lab is already node api's `net`; remove this attachment\n" +
+                "  - `attachments[5]` connects node cli to lab again (`attachments[4]` already does)",
         );
     });
 

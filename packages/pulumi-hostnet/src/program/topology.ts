@@ -627,6 +627,7 @@ export function checkTopology(data: unknown): string[] {
         failures,
     );
 
+    const connections = new Map<string, string>();
     checkList(
         "attachments",
         spec.attachments,
@@ -653,6 +654,16 @@ export function checkTopology(data: unknown): string[] {
                     failures.push(
                         `\`${at}.network\` names no network of this topology: ${show(a.network)}; networks: ${Object.keys(networks).join(", ") || "none"}`,
                     );
+                } else if (nodeOk && typeof a.network === "string") {
+                    const node = a.node as string;
+                    const k = `${node}:${a.network}`;
+                    if (modes.get(node)?.shown === a.network) {
+                        failures.push(`\`${at}.network\` ${a.network} is already node ${node}'s \`net\`; remove this attachment`);
+                    } else if (connections.has(k)) {
+                        failures.push(`\`${at}\` connects node ${node} to ${a.network} again (\`${connections.get(k)}\` already does)`);
+                    } else {
+                        connections.set(k, at);
+                    }
                 }
             } else {
                 if (a.address === undefined)
