@@ -143,6 +143,9 @@ describe(`upgrade: a stack made with the library at ${OLD_COMMIT} (code by value
             assert.ok(code.length > 20000, `${r.urn}: ${code.length} bytes of code by value`);
             assert.doesNotMatch(code, /pulumi-hostnet\/engine/);
         }
+        console.log(
+            `      measured: __provider by value ${dynamic.map((r) => `${r.type.split(":").pop()} ${r.inputs!.__provider.length} B`).join(", ")}`,
+        );
     });
 
     it("with the program importing pulumi-hostnet, the preview plans an update of __provider alone, and touches nothing", async () => {
@@ -194,6 +197,9 @@ describe(`upgrade: a stack made with the library at ${OLD_COMMIT} (code by value
             assert.deepEqual(withoutProvider(r.inputs), withoutProvider(old.inputs), `${r.urn}: same inputs`);
             assert.equal(r.id, old.id, `${r.urn}: same id`);
         }
+        console.log(
+            `      measured: __provider after the migration ${now.map((r) => `${r.type.split(":").pop()} ${r.inputs!.__provider.length} B`).join(", ")}`,
+        );
         assert.deepEqual((await stacks[migrated].stack.preview()).changeSummary, { same: 5 }, "migrated once, then nothing to do");
     });
 
