@@ -13,7 +13,16 @@ const noPulumiAtRuntime = {
 };
 
 export default tseslint.config(
-    { ignores: ["**/node_modules/**", "**/dist/**", ".pulumi-state/**", ".pulumi-home/**", "tools/**", "examples/**/node_modules/**"] },
+    {
+        ignores: [
+            "**/node_modules/**",
+            "**/dist/**",
+            ".pulumi-state/**",
+            ".pulumi-home/**",
+            "tools/pulumi-build/**",
+            "examples/**/node_modules/**",
+        ],
+    },
     ...tseslint.configs.recommended,
     {
         rules: {

@@ -75,7 +75,7 @@ const webOnLab = new NetworkAttachment("web-lab", {
 
 // A Linux bridge made by the stack, and docker0 adopted (never deleted).
 const lan = new Bridge("lan", { addresses: [lanAddress] });
-const docker0 = new Bridge("docker0", { name: "docker0" });
+const docker0 = new Bridge("docker0", { name: "docker0", adopt: true });
 
 // A --net=none container on the stack's bridge, and a link between it and the seed.
 const isolated = new Container("isolated", { image, command: sleep, network: { mode: "none" } });

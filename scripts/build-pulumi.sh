@@ -10,7 +10,10 @@ source "$root/scripts/toolchain.env.sh"
 build_dir=$root/tools/pulumi-build
 bin=$HOSTNET_TOOLCHAIN/bin
 
-key=$( (echo "$PULUMI_VERSION"; go version; cd "$build_dir" && find . -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) | sort | xargs sha256sum) | sha256sum | cut -c1-16)
+# The key covers every source that goes into the binaries, the language host's
+# included, so that a changed host is rebuilt and reaches users; tests are not
+# built into them (scripts/test-go.sh runs those).
+key=$( (echo "$PULUMI_VERSION"; go version; cd "$build_dir" && find . -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) ! -name '*_test.go' | sort | xargs sha256sum) | sha256sum | cut -c1-16)
 if [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-nodejs" ] && [ "$(cat "$bin/.key" 2>/dev/null)" = "$key" ]; then
   echo "    cached (key $key)"
 else

@@ -3,11 +3,16 @@
 // only objects carrying a test mark or a test stack's owner mark. Off by
 // default, so that a partial run (`npm run test:unit`) never touches objects of
 // another run going on at the same time.
+import { resetClaims } from "../../packages/pulumi-hostnet/src/engine/registry";
 import { sweepStale } from "./host";
 
 export const mochaHooks = {
     async beforeAll(this: Mocha.Context) {
         this.timeout(120000);
         if (process.env.HOSTNET_TEST_SWEEP_STALE === "1") await sweepStale();
+    },
+    // The engine's claims registry lives as long as one deployment's provider process; here, one test.
+    beforeEach() {
+        resetClaims();
     },
 };

@@ -72,7 +72,17 @@ export async function projectStack(workDir: string, stackName: string, config: R
     }
 }
 
-async function createStack(stackName: string, workDir: string, stateDir: string, home: string): Promise<Stack> {
+/**
+ * A stack of the project in workDir, on a file backend in stateDir, with the
+ * project's offline settings plus env for the CLI, the engine and the program.
+ */
+export async function createStack(
+    stackName: string,
+    workDir: string,
+    stateDir: string,
+    home: string,
+    env: Record<string, string> = {},
+): Promise<Stack> {
     const pulumiCommand = await PulumiCommand.get({ root: toolchainRoot(), skipVersionCheck: true });
     return LocalWorkspace.createOrSelectStack(
         { stackName, workDir },
@@ -85,6 +95,7 @@ async function createStack(stackName: string, workDir: string, stateDir: string,
                 PULUMI_SKIP_UPDATE_CHECK: "true",
                 PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
                 PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+                ...env,
             },
         },
     );

@@ -3,7 +3,7 @@
 import * as assert from "node:assert/strict";
 import { BridgeInputs, BridgeOutputs } from "../../packages/pulumi-hostnet/src/common/specs/bridge";
 import { bridgeProvider } from "../../packages/pulumi-hostnet/src/engine/providers/bridge";
-import { ipLink, ipv4Of, makeTestBridge, runByte, RUN_OWNER, sh, sweepRun, TEST_ALIAS, uniqueSuffix } from "../helpers/host";
+import { ipLink, ipv4Of, makeTestBridge, RUN, runByte, RUN_OWNER, sh, sweepRun, TEST_ALIAS, uniqueSuffix } from "../helpers/host";
 import { forTests } from "../helpers/providers";
 const provider = forTests(bridgeProvider);
 
@@ -100,7 +100,7 @@ describe("Bridge provider on the real host", function () {
         });
 
         it("is adopted: its own address kept, ours added, and on delete it survives with only ours taken back", async () => {
-            const created = await provider.create!(inputs({ name, addresses: [`10.252.${net}.9/24`] }));
+            const created = await provider.create!(inputs({ name, adopt: true, addresses: [`10.252.${net}.9/24`] }));
             assert.equal(created.outs.adopted, true);
             assert.deepEqual(ipv4Of(await ipLink(name)).sort(), [`10.252.${net}.1/24`, `10.252.${net}.9/24`]);
             const read = await provider.read!(name, created.outs);
@@ -112,9 +112,9 @@ describe("Bridge provider on the real host", function () {
         });
 
         it("changing an adopted bridge's addresses removes only ones this resource added", async () => {
-            const created = await provider.create!(inputs({ name, addresses: [`10.252.${net}.1/24`, `10.252.${net}.9/24`] }));
+            const created = await provider.create!(inputs({ name, adopt: true, addresses: [`10.252.${net}.1/24`, `10.252.${net}.9/24`] }));
             assert.deepEqual(created.outs.addedAddresses, [`10.252.${net}.9/24`], "the bridge's own address was already there");
-            const updated = await provider.update!(name, created.outs, inputs({ name, addresses: [`10.252.${net}.10/24`] }));
+            const updated = await provider.update!(name, created.outs, inputs({ name, adopt: true, addresses: [`10.252.${net}.10/24`] }));
             assert.deepEqual(
                 ipv4Of(await ipLink(name)).sort(),
                 [`10.252.${net}.1/24`, `10.252.${net}.10/24`],
@@ -126,9 +126,9 @@ describe("Bridge provider on the real host", function () {
 
         it("docker0 is adopted and survives delete untouched", async () => {
             const before = await ipLink("docker0");
-            const created = await provider.create!(inputs({ name: "docker0", addresses: undefined }));
+            const created = await provider.create!(inputs({ name: "docker0", adopt: true, addresses: undefined }));
             assert.equal(created.outs.adopted, true);
-            const diff = await provider.diff!("docker0", created.outs, inputs({ name: "hnt-other" }));
+            const diff = await provider.diff!("docker0", created.outs, inputs({ name: "hnt-other", adopt: true }));
             assert.equal(diff.deleteBeforeReplace, false, "an adopted bridge is not deleted, so nothing waits for it");
             await provider.delete!("docker0", created.outs);
             const after = await ipLink("docker0");
@@ -140,9 +140,96 @@ describe("Bridge provider on the real host", function () {
         });
 
         it("refuses to adopt an interface that is not a bridge", async () => {
-            await assert.rejects(provider.create!(inputs({ name: "lo", addresses: undefined })), {
-                message: 'failed to adopt "lo": it exists and is a plain interface, not a bridge; choose another `name`',
+            const lo = await sh(["ip", "-j", "addr", "show", "dev", "lo"]);
+            await assert.rejects(provider.create!(inputs({ name: "lo", adopt: true, addresses: undefined })), {
+                message:
+                    'failed to set up bridge "lo":\n  - `name` "lo" is taken by a plain interface, not a bridge; choose another `name`',
             });
+            assert.equal((await sh(["ip", "-j", "addr", "show", "dev", "lo"])).stdout, lo.stdout, "lo is unchanged");
+        });
+
+        it("without `adopt`, the preview refuses a bridge that exists and is not this resource's, touching nothing", async () => {
+            const before = (await sh(["ip", "-j", "addr", "show", "dev", name])).stdout;
+            const checked = await provider.check({}, inputs({ name, addresses: [`10.252.${net}.9/24`] }));
+            assert.deepEqual(checked.failures, [
+                {
+                    property: "adopt",
+                    reason: `bridge "${name}" exists already (created by "${TEST_ALIAS}"); set \`adopt: true\` to use it without owning it (it is then never deleted), or choose another \`name\``,
+                },
+            ]);
+            assert.equal((await sh(["ip", "-j", "addr", "show", "dev", name])).stdout, before);
+        });
+    });
+
+    describe("ownership between stacks", () => {
+        it("`adopt` of a bridge that does not exist is refused at preview", async () => {
+            const checked = await provider.check({}, inputs({ name: `hnt-m-${sfx}`, adopt: true, owner: `${RUN_OWNER}m-${sfx}` }));
+            assert.deepEqual(checked.failures, [
+                {
+                    property: "name",
+                    reason: `\`name\` "hnt-m-${sfx}": there is no such bridge to adopt; create it first (the stack that owns it, with a Bridge without \`adopt\`), or drop \`adopt\``,
+                },
+            ]);
+        });
+
+        it("a created bridge keeps its fixed MAC as ports come and go", async () => {
+            const mac = "02:aa:bb:cc:dd:01";
+            const name = `hnt-x-${sfx}`;
+            const created = await provider.create!(inputs({ name, mac, owner: `${RUN_OWNER}x-${sfx}`, addresses: [`10.250.${net}.1/24`] }));
+            assert.equal((await ipLink(name))?.address, mac);
+            await sh([
+                "ip",
+                "link",
+                "add",
+                "name",
+                `hnt-xp-${sfx}`,
+                "address",
+                "02:00:00:00:00:01",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                `hnt-xq-${sfx}`,
+            ]);
+            await sh(["ip", "link", "set", "dev", `hnt-xp-${sfx}`, "alias", TEST_ALIAS, "master", name, "up"]);
+            assert.equal((await ipLink(name))?.address, mac, "a port with a lower MAC does not change the bridge's");
+            await sh(["ip", "link", "del", `hnt-xp-${sfx}`]);
+            await provider.delete(name, created.outs);
+        });
+
+        it("the creator's delete is refused while another stack's (or a foreign) port is on it, naming it; then it goes", async () => {
+            const name = `hnt-y-${sfx}`;
+            const owner = `hostnet/test/${RUN}/Bridge/y-${sfx}`;
+            const created = await provider.create!(inputs({ name, owner, addresses: [`10.249.${net}.1/24`] }));
+            const port = `hnt-yp-${sfx}`;
+            const otherStack = `hostnet/test/${RUN}x/VethAttachment/p-${sfx}`;
+            try {
+                await sh(["ip", "link", "add", "name", port, "type", "veth", "peer", "name", `hnt-yq-${sfx}`]);
+                await sh(["ip", "link", "set", "dev", port, "alias", otherStack, "master", name]);
+                await assert.rejects(provider.delete(name, created.outs), {
+                    message: `failed to delete bridge "${name}": ports of others are still on it: ${port} (VethAttachment "p-${sfx}" of stack test/${RUN}x); remove them first (destroy the stacks that adopted this bridge), then run destroy again`,
+                });
+                assert.ok(await ipLink(name), "the bridge is still there");
+            } finally {
+                // Marked as another stack's, so the run's sweep would not take it: removed here.
+                await sh(["ip", "link", "del", port], { reject: false });
+            }
+            await provider.delete(name, created.outs);
+            assert.equal(await ipLink(name), undefined);
+        });
+
+        it("a bridge marked as this resource's (left by an interrupted run) is taken over, not adopted", async () => {
+            const name = `hnt-z-${sfx}`;
+            const owner = `${RUN_OWNER}z-${sfx}`;
+            await sh(["ip", "link", "add", "name", name, "type", "bridge"]);
+            await sh(["ip", "link", "set", "dev", name, "alias", owner]);
+            const created = await provider.create!(inputs({ name, owner, addresses: [`10.248.${net}.1/24`] }));
+            assert.equal(created.outs.adopted, false);
+            const link = await ipLink(name);
+            assert.deepEqual(ipv4Of(link), [`10.248.${net}.1/24`]);
+            assert.ok(link?.flags.includes("UP"));
+            await provider.delete(name, created.outs);
+            assert.equal(await ipLink(name), undefined, "taken over, so deleted with the resource");
         });
     });
 });

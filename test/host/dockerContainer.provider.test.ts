@@ -116,12 +116,47 @@ describe("DockerContainer provider on the real Docker engine", function () {
 
         it("refuses a missing image and a taken name, creating nothing", async () => {
             await assert.rejects(provider.create!(inputs({ image: "hostnet/absent:1" })), {
-                message: `failed to create container "hnt-dc-${sfx}": image "hostnet/absent:1" is not present locally and no registry is used; build or import it first (scripts/make-image.sh makes hostnet/busybox:1)`,
+                message: `failed to create container "hnt-dc-${sfx}":\n  - \`image\` "hostnet/absent:1" is not present locally and no registry is used; build or import it first (the project's scripts/make-image.sh makes hostnet/busybox:1)`,
             });
             assert.equal(await dockerInspect(`hnt-dc-${sfx}`), undefined);
             await assert.rejects(provider.create!(inputs({ name: `hnt-fc-${sfx}` })), {
-                message: `failed to create container "hnt-fc-${sfx}": a container of that name already exists (not made by this library); choose another \`name\``,
+                message: `failed to create container "hnt-fc-${sfx}":\n  - \`name\` "hnt-fc-${sfx}" is taken by another container (not made by this library); choose another \`name\``,
             });
+        });
+
+        it("the preview refuses the same problems, with the field named, before anything is made", async () => {
+            const checked = await provider.check(
+                {},
+                inputs({ name: `hnt-fc-${sfx}`, image: "hostnet/absent:1", owner: `${RUN_OWNER}pv-${sfx}` }),
+            );
+            assert.deepEqual(
+                checked.failures?.map((f) => f.property),
+                ["name", "image"],
+            );
+        });
+
+        it("a container marked as this resource's (left by an interrupted run) is made again, not refused", async () => {
+            const owner = `${RUN_OWNER}lo-${sfx}`;
+            await sh([
+                "docker",
+                "create",
+                "--name",
+                `hnt-lo-${sfx}`,
+                "--net",
+                "none",
+                "--label",
+                `io.hostnet.owner=${owner}`,
+                "hostnet/busybox:1",
+                "sleep",
+                "1",
+            ]);
+            const stale = (await dockerInspect(`hnt-lo-${sfx}`)).Id;
+            const created = await provider.create(inputs({ name: `hnt-lo-${sfx}`, owner }));
+            const c = await dockerInspect(`hnt-lo-${sfx}`);
+            assert.notEqual(c.Id, stale, "the leftover was replaced");
+            assert.equal(c.Id, created.id);
+            assert.equal(c.State.Running, true);
+            await provider.delete(created.id, created.outs);
         });
 
         it("a container that cannot start (its port is taken) is removed, not left behind", async () => {

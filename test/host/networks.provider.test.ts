@@ -176,20 +176,20 @@ describe("Docker networks, containers on them, and attachments", function () {
 
     it("NetworkAttachment refuses a connection that already exists, a none-mode container, a missing network", async () => {
         await assert.rejects(attachments.create!({ container: `hnt-api-${sfx}`, network: networkId }), {
-            message: `failed to connect container "hnt-api-${sfx}" to network "${networkId}": it is already connected (not by this attachment); disconnect it first or drop this attachment`,
+            message: `failed to connect container "hnt-api-${sfx}" to network "${networkId}":\n  - container "hnt-api-${sfx}" is already connected to network hnt-n-${sfx} (not by this attachment); disconnect it first, or drop this attachment`,
         });
         await containers.create!(ctr("none", { networkMode: "none" }));
         await assert.rejects(attachments.create!({ container: `hnt-none-${sfx}`, network: networkId }), {
-            message: `failed to connect container "hnt-none-${sfx}" to network "${networkId}": it uses network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead`,
+            message: `failed to connect container "hnt-none-${sfx}" to network "${networkId}":\n  - \`container\` "hnt-none-${sfx}" uses network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead`,
         });
         await assert.rejects(attachments.create!({ container: `hnt-api-${sfx}`, network: `hnt-absent-${sfx}` }), {
-            message: `failed to connect container "hnt-api-${sfx}" to network "hnt-absent-${sfx}": no such network`,
+            message: `failed to connect container "hnt-api-${sfx}" to network "hnt-absent-${sfx}":\n  - \`network\` "hnt-absent-${sfx}" does not exist; create it first, or pass the Network resource that makes it`,
         });
     });
 
     it("Network refuses a name that is taken; with icc off, its containers cannot talk to each other", async () => {
-        await assert.rejects(networks.create!(netInputs()), {
-            message: `failed to create network "hnt-n-${sfx}": a network of that name already exists (owned by "${RUN_OWNER}net-${sfx}"); choose another \`name\``,
+        await assert.rejects(networks.create!(netInputs({ owner: `${RUN_OWNER}net2-${sfx}`, subnet: undefined, gateway: undefined })), {
+            message: `failed to create network "hnt-n-${sfx}":\n  - \`name\` "hnt-n-${sfx}" is taken by another Docker network (owned by "${RUN_OWNER}net-${sfx}"); choose another \`name\``,
         });
         const quiet = await networks.create!(
             netInputs({

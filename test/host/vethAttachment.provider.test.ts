@@ -234,7 +234,7 @@ describe("VethAttachment provider on the real host", function () {
             await makeForeignLink(name);
             try {
                 await assert.rejects(provider.create!(inputs({ hostIfName: name })), {
-                    message: `failed to create interface "${name}": an interface of that name already exists (owned by "${TEST_ALIAS}"); choose another \`hostIfName\``,
+                    message: `failed to attach "${name}":\n  - \`hostIfName\` "${name}" is taken on the host (owned by "${TEST_ALIAS}"); choose another \`hostIfName\``,
                 });
                 assert.ok(await ipLink(name));
                 assert.equal(await ipLink("eth0", pid), undefined);
@@ -259,22 +259,22 @@ describe("VethAttachment provider on the real host", function () {
 
         it("refuses, before touching anything: a missing bridge, a non-bridge, a bridge without address, a gateway off its subnet", async () => {
             await assert.rejects(provider.create!(inputs({ bridge: `hnt-no-${sfx}` })), {
-                message: `failed to attach "${hostIf}": bridge "hnt-no-${sfx}" does not exist; create it (or a Bridge resource) first`,
+                message: `failed to attach "${hostIf}":\n  - \`bridge\` "hnt-no-${sfx}" does not exist; create it first (a Bridge resource), or name an existing bridge`,
             });
             await assert.rejects(provider.create!(inputs({ bridge: "lo" })), {
-                message: `failed to attach "${hostIf}": "lo" is a plain interface, not a bridge`,
+                message: `failed to attach "${hostIf}":\n  - \`bridge\` "lo" is a plain interface, not a bridge`,
             });
             const bare = `hnt-e-${sfx}`;
             await makeForeignLink(bare);
             try {
                 await assert.rejects(provider.create!(inputs({ bridge: bare })), {
-                    message: `failed to attach "${hostIf}": bridge "${bare}" has no IPv4 address to use as the default gateway; set \`gateway\`, or \`defaultRoute: false\``,
+                    message: `failed to attach "${hostIf}":\n  - bridge "${bare}" has no IPv4 address to use as the default gateway; set \`gateway\`, or \`defaultRoute: false\``,
                 });
             } finally {
                 await sh(["ip", "link", "del", "dev", bare], { reject: false });
             }
             await assert.rejects(provider.create!(inputs({ address: "10.99.0.5/24" })), {
-                message: `failed to attach "${hostIf}": the bridge's address ${bridgeIp}, the default gateway, is outside the subnet of \`address\` 10.99.0.5/24; use an address in the bridge's subnet, or set \`gateway\` or \`defaultRoute: false\``,
+                message: `failed to attach "${hostIf}":\n  - \`address\` 10.99.0.5/24 is outside the subnet of bridge ${bridge} (${bridgeIp}/24); choose an address in it`,
             });
             assert.equal(await ipLink(hostIf), undefined);
             assert.equal(await ipLink("eth0", pid), undefined);
@@ -285,14 +285,14 @@ describe("VethAttachment provider on the real host", function () {
             await startTestContainer(stopped);
             await sh(["docker", "kill", stopped]);
             await assert.rejects(provider.create!(inputs({ container: stopped })), {
-                message: `failed to attach to container "${stopped}": it is exited, not running; start it first`,
+                message: `failed to attach "${hostIf}":\n  - \`container\` "${stopped}" is exited, not running; start it first`,
             });
             const sharing = `hnt-k-${sfx}`;
             await startTestContainer(sharing, `container:${container}`);
             try {
                 const targetId = (await sh(["docker", "inspect", "-f", "{{.Id}}", container])).stdout.trim();
                 await assert.rejects(provider.create!(inputs({ container: sharing })), {
-                    message: `failed to attach to container "${sharing}": it uses network mode container:${targetId}: it shares another container's network namespace; attach to that container instead`,
+                    message: `failed to attach "${hostIf}":\n  - \`container\` "${sharing}" uses network mode container:${targetId}: it shares another container's network namespace; attach to that container instead`,
                 });
                 assert.equal(await ipLink(hostIf), undefined);
             } finally {

@@ -74,6 +74,14 @@ export function defaultMac(owner: string, role: string): string {
     return `02:${hex.match(/../g)!.join(":")}`;
 }
 
+/**
+ * The mark of a Docker network connection, which carries no label: an extra
+ * DNS alias on the connection, `hn-<12 hex>`, derived from the owner mark.
+ */
+export function connectionMark(owner: string): string {
+    return `${NAME_PREFIX}${shortHash(owner, 12)}`;
+}
+
 function shortHash(text: string, length: number): string {
     return createHash("sha256").update(text).digest("hex").slice(0, length);
 }
@@ -86,4 +94,23 @@ function shortHash(text: string, length: number): string {
 export function alreadyExistsMessage(object: string, kind: string, owner: string | undefined, field: string): string {
     const whose = owner ? `owned by "${owner}"` : "not made by this library";
     return `failed to create ${object}: ${kind} of that name already exists (${whose}); choose another \`${field}\``;
+}
+
+/** The parts of an owner mark, or undefined for a hashed or foreign mark. */
+export function parseOwnerMark(mark: string | undefined): ResourceIdentity | undefined {
+    const m = /^hostnet\/([^/]+)\/([^/]+)\/([^/]+)\/(.+)$/.exec(mark ?? "");
+    return m ? { project: m[1], stack: m[2], type: m[3], name: m[4] } : undefined;
+}
+
+/** True when both marks name resources of the same project and stack. */
+export function sameStack(a: string | undefined, b: string | undefined): boolean {
+    const x = parseOwnerMark(a);
+    const y = parseOwnerMark(b);
+    return x !== undefined && y !== undefined && x.project === y.project && x.stack === y.stack;
+}
+
+/** For people: `VethAttachment "seed-eth0" of stack dev` from an owner mark (or the mark itself). */
+export function describeOwner(mark: string): string {
+    const id = parseOwnerMark(mark);
+    return id ? `${id.type} "${id.name}" of stack ${id.project}/${id.stack}` : `"${mark}"`;
 }

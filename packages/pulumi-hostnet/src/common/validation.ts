@@ -37,7 +37,9 @@ export function containsUnknown(value: unknown): boolean {
     return false;
 }
 
+/** A value as the user would recognise it: strings quoted, NaN and Infinity as such (JSON would say null). */
 function show(value: unknown): string {
+    if (typeof value === "number" && !Number.isFinite(value)) return String(value);
     return JSON.stringify(value) ?? String(value);
 }
 
@@ -98,8 +100,14 @@ export function checkIfName(field: string, value: unknown): string | undefined {
     if (!IFNAME.test(value)) {
         return `\`${field}\` may hold only letters, digits, '_', '.' and '-', starting with a letter or digit; got ${show(value)}`;
     }
+    if (RESERVED_IFNAMES.includes(value)) {
+        return `\`${field}\` ${show(value)} is a name the kernel reserves (${RESERVED_IFNAMES.join(", ")}); choose another`;
+    }
     return undefined;
 }
+
+/** Names the kernel refuses for an interface ("all" and "default" name sysctl folders) or every namespace has ("lo"). */
+const RESERVED_IFNAMES = ["all", "default", "lo"];
 
 export function checkCidr(field: string, value: unknown): string | undefined {
     const example = "like 172.17.0.3/16";
@@ -156,6 +164,9 @@ export function checkMtu(field: string, value: unknown): string | undefined {
 export function checkMac(field: string, value: unknown): string | undefined {
     if (typeof value !== "string" || !MAC.test(value)) {
         return `\`${field}\` must be a MAC address like 02:42:ac:11:00:03; got ${show(value)}`;
+    }
+    if (/^(00:){5}00$/.test(value)) {
+        return `\`${field}\` ${show(value)} is the all-zero MAC, which no interface may have; use a unicast one such as 02:...`;
     }
     if (parseInt(value.slice(0, 2), 16) & 1) {
         return `\`${field}\` ${show(value)} is a multicast address (lowest bit of the first byte set); use a unicast one such as 02:...`;

@@ -8,26 +8,28 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { ENGINE_MODULE, PACKAGE_NAME } from "../common/package";
-import { bridgeProvider } from "./providers/bridge";
-import { dockerContainerProvider } from "./providers/dockerContainer";
-import { networkProvider } from "./providers/network";
-import { networkAttachmentProvider } from "./providers/networkAttachment";
-import { vethAttachmentProvider } from "./providers/vethAttachment";
-import { vethLinkProvider } from "./providers/vethLink";
+import * as bridge from "./providers/bridge";
+import * as dockerContainer from "./providers/dockerContainer";
+import * as network from "./providers/network";
+import * as networkAttachment from "./providers/networkAttachment";
+import * as vethAttachment from "./providers/vethAttachment";
+import * as vethLink from "./providers/vethLink";
 
 type AnyProvider = pulumi.dynamic.ResourceProvider<any, any>;
 
-const PROVIDERS: Record<string, AnyProvider> = {
-    Bridge: bridgeProvider,
-    DockerContainer: dockerContainerProvider,
-    Network: networkProvider,
-    NetworkAttachment: networkAttachmentProvider,
-    VethAttachment: vethAttachmentProvider,
-    VethLink: vethLinkProvider,
+type Describe = (op: "create" | "update" | "delete", olds?: any, news?: any) => string[];
+
+const KINDS: Record<string, { provider: AnyProvider; describeChange: Describe }> = {
+    Bridge: { provider: bridge.bridgeProvider, describeChange: bridge.describeChange },
+    DockerContainer: { provider: dockerContainer.dockerContainerProvider, describeChange: dockerContainer.describeChange },
+    Network: { provider: network.networkProvider, describeChange: network.describeChange },
+    NetworkAttachment: { provider: networkAttachment.networkAttachmentProvider, describeChange: networkAttachment.describeChange },
+    VethAttachment: { provider: vethAttachment.vethAttachmentProvider, describeChange: vethAttachment.describeChange },
+    VethLink: { provider: vethLink.vethLinkProvider, describeChange: vethLink.describeChange },
 };
 
 /** The resource kinds this version serves. */
-export const RESOURCE_KINDS = Object.keys(PROVIDERS);
+export const RESOURCE_KINDS = Object.keys(KINDS);
 
 const PROVIDER_KEY = "__provider";
 
@@ -77,7 +79,7 @@ const cache = new Map<string, AnyProvider>();
 export function provider(kind: string): AnyProvider {
     let p = cache.get(kind);
     if (!p) {
-        const inner = PROVIDERS[kind];
+        const inner = KINDS[kind]?.provider;
         if (!inner) {
             throw new Error(
                 `failed to load the provider of a "${kind}" resource: the installed ${PACKAGE_NAME} has no such resource kind ` +
@@ -88,4 +90,23 @@ export function provider(kind: string): AnyProvider {
         cache.set(kind, p);
     }
     return p;
+}
+
+/**
+ * The host operations a change of one resource will run, one line each, for
+ * people (the CI preview report): computed by the same plan functions the
+ * provider executes, with nothing read from the host. `kind` is the resource
+ * type's last part (`VethAttachment`); a replacement is a delete of `olds`
+ * and a create of `news`, in the order the engine runs them.
+ */
+export function describeChange(
+    kind: string,
+    op: "create" | "update" | "replace" | "delete",
+    olds?: Record<string, unknown>,
+    news?: Record<string, unknown>,
+): string[] {
+    const k = KINDS[kind];
+    if (!k) return [];
+    if (op === "replace") return [...k.describeChange("delete", olds), ...k.describeChange("create", undefined, news)];
+    return k.describeChange(op, olds, news);
 }

@@ -5,18 +5,32 @@
 // Program side: runs in the user's Pulumi program.
 
 import * as pulumi from "@pulumi/pulumi";
-import { defaultHostIfName } from "../common/naming";
+import { defaultHostIfName, defaultMac } from "../common/naming";
 import { checkBridgeInputs } from "../common/specs/bridge";
 import { engineProvider } from "./engineProvider";
 import { checkPromptly, ownerOf } from "./promptCheck";
 
 export interface BridgeArgs {
     /**
-     * Interface name, at most 15 characters. If a bridge of that name exists it
-     * is adopted. Default: derived from the stack and resource name,
-     * `hn-<name>-<hash>`. Changing it replaces the resource.
+     * Interface name, at most 15 characters. Default: derived from the stack
+     * and resource name, `hn-<name>-<hash>`. Changing it replaces the resource.
      */
     name?: pulumi.Input<string>;
+    /**
+     * Use a bridge that already exists (docker0, a Docker network's bridge, one
+     * made by hand or by another stack) instead of creating it. An adopted
+     * bridge is never deleted; destroy takes back only the addresses this
+     * resource added. Default false: the stack creates the bridge, and the
+     * preview fails if the name is taken. Ownership is explicit so that two
+     * stacks sharing a bridge cannot race: one creates it, the others adopt it.
+     */
+    adopt?: boolean;
+    /**
+     * MAC of a created bridge. Default: derived from the owner mark, stable
+     * across re-creations (`02:...`), so neighbours' ARP caches stay right.
+     * Ignored with `adopt`. Changed in place.
+     */
+    mac?: pulumi.Input<string>;
     /** IPv4 addresses with prefix length, e.g. `["10.20.0.1/24"]`. Changed in place. On an adopted bridge, only these are managed. */
     addresses?: pulumi.Input<pulumi.Input<string>[]>;
     /** MTU. Changed in place. Default: the kernel's. */
@@ -30,8 +44,9 @@ export interface BridgeArgs {
 }
 
 /**
- * A Linux bridge. Created (and deleted on destroy) when no interface of that
- * name exists; adopted, and never deleted, when one does (`docker0` included).
+ * A Linux bridge: created by the stack (and deleted on destroy, unless other
+ * stacks still have ports on it), or adopted with `adopt: true` (`docker0`
+ * included), and then never deleted.
  */
 export class Bridge extends pulumi.dynamic.Resource {
     declare readonly name: pulumi.Output<string>;
@@ -47,6 +62,8 @@ export class Bridge extends pulumi.dynamic.Resource {
             stp: args.stp,
             vlanFiltering: args.vlanFiltering,
             up: args.up ?? true,
+            adopt: args.adopt ?? false,
+            mac: args.adopt ? undefined : (args.mac ?? defaultMac(owner, "bridge")),
             owner,
         };
         checkPromptly(`Bridge "${name}"`, inputs, checkBridgeInputs);

@@ -5,7 +5,9 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { NetMode, portsRefusal } from "../common/modes";
-import { DockerContainer } from "./dockerContainer";
+import { checkDockerContainerInputs } from "../common/specs/dockerContainer";
+import { DockerContainer, DockerContainerArgs, dockerContainerInputs } from "./dockerContainer";
+import { checkPromptly, refuse } from "./promptCheck";
 import { containerIdOf, ContainerLike, ContainerRef, networkIdOf, NetworkRef } from "./refs";
 
 export interface EndpointArgs {
@@ -70,7 +72,7 @@ export function resolveNetwork(
 } {
     const portCount = Array.isArray(ports) ? ports.length : ports === undefined ? 0 : 1;
     const portsReason = portCount > 0 && KNOWN_MODES.includes(network.mode) ? portsRefusal(network.mode) : undefined;
-    if (portsReason) throw new Error(`invalid ${what}:\n  - ${portsReason}`);
+    if (portsReason) refuse(what, [portsReason]);
     switch (network.mode) {
         case "none":
         case "bridge":
@@ -82,7 +84,7 @@ export function resolveNetwork(
         }
         case "networks": {
             if (network.networks.length === 0) {
-                throw new Error(`invalid ${what}:\n  - \`network.networks\` must list at least one network`);
+                refuse(what, ["`network.networks` must list at least one network"]);
             }
             const networks = network.networks.map((e) =>
                 pulumi.all([networkIdOf(e.network), e.ipv4Address, e.aliases]).apply(([id, ipv4Address, aliases]) => ({
@@ -95,9 +97,7 @@ export function resolveNetwork(
         }
         default: {
             const mode = (network as { mode?: unknown }).mode;
-            throw new Error(
-                `invalid ${what}:\n  - \`network.mode\` must be one of none, bridge, host, container, networks; got ${JSON.stringify(mode)}`,
-            );
+            refuse(what, [`\`network.mode\` must be one of none, bridge, host, container, networks; got ${JSON.stringify(mode)}`]);
         }
     }
 }
@@ -111,24 +111,24 @@ export class Container extends pulumi.ComponentResource implements ContainerLike
     public readonly networkMode: NetMode;
 
     constructor(name: string, args: ContainerArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("hostnet:index:Container", name, {}, opts);
+        // Everything is checked before anything is registered, and errors name this Container, not its parts.
+        const what = `Container "${name}"`;
         const network = args.network ?? { mode: "none" };
-        const { networkMode, networks } = resolveNetwork(`Container "${name}"`, network, args.ports);
-        const container = new DockerContainer(
-            name,
-            {
-                image: args.image,
-                name: args.name,
-                command: args.command,
-                env: args.env,
-                networkMode,
-                networks,
-                ports: args.ports,
-                restartPolicy: args.restartPolicy,
-                labels: args.labels,
-            },
-            { parent: this },
-        );
+        const { networkMode, networks } = resolveNetwork(what, network, args.ports);
+        const dockerArgs: DockerContainerArgs = {
+            image: args.image,
+            name: args.name,
+            command: args.command,
+            env: args.env,
+            networkMode,
+            networks,
+            ports: args.ports,
+            restartPolicy: args.restartPolicy,
+            labels: args.labels,
+        };
+        checkPromptly(what, dockerContainerInputs(name, dockerArgs), checkDockerContainerInputs);
+        super("hostnet:index:Container", name, {}, opts);
+        const container = new DockerContainer(name, dockerArgs, { parent: this });
         this.networkMode = network.mode;
         // The resource's id is the Docker id. Unlike the `containerId` output, it stays known in a
         // preview while the container is only updated in place, so what refers to this container

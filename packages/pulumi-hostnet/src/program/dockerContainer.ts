@@ -35,6 +35,22 @@ export interface DockerContainerArgs {
     labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
+/** The inputs a DockerContainer registers: defaults applied, owner mark set. */
+export function dockerContainerInputs(name: string, args: DockerContainerArgs) {
+    return {
+        name: args.name ?? defaultDockerName(pulumi.getStack(), name),
+        image: args.image,
+        command: args.command,
+        env: args.env,
+        networkMode: args.networkMode ?? "none",
+        networks: args.networks,
+        ports: args.ports,
+        restartPolicy: args.restartPolicy,
+        labels: args.labels ?? {},
+        owner: ownerOf("DockerContainer", name),
+    };
+}
+
 /** A Docker container managed through the Engine API, marked as this stack's with a label. */
 export class DockerContainer extends pulumi.dynamic.Resource {
     declare readonly containerId: pulumi.Output<string>;
@@ -45,18 +61,7 @@ export class DockerContainer extends pulumi.dynamic.Resource {
     declare readonly owner: pulumi.Output<string>;
 
     constructor(name: string, args: DockerContainerArgs, opts?: pulumi.CustomResourceOptions) {
-        const inputs = {
-            name: args.name ?? defaultDockerName(pulumi.getStack(), name),
-            image: args.image,
-            command: args.command,
-            env: args.env,
-            networkMode: args.networkMode ?? "none",
-            networks: args.networks,
-            ports: args.ports,
-            restartPolicy: args.restartPolicy,
-            labels: args.labels ?? {},
-            owner: ownerOf("DockerContainer", name),
-        };
+        const inputs = dockerContainerInputs(name, args);
         checkPromptly(`DockerContainer "${name}"`, inputs, checkDockerContainerInputs);
         super(
             engineProvider("DockerContainer"),

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { checkNetworkAttachmentInputs } from "../common/specs/networkAttachment";
 import { engineProvider } from "./engineProvider";
-import { checkPromptly } from "./promptCheck";
+import { checkPromptly, ownerOf } from "./promptCheck";
 import { containerIdOf, ContainerRef, networkIdOf, NetworkRef } from "./refs";
 
 export interface NetworkAttachmentArgs {
@@ -34,6 +34,7 @@ export class NetworkAttachment extends pulumi.dynamic.Resource {
             network: networkIdOf(args.network),
             ipv4Address: args.ipv4Address,
             aliases: args.aliases,
+            owner: ownerOf("NetworkAttachment", name),
         };
         checkPromptly(what, inputs, checkNetworkAttachmentInputs);
         super(

@@ -10,6 +10,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { containerModeRefusal, ModeUse, NetMode } from "../common/modes";
+import { refuse } from "./promptCheck";
 
 /** What a resource needs to know of this library's Container component (see container.ts). */
 export interface ContainerLike {
@@ -66,7 +67,7 @@ function isCustomResource(value: unknown): value is pulumi.CustomResource {
 export function containerIdOf(what: string, field: string, ref: ContainerRef, use: ModeUse): pulumi.Input<string> {
     if (isContainerLike(ref)) {
         const reason = containerModeRefusal(use, field, ref.networkMode);
-        if (reason) throw new Error(`invalid ${what}:\n  - ${reason}`);
+        if (reason) refuse(what, [reason]);
         return ref.containerId;
     }
     if (isCustomResource(ref)) return ref.id;

@@ -7,7 +7,9 @@
 // handshake, report no plugins (every resource here is a dynamic one), and run
 // the program. Running the program means starting Node.js on
 // `@pulumi/pulumi/cmd/run` (shipped in the npm package) with the monitor and
-// engine addresses, exactly the interface that script documents.
+// engine addresses, exactly the interface that script documents, with the
+// arguments and environment Pulumi's own host gives it: TypeScript programs are
+// type-checked unless the project opts out as Pulumi allows (command.go).
 //
 // What it does not do: `pulumi new`, `pulumi install`, code generation and
 // `pulumi about` program dependencies answer "unimplemented".
@@ -15,14 +17,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
@@ -95,41 +95,11 @@ func (h *languageHost) GetRequiredPackages(
 }
 
 func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
-	programDir, entryPoint := req.GetPwd(), req.GetProgram()
-	rootDir := req.GetPwd()
-	var options map[string]any
-	if info := req.GetInfo(); info != nil {
-		programDir, entryPoint, rootDir = info.GetProgramDirectory(), info.GetEntryPoint(), info.GetRootDirectory()
-		options = info.GetOptions().AsMap()
-	}
-	if entryPoint == "" {
-		entryPoint = "."
-	}
-	runScript, err := findRunScript(programDir)
+	runScript, err := findRunScript(req.GetInfo().GetProgramDirectory())
 	if err != nil {
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
-
-	args := []string{runScript, "--monitor", req.GetMonitorAddress()}
-	appendFlag := func(name, value string) {
-		if value != "" {
-			args = append(args, "--"+name, value)
-		}
-	}
-	appendFlag("engine", h.engineAddress)
-	appendFlag("organization", req.GetOrganization())
-	appendFlag("project", req.GetProject())
-	appendFlag("stack", req.GetStack())
-	appendFlag("pwd", req.GetPwd())
-	appendFlag("root-directory", rootDir)
-	if req.GetDryRun() {
-		args = append(args, "--dry-run")
-	}
-	appendFlag("parallel", strconv.Itoa(int(req.GetParallel())))
-	args = append(args, filepath.Join(programDir, entryPoint))
-	args = append(args, req.GetArgs()...)
-
-	env, err := programEnv(req, options)
+	args, env, err := programCommand(req, h.engineAddress, runScript, os.Environ())
 	if err != nil {
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
@@ -152,37 +122,6 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	return &pulumirpc.RunResponse{}, nil
 }
 
-// programEnv is the environment `@pulumi/pulumi` reads its settings from:
-// configuration, secret keys and the TypeScript switch (`runtime.options.typescript`,
-// true unless the project turns it off).
-func programEnv(req *pulumirpc.RunRequest, options map[string]any) ([]string, error) {
-	config, err := json.Marshal(nonNilMap(req.GetConfig()))
-	if err != nil {
-		return nil, fmt.Errorf("failed to encode the stack configuration: %w", err)
-	}
-	secretKeys, err := json.Marshal(nonNilSlice(req.GetConfigSecretKeys()))
-	if err != nil {
-		return nil, fmt.Errorf("failed to encode the secret configuration keys: %w", err)
-	}
-	typescript := true
-	if v, ok := options["typescript"].(bool); ok {
-		typescript = v
-	}
-	env := append(os.Environ(),
-		"PULUMI_CONFIG="+string(config),
-		"PULUMI_CONFIG_SECRET_KEYS="+string(secretKeys),
-		"PULUMI_NODEJS_TYPESCRIPT="+strconv.FormatBool(typescript),
-	)
-	if tsconfig, ok := options["tsconfig"].(string); ok && tsconfig != "" {
-		env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+tsconfig)
-	}
-	if _, set := os.LookupEnv("PULUMI_NODEJS_TRANSPILE_ONLY"); !set {
-		// Type checking belongs to `tsc`/tests; the engine's run only needs JavaScript.
-		env = append(env, "PULUMI_NODEJS_TRANSPILE_ONLY=true")
-	}
-	return env, nil
-}
-
 // findRunScript walks up from the program's folder to the nearest
 // node_modules/@pulumi/pulumi/cmd/run, as Node's own resolution would.
 func findRunScript(dir string) (string, error) {
@@ -195,20 +134,5 @@ func findRunScript(dir string) (string, error) {
 			break
 		}
 	}
-	return "", fmt.Errorf("could not find @pulumi/pulumi above %q: run `npm install` in the project first", dir)
+	return "", fmt.Errorf("failed to find @pulumi/pulumi/cmd/run above %q: no node_modules holds it; run `npm install` in the project first", dir)
 }
-
-func nonNilMap(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
-}
-
-func nonNilSlice(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-

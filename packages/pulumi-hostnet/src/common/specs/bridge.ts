@@ -3,7 +3,7 @@
 // Common: pure, used by both the program (prompt checks) and the engine
 // (`check`). No Pulumi, no host access.
 
-import { checkCidr, checkFields, checkIfName, checkMtu, InputFailure } from "../validation";
+import { checkBoolean, checkCidr, checkFields, checkIfName, checkMac, checkMtu, InputFailure } from "../validation";
 
 export interface BridgeInputs {
     name: string;
@@ -12,11 +12,19 @@ export interface BridgeInputs {
     stp?: boolean;
     vlanFiltering?: boolean;
     up: boolean;
+    /**
+     * Use a bridge that exists already, and never delete it (false: create it,
+     * and refuse a name that is taken). Absent in stacks deployed before 0.2,
+     * which adopted whatever existed.
+     */
+    adopt?: boolean;
+    /** The MAC of a created bridge (a bridge otherwise takes its ports' lowest, which changes as they come and go). */
+    mac?: string;
     owner: string;
 }
 
 export interface BridgeOutputs extends BridgeInputs {
-    /** True when the bridge existed before this resource: it will never be deleted by it. */
+    /** True when the bridge existed before this resource (adopted): it will never be deleted by it. */
     adopted: boolean;
     /** Addresses this resource added to an adopted bridge (taken back on destroy). */
     addedAddresses: string[];
@@ -36,5 +44,7 @@ export function checkBridgeInputs(inputs: Record<string, unknown>): InputFailure
         name: { check: checkIfName, required: true },
         addresses: { check: checkAddresses },
         mtu: { check: checkMtu },
+        adopt: { check: checkBoolean },
+        mac: { check: checkMac },
     });
 }

@@ -10,6 +10,8 @@ export interface NetworkAttachmentInputs {
     network: string;
     ipv4Address?: string;
     aliases?: string[];
+    /** Ownership mark; the connection carries it as an extra alias (see connectionMark). Absent before 0.2. */
+    owner?: string;
 }
 
 export interface NetworkAttachmentOutputs extends NetworkAttachmentInputs {

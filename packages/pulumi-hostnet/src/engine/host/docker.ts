@@ -228,3 +228,19 @@ export async function imageExists(image: string): Promise<boolean> {
     if (res.statusCode !== 200) throw apiError(`inspect image "${image}"`, res);
     return true;
 }
+
+/** The fields of `GET /containers/json` this library reads. */
+export interface ContainerSummary {
+    Id: string;
+    Names: string[];
+    State: string;
+    Labels: Record<string, string> | null;
+    HostConfig: { NetworkMode: string };
+}
+
+/** Every container (running or not, with `all`), as `docker ps` lists them. */
+export async function listContainers(all = false): Promise<ContainerSummary[]> {
+    const res = await request("GET", `/containers/json${all ? "?all=1" : ""}`);
+    if (res.statusCode !== 200) throw apiError("list containers", res);
+    return res.body as ContainerSummary[];
+}

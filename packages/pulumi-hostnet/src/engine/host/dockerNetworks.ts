@@ -63,3 +63,15 @@ export async function removeNetwork(id: string): Promise<void> {
     }
     throw apiError(`remove network "${id}"`, res);
 }
+
+/** Every network, as `docker network ls` lists them (without their containers). */
+export async function listNetworks(): Promise<NetworkInspect[]> {
+    const res = await request("GET", "/networks");
+    if (res.statusCode !== 200) throw apiError("list networks", res);
+    return res.body as NetworkInspect[];
+}
+
+/** The Linux bridge behind a bridge-driver network: its name option, `docker0` for the default one, or `br-<id>`. */
+export function bridgeOfNetwork(n: Pick<NetworkInspect, "Id" | "Name" | "Options">): string {
+    return n.Options?.["com.docker.network.bridge.name"] ?? (n.Name === "bridge" ? "docker0" : `br-${n.Id.slice(0, 12)}`);
+}

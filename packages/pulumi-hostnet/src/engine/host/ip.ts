@@ -6,7 +6,7 @@
 //
 // Engine side: loaded by the dynamic-provider process. No Pulumi imports.
 
-import { NotFoundError, NotSupportedError } from "./errors";
+import { classifyHostError, HostCommandError, NotFoundError } from "./errors";
 import { inNetns, runHost } from "./run";
 
 /** The fields of `ip -j -d link show` this library reads. */
@@ -102,92 +102,92 @@ export interface VethSpec {
     mtu?: number;
 }
 
-/** The argv that creates a veth pair: the one place the library spells it. */
-export function vethArgv(spec: VethSpec): string[] {
-    const mtu = spec.mtu === undefined ? [] : ["mtu", String(spec.mtu)];
-    const mac = (end: VethEnd) => (end.mac === undefined ? [] : ["address", end.mac]);
-    const peerNetns = spec.peer.pid === undefined || spec.peer.pid === spec.local.pid ? [] : ["netns", String(spec.peer.pid)];
-    return ip(spec.local.pid, [
-        "link",
-        "add",
-        "name",
-        spec.local.name,
-        ...mtu,
-        ...mac(spec.local),
-        "type",
-        "veth",
-        "peer",
-        "name",
-        spec.peer.name,
-        ...mtu,
-        ...mac(spec.peer),
-        ...peerNetns,
-    ]);
+/**
+ * One `ip` command, without the program name or the namespace: the unit of
+ * every change the library makes to links, addresses and routes. Commands
+ * for one namespace run together (see runIp).
+ */
+export interface IpCommand {
+    args: string[];
+    /** "Not found" is success: the command removes something that may be gone already. */
+    absentOk?: boolean;
+    /** What it does, for the error message when it fails (default: the whole step's). */
+    what?: string;
+    /** Turns this command's failure into a clearer error (e.g. a route that exists already). */
+    explain?: (err: unknown) => Error | undefined;
 }
 
 /**
- * Creates a veth pair in one kernel operation: each end in its namespace with
- * its final name, so there is no window in which a half-made pair or a
- * temporary name exists.
+ * The command that creates a veth pair in one kernel operation: each end in
+ * its namespace with its final name, so there is no window in which a
+ * half-made pair or a temporary name exists. Run it in `local.pid`'s namespace.
+ * The one place the library spells a veth.
  */
-export async function createVethPair(spec: VethSpec): Promise<void> {
-    await runHost(`create veth pair "${spec.local.name}"/"${spec.peer.name}"`, vethArgv(spec));
+export function addVeth(spec: VethSpec): IpCommand {
+    const mtu = spec.mtu === undefined ? [] : ["mtu", String(spec.mtu)];
+    const mac = (end: VethEnd) => (end.mac === undefined ? [] : ["address", end.mac]);
+    const peerNetns = spec.peer.pid === undefined || spec.peer.pid === spec.local.pid ? [] : ["netns", String(spec.peer.pid)];
+    return {
+        args: [
+            "link",
+            "add",
+            "name",
+            spec.local.name,
+            ...mtu,
+            ...mac(spec.local),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            spec.peer.name,
+            ...mtu,
+            ...mac(spec.peer),
+            ...peerNetns,
+        ],
+    };
 }
 
 export interface LinkSettings {
     master?: string;
     alias?: string;
     mtu?: number;
+    mac?: string;
     up?: boolean;
 }
 
-export async function setLink(name: string, settings: LinkSettings, pid?: number): Promise<void> {
+export function setLink(name: string, settings: LinkSettings): IpCommand {
     const args = ["link", "set", "dev", name];
     if (settings.master !== undefined) args.push("master", settings.master);
     if (settings.alias !== undefined) args.push("alias", settings.alias);
     if (settings.mtu !== undefined) args.push("mtu", String(settings.mtu));
+    if (settings.mac !== undefined) args.push("address", settings.mac);
     if (settings.up !== undefined) args.push(settings.up ? "up" : "down");
-    await runHost(`configure link "${name}"`, ip(pid, args));
+    return { args };
 }
 
 /** Deletes a link (for a veth: both ends). Already gone is success. */
-export async function deleteLink(name: string, pid?: number): Promise<void> {
-    try {
-        await runHost(`delete link "${name}"`, ip(pid, ["link", "del", "dev", name]));
-    } catch (err) {
-        if (!(err instanceof NotFoundError)) throw err;
-    }
+export function deleteLink(name: string): IpCommand {
+    return { args: ["link", "del", "dev", name], absentOk: true };
 }
 
-export async function addAddress(name: string, cidr: string, pid?: number): Promise<void> {
-    await runHost(`add address ${cidr} to "${name}"`, ip(pid, ["addr", "add", cidr, "dev", name]));
+export function addAddress(name: string, cidr: string): IpCommand {
+    return { args: ["addr", "add", cidr, "dev", name] };
 }
 
 /** Removes an address. Already absent is success. */
-export async function deleteAddress(name: string, cidr: string, pid?: number): Promise<void> {
-    try {
-        await runHost(`delete address ${cidr} from "${name}"`, ip(pid, ["addr", "del", cidr, "dev", name]));
-    } catch (err) {
-        if (!(err instanceof NotFoundError)) throw err;
-    }
+export function deleteAddress(name: string, cidr: string): IpCommand {
+    return { args: ["addr", "del", cidr, "dev", name], absentOk: true };
 }
 
-/** Adds the IPv4 default route through `gateway`; an ExistsError if the namespace already has one. */
-export async function addDefaultRoute(dev: string, gateway: string, pid?: number): Promise<void> {
-    await runHost(`add default route via ${gateway}`, ip(pid, ["-4", "route", "add", "default", "via", gateway, "dev", dev]));
+/** Adds the IPv4 default route through `gateway`: an ExistsError if the namespace has one. */
+export function addDefaultRoute(dev: string, gateway: string): IpCommand {
+    // No `-4`: `ip -batch` takes no per-line options; an IPv4 gateway makes it an IPv4 route.
+    return { args: ["route", "add", "default", "via", gateway, "dev", dev] };
 }
 
-/** Sets the IPv4 default route through `gateway` on `dev`, replacing any other. */
-export async function replaceDefaultRoute(dev: string, gateway: string, pid?: number): Promise<void> {
-    await runHost(`set default route via ${gateway}`, ip(pid, ["-4", "route", "replace", "default", "via", gateway, "dev", dev]));
-}
-
-export async function deleteDefaultRoute(dev: string, pid?: number): Promise<void> {
-    try {
-        await runHost("delete default route", ip(pid, ["-4", "route", "del", "default", "dev", dev]));
-    } catch (err) {
-        if (!(err instanceof NotFoundError)) throw err;
-    }
+/** Removes the IPv4 default route through `dev`. Already absent is success. */
+export function deleteDefaultRoute(dev: string): IpCommand {
+    return { args: ["route", "del", "default", "dev", dev], absentOk: true };
 }
 
 export interface BridgeOptions {
@@ -195,30 +195,83 @@ export interface BridgeOptions {
     vlanFiltering?: boolean;
 }
 
-function bridgeArgs(options: BridgeOptions): string[] {
+/** Creates a bridge, with a fixed MAC when given (a bridge otherwise takes its ports' lowest). */
+export function addBridge(name: string, mac?: string): IpCommand {
+    return { args: ["link", "add", "name", name, ...(mac ? ["address", mac] : []), "type", "bridge"] };
+}
+
+/** Sets bridge options; undefined when there is nothing to set. */
+export function setBridgeOptions(name: string, options: BridgeOptions): IpCommand | undefined {
     const args: string[] = [];
     if (options.stp !== undefined) args.push("stp_state", options.stp ? "1" : "0");
     if (options.vlanFiltering !== undefined) args.push("vlan_filtering", options.vlanFiltering ? "1" : "0");
-    return args;
+    return args.length === 0 ? undefined : { args: ["link", "set", "dev", name, "type", "bridge", ...args] };
 }
 
-/** Creates a bridge; its options are set afterwards by setBridgeOptions, which explains unsupported ones. */
-export async function createBridge(name: string): Promise<void> {
-    await runHost(`create bridge "${name}"`, ["ip", "link", "add", "name", name, "type", "bridge"]);
+// Arguments `ip -batch` reads back exactly: no whitespace, quotes, backslashes or comments.
+const BATCHABLE = /^[^\s"'\\#]+$/;
+
+/**
+ * The line of an `ip -batch` script for a command, or undefined when one of
+ * its arguments cannot be written there safely (then it runs on its own).
+ */
+function batchLine(cmd: IpCommand): string | undefined {
+    return cmd.args.every((a) => BATCHABLE.test(a)) ? cmd.args.join(" ") : undefined;
 }
 
-export async function setBridgeOptions(name: string, options: BridgeOptions): Promise<void> {
-    const args = bridgeArgs(options);
-    if (args.length === 0) return;
-    try {
-        await runHost(`configure bridge "${name}"`, ["ip", "link", "set", "dev", name, "type", "bridge", ...args]);
-    } catch (err) {
-        if (options.vlanFiltering && err instanceof NotSupportedError) {
-            throw new Error(
-                `failed to configure bridge "${name}": this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING); leave \`vlanFiltering\` unset or false`,
-                { cause: err },
-            );
+/** What `ip -batch` printed for its failing line: the message, and the line number. */
+function failedLine(stderr: string): { line: number; message: string } | undefined {
+    const m = /^([\s\S]*?)\n?Command failed -:(\d+)\s*$/m.exec(stderr);
+    return m ? { line: Number(m[2]), message: m[1].trim() } : undefined;
+}
+
+/**
+ * Runs `commands` in one namespace (the host's, or process `pid`'s), in
+ * order, stopping at the first failure. Commands run together in one
+ * `ip -batch` process (one `nsenter` for a container), so a step of several
+ * commands costs one process, not one per command. A failure throws the
+ * typed error of the command that failed, naming it; commands marked
+ * `absentOk` tolerate "not found" (they run on their own).
+ */
+export async function runIp(what: string, commands: readonly IpCommand[], pid?: number): Promise<void> {
+    let batch: IpCommand[] = [];
+    const flush = async () => {
+        if (batch.length === 0) return;
+        const group = batch;
+        batch = [];
+        if (group.length === 1) return runOne(what, group[0], pid);
+        const script = group.map((c) => batchLine(c)!).join("\n") + "\n";
+        try {
+            await runHost(what, ip(pid, ["-batch", "-"]), script);
+        } catch (err) {
+            const failed = err instanceof HostCommandError ? failedLine(err.stderr) : undefined;
+            if (!failed || failed.line < 1 || failed.line > group.length) throw err;
+            const cmd = group[failed.line - 1];
+            const typed = classifyHostError(cmd.what ?? what, ip(pid, cmd.args), (err as HostCommandError).exitCode, failed.message, err);
+            throw cmd.explain?.(typed) ?? typed;
         }
-        throw err;
+    };
+    for (const cmd of commands) {
+        if (cmd.absentOk || batchLine(cmd) === undefined) {
+            await flush();
+            await runOne(what, cmd, pid);
+        } else {
+            batch.push(cmd);
+        }
     }
+    await flush();
+}
+
+async function runOne(what: string, cmd: IpCommand, pid?: number): Promise<void> {
+    try {
+        await runHost(cmd.what ?? what, ip(pid, cmd.args));
+    } catch (err) {
+        if (cmd.absentOk && err instanceof NotFoundError) return;
+        throw cmd.explain?.(err) ?? err;
+    }
+}
+
+/** The argv of a command in a namespace, as runIp would run it on its own (for messages and tests). */
+export function ipArgv(cmd: IpCommand, pid?: number): string[] {
+    return ip(pid, cmd.args);
 }

@@ -1,93 +1,256 @@
-// Bridge: a plain Linux bridge as desired state, created by the stack or
-// adopted when it already exists (docker0, a Docker network's bridge, one made
-// by hand).
+// Bridge, engine side: a plain Linux bridge, created by the stack or adopted
+// (docker0, a Docker network's bridge, one made by hand or by another stack).
 //
-// A created bridge carries the owner mark as its interface alias and is
-// deleted on destroy. An adopted bridge is recorded as adopted and is never
+// Ownership is explicit. A created bridge carries the owner mark as its
+// interface alias and a fixed MAC; it is deleted on destroy, unless ports of
+// other stacks (or foreign ones) are still on it. An adopted bridge is never
 // deleted: destroy only takes back the addresses this resource added to it.
+// Two stacks sharing a bridge cannot race: one creates it, the others adopt.
 //
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
+import { describeOwner, sameStack } from "../../common/naming";
 import { BridgeInputs, BridgeOutputs, checkBridgeInputs } from "../../common/specs/bridge";
+import { containsUnknown, InputFailure } from "../../common/validation";
+import { ExistsError, NotSupportedError } from "../host/errors";
 import * as ip from "../host/ip";
+import { hostAddresses } from "../observe";
+import { describe, execute, HOST, ipStep, Plan, Step } from "../plan";
+import { claim } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
 
-function inet(link: ip.LinkInfo & { addr_info?: ip.AddressInfo[] }): string[] {
-    return ip.ipv4Cidrs(link.addr_info);
-}
+type LinkWithAddresses = ip.LinkInfo & { addr_info: ip.AddressInfo[] };
 
-async function bridgeWithAddresses(name: string): Promise<(ip.LinkInfo & { addr_info: ip.AddressInfo[] }) | undefined> {
+async function bridgeWithAddresses(name: string): Promise<LinkWithAddresses | undefined> {
     const link = await ip.getLink(name);
     if (!link) return undefined;
-    const addr_info = await ip.getAddresses(name);
-    return { ...link, addr_info };
+    return { ...link, addr_info: await ip.getAddresses(name) };
 }
 
-/** Brings the bridge's settings to `want`; `managed` are the addresses it may remove. */
-async function converge(want: BridgeInputs, liveAddresses: string[], managed: string[]): Promise<void> {
+/** Whether the resource adopts: stacks deployed before 0.2 have no `adopt` input and recorded it as `adopted`. */
+function adopts(inputs: BridgeInputs, olds?: BridgeOutputs): boolean {
+    return inputs.adopt ?? olds?.adopted ?? false;
+}
+
+/** The steps that bring a bridge's settings to `want`; `managed` are the addresses they may remove. */
+function convergeSteps(want: BridgeInputs, liveAddresses: string[], managed: string[], liveMac?: string): Step[] {
+    const name = want.name;
+    const steps: Step[] = [];
     for (const a of managed) {
-        if (!(want.addresses ?? []).includes(a) && liveAddresses.includes(a)) await ip.deleteAddress(want.name, a);
+        if (!(want.addresses ?? []).includes(a) && liveAddresses.includes(a))
+            steps.push(ipStep(`remove address ${a} from bridge ${name}`, HOST, [ip.deleteAddress(name, a)]));
     }
     for (const a of want.addresses ?? []) {
-        if (!liveAddresses.includes(a)) await ip.addAddress(want.name, a);
+        if (!liveAddresses.includes(a)) steps.push(ipStep(`add address ${a} to bridge ${name}`, HOST, [ip.addAddress(name, a)]));
     }
-    await ip.setBridgeOptions(want.name, { stp: want.stp, vlanFiltering: want.vlanFiltering });
-    await ip.setLink(want.name, { mtu: want.mtu, up: want.up });
+    const options = ip.setBridgeOptions(name, { stp: want.stp, vlanFiltering: want.vlanFiltering });
+    if (options) {
+        const what = [
+            want.stp === undefined ? "" : `STP ${want.stp ? "on" : "off"}`,
+            want.vlanFiltering === undefined ? "" : `VLAN filtering ${want.vlanFiltering ? "on" : "off"}`,
+        ];
+        steps.push(
+            ipStep(`set ${what.filter(Boolean).join(", ")} on bridge ${name}`, HOST, [
+                { ...options, explain: (err) => vlanExplained(name, want, err) },
+            ]),
+        );
+    }
+    const mac = want.mac !== undefined && want.mac !== liveMac ? want.mac : undefined;
+    const settings = [want.mtu === undefined ? "" : `MTU ${want.mtu}`, mac ? `MAC ${mac}` : "", want.up ? "up" : "down"].filter(Boolean);
+    steps.push(ipStep(`set ${settings.join(", ")} on bridge ${name}`, HOST, [ip.setLink(name, { mtu: want.mtu, mac, up: want.up })]));
+    return steps;
+}
+
+function vlanExplained(name: string, want: BridgeInputs, err: unknown): Error | undefined {
+    if (!want.vlanFiltering || !(err instanceof NotSupportedError)) return undefined;
+    return new Error(
+        `failed to configure bridge "${name}": this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING); leave \`vlanFiltering\` unset or false`,
+        { cause: err },
+    );
+}
+
+/** The host operations that create a bridge (`leftover`: one marked as this resource's by an interrupted run is taken over). */
+export function planCreate(inputs: BridgeInputs, leftover?: LinkWithAddresses): Plan {
+    const name = inputs.name;
+    if (leftover) {
+        return { steps: convergeSteps(inputs, ip.ipv4Cidrs(leftover.addr_info), ip.ipv4Cidrs(leftover.addr_info), leftover.address) };
+    }
+    return {
+        steps: [
+            ipStep(`create bridge ${name}${inputs.mac ? ` with MAC ${inputs.mac}` : ""}`, HOST, [
+                {
+                    ...ip.addBridge(name, inputs.mac),
+                    explain: (err) =>
+                        err instanceof ExistsError
+                            ? new Error(
+                                  `failed to create bridge "${name}": an interface of that name appeared meanwhile (another stack or a person made it); set \`adopt: true\` to use it, or choose another \`name\``,
+                                  { cause: err },
+                              )
+                            : undefined,
+                },
+            ]),
+            ipStep(`mark bridge ${name} as ${inputs.owner}`, HOST, [ip.setLink(name, { alias: inputs.owner })]),
+            ...convergeSteps({ ...inputs, mac: undefined }, [], []),
+        ],
+        undo: [ipStep(`delete bridge ${name}`, HOST, [ip.deleteLink(name)])],
+    };
+}
+
+/** The host operations that adopt an existing bridge: only what the resource manages. */
+export function planAdopt(inputs: BridgeInputs, liveAddresses: string[]): Plan {
+    const added = (inputs.addresses ?? []).filter((a) => !liveAddresses.includes(a));
+    return {
+        steps: convergeSteps({ ...inputs, mac: undefined }, liveAddresses, []),
+        // Take back what this failed adoption added; the bridge itself is not ours.
+        undo: added.map((a) => ipStep(`remove address ${a} from bridge ${inputs.name}`, HOST, [ip.deleteAddress(inputs.name, a)])),
+    };
+}
+
+export function planUpdate(olds: BridgeOutputs, news: BridgeInputs, liveAddresses: string[], liveMac?: string): Plan {
+    // On an adopted bridge only addresses this resource added may go; the rest were there before it.
+    const managed = olds.adopted ? olds.addedAddresses : liveAddresses;
+    return { steps: convergeSteps(olds.adopted ? { ...news, mac: undefined } : news, liveAddresses, managed, liveMac) };
+}
+
+export function planDelete(props: BridgeOutputs): Plan {
+    if (props.adopted) {
+        return {
+            steps: props.addedAddresses.map((a) =>
+                ipStep(`remove address ${a} from bridge ${props.name} (adopted: the bridge stays)`, HOST, [
+                    ip.deleteAddress(props.name, a),
+                ]),
+            ),
+        };
+    }
+    return { steps: [ipStep(`delete bridge ${props.name}`, HOST, [ip.deleteLink(props.name)])] };
+}
+
+/** For the preview report: what a change would run, with nothing observed. */
+export function describeChange(op: "create" | "update" | "delete", olds?: BridgeOutputs, news?: BridgeInputs): string[] {
+    if (op === "create") return describe(adopts(news!) ? planAdopt(news!, []) : planCreate(news!));
+    if (op === "delete") return describe(planDelete(olds!));
+    return describe(planUpdate(olds!, news!, olds!.addresses ?? [], olds!.mac));
+}
+
+/**
+ * What the host says against these inputs, before anything is touched: a
+ * name taken by someone else (or, to adopt, a bridge that is not there), an
+ * address already on another interface of the host, and the same name or
+ * address twice in this stack.
+ */
+async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, stored?: BridgeOutputs): Promise<InputFailure[]> {
+    const failures: InputFailure[] = [];
+    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    if (!known(inputs.owner) || !known(inputs.name)) return failures;
+    const other = claim("bridge", [inputs.name], inputs.owner);
+    if (other)
+        failures.push({
+            property: "name",
+            reason: `\`name\` "${inputs.name}" is also the bridge of ${describeOwner(other)}; declare it once (and pass that Bridge around)`,
+        });
+    const addresses = known(inputs.addresses) ? (inputs.addresses ?? []) : [];
+    const otherAddress = claim(
+        "address@any",
+        addresses.map((a) => a.split("/")[0]),
+        inputs.owner,
+    );
+    if (otherAddress)
+        failures.push({
+            property: "addresses",
+            reason: `\`addresses\` of bridge ${inputs.name} repeat an address of ${describeOwner(otherAddress)}; give each interface its own`,
+        });
+
+    const unchanged =
+        olds && Object.keys(olds).length > 0 && (["name", "addresses", "adopt"] as const).every((k) => sameValue(olds[k], inputs[k]));
+    if (unchanged) return failures;
+
+    const link = await ip.getLink(inputs.name);
+    const adopt = adopts(inputs, stored);
+    if (adopt && !link) {
+        failures.push({
+            property: "name",
+            reason: `\`name\` "${inputs.name}": there is no such bridge to adopt; create it first (the stack that owns it, with a Bridge without \`adopt\`), or drop \`adopt\``,
+        });
+    } else if (link && link.linkinfo?.info_kind !== "bridge") {
+        failures.push({
+            property: "name",
+            reason: `\`name\` "${inputs.name}" is taken by a ${link.linkinfo?.info_kind ?? "plain"} interface, not a bridge; choose another \`name\``,
+        });
+    } else if (link && !adopt && link.ifalias !== inputs.owner) {
+        const whose = link.ifalias ? `created by ${describeOwner(link.ifalias)}` : "not made by this library";
+        failures.push({
+            property: "adopt",
+            reason: `bridge "${inputs.name}" exists already (${whose}); set \`adopt: true\` to use it without owning it (it is then never deleted), or choose another \`name\``,
+        });
+    }
+    if (addresses.length > 0) {
+        const elsewhere = (await hostAddresses()).filter(
+            (h) => h.ifname !== inputs.name && addresses.some((a) => a.split("/")[0] === h.cidr.split("/")[0]),
+        );
+        if (elsewhere.length > 0) {
+            failures.push({
+                property: "addresses",
+                reason: `\`addresses\`: ${elsewhere[0].cidr} is already on interface ${elsewhere[0].ifname} of this host; choose another address`,
+            });
+        }
+    }
+    return failures;
+}
+
+/** Ports on a created bridge that are neither this stack's nor going away with it: they keep it alive. */
+async function foreignPorts(props: BridgeOutputs): Promise<string[]> {
+    const links = await ip.listLinksWithAddresses();
+    return links
+        .filter((l) => l.master === props.name && !sameStack(l.ifalias, props.owner))
+        .map((l) => `${l.ifname} (${l.ifalias ? describeOwner(l.ifalias) : "not made by this library"})`);
 }
 
 export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, BridgeOutputs> = {
-    async check(_olds: BridgeInputs, news: BridgeInputs) {
-        return { inputs: news, failures: checkBridgeInputs({ ...news }) };
+    async check(olds, news) {
+        const inputs = typeof news.mac === "string" ? { ...news, mac: news.mac.toLowerCase() } : news;
+        const failures = checkBridgeInputs({ ...inputs });
+        if (failures.length === 0) failures.push(...(await hostFailures(inputs, olds)));
+        return { inputs, failures };
     },
 
-    async diff(_id: string, olds: BridgeOutputs, news: BridgeInputs) {
-        const replaces = (["name", "owner"] as const).filter((k) => olds[k] !== news[k]);
+    async diff(_id, olds, news) {
+        const replaces: string[] = (["name", "owner"] as const).filter((k) => olds[k] !== news[k]);
+        // Created and adopted are different lives: switching is a replacement (an adopted bridge is not deleted).
+        if (news.adopt !== undefined && news.adopt !== olds.adopted) replaces.push("adopt");
         const inPlace =
             (["addresses", "mtu", "stp", "vlanFiltering", "up"] as const).some(
                 (k) => news[k] !== undefined && !sameValue(olds[k], news[k]),
             ) ||
-            (news.addresses === undefined && (olds.addresses ?? []).length > 0 && !olds.adopted);
+            (news.addresses === undefined && (olds.addresses ?? []).length > 0 && !olds.adopted) ||
+            (!olds.adopted && news.mac !== undefined && news.mac !== olds.mac);
         // An adopted bridge is not deleted, so the replacement may be created first.
-        return { changes: replaces.length > 0 || inPlace, replaces: [...replaces], deleteBeforeReplace: !olds.adopted };
+        return { changes: replaces.length > 0 || inPlace, replaces, deleteBeforeReplace: !olds.adopted };
     },
 
-    async create(inputs: BridgeInputs) {
+    async create(inputs) {
+        const failures = await hostFailures(inputs);
+        if (failures.length > 0)
+            throw new Error(`failed to set up bridge "${inputs.name}":\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`);
         const existing = await bridgeWithAddresses(inputs.name);
-        if (existing) {
-            if (existing.linkinfo?.info_kind !== "bridge") {
-                throw new Error(
-                    `failed to adopt "${inputs.name}": it exists and is a ${existing.linkinfo?.info_kind ?? "plain"} interface, not a bridge; choose another \`name\``,
-                );
-            }
-            const before = inet(existing);
+        if (adopts(inputs) && existing) {
+            const before = ip.ipv4Cidrs(existing.addr_info);
+            await execute(planAdopt(inputs, before));
             const added = (inputs.addresses ?? []).filter((a) => !before.includes(a));
-            try {
-                await converge(inputs, before, []);
-            } catch (err) {
-                // Take back what this failed adoption added; the bridge itself is not ours.
-                for (const a of added) await ip.deleteAddress(inputs.name, a).catch(() => undefined);
-                throw err;
-            }
-            const outs: BridgeOutputs = { ...inputs, adopted: true, addedAddresses: added };
+            const outs: BridgeOutputs = { ...inputs, mac: undefined, adopted: true, addedAddresses: added };
             return { id: inputs.name, outs: definedOnly(outs) };
         }
-        await ip.createBridge(inputs.name);
-        try {
-            await ip.setLink(inputs.name, { alias: inputs.owner });
-            await converge(inputs, [], []);
-        } catch (err) {
-            await ip.deleteLink(inputs.name).catch(() => undefined);
-            throw err;
-        }
+        // A bridge marked as this very resource's is a leftover of an interrupted run: taken over, not adopted.
+        const leftover = existing?.ifalias === inputs.owner ? existing : undefined;
+        await execute(planCreate(inputs, leftover));
         return { id: inputs.name, outs: definedOnly({ ...inputs, adopted: false, addedAddresses: [] }) };
     },
 
-    async read(id: string, stored?: BridgeOutputs) {
+    async read(id, stored) {
         const props = storedProps(stored);
         const link = await bridgeWithAddresses(props.name);
         if (!link || link.linkinfo?.info_kind !== "bridge" || (!props.adopted && link.ifalias !== props.owner)) return {};
-        const addresses = inet(link);
+        const addresses = ip.ipv4Cidrs(link.addr_info);
         const data = link.linkinfo?.info_data ?? {};
         const live: BridgeOutputs = {
             ...props,
@@ -102,33 +265,37 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
         };
         if (props.addresses === undefined && props.adopted) live.addresses = undefined;
         if (props.mtu !== undefined) live.mtu = link.mtu;
+        if (props.mac !== undefined && !props.adopted) live.mac = link.address;
         if (props.stp !== undefined) live.stp = (data.stp_state ?? 0) !== 0;
         if (props.vlanFiltering !== undefined) live.vlanFiltering = (data.vlan_filtering ?? 0) !== 0;
         return { id, props: definedOnly(live) };
     },
 
-    async update(_id: string, olds: BridgeOutputs, news: BridgeInputs) {
+    async update(_id, olds, news) {
         const link = await bridgeWithAddresses(news.name);
-        const live = link ? inet(link) : [];
-        // On an adopted bridge only addresses this resource added may go; the rest were there before it.
-        const managed = olds.adopted ? olds.addedAddresses : live;
-        await converge(news, live, managed);
+        const live = link ? ip.ipv4Cidrs(link.addr_info) : [];
+        await execute(planUpdate(olds, news, live, link?.address));
         const added = olds.adopted
             ? [...new Set([...olds.addedAddresses, ...(news.addresses ?? []).filter((a) => !live.includes(a))])].filter((a) =>
                   (news.addresses ?? []).includes(a),
               )
             : [];
-        return { outs: definedOnly({ ...news, adopted: olds.adopted, addedAddresses: added }) };
+        return { outs: definedOnly({ ...news, mac: olds.adopted ? undefined : news.mac, adopted: olds.adopted, addedAddresses: added }) };
     },
 
-    async delete(_id: string, props: BridgeOutputs): Promise<void> {
+    async delete(_id, props) {
         const link = await ip.getLink(props.name);
         if (!link) return;
-        if (props.adopted) {
-            // Never delete an adopted bridge; take back only what this resource added.
-            for (const a of props.addedAddresses) await ip.deleteAddress(props.name, a);
-            return;
+        if (!props.adopted) {
+            if (link.ifalias !== props.owner) return; // not ours (any more): never deleted
+            const others = await foreignPorts(props);
+            if (others.length > 0) {
+                throw new Error(
+                    `failed to delete bridge "${props.name}": ports of others are still on it: ${others.join(", ")}; ` +
+                        "remove them first (destroy the stacks that adopted this bridge), then run destroy again",
+                );
+            }
         }
-        if (link.ifalias === props.owner) await ip.deleteLink(props.name);
+        await execute(planDelete(props));
     },
 };

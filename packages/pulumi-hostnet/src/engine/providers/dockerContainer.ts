@@ -11,15 +11,20 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
-import { alreadyExistsMessage, OWNER_LABEL } from "../../common/naming";
+import { modeRefusal, netModeOf } from "../../common/modes";
+import { describeOwner, OWNER_LABEL } from "../../common/naming";
 import {
     checkDockerContainerInputs,
     DockerContainerInputs,
     DockerContainerOutputs,
     EndpointInput,
 } from "../../common/specs/dockerContainer";
-import { containsUnknown, parsePortSpec } from "../../common/validation";
+import { containsUnknown, InputFailure, isBuiltinNetworkMode, parsePortSpec } from "../../common/validation";
 import * as docker from "../host/docker";
+import * as networks from "../host/dockerNetworks";
+import { foreignHolder } from "../observe";
+import { callStep, describe, execute, Plan } from "../plan";
+import { claim, isClaimed } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 const replaceOnChange = ["name", "image", "command", "env", "networkMode", "ports", "labels", "owner"] as const;
@@ -82,9 +87,185 @@ async function connectEndpoint(id: string, e: EndpointInput): Promise<void> {
     await docker.connectNetwork(e.network, id, { ipv4Address: e.ipv4Address, aliases: e.aliases });
 }
 
+/** The host operations of a create (`leftover`: a container marked as this resource's, left by an interrupted run). */
+export function planCreate(inputs: DockerContainerInputs, leftover = false): Plan {
+    const name = inputs.name;
+    const [first, ...others] = inputs.networks ?? [];
+    const ports = (inputs.ports ?? []).map((p) => parsePortSpec(p)!);
+    const published = ports.length === 0 ? "" : `, publishing ${(inputs.ports ?? []).join(", ")}`;
+    return {
+        steps: [
+            ...(leftover
+                ? [
+                      callStep(`remove container "${name}", left marked as this resource's by an interrupted run`, () =>
+                          docker.removeContainer(name),
+                      ),
+                  ]
+                : []),
+            callStep(
+                `create container "${name}" from ${inputs.image} with --net=${inputs.networkMode}${first?.ipv4Address ? ` --ip ${first.ipv4Address}` : ""}${published}`,
+                async () => {
+                    await docker.createContainer({
+                        name,
+                        image: inputs.image,
+                        command: inputs.command,
+                        env: inputs.env,
+                        labels: { ...inputs.labels, [OWNER_LABEL]: inputs.owner },
+                        networkMode: inputs.networkMode,
+                        endpoint: first ? { ipv4Address: first.ipv4Address, aliases: first.aliases } : undefined,
+                        ports,
+                        restartPolicy: inputs.restartPolicy ? restartPolicyOf(inputs.restartPolicy) : undefined,
+                    });
+                },
+            ),
+            // The Engine API of Debian's Docker takes one network at create; the rest join before start.
+            ...others.map((e) => callStep(connectText(name, e), () => connectEndpoint(name, e))),
+            callStep(`start container "${name}"`, () => docker.startContainer(name)),
+        ],
+        undo: [callStep(`remove container "${name}"`, () => docker.removeContainer(name))],
+    };
+}
+
+function connectText(container: string, e: EndpointInput): string {
+    const extra = [e.ipv4Address ? `address ${e.ipv4Address}` : "", e.aliases?.length ? `aliases ${e.aliases.join(", ")}` : ""].filter(
+        Boolean,
+    );
+    return `connect container "${container}" to network ${e.network}${extra.length ? ` (${extra.join("; ")})` : ""}`;
+}
+
+/** The host operations of an in-place update: only what Docker changes without recreating. */
+export function planUpdate(id: string, olds: DockerContainerOutputs, news: DockerContainerInputs): Plan {
+    const name = olds.name;
+    const steps = [];
+    if ((olds.restartPolicy ?? "no") !== (news.restartPolicy ?? "no")) {
+        steps.push(
+            callStep(`set restart policy of container "${name}" to ${news.restartPolicy ?? "no"}`, () =>
+                docker.updateRestartPolicy(id, restartPolicyOf(news.restartPolicy)),
+            ),
+        );
+    }
+    const before = olds.networks ?? [];
+    const after = news.networks ?? [];
+    for (const old of before) {
+        if (!after.some((e) => e.network === old.network)) {
+            steps.push(
+                callStep(`disconnect container "${name}" from network ${old.network}`, () => docker.disconnectNetwork(old.network, id)),
+            );
+        }
+    }
+    for (const want of after) {
+        const had = before.find((e) => e.network === want.network);
+        if (had && sameValue(had, want)) continue;
+        if (had)
+            steps.push(
+                callStep(`disconnect container "${name}" from network ${want.network} (to reconnect it)`, () =>
+                    docker.disconnectNetwork(want.network, id),
+                ),
+            );
+        steps.push(callStep(connectText(name, want), () => connectEndpoint(id, want)));
+    }
+    if (olds.running === false) steps.push(callStep(`start container "${name}"`, () => docker.startContainer(id)));
+    return { steps };
+}
+
+export function planDelete(id: string, props: DockerContainerOutputs): Plan {
+    return { steps: [callStep(`remove container "${props.name}" (with its anonymous volumes)`, () => docker.removeContainer(id))] };
+}
+
+/** For the preview report: what a change would run, with nothing observed. */
+export function describeChange(op: "create" | "update" | "delete", olds?: DockerContainerOutputs, news?: DockerContainerInputs): string[] {
+    if (op === "create") return describe(planCreate(news!));
+    if (op === "delete") return describe(planDelete(olds!.containerId, olds!));
+    return describe(planUpdate(olds!.containerId, olds!, news!));
+}
+
+/**
+ * What the host says against these inputs, before anything is touched: the
+ * name (taken by someone else, or twice in this stack), the image, the
+ * `container:` target, the networks and the static addresses on them.
+ */
+async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<DockerContainerInputs>): Promise<InputFailure[]> {
+    const failures: InputFailure[] = [];
+    const fail = (property: string, reason: string) => failures.push({ property, reason });
+    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    if (!known(inputs.owner)) return failures;
+    if (known(inputs.name)) {
+        const other = claim("container", [inputs.name], inputs.owner);
+        if (other)
+            fail("name", `\`name\` "${inputs.name}" is also the container of ${describeOwner(other)}; give each container its own name`);
+    }
+    for (const e of known(inputs.networks) ? (inputs.networks ?? []) : []) {
+        if (!e.ipv4Address) continue;
+        const other = claim(`address@net:${e.network}`, [e.ipv4Address], `${inputs.owner}#${e.network}`);
+        if (other)
+            fail(
+                "networks",
+                `\`networks\`: address ${e.ipv4Address} on network ${e.network} is also given to ${describeOwner(other.replace(/#.*$/, ""))}; give each its own`,
+            );
+    }
+    const unchanged =
+        olds &&
+        Object.keys(olds).length > 0 &&
+        (["name", "image", "networkMode", "networks"] as const).every((k) => sameValue(olds[k], inputs[k]));
+    if (unchanged) return failures;
+
+    if (known(inputs.name)) {
+        const existing = await docker.inspectContainer(inputs.name);
+        const owner = existing?.Config.Labels?.[OWNER_LABEL];
+        if (existing && owner !== inputs.owner) {
+            fail(
+                "name",
+                `\`name\` "${inputs.name}" is taken by another container (${owner ? `owned by ${describeOwner(owner)}` : "not made by this library"}); choose another \`name\``,
+            );
+        }
+    }
+    if (known(inputs.image) && !(await docker.imageExists(inputs.image))) {
+        fail(
+            "image",
+            `\`image\` "${inputs.image}" is not present locally and no registry is used; build or import it first (the project's scripts/make-image.sh makes hostnet/busybox:1)`,
+        );
+    }
+    const mode = inputs.networkMode;
+    if (known(mode) && mode.startsWith("container:")) {
+        const target = mode.slice("container:".length);
+        const t = await docker.inspectContainer(target);
+        if (!t) {
+            if (!isClaimed("container", target))
+                fail(
+                    "networkMode",
+                    `\`networkMode\`: container "${target}" does not exist; create it first, or pass the Container resource that makes it`,
+                );
+        } else {
+            const why = modeRefusal("containerTarget", netModeOf(t.HostConfig.NetworkMode));
+            if (why) fail("networkMode", `\`networkMode\`: container "${target}" uses network mode ${t.HostConfig.NetworkMode}: ${why}`);
+        }
+    }
+    for (const e of known(inputs.networks) ? (inputs.networks ?? []) : []) {
+        if (isBuiltinNetworkMode(e.network)) continue;
+        const n = await networks.inspectNetwork(e.network);
+        if (!n) {
+            if (!isClaimed("network", e.network))
+                fail(
+                    "networks",
+                    `\`networks\`: network "${e.network}" does not exist; create it first, or pass the Network resource that makes it`,
+                );
+            continue;
+        }
+        const holder = e.ipv4Address ? await foreignHolder(n, e.ipv4Address, inputs.owner, inputs.name) : undefined;
+        if (holder)
+            fail(
+                "networks",
+                `\`networks\`: address ${e.ipv4Address} on network ${n.Name} is already used by container "${holder}"; choose a free address`,
+            );
+    }
+    return failures;
+}
+
 export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerContainerInputs, DockerContainerOutputs> = {
-    async check(_olds: DockerContainerInputs, news: DockerContainerInputs) {
-        return { inputs: news, failures: checkDockerContainerInputs({ ...news }) };
+    async check(olds, news) {
+        const failures = checkDockerContainerInputs({ ...news });
+        if (failures.length === 0) failures.push(...(await hostFailures(news, olds)));
+        return { inputs: news, failures };
     },
 
     async diff(_id: string, olds: DockerContainerOutputs, news: DockerContainerInputs) {
@@ -99,40 +280,18 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
         return { changes: replaces.length > 0 || inPlace, replaces, deleteBeforeReplace: true };
     },
 
-    async create(inputs: DockerContainerInputs) {
-        if (!(await docker.imageExists(inputs.image))) {
-            throw new Error(
-                `failed to create container "${inputs.name}": image "${inputs.image}" is not present locally and no registry is used; build or import it first (scripts/make-image.sh makes hostnet/busybox:1)`,
-            );
-        }
-        const existing = await docker.inspectContainer(inputs.name);
-        if (existing) {
-            throw new Error(
-                alreadyExistsMessage(`container "${inputs.name}"`, "a container", existing.Config.Labels?.[OWNER_LABEL], "name"),
-            );
-        }
-        const [first, ...others] = inputs.networks ?? [];
-        const id = await docker.createContainer({
-            name: inputs.name,
-            image: inputs.image,
-            command: inputs.command,
-            env: inputs.env,
-            labels: { ...inputs.labels, [OWNER_LABEL]: inputs.owner },
-            networkMode: inputs.networkMode,
-            endpoint: first ? { ipv4Address: first.ipv4Address, aliases: first.aliases } : undefined,
-            ports: (inputs.ports ?? []).map((p) => parsePortSpec(p)!),
-            restartPolicy: inputs.restartPolicy ? restartPolicyOf(inputs.restartPolicy) : undefined,
-        });
-        try {
-            // The Engine API of Debian's Docker takes one network at create; the rest join before start.
-            for (const e of others) await connectEndpoint(id, e);
-            await docker.startContainer(id);
-        } catch (err) {
-            await docker.removeContainer(id).catch(() => undefined);
-            throw err;
-        }
-        const outs: DockerContainerOutputs = { ...inputs, containerId: id, running: true };
-        return { id, outs: definedOnly(outs) };
+    async create(inputs) {
+        // The same checks as the preview's, for values the preview did not know.
+        const failures = await hostFailures(inputs);
+        if (failures.length > 0)
+            throw new Error(`failed to create container "${inputs.name}":\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`);
+        // A container marked as this very resource's is a leftover of an interrupted run: made again.
+        const leftover = (await docker.inspectContainer(inputs.name))?.Config.Labels?.[OWNER_LABEL] === inputs.owner;
+        await execute(planCreate(inputs, leftover));
+        const c = await docker.inspectContainer(inputs.name);
+        if (!c) throw new Error(`failed to create container "${inputs.name}": it vanished right after it started; see \`docker events\``);
+        const outs: DockerContainerOutputs = { ...inputs, containerId: c.Id, running: true };
+        return { id: c.Id, outs: definedOnly(outs) };
     },
 
     async read(id: string, stored?: DockerContainerOutputs) {
@@ -169,31 +328,14 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
         return { id, props: definedOnly(live) };
     },
 
-    async update(id: string, olds: DockerContainerOutputs, news: DockerContainerInputs) {
-        // diff sends image, command, ports... to replacement: here only what Docker changes in place.
-        if ((olds.restartPolicy ?? "no") !== (news.restartPolicy ?? "no")) {
-            await docker.updateRestartPolicy(id, restartPolicyOf(news.restartPolicy));
-        }
-        const before = olds.networks ?? [];
-        const after = news.networks ?? [];
-        for (const old of before) {
-            if (!after.some((e) => e.network === old.network)) await docker.disconnectNetwork(old.network, id);
-        }
-        for (const want of after) {
-            const had = before.find((e) => e.network === want.network);
-            if (had && sameValue(had, want)) continue;
-            if (had) await docker.disconnectNetwork(want.network, id);
-            await connectEndpoint(id, want);
-        }
-        await docker.startContainer(id);
+    async update(id, olds, news) {
+        await execute(planUpdate(id, olds, news));
         return { outs: definedOnly({ ...news, containerId: olds.containerId, running: true }) };
     },
 
-    async delete(id: string, props: DockerContainerOutputs): Promise<void> {
+    async delete(id, props) {
         const c = await docker.inspectContainer(id);
         // Never remove a container this resource did not create: the label is its mark.
-        if (c && c.Config.Labels?.[OWNER_LABEL] === props.owner) {
-            await docker.removeContainer(id);
-        }
+        if (c && c.Config.Labels?.[OWNER_LABEL] === props.owner) await execute(planDelete(id, props));
     },
 };

@@ -9,9 +9,13 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
-import { alreadyExistsMessage, OWNER_LABEL } from "../../common/naming";
+import { describeOwner, OWNER_LABEL } from "../../common/naming";
 import { checkNetworkInputs, NetworkInputs, NetworkOutputs } from "../../common/specs/network";
+import { containsUnknown, InputFailure } from "../../common/validation";
 import * as networks from "../host/dockerNetworks";
+import { hostAddresses, overlaps } from "../observe";
+import { callStep, describe, execute, Plan } from "../plan";
+import { claim, claimsIn } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 const OPT_BRIDGE = "com.docker.network.bridge.name";
@@ -40,9 +44,125 @@ const replaceOnChange = [
     "owner",
 ] as const;
 
+/** The host operations of a create (`leftover`: a network marked as this resource's, left by an interrupted run, without containers). */
+export function planCreate(inputs: NetworkInputs, leftover?: string): Plan {
+    const what = [
+        inputs.subnet ? `subnet ${inputs.subnet}` : "",
+        inputs.gateway ? `gateway ${inputs.gateway}` : "",
+        inputs.ipRange ? `range ${inputs.ipRange}` : "",
+        inputs.bridgeName ? `bridge ${inputs.bridgeName}` : "",
+        inputs.internal ? "internal" : "",
+    ].filter(Boolean);
+    return {
+        steps: [
+            ...(leftover
+                ? [
+                      callStep(`remove network "${inputs.name}", left marked as this resource's by an interrupted run`, () =>
+                          networks.removeNetwork(leftover),
+                      ),
+                  ]
+                : []),
+            callStep(`create Docker network "${inputs.name}" (driver bridge${what.length ? `, ${what.join(", ")}` : ""})`, async () => {
+                await networks.createNetwork({
+                    name: inputs.name,
+                    subnet: inputs.subnet,
+                    gateway: inputs.gateway,
+                    ipRange: inputs.ipRange,
+                    internal: inputs.internal,
+                    options: options(inputs),
+                    labels: { ...inputs.labels, [OWNER_LABEL]: inputs.owner },
+                });
+            }),
+        ],
+    };
+}
+
+export function planDelete(id: string, props: NetworkOutputs): Plan {
+    return {
+        steps: [callStep(`remove Docker network "${props.name}" (and its bridge ${props.bridge})`, () => networks.removeNetwork(id))],
+    };
+}
+
+/** For the preview report: what a change would run, with nothing observed. */
+export function describeChange(op: "create" | "update" | "delete", olds?: NetworkOutputs, news?: NetworkInputs): string[] {
+    if (op === "create") return describe(planCreate(news!));
+    if (op === "delete") return describe(planDelete(olds!.networkId, olds!));
+    return []; // Docker changes nothing of a network in place: every change replaces it.
+}
+
+/**
+ * What the host says against these inputs, before anything is touched: the
+ * name taken by someone else, a subnet that overlaps another Docker network
+ * or an address of the host's interfaces, a bridge name taken, and the same
+ * name or an overlapping subnet twice in this stack.
+ */
+async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>): Promise<InputFailure[]> {
+    const failures: InputFailure[] = [];
+    const fail = (property: string, reason: string) => failures.push({ property, reason });
+    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    if (!known(inputs.owner)) return failures;
+    if (known(inputs.name)) {
+        const other = claim("network", [inputs.name], inputs.owner);
+        if (other) fail("name", `\`name\` "${inputs.name}" is also the network of ${describeOwner(other)}; give each network its own name`);
+    }
+    if (known(inputs.bridgeName) && inputs.bridgeName) {
+        const other = claim("bridge", [inputs.bridgeName], inputs.owner);
+        if (other)
+            fail("bridgeName", `\`bridgeName\` "${inputs.bridgeName}" is also the bridge of ${describeOwner(other)}; give each its own`);
+    }
+    if (known(inputs.subnet) && inputs.subnet) {
+        const clash = claimsIn("subnet").find(([subnet, owner]) => owner !== inputs.owner && overlaps(subnet, inputs.subnet!));
+        claim("subnet", [inputs.subnet], inputs.owner);
+        if (clash)
+            fail(
+                "subnet",
+                `\`subnet\` ${inputs.subnet} overlaps ${clash[0]} of ${describeOwner(clash[1])}; give each network a subnet of its own`,
+            );
+    }
+    const unchanged =
+        olds && Object.keys(olds).length > 0 && (["name", "subnet", "bridgeName"] as const).every((k) => sameValue(olds[k], inputs[k]));
+    if (unchanged) return failures;
+
+    const all = await networks.listNetworks();
+    if (known(inputs.name)) {
+        const taken = all.find((n) => n.Name === inputs.name);
+        const owner = taken?.Labels?.[OWNER_LABEL];
+        if (taken && owner !== inputs.owner) {
+            fail(
+                "name",
+                `\`name\` "${inputs.name}" is taken by another Docker network (${owner ? `owned by ${describeOwner(owner)}` : "not made by this library"}); choose another \`name\``,
+            );
+        }
+    }
+    if (known(inputs.subnet) && inputs.subnet) {
+        for (const n of all) {
+            if (n.Name === inputs.name && n.Labels?.[OWNER_LABEL] === inputs.owner) continue;
+            const theirs = (n.IPAM.Config ?? []).map((c) => c.Subnet).find((sub) => sub && overlaps(sub, inputs.subnet!));
+            if (theirs) {
+                fail("subnet", `\`subnet\` ${inputs.subnet} overlaps subnet ${theirs} of Docker network "${n.Name}"; choose a free subnet`);
+                break;
+            }
+        }
+        const mine = (i: { ifname: string; alias?: string }) =>
+            i.alias === inputs.owner || (inputs.bridgeName !== undefined && i.ifname === inputs.bridgeName);
+        const onHost = (await hostAddresses()).find(
+            (h) => !mine(h) && overlaps(h.cidr, inputs.subnet!) && !all.some((n) => networks.bridgeOfNetwork(n) === h.ifname),
+        );
+        if (onHost) {
+            fail(
+                "subnet",
+                `\`subnet\` ${inputs.subnet} overlaps address ${onHost.cidr} of interface ${onHost.ifname} on this host (traffic to it would be misrouted); choose a free subnet`,
+            );
+        }
+    }
+    return failures;
+}
+
 export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, NetworkOutputs> = {
-    async check(_olds: NetworkInputs, news: NetworkInputs) {
-        return { inputs: news, failures: checkNetworkInputs({ ...news }) };
+    async check(olds, news) {
+        const failures = checkNetworkInputs({ ...news });
+        if (failures.length === 0) failures.push(...(await hostFailures(news, olds)));
+        return { inputs: news, failures };
     },
 
     async diff(_id: string, olds: NetworkOutputs, news: NetworkInputs) {
@@ -50,22 +170,19 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
         return { changes: replaces.length > 0, replaces: [...replaces], deleteBeforeReplace: true };
     },
 
-    async create(inputs: NetworkInputs) {
+    async create(inputs) {
+        // The same checks as the preview's, for values the preview did not know.
+        const failures = await hostFailures(inputs);
+        if (failures.length > 0)
+            throw new Error(`failed to create network "${inputs.name}":\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`);
+        // A network marked as this very resource's is a leftover of an interrupted run: made again.
         const existing = await networks.inspectNetwork(inputs.name);
-        if (existing && existing.Name === inputs.name) {
-            throw new Error(alreadyExistsMessage(`network "${inputs.name}"`, "a network", existing.Labels?.[OWNER_LABEL], "name"));
-        }
-        const id = await networks.createNetwork({
-            name: inputs.name,
-            subnet: inputs.subnet,
-            gateway: inputs.gateway,
-            ipRange: inputs.ipRange,
-            internal: inputs.internal,
-            options: options(inputs),
-            labels: { ...inputs.labels, [OWNER_LABEL]: inputs.owner },
-        });
-        const outs: NetworkOutputs = { ...inputs, networkId: id, bridge: inputs.bridgeName ?? `br-${id.slice(0, 12)}` };
-        return { id, outs: definedOnly(outs) };
+        const leftover = existing?.Name === inputs.name && existing.Labels?.[OWNER_LABEL] === inputs.owner ? existing.Id : undefined;
+        await execute(planCreate(inputs, leftover));
+        const n = await networks.inspectNetwork(inputs.name);
+        if (!n) throw new Error(`failed to create network "${inputs.name}": it vanished right after it was made; see \`docker events\``);
+        const outs: NetworkOutputs = { ...inputs, networkId: n.Id, bridge: inputs.bridgeName ?? `br-${n.Id.slice(0, 12)}` };
+        return { id: n.Id, outs: definedOnly(outs) };
     },
 
     async read(id: string, stored?: NetworkOutputs) {
@@ -91,11 +208,9 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
         return { id, props: definedOnly(live) };
     },
 
-    async delete(id: string, props: NetworkOutputs): Promise<void> {
+    async delete(id, props) {
         const n = await networks.inspectNetwork(id);
         // Never remove a network this resource did not create: the label is its mark.
-        if (n && n.Labels?.[OWNER_LABEL] === props.owner) {
-            await networks.removeNetwork(id);
-        }
+        if (n && n.Labels?.[OWNER_LABEL] === props.owner) await execute(planDelete(id, props));
     },
 };

@@ -11,6 +11,11 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
+import { connectionMark, describeOwner } from "../../common/naming";
+import { foreignHolder } from "../observe";
+import { containsUnknown, InputFailure } from "../../common/validation";
+import { callStep, describe, execute, Plan } from "../plan";
+import { claim, isClaimed } from "../registry";
 import { checkNetworkAttachmentInputs, NetworkAttachmentInputs, NetworkAttachmentOutputs } from "../../common/specs/networkAttachment";
 import * as docker from "../host/docker";
 import * as networks from "../host/dockerNetworks";
@@ -26,7 +31,7 @@ async function connect(
     networkId: string,
     i: NetworkAttachmentInputs,
 ): Promise<{ endpointId: string; address: string }> {
-    await docker.connectNetwork(networkId, containerId, { ipv4Address: i.ipv4Address, aliases: i.aliases });
+    await docker.connectNetwork(networkId, containerId, { ipv4Address: i.ipv4Address, aliases: withMark(i) });
     try {
         const c = await docker.inspectContainer(containerId);
         const ep = c && endpointOf(c, networkId);
@@ -48,9 +53,152 @@ async function ownEndpoint(props: NetworkAttachmentOutputs): Promise<docker.Endp
     return ep && ep.EndpointID === props.endpointId ? ep : undefined;
 }
 
+/** The aliases to connect with: the declared ones and the connection's ownership mark. */
+function withMark(i: NetworkAttachmentInputs): string[] | undefined {
+    const mark = i.owner ? [connectionMark(i.owner)] : [];
+    const all = [...(i.aliases ?? []), ...mark];
+    return all.length > 0 ? all : undefined;
+}
+
+function connectText(i: NetworkAttachmentInputs): string {
+    const extra = [i.ipv4Address ? `address ${i.ipv4Address}` : "", i.aliases?.length ? `aliases ${i.aliases.join(", ")}` : ""].filter(
+        Boolean,
+    );
+    return `connect container "${i.container}" to network ${i.network}${extra.length ? ` (${extra.join("; ")})` : ""}`;
+}
+
+/**
+ * The host operations of a create. `made` receives the connection's endpoint
+ * id and address. `leftover`: a connection carrying this attachment's mark,
+ * left by an interrupted run, is made again.
+ */
+export function planCreate(
+    i: NetworkAttachmentInputs,
+    containerId: string,
+    networkId: string,
+    made: (r: { endpointId: string; address: string }) => void,
+    leftover = false,
+): Plan {
+    return {
+        steps: [
+            ...(leftover
+                ? [
+                      callStep(
+                          `disconnect container "${i.container}" from network ${i.network}, left connected by an interrupted run`,
+                          () => docker.disconnectNetwork(networkId, containerId),
+                      ),
+                  ]
+                : []),
+            callStep(connectText(i), async () => made(await connect(containerId, networkId, i))),
+        ],
+    };
+}
+
+export function planUpdate(
+    olds: NetworkAttachmentOutputs,
+    news: NetworkAttachmentInputs,
+    made: (r: { endpointId: string; address: string }) => void,
+): Plan {
+    // Docker changes an endpoint only by reconnecting; the container itself stays.
+    return {
+        steps: [
+            callStep(`disconnect container "${olds.container}" from network ${olds.network} (to reconnect it)`, () =>
+                docker.disconnectNetwork(olds.networkId, olds.containerId),
+            ),
+            callStep(connectText({ ...news, container: olds.container }), async () =>
+                made(await connect(olds.containerId, olds.networkId, news)),
+            ),
+        ],
+    };
+}
+
+export function planDelete(props: NetworkAttachmentOutputs): Plan {
+    return {
+        steps: [
+            callStep(`disconnect container "${props.container}" from network ${props.network}`, () =>
+                docker.disconnectNetwork(props.networkId, props.containerId),
+            ),
+        ],
+    };
+}
+
+/** For the preview report: what a change would run, with nothing observed. */
+export function describeChange(
+    op: "create" | "update" | "delete",
+    olds?: NetworkAttachmentOutputs,
+    news?: NetworkAttachmentInputs,
+): string[] {
+    const ignore = () => undefined;
+    if (op === "create") return describe(planCreate(news!, news!.container, news!.network, ignore));
+    if (op === "delete") return describe(planDelete(olds!));
+    return describe(planUpdate(olds!, news!, ignore));
+}
+
+/**
+ * What the host says against these inputs, before anything is touched: the
+ * container (exists, runs, its mode can join networks), the network, a
+ * connection that exists already, the static address taken, and the same
+ * address twice in this stack.
+ */
+async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<NetworkAttachmentInputs>): Promise<InputFailure[]> {
+    const failures: InputFailure[] = [];
+    const fail = (property: string, reason: string) => failures.push({ property, reason });
+    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    const claimer = inputs.owner ?? `${inputs.container}/${inputs.network}`;
+    if (known(inputs.ipv4Address) && inputs.ipv4Address && known(inputs.network)) {
+        const other = claim(`address@net:${inputs.network}`, [inputs.ipv4Address], `${claimer}#attachment`);
+        if (other)
+            fail(
+                "ipv4Address",
+                `\`ipv4Address\` ${inputs.ipv4Address} on network ${inputs.network} is also given to ${describeOwner(other.replace(/#.*$/, ""))}; give each its own`,
+            );
+    }
+    const unchanged =
+        olds && Object.keys(olds).length > 0 && (["container", "network", "ipv4Address"] as const).every((k) => olds[k] === inputs[k]);
+    if (unchanged) return failures;
+
+    const c = known(inputs.container) ? await docker.inspectContainer(inputs.container) : undefined;
+    if (known(inputs.container) && !c) {
+        if (!isClaimed("container", inputs.container))
+            fail(
+                "container",
+                `\`container\` "${inputs.container}" does not exist; create it first, or pass the Container resource that makes it`,
+            );
+    } else if (c) {
+        const why = modeRefusal("networkAttachment", netModeOf(c.HostConfig.NetworkMode));
+        if (why) fail("container", `\`container\` "${inputs.container}" uses network mode ${c.HostConfig.NetworkMode}: ${why}`);
+    }
+    const n = known(inputs.network) ? await networks.inspectNetwork(inputs.network) : undefined;
+    if (known(inputs.network) && !n) {
+        if (!isClaimed("network", inputs.network))
+            fail("network", `\`network\` "${inputs.network}" does not exist; create it first, or pass the Network resource that makes it`);
+        return failures;
+    }
+    if (c && n) {
+        const ep = endpointOf(c, n.Id);
+        const ours = ep && inputs.owner && (ep.Aliases ?? []).includes(connectionMark(inputs.owner));
+        if (ep && !ours)
+            fail(
+                "container",
+                `container "${inputs.container}" is already connected to network ${n.Name} (not by this attachment); disconnect it first, or drop this attachment`,
+            );
+    }
+    if (n && inputs.ipv4Address && known(inputs.ipv4Address)) {
+        const holder = await foreignHolder(n, inputs.ipv4Address, inputs.owner, c?.Name);
+        if (holder)
+            fail(
+                "ipv4Address",
+                `\`ipv4Address\` ${inputs.ipv4Address} on network ${n.Name} is already used by container "${holder}"; choose a free address`,
+            );
+    }
+    return failures;
+}
+
 export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider<NetworkAttachmentInputs, NetworkAttachmentOutputs> = {
-    async check(_olds: NetworkAttachmentInputs, news: NetworkAttachmentInputs) {
-        return { inputs: news, failures: checkNetworkAttachmentInputs({ ...news }) };
+    async check(olds, news) {
+        const failures = checkNetworkAttachmentInputs({ ...news });
+        if (failures.length === 0) failures.push(...(await hostFailures(news, olds)));
+        return { inputs: news, failures };
     },
 
     async diff(_id: string, olds: NetworkAttachmentOutputs, news: NetworkAttachmentInputs) {
@@ -59,24 +207,24 @@ export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider<NetworkA
         return { changes: replaces.length > 0 || inPlace, replaces: [...replaces], deleteBeforeReplace: true };
     },
 
-    async create(inputs: NetworkAttachmentInputs) {
+    async create(inputs) {
+        // The same checks as the preview's, for values the preview did not know.
+        const failures = await hostFailures(inputs);
+        if (failures.length > 0)
+            throw new Error(
+                `failed to connect container "${inputs.container}" to network "${inputs.network}":\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`,
+            );
         const c = await docker.inspectContainer(inputs.container);
-        if (!c) throw new Error(`failed to connect container "${inputs.container}": no such container`);
+        if (!c) throw new Error(`failed to connect container "${inputs.container}": no such container; create it first`);
         const n = await networks.inspectNetwork(inputs.network);
-        if (!n) throw new Error(`failed to connect container "${inputs.container}" to network "${inputs.network}": no such network`);
-        const why = modeRefusal("networkAttachment", netModeOf(c.HostConfig.NetworkMode));
-        if (why) {
+        if (!n)
             throw new Error(
-                `failed to connect container "${inputs.container}" to network "${inputs.network}": it uses network mode ${c.HostConfig.NetworkMode}: ${why}`,
+                `failed to connect container "${inputs.container}" to network "${inputs.network}": no such network; create it first`,
             );
-        }
-        if (endpointOf(c, n.Id)) {
-            throw new Error(
-                `failed to connect container "${inputs.container}" to network "${inputs.network}": it is already connected (not by this attachment); disconnect it first or drop this attachment`,
-            );
-        }
-        const { endpointId, address } = await connect(c.Id, n.Id, inputs);
-        const outs: NetworkAttachmentOutputs = { ...inputs, containerId: c.Id, networkId: n.Id, address, endpointId };
+        const leftover = endpointOf(c, n.Id) !== undefined; // hostFailures let it through only if it carries this attachment's mark
+        let result = { endpointId: "", address: "" };
+        await execute(planCreate(inputs, c.Id, n.Id, (r) => (result = r), leftover));
+        const outs: NetworkAttachmentOutputs = { ...inputs, containerId: c.Id, networkId: n.Id, ...result };
         return { id: `${c.Id}/${n.Id}`, outs: definedOnly(outs) };
     },
 
@@ -90,20 +238,19 @@ export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider<NetworkA
         return { id, props: definedOnly(live) };
     },
 
-    async update(_id: string, olds: NetworkAttachmentOutputs, news: NetworkAttachmentInputs) {
-        // Docker changes an endpoint only by reconnecting; the container itself stays.
+    async update(_id, olds, news) {
         if (!(await ownEndpoint(olds))) {
             throw new Error(
                 `failed to update the connection of container "${olds.container}" to network "${olds.network}": it is gone or was re-made by someone else; run \`pulumi refresh\`, then \`pulumi up\` makes it again`,
             );
         }
-        await docker.disconnectNetwork(olds.networkId, olds.containerId);
-        const { endpointId, address } = await connect(olds.containerId, olds.networkId, news);
-        return { outs: definedOnly({ ...news, containerId: olds.containerId, networkId: olds.networkId, address, endpointId }) };
+        let result = { endpointId: olds.endpointId, address: olds.address };
+        await execute(planUpdate(olds, news, (r) => (result = r)));
+        return { outs: definedOnly({ ...news, containerId: olds.containerId, networkId: olds.networkId, ...result }) };
     },
 
     async delete(_id: string, props: NetworkAttachmentOutputs): Promise<void> {
         // Only this attachment's own connection; already gone is success.
-        if (await ownEndpoint(props)) await docker.disconnectNetwork(props.networkId, props.containerId);
+        if (await ownEndpoint(props)) await execute(planDelete(props));
     },
 };

@@ -7,20 +7,26 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
-import { alreadyExistsMessage } from "../../common/naming";
+import { modeRefusal, netModeOf } from "../../common/modes";
+import { describeOwner, sameStack } from "../../common/naming";
 import { checkVethAttachmentInputs, VethAttachmentInputs, VethAttachmentOutputs } from "../../common/specs/vethAttachment";
-import { checkGatewayInSubnet } from "../../common/validation";
+import { containsUnknown, InputFailure, inSubnet, parseCidr } from "../../common/validation";
 import * as docker from "../host/docker";
 import { ExistsError } from "../host/errors";
 import * as ip from "../host/ip";
+import { addressesOnBridges, bridgeState, dockerAllocationRange, warn } from "../observe";
+import { describe, execute, HOST, ipStep, Netns, Plan } from "../plan";
+import { claim, isClaimed } from "../registry";
 import { containerNetns } from "./containerNetns";
-import { definedOnly, storedProps } from "./props";
+import { definedOnly, sameValue, storedProps } from "./props";
 
 const replaceOnChange = ["container", "bridge", "containerIfName", "hostIfName", "mac", "owner"] as const;
 
+/** The inputs whose change makes the preview look at the host again. */
+const hostChecked = ["container", "bridge", "address", "gateway", "defaultRoute", "containerIfName", "hostIfName", "mac"] as const;
+
 async function firstIPv4(link: string): Promise<string | undefined> {
-    const inet = (await ip.getAddresses(link)).find((a) => a.family === "inet");
-    return inet?.local;
+    return (await ip.getAddresses(link)).find((a) => a.family === "inet")?.local;
 }
 
 /** Reads an attachment back from the host, or undefined when it is not there (or not ours). */
@@ -60,25 +66,247 @@ function desiredGateway(news: VethAttachmentInputs, bridgeAddress: string): stri
     return news.defaultRoute === false ? "" : (news.gateway ?? bridgeAddress);
 }
 
-async function addDefaultRoute(inputs: VethAttachmentInputs, gateway: string, pid: number): Promise<void> {
-    try {
-        await ip.addDefaultRoute(inputs.containerIfName, gateway, pid);
-    } catch (err) {
-        if (err instanceof ExistsError) {
-            throw new Error(
-                `failed to attach "${inputs.hostIfName}": container "${inputs.container}" already has a default route; set \`defaultRoute: false\` on this attachment (or remove the other route)`,
-                { cause: err },
+function containerNs(inputs: VethAttachmentInputs, pid?: number): Netns {
+    return { pid, label: `container "${inputs.container}"` };
+}
+
+function routeExplained(inputs: VethAttachmentInputs) {
+    return (err: unknown) =>
+        err instanceof ExistsError
+            ? new Error(
+                  `failed to attach "${inputs.hostIfName}": container "${inputs.container}" already has a default route; set \`defaultRoute: false\` on this attachment (or remove the other route)`,
+                  { cause: err },
+              )
+            : undefined;
+}
+
+/** The host operations of a create. `gateway` "" means no default route; `leftover` a marked interface of an interrupted run to remove first. */
+export function planCreate(inputs: VethAttachmentInputs, ctr: Netns, gateway: string, leftover = false): Plan {
+    const host = inputs.hostIfName;
+    const peer = inputs.containerIfName;
+    return {
+        steps: [
+            ...(leftover
+                ? [ipStep(`remove "${host}", left marked as this attachment's by an interrupted run`, HOST, [ip.deleteLink(host)])]
+                : []),
+            ipStep(`create veth pair "${host}" (host) / "${peer}" (${ctr.label})`, HOST, [
+                ip.addVeth({ local: { name: host }, peer: { name: peer, pid: ctr.pid, mac: inputs.mac }, mtu: inputs.mtu }),
+            ]),
+            ipStep(`mark "${host}" as ${inputs.owner}, attach it to bridge ${inputs.bridge}, bring it up`, HOST, [
+                ip.setLink(host, { alias: inputs.owner, master: inputs.bridge, up: true }),
+            ]),
+            ipStep(`add address ${inputs.address} to ${peer}`, ctr, [ip.addAddress(peer, inputs.address)]),
+            ipStep(`bring ${peer} up`, ctr, [ip.setLink(peer, { up: true })]),
+            ...(gateway
+                ? [
+                      ipStep(`add default route via ${gateway} dev ${peer}`, ctr, [
+                          { ...ip.addDefaultRoute(peer, gateway), explain: routeExplained(inputs) },
+                      ]),
+                  ]
+                : []),
+        ],
+        // Deleting the host end removes the peer too: nothing is left behind.
+        undo: [ipStep(`delete veth pair "${host}"`, HOST, [ip.deleteLink(host)])],
+    };
+}
+
+/** The host operations of an in-place update. */
+export function planUpdate(olds: VethAttachmentOutputs, news: VethAttachmentInputs, ctr: Netns, gateway: string): Plan {
+    const dev = olds.containerIfName;
+    const addressChanged = olds.address !== news.address;
+    const steps = [];
+    if (addressChanged) {
+        steps.push(
+            ipStep(`change address of ${dev} from ${olds.address || "(none)"} to ${news.address}`, ctr, [
+                olds.address ? ip.deleteAddress(dev, olds.address) : undefined,
+                ip.addAddress(dev, news.address),
+            ]),
+        );
+    }
+    if (news.mtu !== undefined && olds.mtu !== news.mtu) {
+        steps.push(ipStep(`set MTU ${news.mtu} on "${olds.hostIfName}"`, HOST, [ip.setLink(olds.hostIfName, { mtu: news.mtu })]));
+        steps.push(ipStep(`set MTU ${news.mtu} on ${dev}`, ctr, [ip.setLink(dev, { mtu: news.mtu })]));
+    }
+    if (olds.up === false) {
+        steps.push(ipStep(`bring "${olds.hostIfName}" up`, HOST, [ip.setLink(olds.hostIfName, { up: true })]));
+        steps.push(ipStep(`bring ${dev} up`, ctr, [ip.setLink(dev, { up: true })]));
+    }
+    // Only the default route through this attachment's own interface is touched;
+    // an address change takes the old one with it, so it is set again.
+    if (addressChanged || gateway !== olds.effectiveGateway) {
+        steps.push(
+            ipStep(gateway ? `set default route via ${gateway} dev ${dev}` : `remove the default route via ${dev}`, ctr, [
+                ip.deleteDefaultRoute(dev),
+                gateway ? { ...ip.addDefaultRoute(dev, gateway), explain: routeExplained(news) } : undefined,
+            ]),
+        );
+    }
+    return { steps };
+}
+
+export function planDelete(props: VethAttachmentOutputs): Plan {
+    return {
+        steps: [ipStep(`delete veth pair "${props.hostIfName}" / "${props.containerIfName}"`, HOST, [ip.deleteLink(props.hostIfName)])],
+    };
+}
+
+/** For the preview report: what a change would run, with nothing observed. */
+export function describeChange(op: "create" | "update" | "delete", olds?: VethAttachmentOutputs, news?: VethAttachmentInputs): string[] {
+    if (op === "create") return describe(planCreate(news!, containerNs(news!), desiredGateway(news!, "<the bridge's address>")));
+    if (op === "delete") return describe(planDelete(olds!));
+    return describe(planUpdate(olds!, news!, containerNs(olds!), desiredGateway(news!, olds!.bridgeAddress)));
+}
+
+/**
+ * What the host says against these inputs, before anything is touched: the
+ * container, the bridge, the names, the address against the bridge's subnet
+ * and against every holder of an address on that bridge, and claims made
+ * twice in this stack. Values not known yet are skipped (they are checked
+ * again at create). With `olds` (a preview of a resource in state), the host
+ * is read only when an input it guards changed.
+ */
+async function hostFailures(inputs: VethAttachmentInputs, olds?: Partial<VethAttachmentInputs>, warnings = true): Promise<InputFailure[]> {
+    const failures: InputFailure[] = [];
+    const fail = (property: string, reason: string) => failures.push({ property, reason });
+    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    const ownerKnown = known(inputs.owner);
+
+    // Claims within this stack: always, they cost nothing.
+    if (ownerKnown && known(inputs.hostIfName)) {
+        const other = claim("ifname@host", [inputs.hostIfName], inputs.owner);
+        if (other)
+            fail(
+                "hostIfName",
+                `\`hostIfName\` "${inputs.hostIfName}" is also the host interface of ${describeOwner(other)}; give each attachment its own`,
+            );
+    }
+    if (ownerKnown && known(inputs.container) && known(inputs.containerIfName)) {
+        const other = claim(`ifname@${inputs.container}`, [inputs.containerIfName], inputs.owner);
+        if (other)
+            fail(
+                "containerIfName",
+                `\`containerIfName\` "${inputs.containerIfName}" in container "${inputs.container}" is also used by ${describeOwner(other)}; give each its own`,
+            );
+    }
+    const address = known(inputs.address) ? inputs.address.split("/")[0] : undefined;
+    if (ownerKnown && address && known(inputs.bridge)) {
+        const other = claim(`address@${inputs.bridge}`, [address], inputs.owner);
+        if (other)
+            fail(
+                "address",
+                `\`address\` ${address} on bridge ${inputs.bridge} is also given to ${describeOwner(other)}; give each attachment its own address`,
+            );
+    }
+
+    if (olds && Object.keys(olds).length > 0 && hostChecked.every((k) => sameValue(olds[k], inputs[k]))) return failures;
+
+    let pid: number | undefined;
+    if (known(inputs.container)) {
+        const c = await docker.inspectContainer(inputs.container);
+        if (!c) {
+            if (!isClaimed("container", inputs.container)) {
+                fail(
+                    "container",
+                    `\`container\` "${inputs.container}" does not exist; create it first, or pass the Container resource that makes it`,
+                );
+            }
+        } else if (!c.State.Running || !c.State.Pid) {
+            fail("container", `\`container\` "${inputs.container}" is ${c.State.Status}, not running; start it first`);
+        } else {
+            const why = modeRefusal("vethAttachment", netModeOf(c.HostConfig.NetworkMode));
+            if (why) fail("container", `\`container\` "${inputs.container}" uses network mode ${c.HostConfig.NetworkMode}: ${why}`);
+            else pid = c.State.Pid;
+        }
+    }
+
+    const hostLink = known(inputs.hostIfName) ? await ip.getLink(inputs.hostIfName) : undefined;
+    if (hostLink && hostLink.ifalias !== inputs.owner) {
+        const whose = hostLink.ifalias ? `owned by ${describeOwner(hostLink.ifalias)}` : "not made by this library";
+        fail("hostIfName", `\`hostIfName\` "${inputs.hostIfName}" is taken on the host (${whose}); choose another \`hostIfName\``);
+    }
+    if (pid !== undefined && known(inputs.containerIfName)) {
+        const inside = await ip.getLink(inputs.containerIfName, pid);
+        const ownPeer = inside && hostLink?.ifalias === inputs.owner && inside.link_index === hostLink.ifindex;
+        if (inside && !ownPeer) {
+            fail(
+                "containerIfName",
+                `\`containerIfName\` "${inputs.containerIfName}" is taken in container "${inputs.container}"; choose another \`containerIfName\``,
             );
         }
-        throw err;
     }
+
+    if (!known(inputs.bridge)) return failures;
+    const bridge = await bridgeState(inputs.bridge);
+    if (!bridge) {
+        if (!isClaimed("bridge", inputs.bridge)) {
+            fail("bridge", `\`bridge\` "${inputs.bridge}" does not exist; create it first (a Bridge resource), or name an existing bridge`);
+        }
+        return failures;
+    }
+    if (bridge.kind !== "bridge") {
+        fail("bridge", `\`bridge\` "${inputs.bridge}" is a ${bridge.kind} interface, not a bridge`);
+        return failures;
+    }
+    if (inputs.defaultRoute !== false && inputs.gateway === undefined && bridge.cidrs.length === 0) {
+        fail(
+            "gateway",
+            `bridge "${inputs.bridge}" has no IPv4 address to use as the default gateway; set \`gateway\`, or \`defaultRoute: false\``,
+        );
+    }
+    if (!address) return failures;
+    const own = bridge.cidrs.find((c) => c.split("/")[0] === address);
+    const home = bridge.cidrs.find((c) => inSubnet(address, c));
+    if (own) {
+        fail(
+            "address",
+            `\`address\` ${inputs.address} is bridge ${inputs.bridge}'s own address (${own}); choose another address in its subnet`,
+        );
+    } else if (bridge.cidrs.length > 0 && !home) {
+        fail(
+            "address",
+            `\`address\` ${inputs.address} is outside the subnet of bridge ${inputs.bridge} (${bridge.cidrs.join(", ")}); choose an address in it`,
+        );
+    } else if (home) {
+        const h = parseCidr(home)!;
+        const size = 2 ** (32 - h.prefix);
+        const network = h.address - (h.address % size);
+        const a = parseCidr(`${address}/32`)!.address;
+        if (h.prefix <= 30 && (a === network || a === network + size - 1)) {
+            fail(
+                "address",
+                `\`address\` ${inputs.address} is the ${a === network ? "network" : "broadcast"} address of bridge ${inputs.bridge}'s subnet ${home}; choose a host address in it`,
+            );
+        }
+    }
+    const allocator = warnings ? await dockerAllocationRange(inputs.bridge) : undefined;
+    if (allocator && inSubnet(address, allocator.range)) {
+        // Not a failure: the address is free now. But Docker's allocator knows nothing of it.
+        warn(
+            `VethAttachment at ${inputs.hostIfName}: address ${address} on bridge ${inputs.bridge} lies in the range Docker hands out on network "${allocator.network}" (${allocator.range}); ` +
+                "a container Docker starts later may get it too. Start dockerd with --fixed-cidr to keep part of the subnet free (the project's scripts/start-docker.sh leaves 172.17.0.0/17 of docker0 free), or give the Network an `ipRange` and use an address outside it",
+        );
+    }
+    const holders = ((await addressesOnBridges()).get(inputs.bridge) ?? []).filter(
+        (h) => h.address === address && h.owner !== inputs.owner && !sameStack(h.owner, inputs.owner),
+    );
+    if (holders.length > 0) {
+        fail("address", `\`address\` ${address} is already used on bridge ${inputs.bridge} by ${holders[0].holder}; choose a free address`);
+    }
+    return failures;
+}
+
+function throwFailures(what: string, failures: InputFailure[]): void {
+    if (failures.length === 0) return;
+    throw new Error(`failed to ${what}:\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`);
 }
 
 export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachmentInputs, VethAttachmentOutputs> = {
-    async check(_olds, news) {
+    async check(olds, news) {
         // The kernel reports MACs in lower case: store them so, or every refresh would differ.
         const inputs = typeof news.mac === "string" ? { ...news, mac: news.mac.toLowerCase() } : news;
-        return { inputs, failures: checkVethAttachmentInputs({ ...inputs }) };
+        const failures = checkVethAttachmentInputs({ ...inputs });
+        if (failures.length === 0) failures.push(...(await hostFailures(inputs, olds)));
+        return { inputs, failures };
     },
 
     async diff(_id, olds, news) {
@@ -98,55 +326,14 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
     },
 
     async create(inputs) {
+        // The same checks as the preview's, for values the preview did not know.
+        throwFailures(`attach "${inputs.hostIfName}"`, await hostFailures(inputs, undefined, false));
         const { id: containerId, pid } = await containerNetns(inputs.container, "attach to", "vethAttachment");
-        const bridge = await ip.getLink(inputs.bridge);
-        if (!bridge) {
-            throw new Error(
-                `failed to attach "${inputs.hostIfName}": bridge "${inputs.bridge}" does not exist; create it (or a Bridge resource) first`,
-            );
-        }
-        if (bridge.linkinfo?.info_kind !== "bridge") {
-            throw new Error(
-                `failed to attach "${inputs.hostIfName}": "${inputs.bridge}" is a ${bridge.linkinfo?.info_kind ?? "plain"} interface, not a bridge`,
-            );
-        }
         const bridgeAddress = (await firstIPv4(inputs.bridge)) ?? "";
         const gateway = desiredGateway(inputs, bridgeAddress);
-        if (inputs.defaultRoute !== false && !gateway) {
-            throw new Error(
-                `failed to attach "${inputs.hostIfName}": bridge "${inputs.bridge}" has no IPv4 address to use as the default gateway; set \`gateway\`, or \`defaultRoute: false\``,
-            );
-        }
-        if (gateway && inputs.gateway === undefined && checkGatewayInSubnet(gateway, inputs.address)) {
-            throw new Error(
-                `failed to attach "${inputs.hostIfName}": the bridge's address ${gateway}, the default gateway, is outside the subnet of \`address\` ${inputs.address}; use an address in the bridge's subnet, or set \`gateway\` or \`defaultRoute: false\``,
-            );
-        }
-        const existing = await ip.getLink(inputs.hostIfName);
-        if (existing) {
-            throw new Error(alreadyExistsMessage(`interface "${inputs.hostIfName}"`, "an interface", existing.ifalias, "hostIfName"));
-        }
-        if (await ip.getLink(inputs.containerIfName, pid)) {
-            throw new Error(
-                `failed to attach to container "${inputs.container}": it already has an interface named "${inputs.containerIfName}"; choose another \`containerIfName\``,
-            );
-        }
-
-        await ip.createVethPair({
-            local: { name: inputs.hostIfName },
-            peer: { name: inputs.containerIfName, pid, mac: inputs.mac },
-            mtu: inputs.mtu,
-        });
-        try {
-            await ip.setLink(inputs.hostIfName, { alias: inputs.owner, master: inputs.bridge, up: true });
-            await ip.addAddress(inputs.containerIfName, inputs.address, pid);
-            await ip.setLink(inputs.containerIfName, { up: true }, pid);
-            if (gateway) await addDefaultRoute(inputs, gateway, pid);
-        } catch (err) {
-            // Deleting the host end removes the peer too: nothing is left behind.
-            await ip.deleteLink(inputs.hostIfName).catch(() => undefined);
-            throw err;
-        }
+        // An interface marked as this very attachment's is a leftover of an interrupted run: made again.
+        const leftover = (await ip.getLink(inputs.hostIfName))?.ifalias === inputs.owner;
+        await execute(planCreate(inputs, containerNs(inputs, pid), gateway, leftover));
         const outs: VethAttachmentOutputs = { ...inputs, containerId, effectiveGateway: gateway, bridgeAddress, up: true };
         return { id: inputs.hostIfName, outs: definedOnly(outs) };
     },
@@ -164,26 +351,9 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
             );
         }
         const { pid } = await containerNetns(olds.containerId, "attach to", "vethAttachment");
-        const dev = olds.containerIfName;
-        const addressChanged = olds.address !== news.address;
-        if (addressChanged) {
-            if (olds.address) await ip.deleteAddress(dev, olds.address, pid);
-            await ip.addAddress(dev, news.address, pid);
-        }
-        if (news.mtu !== undefined && olds.mtu !== news.mtu) {
-            await ip.setLink(olds.hostIfName, { mtu: news.mtu });
-            await ip.setLink(dev, { mtu: news.mtu }, pid);
-        }
-        await ip.setLink(olds.hostIfName, { up: true });
-        await ip.setLink(dev, { up: true }, pid);
         const bridgeAddress = (await firstIPv4(news.bridge)) ?? olds.bridgeAddress;
         const gateway = desiredGateway(news, bridgeAddress);
-        // Only the default route through this attachment's own interface is touched;
-        // an address change takes the old one with it, so it is set again.
-        if (addressChanged || gateway !== olds.effectiveGateway) {
-            await ip.deleteDefaultRoute(dev, pid);
-            if (gateway) await addDefaultRoute(news, gateway, pid);
-        }
+        await execute(planUpdate(olds, news, containerNs(olds, pid), gateway));
         const outs: VethAttachmentOutputs = { ...news, containerId: olds.containerId, effectiveGateway: gateway, bridgeAddress, up: true };
         return { outs: definedOnly(outs) };
     },
@@ -191,8 +361,6 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
     async delete(_id, props) {
         const host = await ip.getLink(props.hostIfName);
         // Never delete an interface this resource did not create: the alias is its mark.
-        if (host && host.ifalias === props.owner) {
-            await ip.deleteLink(props.hostIfName);
-        }
+        if (host && host.ifalias === props.owner) await execute(planDelete(props));
     },
 };

@@ -5,16 +5,16 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
+import { modeRefusal, netModeOf } from "../../common/modes";
+import { describeOwner } from "../../common/naming";
 import { checkVethLinkInputs, VethLinkEnd, VethLinkInputs, VethLinkOutputs } from "../../common/specs/vethLink";
+import { containsUnknown, InputFailure } from "../../common/validation";
 import * as docker from "../host/docker";
 import * as ip from "../host/ip";
+import { describe, execute, ipStep, Netns, Plan } from "../plan";
+import { claim, isClaimed } from "../registry";
 import { containerNetns } from "./containerNetns";
 import { definedOnly, sameValue, storedProps } from "./props";
-
-async function configureEnd(end: VethLinkEnd, pid: number, owner: string, mtu?: number): Promise<void> {
-    await ip.setLink(end.ifName, { alias: owner, mtu, up: true }, pid);
-    if (end.address) await ip.addAddress(end.ifName, end.address, pid);
-}
 
 /** The live state of one end, or undefined when that end is not ours or gone. */
 async function readEnd(containerId: string, end: VethLinkEnd, owner: string) {
@@ -30,12 +30,154 @@ async function readEnd(containerId: string, end: VethLinkEnd, owner: string) {
     return { live, link };
 }
 
+function endNs(end: VethLinkEnd, pid?: number): Netns {
+    return { pid, label: `container "${end.container}"` };
+}
+
+/** The host operations of a create; `leftover` names an end marked as this link's by an interrupted run. */
+export function planCreate(inputs: VethLinkInputs, a: Netns, b: Netns, leftover?: { end: VethLinkEnd; ns: Netns }): Plan {
+    const configure = (end: VethLinkEnd, ns: Netns) => [
+        ipStep(`mark ${end.ifName} as ${inputs.owner} and bring it up`, ns, [ip.setLink(end.ifName, { alias: inputs.owner, up: true })]),
+        ...(end.address ? [ipStep(`add address ${end.address} to ${end.ifName}`, ns, [ip.addAddress(end.ifName, end.address)])] : []),
+    ];
+    return {
+        steps: [
+            ...(leftover
+                ? [
+                      ipStep(`remove ${leftover.end.ifName}, left marked as this link's by an interrupted run`, leftover.ns, [
+                          ip.deleteLink(leftover.end.ifName),
+                      ]),
+                  ]
+                : []),
+            // Made inside a's namespace with the peer placed straight into b's: one operation, final names.
+            ipStep(`create veth pair ${inputs.a.ifName} (${a.label}) / ${inputs.b.ifName} (${b.label})`, a, [
+                ip.addVeth({
+                    local: { name: inputs.a.ifName, pid: a.pid, mac: inputs.a.mac },
+                    peer: { name: inputs.b.ifName, pid: b.pid, mac: inputs.b.mac },
+                    mtu: inputs.mtu,
+                }),
+            ]),
+            ...configure(inputs.a, a),
+            ...configure(inputs.b, b),
+        ],
+        undo: [ipStep(`delete veth pair ${inputs.a.ifName} / ${inputs.b.ifName}`, a, [ip.deleteLink(inputs.a.ifName)])],
+    };
+}
+
+export function planUpdate(olds: VethLinkOutputs, news: VethLinkInputs, a: Netns, b: Netns): Plan {
+    const steps = [];
+    for (const [side, ns] of [
+        ["a", a],
+        ["b", b],
+    ] as const) {
+        const dev = olds[side].ifName;
+        const before = olds[side].address;
+        const after = news[side].address;
+        if (before !== after) {
+            steps.push(
+                ipStep(`change address of ${dev} from ${before || "(none)"} to ${after || "(none)"}`, ns, [
+                    before ? ip.deleteAddress(dev, before) : undefined,
+                    after ? ip.addAddress(dev, after) : undefined,
+                ]),
+            );
+        }
+        steps.push(
+            ipStep(`${news.mtu === undefined ? "" : `set MTU ${news.mtu} on ${dev} and `}bring ${dev} up`, ns, [
+                ip.setLink(dev, { mtu: news.mtu, up: true }),
+            ]),
+        );
+    }
+    return { steps };
+}
+
+export function planDelete(props: VethLinkOutputs, from: "a" | "b", ns: Netns): Plan {
+    return { steps: [ipStep(`delete veth pair ${props.a.ifName} / ${props.b.ifName}`, ns, [ip.deleteLink(props[from].ifName)])] };
+}
+
+/** For the preview report: what a change would run, with nothing observed. */
+export function describeChange(op: "create" | "update" | "delete", olds?: VethLinkOutputs, news?: VethLinkInputs): string[] {
+    if (op === "create") return describe(planCreate(news!, endNs(news!.a), endNs(news!.b)));
+    if (op === "delete") return describe(planDelete(olds!, "a", endNs(olds!.a)));
+    return describe(planUpdate(olds!, news!, endNs(olds!.a), endNs(olds!.b)));
+}
+
+/**
+ * What the host says against these inputs, before anything is touched: each
+ * container exists, runs and has a namespace of its own, each name is free
+ * there (or this link's own), and nothing is claimed twice in this stack.
+ */
+async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInputs>): Promise<InputFailure[]> {
+    const failures: InputFailure[] = [];
+    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    if (!known(inputs.owner)) return failures;
+    for (const side of ["a", "b"] as const) {
+        const end = inputs[side];
+        if (!end || !known(end.container)) continue;
+        if (known(end.ifName)) {
+            const other = claim(`ifname@${end.container}`, [end.ifName], `${inputs.owner}#${side}`);
+            if (other)
+                failures.push({
+                    property: side,
+                    reason: `\`${side}.ifName\` "${end.ifName}" in container "${end.container}" is also used by ${describeOwner(other.replace(/#[ab]$/, ""))}; give each its own`,
+                });
+        }
+        if (known(end.address)) {
+            const other = claim(`address@${end.container}`, [end.address!.split("/")[0]], `${inputs.owner}#${side}`);
+            if (other)
+                failures.push({
+                    property: side,
+                    reason: `\`${side}.address\` ${end.address} in container "${end.container}" is also given to ${describeOwner(other.replace(/#[ab]$/, ""))}; give each its own`,
+                });
+        }
+    }
+    if (olds && Object.keys(olds).length > 0 && sameValue(olds.a, inputs.a) && sameValue(olds.b, inputs.b)) return failures;
+    for (const side of ["a", "b"] as const) {
+        const end = inputs[side];
+        if (!end || !known(end.container)) continue;
+        const c = await docker.inspectContainer(end.container);
+        if (!c) {
+            if (!isClaimed("container", end.container)) {
+                failures.push({
+                    property: side,
+                    reason: `\`${side}.container\` "${end.container}" does not exist; create it first, or pass the Container resource that makes it`,
+                });
+            }
+            continue;
+        }
+        if (!c.State.Running || !c.State.Pid) {
+            failures.push({
+                property: side,
+                reason: `\`${side}.container\` "${end.container}" is ${c.State.Status}, not running; start it first`,
+            });
+            continue;
+        }
+        const why = modeRefusal("vethLink", netModeOf(c.HostConfig.NetworkMode));
+        if (why) {
+            failures.push({
+                property: side,
+                reason: `\`${side}.container\` "${end.container}" uses network mode ${c.HostConfig.NetworkMode}: ${why}`,
+            });
+            continue;
+        }
+        const taken = known(end.ifName) ? await ip.getLink(end.ifName, c.State.Pid) : undefined;
+        if (taken && taken.ifalias !== inputs.owner) {
+            failures.push({
+                property: side,
+                reason: `\`${side}.ifName\` "${end.ifName}" is taken in container "${end.container}"; choose another \`ifName\``,
+            });
+        }
+    }
+    return failures;
+}
+
 export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, VethLinkOutputs> = {
-    async check(_olds, news) {
+    async check(olds, news) {
         // The kernel reports MACs in lower case: store them so, or every refresh would differ.
         const lower = (e: VethLinkEnd) => (typeof e?.mac === "string" ? { ...e, mac: e.mac.toLowerCase() } : e);
         const inputs = { ...news, a: lower(news.a), b: lower(news.b) };
-        return { inputs, failures: checkVethLinkInputs({ ...inputs }) };
+        const failures = checkVethLinkInputs({ ...inputs });
+        if (failures.length === 0) failures.push(...(await hostFailures(inputs, olds)));
+        return { inputs, failures };
     },
 
     async diff(_id, olds, news) {
@@ -52,31 +194,25 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
     },
 
     async create(inputs) {
+        // The same checks as the preview's, for values the preview did not know.
+        const failures = await hostFailures(inputs);
+        if (failures.length > 0)
+            throw new Error(
+                `failed to link "${inputs.a.ifName}"/"${inputs.b.ifName}":\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`,
+            );
         const a = await containerNetns(inputs.a.container, "link", "vethLink");
         const b = await containerNetns(inputs.b.container, "link", "vethLink");
+        const aNs = endNs(inputs.a, a.pid);
+        const bNs = endNs(inputs.b, b.pid);
+        // An end marked as this very link's is a leftover of an interrupted run: made again.
+        let leftover: { end: VethLinkEnd; ns: Netns } | undefined;
         for (const [end, ns] of [
-            [inputs.a, a],
-            [inputs.b, b],
+            [inputs.a, aNs],
+            [inputs.b, bNs],
         ] as const) {
-            if (await ip.getLink(end.ifName, ns.pid)) {
-                throw new Error(
-                    `failed to link container "${end.container}": it already has an interface named "${end.ifName}"; choose another \`ifName\``,
-                );
-            }
+            if ((await ip.getLink(end.ifName, ns.pid))?.ifalias === inputs.owner) leftover ??= { end, ns };
         }
-        // Made inside a's namespace with the peer placed straight into b's: one operation, final names.
-        await ip.createVethPair({
-            local: { name: inputs.a.ifName, pid: a.pid, mac: inputs.a.mac },
-            peer: { name: inputs.b.ifName, pid: b.pid, mac: inputs.b.mac },
-            mtu: inputs.mtu,
-        });
-        try {
-            await configureEnd(inputs.a, a.pid, inputs.owner);
-            await configureEnd(inputs.b, b.pid, inputs.owner);
-        } catch (err) {
-            await ip.deleteLink(inputs.a.ifName, a.pid).catch(() => undefined);
-            throw err;
-        }
+        await execute(planCreate(inputs, aNs, bNs, leftover));
         const outs: VethLinkOutputs = { ...inputs, aContainerId: a.id, bContainerId: b.id };
         return { id: `${a.id.slice(0, 12)}:${inputs.a.ifName}`, outs };
     },
@@ -92,33 +228,23 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
     },
 
     async update(_id, olds, news) {
-        for (const [side, containerId] of [
-            ["a", olds.aContainerId],
-            ["b", olds.bContainerId],
-        ] as const) {
-            const { pid } = await containerNetns(containerId, "link", "vethLink");
-            const before = olds[side].address;
-            const after = news[side].address;
-            if (before !== after) {
-                if (before) await ip.deleteAddress(olds[side].ifName, before, pid);
-                if (after) await ip.addAddress(olds[side].ifName, after, pid);
-            }
-            await ip.setLink(olds[side].ifName, { mtu: news.mtu, up: true }, pid);
-        }
+        const a = await containerNetns(olds.aContainerId, "link", "vethLink");
+        const b = await containerNetns(olds.bContainerId, "link", "vethLink");
+        await execute(planUpdate(olds, news, endNs(olds.a, a.pid), endNs(olds.b, b.pid)));
         return { outs: definedOnly({ ...news, aContainerId: olds.aContainerId, bContainerId: olds.bContainerId }) };
     },
 
     async delete(_id, props) {
         // Either end's removal takes the pair; try a's, then b's (a may be gone with its container).
-        for (const [end, containerId] of [
-            [props.a, props.aContainerId],
-            [props.b, props.bContainerId],
+        for (const [side, containerId] of [
+            ["a", props.aContainerId],
+            ["b", props.bContainerId],
         ] as const) {
             const c = await docker.inspectContainer(containerId);
             if (!c || !c.State.Running) continue;
-            const link = await ip.getLink(end.ifName, c.State.Pid);
+            const link = await ip.getLink(props[side].ifName, c.State.Pid);
             if (link && link.ifalias === props.owner) {
-                await ip.deleteLink(end.ifName, c.State.Pid);
+                await execute(planDelete(props, side, endNs(props[side], c.State.Pid)));
                 return;
             }
         }

@@ -1,0 +1,153 @@
+// Reads of the host that the preview-time checks need: a bridge and its
+// addresses, and who holds which address on a bridge (containers Docker
+// placed there, and veths made by hand or by any stack). Read-only.
+//
+// The scan of every container's namespace costs a process per running
+// container, so checks ask for it only when an input that it guards changed,
+// and its result is shared by the checks of one preview for a few seconds.
+//
+// Engine side: loaded by the dynamic-provider process.
+
+import { OWNER_LABEL, sameStack } from "../common/naming";
+import { parseCidr } from "../common/validation";
+import * as docker from "./host/docker";
+import * as networks from "./host/dockerNetworks";
+import * as ip from "./host/ip";
+
+export interface AddressHolder {
+    /** The address without prefix length. */
+    address: string;
+    /** For people: `container "web" (Docker's bridge network)` or `eth0 of container "seed"`. */
+    holder: string;
+    /** The owner mark of the holder (a host end's alias, a container's label), if it has one. */
+    owner?: string;
+}
+
+/** A bridge's IPv4 addresses as CIDRs, or undefined when there is no link of that name. */
+export async function bridgeState(name: string): Promise<{ kind: string; cidrs: string[]; alias?: string } | undefined> {
+    const link = await ip.getLink(name);
+    if (!link) return undefined;
+    const cidrs = ip.ipv4Cidrs(await ip.getAddresses(name));
+    return { kind: link.linkinfo?.info_kind ?? "plain", cidrs, alias: link.ifalias };
+}
+
+const SCAN_TTL_MS = 3000;
+let scan: { at: number; result: Promise<Map<string, AddressHolder[]>> } | undefined;
+
+/**
+ * Who holds which IPv4 address on each bridge, by bridge name: containers
+ * that Docker attached to a network's bridge, and container interfaces whose
+ * veth peer is a port of the bridge (matched both ways: the peer's index and
+ * the port's). Shared for a few seconds between the checks of one preview.
+ */
+export function addressesOnBridges(): Promise<Map<string, AddressHolder[]>> {
+    const now = Date.now();
+    if (!scan || now - scan.at > SCAN_TTL_MS) {
+        const result = scanBridges();
+        scan = { at: now, result };
+        result.catch(() => (scan = undefined));
+    }
+    return scan.result;
+}
+
+async function scanBridges(): Promise<Map<string, AddressHolder[]>> {
+    const byBridge = new Map<string, AddressHolder[]>();
+    const add = (bridge: string, h: AddressHolder) => byBridge.set(bridge, [...(byBridge.get(bridge) ?? []), h]);
+
+    for (const n of await networks.listNetworks()) {
+        if (n.Driver !== "bridge") continue;
+        const full = await networks.inspectNetwork(n.Id);
+        for (const c of Object.values(full?.Containers ?? {})) {
+            const address = c.IPv4Address.split("/")[0];
+            if (address) add(networks.bridgeOfNetwork(n), { address, holder: `container "${c.Name}" (Docker's network "${n.Name}")` });
+        }
+    }
+
+    const hostLinks = await ip.listLinksWithAddresses();
+    const ports = new Map(hostLinks.filter((l) => l.master).map((l) => [l.ifindex, l]));
+    const running = (await docker.listContainers()).filter((c) => c.HostConfig.NetworkMode !== "host");
+    const seenPids = new Set<number>();
+    for (const c of running) {
+        const inspect = await docker.inspectContainer(c.Id);
+        const pid = inspect?.State.Pid;
+        if (!pid || seenPids.has(pid)) continue;
+        seenPids.add(pid);
+        let links: Awaited<ReturnType<typeof ip.listLinksWithAddresses>>;
+        try {
+            links = await ip.listLinksWithAddresses(pid);
+        } catch {
+            continue; // gone meanwhile
+        }
+        for (const l of links) {
+            const port = l.link_index === undefined ? undefined : ports.get(l.link_index);
+            if (!port || port.link_index !== l.ifindex || !port.master) continue;
+            for (const cidr of ip.ipv4Cidrs(l.addr_info)) {
+                add(port.master, {
+                    address: cidr.split("/")[0],
+                    holder: `${l.ifname} of container "${inspect!.Name.replace(/^\//, "")}" (host end "${port.ifname}")`,
+                    owner: port.ifalias,
+                });
+            }
+        }
+    }
+    return byBridge;
+}
+
+/** Every IPv4 address on the host's own interfaces, by interface, as CIDRs. */
+export async function hostAddresses(): Promise<{ ifname: string; cidr: string; alias?: string }[]> {
+    return (await ip.listLinksWithAddresses()).flatMap((l) =>
+        ip.ipv4Cidrs(l.addr_info).map((cidr) => ({ ifname: l.ifname, cidr, alias: l.ifalias })),
+    );
+}
+
+/** True when two IPv4 subnets (CIDRs) overlap. */
+export function overlaps(a: string, b: string): boolean {
+    const x = parseCidr(a);
+    const y = parseCidr(b);
+    if (!x || !y) return false;
+    const prefix = Math.min(x.prefix, y.prefix);
+    const size = 2 ** (32 - prefix);
+    return x.address - (x.address % size) === y.address - (y.address % size);
+}
+
+/**
+ * The container holding `address` on a Docker network, unless it is `self`
+ * or one of the same stack as `owner` (those are the stack's own business:
+ * its claims catch a real clash, and a replacement frees the address first).
+ */
+export async function foreignHolder(
+    n: networks.NetworkInspect,
+    address: string,
+    owner: string | undefined,
+    self?: string,
+): Promise<string | undefined> {
+    for (const c of Object.values(n.Containers ?? {})) {
+        if (c.IPv4Address.split("/")[0] !== address || c.Name === self?.replace(/^\//, "")) continue;
+        const label = (await docker.inspectContainer(c.Name))?.Config.Labels?.[OWNER_LABEL];
+        if (!sameStack(label, owner)) return c.Name;
+    }
+    return undefined;
+}
+
+/**
+ * The range Docker hands addresses out of on a bridge it manages (docker0, a
+ * network's bridge): the network's IP range, or else its whole subnet.
+ * Undefined for a bridge Docker does not manage.
+ */
+export async function dockerAllocationRange(bridge: string): Promise<{ network: string; range: string } | undefined> {
+    for (const n of await networks.listNetworks()) {
+        if (n.Driver !== "bridge" || networks.bridgeOfNetwork(n) !== bridge) continue;
+        const ipam = (n.IPAM.Config ?? []).find((c) => c.Subnet && !c.Subnet.includes(":"));
+        const range = ipam?.IPRange || ipam?.Subnet;
+        return range ? { network: n.Name, range } : undefined;
+    }
+    return undefined;
+}
+
+/**
+ * Says something to the person running the preview, without failing it: a
+ * dynamic provider's output reaches the CLI's diagnostics.
+ */
+export function warn(message: string): void {
+    console.warn(`warning: ${message}`);
+}
