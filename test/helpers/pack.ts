@@ -1,7 +1,7 @@
 // The library packed as npm would publish it (scripts/pack.sh), into a
 // scratch folder, once per test process; and npm installs of it.
 
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -13,6 +13,7 @@ let packed: Promise<string> | undefined;
 export function packLibrary(): Promise<string> {
     packed ??= (async () => {
         const out = mkdtempSync(join(tmpdir(), "hostnet-pack-"));
+        process.on("exit", () => rmSync(out, { recursive: true, force: true }));
         const r = await execa("bash", [join(projectRoot, "scripts", "pack.sh")], {
             env: { HOSTNET_PACK_DIR: out },
             reject: false,
