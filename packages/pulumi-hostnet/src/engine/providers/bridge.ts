@@ -138,10 +138,20 @@ export function planAdopt(inputs: BridgeInputs, liveAddresses: string[], live: L
     };
 }
 
+/**
+ * True when the resource leaves the bridge's MAC as it is: an adopted bridge,
+ * or one recorded without a MAC (created before bridges had a fixed one).
+ * Changing a live bridge's MAC would leave its neighbours' ARP caches wrong,
+ * so such a bridge gets the fixed MAC only when it is created again.
+ */
+function keepsMac(olds: BridgeOutputs): boolean {
+    return olds.adopted || olds.mac === undefined;
+}
+
 export function planUpdate(olds: BridgeOutputs, news: BridgeInputs, liveAddresses: string[], live: LiveSettings): Plan {
     // On an adopted bridge only addresses this resource added may go; the rest were there before it.
     const managed = olds.adopted ? olds.addedAddresses : liveAddresses;
-    return { steps: convergeSteps(olds.adopted ? { ...news, mac: undefined } : news, liveAddresses, managed, live) };
+    return { steps: convergeSteps(keepsMac(olds) ? { ...news, mac: undefined } : news, liveAddresses, managed, live) };
 }
 
 export function planDelete(props: BridgeOutputs): Plan {
@@ -258,7 +268,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
                 (k) => news[k] !== undefined && !sameValue(olds[k], news[k]),
             ) ||
             (news.addresses === undefined && (olds.addresses ?? []).length > 0 && !olds.adopted) ||
-            (!olds.adopted && news.mac !== undefined && news.mac !== olds.mac);
+            (!keepsMac(olds) && news.mac !== undefined && news.mac !== olds.mac);
         // An adopted bridge is not deleted, so the replacement may be created first.
         return { changes: replaces.length > 0 || inPlace, replaces, deleteBeforeReplace: !olds.adopted };
     },
@@ -314,7 +324,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
                   (news.addresses ?? []).includes(a),
               )
             : [];
-        return { outs: definedOnly({ ...news, mac: olds.adopted ? undefined : news.mac, adopted: olds.adopted, addedAddresses: added }) };
+        return { outs: definedOnly({ ...news, mac: keepsMac(olds) ? undefined : news.mac, adopted: olds.adopted, addedAddresses: added }) };
     },
 
     async delete(_id, props) {
