@@ -1,0 +1,22 @@
+// What every baseline is: attach N running `--net=none` containers one after
+// another (serially), then detach them, each direction timed as a whole; the
+// result is read back afterwards with nsenter + ip, outside the timing.
+
+import type { Container } from "../lib/host";
+
+export interface Baseline {
+    name: string;
+    /** Names of the two timed operations, e.g. ["add", "del"]. */
+    ops: readonly [string, string];
+    attach(containers: readonly Container[]): Promise<number>;
+    detach(containers: readonly Container[]): Promise<number>;
+}
+
+/** The docker0 address plan every docker0 attachment of a run uses: `<prefix>.<10+i>/16`. */
+export interface AddressPlan {
+    bridge: string;
+    gateway: string;
+    /** e.g. "172.17.163" */
+    prefix24: string;
+    cidr(i: number): string;
+}

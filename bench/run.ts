@@ -1,0 +1,327 @@
+// The bench of issue 8: hostnet's VethAttachments through the real Pulumi
+// engine against the seed's procedure as a script, the CNI bridge plugin and
+// `docker network connect`, on the same kind of containers, in the same run.
+//
+//   npm run bench -- [--n 1,10,50,100] [--runs 3] [--only hostnet,seed,cni,docker] [--setup-runs 5] [--out FILE]
+//
+// Before any timing: running `--net=none` containers (labelled with the run),
+// a Docker network, one project folder per run with its own backend and
+// PULUMI_HOME, one untimed warm-up preview. Then, per run: the empty program's
+// preview, and for each N the baselines' attach/detach and hostnet's up,
+// no-op preview, refresh and destroy; every result is read back from the host.
+// A line per step; at the end the table (Markdown) on stdout and, in
+// bench/results/, the same as JSON and Markdown. Everything made is removed on
+// exit, also on Ctrl-C or failure.
+
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, totalmem, tmpdir } from "node:os";
+import { join } from "node:path";
+import type { AddressPlan, Baseline } from "./baselines/baseline";
+import { CNI_BRIDGE, cniBaseline } from "./baselines/cni";
+import { dockerConnectBaseline } from "./baselines/dockerConnect";
+import { seedBaseline } from "./baselines/seed";
+import { cleanup, cleanupOnExit, onCleanup } from "./lib/cleanup";
+import {
+    checkAttached,
+    checkDetached,
+    Container,
+    createNetwork,
+    hostLinks,
+    ownerPrefix,
+    registerRun,
+    RUN,
+    startContainers,
+    sweep,
+    sweepStale,
+} from "./lib/host";
+import { run, runOk } from "./lib/proc";
+import { initStack, makeProject, Project, pulumiOk, repoRoot, stateBytes, toolchainBin, Workspace } from "./lib/pulumi";
+import { renderMarkdown, Sample, summarize } from "./lib/report";
+import type { PeakRss } from "./lib/rss";
+
+const METHODS = ["hostnet", "seed", "cni", "docker"] as const;
+type Method = (typeof METHODS)[number];
+
+interface Options {
+    ns: number[];
+    runs: number;
+    only: Method[];
+    setupRuns: number;
+    out: string;
+}
+
+const USAGE =
+    "usage: npm run bench -- [--n 1,10,50,100] [--runs 3] [--only hostnet,seed,cni,docker] [--setup-runs 5] [--out bench/results/NAME.json]";
+
+function parseArgs(argv: string[]): Options {
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
+    const o: Options = {
+        ns: [1, 10, 50, 100],
+        runs: 3,
+        only: [...METHODS],
+        setupRuns: 5,
+        out: join(repoRoot, "bench", "results", `bench-${stamp}.json`),
+    };
+    for (let i = 0; i < argv.length; i++) {
+        const [flag, inline] = argv[i].split("=", 2);
+        const value = () => inline ?? argv[++i] ?? fail(`${flag} needs a value`);
+        switch (flag) {
+            case "--n":
+                o.ns = value()
+                    .split(",")
+                    .map((x) => Number(x));
+                if (o.ns.some((n) => !Number.isInteger(n) || n < 1 || n > 240))
+                    fail(`--n takes whole numbers from 1 to 240, like 1,10,50,100`);
+                o.ns = [...new Set(o.ns)].sort((a, b) => a - b);
+                break;
+            case "--runs":
+                o.runs = Number(value());
+                if (!Number.isInteger(o.runs) || o.runs < 1) fail("--runs takes a whole number >= 1 (3 or more for medians)");
+                break;
+            case "--only":
+                o.only = value().split(",") as Method[];
+                for (const m of o.only) if (!METHODS.includes(m)) fail(`--only takes ${METHODS.join(",")}; got "${m}"`);
+                break;
+            case "--setup-runs":
+                o.setupRuns = Number(value());
+                if (!Number.isInteger(o.setupRuns) || o.setupRuns < 0) fail("--setup-runs takes a whole number >= 0");
+                break;
+            case "--out":
+                o.out = value();
+                break;
+            case "--help":
+            case "-h":
+                console.log(USAGE);
+                process.exit(0);
+            // falls through
+            default:
+                fail(`unknown option "${argv[i]}"`);
+        }
+    }
+    return o;
+}
+
+function fail(message: string): never {
+    console.error(`bench: ${message}\n${USAGE}`);
+    process.exit(2);
+}
+
+const t0 = Date.now();
+function log(line: string): void {
+    const s = Math.round((Date.now() - t0) / 1000);
+    process.stdout.write(`[${String(Math.floor(s / 60)).padStart(2)}m${String(s % 60).padStart(2, "0")}s] ${line}\n`);
+}
+
+const rssText = (rss: PeakRss | undefined) =>
+    rss && rss.engine !== undefined
+        ? ` (peak RSS MiB: engine ${rss.engine?.toFixed(0)}, program ${rss.program?.toFixed(0) ?? "-"}, provider ${rss.provider?.toFixed(0) ?? "-"})`
+        : "";
+
+function sh(argv: string[]): string {
+    try {
+        return execFileSync(argv[0], argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+        return "n/a";
+    }
+}
+
+function machineFacts(): Record<string, string> {
+    const os = /^PRETTY_NAME="?(.*?)"?$/m.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? "n/a";
+    return {
+        os,
+        kernel: sh(["uname", "-r"]),
+        nproc: sh(["nproc"]),
+        cpu: cpus()[0]?.model ?? "n/a",
+        memoryGiB: (totalmem() / 2 ** 30).toFixed(1),
+        node: process.version,
+        pulumi: sh([join(toolchainBin(), "pulumi"), "version"]),
+        pulumiNodejsSdk: JSON.parse(readFileSync(join(repoRoot, "node_modules", "@pulumi", "pulumi", "package.json"), "utf8")).version,
+        pulumiHostnet: JSON.parse(readFileSync(join(repoRoot, "packages", "pulumi-hostnet", "package.json"), "utf8")).version,
+        hostnetCommit: sh(["git", "-C", repoRoot, "rev-parse", "--short", "HEAD"]),
+        docker: sh(["docker", "version", "--format", "{{.Server.Version}}"]),
+        iproute2: sh(["ip", "-V"]),
+        cniPlugins: sh(["dpkg-query", "-W", "-f", "${Version}", "containernetworking-plugins"]),
+        loadAverageAtStart: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
+    };
+}
+
+async function preflight(o: Options): Promise<void> {
+    if (process.getuid?.() !== 0) fail("must run as root: it creates network interfaces and containers");
+    if (!existsSync(join(toolchainBin(), "pulumi"))) fail("the Pulumi CLI is not built: run `npm run setup` first");
+    if (!existsSync(join(repoRoot, "packages", "pulumi-hostnet", "dist", "index.js")))
+        fail("pulumi-hostnet is not built: run `npm run setup` first");
+    const image = await run(["docker", "image", "inspect", "hostnet/busybox:1"]);
+    if (image.exitCode !== 0) fail("Docker or the base image is missing: run `npm run setup` first");
+    if (o.only.includes("cni") && !existsSync(CNI_BRIDGE)) {
+        log("installing Debian's containernetworking-plugins (the CNI bridge plugin baseline) ...");
+        const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+        await runOk(
+            "install containernetworking-plugins",
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "containernetworking-plugins"],
+            {
+                env,
+            },
+        ).catch(async () => {
+            await runOk("update the package lists", ["apt-get", "update", "-qq"], { env });
+            await runOk(
+                "install containernetworking-plugins",
+                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "containernetworking-plugins"],
+                { env },
+            );
+        });
+        log(`installed ${CNI_BRIDGE}`);
+    }
+}
+
+async function main(): Promise<void> {
+    const o = parseArgs(process.argv.slice(2));
+    cleanupOnExit(log);
+    await preflight(o);
+    registerRun();
+    await sweepStale(log);
+    const maxN = o.ns.at(-1)!;
+    const steps = o.runs * (1 + o.ns.length * o.only.reduce((k, m) => k + (m === "hostnet" ? 4 : 2), 0));
+    let step = 0;
+    const samples: Sample[] = [];
+    const facts = machineFacts();
+    log(
+        `bench run ${RUN}: N=${o.ns.join(",")}, ${o.runs} runs, methods ${o.only.join(",")}; ${facts.nproc} CPUs, ${facts.memoryGiB} GiB, load ${facts.loadAverageAtStart}`,
+    );
+
+    if (o.setupRuns > 0) {
+        for (let i = 1; i <= o.setupRuns; i++) {
+            const r = await runOk("run scripts/setup.sh", ["bash", join(repoRoot, "scripts", "setup.sh")], { cwd: repoRoot });
+            samples.push({ rep: i, n: 0, op: "setup.warm", ms: r.ms });
+            log(`npm run setup (warm) ${i}/${o.setupRuns}: ${(r.ms / 1000).toFixed(2)} s`);
+        }
+    }
+
+    const scratch = mkdtempSync(join(tmpdir(), `hostnet-bench-${RUN}-`));
+    onCleanup("remove the scratch folder", () => rmSync(scratch, { recursive: true, force: true }));
+    onCleanup("remove the containers, network and interfaces of this run", () => sweep(RUN));
+
+    // Fixtures, outside any timing.
+    const byte = parseInt(RUN.slice(0, 4), 16) % 50;
+    const plan: AddressPlan = {
+        bridge: "docker0",
+        gateway: "172.17.0.1",
+        prefix24: `172.17.${150 + byte}`,
+        cidr: (i) => `172.17.${150 + byte}.${10 + i}/16`,
+    };
+    const docker0 = JSON.parse((await runOk("read docker0", ["ip", "-j", "-4", "addr", "show", "dev", "docker0"])).stdout);
+    if (docker0[0]?.addr_info?.[0]?.local !== plan.gateway)
+        fail(`docker0 is not 172.17.0.1/16 here; the bench's address plan assumes Docker's default`);
+    const attachOnes = o.only.some((m) => m !== "docker");
+    const containers = attachOnes
+        ? await startContainers(`hnb-${RUN}-c`, maxN, (d) => d % 25 === 0 && log(`started ${d}/${maxN} --net=none containers`))
+        : [];
+    let dockerContainers: Container[] = [];
+    let network: { name: string; subnet: string } | undefined;
+    if (o.only.includes("docker")) {
+        network = await createNetwork(`hnb-${RUN}-net`);
+        dockerContainers = await startContainers(
+            `hnb-${RUN}-d`,
+            maxN,
+            (d) => d % 25 === 0 && log(`started ${d}/${maxN} --net=none containers for docker network connect`),
+        );
+        // Docker refuses to connect a container that is on `none` to another network: leave `none` first.
+        for (const c of dockerContainers)
+            await runOk(`disconnect ${c.name} from none`, ["docker", "network", "disconnect", "none", c.name]);
+        log(`Docker network ${network.name} (${network.subnet}); ${maxN} containers left "none"`);
+    }
+
+    const ws: Workspace = { stateDir: join(scratch, "state"), homeDir: join(scratch, "home") };
+    mkdirSync(ws.stateDir);
+    const project = makeProject(ws, join(scratch, "attach"), "hostnet-bench", "index.ts");
+    const empty = makeProject(ws, join(scratch, "empty"), "hostnet-bench-empty", "empty.ts");
+    const emptyStack = `b${RUN}-empty`;
+    await initStack(empty, emptyStack, {});
+    const warm = await pulumiOk("preview the empty program (warm-up)", empty, ["preview", "--non-interactive", "--stack", emptyStack]);
+    log(`warm-up: empty program preview ${(warm.ms / 1000).toFixed(2)} s (not counted)`);
+
+    const baselines: Partial<Record<Method, { b: Baseline; cs: Container[] }>> = {};
+    if (o.only.includes("seed")) baselines.seed = { b: seedBaseline(plan), cs: containers };
+    if (o.only.includes("cni")) baselines.cni = { b: cniBaseline(plan, join(scratch, "cni-ipam")), cs: containers };
+    if (network) baselines.docker = { b: dockerConnectBaseline(network), cs: dockerContainers };
+
+    const record = (rep: number, n: number, op: string, ms: number, extra: Partial<Sample> = {}) => {
+        samples.push({ rep, n, op, ms, ...extra });
+        step++;
+        log(
+            `[${String(step).padStart(3)}/${steps}] run ${rep}/${o.runs} N=${String(n || "-").padEnd(3)} ${op.padEnd(18)} ${(ms / 1000).toFixed(3)} s${rssText(extra.rss)}`,
+        );
+    };
+
+    for (let rep = 1; rep <= o.runs; rep++) {
+        const e = await pulumiOk("preview the empty program", empty, ["preview", "--non-interactive", "--stack", emptyStack]);
+        record(rep, 0, "empty.preview", e.ms, { rss: e.rss });
+        for (const n of o.ns) {
+            for (const m of ["seed", "cni", "docker"] as const) {
+                const base = baselines[m];
+                if (!base) continue;
+                const cs = base.cs.slice(0, n);
+                record(rep, n, `${m}.${base.b.ops[0]}`, await base.b.attach(cs));
+                record(rep, n, `${m}.${base.b.ops[1]}`, await base.b.detach(cs));
+            }
+            if (o.only.includes("hostnet")) await hostnet(project, rep, n, containers.slice(0, n), plan, record);
+        }
+    }
+
+    const summary = summarize(samples, o.ns);
+    const table = renderMarkdown(summary);
+    const command = `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim();
+    mkdirSync(join(o.out, ".."), { recursive: true });
+    writeFileSync(
+        o.out,
+        JSON.stringify({ run: RUN, date: new Date().toISOString(), command, machine: facts, options: o, summary, samples }, null, 2) + "\n",
+    );
+    writeFileSync(o.out.replace(/\.json$/, "") + ".md", `${table}\n`);
+    console.log(`\n${table}\n`);
+    log(`results: ${o.out} (and .md)`);
+}
+
+async function hostnet(
+    project: Project,
+    rep: number,
+    n: number,
+    cs: Container[],
+    plan: AddressPlan,
+    record: (rep: number, n: number, op: string, ms: number, extra?: Partial<Sample>) => void,
+): Promise<void> {
+    const stack = `b${RUN}-n${n}-r${rep}`;
+    await initStack(project, stack, { containers: cs.map((c) => c.name), addressPrefix: plan.prefix24, bridge: plan.bridge });
+    const up = await pulumiOk(`deploy ${n} attachments`, project, ["up", "--yes", "--non-interactive", "--stack", stack]);
+    await checkAttached("pulumi up", cs, plan.cidr, plan.gateway);
+    record(rep, n, "hostnet.up", up.ms, { rss: up.rss, stateBytes: stateBytes(project, stack) });
+    const preview = await pulumiOk(`preview ${n} unchanged attachments`, project, [
+        "preview",
+        "--non-interactive",
+        "--expect-no-changes",
+        "--stack",
+        stack,
+    ]);
+    record(rep, n, "hostnet.preview", preview.ms, { rss: preview.rss });
+    const refresh = await pulumiOk(`refresh ${n} attachments`, project, [
+        "refresh",
+        "--yes",
+        "--non-interactive",
+        "--expect-no-changes",
+        "--stack",
+        stack,
+    ]);
+    record(rep, n, "hostnet.refresh", refresh.ms, { rss: refresh.rss });
+    const destroy = await pulumiOk(`destroy ${n} attachments`, project, ["destroy", "--yes", "--non-interactive", "--stack", stack]);
+    await checkDetached("pulumi destroy", cs);
+    const left = (await hostLinks()).filter((l) => l.ifalias?.startsWith(ownerPrefix(RUN)));
+    if (left.length > 0)
+        throw new Error(`pulumi destroy left ${left.length} interfaces of the stack: ${left.map((l) => l.ifname).join(", ")}`);
+    record(rep, n, "hostnet.destroy", destroy.ms, { rss: destroy.rss });
+}
+
+main()
+    .catch((err: Error) => {
+        log(`FAILED: ${err.message}`);
+        process.exitCode = 1;
+    })
+    .finally(() => cleanup(log).then(() => log("cleaned up")));
