@@ -36,7 +36,10 @@ export function cleanupOnExit(log: (line: string) => void): void {
         process.once(signal, () => {
             log(`\n${signal}: stopping; cleaning up what the bench made (a second ${signal} kills it now)`);
             process.once(signal, () => process.exit(130));
-            void cleanup(log).finally(() => process.exit(130));
+            void cleanup(log).finally(() => {
+                log("cleaned up");
+                process.exit(130);
+            });
         });
     }
 }
