@@ -17,7 +17,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AddressPlan, Baseline } from "./baselines/baseline";
+import type { AddressPlan, Baseline, Timing } from "./baselines/baseline";
 import { CNI_BRIDGE, cniBaseline } from "./baselines/cni";
 import { dockerConnectBaseline } from "./baselines/dockerConnect";
 import { seedBaseline } from "./baselines/seed";
@@ -49,10 +49,17 @@ interface Options {
     only: Method[];
     setupRuns: number;
     out: string;
+    /** A built pulumi-hostnet (package.json + dist/) to measure instead of the repository's. */
+    library?: string;
+    /** Extra environment of every pulumi command (experiments, e.g. PULUMI_SKIP_CHECKPOINTS=true). */
+    env: Record<string, string>;
+    /** `--skip-preview` on up, refresh and destroy. */
+    skipPreview: boolean;
 }
 
 const USAGE =
-    "usage: npm run bench -- [--n 1,10,50,100] [--runs 3] [--only hostnet,seed,cni,docker] [--setup-runs 5] [--out bench/results/NAME.json]";
+    "usage: npm run bench -- [--n 1,10,50,100] [--runs 3] [--only hostnet,seed,cni,docker] [--setup-runs 5] [--out bench/results/NAME.json]\n" +
+    "                        [--library DIR] [--env NAME=VALUE]... [--skip-preview]   (experiments)";
 
 function parseArgs(argv: string[]): Options {
     const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
@@ -62,6 +69,8 @@ function parseArgs(argv: string[]): Options {
         only: [...METHODS],
         setupRuns: 5,
         out: join(repoRoot, "bench", "results", `bench-${stamp}.json`),
+        env: {},
+        skipPreview: false,
     };
     for (let i = 0; i < argv.length; i++) {
         const [flag, inline] = argv[i].split("=", 2);
@@ -90,6 +99,21 @@ function parseArgs(argv: string[]): Options {
             case "--out":
                 o.out = value();
                 break;
+            case "--library":
+                o.library = value();
+                if (!existsSync(join(o.library, "dist", "engine", "index.js")))
+                    fail(`--library ${o.library}: no built pulumi-hostnet there (dist/engine/index.js)`);
+                break;
+            case "--env": {
+                const kv = value();
+                const eq = kv.indexOf("=");
+                if (eq < 1) fail(`--env takes NAME=VALUE; got "${kv}"`);
+                o.env[kv.slice(0, eq)] = kv.slice(eq + 1);
+                break;
+            }
+            case "--skip-preview":
+                o.skipPreview = true;
+                break;
             case "--help":
             case "-h":
                 console.log(USAGE);
@@ -112,6 +136,8 @@ function log(line: string): void {
     const s = Math.round((Date.now() - t0) / 1000);
     process.stdout.write(`[${String(Math.floor(s / 60)).padStart(2)}m${String(s % 60).padStart(2, "0")}s] ${line}\n`);
 }
+
+type Recorder = (rep: number, n: number, op: string, t: Timing, extra?: Partial<Sample>) => void;
 
 const rssText = (rss: PeakRss | undefined) =>
     rss && rss.engine !== undefined
@@ -192,7 +218,7 @@ async function main(): Promise<void> {
     if (o.setupRuns > 0) {
         for (let i = 1; i <= o.setupRuns; i++) {
             const r = await runOk("run scripts/setup.sh", ["bash", join(repoRoot, "scripts", "setup.sh")], { cwd: repoRoot });
-            samples.push({ rep: i, n: 0, op: "setup.warm", ms: r.ms });
+            samples.push({ rep: i, n: 0, op: "setup.warm", ms: r.ms, cpuMs: r.cpuMs });
             log(`npm run setup (warm) ${i}/${o.setupRuns}: ${(r.ms / 1000).toFixed(2)} s`);
         }
     }
@@ -231,9 +257,9 @@ async function main(): Promise<void> {
         log(`Docker network ${network.name} (${network.subnet}); ${maxN} containers left "none"`);
     }
 
-    const ws: Workspace = { stateDir: join(scratch, "state"), homeDir: join(scratch, "home") };
+    const ws: Workspace = { stateDir: join(scratch, "state"), homeDir: join(scratch, "home"), extraEnv: o.env };
     mkdirSync(ws.stateDir);
-    const project = makeProject(ws, join(scratch, "attach"), "hostnet-bench", "index.ts");
+    const project = makeProject(ws, join(scratch, "attach"), "hostnet-bench", "index.ts", o.library);
     const empty = makeProject(ws, join(scratch, "empty"), "hostnet-bench-empty", "empty.ts");
     const emptyStack = `b${RUN}-empty`;
     await initStack(empty, emptyStack, {});
@@ -245,17 +271,18 @@ async function main(): Promise<void> {
     if (o.only.includes("cni")) baselines.cni = { b: cniBaseline(plan, join(scratch, "cni-ipam")), cs: containers };
     if (network) baselines.docker = { b: dockerConnectBaseline(network), cs: dockerContainers };
 
-    const record = (rep: number, n: number, op: string, ms: number, extra: Partial<Sample> = {}) => {
-        samples.push({ rep, n, op, ms, ...extra });
+    const record: Recorder = (rep, n, op, t, extra = {}) => {
+        samples.push({ rep, n, op, ms: t.ms, cpuMs: t.cpuMs, ...extra });
         step++;
         log(
-            `[${String(step).padStart(3)}/${steps}] run ${rep}/${o.runs} N=${String(n || "-").padEnd(3)} ${op.padEnd(18)} ${(ms / 1000).toFixed(3)} s${rssText(extra.rss)}`,
+            `[${String(step).padStart(3)}/${steps}] run ${rep}/${o.runs} N=${String(n || "-").padEnd(3)} ${op.padEnd(18)} ` +
+                `${(t.ms / 1000).toFixed(3)} s (CPU ${(t.cpuMs / 1000).toFixed(2)} s)${rssText(extra.rss)}`,
         );
     };
 
     for (let rep = 1; rep <= o.runs; rep++) {
         const e = await pulumiOk("preview the empty program", empty, ["preview", "--non-interactive", "--stack", emptyStack]);
-        record(rep, 0, "empty.preview", e.ms, { rss: e.rss });
+        record(rep, 0, "empty.preview", e, { rss: e.rss });
         for (const n of o.ns) {
             for (const m of ["seed", "cni", "docker"] as const) {
                 const base = baselines[m];
@@ -264,7 +291,7 @@ async function main(): Promise<void> {
                 record(rep, n, `${m}.${base.b.ops[0]}`, await base.b.attach(cs));
                 record(rep, n, `${m}.${base.b.ops[1]}`, await base.b.detach(cs));
             }
-            if (o.only.includes("hostnet")) await hostnet(project, rep, n, containers.slice(0, n), plan, record);
+            if (o.only.includes("hostnet")) await hostnet(project, rep, n, containers.slice(0, n), plan, record, o.skipPreview);
         }
     }
 
@@ -287,13 +314,15 @@ async function hostnet(
     n: number,
     cs: Container[],
     plan: AddressPlan,
-    record: (rep: number, n: number, op: string, ms: number, extra?: Partial<Sample>) => void,
+    record: Recorder,
+    skipPreview: boolean,
 ): Promise<void> {
     const stack = `b${RUN}-n${n}-r${rep}`;
+    const skip = skipPreview ? ["--skip-preview"] : [];
     await initStack(project, stack, { containers: cs.map((c) => c.name), addressPrefix: plan.prefix24, bridge: plan.bridge });
-    const up = await pulumiOk(`deploy ${n} attachments`, project, ["up", "--yes", "--non-interactive", "--stack", stack]);
+    const up = await pulumiOk(`deploy ${n} attachments`, project, ["up", "--yes", ...skip, "--non-interactive", "--stack", stack]);
     await checkAttached("pulumi up", cs, plan.cidr, plan.gateway);
-    record(rep, n, "hostnet.up", up.ms, { rss: up.rss, stateBytes: stateBytes(project, stack) });
+    record(rep, n, "hostnet.up", up, { rss: up.rss, stateBytes: stateBytes(project, stack) });
     const preview = await pulumiOk(`preview ${n} unchanged attachments`, project, [
         "preview",
         "--non-interactive",
@@ -301,22 +330,30 @@ async function hostnet(
         "--stack",
         stack,
     ]);
-    record(rep, n, "hostnet.preview", preview.ms, { rss: preview.rss });
+    record(rep, n, "hostnet.preview", preview, { rss: preview.rss });
     const refresh = await pulumiOk(`refresh ${n} attachments`, project, [
         "refresh",
         "--yes",
+        ...skip,
         "--non-interactive",
         "--expect-no-changes",
         "--stack",
         stack,
     ]);
-    record(rep, n, "hostnet.refresh", refresh.ms, { rss: refresh.rss });
-    const destroy = await pulumiOk(`destroy ${n} attachments`, project, ["destroy", "--yes", "--non-interactive", "--stack", stack]);
+    record(rep, n, "hostnet.refresh", refresh, { rss: refresh.rss });
+    const destroy = await pulumiOk(`destroy ${n} attachments`, project, [
+        "destroy",
+        "--yes",
+        ...skip,
+        "--non-interactive",
+        "--stack",
+        stack,
+    ]);
     await checkDetached("pulumi destroy", cs);
     const left = (await hostLinks()).filter((l) => l.ifalias?.startsWith(ownerPrefix(RUN)));
     if (left.length > 0)
         throw new Error(`pulumi destroy left ${left.length} interfaces of the stack: ${left.map((l) => l.ifname).join(", ")}`);
-    record(rep, n, "hostnet.destroy", destroy.ms, { rss: destroy.rss });
+    record(rep, n, "hostnet.destroy", destroy, { rss: destroy.rss });
 }
 
 main()

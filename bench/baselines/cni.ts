@@ -6,7 +6,7 @@
 
 import { checkAttached, checkDetached, Container, RUN } from "../lib/host";
 import { runOk } from "../lib/proc";
-import type { AddressPlan, Baseline } from "./baseline";
+import { AddressPlan, Baseline, sum, Timing } from "./baseline";
 
 export const CNI_BRIDGE = "/usr/lib/cni/bridge";
 
@@ -41,12 +41,12 @@ export function cniBaseline(plan: AddressPlan, dataDir: string): Baseline {
         ops: ["add", "del"],
         async attach(cs) {
             const got = new Map<number, string>();
-            let ms = 0;
+            const timings: Timing[] = [];
             for (const [i, c] of cs.entries()) {
                 const inspect = await runOk(`inspect ${c.name}`, ["docker", "inspect", "-f", "{{.State.Pid}}", c.name]);
                 const pid = Number(inspect.stdout.trim());
                 const add = await runOk(`CNI ADD ${c.name}`, [CNI_BRIDGE], { env: env("ADD", c, pid), input: netconf });
-                ms += inspect.ms + add.ms;
+                timings.push(inspect, add);
                 pids.set(c.id, pid);
                 const result = JSON.parse(add.stdout) as { ips?: { address: string }[] };
                 const address = result.ips?.[0]?.address;
@@ -54,16 +54,16 @@ export function cniBaseline(plan: AddressPlan, dataDir: string): Baseline {
                 got.set(i, address);
             }
             await checkAttached("CNI bridge ADD", cs, (i) => got.get(i)!, plan.gateway);
-            return ms;
+            return sum(timings);
         },
         async detach(cs) {
-            let ms = 0;
+            const timings: Timing[] = [];
             for (const c of cs) {
                 const del = await runOk(`CNI DEL ${c.name}`, [CNI_BRIDGE], { env: env("DEL", c, pids.get(c.id) ?? c.pid), input: netconf });
-                ms += del.ms;
+                timings.push(del);
             }
             await checkDetached("CNI bridge DEL", cs);
-            return ms;
+            return sum(timings);
         },
     };
 }

@@ -4,7 +4,7 @@
 
 import { checkAttached, checkDetached } from "../lib/host";
 import { runOk } from "../lib/proc";
-import type { Baseline } from "./baseline";
+import { Baseline, sum, Timing } from "./baseline";
 
 export function dockerConnectBaseline(network: { name: string; subnet: string }): Baseline {
     const prefix = network.subnet.split(".").slice(0, 3).join(".");
@@ -12,21 +12,22 @@ export function dockerConnectBaseline(network: { name: string; subnet: string })
         name: "docker network connect",
         ops: ["connect", "disconnect"],
         async attach(cs) {
-            let ms = 0;
-            for (const c of cs) ms += (await runOk(`connect ${c.name}`, ["docker", "network", "connect", network.name, c.name])).ms;
+            const timings: Timing[] = [];
+            for (const c of cs) timings.push(await runOk(`connect ${c.name}`, ["docker", "network", "connect", network.name, c.name]));
             await checkAttached(
                 "docker network connect",
                 cs,
                 () => (cidr) => cidr.startsWith(`${prefix}.`) && cidr.endsWith("/24"),
                 `${prefix}.1`,
             );
-            return ms;
+            return sum(timings);
         },
         async detach(cs) {
-            let ms = 0;
-            for (const c of cs) ms += (await runOk(`disconnect ${c.name}`, ["docker", "network", "disconnect", network.name, c.name])).ms;
+            const timings: Timing[] = [];
+            for (const c of cs)
+                timings.push(await runOk(`disconnect ${c.name}`, ["docker", "network", "disconnect", network.name, c.name]));
             await checkDetached("docker network disconnect", cs);
-            return ms;
+            return sum(timings);
         },
     };
 }

@@ -20,13 +20,13 @@ export function seedBaseline(plan: AddressPlan): Baseline {
             });
             const r = await runOk("run the seed procedure", ["bash", script, "attach", plan.bridge, ...args]);
             await checkAttached("seed script", cs, plan.cidr, plan.gateway);
-            return r.ms;
+            return { ms: r.ms, cpuMs: r.cpuMs };
         },
         async detach(cs) {
             const args = cs.flatMap((_c, i) => [names(i).a, names(i).ns]);
             const r = await runOk("undo the seed procedure", ["bash", script, "detach", ...args]);
             await checkDetached("seed script detach", cs);
-            return r.ms;
+            return { ms: r.ms, cpuMs: r.cpuMs };
         },
     };
 }

@@ -5,7 +5,7 @@
 // run as a user runs it, with bin/pulumi's offline settings but a backend and
 // PULUMI_HOME of the run's own.
 
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run, RunResult, tail } from "./proc";
 import { PeakRss, RssSampler } from "./rss";
@@ -31,8 +31,14 @@ export interface Project {
     ws: Workspace;
 }
 
-/** Writes a project folder whose program is `bench/program/<program>`. */
-export function makeProject(ws: Workspace, dir: string, name: string, program: "index.ts" | "empty.ts"): Project {
+/**
+ * Writes a project folder whose program is `bench/program/<program>`. Its
+ * node_modules is the repository's, linked; with `library` (a folder holding a
+ * built pulumi-hostnet: package.json and dist/), node_modules is a folder of
+ * links to the repository's packages with that library copied in as
+ * pulumi-hostnet, to measure a variant of the library against the same stack.
+ */
+export function makeProject(ws: Workspace, dir: string, name: string, program: "index.ts" | "empty.ts", library?: string): Project {
     mkdirSync(dir, { recursive: true });
     writeFileSync(
         join(dir, "Pulumi.yaml"),
@@ -61,7 +67,19 @@ export function makeProject(ws: Workspace, dir: string, name: string, program: "
         ),
     );
     copyFileSync(join(__dirname, "..", "program", program), join(dir, "index.ts"));
-    symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
+    if (library === undefined) {
+        symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
+    } else {
+        const modules = join(dir, "node_modules");
+        mkdirSync(modules);
+        for (const entry of readdirSync(join(repoRoot, "node_modules"))) {
+            if (entry !== "pulumi-hostnet") symlinkSync(join(repoRoot, "node_modules", entry), join(modules, entry));
+        }
+        // Copied, not linked: its real path must be under this node_modules for it to find @pulumi/pulumi.
+        mkdirSync(join(modules, "pulumi-hostnet"));
+        copyFileSync(join(library, "package.json"), join(modules, "pulumi-hostnet", "package.json"));
+        cpSync(join(library, "dist"), join(modules, "pulumi-hostnet", "dist"), { recursive: true });
+    }
     return { name, dir, ws };
 }
 

@@ -12,7 +12,10 @@ export interface Sample {
     /** Attachments; 0 for what does not depend on N (the empty program, setup). */
     n: number;
     op: string;
+    /** Wall time, ms. */
     ms: number;
+    /** CPU time of every process the step started, ms. */
+    cpuMs: number;
     rss?: PeakRss;
     stateBytes?: number;
 }
@@ -53,13 +56,21 @@ export function stat(xs: readonly number[]): Stat {
     return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs.length };
 }
 
-export interface Summary {
-    ns: number[];
+/** The figures of one measure (wall time or CPU time). */
+export interface Figures {
     stats: Record<string, Record<number, Stat>>;
     /** ms per attachment between consecutive N, from medians. */
     slopes: Record<string, { from: number; to: number; msPerAttachment: number }[]>;
     /** hostnet op / baseline op: ratio of median totals per N and of slopes per N pair. */
     ratios: { op: string; baseline: string; totals: Record<number, number>; slopes: Record<string, number> }[];
+}
+
+export interface Summary {
+    ns: number[];
+    /** Wall time: what the targets are about. */
+    wall: Figures;
+    /** CPU time of the processes started: the same figures, less disturbed by other work on the machine. */
+    cpu: Figures;
     /** Largest peak RSS (MiB) per role, per hostnet command and N, over the runs. */
     rss: Record<string, Record<number, PeakRss>>;
     /** Checkpoint size after `up`, bytes (median over runs). */
@@ -69,23 +80,26 @@ export interface Summary {
 
 export interface Target {
     name: string;
+    /** Judged on wall time. */
     met: boolean | undefined;
     detail: string;
+    /** The same judged on CPU time, where that applies. */
+    metByCpu?: boolean | undefined;
+    cpuDetail?: string;
 }
 
-export function summarize(samples: readonly Sample[], ns: readonly number[]): Summary {
-    const stats: Summary["stats"] = {};
+function figures(samples: readonly Sample[], sorted: readonly number[], metric: "ms" | "cpuMs"): Figures {
+    const stats: Figures["stats"] = {};
     const groups = new Map<string, number[]>();
     for (const s of samples) {
         const key = `${s.op}\0${s.n}`;
-        groups.set(key, [...(groups.get(key) ?? []), s.ms]);
+        groups.set(key, [...(groups.get(key) ?? []), s[metric]]);
     }
     for (const [key, ms] of groups) {
         const [op, n] = key.split("\0");
         (stats[op] ??= {})[Number(n)] = stat(ms);
     }
-    const sorted = [...ns].sort((a, b) => a - b);
-    const slopes: Summary["slopes"] = {};
+    const slopes: Figures["slopes"] = {};
     for (const [op, byN] of Object.entries(stats)) {
         for (let i = 1; i < sorted.length; i++) {
             const [a, b] = [byN[sorted[i - 1]], byN[sorted[i]]];
@@ -97,7 +111,7 @@ export function summarize(samples: readonly Sample[], ns: readonly number[]): Su
             });
         }
     }
-    const ratios: Summary["ratios"] = [];
+    const ratios: Figures["ratios"] = [];
     const pairs = [
         ...HOSTNET_ATTACH.flatMap((op) => BASE_ATTACH.map((baseline) => [op, baseline])),
         ...BASE_DETACH.map((baseline) => ["hostnet.destroy", baseline]),
@@ -113,6 +127,11 @@ export function summarize(samples: readonly Sample[], ns: readonly number[]): Su
         }
         ratios.push({ op, baseline, totals, slopes: slopeRatios });
     }
+    return { stats, slopes, ratios };
+}
+
+export function summarize(samples: readonly Sample[], ns: readonly number[]): Summary {
+    const sorted = [...ns].sort((a, b) => a - b);
     const rss: Summary["rss"] = {};
     const state = new Map<number, number[]>();
     for (const s of samples) {
@@ -124,14 +143,21 @@ export function summarize(samples: readonly Sample[], ns: readonly number[]): Su
     }
     const stateBytes: Record<number, number> = {};
     for (const [n, xs] of state) stateBytes[n] = median(xs);
-    const summary: Summary = { ns: sorted, stats, slopes, ratios, rss, stateBytes, targets: [] };
+    const summary: Summary = {
+        ns: sorted,
+        wall: figures(samples, sorted, "ms"),
+        cpu: figures(samples, sorted, "cpuMs"),
+        rss,
+        stateBytes,
+        targets: [],
+    };
     summary.targets = targets(summary);
     return summary;
 }
 
-const slopeOf = (s: Summary, op: string, from: number, to: number) =>
-    s.slopes[op]?.find((x) => x.from === from && x.to === to)?.msPerAttachment;
-const med = (s: Summary, op: string, n: number) => s.stats[op]?.[n]?.median;
+const slopeOf = (f: Figures, op: string, from: number, to: number) =>
+    f.slopes[op]?.find((x) => x.from === from && x.to === to)?.msPerAttachment;
+const med = (f: Figures, op: string, n: number) => f.stats[op]?.[n]?.median;
 const fmtMs = (ms: number | undefined) => (ms === undefined ? "n/a" : `${ms.toFixed(ms < 100 ? 1 : 0)} ms`);
 
 function targets(s: Summary): Target[] {
@@ -139,72 +165,71 @@ function targets(s: Summary): Target[] {
     const top = s.ns[s.ns.length - 1];
     const prev = s.ns[s.ns.length - 2];
     const before = s.ns[s.ns.length - 3];
-    const cmp = (name: string, a: number | undefined, b: number | undefined, detail: string) =>
-        out.push({ name, met: a === undefined || b === undefined ? undefined : a <= b, detail });
+    /** A target judged on wall time (what it is about) and, as a cross-check, on CPU time. */
+    const judge = (name: string, measure: (f: Figures) => [number | undefined, number | undefined, string]) => {
+        const [a, b, detail] = measure(s.wall);
+        const [ca, cb, cpuDetail] = measure(s.cpu);
+        const met = (x: number | undefined, y: number | undefined) => (x === undefined || y === undefined ? undefined : x <= y);
+        out.push({ name, met: met(a, b), detail, metByCpu: met(ca, cb), cpuDetail });
+    };
     if (prev !== undefined) {
-        const range = `${prev}->${top}`;
         for (const [op, base] of [
             ["hostnet.up", "cni.add"],
             ["hostnet.destroy", "cni.del"],
         ]) {
-            const a = slopeOf(s, op, prev, top);
-            const b = slopeOf(s, base, prev, top);
-            cmp(`marginal cost of ${op.split(".")[1]} <= ${OPS[base]}'s`, a, b, `N=${range}: ${fmtMs(a)} vs ${fmtMs(b)} per attachment`);
+            judge(`marginal cost of ${op.split(".")[1]} <= ${OPS[base]}'s (N=${prev}->${top})`, (f) => {
+                const [a, b] = [slopeOf(f, op, prev, top), slopeOf(f, base, prev, top)];
+                return [a, b, `${fmtMs(a)} vs ${fmtMs(b)} per attachment`];
+            });
         }
     }
     if (before !== undefined) {
         for (const op of ["hostnet.up", "hostnet.refresh", "hostnet.destroy"]) {
-            const late = slopeOf(s, op, prev, top);
-            const early = slopeOf(s, op, before, prev);
-            cmp(
-                `${op.split(".")[1]} linear (slope ${prev}->${top} <= 1.5x slope ${before}->${prev})`,
-                late,
-                early === undefined ? undefined : 1.5 * early,
-                `${fmtMs(late)} vs ${fmtMs(early)} per attachment (x${late !== undefined && early ? (late / early).toFixed(2) : "n/a"})`,
-            );
+            judge(`${op.split(".")[1]} linear (slope ${prev}->${top} <= 1.5x slope ${before}->${prev})`, (f) => {
+                const [late, early] = [slopeOf(f, op, prev, top), slopeOf(f, op, before, prev)];
+                const ratio = late !== undefined && early ? `x${(late / early).toFixed(2)}` : "n/a";
+                return [late, early === undefined ? undefined : 1.5 * early, `${fmtMs(late)} vs ${fmtMs(early)} per attachment (${ratio})`];
+            });
         }
     }
-    const pv = med(s, "hostnet.preview", top);
-    const up = med(s, "hostnet.up", top);
-    cmp(
-        `no-op preview of ${top} <= 25% of its up`,
-        pv,
-        up === undefined ? undefined : up * 0.25,
-        `${fmtMs(pv)} vs ${fmtMs(up)} (${pv && up ? ((100 * pv) / up).toFixed(0) : "n/a"}%)`,
-    );
-    const floor = med(s, "empty.preview", 0);
+    judge(`no-op preview of ${top} <= 25% of its up`, (f) => {
+        const [pv, up] = [med(f, "hostnet.preview", top), med(f, "hostnet.up", top)];
+        return [
+            pv,
+            up === undefined ? undefined : up * 0.25,
+            `${fmtMs(pv)} vs ${fmtMs(up)} (${pv && up ? ((100 * pv) / up).toFixed(0) : "n/a"}%)`,
+        ];
+    });
     for (const op of ["hostnet.up", "hostnet.preview", "hostnet.refresh", "hostnet.destroy"]) {
-        const one = med(s, op, 1);
-        const fixed = one === undefined || floor === undefined ? undefined : one - floor;
-        cmp(
-            `fixed cost of ${op.split(".")[1]} (N=1 minus the empty preview) < 1 s`,
-            fixed,
-            1000,
-            `${fmtMs(fixed)} (N=1 ${fmtMs(one)}, empty ${fmtMs(floor)})`,
-        );
+        judge(`fixed cost of ${op.split(".")[1]} (N=1 minus the empty program's preview) < 1 s`, (f) => {
+            const [one, floor] = [med(f, op, 1), med(f, "empty.preview", 0)];
+            const fixed = one === undefined || floor === undefined ? undefined : one - floor;
+            return [fixed, 1000, `${fmtMs(fixed)} (N=1 ${fmtMs(one)}, empty ${fmtMs(floor)})`];
+        });
     }
     const providerPeak = Math.max(0, ...Object.values(s.rss).map((byN) => byN[top]?.provider ?? 0));
-    cmp(
-        `dynamic-provider peak RSS < 200 MB at N=${top}`,
-        providerPeak || undefined,
-        200,
-        `${providerPeak ? providerPeak.toFixed(0) : "n/a"} MiB`,
-    );
-    const setup = med(s, "setup.warm", 0);
-    cmp("`npm run setup` warm < 2 s", setup, 2000, fmtMs(setup));
+    out.push({
+        name: `dynamic-provider peak RSS < 200 MB at N=${top}`,
+        met: providerPeak ? providerPeak < 200 : undefined,
+        detail: `${providerPeak ? providerPeak.toFixed(0) : "n/a"} MiB`,
+    });
+    judge("`npm run setup` warm < 2 s", (f) => {
+        const setup = med(f, "setup.warm", 0);
+        return [setup, 2000, fmtMs(setup)];
+    });
     return out;
 }
 
 const secs = (ms: number) => (ms / 1000).toFixed(ms < 10000 ? 2 : 1);
 
-/** The Markdown tables of a summary. */
-export function renderMarkdown(s: Summary): string {
+const yesNo = (met: boolean | undefined) => (met === undefined ? "n/a" : met ? "yes" : "**no**");
+
+function renderFigures(f: Figures, cols: readonly number[], unit: string): string[] {
     const lines: string[] = [];
-    const cols = s.ns;
-    lines.push(`| operation (seconds: median [min-max]) | ${cols.map((n) => `N=${n}`).join(" | ")} | per attachment at N=${cols.at(-1)} |`);
+    lines.push(`| ${unit} (seconds: median [min-max]) | ${cols.map((n) => `N=${n}`).join(" | ")} | per attachment at N=${cols.at(-1)} |`);
     lines.push(`|---|${cols.map(() => "---|").join("")}---|`);
     for (const [op, label] of Object.entries(OPS)) {
-        const byN = s.stats[op];
+        const byN = f.stats[op];
         if (!byN) continue;
         if (byN[0]) {
             const x = byN[0];
@@ -215,49 +240,37 @@ export function renderMarkdown(s: Summary): string {
         const top = byN[cols.at(-1)!];
         lines.push(`| ${label} | ${cells.join(" | ")} | ${top ? `${(top.median / cols.at(-1)!).toFixed(1)} ms` : ""} |`);
     }
-    lines.push(
-        "",
-        `| marginal cost per attachment (ms, from medians) | ${cols
-            .slice(1)
-            .map((n, i) => `N=${cols[i]}->${n}`)
-            .join(" | ")} |`,
-    );
-    lines.push(
-        `|---|${cols
-            .slice(1)
-            .map(() => "---|")
-            .join("")}`,
-    );
+    const pairs = cols.slice(1).map((n, i) => [cols[i], n] as const);
+    lines.push("", `| ${unit}: marginal cost per attachment (ms, from medians) | ${pairs.map(([a, b]) => `N=${a}->${b}`).join(" | ")} |`);
+    lines.push(`|---|${pairs.map(() => "---|").join("")}`);
     for (const [op, label] of Object.entries(OPS)) {
-        const sl = s.slopes[op];
+        const sl = f.slopes[op];
         if (!sl) continue;
         lines.push(
-            `| ${label} | ${cols
-                .slice(1)
-                .map((n, i) => sl.find((x) => x.from === cols[i] && x.to === n)?.msPerAttachment.toFixed(1) ?? "")
-                .join(" | ")} |`,
+            `| ${label} | ${pairs.map(([a, b]) => sl.find((x) => x.from === a && x.to === b)?.msPerAttachment.toFixed(1) ?? "").join(" | ")} |`,
         );
     }
     lines.push(
         "",
-        `| ratio hostnet / baseline | ${cols.map((n) => `totals N=${n}`).join(" | ")} | ${cols
-            .slice(1)
-            .map((n, i) => `slopes ${cols[i]}->${n}`)
-            .join(" | ")} |`,
+        `| ${unit}: ratio hostnet / baseline | ${cols.map((n) => `totals N=${n}`).join(" | ")} | ${pairs.map(([a, b]) => `slopes ${a}->${b}`).join(" | ")} |`,
     );
-    lines.push(
-        `|---|${cols.map(() => "---|").join("")}${cols
-            .slice(1)
-            .map(() => "---|")
-            .join("")}`,
-    );
-    for (const r of s.ratios) {
+    lines.push(`|---|${cols.map(() => "---|").join("")}${pairs.map(() => "---|").join("")}`);
+    for (const r of f.ratios) {
         const t = cols.map((n) => (r.totals[n] !== undefined ? `${r.totals[n].toFixed(1)}x` : ""));
-        const sl = cols
-            .slice(1)
-            .map((n, i) => (r.slopes[`${cols[i]}-${n}`] !== undefined ? `${r.slopes[`${cols[i]}-${n}`].toFixed(1)}x` : ""));
+        const sl = pairs.map(([a, b]) => (r.slopes[`${a}-${b}`] !== undefined ? `${r.slopes[`${a}-${b}`].toFixed(1)}x` : ""));
         lines.push(`| ${r.op.split(".")[1]} / ${r.baseline} | ${[...t, ...sl].join(" | ")} |`);
     }
+    return lines;
+}
+
+/** The Markdown tables of a summary. */
+export function renderMarkdown(s: Summary): string {
+    const lines: string[] = [];
+    lines.push("| target | met (wall time) | measured (wall time) | met by CPU time | measured (CPU time) |", "|---|---|---|---|---|");
+    for (const t of s.targets)
+        lines.push(`| ${t.name} | ${yesNo(t.met)} | ${t.detail} | ${t.cpuDetail ? yesNo(t.metByCpu) : ""} | ${t.cpuDetail ?? ""} |`);
+    lines.push("", ...renderFigures(s.wall, s.ns, "wall time"));
+    lines.push("", ...renderFigures(s.cpu, s.ns, "CPU time"));
     const roleName: Record<Role, string> = {
         engine: "engine",
         languageHost: "language host",
@@ -298,7 +311,5 @@ export function renderMarkdown(s: Summary): string {
                 .join(" | ")} |`,
         );
     }
-    lines.push("", "| target | met | measured |", "|---|---|---|");
-    for (const t of s.targets) lines.push(`| ${t.name} | ${t.met === undefined ? "n/a" : t.met ? "yes" : "**no**"} | ${t.detail} |`);
     return lines.join("\n");
 }
