@@ -16,7 +16,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { AddressPlan, Baseline, Timing } from "./baselines/baseline";
 import { CNI_BRIDGE, cniBaseline } from "./baselines/cni";
 import { dockerConnectBaseline } from "./baselines/dockerConnect";
@@ -49,17 +49,41 @@ interface Options {
     only: Method[];
     setupRuns: number;
     out: string;
-    /** A built pulumi-hostnet (package.json + dist/) to measure instead of the repository's. */
+    /** hostnet as the repository has it (name ""), then the experiments' variants, run in turn in every run. */
+    variants: Variant[];
+}
+
+/** A way to run hostnet's commands: another build of the library, extra environment, or --skip-preview. */
+interface Variant {
+    name: string;
+    /** A built pulumi-hostnet (package.json + dist/) instead of the repository's. */
     library?: string;
-    /** Extra environment of every pulumi command (experiments, e.g. PULUMI_SKIP_CHECKPOINTS=true). */
     env: Record<string, string>;
-    /** `--skip-preview` on up, refresh and destroy. */
     skipPreview: boolean;
+}
+
+function parseVariant(spec: string): Variant {
+    const colon = spec.indexOf(":");
+    const name = colon < 0 ? spec : spec.slice(0, colon);
+    if (!/^[a-z0-9-]{1,12}$/.test(name)) fail(`--variant: the name must be 1-12 of a-z, 0-9, -; got "${name}"`);
+    const v: Variant = { name, env: {}, skipPreview: false };
+    for (const item of colon < 0 ? [] : spec.slice(colon + 1).split(",")) {
+        if (item === "skip-preview") v.skipPreview = true;
+        else if (item.startsWith("library=")) {
+            v.library = resolve(item.slice("library=".length));
+            if (!existsSync(join(v.library, "dist", "engine", "index.js")))
+                fail(`--variant ${name}: no built pulumi-hostnet in ${v.library}`);
+        } else if (/^env=[A-Za-z_][A-Za-z0-9_]*=/.test(item)) {
+            const kv = item.slice("env=".length);
+            v.env[kv.slice(0, kv.indexOf("="))] = kv.slice(kv.indexOf("=") + 1);
+        } else fail(`--variant ${name}: unknown item "${item}" (library=DIR, env=NAME=VALUE, skip-preview)`);
+    }
+    return v;
 }
 
 const USAGE =
     "usage: npm run bench -- [--n 1,10,50,100] [--runs 3] [--only hostnet,seed,cni,docker] [--setup-runs 5] [--out bench/results/NAME.json]\n" +
-    "                        [--library DIR] [--env NAME=VALUE]... [--skip-preview]   (experiments)";
+    "                        [--variant NAME:library=DIR,env=NAME=VALUE,skip-preview]...   (experiments, beside hostnet as it is)";
 
 function parseArgs(argv: string[]): Options {
     const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
@@ -69,8 +93,7 @@ function parseArgs(argv: string[]): Options {
         only: [...METHODS],
         setupRuns: 5,
         out: join(repoRoot, "bench", "results", `bench-${stamp}.json`),
-        env: {},
-        skipPreview: false,
+        variants: [{ name: "", env: {}, skipPreview: false }],
     };
     for (let i = 0; i < argv.length; i++) {
         const [flag, inline] = argv[i].split("=", 2);
@@ -97,22 +120,10 @@ function parseArgs(argv: string[]): Options {
                 if (!Number.isInteger(o.setupRuns) || o.setupRuns < 0) fail("--setup-runs takes a whole number >= 0");
                 break;
             case "--out":
-                o.out = value();
+                o.out = resolve(value());
                 break;
-            case "--library":
-                o.library = value();
-                if (!existsSync(join(o.library, "dist", "engine", "index.js")))
-                    fail(`--library ${o.library}: no built pulumi-hostnet there (dist/engine/index.js)`);
-                break;
-            case "--env": {
-                const kv = value();
-                const eq = kv.indexOf("=");
-                if (eq < 1) fail(`--env takes NAME=VALUE; got "${kv}"`);
-                o.env[kv.slice(0, eq)] = kv.slice(eq + 1);
-                break;
-            }
-            case "--skip-preview":
-                o.skipPreview = true;
+            case "--variant":
+                o.variants.push(parseVariant(value()));
                 break;
             case "--help":
             case "-h":
@@ -207,7 +218,7 @@ async function main(): Promise<void> {
     registerRun();
     await sweepStale(log);
     const maxN = o.ns.at(-1)!;
-    const steps = o.runs * (1 + o.ns.length * o.only.reduce((k, m) => k + (m === "hostnet" ? 4 : 2), 0));
+    const steps = o.runs * (1 + o.ns.length * o.only.reduce((k, m) => k + (m === "hostnet" ? 4 * o.variants.length : 2), 0));
     let step = 0;
     const samples: Sample[] = [];
     const facts = machineFacts();
@@ -257,9 +268,18 @@ async function main(): Promise<void> {
         log(`Docker network ${network.name} (${network.subnet}); ${maxN} containers left "none"`);
     }
 
-    const ws: Workspace = { stateDir: join(scratch, "state"), homeDir: join(scratch, "home"), extraEnv: o.env };
+    const ws: Workspace = { stateDir: join(scratch, "state"), homeDir: join(scratch, "home") };
     mkdirSync(ws.stateDir);
-    const project = makeProject(ws, join(scratch, "attach"), "hostnet-bench", "index.ts", o.library);
+    const projects = o.variants.map((v) => ({
+        v,
+        project: makeProject(
+            { ...ws, extraEnv: v.env },
+            join(scratch, `attach-${v.name || "main"}`),
+            "hostnet-bench",
+            "index.ts",
+            v.library,
+        ),
+    }));
     const empty = makeProject(ws, join(scratch, "empty"), "hostnet-bench-empty", "empty.ts");
     const emptyStack = `b${RUN}-empty`;
     await initStack(empty, emptyStack, {});
@@ -291,7 +311,9 @@ async function main(): Promise<void> {
                 record(rep, n, `${m}.${base.b.ops[0]}`, await base.b.attach(cs));
                 record(rep, n, `${m}.${base.b.ops[1]}`, await base.b.detach(cs));
             }
-            if (o.only.includes("hostnet")) await hostnet(project, rep, n, containers.slice(0, n), plan, record, o.skipPreview);
+            if (o.only.includes("hostnet")) {
+                for (const { v, project } of projects) await hostnet(project, rep, n, containers.slice(0, n), plan, record, v);
+            }
         }
     }
 
@@ -315,14 +337,15 @@ async function hostnet(
     cs: Container[],
     plan: AddressPlan,
     record: Recorder,
-    skipPreview: boolean,
+    v: Variant,
 ): Promise<void> {
-    const stack = `b${RUN}-n${n}-r${rep}`;
-    const skip = skipPreview ? ["--skip-preview"] : [];
+    const stack = `b${RUN}-${v.name || "main"}-n${n}-r${rep}`;
+    const skip = v.skipPreview ? ["--skip-preview"] : [];
+    const op = (name: string) => `hostnet.${name}${v.name ? `@${v.name}` : ""}`;
     await initStack(project, stack, { containers: cs.map((c) => c.name), addressPrefix: plan.prefix24, bridge: plan.bridge });
     const up = await pulumiOk(`deploy ${n} attachments`, project, ["up", "--yes", ...skip, "--non-interactive", "--stack", stack]);
     await checkAttached("pulumi up", cs, plan.cidr, plan.gateway);
-    record(rep, n, "hostnet.up", up, { rss: up.rss, stateBytes: stateBytes(project, stack) });
+    record(rep, n, op("up"), up, { rss: up.rss, stateBytes: stateBytes(project, stack) });
     const preview = await pulumiOk(`preview ${n} unchanged attachments`, project, [
         "preview",
         "--non-interactive",
@@ -330,7 +353,7 @@ async function hostnet(
         "--stack",
         stack,
     ]);
-    record(rep, n, "hostnet.preview", preview, { rss: preview.rss });
+    record(rep, n, op("preview"), preview, { rss: preview.rss });
     const refresh = await pulumiOk(`refresh ${n} attachments`, project, [
         "refresh",
         "--yes",
@@ -340,7 +363,7 @@ async function hostnet(
         "--stack",
         stack,
     ]);
-    record(rep, n, "hostnet.refresh", refresh, { rss: refresh.rss });
+    record(rep, n, op("refresh"), refresh, { rss: refresh.rss });
     const destroy = await pulumiOk(`destroy ${n} attachments`, project, [
         "destroy",
         "--yes",
@@ -353,7 +376,7 @@ async function hostnet(
     const left = (await hostLinks()).filter((l) => l.ifalias?.startsWith(ownerPrefix(RUN)));
     if (left.length > 0)
         throw new Error(`pulumi destroy left ${left.length} interfaces of the stack: ${left.map((l) => l.ifname).join(", ")}`);
-    record(rep, n, "hostnet.destroy", destroy, { rss: destroy.rss });
+    record(rep, n, op("destroy"), destroy, { rss: destroy.rss });
 }
 
 main()

@@ -100,10 +100,17 @@ export interface CommandResult extends RunResult {
     rss: PeakRss;
 }
 
-/** Runs `pulumi <args>` in the project folder, sampling its process tree's peak RSS. */
-export async function pulumi(project: Project, args: readonly string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
+/**
+ * Runs `pulumi <args>` in the project folder, sampling its process tree's peak
+ * RSS; `wrap` goes before it (e.g. strace and its options).
+ */
+export async function pulumi(
+    project: Project,
+    args: readonly string[],
+    opts: { env?: NodeJS.ProcessEnv; wrap?: readonly string[] } = {},
+): Promise<CommandResult> {
     let sampler: RssSampler | undefined;
-    const r = await run([join(toolchainBin(), "pulumi"), ...args], {
+    const r = await run([...(opts.wrap ?? []), join(toolchainBin(), "pulumi"), ...args], {
         cwd: project.dir,
         env: { ...pulumiEnv(project.ws), ...opts.env },
         onSpawn: (pid) => (sampler = new RssSampler(pid)),

@@ -73,8 +73,8 @@ export interface Summary {
     cpu: Figures;
     /** Largest peak RSS (MiB) per role, per hostnet command and N, over the runs. */
     rss: Record<string, Record<number, PeakRss>>;
-    /** Checkpoint size after `up`, bytes (median over runs). */
-    stateBytes: Record<number, number>;
+    /** Checkpoint size after `up`, bytes (median over runs), per up operation (variants apart) and N. */
+    stateBytes: Record<string, Record<number, number>>;
     targets: Target[];
 }
 
@@ -133,16 +133,19 @@ function figures(samples: readonly Sample[], sorted: readonly number[], metric: 
 export function summarize(samples: readonly Sample[], ns: readonly number[]): Summary {
     const sorted = [...ns].sort((a, b) => a - b);
     const rss: Summary["rss"] = {};
-    const state = new Map<number, number[]>();
+    const state = new Map<string, number[]>();
     for (const s of samples) {
         if (s.rss) {
             const cell = ((rss[s.op] ??= {})[s.n] ??= {});
             for (const role of ROLES) if (s.rss[role] !== undefined) cell[role] = Math.max(cell[role] ?? 0, s.rss[role]!);
         }
-        if (s.stateBytes !== undefined) state.set(s.n, [...(state.get(s.n) ?? []), s.stateBytes]);
+        if (s.stateBytes !== undefined) state.set(`${s.op}\0${s.n}`, [...(state.get(`${s.op}\0${s.n}`) ?? []), s.stateBytes]);
     }
-    const stateBytes: Record<number, number> = {};
-    for (const [n, xs] of state) stateBytes[n] = median(xs);
+    const stateBytes: Summary["stateBytes"] = {};
+    for (const [key, xs] of state) {
+        const [op, n] = key.split("\0");
+        (stateBytes[op] ??= {})[Number(n)] = median(xs);
+    }
     const summary: Summary = {
         ns: sorted,
         wall: figures(samples, sorted, "ms"),
@@ -224,13 +227,27 @@ const secs = (ms: number) => (ms / 1000).toFixed(ms < 10000 ? 2 : 1);
 
 const yesNo = (met: boolean | undefined) => (met === undefined ? "n/a" : met ? "yes" : "**no**");
 
+/** The label of an operation; a variant's (`hostnet.up@thin`) is its base's with the variant's name. */
+function labelOf(op: string): string {
+    const [base, variant] = op.split("@");
+    return variant ? `${OPS[base] ?? base} **[${variant}]**` : (OPS[op] ?? op);
+}
+
+/** Every operation measured, in the order of OPS, each followed by its variants. */
+function opsOf(stats: Record<string, unknown>): string[] {
+    const keys = Object.keys(stats);
+    return Object.keys(OPS)
+        .flatMap((op) => [op, ...keys.filter((k) => k.startsWith(`${op}@`)).sort()])
+        .filter((k) => k in stats);
+}
+
 function renderFigures(f: Figures, cols: readonly number[], unit: string): string[] {
     const lines: string[] = [];
     lines.push(`| ${unit} (seconds: median [min-max]) | ${cols.map((n) => `N=${n}`).join(" | ")} | per attachment at N=${cols.at(-1)} |`);
     lines.push(`|---|${cols.map(() => "---|").join("")}---|`);
-    for (const [op, label] of Object.entries(OPS)) {
+    for (const op of opsOf(f.stats)) {
+        const label = labelOf(op);
         const byN = f.stats[op];
-        if (!byN) continue;
         if (byN[0]) {
             const x = byN[0];
             lines.push(`| ${label} (independent of N) | ${secs(x.median)} [${secs(x.min)}-${secs(x.max)}] |${" |".repeat(cols.length)}`);
@@ -243,9 +260,9 @@ function renderFigures(f: Figures, cols: readonly number[], unit: string): strin
     const pairs = cols.slice(1).map((n, i) => [cols[i], n] as const);
     lines.push("", `| ${unit}: marginal cost per attachment (ms, from medians) | ${pairs.map(([a, b]) => `N=${a}->${b}`).join(" | ")} |`);
     lines.push(`|---|${pairs.map(() => "---|").join("")}`);
-    for (const [op, label] of Object.entries(OPS)) {
+    for (const op of opsOf(f.slopes)) {
+        const label = labelOf(op);
         const sl = f.slopes[op];
-        if (!sl) continue;
         lines.push(
             `| ${label} | ${pairs.map(([a, b]) => sl.find((x) => x.from === a && x.to === b)?.msPerAttachment.toFixed(1) ?? "").join(" | ")} |`,
         );
@@ -288,28 +305,18 @@ export function renderMarkdown(s: Summary): string {
             );
         }
     }
-    if (Object.keys(s.stateBytes).length > 0) {
-        lines.push(
-            "",
-            `| state after up | ${Object.keys(s.stateBytes)
-                .map((n) => `N=${n}`)
-                .join(" | ")} |`,
-        );
-        lines.push(
-            `|---|${Object.keys(s.stateBytes)
-                .map(() => "---|")
-                .join("")}`,
-        );
-        lines.push(
-            `| checkpoint file, KiB | ${Object.values(s.stateBytes)
-                .map((b) => (b / 1024).toFixed(1))
-                .join(" | ")} |`,
-        );
-        lines.push(
-            `| per resource, bytes | ${Object.entries(s.stateBytes)
-                .map(([n, b]) => (b / Number(n)).toFixed(0))
-                .join(" | ")} |`,
-        );
+    const upOps = opsOf(s.stateBytes);
+    if (upOps.length > 0) {
+        const ns = s.ns.filter((n) => upOps.some((op) => s.stateBytes[op][n] !== undefined));
+        lines.push("", `| checkpoint file after up, KiB (bytes per resource) | ${ns.map((n) => `N=${n}`).join(" | ")} |`);
+        lines.push(`|---|${ns.map(() => "---|").join("")}`);
+        for (const op of upOps) {
+            const cells = ns.map((n) => {
+                const b = s.stateBytes[op][n];
+                return b === undefined ? "" : `${(b / 1024).toFixed(1)} (${(b / n).toFixed(0)})`;
+            });
+            lines.push(`| ${labelOf(op)} | ${cells.join(" | ")} |`);
+        }
     }
     return lines.join("\n");
 }

@@ -1,5 +1,5 @@
 // Peak resident memory of a Pulumi command's processes, by role: the engine
-// (the `pulumi` process itself), the Node.js language host, the Node.js
+// (the `pulumi` CLI process), the Node.js language host, the Node.js
 // program (`@pulumi/pulumi/cmd/run`) and the dynamic-provider process (the
 // `node .../cmd/dynamic-provider` that `pulumi-resource-pulumi-nodejs` starts).
 // Every `intervalMs` the process tree under the command is walked through
@@ -35,9 +35,9 @@ function hwmKiB(pid: string): number | undefined {
     return m ? Number(m[1]) : undefined;
 }
 
-function roleOf(pid: string, root: string): Role | undefined {
-    if (pid === root) return "engine";
+function roleOf(pid: string): Role | undefined {
     const argv = (readText(`/proc/${pid}/cmdline`) ?? "").split("\0");
+    if (/(^|\/)pulumi$/.test(argv[0])) return "engine";
     if (argv[0].endsWith("pulumi-language-nodejs")) return "languageHost";
     if (!/(^|\/)node$/.test(argv[0]) || argv[1] === "-e") return undefined;
     if (argv.some((a) => a.includes("@pulumi/pulumi/cmd/run"))) return "program";
@@ -74,7 +74,7 @@ export class RssSampler {
             const pid = queue.pop()!;
             queue.push(...(children.get(pid) ?? []));
             const known = this.peaks.get(pid);
-            const role = known?.role ?? roleOf(pid, root);
+            const role = known?.role ?? roleOf(pid);
             if (!role) continue;
             const kib = hwmKiB(pid);
             if (kib !== undefined) this.peaks.set(pid, { role, kib: Math.max(kib, known?.kib ?? 0) });
