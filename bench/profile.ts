@@ -2,7 +2,7 @@
 // (up, no-op preview, refresh, destroy) for N attachments of pre-made
 // containers, the chosen ones under instruments, and prints a breakdown.
 //
-//   node -r ts-node/register/transpile-only bench/profile.ts --n 100 --profile up,preview --with cpu,strace,engine,otel
+//   node -r ts-node/register/transpile-only bench/profile.ts --n 100 --profile up,preview --with cpu,strace,engine,otel [--bridge own]
 //
 // Instruments (--with):
 //   cpu     a CPU profile of every Node.js process (program, dynamic provider, the
@@ -22,7 +22,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { analyze, stateComposition } from "./lib/analyze";
 import { cleanup, cleanupOnExit, onCleanup } from "./lib/cleanup";
-import { checkAttached, checkDetached, registerRun, RUN, startContainers, sweep, sweepStale } from "./lib/host";
+import { addressPlan, checkAttached, checkDetached, registerRun, RUN, startContainers, sweep, sweepStale } from "./lib/host";
 import { initStack, makeProject, pulumi, pulumiEnv, repoRoot, stateBytes, toolchainBin, Workspace } from "./lib/pulumi";
 
 const COMMANDS = {
@@ -49,6 +49,7 @@ function parseArgs(argv: string[]) {
         env: {} as Record<string, string>,
         args: [] as string[],
         hold: false,
+        bridge: "docker0" as "docker0" | "own",
         out: join(repoRoot, "bench", "results", `profile-${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19)}`),
     };
     for (let i = 0; i < argv.length; i++) {
@@ -76,6 +77,9 @@ function parseArgs(argv: string[]) {
             case "--arg":
                 o.args.push(value());
                 break;
+            case "--bridge":
+                o.bridge = value() === "own" ? "own" : "docker0";
+                break;
             case "--hold":
                 o.hold = true;
                 break;
@@ -100,15 +104,18 @@ async function main(): Promise<void> {
     const scratch = mkdtempSync(join(tmpdir(), `hostnet-profile-${RUN}-`));
     onCleanup("remove the scratch folder", () => rmSync(scratch, { recursive: true, force: true }));
     onCleanup("remove the containers and interfaces of this run", () => sweep(RUN));
-    const byte = parseInt(RUN.slice(0, 4), 16) % 50;
-    const prefix24 = `172.17.${150 + byte}`;
-    const cidr = (i: number) => `${prefix24}.${10 + i}/16`;
+    const plan = await addressPlan(o.bridge);
     const containers = await startContainers(`hnb-${RUN}-c`, o.n, (d) => d % 25 === 0 && log(`started ${d}/${o.n} containers`));
     const ws: Workspace = { stateDir: join(scratch, "state"), homeDir: join(scratch, "home"), extraEnv: o.env };
     mkdirSync(ws.stateDir);
     const project = makeProject(ws, join(scratch, "attach"), "hostnet-bench", "index.ts", o.library);
     const stack = `b${RUN}-n${o.n}-p`;
-    await initStack(project, stack, { containers: containers.map((c) => c.name), addressPrefix: prefix24, bridge: "docker0" });
+    await initStack(project, stack, {
+        containers: containers.map((c) => c.name),
+        addressPrefix: plan.prefix24,
+        prefixLength: String(plan.prefixLength),
+        bridge: plan.bridge,
+    });
     // One untimed run of the empty program's kind first: the file cache is warm for what is measured.
     await pulumi(project, ["preview", "--non-interactive", "--stack", stack]);
 
@@ -160,7 +167,7 @@ async function main(): Promise<void> {
         const r = await pulumi(project, [...COMMANDS[command], ...extra, "--stack", stack], { env, wrap: pre });
         if (r.exitCode !== 0) throw new Error(`pulumi ${command} failed:\n${(r.stdout + r.stderr).split("\n").slice(-30).join("\n")}`);
         if (command === "up") {
-            await checkAttached("pulumi up", containers, cidr, "172.17.0.1");
+            await checkAttached("pulumi up", containers, plan.cidr, plan.gateway);
             const exported = await pulumi(project, ["stack", "export", "--stack", stack]);
             writeFileSync(join(o.out, "state-after-up.json"), exported.stdout);
             const text = stateComposition(exported.stdout);

@@ -34,6 +34,7 @@ import {
     startContainers,
     sweep,
     sweepStale,
+    addressPlan,
 } from "./lib/host";
 import { run, runOk } from "./lib/proc";
 import { initStack, makeProject, Project, pulumiOk, repoRoot, stateBytes, toolchainBin, Workspace } from "./lib/pulumi";
@@ -51,6 +52,8 @@ interface Options {
     out: string;
     /** hostnet as the repository has it (name ""), then the experiments' variants, run in turn in every run. */
     variants: Variant[];
+    /** docker0 (as the issue measured), or a Linux bridge of the run's own. */
+    bridge: "docker0" | "own";
 }
 
 /** A way to run hostnet's commands: another build of the library, extra environment, or --skip-preview. */
@@ -60,6 +63,8 @@ interface Variant {
     library?: string;
     env: Record<string, string>;
     skipPreview: boolean;
+    /** The program compiled to JavaScript beforehand (`typescript: false`). */
+    javascript?: boolean;
 }
 
 function parseVariant(spec: string): Variant {
@@ -69,6 +74,7 @@ function parseVariant(spec: string): Variant {
     const v: Variant = { name, env: {}, skipPreview: false };
     for (const item of colon < 0 ? [] : spec.slice(colon + 1).split(",")) {
         if (item === "skip-preview") v.skipPreview = true;
+        else if (item === "js") v.javascript = true;
         else if (item.startsWith("library=")) {
             v.library = resolve(item.slice("library=".length));
             if (!existsSync(join(v.library, "dist", "engine", "index.js")))
@@ -76,14 +82,14 @@ function parseVariant(spec: string): Variant {
         } else if (/^env=[A-Za-z_][A-Za-z0-9_]*=/.test(item)) {
             const kv = item.slice("env=".length);
             v.env[kv.slice(0, kv.indexOf("="))] = kv.slice(kv.indexOf("=") + 1);
-        } else fail(`--variant ${name}: unknown item "${item}" (library=DIR, env=NAME=VALUE, skip-preview)`);
+        } else fail(`--variant ${name}: unknown item "${item}" (library=DIR, env=NAME=VALUE, skip-preview, js)`);
     }
     return v;
 }
 
 const USAGE =
-    "usage: npm run bench -- [--n 1,10,50,100] [--runs 3] [--only hostnet,seed,cni,docker] [--setup-runs 5] [--out bench/results/NAME.json]\n" +
-    "                        [--variant NAME:library=DIR,env=NAME=VALUE,skip-preview]...   (experiments, beside hostnet as it is)";
+    "usage: npm run bench -- [--n 1,10,50,100] [--runs 3] [--only hostnet,seed,cni,docker] [--setup-runs 5] [--bridge docker0|own] [--out bench/results/NAME.json]\n" +
+    "                        [--variant NAME:library=DIR,env=NAME=VALUE,skip-preview,js]...   (experiments, beside hostnet as it is)";
 
 function parseArgs(argv: string[]): Options {
     const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
@@ -94,6 +100,7 @@ function parseArgs(argv: string[]): Options {
         setupRuns: 5,
         out: join(repoRoot, "bench", "results", `bench-${stamp}.json`),
         variants: [{ name: "", env: {}, skipPreview: false }],
+        bridge: "docker0",
     };
     for (let i = 0; i < argv.length; i++) {
         const [flag, inline] = argv[i].split("=", 2);
@@ -122,6 +129,12 @@ function parseArgs(argv: string[]): Options {
             case "--out":
                 o.out = resolve(value());
                 break;
+            case "--bridge": {
+                const b = value();
+                if (b !== "docker0" && b !== "own") fail(`--bridge takes docker0 or own; got "${b}"`);
+                o.bridge = b;
+                break;
+            }
             case "--variant":
                 o.variants.push(parseVariant(value()));
                 break;
@@ -222,6 +235,7 @@ async function main(): Promise<void> {
     let step = 0;
     const samples: Sample[] = [];
     const facts = machineFacts();
+    const writeResults = resultsWriter(o, facts, samples);
     log(
         `bench run ${RUN}: N=${o.ns.join(",")}, ${o.runs} runs, methods ${o.only.join(",")}; ${facts.nproc} CPUs, ${facts.memoryGiB} GiB, load ${facts.loadAverageAtStart}`,
     );
@@ -239,16 +253,8 @@ async function main(): Promise<void> {
     onCleanup("remove the containers, network and interfaces of this run", () => sweep(RUN));
 
     // Fixtures, outside any timing.
-    const byte = parseInt(RUN.slice(0, 4), 16) % 50;
-    const plan: AddressPlan = {
-        bridge: "docker0",
-        gateway: "172.17.0.1",
-        prefix24: `172.17.${150 + byte}`,
-        cidr: (i) => `172.17.${150 + byte}.${10 + i}/16`,
-    };
-    const docker0 = JSON.parse((await runOk("read docker0", ["ip", "-j", "-4", "addr", "show", "dev", "docker0"])).stdout);
-    if (docker0[0]?.addr_info?.[0]?.local !== plan.gateway)
-        fail(`docker0 is not 172.17.0.1/16 here; the bench's address plan assumes Docker's default`);
+    const plan = await addressPlan(o.bridge);
+    log(`attachments on ${plan.bridge}: ${plan.prefix24}.10 and up, gateway ${plan.gateway}`);
     const attachOnes = o.only.some((m) => m !== "docker");
     const containers = attachOnes
         ? await startContainers(`hnb-${RUN}-c`, maxN, (d) => d % 25 === 0 && log(`started ${d}/${maxN} --net=none containers`))
@@ -278,6 +284,7 @@ async function main(): Promise<void> {
             "hostnet-bench",
             "index.ts",
             v.library,
+            v.javascript,
         ),
     }));
     const empty = makeProject(ws, join(scratch, "empty"), "hostnet-bench-empty", "empty.ts");
@@ -317,17 +324,34 @@ async function main(): Promise<void> {
         }
     }
 
-    const summary = summarize(samples, o.ns);
-    const table = renderMarkdown(summary);
-    const command = `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim();
-    mkdirSync(join(o.out, ".."), { recursive: true });
-    writeFileSync(
-        o.out,
-        JSON.stringify({ run: RUN, date: new Date().toISOString(), command, machine: facts, options: o, summary, samples }, null, 2) + "\n",
-    );
-    writeFileSync(o.out.replace(/\.json$/, "") + ".md", `${table}\n`);
-    console.log(`\n${table}\n`);
-    log(`results: ${o.out} (and .md)`);
+    writeResults(true);
+}
+
+/** Writes the table and the JSON of what was measured; `complete` false after a failure or an interrupt. */
+function resultsWriter(o: Options, facts: Record<string, string>, samples: Sample[]): (complete: boolean) => void {
+    let written = false;
+    const write = (complete: boolean) => {
+        if (written || samples.length === 0) return;
+        written = true;
+        const summary = summarize(samples, o.ns);
+        const table = renderMarkdown(summary);
+        const command = `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim();
+        const out = complete ? o.out : o.out.replace(/(\.json)?$/, ".incomplete.json");
+        mkdirSync(join(out, ".."), { recursive: true });
+        writeFileSync(
+            out,
+            JSON.stringify(
+                { run: RUN, date: new Date().toISOString(), complete, command, machine: facts, options: o, summary, samples },
+                null,
+                2,
+            ) + "\n",
+        );
+        writeFileSync(out.replace(/\.json$/, "") + ".md", `${complete ? "" : "INCOMPLETE: the run stopped early.\n\n"}${table}\n`);
+        if (complete) console.log(`\n${table}\n`);
+        log(`results${complete ? "" : " so far"}: ${out} (and .md)`);
+    };
+    onCleanup("write the results measured so far", () => write(false));
+    return write;
 }
 
 async function hostnet(
@@ -342,7 +366,12 @@ async function hostnet(
     const stack = `b${RUN}-${v.name || "main"}-n${n}-r${rep}`;
     const skip = v.skipPreview ? ["--skip-preview"] : [];
     const op = (name: string) => `hostnet.${name}${v.name ? `@${v.name}` : ""}`;
-    await initStack(project, stack, { containers: cs.map((c) => c.name), addressPrefix: plan.prefix24, bridge: plan.bridge });
+    await initStack(project, stack, {
+        containers: cs.map((c) => c.name),
+        addressPrefix: plan.prefix24,
+        prefixLength: String(plan.prefixLength),
+        bridge: plan.bridge,
+    });
     const up = await pulumiOk(`deploy ${n} attachments`, project, ["up", "--yes", ...skip, "--non-interactive", "--stack", stack]);
     await checkAttached("pulumi up", cs, plan.cidr, plan.gateway);
     record(rep, n, op("up"), up, { rss: up.rss, stateBytes: stateBytes(project, stack) });

@@ -23,11 +23,4 @@ export function sum(timings: readonly Timing[]): Timing {
     return timings.reduce((a, t) => ({ ms: a.ms + t.ms, cpuMs: a.cpuMs + t.cpuMs }), { ms: 0, cpuMs: 0 });
 }
 
-/** The docker0 address plan every docker0 attachment of a run uses: `<prefix>.<10+i>/16`. */
-export interface AddressPlan {
-    bridge: string;
-    gateway: string;
-    /** e.g. "172.17.163" */
-    prefix24: string;
-    cidr(i: number): string;
-}
+export type { AddressPlan } from "../lib/host";

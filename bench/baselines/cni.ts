@@ -1,6 +1,6 @@
 // Baseline: the CNI bridge plugin (Debian's containernetworking-plugins), as a
 // runtime calls it: per container a `docker inspect` for its PID, then the
-// plugin's ADD on docker0 with host-local IPAM (state in the run's scratch
+// plugin's ADD on the bridge (docker0) with host-local IPAM (state in the run's scratch
 // folder); DEL with the namespace path ADD used (what a runtime keeps). The
 // plugin's result is checked against what the container then has.
 
@@ -20,9 +20,7 @@ export function cniBaseline(plan: AddressPlan, dataDir: string): Baseline {
         ipMasq: false,
         ipam: {
             type: "host-local",
-            ranges: [
-                [{ subnet: "172.17.0.0/16", rangeStart: `${plan.prefix24}.10`, rangeEnd: `${plan.prefix24}.250`, gateway: plan.gateway }],
-            ],
+            ranges: [[{ subnet: plan.subnet, rangeStart: `${plan.prefix24}.10`, rangeEnd: `${plan.prefix24}.250`, gateway: plan.gateway }]],
             routes: [{ dst: "0.0.0.0/0" }],
             dataDir,
         },

@@ -1,6 +1,6 @@
 // Baseline: the seed's manual procedure (../shared/seed/README.md, section 4)
 // as a serial script (seed.sh), one bash process for all N attachments, with
-// fixed addresses on docker0.
+// fixed addresses on the bridge (docker0).
 
 import { join } from "node:path";
 import { checkAttached, checkDetached, netnsPrefix, RUN, seedHostPrefix, seedPeerPrefix } from "../lib/host";

@@ -111,6 +111,66 @@ export async function createNetwork(name: string): Promise<{ name: string; subne
     throw new Error(`failed to create Docker network ${name}: every subnet tried overlaps another network; remove unused networks`);
 }
 
+/**
+ * Where the attachments of seed, CNI and hostnet go: a bridge, its subnet and
+ * gateway, and container i's address `<prefix24>.<10+i>/<prefixLength>`.
+ */
+export interface AddressPlan {
+    bridge: string;
+    gateway: string;
+    subnet: string;
+    prefixLength: number;
+    /** e.g. "172.17.163" */
+    prefix24: string;
+    cidr(i: number): string;
+}
+
+/** The bench's bridge mark (interface alias). */
+export const bridgeAlias = (id: string) => `hostnet-bench/${id}`;
+
+/**
+ * The address plan on docker0 (addresses 172.17.150-199.x, clear of Docker's
+ * own allocations from 172.17.0.2 and of the tests' 172.17.200+), or, with
+ * `own`, on a Linux bridge of the run's own (marked, 10.236-239.y.0/24),
+ * which no one else's work can change or remove during the run.
+ */
+export async function addressPlan(which: "docker0" | "own"): Promise<AddressPlan> {
+    const byte = parseInt(RUN.slice(0, 4), 16);
+    if (which === "docker0") {
+        const docker0 = JSON.parse((await runOk("read docker0", ["ip", "-j", "-4", "addr", "show", "dev", "docker0"])).stdout);
+        if (docker0[0]?.addr_info?.[0]?.local !== "172.17.0.1") {
+            throw new Error("failed to plan addresses on docker0: it is missing or not 172.17.0.1/16 here; run with `--bridge own`");
+        }
+        const prefix24 = `172.17.${150 + (byte % 50)}`;
+        return {
+            bridge: "docker0",
+            gateway: "172.17.0.1",
+            subnet: "172.17.0.0/16",
+            prefixLength: 16,
+            prefix24,
+            cidr: (i) => `${prefix24}.${10 + i}/16`,
+        };
+    }
+    const bridge = `hnb${RUN}`;
+    const taken = (await runOk("list addresses", ["ip", "-j", "-4", "addr", "show"])).stdout;
+    for (let k = 0; k < 20; k++) {
+        const prefix24 = `10.${236 + ((byte + k) % 4)}.${(byte + 37 * k) % 256}`;
+        if (taken.includes(`"${prefix24}.`)) continue;
+        await runOk(`create bridge ${bridge}`, ["ip", "link", "add", "name", bridge, "type", "bridge"]);
+        await runOk(`configure bridge ${bridge}`, ["ip", "link", "set", "dev", bridge, "alias", bridgeAlias(RUN), "up"]);
+        await runOk(`address bridge ${bridge}`, ["ip", "addr", "add", `${prefix24}.1/24`, "dev", bridge]);
+        return {
+            bridge,
+            gateway: `${prefix24}.1`,
+            subnet: `${prefix24}.0/24`,
+            prefixLength: 24,
+            prefix24,
+            cidr: (i) => `${prefix24}.${10 + i}/24`,
+        };
+    }
+    throw new Error("failed to create the bench's bridge: every subnet tried is in use");
+}
+
 /** Removes this run's (or a dead run's) containers, networks, interfaces and netns links; nothing unmarked. */
 export async function sweep(id: string): Promise<void> {
     const ids = (await runOk("list containers", ["docker", "ps", "-aq", "--filter", `label=${BENCH_LABEL}=${id}`])).stdout
@@ -124,7 +184,10 @@ export async function sweep(id: string): Promise<void> {
     for (const n of nets) await run(["docker", "network", "rm", n]);
     for (const l of await hostLinks()) {
         const ours =
-            l.ifalias?.startsWith(ownerPrefix(id)) || l.ifname.startsWith(seedHostPrefix(id)) || l.ifname.startsWith(seedPeerPrefix(id));
+            l.ifalias?.startsWith(ownerPrefix(id)) ||
+            l.ifalias === bridgeAlias(id) ||
+            l.ifname.startsWith(seedHostPrefix(id)) ||
+            l.ifname.startsWith(seedPeerPrefix(id));
         if (ours) await run(["ip", "link", "del", "dev", l.ifname]);
     }
     if (existsSync("/var/run/netns")) {

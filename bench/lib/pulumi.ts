@@ -7,6 +7,7 @@
 
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import * as ts from "typescript";
 import { run, RunResult, tail } from "./proc";
 import { PeakRss, RssSampler } from "./rss";
 
@@ -38,15 +39,24 @@ export interface Project {
  * links to the repository's packages with that library copied in as
  * pulumi-hostnet, to measure a variant of the library against the same stack.
  */
-export function makeProject(ws: Workspace, dir: string, name: string, program: "index.ts" | "empty.ts", library?: string): Project {
+export function makeProject(
+    ws: Workspace,
+    dir: string,
+    name: string,
+    program: "index.ts" | "empty.ts",
+    library?: string,
+    /** The program compiled to JavaScript beforehand, and `typescript: false`: no ts-node when it runs. */
+    javascript = false,
+): Project {
     mkdirSync(dir, { recursive: true });
+    const main = javascript ? "index.js" : "index.ts";
     writeFileSync(
         join(dir, "Pulumi.yaml"),
-        `name: ${name}\ndescription: hostnet bench stack\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: index.ts\n`,
+        `name: ${name}\ndescription: hostnet bench stack\nruntime:\n  name: nodejs\n  options:\n    typescript: ${!javascript}\nmain: ${main}\n`,
     );
     writeFileSync(
         join(dir, "package.json"),
-        JSON.stringify({ name, private: true, main: "index.ts", dependencies: { "@pulumi/pulumi": "*", "pulumi-hostnet": "*" } }, null, 2),
+        JSON.stringify({ name, private: true, main, dependencies: { "@pulumi/pulumi": "*", "pulumi-hostnet": "*" } }, null, 2),
     );
     writeFileSync(
         join(dir, "tsconfig.json"),
@@ -67,6 +77,14 @@ export function makeProject(ws: Workspace, dir: string, name: string, program: "
         ),
     );
     copyFileSync(join(__dirname, "..", "program", program), join(dir, "index.ts"));
+    if (javascript) {
+        // What `tsc` would emit, as a user's build step would.
+        const source = readFileSync(join(dir, "index.ts"), "utf8");
+        const out = ts.transpileModule(source, {
+            compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, esModuleInterop: true },
+        });
+        writeFileSync(join(dir, "index.js"), out.outputText);
+    }
     if (library === undefined) {
         symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
     } else {
