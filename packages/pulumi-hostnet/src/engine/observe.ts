@@ -50,6 +50,11 @@ export function addressesOnBridges(): Promise<Map<string, AddressHolder[]>> {
     return scan.result;
 }
 
+/** Forgets the shared scan (tests: a new engine process starts with none). */
+export function forgetObservations(): void {
+    scan = undefined;
+}
+
 async function scanBridges(): Promise<Map<string, AddressHolder[]>> {
     const byBridge = new Map<string, AddressHolder[]>();
     const add = (bridge: string, h: AddressHolder) => byBridge.set(bridge, [...(byBridge.get(bridge) ?? []), h]);
