@@ -61,6 +61,10 @@ export interface FakeLink {
     peer?: { ns: FakeNetns; ifindex: number };
     addrs: { local: string; prefixlen: number }[];
     stp: boolean;
+    /** A bridge that has had a port: its carrier follows its ports from then on (an empty new one has carrier). */
+    hadPorts?: boolean;
+    /** A bridge's MTU was set (at creation or later): otherwise it follows its ports' smallest (1500 without ports). */
+    mtuSet?: boolean;
 }
 
 export interface FakeRoute {
@@ -193,7 +197,11 @@ export class FakeKernel {
         la.peer = { ns: nsB, ifindex: lb.ifindex };
         lb.peer = { ns: nsA, ifindex: la.ifindex };
         la.alias = opts.alias;
-        if (opts.master) la.master = nsA.byName(opts.master)!.ifindex;
+        if (opts.master) {
+            const br = nsA.byName(opts.master)!;
+            la.master = br.ifindex;
+            br.hadPorts = true;
+        }
         la.up = lb.up = opts.up ?? false;
         return la;
     }
@@ -358,7 +366,7 @@ export class FakeKernel {
             if (bad) return result(bad);
             if (ns.byName(local.name)) return result(ERR.exists);
             const br = this.newLink(ns, local.name, "bridge", { mac: local.address });
-            if (local.mtu !== undefined) br.mtu = local.mtu;
+            if (local.mtu !== undefined) Object.assign(br, { mtu: local.mtu, mtuSet: true });
             return ok();
         }
         if (kind !== "veth" || typeArgs[1] !== "peer") throw new Unknown(args.join(" "));
@@ -414,9 +422,18 @@ export class FakeKernel {
             l.mac = s.address.toLowerCase();
             l.macSet = true;
         }
-        if (s.mtu !== undefined) l.mtu = s.mtu;
+        if (s.mtu !== undefined) {
+            l.mtu = s.mtu;
+            l.mtuSet = true;
+        }
         if (s.alias !== undefined) l.alias = s.alias === "" ? undefined : s.alias;
-        if (master) l.master = master.ifindex;
+        const before = l.master;
+        if (master) {
+            l.master = master.ifindex;
+            master.hadPorts = true;
+        }
+        for (const br of new Set([before, l.master, l.kind === "bridge" ? l.ifindex : undefined]))
+            if (br !== undefined) this.adjustMtu(ns, br);
         if (state === "up") l.up = true;
         if (state === "down") this.setDown(ns, l);
         return ok();
@@ -489,8 +506,17 @@ export class FakeKernel {
         ns.routes = ns.routes.filter((r) => r.dev !== l.ifindex);
     }
 
+    /** A bridge whose MTU nobody set takes its ports' smallest, or 1500 without ports (as the kernel's br_mtu_auto_adjust). */
+    private adjustMtu(ns: FakeNetns, ifindex: number): void {
+        const br = ns.links.get(ifindex);
+        if (!br || br.kind !== "bridge" || br.mtuSet) return;
+        const ports = [...ns.links.values()].filter((p) => p.master === ifindex);
+        br.mtu = ports.length === 0 ? 1500 : Math.min(...ports.map((p) => p.mtu));
+    }
+
     private deleteLink(ns: FakeNetns, l: FakeLink): void {
         ns.links.delete(l.ifindex);
+        if (l.master !== undefined) this.adjustMtu(ns, l.master);
         ns.routes = ns.routes.filter((r) => r.dev !== l.ifindex);
         for (const other of ns.links.values()) if (other.master === l.ifindex) other.master = undefined;
         if (l.peer) {
@@ -509,7 +535,7 @@ export class FakeKernel {
         if (l.kind === "veth") return !!l.peer && !!l.peer.ns.links.get(l.peer.ifindex)?.up;
         if (l.kind === "bridge") {
             const ports = [...ns.links.values()].filter((p) => p.master === l.ifindex);
-            return ports.length === 0 || ports.some((p) => this.carrier(ns, p));
+            return ports.length === 0 ? !l.hadPorts : ports.some((p) => this.carrier(ns, p));
         }
         return true;
     }
@@ -563,7 +589,8 @@ export class FakeKernel {
             o.num_tx_queues = l.kind === "veth" ? 2 : 1;
             o.num_rx_queues = l.kind === "veth" ? 2 : 1;
         }
-        if (l.alias !== undefined) o.ifalias = l.alias;
+        // `addr show` prints the alias only with -d; `link show` always.
+        if (l.alias !== undefined && (details || !withAddrs)) o.ifalias = l.alias;
         if (withAddrs) {
             const addrs: Record<string, unknown>[] = l.addrs.map((x) => ({
                 family: "inet",
