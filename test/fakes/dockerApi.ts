@@ -63,6 +63,8 @@ export interface FakeNetwork {
     IPRange?: string;
     /** The subnet was given by the user (static addresses are allowed only then). */
     userSubnet: boolean;
+    /** The gateway was given by the user: the engine lists a user's subnet without the gateway it picked. */
+    userGateway?: boolean;
     Options: Record<string, string>;
     Labels: Record<string, string>;
     builtin: boolean;
@@ -629,6 +631,7 @@ export class FakeDocker {
                 Gateway: config?.Gateway ?? intToIp(r.base + 1),
                 IPRange: config?.IPRange,
                 userSubnet: !!config?.Subnet,
+                userGateway: !!config?.Gateway,
                 builtin: false,
                 Internal: !!body?.Internal,
                 Labels: body?.Labels ?? {},
@@ -653,9 +656,11 @@ export class FakeDocker {
                 };
             }
         }
+        // The engine lists the gateway it picked only for a subnet it picked too (the default bridge's is the daemon's --bip).
+        const showGateway = n.Gateway && !n.builtin && (!n.userSubnet || n.userGateway);
         const config =
             n.Subnet && !(n.builtin && n.Driver !== "bridge")
-                ? [{ Subnet: n.Subnet, ...(n.Gateway ? { Gateway: n.Gateway } : {}), ...(n.IPRange ? { IPRange: n.IPRange } : {}) }]
+                ? [{ Subnet: n.Subnet, ...(showGateway ? { Gateway: n.Gateway } : {}), ...(n.IPRange ? { IPRange: n.IPRange } : {}) }]
                 : [];
         return {
             Name: n.Name,
