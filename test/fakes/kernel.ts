@@ -314,6 +314,7 @@ export class FakeKernel {
         let m: RegExpExecArray | null;
         if ((m = /^-j -d link show dev (\S+)$/.exec(a))) return this.show(ns, m[1], { details: true, addrs: false });
         if ((m = /^-j addr show dev (\S+)$/.exec(a))) return this.show(ns, m[1], { details: false, addrs: true });
+        if ((m = /^-j -d addr show dev (\S+)$/.exec(a))) return this.show(ns, m[1], { details: true, addrs: true });
         if (a === "-j -d addr show") return ok(JSON.stringify([...ns.links.values()].map((l) => this.linkJson(ns, l, true, true))));
         if (a === "-j -4 route show default") {
             return ok(

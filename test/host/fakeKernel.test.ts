@@ -40,6 +40,8 @@ const SCRIPT: [Where, string, string?][] = [
     ["H", "addr del 10.9.0.1/16 dev br0"],
     ["H", "-j addr show dev br0"],
     ["H", "-j addr show dev nosuch"],
+    ["H", "-j -d addr show dev br0"],
+    ["H", "-j -d addr show dev nosuch"],
     ["H", "-j -d link show dev v0"],
     ["C", "-j -d link show dev eth0"],
     ["C", "addr add 10.9.0.5/24 dev eth0"],

@@ -165,6 +165,12 @@ function liveAddresses(w: World, name: string): string[] {
     return (w.kernel.host.byName(name)?.addrs ?? []).map((a) => `${a.local}/${a.prefixlen}`);
 }
 
+/** A bridge's settings as the provider reads them (`ip -j -d link show`). */
+function liveSettings(w: World, name: string) {
+    const l = w.kernel.host.byName(name);
+    return l ? { mac: l.mac, mtu: l.mtu, up: l.up, stp: l.stp, vlanFiltering: false } : {};
+}
+
 const CASES: Case[] = [
     {
         kind: "VethAttachment",
@@ -218,7 +224,7 @@ const CASES: Case[] = [
         plan(op, w, prev) {
             if (op === "create") return bridge.planCreate(brInputs);
             if (op === "update")
-                return bridge.planUpdate(prev!.outs, this.news, liveAddresses(w, brInputs.name), w.kernel.host.byName(brInputs.name)?.mac);
+                return bridge.planUpdate(prev!.outs, this.news, liveAddresses(w, brInputs.name), liveSettings(w, brInputs.name));
             return bridge.planDelete(prev!.outs);
         },
         makeByHand(w, mark) {
@@ -239,9 +245,9 @@ const CASES: Case[] = [
         inputs: baInputs,
         news: { ...baInputs, addresses: ["10.55.0.1/24", "10.55.1.1/24", "10.55.3.1/24"] },
         plan(op, w, prev) {
-            if (op === "create") return bridge.planAdopt(baInputs, liveAddresses(w, "br-shared"));
+            if (op === "create") return bridge.planAdopt(baInputs, liveAddresses(w, "br-shared"), liveSettings(w, "br-shared"));
             if (op === "update")
-                return bridge.planUpdate(prev!.outs, this.news, liveAddresses(w, "br-shared"), w.kernel.host.byName("br-shared")?.mac);
+                return bridge.planUpdate(prev!.outs, this.news, liveAddresses(w, "br-shared"), liveSettings(w, "br-shared"));
             return bridge.planDelete(prev!.outs);
         },
         removeByHand(w) {

@@ -13,3 +13,16 @@ export { VethLink, VethLinkArgs, VethLinkEndArgs } from "./program/vethLink";
 export { ContainerLike, ContainerRef, DockerContainerResource, DockerNetworkResource, NetworkRef } from "./program/refs";
 export { NetMode } from "./common/modes";
 export { defaultDockerName, defaultHostIfName, ownerMark, OWNER_LABEL } from "./common/naming";
+export {
+    checkTopology,
+    Topology,
+    TopologyArgs,
+    TopologyAttachment,
+    TopologyBridge,
+    TopologyDefaults,
+    TopologyLink,
+    TopologyNetwork,
+    TopologyNode,
+    TopologySpec,
+    topologyNames,
+} from "./program/topology";

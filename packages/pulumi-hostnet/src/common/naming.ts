@@ -82,8 +82,13 @@ export function defaultMac(owner: string, role: string): string {
  * between leaves such an interface, which is then as much this resource's as
  * a marked one (nobody else derives that MAC).
  */
-export function markedByMac(link: { ifalias?: string; address?: string }, owner: string, role: string): boolean {
-    return !link.ifalias && link.address?.toLowerCase() === defaultMac(owner, role);
+export function markedByMac(link: { ifalias?: string; address?: string }, owner: string | undefined, role: string): boolean {
+    return (
+        typeof owner === "string" &&
+        owner.startsWith("hostnet/") &&
+        !link.ifalias &&
+        link.address?.toLowerCase() === defaultMac(owner, role)
+    );
 }
 
 /**
@@ -106,6 +111,15 @@ function shortHash(text: string, length: number): string {
 export function alreadyExistsMessage(object: string, kind: string, owner: string | undefined, field: string): string {
     const whose = owner ? `owned by "${owner}"` : "not made by this library";
     return `failed to create ${object}: ${kind} of that name already exists (${whose}); choose another \`${field}\``;
+}
+
+/**
+ * True when an object's mark (an interface alias, a container or network
+ * label) is exactly this resource's owner mark. Never true for an unmarked
+ * object, even when the owner is missing too: nothing unmarked is ours.
+ */
+export function isOwnedBy(mark: string | null | undefined, owner: string | undefined): boolean {
+    return typeof owner === "string" && owner.startsWith("hostnet/") && mark === owner;
 }
 
 /** The parts of an owner mark, or undefined for a hashed or foreign mark. */

@@ -6,9 +6,9 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
-import { describeOwner, markedByMac } from "../../common/naming";
+import { describeOwner, isOwnedBy, markedByMac } from "../../common/naming";
 import { checkVethLinkInputs, VethLinkEnd, VethLinkInputs, VethLinkOutputs } from "../../common/specs/vethLink";
-import { containsUnknown, InputFailure } from "../../common/validation";
+import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as docker from "../host/docker";
 import * as ip from "../host/ip";
 import { describe, execute, ipStep, Netns, Plan } from "../plan";
@@ -22,7 +22,7 @@ async function readEnd(containerId: string, end: VethLinkEnd, owner: string) {
     if (!c || !c.State.Running) return undefined;
     const links = await ip.listLinksWithAddresses(c.State.Pid);
     const link = links.find((l) => l.ifname === end.ifName);
-    if (!link || link.ifalias !== owner) return undefined;
+    if (!link || !isOwnedBy(link.ifalias, owner)) return undefined;
     const inet = ip.ipv4Cidrs(link.addr_info);
     const live: VethLinkEnd = { ...end };
     if (end.address !== undefined) live.address = inet.includes(end.address) ? end.address : (inet[0] ?? "");
@@ -32,7 +32,7 @@ async function readEnd(containerId: string, end: VethLinkEnd, owner: string) {
 
 /** True when an end is this link's: marked as such, or made by it and not marked yet (an interrupted create). */
 function ownEnd(link: ip.LinkInfo | undefined, owner: string, side: "a" | "b"): boolean {
-    return link !== undefined && (link.ifalias === owner || markedByMac(link, owner, side));
+    return link !== undefined && (isOwnedBy(link.ifalias, owner) || markedByMac(link, owner, side));
 }
 
 /** True when two ends (in two namespaces) are the two ends of one veth pair. */
@@ -119,7 +119,7 @@ export function describeChange(op: "create" | "update" | "delete", olds?: VethLi
  */
 async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInputs>): Promise<InputFailure[]> {
     const failures: InputFailure[] = [];
-    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    const known = isKnown;
     if (!known(inputs.owner)) return failures;
     for (const side of ["a", "b"] as const) {
         const end = inputs[side];
@@ -177,7 +177,7 @@ async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInput
         const link = taken[side];
         const other = taken[side === "a" ? "b" : "a"];
         // An end of this link's own, or the peer of one (an interrupted create marks one end, then the other).
-        const own = ownEnd(link, inputs.owner, side) || (other?.ifalias === inputs.owner && peers(link, other));
+        const own = ownEnd(link, inputs.owner, side) || (isOwnedBy(other?.ifalias, inputs.owner) && peers(link, other));
         if (link && !own) {
             failures.push({
                 property: side,
@@ -214,10 +214,7 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
     async create(inputs) {
         // The same checks as the preview's, for values the preview did not know.
         const failures = await hostFailures(inputs);
-        if (failures.length > 0)
-            throw new Error(
-                `failed to link "${inputs.a.ifName}"/"${inputs.b.ifName}":\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`,
-            );
+        if (failures.length > 0) throw failuresError(`link "${inputs.a.ifName}"/"${inputs.b.ifName}"`, failures);
         const a = await containerNetns(inputs.a.container, "link", "vethLink");
         const b = await containerNetns(inputs.b.container, "link", "vethLink");
         const aNs = endNs(inputs.a, a.pid);
@@ -261,7 +258,7 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
             const c = await docker.inspectContainer(containerId);
             if (!c || !c.State.Running) continue;
             const link = await ip.getLink(props[side].ifName, c.State.Pid);
-            if (link && link.ifalias === props.owner) {
+            if (link && isOwnedBy(link.ifalias, props.owner)) {
                 await execute(planDelete(props, side, endNs(props[side], c.State.Pid)));
                 return;
             }
