@@ -171,9 +171,9 @@ export async function sweepRun(ownerPrefix?: string): Promise<void> {
     });
 }
 
-/** The run id inside a test mark, if the mark is one. */
+/** The run id inside a test mark, if the mark is one (e2e stacks are `e2e-<run>` or `e2e-<run>-<suite>`). */
 function runOfMark(mark: string): string | undefined {
-    return /^(?:hostnet-test\/|hostnet\/test\/|hostnet\/hostnet\/e2e-)([0-9a-f]{6})(?:\/|$)/.exec(mark)?.[1];
+    return /^(?:hostnet-test\/|hostnet\/test\/|hostnet\/hostnet\/e2e-)([0-9a-f]{6})(?:-[a-z0-9]+)?(?:\/|$)/.exec(mark)?.[1];
 }
 
 /** Removes leftovers of earlier test runs that are no longer running (killed before their own cleanup). */
