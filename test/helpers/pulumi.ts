@@ -24,9 +24,14 @@ export interface TestStack {
 /**
  * A stack of the example project in a scratch folder that links to the
  * project's program and node_modules, so that stack files land there and not
- * in the repository.
+ * in the repository. `program` replaces the example's index.ts (same project
+ * settings, so the same owner marks: `hostnet/hostnet/<stack>/...`).
  */
-export async function exampleStack(stackName: string, config: Record<string, string>): Promise<TestStack> {
+export async function exampleStack(
+    stackName: string,
+    config: Record<string, string>,
+    program = join(projectRoot, "index.ts"),
+): Promise<TestStack> {
     const scratch = mkdtempSync(join(tmpdir(), "hostnet-e2e-"));
     const workDir = join(scratch, "project");
     const stateDir = join(scratch, "state");
@@ -34,7 +39,8 @@ export async function exampleStack(stackName: string, config: Record<string, str
     mkdirSync(workDir);
     mkdirSync(stateDir);
     copyFileSync(join(projectRoot, "Pulumi.yaml"), join(workDir, "Pulumi.yaml"));
-    for (const entry of ["index.ts", "tsconfig.json", "package.json", "node_modules"]) {
+    symlinkSync(program, join(workDir, "index.ts"));
+    for (const entry of ["tsconfig.json", "package.json", "node_modules"]) {
         symlinkSync(join(projectRoot, entry), join(workDir, entry));
     }
     const dispose = () => rmSync(scratch, { recursive: true, force: true });
