@@ -94,6 +94,8 @@ describe("drift made by hand: `preview --refresh` names it, a plain `up` repairs
         found: Ops;
         /** What `preview --refresh` plans and `up` does. */
         repair: Ops;
+        /** A provider bug that stops this case today: the case is listed, skipped, with the reason. */
+        blockedBy?: string;
     }
 
     const cases: DriftCase[] = [
@@ -147,6 +149,16 @@ describe("drift made by hand: `preview --refresh` names it, a plain `up` repairs
             drift: async () => void (await sh(["docker", "restart", "-t", "0", cname("seed")])),
             found: { "VethAttachment seed-eth0": "delete", "VethLink seed-isolated": "delete" },
             repair: { "VethAttachment seed-eth0": "create", "VethLink seed-isolated": "create" },
+        },
+        {
+            // Expected once both provider changes land: web's connection to lab survives the restart
+            // (Docker keeps it, with a new endpoint id), and the sidecar left in web's old namespace is drift.
+            kind: "container with a NetworkAttachment and a container: sidecar restarted",
+            drift: async () => void (await sh(["docker", "restart", "-t", "0", cname("web")])),
+            found: { "DockerContainer sidecar": "update" },
+            repair: { "DockerContainer sidecar": "update" },
+            blockedBy:
+                "NetworkAttachment.read owns its connection by EndpointID, which Docker renews on every start (refresh drops it, up fails: already connected); DockerContainer.read does not see a container: sidecar left in its target's old namespace",
         },
         {
             kind: "container stopped",
@@ -209,7 +221,12 @@ describe("drift made by hand: `preview --refresh` names it, a plain `up` repairs
     });
 
     for (const c of cases) {
-        it(`${c.kind}: refresh finds ${Object.keys(c.found).join(", ")}; up repairs it`, async () => {
+        const title = `${c.kind}: refresh finds ${Object.keys(c.found).join(", ")}; up repairs it`;
+        if (c.blockedBy) {
+            it.skip(`${title} (blocked: ${c.blockedBy})`);
+            continue;
+        }
+        it(title, async () => {
             await c.drift();
 
             const found = refreshOps();
