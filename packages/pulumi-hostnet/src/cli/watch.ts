@@ -199,7 +199,10 @@ function brief(err: unknown): string {
 export async function watch(opts: WatchOptions): Promise<void> {
     const { log } = opts;
     const pulumi = await pulumiCommand(opts);
-    const stack: Stack = await LocalWorkspace.selectStack({ stackName: opts.stack, workDir: opts.cwd }, { pulumiCommand: pulumi });
+    // The program is the one already deployed: a heal skips its TypeScript type-check (seconds of CPU
+    // per run) unless PULUMI_NODEJS_TRANSPILE_ONLY says otherwise.
+    const envVars = { PULUMI_NODEJS_TRANSPILE_ONLY: process.env.PULUMI_NODEJS_TRANSPILE_ONLY ?? "true" };
+    const stack: Stack = await LocalWorkspace.selectStack({ stackName: opts.stack, workDir: opts.cwd }, { pulumiCommand: pulumi, envVars });
     const project = (await stack.workspace.projectSettings()).name;
     const ownerPrefix = `hostnet/${project}/${opts.stack}/`;
     log(`watching stack "${opts.stack}" of project "${project}" in ${opts.cwd} (containers labelled ${OWNER_LABEL}=${ownerPrefix}...)`);
@@ -226,34 +229,33 @@ export async function watch(opts: WatchOptions): Promise<void> {
         }
     }
 
-    /** One targeted refresh + up for the containers in `ids`; retried when the stack is locked. */
-    async function heal(ids: string[]): Promise<void> {
-        const started = Date.now();
-        const shown = ids.map((id) => names.get(id) ?? id.slice(0, 12)).join(", ");
+    // The stack's state, exported after each heal (off the path of the next one); a heal whose
+    // container is not in it, or whose targets Pulumi does not find, exports it again.
+    let cachedState: StateResource[] | undefined;
+    async function loadState(): Promise<StateResource[]> {
+        cachedState = undefined;
         const state = await stack.exportStack();
-        const resources: StateResource[] = state.deployment?.resources ?? [];
+        cachedState = (state.deployment?.resources ?? []) as StateResource[];
+        return cachedState;
+    }
+
+    function targetsOf(resources: StateResource[], ids: string[]): { targets: Map<string, StateResource>; missing: string[] } {
         const targets = new Map<string, StateResource>();
+        const missing: string[] = [];
         for (const id of ids) {
             const c = containerResource(resources, id);
-            if (!c) {
-                log(`${names.get(id) ?? id}: not in the stack's state (replaced, or not deployed yet): nothing to heal`);
-                continue;
-            }
-            for (const t of healTargets(resources, c)) targets.set(t.urn, t);
+            if (!c) missing.push(id);
+            else for (const t of healTargets(resources, c)) targets.set(t.urn, t);
         }
-        if (targets.size === 0) return;
-        log(`healing ${shown}: refresh and up of ${[...targets.keys()].map(shortName).join(", ")}`);
-        const done = opsCollector();
+        return { targets, missing };
+    }
+
+    /** `up --refresh` of `targets` and their dependents; retried while the stack is locked. */
+    async function upTargets(targets: string[], onEvent: (e: EngineEvent) => void): Promise<void> {
         for (let attempt = 1; ; attempt++) {
             try {
-                await stack.up({
-                    refresh: true,
-                    target: [...targets.keys()],
-                    targetDependents: true,
-                    onEvent: done.onEvent,
-                    signal: opts.abortHeal,
-                });
-                break;
+                await stack.up({ refresh: true, target: targets, targetDependents: true, onEvent, signal: opts.abortHeal });
+                return;
             } catch (err) {
                 if (err instanceof ConcurrentUpdateError && attempt < 30 && !opts.signal.aborted) {
                     if (attempt === 1) log(`the stack is locked by another operation; retrying every 2 s`);
@@ -262,6 +264,32 @@ export async function watch(opts: WatchOptions): Promise<void> {
                 }
                 throw err;
             }
+        }
+    }
+
+    /** One targeted refresh + up for the containers in `ids`. */
+    async function heal(ids: string[]): Promise<void> {
+        const started = Date.now();
+        const shown = ids.map((id) => names.get(id) ?? id.slice(0, 12)).join(", ");
+        let fromCache = cachedState !== undefined;
+        let { targets, missing } = targetsOf(cachedState ?? (await loadState()), ids);
+        if (missing.length > 0 && fromCache) {
+            fromCache = false;
+            ({ targets, missing } = targetsOf(await loadState(), ids));
+        }
+        for (const id of missing) log(`${names.get(id) ?? id}: not in the stack's state (replaced, or not deployed yet): nothing to heal`);
+        if (targets.size === 0) return;
+        log(`healing ${shown}: refresh and up of ${[...targets.keys()].map(shortName).join(", ")}`);
+        const done = opsCollector();
+        cachedState = undefined;
+        try {
+            await upTargets([...targets.keys()], done.onEvent);
+        } catch (err) {
+            if (!fromCache || !/targets could not be found/.test(String(err))) throw err;
+            // The stack changed since the state was read (someone ran `up`): read it again.
+            const again = targetsOf(await loadState(), ids).targets;
+            cachedState = undefined;
+            await upTargets([...again.keys()], done.onEvent);
         }
         log(`healed ${shown} in ${seconds(Date.now() - started)}: ${done.ops.length > 0 ? done.ops.join(", ") : "nothing needed repair"}`);
     }
@@ -282,6 +310,7 @@ export async function watch(opts: WatchOptions): Promise<void> {
                     );
                 }
                 await reportOrphans();
+                if (ready.size === 0) await loadState().catch(() => undefined);
             }
         } finally {
             busy = false;
@@ -349,6 +378,7 @@ export async function watch(opts: WatchOptions): Promise<void> {
         }
     }
     await reportOrphans();
+    await loadState().catch((err) => log(`warning: failed to read the stack's state: ${brief(err)}`));
     log(`following Docker events`);
     void drain();
 
