@@ -253,8 +253,12 @@ export async function watch(opts: WatchOptions): Promise<void> {
     /** `up --refresh` of `targets` and their dependents; retried while the stack is locked. */
     async function upTargets(targets: string[], onEvent: (e: EngineEvent) => void): Promise<void> {
         for (let attempt = 1; ; attempt++) {
+            // A signal per run: the Automation API never removes the listener it adds.
+            const run = new AbortController();
+            const cancel = () => run.abort();
+            opts.abortHeal?.addEventListener("abort", cancel, { once: true });
             try {
-                await stack.up({ refresh: true, target: targets, targetDependents: true, onEvent, signal: opts.abortHeal });
+                await stack.up({ refresh: true, target: targets, targetDependents: true, onEvent, signal: run.signal });
                 return;
             } catch (err) {
                 if (err instanceof ConcurrentUpdateError && attempt < 30 && !opts.signal.aborted) {
@@ -263,6 +267,8 @@ export async function watch(opts: WatchOptions): Promise<void> {
                     continue;
                 }
                 throw err;
+            } finally {
+                opts.abortHeal?.removeEventListener("abort", cancel);
             }
         }
     }
