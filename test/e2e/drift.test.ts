@@ -28,12 +28,16 @@ describe("drift made by hand: `preview --refresh` names it, a plain `up` repairs
     let out: Record<string, any>;
 
     before(async () => {
-        t = await exampleStack(stackName, {
-            "hostnet:address": `${seedAddress}/16`,
-            "hostnet:labSubnet": `${labNet}.0/24`,
-            "hostnet:lanAddress": `${lanNet}.1/24`,
-            "hostnet:webPort": String(await freePort()),
-        });
+        t = await exampleStack(
+            stackName,
+            {
+                "hostnet:address": `${seedAddress}/16`,
+                "hostnet:labSubnet": `${labNet}.0/24`,
+                "hostnet:lanAddress": `${lanNet}.1/24`,
+                "hostnet:webPort": String(await freePort()),
+            },
+            { transpileOnly: true },
+        );
         const up = await t.stack.up();
         assert.equal(up.summary.result, "succeeded");
         out = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value]));

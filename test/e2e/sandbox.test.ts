@@ -27,7 +27,11 @@ describe("Sandbox: an application restart keeps its network", function () {
             .catch(() => "");
 
     before(async () => {
-        t = await exampleStack(stackName, { "hostnet:address": `${address}/16` }, join(__dirname, "programs", "sandbox.ts"));
+        t = await exampleStack(
+            stackName,
+            { "hostnet:address": `${address}/16` },
+            { program: join(__dirname, "programs", "sandbox.ts"), transpileOnly: true },
+        );
     });
 
     after(async () => {

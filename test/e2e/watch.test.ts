@@ -87,12 +87,16 @@ describe("hostnet watch: a restarted container gets its network back by itself",
     let watch: Watch | undefined;
 
     before(async () => {
-        t = await exampleStack(stackName, {
-            "hostnet:address": `${seedAddress}/16`,
-            "hostnet:labSubnet": `10.213.${n}.0/24`,
-            "hostnet:lanAddress": `10.223.${n}.1/24`,
-            "hostnet:webPort": String(await freePort()),
-        });
+        t = await exampleStack(
+            stackName,
+            {
+                "hostnet:address": `${seedAddress}/16`,
+                "hostnet:labSubnet": `10.213.${n}.0/24`,
+                "hostnet:lanAddress": `10.223.${n}.1/24`,
+                "hostnet:webPort": String(await freePort()),
+            },
+            { transpileOnly: true },
+        );
         assert.equal((await t.stack.up()).summary.result, "succeeded");
     });
 
