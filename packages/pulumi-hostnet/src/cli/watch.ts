@@ -333,7 +333,7 @@ export async function watch(opts: WatchOptions): Promise<void> {
         names.set(id, name);
         lastEventTime = Math.max(lastEventTime, e.time);
         if (e.Action === "die") {
-            log(`${name}: died (exit code ${e.Actor.Attributes.exitCode ?? "?"}); its veths went with its namespace`);
+            log(`${name}: died (exit code ${e.Actor.Attributes.exitCode ?? "?"}); healed when it starts again`);
             return;
         }
         if (e.Action === "restart") return; // always preceded by a start
