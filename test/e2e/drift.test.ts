@@ -155,14 +155,12 @@ describe("drift made by hand: `preview --refresh` names it, a plain `up` repairs
             repair: { "VethAttachment seed-eth0": "create", "VethLink seed-isolated": "create" },
         },
         {
-            // Expected once both provider changes land: web's connection to lab survives the restart
-            // (Docker keeps it, with a new endpoint id), and the sidecar left in web's old namespace is drift.
+            // Docker keeps web's connection to lab across the restart (with a new endpoint id, which refresh records),
+            // and the sidecar stays in web's old namespace until it restarts too: that is the drift up repairs.
             kind: "container with a NetworkAttachment and a container: sidecar restarted",
             drift: async () => void (await sh(["docker", "restart", "-t", "0", cname("web")])),
             found: { "DockerContainer sidecar": "update" },
             repair: { "DockerContainer sidecar": "update" },
-            blockedBy:
-                "NetworkAttachment.read owns its connection by EndpointID, which Docker renews on every start (refresh drops it, up fails: already connected); DockerContainer.read does not see a container: sidecar left in its target's old namespace",
         },
         {
             kind: "container stopped",

@@ -45,6 +45,12 @@ export interface DockerContainerInputs {
 export interface DockerContainerOutputs extends DockerContainerInputs {
     containerId: string;
     running: boolean;
+    /**
+     * With network mode `container:`, false when the container is no longer in
+     * its target's network namespace (the target restarted and this one stayed
+     * in the old, orphaned namespace). Absent for other modes.
+     */
+    joined?: boolean;
 }
 
 export function checkDockerContainerInputs(inputs: Record<string, unknown>): InputFailure[] {

@@ -216,6 +216,12 @@ export async function startContainer(id: string): Promise<void> {
     if (res.statusCode !== 204 && res.statusCode !== 304) throw apiError(`start container "${id}"`, res);
 }
 
+/** `docker restart`: stops (at once) and starts a container again. */
+export async function restartContainer(id: string): Promise<void> {
+    const res = await request("POST", `/containers/${encodeURIComponent(id)}/restart?t=0`);
+    if (res.statusCode !== 204) throw apiError(`restart container "${id}"`, res);
+}
+
 /** Removes a container, running or not. Already gone is success. */
 export async function removeContainer(id: string): Promise<void> {
     const res = await request("DELETE", `/containers/${encodeURIComponent(id)}?force=true&v=true`);

@@ -21,6 +21,7 @@ import {
 } from "../../common/specs/dockerContainer";
 import { containsUnknown, failuresError, InputFailure, isBuiltinNetworkMode, isKnown, parsePortSpec } from "../../common/validation";
 import * as docker from "../host/docker";
+import { netnsOf } from "../host/netns";
 import * as networks from "../host/dockerNetworks";
 import { DockerApiError } from "../host/errors";
 import { foreignHolder } from "../observe";
@@ -48,6 +49,20 @@ async function liveNetworkMode(declared: string, live: string): Promise<string> 
     if (declared === live || !declared.startsWith("container:") || !live.startsWith("container:")) return live;
     const target = await docker.inspectContainer(declared.slice("container:".length));
     return target && `container:${target.Id}` === live ? declared : live;
+}
+
+/**
+ * For a running `container:` container: whether it is in its target's network
+ * namespace. A target that restarted got a new namespace; this container stays
+ * in the old one until it restarts too. Undefined for other modes.
+ */
+async function joinedTarget(c: docker.ContainerInspect): Promise<boolean | undefined> {
+    const mode = c.HostConfig.NetworkMode;
+    if (!mode.startsWith("container:") || !c.State.Running) return undefined;
+    const target = await docker.inspectContainer(mode.slice("container:".length));
+    if (!target?.State.Running) return undefined;
+    const [mine, theirs] = await Promise.all([netnsOf(c.State.Pid), netnsOf(target.State.Pid)]);
+    return mine === undefined || theirs === undefined ? undefined : mine === theirs;
 }
 
 function restartPolicyOf(text: string | undefined): docker.RestartPolicy {
@@ -180,6 +195,14 @@ export function planUpdate(id: string, olds: DockerContainerOutputs, news: Docke
         steps.push(callStep(connectText(name, want), () => connectEndpoint(id, want)));
     }
     if (olds.running === false) steps.push(callStep(`start container "${name}"`, () => docker.startContainer(id)));
+    else if (olds.joined === false) {
+        steps.push(
+            callStep(
+                `restart container "${name}" to rejoin the network namespace of its target (it was left in the one the target had before it restarted)`,
+                () => docker.restartContainer(id),
+            ),
+        );
+    }
     return { steps };
 }
 
@@ -291,7 +314,8 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
         const inPlace =
             !sameValue(olds.networks, news.networks) ||
             (olds.restartPolicy ?? "no") !== (news.restartPolicy ?? "no") ||
-            olds.running === false;
+            olds.running === false ||
+            olds.joined === false;
         return { changes: replaces.length > 0 || inPlace, replaces, deleteBeforeReplace: true };
     },
 
@@ -308,7 +332,7 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
             throw err;
         });
         if (!c) throw new Error(`failed to create container "${inputs.name}": it vanished right after it started; see \`docker events\``);
-        const outs: DockerContainerOutputs = { ...inputs, containerId: c.Id, running: true };
+        const outs: DockerContainerOutputs = { ...inputs, containerId: c.Id, running: true, joined: await joinedTarget(c) };
         return { id: c.Id, outs: definedOnly(outs) };
     },
 
@@ -325,6 +349,7 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
             networkMode: await liveNetworkMode(props.networkMode, c.HostConfig.NetworkMode),
             labels: declaredLabels(props.labels, c.Config.Labels),
             running: c.State.Running,
+            joined: await joinedTarget(c),
         };
         // Docker fills in defaults (the image's command, its own aliases): compare only what the user set.
         if (props.command !== undefined) live.command = c.Config.Cmd ?? [];
@@ -348,7 +373,8 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
 
     async update(id, olds, news) {
         await execute(planUpdate(id, olds, news));
-        return { outs: definedOnly({ ...news, containerId: olds.containerId, running: true }) };
+        const c = await docker.inspectContainer(id);
+        return { outs: definedOnly({ ...news, containerId: olds.containerId, running: true, joined: c && (await joinedTarget(c)) }) };
     },
 
     async delete(id, props) {

@@ -47,10 +47,18 @@ async function connect(
 }
 
 /** The live endpoint of this attachment's own connection, if it still exists. */
+/**
+ * The live endpoint of this attachment's own connection, if it still exists:
+ * the one it made (by endpoint id), or one carrying its mark alias. Docker
+ * gives a connection a new endpoint id every time the container starts, but
+ * keeps its aliases, so after a restart the mark is what says it is ours.
+ */
 async function ownEndpoint(props: NetworkAttachmentOutputs): Promise<docker.EndpointInspect | undefined> {
     const c = await docker.inspectContainer(props.containerId);
     const ep = c ? endpointOf(c, props.networkId) : undefined;
-    return ep && ep.EndpointID === props.endpointId ? ep : undefined;
+    if (!ep) return undefined;
+    const marked = props.owner !== undefined && (ep.Aliases ?? []).includes(connectionMark(props.owner));
+    return ep.EndpointID === props.endpointId || marked ? ep : undefined;
 }
 
 /** The aliases to connect with: the declared ones and the connection's ownership mark. */
@@ -229,7 +237,7 @@ export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider<NetworkA
         const props = storedProps(stored);
         const ep = await ownEndpoint(props);
         if (!ep) return {};
-        const live: NetworkAttachmentOutputs = { ...props, address: ep.IPAddress };
+        const live: NetworkAttachmentOutputs = { ...props, address: ep.IPAddress, endpointId: ep.EndpointID };
         if (props.ipv4Address !== undefined) live.ipv4Address = ep.IPAMConfig?.IPv4Address ?? ep.IPAddress;
         if (props.aliases !== undefined) live.aliases = props.aliases.filter((a) => (ep.Aliases ?? []).includes(a));
         return { id, props: definedOnly(live) };

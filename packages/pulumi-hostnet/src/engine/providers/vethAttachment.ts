@@ -8,7 +8,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
-import { defaultMac, describeOwner, isOwnedBy, markedByMac, sameStack } from "../../common/naming";
+import { defaultMac, describeOwner, isOwnedBy, markedByMac, OWNER_LABEL, sameStack } from "../../common/naming";
 import { checkVethAttachmentInputs, VethAttachmentInputs, VethAttachmentOutputs } from "../../common/specs/vethAttachment";
 import { failuresError, InputFailure, inSubnet, isKnown, parseCidr } from "../../common/validation";
 import * as docker from "../host/docker";
@@ -238,7 +238,10 @@ async function hostFailures(
                 );
             }
         } else if (!c.State.Running || !c.State.Pid) {
-            fail("container", `\`container\` "${inputs.container}" is ${c.State.Status}, not running; start it first`);
+            // A stopped container of this very stack is started by its own resource in this deployment.
+            if (!sameStack(c.Config.Labels?.[OWNER_LABEL], inputs.owner)) {
+                fail("container", `\`container\` "${inputs.container}" is ${c.State.Status}, not running; start it first`);
+            }
         } else {
             const why = modeRefusal("vethAttachment", netModeOf(c.HostConfig.NetworkMode));
             if (why) fail("container", `\`container\` "${inputs.container}" uses network mode ${c.HostConfig.NetworkMode}: ${why}`);

@@ -6,7 +6,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
-import { describeOwner, isOwnedBy, markedByMac } from "../../common/naming";
+import { describeOwner, isOwnedBy, markedByMac, OWNER_LABEL, sameStack } from "../../common/naming";
 import { checkVethLinkInputs, VethLinkEnd, VethLinkInputs, VethLinkOutputs } from "../../common/specs/vethLink";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as docker from "../host/docker";
@@ -157,6 +157,8 @@ async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInput
             continue;
         }
         if (!c.State.Running || !c.State.Pid) {
+            // A stopped container of this very stack is started by its own resource in this deployment.
+            if (sameStack(c.Config.Labels?.[OWNER_LABEL], inputs.owner)) continue;
             failures.push({
                 property: side,
                 reason: `\`${side}.container\` "${end.container}" is ${c.State.Status}, not running; start it first`,
