@@ -11,6 +11,7 @@
 import { OWNER_LABEL, sameStack } from "../common/naming";
 import { parseCidr } from "../common/validation";
 import * as docker from "./host/docker";
+import { currentHostKey } from "./host/hostScope";
 import * as networks from "./host/dockerNetworks";
 import * as ip from "./host/ip";
 
@@ -32,7 +33,8 @@ export async function bridgeState(name: string): Promise<{ kind: string; cidrs: 
 }
 
 const SCAN_TTL_MS = 3000;
-let scan: { at: number; result: Promise<Map<string, AddressHolder[]>> } | undefined;
+/** The last scan of each host ("" this machine). */
+const scans = new Map<string, { at: number; result: Promise<Map<string, AddressHolder[]>> }>();
 
 /**
  * Who holds which IPv4 address on each bridge, by bridge name: containers
@@ -42,10 +44,13 @@ let scan: { at: number; result: Promise<Map<string, AddressHolder[]>> } | undefi
  */
 export function addressesOnBridges(): Promise<Map<string, AddressHolder[]>> {
     const now = Date.now();
+    const host = currentHostKey();
+    let scan = scans.get(host);
     if (!scan || now - scan.at > SCAN_TTL_MS) {
         const result = scanBridges();
         scan = { at: now, result };
-        result.catch(() => (scan = undefined));
+        scans.set(host, scan);
+        result.catch(() => scans.get(host) === scan && scans.delete(host));
     }
     return scan.result;
 }
