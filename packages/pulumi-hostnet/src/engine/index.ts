@@ -110,7 +110,8 @@ function onItsHost(inner: AnyProvider): AnyProvider {
                     return inner.check!(olds, news);
                 });
             } catch (err) {
-                if (err instanceof HostUnreachableError) return { inputs: news, failures: [{ property: "host", reason: err.message }] };
+                // No property: the engine would print the value of `host` with it.
+                if (err instanceof HostUnreachableError) return { inputs: news, failures: [{ property: "", reason: err.message }] };
                 throw err;
             }
         },

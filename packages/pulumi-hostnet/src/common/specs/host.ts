@@ -57,7 +57,8 @@ function show(value: unknown): string {
 /** The failures of a `host` input (`field` is where it sits, e.g. `host` or `a.host`); values not known yet pass. */
 export function checkHost(field: string, value: unknown, isUnknown: (v: unknown) => boolean): InputFailure[] {
     if (value === undefined || value === null || isUnknown(value)) return [];
-    const fail = (reason: string): InputFailure => ({ property: field.split(".")[0], reason });
+    // No property: the engine would print the input's value with the message, and `host` may hold a key.
+    const fail = (reason: string): InputFailure => ({ property: "", reason });
     if (typeof value !== "object" || Array.isArray(value)) {
         return [fail(`\`${field}\` must be { name, ssh: { host, port?, user?, privateKeyPath?, knownHostsPath? } }; got ${show(value)}`)];
     }

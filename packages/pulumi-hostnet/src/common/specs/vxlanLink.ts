@@ -56,7 +56,7 @@ function show(value: unknown): string {
 
 function checkEnd(side: "a" | "b", end: unknown): InputFailure[] {
     if (typeof end !== "object" || end === null || Array.isArray(end)) {
-        return [{ property: side, reason: `\`${side}\` must be { host?, bridge, underlay, ifName?, mac? }; got ${show(end)}` }];
+        return [{ property: "", reason: `\`${side}\` must be { host?, bridge, underlay, ifName?, mac? }; got ${show(end)}` }];
     }
     const e = end as Record<string, unknown>;
     const reasons: (string | undefined)[] = [];
@@ -69,7 +69,8 @@ function checkEnd(side: "a" | "b", end: unknown): InputFailure[] {
     field("underlay", checkIPv4);
     field("ifName", checkIfName);
     field("mac", checkMac, false);
-    const failures = reasons.filter((r): r is string => r !== undefined).map((reason) => ({ property: side, reason }));
+    // No property: the engine would print the side's value with the message, and its `host` may hold a key.
+    const failures = reasons.filter((r): r is string => r !== undefined).map((reason) => ({ property: "", reason }));
     return [...failures, ...checkHost(`${side}.host`, e.host, containsUnknown)];
 }
 
@@ -92,13 +93,13 @@ export function checkVxlanLinkInputs(inputs: Record<string, unknown>): InputFail
     const b = inputs.b as Partial<VxlanLinkEnd> | undefined;
     if (a && b && failures.length === 0 && !containsUnknown([a.host, b.host]) && (a.host?.name ?? "") === (b.host?.name ?? "")) {
         failures.push({
-            property: "b",
+            property: "",
             reason: `\`a\` and \`b\` are both on ${a.host ? `host ${a.host.name}` : "this machine"}: a VxlanLink joins bridges on two hosts (on one host, use a VethLink or one bridge)`,
         });
     }
     if (a && b && failures.length === 0 && !containsUnknown([a.underlay, b.underlay]) && a.underlay === b.underlay) {
         failures.push({
-            property: "b",
+            property: "",
             reason: `\`a.underlay\` and \`b.underlay\` are the same address ${a.underlay}: each side has its own`,
         });
     }

@@ -11,7 +11,12 @@
 //   reused by an http agent;
 // - BatchMode (never a prompt), strict host key checking against the
 //   known_hosts the user gives, the user's key file or an inline key (written
-//   to this process's private folder, removed when the process exits).
+//   to this process's private folder for the time ssh takes to connect, then
+//   removed: the master connection needs it no more).
+//
+// The engine ends its provider process with SIGINT (then SIGKILL): masters
+// are closed then, and a folder left by a process killed outright is removed
+// by the next process that connects anywhere.
 //
 // A host that cannot be reached is a HostUnreachableError naming it.
 //
@@ -19,7 +24,7 @@
 
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,15 +60,39 @@ const DOCKER_STREAMS = 4;
 const SSH_FAILURE =
     /^(ssh: |kex_exchange_identification|Connection (closed|reset|timed out)|Host key verification failed|.*Permission denied \(|.*REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known for|Control socket connect|mux_client_)/m;
 
+const FOLDER_PREFIX = "hostnet-ssh-";
 let folder: string | undefined;
 
-/** This process's private folder: control sockets, inline keys and known_hosts. Removed on exit. */
+/** This process's private folder: control sockets, and inline keys while ssh connects. Removed on exit. */
 function processFolder(): string {
     if (!folder) {
-        folder = mkdtempSync(join(tmpdir(), "hostnet-ssh-")); // mode 0700
+        removeStaleFolders();
+        folder = mkdtempSync(join(tmpdir(), `${FOLDER_PREFIX}${process.pid}-`)); // mode 0700
         process.once("exit", closeAll);
+        for (const signal of ["SIGINT", "SIGTERM"] as const) {
+            const onSignal = () => {
+                closeAll();
+                // Then die of the signal, as without this handler.
+                process.removeListener(signal, onSignal);
+                process.kill(process.pid, signal);
+            };
+            process.once(signal, onSignal);
+        }
     }
     return folder;
+}
+
+/** Folders of provider processes that are gone (killed outright). */
+function removeStaleFolders(): void {
+    for (const entry of readdirSync(tmpdir())) {
+        const pid = /^hostnet-ssh-(\d+)-/.exec(entry)?.[1];
+        if (pid === undefined || Number(pid) === process.pid) continue;
+        try {
+            process.kill(Number(pid), 0);
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === "ESRCH") rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+        }
+    }
 }
 
 const connections = new Map<string, SshConnection>();
@@ -131,7 +160,7 @@ export class SshConnection implements HostConnection {
     }
 
     /** Options of every ssh invocation for this host (the destination and command come after them). */
-    private options(controlMaster: "auto" | "yes" = "auto"): string[] {
+    private options(controlMaster: "no" | "yes" = "no"): string[] {
         const s = this.host.ssh;
         const files = this.files ?? {};
         const opts = [
@@ -168,7 +197,7 @@ export class SshConnection implements HostConnection {
         );
     }
 
-    /** Writes inline keys to this process's folder, and checks that key files can be read. */
+    /** Writes inline keys to this process's folder (until the master is up), and checks that key files can be read. */
     private prepareFiles(): void {
         const s = this.host.ssh;
         const files: { key?: string; knownHosts?: string } = {};
@@ -211,7 +240,11 @@ export class SshConnection implements HostConnection {
     private async connect(): Promise<void> {
         this.prepareFiles();
         const argv = ["ssh", ...this.options("yes"), "-N", "-f", "--", this.host.ssh.host];
-        const r = await localRunner(argv);
+        const r = await localRunner(argv).finally(() => {
+            // The master has authenticated (or failed): the key is not needed on disk any more.
+            for (const f of Object.values(this.files ?? {})) rmSync(f, { force: true });
+            this.files = {};
+        });
         if (r.spawnError) {
             throw this.unreachable(
                 `cannot start ssh: ${r.spawnError.message} (install the OpenSSH client, Debian's openssh-client)`,
@@ -222,10 +255,17 @@ export class SshConnection implements HostConnection {
         this.master = true;
     }
 
-    private async run(argv: readonly string[], input?: string): Promise<CommandResult> {
+    private async run(argv: readonly string[], input?: string, retry = true): Promise<CommandResult> {
         await this.ensure();
         const result = await localRunner(this.sshArgv(shellQuote(["env", "LC_ALL=C", ...argv])), input);
-        if (result.exitCode === 255 && SSH_FAILURE.test(result.stderr)) throw this.unreachable(result.stderr);
+        if (result.exitCode === 255 && SSH_FAILURE.test(result.stderr)) {
+            // The master may have gone (killed, network dropped): connect again, once.
+            if (retry) {
+                this.ready = undefined;
+                return this.run(argv, input, false);
+            }
+            throw this.unreachable(result.stderr);
+        }
         return result;
     }
 

@@ -149,7 +149,8 @@ async function hostFailures(inputs: VxlanLinkInputs, olds?: Partial<VxlanLinkInp
     for (const side of SIDES) {
         const end = inputs[side];
         if (!end || !known(end.host ?? null)) continue;
-        const fail = (reason: string) => failures.push({ property: side, reason });
+        // No property: the engine would print the side's value with the message, and its `host` may hold a key.
+        const fail = (reason: string) => failures.push({ property: "", reason });
         try {
             await atSide(end, async () => {
                 if (known(end.ifName)) {
