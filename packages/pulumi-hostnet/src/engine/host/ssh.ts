@@ -4,8 +4,10 @@
 // - one master connection per host per provider process (ControlMaster, a
 //   socket in a folder of this process), shared by every command and every
 //   Docker stream: the cost of connecting is paid once, not per command;
-// - commands: the argv quoted for the remote shell by quote.ts, run through
-//   the master, `LC_ALL=C` as locally, standard input passed as is;
+// - commands: the argv quoted for the remote shell by quote.ts, run by a few
+//   long-lived shell sessions on the host (shellSession.ts), opened through
+//   the master: a command costs a fork there, not a new SSH session with the
+//   user's login shell; `LC_ALL=C` as locally, standard input passed as is;
 // - Docker: `docker system dial-stdio` on the host is the stream Node's http
 //   speaks the Engine API over (what the docker CLI runs), kept alive and
 //   reused by an http agent;
@@ -32,6 +34,7 @@ import { Duplex } from "node:stream";
 import { HostUnreachableError } from "./errors";
 import { HostConnection, withHost } from "./hostScope";
 import { shellQuote } from "./quote";
+import { ShellSession, ShellSessionError } from "./shellSession";
 import { CommandResult, CommandRunner, localRunner } from "./run";
 
 /** A host as the engine receives it (common/specs/host.ts's HostSpec). */
@@ -55,6 +58,8 @@ const CONNECT_TIMEOUT_S = 10;
 const FAILURE_MEMO_MS = 10_000;
 /** Docker streams (ssh sessions) per host at once. */
 const DOCKER_STREAMS = 4;
+/** Shell sessions per host, each running one command at a time. */
+const SHELL_SESSIONS = 4;
 
 // ssh's own failures (exit code 255), as opposed to the remote command's.
 const SSH_FAILURE =
@@ -146,6 +151,9 @@ export class SshConnection implements HostConnection {
     readonly runner: CommandRunner;
     readonly dockerAgent: http.Agent;
     private ready?: Promise<void>;
+    private sessions: ShellSession[] = [];
+    private idle: ShellSession[] = [];
+    private waiting: { resolve: (s: ShellSession) => void; reject: (err: unknown) => void }[] = [];
     private files?: { key?: string; knownHosts?: string };
     private master = false;
 
@@ -255,22 +263,63 @@ export class SshConnection implements HostConnection {
         this.master = true;
     }
 
+    /** An idle shell session, a new one (up to SHELL_SESSIONS), or the next one released. */
+    private async acquire(): Promise<ShellSession> {
+        for (let s = this.idle.pop(); s; s = this.idle.pop()) if (!s.dead) return s;
+        if (this.sessions.length >= SHELL_SESSIONS) return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+        const session = new ShellSession((command) => this.sshArgv(command), this.name);
+        this.sessions.push(session);
+        try {
+            await session.ready;
+        } catch (err) {
+            this.release(session);
+            throw err;
+        }
+        return session;
+    }
+
+    private release(session: ShellSession): void {
+        if (session.dead) {
+            this.sessions = this.sessions.filter((s) => s !== session);
+            const next = this.waiting.shift();
+            if (next) this.acquire().then(next.resolve, next.reject);
+            return;
+        }
+        const next = this.waiting.shift();
+        if (next) next.resolve(session);
+        else this.idle.push(session);
+    }
+
     private async run(argv: readonly string[], input?: string, retry = true): Promise<CommandResult> {
         await this.ensure();
-        const result = await localRunner(this.sshArgv(shellQuote(["env", "LC_ALL=C", ...argv])), input);
-        if (result.exitCode === 255 && SSH_FAILURE.test(result.stderr)) {
+        let session: ShellSession;
+        try {
+            session = await this.acquire();
+        } catch (err) {
             // The master may have gone (killed, network dropped): connect again, once.
             if (retry) {
                 this.ready = undefined;
                 return this.run(argv, input, false);
             }
-            throw this.unreachable(result.stderr);
+            const stderr = err instanceof ShellSessionError ? err.stderr : String(err);
+            throw SSH_FAILURE.test(stderr) ? this.unreachable(stderr, err) : err;
         }
-        return result;
+        try {
+            return await session.run(argv, input);
+        } catch (err) {
+            if (err instanceof ShellSessionError && err.notRun && retry) return this.run(argv, input, false);
+            if (err instanceof ShellSessionError && SSH_FAILURE.test(err.stderr)) throw this.unreachable(err.stderr, err);
+            throw err;
+        } finally {
+            this.release(session);
+        }
     }
 
     /** Closes the master connection (at process exit). */
     close(): void {
+        for (const s of this.sessions) s.close();
+        this.sessions = [];
+        this.idle = [];
         if (!this.master) return;
         this.master = false;
         spawnSync("ssh", [...this.options(), "-O", "exit", "--", this.host.ssh.host], { stdio: "ignore", timeout: 5000 });
