@@ -37,11 +37,13 @@ const sites: Site[] = (names.length > 0 ? names : ["local"]).map((name) => {
     return { name, host, address: hosts[name], bridge };
 });
 
-// One VXLAN tunnel between each pair of neighbours; the containers' MTU is the tunnel's.
+// One VXLAN tunnel between each pair of neighbours, each with its own VNI (a host in
+// the middle has two tunnels on one UDP port: the kernel tells them apart by VNI).
+// The containers' MTU is the tunnels'.
 const links = sites.slice(1).map(
     (site, i) =>
         new VxlanLink(`${sites[i].name}-${site.name}`, {
-            vni,
+            vni: vni + i,
             a: { bridge: sites[i].bridge, underlay: sites[i].address! },
             b: { bridge: site.bridge, underlay: site.address! },
         }),

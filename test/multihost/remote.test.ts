@@ -74,13 +74,13 @@ async function exampleProject(stackName: string, config: Record<string, string>,
     return { stack, dispose: () => rmSync(scratch, { recursive: true, force: true }) };
 }
 
-/** ssh processes that use the test bed's key: the library's master connections, and any stream still open. */
+/** ssh processes of the library's (other than this test process's own) that use the test bed's key: masters, sessions, streams. */
 async function sshProcessesOf(tb: TestbedInfo): Promise<string[]> {
     const { stdout } = await sh(["ps", "-eo", "pid=,stat=,args="]);
     return stdout
         .split("\n")
         .filter((l) => / ssh /.test(` ${l.trim().split(/\s+/).slice(2, 3).join(" ")} `) && l.includes(tb.ssh.clientKey) && !/\sZ/.test(l))
-        .filter((l) => l.includes("hostnet-ssh-"));
+        .filter((l) => l.includes("hostnet-ssh-") && !l.includes(`hostnet-ssh-${process.pid}-`));
 }
 
 function runIsAlive(run: string): boolean {

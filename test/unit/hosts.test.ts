@@ -16,6 +16,7 @@ import { provider } from "../../packages/pulumi-hostnet/src/engine";
 import { HostUnreachableError } from "../../packages/pulumi-hostnet/src/engine/host/errors";
 import { currentHostKey, HostConnection, withHost } from "../../packages/pulumi-hostnet/src/engine/host/hostScope";
 import { shellQuote } from "../../packages/pulumi-hostnet/src/engine/host/quote";
+import { ShellSession, ShellSessionError } from "../../packages/pulumi-hostnet/src/engine/host/shellSession";
 import { CommandRunner, runHost, setCommandRunner } from "../../packages/pulumi-hostnet/src/engine/host/run";
 import { claim, claimsIn, isClaimed } from "../../packages/pulumi-hostnet/src/engine/registry";
 import { sh } from "../helpers/host";
@@ -406,5 +407,53 @@ describe("components on hosts, under mocks", () => {
                 }),
             /both on host vb/,
         );
+    });
+});
+
+describe("shell session: commands one after another in one remote sh", () => {
+    // The session's transport run locally: `sh -c <command>` instead of `ssh HOST <command>`.
+    const local = (command: string) => ["sh", "-c", command];
+    let session: ShellSession;
+    beforeEach(async () => {
+        session = new ShellSession(local, "test");
+        await session.ready;
+    });
+    afterEach(() => session.close());
+
+    it("returns each command's output, error output and exit code, however they look", async () => {
+        assert.deepEqual(await session.run(["printf", "%s", "no newline"]), { exitCode: 0, stdout: "no newline", stderr: "" });
+        // Output that looks like the session's own frame is just output.
+        const tricky = `HN 0000 0 0 0\nHN x\n\n${"y".repeat(100000)}\n`;
+        assert.equal((await session.run(["printf", "%s", tricky])).stdout, tricky.replace(/\n$/, ""));
+        assert.deepEqual(await session.run(["sh", "-c", "echo out; echo err >&2; exit 3"]), { exitCode: 3, stdout: "out", stderr: "err" });
+        const missing = await session.run(["no-such-command-hn"]);
+        assert.equal(missing.exitCode, 127);
+        assert.match(missing.stderr, /no-such-command-hn: not found/);
+        assert.equal((await session.run(["sh", "-c", "echo $LC_ALL"])).stdout, "C");
+    });
+
+    it("gives a command its input, and /dev/null without one: never the session's own", async () => {
+        const input = "line 1\n'quoted' $(not run) `nor this`\n\nlast, no newline";
+        assert.equal((await session.run(["cat"], input)).stdout, input);
+        assert.equal((await session.run(["cat"])).stdout, "", "cat reads /dev/null, not the next command line");
+        assert.equal((await session.run(["echo", "still here"])).stdout, "still here");
+    });
+
+    it("runs commands queued at once in order, each with its own result", async () => {
+        const results = await Promise.all(Array.from({ length: 50 }, (_, i) => session.run(["sh", "-c", `echo ${i}; exit ${i % 7}`])));
+        assert.deepEqual(
+            results.map((r) => [r.stdout, r.exitCode]),
+            Array.from({ length: 50 }, (_, i) => [String(i), i % 7]),
+        );
+    });
+
+    it("rejects the command it was running when the session dies, and every later one", async () => {
+        const dying = session.run(["sh", "-c", "kill -9 $PPID"]);
+        await assert.rejects(
+            dying,
+            (err: ShellSessionError) => err.notRun === false && /lost the shell session on host test/.test(err.message),
+        );
+        assert.equal(session.dead, true);
+        await assert.rejects(session.run(["true"]), (err: ShellSessionError) => err.notRun);
     });
 });
