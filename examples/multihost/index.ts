@@ -16,10 +16,12 @@ import { Bridge, Container, Host, VethAttachment, VxlanLink } from "pulumi-hostn
 const config = new pulumi.Config();
 const hosts = config.getObject<Record<string, string>>("hosts") ?? {};
 const privateKeyPath = config.get("privateKeyPath");
+const privateKey = config.getSecret("privateKey"); // or the key itself: `config set --secret privateKey < key`
 const knownHostsPath = config.get("knownHostsPath");
 const containers = config.getNumber("containers") ?? 1;
 const overlay = config.get("overlay") ?? "10.77.0"; // the segment's /24, without its last byte
 const vni = config.getNumber("vni") ?? 42;
+const tunnelMtu = config.getNumber("tunnelMtu"); // default: the underlay's MTU - 50
 const image = config.get("image") ?? "hostnet/busybox:1";
 
 interface Site {
@@ -31,7 +33,7 @@ interface Site {
 
 const names = Object.keys(hosts);
 const sites: Site[] = (names.length > 0 ? names : ["local"]).map((name) => {
-    const host = names.length > 0 ? new Host(name, { ssh: { host: hosts[name], privateKeyPath, knownHostsPath } }) : undefined;
+    const host = names.length > 0 ? new Host(name, { ssh: { host: hosts[name], privateKeyPath, privateKey, knownHostsPath } }) : undefined;
     // Everything created with `{ parent: host }` lives on that host.
     const bridge = new Bridge(`${name}-br`, {}, { parent: host });
     return { name, host, address: hosts[name], bridge };
@@ -44,6 +46,7 @@ const links = sites.slice(1).map(
     (site, i) =>
         new VxlanLink(`${sites[i].name}-${site.name}`, {
             vni: vni + i,
+            mtu: tunnelMtu,
             a: { bridge: sites[i].bridge, underlay: sites[i].address! },
             b: { bridge: site.bridge, underlay: site.address! },
         }),

@@ -229,6 +229,24 @@ describe("resources on other hosts over SSH (test bed: this machine is host A; h
             assert.ok(await eventually(pingBtoC, 10000), "ping b -> c again");
         });
 
+        it("changes the tunnel's MTU in place: both VXLAN devices and the containers' interfaces, nothing replaced", async () => {
+            const before = { b: (await vxlanOn("b"))!.ifindex, c: (await vxlanOn("c"))!.ifindex };
+            await stack.setConfig("test:tunnelMtu", { value: "1400" });
+            const up = await stack.up();
+            assert.deepEqual(
+                up.summary.resourceChanges,
+                { same: up.summary.resourceChanges?.same, update: 3 },
+                "the link and two attachments",
+            );
+            for (const h of ["b", "c"] as const) {
+                const vx = (await vxlanOn(h))!;
+                assert.deepEqual([vx.ifindex, vx.mtu], [before[h], 1400], `the same device on ${h}, MTU 1400`);
+                const inside = (await docker(host(h), "exec", cname(`${h}-c0`), "ip", "-o", "link", "show", "eth0")).stdout;
+                assert.match(inside, /mtu 1400/);
+            }
+            assert.ok(await pingBtoC());
+        });
+
         it("with host c's sshd down, preview and up fail naming host c; host b's resources stay as they were", async () => {
             const c = host("c");
             const before = {
@@ -277,6 +295,45 @@ describe("resources on other hosts over SSH (test bed: this machine is host A; h
                 );
             }
         });
+    });
+
+    it("an inline private key (a config secret) reaches the hosts and is never in the state in plain text", async () => {
+        const stackName = `mk${RUN}`;
+        const p = await exampleProject(
+            stackName,
+            { knownHostsPath: tb.ssh.knownHosts, overlay: `10.76.${runByte(9)}`, vni: String(5000 + runByte()) },
+            { hosts: { b: host("b").address, c: host("c").address } },
+        );
+        const key = readFileSync(tb.ssh.clientKey, "utf8");
+        try {
+            await p.stack.setConfig("test:privateKey", { value: key, secret: true });
+            await p.stack.up();
+            const ping = await docker(host("b"), "exec", `hn-${stackName}-b-c0`, "ping", "-c", "2", "-W", "1", `10.76.${runByte(9)}.52`);
+            assert.equal(ping.exitCode, 0, "deployed with the inline key, on both hosts");
+            const state = JSON.stringify(await p.stack.exportStack());
+            const body = key.split("\n")[1];
+            assert.ok(body.length > 20);
+            assert.equal(state.includes(body), false, "no line of the key in the state");
+            assert.ok(
+                /"privateKey":\{"4dabf18193072939515e22adb298388d":"1b47061264138c4ac30d75fd1eb44270","ciphertext":"v1:/.test(state),
+                "stored as a secret",
+            );
+            await p.stack.destroy();
+            for (const h of tb.hosts) assert.deepEqual(await ownedContainers(h, `hostnet@${h.name}/test/${stackName}/`), []);
+            // Provider processes are gone: their folders (where a key lived while ssh connected) with them.
+            const folders = readdirSync(tmpdir()).filter(
+                (f) => /^hostnet-ssh-\d+-/.test(f) && !f.startsWith(`hostnet-ssh-${process.pid}-`),
+            );
+            for (const f of folders)
+                assert.deepEqual(
+                    readdirSync(join(tmpdir(), f)).filter((x) => x.startsWith("key-")),
+                    [],
+                    f,
+                );
+        } finally {
+            await p.stack.destroy().catch(() => undefined);
+            p.dispose();
+        }
     });
 
     (process.env.HOSTNET_TIMING === "1" ? describe : describe.skip)(

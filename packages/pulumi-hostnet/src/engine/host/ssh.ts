@@ -25,7 +25,7 @@
 // Engine side, host layer: no Pulumi imports.
 
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { accessSync, constants, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import { tmpdir } from "node:os";
@@ -210,11 +210,12 @@ export class SshConnection implements HostConnection {
         const s = this.host.ssh;
         const files: { key?: string; knownHosts?: string } = {};
         if (s.privateKey !== undefined) {
-            files.key = join(processFolder(), `key-${hash(s.privateKey)}`);
+            // One file per connection attempt: two hosts with the same key connect at once, and each removes its own.
+            files.key = join(processFolder(), `key-${randomBytes(8).toString("hex")}`);
             writeFileSync(files.key, s.privateKey.endsWith("\n") ? s.privateKey : `${s.privateKey}\n`, { mode: 0o600 });
         }
         if (s.knownHosts !== undefined) {
-            files.knownHosts = join(processFolder(), `known_hosts-${hash(s.knownHosts)}`);
+            files.knownHosts = join(processFolder(), `known_hosts-${randomBytes(8).toString("hex")}`);
             writeFileSync(files.knownHosts, s.knownHosts.endsWith("\n") ? s.knownHosts : `${s.knownHosts}\n`, { mode: 0o600 });
         }
         for (const [what, path] of [
