@@ -306,6 +306,47 @@ describe("resources on other hosts over SSH (test bed: this machine is host A; h
         });
     });
 
+    it("says why a host cannot be reached, and what to check: host key unknown, key refused, nothing listening", async () => {
+        const b = host("b");
+        const scratch = mkdtempSync(join(tmpdir(), "hostnet-keys-"));
+        try {
+            writeFileSync(join(scratch, "empty_known_hosts"), "");
+            await sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", join(scratch, "stranger")]);
+            const base = { host: b.address, privateKeyPath: tb.ssh.clientKey, knownHostsPath: tb.ssh.knownHosts };
+            const cases: [string, object, RegExp][] = [
+                [
+                    "unknown host key",
+                    { ...base, knownHostsPath: join(scratch, "empty_known_hosts") },
+                    /^failed to reach host b over SSH: .*Host key verification failed\.; check that the host's key is in .*empty_known_hosts \(ssh-keyscan -p 22 /,
+                ],
+                [
+                    "a key the host refuses",
+                    { ...base, privateKeyPath: join(scratch, "stranger") },
+                    /^failed to reach host b over SSH: .*Permission denied \(publickey\)\.; check `user` and the private key \(.*stranger\)/,
+                ],
+                [
+                    "nothing listening",
+                    { ...base, port: 2 },
+                    /^failed to reach host b over SSH: ssh: connect to host .* port 2: Connection refused; check that root@/,
+                ],
+                [
+                    "a key file that is not there",
+                    { ...base, privateKeyPath: join(scratch, "nope") },
+                    /cannot read the private key file .*nope/,
+                ],
+            ];
+            for (const [what, ssh, pattern] of cases) {
+                await assert.rejects(
+                    onHost({ name: "b", ssh } as never, () => runHost("list links", ["ip", "link"])),
+                    (err: Error) => err.name === "HostUnreachableError" && pattern.test(err.message),
+                    what,
+                );
+            }
+        } finally {
+            rmSync(scratch, { recursive: true, force: true });
+        }
+    });
+
     it("an inline private key (a config secret) reaches the hosts and is never in the state in plain text", async () => {
         const stackName = `mk${RUN}`;
         const p = await exampleProject(

@@ -12,7 +12,7 @@ import { describeOwner, ownerMark, parseOwnerMark, sameStack } from "../../packa
 import { checkHost } from "../../packages/pulumi-hostnet/src/common/specs/host";
 import { checkVxlanLinkInputs } from "../../packages/pulumi-hostnet/src/common/specs/vxlanLink";
 import { containsUnknown, UNKNOWN } from "../../packages/pulumi-hostnet/src/common/validation";
-import { provider } from "../../packages/pulumi-hostnet/src/engine";
+import { describeChange, provider } from "../../packages/pulumi-hostnet/src/engine";
 import { HostUnreachableError } from "../../packages/pulumi-hostnet/src/engine/host/errors";
 import { currentHostKey, HostConnection, withHost } from "../../packages/pulumi-hostnet/src/engine/host/hostScope";
 import { shellQuote } from "../../packages/pulumi-hostnet/src/engine/host/quote";
@@ -455,5 +455,61 @@ describe("shell session: commands one after another in one remote sh", () => {
         );
         assert.equal(session.dead, true);
         await assert.rejects(session.run(["true"]), (err: ShellSessionError) => err.notRun);
+    });
+});
+
+describe("VxlanLink plans (nothing run)", () => {
+    const end = (host: string, underlay: string, ifName: string) => ({
+        host: { name: host, ssh: { host: underlay } },
+        bridge: "br0",
+        underlay,
+        ifName,
+        mac: "02:00:00:00:00:0" + host.length,
+        owner: `hostnet@${host}/p/s/VxlanLink/l`,
+    });
+    const inputs = {
+        a: end("b", "10.0.0.2", "vxb"),
+        b: end("c", "10.0.0.3", "vxc"),
+        vni: 42,
+        port: 4789,
+        owner: "hostnet/p/s/VxlanLink/l",
+    };
+    const outputs = { ...inputs, effectiveMtu: 1450, autoMtu: 1450 };
+
+    it("creates one device per side, each on its own host, towards the other", () => {
+        assert.deepEqual(describeChange("VxlanLink", "create", undefined, inputs), [
+            "create VXLAN device vxb (VNI 42, UDP 4789, 10.0.0.2 -> 10.0.0.3) on host b",
+            "mark vxb as hostnet@b/p/s/VxlanLink/l, attach it to bridge br0, bring it up on host b",
+            "create VXLAN device vxc (VNI 42, UDP 4789, 10.0.0.3 -> 10.0.0.2) on host c",
+            "mark vxc as hostnet@c/p/s/VxlanLink/l, attach it to bridge br0, bring it up on host c",
+        ]);
+        assert.deepEqual(describeChange("VxlanLink", "delete", outputs), [
+            "delete VXLAN device vxb on host b",
+            "delete VXLAN device vxc on host c",
+        ]);
+    });
+
+    it("changes MTU, bridges and underlay addresses in place; VNI, port, names and hosts replace", async () => {
+        const p = provider("VxlanLink");
+        const diff = (news: object) => p.diff!("id", outputs, { ...inputs, ...news });
+        for (const news of [{ mtu: 1400 }, { a: { ...inputs.a, bridge: "br1" } }, { b: { ...inputs.b, underlay: "10.0.0.9" } }]) {
+            const d = await diff(news);
+            assert.deepEqual([d.changes, d.replaces], [true, []], JSON.stringify(news));
+        }
+        for (const [news, field] of [
+            [{ vni: 43 }, "vni"],
+            [{ port: 8472 }, "port"],
+            [{ a: { ...inputs.a, ifName: "vx1" } }, "a.ifName"],
+            [{ b: { ...inputs.b, host: { name: "d", ssh: { host: "10.0.0.3" } } } }, "b.host"],
+        ] as const) {
+            assert.ok((await diff(news)).replaces?.includes(field), field);
+        }
+        assert.equal((await diff({})).changes, false);
+        assert.deepEqual(describeChange("VxlanLink", "update", outputs, { ...inputs, b: { ...inputs.b, underlay: "10.0.0.9" } }), [
+            "set the underlay of vxb to 10.0.0.2 -> 10.0.0.9 on host b",
+            "bring vxb up on host b",
+            "set the underlay of vxc to 10.0.0.9 -> 10.0.0.2 on host c",
+            "bring vxc up on host c",
+        ]);
     });
 });

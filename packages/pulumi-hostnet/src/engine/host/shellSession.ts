@@ -106,7 +106,8 @@ export class ShellSession {
     private hold(busy: boolean): void {
         const method = busy ? "ref" : "unref";
         this.child[method]();
-        for (const s of [this.child.stdin, this.child.stdout, this.child.stderr]) (s as unknown as Record<string, () => void>)?.[method]?.();
+        for (const s of [this.child.stdin, this.child.stdout, this.child.stderr])
+            (s as unknown as Record<string, () => void>)?.[method]?.();
     }
 
     private onData(chunk: Buffer): void {

@@ -199,7 +199,8 @@ export class SshConnection implements HostConnection {
 
     private unreachable(cause: string, err?: unknown): HostUnreachableError {
         return new HostUnreachableError(
-            `failed to reach host ${this.name} over SSH: ${cause.trim() || "ssh failed"}; ${advice(cause, this)}`,
+            // ssh's lines on one line: the message is one sentence, "failed to ...: <why>; <what to check>".
+            `failed to reach host ${this.name} over SSH: ${cause.trim().replace(/\s*\n\s*/g, " ") || "ssh failed"}; ${advice(cause, this)}`,
             this.name,
             { cause: err },
         );

@@ -105,9 +105,10 @@ export function planUpdate(olds: VxlanLinkOutputs, news: VxlanLinkInputs, mtu: n
             );
         }
         const master = before.bridge !== after.bridge ? after.bridge : undefined;
-        const what = [mtu !== olds.effectiveMtu ? `MTU ${mtu}` : "", master ? `bridge ${master}` : "", "up"].filter(Boolean);
+        const what = [mtu !== olds.effectiveMtu ? `MTU ${mtu}` : "", master ? `bridge ${master}` : ""].filter(Boolean);
+        const text = what.length > 0 ? `set ${what.join(", ")} on ${before.ifName} and bring it up` : `bring ${before.ifName} up`;
         steps.push(
-            ipStep(`set ${what.join(", ")} on ${before.ifName} ${on(after)}`, HOST, [
+            ipStep(`${text} ${on(after)}`, HOST, [
                 ip.setLink(before.ifName, { mtu: mtu !== olds.effectiveMtu ? mtu : undefined, master, up: true }),
             ]),
         );
