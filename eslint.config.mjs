@@ -97,6 +97,23 @@ export default tseslint.config(
         },
     },
     {
+        files: [`${src}/cli/**/*.ts`],
+        rules: {
+            "no-restricted-imports": [
+                "error",
+                {
+                    patterns: [
+                        {
+                            group: ["@pulumi/*"],
+                            message: "the command-line tool runs outside Pulumi: it reads the engine's JSON, not its SDK",
+                        },
+                        { group: ["**/program/**", "../program"], message: "the command-line tool never loads program-side code" },
+                    ],
+                },
+            ],
+        },
+    },
+    {
         files: ["test/**/*.ts", "**/*.js", "**/*.cjs"],
         rules: { "@typescript-eslint/no-require-imports": "off", "@typescript-eslint/no-unused-expressions": "off" },
     },

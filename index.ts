@@ -16,6 +16,8 @@
 //   image hostnet/busybox:1 webPort 18080    labSubnet 10.10.0.0/24
 //   lanAddress 10.20.0.1/24 (the created bridge's; isolated gets .2)
 //   webLabHost 20           (web's host number on the lab network)
+//   webMode bridge          (or `lab`: web created on the lab network itself,
+//                           with no NetworkAttachment; changing it replaces web)
 
 import * as pulumi from "@pulumi/pulumi";
 import { Bridge, Container, Network, NetworkAttachment, VethAttachment, VethLink } from "pulumi-hostnet";
@@ -29,6 +31,8 @@ const lab24 = labSubnet.split(".").slice(0, 3).join(".");
 const lanAddress = config.get("lanAddress") ?? "10.20.0.1/24";
 const webLabHost = config.getNumber("webLabHost") ?? 20;
 const lan24 = lanAddress.split(".").slice(0, 3).join(".");
+const webMode = config.get("webMode") ?? "bridge";
+if (webMode !== "bridge" && webMode !== "lab") throw new Error(`\`webMode\` must be bridge or lab; got "${webMode}"`);
 
 // --net=none, attached by hand: the seed.
 const seed = new Container("seed", { image, command: sleep, network: { mode: "none" } });
@@ -39,11 +43,15 @@ const seedEth0 = new VethAttachment("seed-eth0", {
     gateway: config.get("gateway"),
 });
 
-// --net=bridge, with a published port.
+// A user-defined network; two containers reach each other by name.
+const lab = new Network("lab", { subnet: labSubnet, gateway: `${lab24}.1` });
+const webOnLabEndpoint = { network: lab, ipv4Address: `${lab24}.${webLabHost}`, aliases: ["www"] };
+
+// --net=bridge, with a published port (or, with webMode lab, on the lab network).
 const web = new Container("web", {
     image,
     command: ["sh", "-c", "echo hostnet > /var/www/index.html && exec httpd -f -p 80 -h /var/www"],
-    network: { mode: "bridge" },
+    network: webMode === "lab" ? { mode: "networks", networks: [webOnLabEndpoint] } : { mode: "bridge" },
     ports: [`127.0.0.1:${webPort}:80`],
     restartPolicy: "unless-stopped",
 });
@@ -52,8 +60,6 @@ const web = new Container("web", {
 const hostns = new Container("hostns", { image, command: sleep, network: { mode: "host" } });
 const sidecar = new Container("sidecar", { image, command: sleep, network: { mode: "container", container: web } });
 
-// A user-defined network; two containers reach each other by name.
-const lab = new Network("lab", { subnet: labSubnet, gateway: `${lab24}.1` });
 const api = new Container("api", {
     image,
     command: sleep,
@@ -66,12 +72,7 @@ const cli = new Container("cli", {
 });
 
 // web joins the lab network too, without being recreated.
-const webOnLab = new NetworkAttachment("web-lab", {
-    container: web,
-    network: lab,
-    ipv4Address: `${lab24}.${webLabHost}`,
-    aliases: ["www"],
-});
+const webOnLab = webMode === "bridge" ? new NetworkAttachment("web-lab", { container: web, ...webOnLabEndpoint }) : undefined;
 
 // A Linux bridge made by the stack, and docker0 adopted (never deleted).
 const lan = new Bridge("lan", { addresses: [lanAddress] });
@@ -112,5 +113,5 @@ export const seedAttachment = {
     gateway: seedEth0.effectiveGateway,
 };
 export const webUrl = `http://127.0.0.1:${webPort}/`;
-export const webOnLabAddress = webOnLab.address;
+export const webOnLabAddress = webOnLab?.address ?? webOnLabEndpoint.ipv4Address;
 export const linkEnds = { a: link.a, b: link.b };

@@ -28,8 +28,13 @@ for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
 done
 
 echo "    starting dockerd (log: $log)"
+# docker0 keeps Docker's usual 172.17.0.1/16, but Docker hands addresses to
+# --net=bridge containers only from its upper half (--fixed-cidr), so that
+# the lower half (172.17.0.2-172.17.127.254) is free for addresses the
+# library sets by hand (VethAttachment): Docker's allocator knows nothing of
+# those and would otherwise give one of them to the next `docker run`.
 # setsid: dockerd must outlive this script and the terminal that ran it.
-setsid dockerd >"$log" 2>&1 </dev/null &
+setsid dockerd --bip 172.17.0.1/16 --fixed-cidr 172.17.128.0/17 >"$log" 2>&1 </dev/null &
 dockerd_pid=$!
 for _ in $(seq 1 120); do
   if docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then exit 0; fi

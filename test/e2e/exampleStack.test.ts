@@ -56,8 +56,8 @@ describe("example stack through the real Pulumi engine", function () {
     const ownerPrefix = `hostnet/hostnet/${stackName}/`;
     const owner = (type: string, name: string) => `${ownerPrefix}${type}/${name}`;
     const cname = (name: string) => `hn-${stackName}-${name}`;
-    // High in docker0's range, clear of Docker's own allocations and of the example's defaults.
-    const seedAt = (host: number) => `172.17.${200 + (n % 50)}.${host}`;
+    // In docker0's lower half, which Docker does not hand out (scripts/start-docker.sh), clear of the example's defaults.
+    const seedAt = (host: number) => `172.17.${70 + (n % 50)}.${host}`;
     const config: Record<string, string> = {
         "hostnet:address": `${seedAt(n)}/16`,
         "hostnet:labSubnet": `10.210.${n}.0/24`,

@@ -3,6 +3,7 @@
 // only objects carrying a test mark or a test stack's owner mark. Off by
 // default, so that a partial run (`npm run test:unit`) never touches objects of
 // another run going on at the same time.
+import { forgetScan } from "../../packages/pulumi-hostnet/src/engine/observe";
 import { resetClaims } from "../../packages/pulumi-hostnet/src/engine/registry";
 import { sweepStale } from "./host";
 
@@ -11,8 +12,9 @@ export const mochaHooks = {
         this.timeout(120000);
         if (process.env.HOSTNET_TEST_SWEEP_STALE === "1") await sweepStale();
     },
-    // The engine's claims registry lives as long as one deployment's provider process; here, one test.
+    // The engine's claims and its scan of the host live as long as one deployment's provider process; here, one test.
     beforeEach() {
         resetClaims();
+        forgetScan();
     },
 };

@@ -173,7 +173,8 @@ export async function sweepRun(ownerPrefix?: string): Promise<void> {
 
 /** The run id inside a test mark, if the mark is one. */
 function runOfMark(mark: string): string | undefined {
-    return /^(?:hostnet-test\/|hostnet\/test\/|hostnet\/hostnet\/e2e-)([0-9a-f]{6})(?:\/|$)/.exec(mark)?.[1];
+    // Test stacks are named e2e-<run>[-<suffix>] or bad-<run>, in the example project or in scratch projects of their own.
+    return /^(?:hostnet-test\/|hostnet\/test\/|hostnet\/[^/]+\/(?:e2e|bad)-)([0-9a-f]{6})(?:[-/]|$)/.exec(mark)?.[1];
 }
 
 /** Removes leftovers of earlier test runs that are no longer running (killed before their own cleanup). */
@@ -207,4 +208,60 @@ export async function eventually(probe: () => Promise<boolean>, ms = 5000): Prom
         if (Date.now() > until) return false;
         await new Promise((r) => setTimeout(r, 100));
     }
+}
+
+/** Everything on the host whose owner mark starts with `ownerPrefix`: containers, networks, links (as "kind name"). */
+export async function markedObjects(ownerPrefix: string): Promise<string[]> {
+    const found: string[] = [];
+    for (const id of (await sh(["docker", "ps", "-aq"])).stdout.split("\n").filter(Boolean)) {
+        const c = await dockerInspect(id);
+        if (c?.Config?.Labels?.["io.hostnet.owner"]?.startsWith(ownerPrefix)) found.push(`container ${c.Name.slice(1)}`);
+    }
+    for (const n of (await sh(["docker", "network", "ls", "-q"])).stdout.split("\n").filter(Boolean)) {
+        const r = await sh(["docker", "network", "inspect", n], { reject: false });
+        const net = r.exitCode === 0 ? JSON.parse(r.stdout)[0] : undefined;
+        if (net?.Labels?.["io.hostnet.owner"]?.startsWith(ownerPrefix)) found.push(`network ${net.Name}`);
+    }
+    for (const link of await ipLinks()) {
+        if (link.ifalias?.startsWith(ownerPrefix)) found.push(`link ${link.ifname}`);
+    }
+    return found;
+}
+
+function ipv4Range(cidr: string): [number, number] {
+    const [address, prefix] = cidr.split("/");
+    const value = address.split(".").reduce((v, o) => v * 256 + Number(o), 0);
+    const size = 2 ** (32 - Number(prefix ?? 32));
+    const start = value - (value % size);
+    return [start, start + size - 1];
+}
+
+/**
+ * `count` IPv4 /24 networks under 10.0.0.0/8 that overlap nothing on this host
+ * right now: no route, no interface address, no Docker network (other test
+ * runs work beside this one). Picked at random from 10.160.0.0-10.254.255.0.
+ */
+export async function unusedSubnets(count: number): Promise<string[]> {
+    const used: [number, number][] = [];
+    const routes = JSON.parse((await sh(["ip", "-j", "-4", "route", "show", "table", "all"])).stdout) as { dst: string }[];
+    for (const r of routes) if (/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(r.dst)) used.push(ipv4Range(r.dst));
+    for (const l of await ipLinks()) for (const a of ipv4Of(l)) used.push(ipv4Range(a));
+    for (const n of (await sh(["docker", "network", "ls", "-q"])).stdout.split("\n").filter(Boolean)) {
+        const r = await sh(["docker", "network", "inspect", n], { reject: false });
+        const configs: { Subnet?: string }[] = r.exitCode === 0 ? (JSON.parse(r.stdout)[0]?.IPAM?.Config ?? []) : [];
+        for (const c of configs) if (c.Subnet && !c.Subnet.includes(":")) used.push(ipv4Range(c.Subnet));
+    }
+    const picked: string[] = [];
+    for (let tries = 0; picked.length < count; tries++) {
+        if (tries > 10000)
+            throw new Error(`failed to find ${count} unused /24 networks under 10.160.0.0/11; remove leftover test networks`);
+        const b = 160 + (randomBytes(1)[0] % 95);
+        const c = randomBytes(1)[0];
+        const subnet = `10.${b}.${c}.0/24`;
+        const [lo, hi] = ipv4Range(subnet);
+        if (used.some(([s, e]) => s <= hi && lo <= e)) continue;
+        used.push([lo, hi]);
+        picked.push(subnet);
+    }
+    return picked;
 }

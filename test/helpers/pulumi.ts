@@ -3,7 +3,7 @@
 // throw-away file backend and PULUMI_HOME per run.
 
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -51,6 +51,28 @@ export async function exampleStack(stackName: string, config: Record<string, str
 }
 
 /**
+ * A stack of the project in `workDir` (a scratch copy the test made), with its
+ * state and PULUMI_HOME in a scratch folder of their own. `dispose` removes
+ * that folder, not `workDir`.
+ */
+export async function projectStack(workDir: string, stackName: string, config: Record<string, string>): Promise<TestStack> {
+    const scratch = mkdtempSync(join(tmpdir(), "hostnet-state-"));
+    const stateDir = join(scratch, "state");
+    mkdirSync(stateDir);
+    const dispose = () => rmSync(scratch, { recursive: true, force: true });
+    try {
+        const stack = await createStack(stackName, workDir, stateDir, join(scratch, "home"));
+        for (const [key, value] of Object.entries(config)) {
+            await stack.setConfig(key, { value });
+        }
+        return { stack, stateDir, dispose };
+    } catch (err) {
+        dispose();
+        throw err;
+    }
+}
+
+/**
  * A stack of the project in workDir, on a file backend in stateDir, with the
  * project's offline settings plus env for the CLI, the engine and the program.
  */
@@ -77,4 +99,34 @@ export async function createStack(
             },
         },
     );
+}
+
+/** One resource of `pulumi stack export`. */
+export interface ExportedResource {
+    urn: string;
+    type: string;
+    id?: string;
+    inputs?: Record<string, any>;
+    outputs?: Record<string, any>;
+}
+
+/** The resources of the stack's state, as `pulumi stack export` prints them, and the export's size in bytes. */
+export async function exportedState(stack: Stack): Promise<{ resources: ExportedResource[]; bytes: number }> {
+    const deployment = await stack.exportStack();
+    return { resources: deployment.deployment.resources ?? [], bytes: Buffer.byteLength(JSON.stringify(deployment)) };
+}
+
+/** Bytes of the stack's state file in the file backend (what `pulumi up` writes and reads each time). */
+export function stateFileBytes(stateDir: string, stackName: string): number {
+    const stacks = join(stateDir, ".pulumi", "stacks");
+    for (const project of readdirSync(stacks)) {
+        const file = join(stacks, project, `${stackName}.json`);
+        if (existsSync(file)) return statSync(file).size;
+    }
+    throw new Error(`no state file of stack ${stackName} under ${stacks}`);
+}
+
+/** The dynamic resources of an export: those that store provider code under `__provider`. */
+export function dynamicResources(resources: ExportedResource[]): ExportedResource[] {
+    return resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/"));
 }

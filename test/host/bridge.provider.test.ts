@@ -139,6 +139,20 @@ describe("Bridge provider on the real host", function () {
             assert.deepEqual(ipv4Of(after), ipv4Of(before));
         });
 
+        it("a delete whose stored owner mark is missing never deletes an unmarked bridge", async () => {
+            const unmarked = `hnt-u-${sfx}`;
+            await sh(["ip", "link", "add", "name", unmarked, "type", "bridge"]);
+            try {
+                const props = { name: unmarked, up: true, adopted: false, addedAddresses: [] } as unknown as Parameters<
+                    typeof provider.delete
+                >[1];
+                await provider.delete(unmarked, props);
+                assert.ok(await ipLink(unmarked), "an unmarked bridge survives a delete that names it");
+            } finally {
+                await sh(["ip", "link", "del", unmarked], { reject: false });
+            }
+        });
+
         it("refuses to adopt an interface that is not a bridge", async () => {
             const lo = await sh(["ip", "-j", "addr", "show", "dev", "lo"]);
             await assert.rejects(provider.create!(inputs({ name: "lo", adopt: true, addresses: undefined })), {

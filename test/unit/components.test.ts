@@ -98,11 +98,8 @@ describe("components under mocks", () => {
         });
         await settle(c.containerId);
         const child = registered.find((r) => r.name === "api" && r.type.endsWith("DockerContainer"))!;
-        assert.equal(child.inputs.networkMode, "lab-nid");
-        assert.deepEqual(child.inputs.networks, [
-            { network: "lab-nid", ipv4Address: "10.10.0.10", aliases: ["api"] },
-            { network: "other" },
-        ]);
+        assert.equal(child.inputs.networkMode, "lab-id");
+        assert.deepEqual(child.inputs.networks, [{ network: "lab-id", ipv4Address: "10.10.0.10", aliases: ["api"] }, { network: "other" }]);
         const net = registered.find((r) => r.name === "lab" && r.type.endsWith("Network"))!;
         assert.equal(net.inputs.name, "hn-stk-lab");
         assert.equal(net.inputs.owner, "hostnet/proj/stk/Network/lab");
@@ -134,7 +131,7 @@ describe("components under mocks", () => {
         const side = new lib.Container("side2", { image: "hostnet/busybox:1", network: { mode: "container", container: web } });
         await settle(side.containerId);
         const child = registered.find((r) => r.name === "side2" && r.type.endsWith("DockerContainer"))!;
-        assert.equal(child.inputs.networkMode, "container:web2-cid");
+        assert.equal(child.inputs.networkMode, "container:web2-id");
     });
 
     it("VethAttachment onto a Network uses the network's Linux bridge", async () => {

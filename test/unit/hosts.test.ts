@@ -8,7 +8,7 @@
 import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import * as pulumi from "@pulumi/pulumi";
-import { describeOwner, ownerMark, parseOwnerMark, sameStack } from "../../packages/pulumi-hostnet/src/common/naming";
+import { describeOwner, isOwnedBy, ownerMark, parseOwnerMark, sameStack } from "../../packages/pulumi-hostnet/src/common/naming";
 import { checkHost } from "../../packages/pulumi-hostnet/src/common/specs/host";
 import { checkVxlanLinkInputs } from "../../packages/pulumi-hostnet/src/common/specs/vxlanLink";
 import { containsUnknown, UNKNOWN } from "../../packages/pulumi-hostnet/src/common/validation";
@@ -183,6 +183,9 @@ describe("owner marks with a host", () => {
         assert.deepEqual(parseOwnerMark("hostnet/p/s/Bridge/br"), id);
         assert.equal(describeOwner("hostnet@b/p/s/Bridge/br"), 'Bridge "br" on host b of stack p/s');
         assert.ok(sameStack("hostnet@b/p/s/Bridge/br", "hostnet/p/s/VethAttachment/x"));
+        assert.equal(isOwnedBy("hostnet@b/p/s/Bridge/br", "hostnet@b/p/s/Bridge/br"), true, "a host's objects are its resources'");
+        assert.equal(isOwnedBy("hostnet@c/p/s/Bridge/br", "hostnet@b/p/s/Bridge/br"), false, "not another host's");
+        assert.equal(isOwnedBy(undefined, undefined), false);
         assert.match(ownerMark({ ...id, name: "x".repeat(300), host: "b" }), /^hostnet@b\/sha256:[0-9a-f]{40}$/);
     });
 });

@@ -1,5 +1,12 @@
 import * as assert from "node:assert/strict";
-import { defaultDockerName, defaultHostIfName, defaultMac, ownerMark } from "../../packages/pulumi-hostnet/src/common/naming";
+import {
+    defaultDockerName,
+    defaultHostIfName,
+    defaultMac,
+    isOwnedBy,
+    ownerMark,
+    parseOwnerMark,
+} from "../../packages/pulumi-hostnet/src/common/naming";
 import { checkMac } from "../../packages/pulumi-hostnet/src/common/validation";
 
 const id = (name: string, over: Partial<{ project: string; stack: string; type: string }> = {}) => ({
@@ -48,5 +55,40 @@ describe("naming", () => {
         assert.notEqual(a, defaultMac(owner, "b"));
         assert.match(a, /^02(:[0-9a-f]{2}){5}$/);
         assert.equal(checkMac("mac", a), undefined);
+    });
+    it("parseOwnerMark reads back what ownerMark wrote, including names with slashes", () => {
+        for (const name of ["seed-eth0", "a/b/c", "web.1"]) {
+            assert.deepEqual(parseOwnerMark(ownerMark(id(name))), id(name));
+        }
+        assert.deepEqual(parseOwnerMark("hostnet/test/1a2b3c/Bridge/lan"), {
+            project: "test",
+            stack: "1a2b3c",
+            type: "Bridge",
+            name: "lan",
+        });
+    });
+
+    it("parseOwnerMark: a shortened mark and other aliases name no owner", () => {
+        for (const alias of [
+            ownerMark(id("x".repeat(300))),
+            undefined,
+            "",
+            "uplink to rack 3",
+            "hostnet-test/1a2b3c",
+            "hostnet/dev/Bridge",
+            "hostnet/p/s//n",
+        ]) {
+            assert.equal(parseOwnerMark(alias), undefined, String(alias));
+        }
+    });
+
+    it("isOwnedBy: only an exact owner mark is ours; an unmarked object never is, even when the owner is missing", () => {
+        const owner = "hostnet/p/s/Bridge/lan";
+        assert.equal(isOwnedBy(owner, owner), true);
+        assert.equal(isOwnedBy("hostnet/p/s/Bridge/lan2", owner), false);
+        assert.equal(isOwnedBy(undefined, undefined), false);
+        assert.equal(isOwnedBy(null, undefined), false);
+        assert.equal(isOwnedBy("", ""), false);
+        assert.equal(isOwnedBy("someone", "someone"), false, "a mark the library never writes");
     });
 });

@@ -15,3 +15,16 @@ export { Host, HostArgs, HostRef, SshArgs } from "./program/host";
 export { ContainerLike, ContainerRef, DockerContainerResource, DockerNetworkResource, NetworkRef } from "./program/refs";
 export { NetMode } from "./common/modes";
 export { defaultDockerName, defaultHostIfName, ownerMark, OWNER_LABEL } from "./common/naming";
+export {
+    checkTopology,
+    Topology,
+    TopologyArgs,
+    TopologyAttachment,
+    TopologyBridge,
+    TopologyDefaults,
+    TopologyLink,
+    TopologyNetwork,
+    TopologyNode,
+    TopologySpec,
+    topologyNames,
+} from "./program/topology";

@@ -101,6 +101,16 @@ export function alreadyExistsMessage(object: string, kind: string, owner: string
     return `failed to create ${object}: ${kind} of that name already exists (${whose}); choose another \`${field}\``;
 }
 
+/**
+ * True when an object's mark (an interface alias, a container or network
+ * label) is exactly this resource's owner mark. Never true for an unmarked
+ * object, even when the owner is missing too: nothing unmarked is ours.
+ */
+export function isOwnedBy(mark: string | null | undefined, owner: string | undefined): boolean {
+    // `hostnet/...` on this machine, `hostnet@<host>/...` on another.
+    return typeof owner === "string" && /^hostnet(@[^/]+)?\//.test(owner) && mark === owner;
+}
+
 /** The parts of an owner mark, or undefined for a hashed or foreign mark. */
 export function parseOwnerMark(mark: string | undefined): ResourceIdentity | undefined {
     const m = /^hostnet(?:@([^/]+))?\/([^/]+)\/([^/]+)\/([^/]+)\/(.+)$/.exec(mark ?? "");

@@ -29,6 +29,11 @@ const IMAGE_REF = /^[a-z0-9][a-z0-9._\/-]*(:[A-Za-z0-9_.-]{1,128})?(@sha256:[0-9
  */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
+/** True when the value is given and entirely known (not a preview's unknown). */
+export function isKnown(value: unknown): boolean {
+    return value !== undefined && !containsUnknown(value);
+}
+
 /** True when the value, or anything inside it, is not known yet: it is checked once it is. */
 export function containsUnknown(value: unknown): boolean {
     if (value === UNKNOWN) return true;
@@ -252,6 +257,11 @@ export function checkFields(inputs: Record<string, unknown>, rules: Record<strin
         if (reason) failures.push({ property: field, reason });
     }
     return failures;
+}
+
+/** One error for a failed operation listing every failure: "failed to <what>:\n  - <reason>...". */
+export function failuresError(what: string, failures: InputFailure[]): Error {
+    return new Error(`failed to ${what}:\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`);
 }
 
 /** Throws one error listing every failure, for prompt checks in components. */

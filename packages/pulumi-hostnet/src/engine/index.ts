@@ -69,7 +69,8 @@ function migrating(inner: AnyProvider): AnyProvider {
         },
         async update(id, olds, news) {
             const result = inner.diff ? await inner.diff(id, olds, news) : { changes: false };
-            if (!result.changes) return { outs: { ...withoutProvider(olds), ...withoutProvider(news) } };
+            // Nothing to change: the outputs stay as they were (the engine stores the new provider with them).
+            if (!result.changes) return { outs: withoutProvider(olds) };
             if (!inner.update)
                 throw new Error(
                     `failed to update a ${PACKAGE_NAME} resource in place: its provider has no update; this is a bug, please report it`,

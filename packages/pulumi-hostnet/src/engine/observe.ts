@@ -26,48 +26,59 @@ export interface AddressHolder {
 
 /** A bridge's IPv4 addresses as CIDRs, or undefined when there is no link of that name. */
 export async function bridgeState(name: string): Promise<{ kind: string; cidrs: string[]; alias?: string } | undefined> {
-    const link = await ip.getLink(name);
+    const link = await ip.getLinkWithAddresses(name);
     if (!link) return undefined;
-    const cidrs = ip.ipv4Cidrs(await ip.getAddresses(name));
-    return { kind: link.linkinfo?.info_kind ?? "plain", cidrs, alias: link.ifalias };
+    return { kind: link.linkinfo?.info_kind ?? "plain", cidrs: ip.ipv4Cidrs(link.addr_info), alias: link.ifalias };
 }
 
-const SCAN_TTL_MS = 3000;
-/** The last scan of each host ("" this machine). */
-const scans = new Map<string, { at: number; result: Promise<Map<string, AddressHolder[]>> }>();
+// One scan per host per provider process, i.e. per deployment: the holders as the deployment found them.
+// The stack's own attachments are judged by its claims, not by the scan; a foreign holder that
+// appears while the deployment runs is a race no check can close.
+const scans = new Map<string, Promise<Map<string, AddressHolder[]>>>(); // by host ("" this machine)
 
 /**
  * Who holds which IPv4 address on each bridge, by bridge name: containers
- * that Docker attached to a network's bridge, and container interfaces whose
- * veth peer is a port of the bridge (matched both ways: the peer's index and
- * the port's). Shared for a few seconds between the checks of one preview.
+ * that Docker attached to a network's bridge (from the Engine API), and, with
+ * `namespaces`, container interfaces whose veth peer is a port of the bridge
+ * (matched both ways: the peer's index and the port's). The namespace scan
+ * costs a process per running container: it is made once per deployment
+ * and shared by every check.
  */
-export function addressesOnBridges(): Promise<Map<string, AddressHolder[]>> {
-    const now = Date.now();
+export async function addressesOnBridges(namespaces: boolean): Promise<Map<string, AddressHolder[]>> {
+    const byBridge = await dockerHolders();
+    if (!namespaces) return byBridge;
     const host = currentHostKey();
     let scan = scans.get(host);
-    if (!scan || now - scan.at > SCAN_TTL_MS) {
-        const result = scanBridges();
-        scan = { at: now, result };
-        scans.set(host, scan);
-        result.catch(() => scans.get(host) === scan && scans.delete(host));
+    if (!scan) {
+        const made = namespaceHolders();
+        scan = made;
+        scans.set(host, made);
+        made.catch(() => scans.get(host) === made && scans.delete(host));
     }
-    return scan.result;
+    for (const [bridge, holders] of await scan) byBridge.set(bridge, [...(byBridge.get(bridge) ?? []), ...holders]);
+    return byBridge;
 }
 
-async function scanBridges(): Promise<Map<string, AddressHolder[]>> {
+async function dockerHolders(): Promise<Map<string, AddressHolder[]>> {
     const byBridge = new Map<string, AddressHolder[]>();
-    const add = (bridge: string, h: AddressHolder) => byBridge.set(bridge, [...(byBridge.get(bridge) ?? []), h]);
-
     for (const n of await networks.listNetworks()) {
         if (n.Driver !== "bridge") continue;
         const full = await networks.inspectNetwork(n.Id);
+        const bridge = networks.bridgeOfNetwork(n);
         for (const c of Object.values(full?.Containers ?? {})) {
             const address = c.IPv4Address.split("/")[0];
-            if (address) add(networks.bridgeOfNetwork(n), { address, holder: `container "${c.Name}" (Docker's network "${n.Name}")` });
+            if (address)
+                byBridge.set(bridge, [
+                    ...(byBridge.get(bridge) ?? []),
+                    { address, holder: `container "${c.Name}" (Docker's network "${n.Name}")` },
+                ]);
         }
     }
+    return byBridge;
+}
 
+async function namespaceHolders(): Promise<Map<string, AddressHolder[]>> {
+    const byBridge = new Map<string, AddressHolder[]>();
     const hostLinks = await ip.listLinksWithAddresses();
     const ports = new Map(hostLinks.filter((l) => l.master).map((l) => [l.ifindex, l]));
     const running = (await docker.listContainers()).filter((c) => c.HostConfig.NetworkMode !== "host");
@@ -87,11 +98,12 @@ async function scanBridges(): Promise<Map<string, AddressHolder[]>> {
             const port = l.link_index === undefined ? undefined : ports.get(l.link_index);
             if (!port || port.link_index !== l.ifindex || !port.master) continue;
             for (const cidr of ip.ipv4Cidrs(l.addr_info)) {
-                add(port.master, {
+                const holder: AddressHolder = {
                     address: cidr.split("/")[0],
                     holder: `${l.ifname} of container "${inspect!.Name.replace(/^\//, "")}" (host end "${port.ifname}")`,
                     owner: port.ifalias,
-                });
+                };
+                byBridge.set(port.master, [...(byBridge.get(port.master) ?? []), holder]);
             }
         }
     }
@@ -132,4 +144,32 @@ export async function foreignHolder(
         if (!sameStack(label, owner)) return c.Name;
     }
     return undefined;
+}
+
+/**
+ * The range Docker hands addresses out of on a bridge it manages (docker0, a
+ * network's bridge): the network's IP range, or else its whole subnet.
+ * Undefined for a bridge Docker does not manage.
+ */
+export async function dockerAllocationRange(bridge: string): Promise<{ network: string; range: string } | undefined> {
+    for (const n of await networks.listNetworks()) {
+        if (n.Driver !== "bridge" || networks.bridgeOfNetwork(n) !== bridge) continue;
+        const ipam = (n.IPAM.Config ?? []).find((c) => c.Subnet && !c.Subnet.includes(":"));
+        const range = ipam?.IPRange || ipam?.Subnet;
+        return range ? { network: n.Name, range } : undefined;
+    }
+    return undefined;
+}
+
+/**
+ * Says something to the person running the preview, without failing it: a
+ * dynamic provider's output reaches the CLI's diagnostics.
+ */
+export function warn(message: string): void {
+    console.warn(`warning: ${message}`);
+}
+
+/** Forgets the namespace scan (tests: a new deployment). */
+export function forgetScan(): void {
+    scans.clear();
 }

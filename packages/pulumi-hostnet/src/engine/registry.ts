@@ -60,14 +60,32 @@ export function claimsIn(space: string): [string, string][] {
     return [...claims].filter(([k]) => k.startsWith(prefix)).map(([k, owner]) => [k.slice(prefix.length), owner]);
 }
 
+const declarations = new Map<string, unknown>(); // `${space}|${key}` -> what the stack will make it
+
+/**
+ * Records what this deployment will make of `key` (e.g. the addresses a
+ * Bridge of the stack gives its bridge), so that the checks of resources that
+ * depend on it judge against the state the deployment is heading for, not
+ * the one the host is in now.
+ */
+export function declare(space: string, key: string, value: unknown): void {
+    declarations.set(`${onThisHost(space)}|${key}`, value);
+}
+
+/** What this deployment declared for `key` in `space`, if anything. */
+export function declaration<T>(space: string, key: string): T | undefined {
+    return declarations.get(`${onThisHost(space)}|${key}`) as T | undefined;
+}
+
 /** The space on the current host: `space` itself on this machine, `<host>:space` on another. */
 function onThisHost(space: string): string {
     const host = currentHostKey();
     return host === "" ? space : `${host}:${space}`;
 }
 
-/** Forgets every claim (tests). */
+/** Forgets every claim and declaration (tests). */
 export function resetClaims(): void {
     claims.clear();
     byOwner.clear();
+    declarations.clear();
 }

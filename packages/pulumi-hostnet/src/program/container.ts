@@ -144,7 +144,10 @@ export class Container extends pulumi.ComponentResource implements ContainerLike
         rememberHost(this, host);
         const container = new DockerContainer(name, dockerArgs, { parent: this });
         this.networkMode = network.mode;
-        this.containerId = container.containerId;
+        // The resource's id is the Docker id. Unlike the `containerId` output, it stays known in a
+        // preview while the container is only updated in place, so what refers to this container
+        // is planned as replaced only when the container itself is.
+        this.containerId = container.id;
         this.containerName = container.name;
         this.registerOutputs({ containerId: this.containerId, containerName: this.containerName });
     }

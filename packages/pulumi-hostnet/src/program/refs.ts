@@ -24,7 +24,7 @@ export interface ContainerLike {
  */
 export interface DockerContainerResource {
     readonly id: pulumi.Output<string>;
-    readonly networkMode: pulumi.Output<string>;
+    readonly networkMode: pulumi.Output<string | undefined>;
 }
 
 /**
@@ -76,7 +76,8 @@ export function containerIdOf(what: string, field: string, ref: ContainerRef, us
 
 /** The network's id (an Output carrying the dependency), or the given name/id. */
 export function networkIdOf(ref: NetworkRef): pulumi.Input<string> {
-    if (typeof ref === "object" && ref !== null && "networkId" in ref && pulumi.Output.isInstance(ref.networkId)) return ref.networkId;
+    // A network resource's id is the Docker id, known in a preview unless the network is replaced.
     if (isCustomResource(ref)) return ref.id;
+    if (typeof ref === "object" && ref !== null && "networkId" in ref && pulumi.Output.isInstance(ref.networkId)) return ref.networkId;
     return ref as pulumi.Input<string>;
 }

@@ -76,6 +76,18 @@ export async function getLink(name: string, pid?: number): Promise<LinkInfo | un
     }
 }
 
+/** The link named `name` with its addresses (one process), or undefined when there is none. */
+export async function getLinkWithAddresses(name: string, pid?: number): Promise<(LinkInfo & { addr_info: AddressInfo[] }) | undefined> {
+    try {
+        const out = await runHost(`read link "${name}"`, ip(pid, ["-j", "-d", "addr", "show", "dev", name]));
+        const [link] = parseJson<LinkInfo & { addr_info?: AddressInfo[] }>(out);
+        return link && { ...link, addr_info: link.addr_info ?? [] };
+    } catch (err) {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+    }
+}
+
 /** Every link of a namespace, with its addresses. */
 export async function listLinksWithAddresses(pid?: number): Promise<(LinkInfo & { addr_info: AddressInfo[] })[]> {
     const out = await runHost("list links", ip(pid, ["-j", "-d", "addr", "show"]));

@@ -10,22 +10,20 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
-import { describeOwner, sameStack } from "../../common/naming";
+import { describeOwner, isOwnedBy, sameStack } from "../../common/naming";
 import { BridgeInputs, BridgeOutputs, checkBridgeInputs } from "../../common/specs/bridge";
-import { containsUnknown, InputFailure } from "../../common/validation";
+import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { ExistsError, NotSupportedError } from "../host/errors";
 import * as ip from "../host/ip";
 import { hostAddresses } from "../observe";
 import { describe, execute, HOST, ipStep, Plan, Step } from "../plan";
-import { claim } from "../registry";
+import { claim, declare } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 type LinkWithAddresses = ip.LinkInfo & { addr_info: ip.AddressInfo[] };
 
-async function bridgeWithAddresses(name: string): Promise<LinkWithAddresses | undefined> {
-    const link = await ip.getLink(name);
-    if (!link) return undefined;
-    return { ...link, addr_info: await ip.getAddresses(name) };
+function bridgeWithAddresses(name: string): Promise<LinkWithAddresses | undefined> {
+    return ip.getLinkWithAddresses(name);
 }
 
 /** Whether the resource adopts: stacks deployed before 0.2 have no `adopt` input and recorded it as `adopted`. */
@@ -34,7 +32,20 @@ function adopts(inputs: BridgeInputs, olds?: BridgeOutputs): boolean {
 }
 
 /** The steps that bring a bridge's settings to `want`; `managed` are the addresses they may remove. */
-function convergeSteps(want: BridgeInputs, liveAddresses: string[], managed: string[], liveMac?: string): Step[] {
+/** The settings a bridge has now, as far as known (from the host, or from the last refresh). */
+interface LiveSettings {
+    mac?: string;
+    mtu?: number;
+    up?: boolean;
+    stp?: boolean;
+    vlanFiltering?: boolean;
+}
+
+/**
+ * The steps that bring a bridge's settings to `want`; `managed` are the
+ * addresses they may remove. A setting `live` already has is not set again.
+ */
+function convergeSteps(want: BridgeInputs, liveAddresses: string[], managed: string[], live: LiveSettings = {}): Step[] {
     const name = want.name;
     const steps: Step[] = [];
     for (const a of managed) {
@@ -44,11 +55,15 @@ function convergeSteps(want: BridgeInputs, liveAddresses: string[], managed: str
     for (const a of want.addresses ?? []) {
         if (!liveAddresses.includes(a)) steps.push(ipStep(`add address ${a} to bridge ${name}`, HOST, [ip.addAddress(name, a)]));
     }
-    const options = ip.setBridgeOptions(name, { stp: want.stp, vlanFiltering: want.vlanFiltering });
+    const differs = <T>(wanted: T | undefined, now: T | undefined): T | undefined =>
+        wanted !== undefined && wanted !== now ? wanted : undefined;
+    const stp = differs(want.stp, live.stp);
+    const vlanFiltering = differs(want.vlanFiltering, live.vlanFiltering);
+    const options = ip.setBridgeOptions(name, { stp, vlanFiltering });
     if (options) {
         const what = [
-            want.stp === undefined ? "" : `STP ${want.stp ? "on" : "off"}`,
-            want.vlanFiltering === undefined ? "" : `VLAN filtering ${want.vlanFiltering ? "on" : "off"}`,
+            stp === undefined ? "" : `STP ${stp ? "on" : "off"}`,
+            vlanFiltering === undefined ? "" : `VLAN filtering ${vlanFiltering ? "on" : "off"}`,
         ];
         steps.push(
             ipStep(`set ${what.filter(Boolean).join(", ")} on bridge ${name}`, HOST, [
@@ -56,10 +71,26 @@ function convergeSteps(want: BridgeInputs, liveAddresses: string[], managed: str
             ]),
         );
     }
-    const mac = want.mac !== undefined && want.mac !== liveMac ? want.mac : undefined;
-    const settings = [want.mtu === undefined ? "" : `MTU ${want.mtu}`, mac ? `MAC ${mac}` : "", want.up ? "up" : "down"].filter(Boolean);
-    steps.push(ipStep(`set ${settings.join(", ")} on bridge ${name}`, HOST, [ip.setLink(name, { mtu: want.mtu, mac, up: want.up })]));
+    const mac = differs(want.mac, live.mac);
+    const mtu = differs(want.mtu, live.mtu);
+    const up = differs(want.up, live.up);
+    const settings = [mtu === undefined ? "" : `MTU ${mtu}`, mac ? `MAC ${mac}` : "", up === undefined ? "" : up ? "up" : "down"].filter(
+        Boolean,
+    );
+    if (settings.length > 0) steps.push(ipStep(`set ${settings.join(", ")} on bridge ${name}`, HOST, [ip.setLink(name, { mtu, mac, up })]));
     return steps;
+}
+
+/** A bridge's settings as `ip -j -d link` reports them. */
+function liveOf(link: ip.LinkInfo): LiveSettings {
+    const data = link.linkinfo?.info_data;
+    return {
+        mac: link.address,
+        mtu: link.mtu,
+        up: link.flags.includes("UP"),
+        stp: data?.stp_state === undefined ? undefined : data.stp_state !== 0,
+        vlanFiltering: data?.vlan_filtering === undefined ? undefined : data.vlan_filtering !== 0,
+    };
 }
 
 function vlanExplained(name: string, want: BridgeInputs, err: unknown): Error | undefined {
@@ -74,7 +105,7 @@ function vlanExplained(name: string, want: BridgeInputs, err: unknown): Error | 
 export function planCreate(inputs: BridgeInputs, leftover?: LinkWithAddresses): Plan {
     const name = inputs.name;
     if (leftover) {
-        return { steps: convergeSteps(inputs, ip.ipv4Cidrs(leftover.addr_info), ip.ipv4Cidrs(leftover.addr_info), leftover.address) };
+        return { steps: convergeSteps(inputs, ip.ipv4Cidrs(leftover.addr_info), ip.ipv4Cidrs(leftover.addr_info), liveOf(leftover)) };
     }
     return {
         steps: [
@@ -98,19 +129,29 @@ export function planCreate(inputs: BridgeInputs, leftover?: LinkWithAddresses): 
 }
 
 /** The host operations that adopt an existing bridge: only what the resource manages. */
-export function planAdopt(inputs: BridgeInputs, liveAddresses: string[]): Plan {
+export function planAdopt(inputs: BridgeInputs, liveAddresses: string[], live: LiveSettings = {}): Plan {
     const added = (inputs.addresses ?? []).filter((a) => !liveAddresses.includes(a));
     return {
-        steps: convergeSteps({ ...inputs, mac: undefined }, liveAddresses, []),
+        steps: convergeSteps({ ...inputs, mac: undefined }, liveAddresses, [], live),
         // Take back what this failed adoption added; the bridge itself is not ours.
         undo: added.map((a) => ipStep(`remove address ${a} from bridge ${inputs.name}`, HOST, [ip.deleteAddress(inputs.name, a)])),
     };
 }
 
-export function planUpdate(olds: BridgeOutputs, news: BridgeInputs, liveAddresses: string[], liveMac?: string): Plan {
+/**
+ * True when the resource leaves the bridge's MAC as it is: an adopted bridge,
+ * or one recorded without a MAC (created before bridges had a fixed one).
+ * Changing a live bridge's MAC would leave its neighbours' ARP caches wrong,
+ * so such a bridge gets the fixed MAC only when it is created again.
+ */
+function keepsMac(olds: BridgeOutputs): boolean {
+    return olds.adopted || olds.mac === undefined;
+}
+
+export function planUpdate(olds: BridgeOutputs, news: BridgeInputs, liveAddresses: string[], live: LiveSettings): Plan {
     // On an adopted bridge only addresses this resource added may go; the rest were there before it.
     const managed = olds.adopted ? olds.addedAddresses : liveAddresses;
-    return { steps: convergeSteps(olds.adopted ? { ...news, mac: undefined } : news, liveAddresses, managed, liveMac) };
+    return { steps: convergeSteps(keepsMac(olds) ? { ...news, mac: undefined } : news, liveAddresses, managed, live) };
 }
 
 export function planDelete(props: BridgeOutputs): Plan {
@@ -130,7 +171,8 @@ export function planDelete(props: BridgeOutputs): Plan {
 export function describeChange(op: "create" | "update" | "delete", olds?: BridgeOutputs, news?: BridgeInputs): string[] {
     if (op === "create") return describe(adopts(news!) ? planAdopt(news!, []) : planCreate(news!));
     if (op === "delete") return describe(planDelete(olds!));
-    return describe(planUpdate(olds!, news!, olds!.addresses ?? [], olds!.mac));
+    const last = { mac: olds!.mac, mtu: olds!.mtu, up: olds!.up, stp: olds!.stp, vlanFiltering: olds!.vlanFiltering };
+    return describe(planUpdate(olds!, news!, olds!.addresses ?? [], last));
 }
 
 /**
@@ -141,7 +183,7 @@ export function describeChange(op: "create" | "update" | "delete", olds?: Bridge
  */
 async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, stored?: BridgeOutputs): Promise<InputFailure[]> {
     const failures: InputFailure[] = [];
-    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    const known = isKnown;
     if (!known(inputs.owner) || !known(inputs.name)) return failures;
     const other = claim("bridge", [inputs.name], inputs.owner);
     if (other)
@@ -150,6 +192,9 @@ async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, 
             reason: `\`name\` "${inputs.name}" is also the bridge of ${describeOwner(other)}; declare it once (and pass that Bridge around)`,
         });
     const addresses = known(inputs.addresses) ? (inputs.addresses ?? []) : [];
+    // Attachments on this bridge are judged against the addresses it is about to have.
+    if (known(inputs.addresses) && inputs.addresses !== undefined && !adopts(inputs))
+        declare("bridge-cidrs", inputs.name, inputs.addresses);
     const otherAddress = claim(
         "address@any",
         addresses.map((a) => a.split("/")[0]),
@@ -177,7 +222,7 @@ async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, 
             property: "name",
             reason: `\`name\` "${inputs.name}" is taken by a ${link.linkinfo?.info_kind ?? "plain"} interface, not a bridge; choose another \`name\``,
         });
-    } else if (link && !adopt && link.ifalias !== inputs.owner) {
+    } else if (link && !adopt && !isOwnedBy(link.ifalias, inputs.owner)) {
         const whose = link.ifalias ? `created by ${describeOwner(link.ifalias)}` : "not made by this library";
         failures.push({
             property: "adopt",
@@ -223,25 +268,24 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
                 (k) => news[k] !== undefined && !sameValue(olds[k], news[k]),
             ) ||
             (news.addresses === undefined && (olds.addresses ?? []).length > 0 && !olds.adopted) ||
-            (!olds.adopted && news.mac !== undefined && news.mac !== olds.mac);
+            (!keepsMac(olds) && news.mac !== undefined && news.mac !== olds.mac);
         // An adopted bridge is not deleted, so the replacement may be created first.
         return { changes: replaces.length > 0 || inPlace, replaces, deleteBeforeReplace: !olds.adopted };
     },
 
     async create(inputs) {
         const failures = await hostFailures(inputs);
-        if (failures.length > 0)
-            throw new Error(`failed to set up bridge "${inputs.name}":\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`);
+        if (failures.length > 0) throw failuresError(`set up bridge "${inputs.name}"`, failures);
         const existing = await bridgeWithAddresses(inputs.name);
         if (adopts(inputs) && existing) {
             const before = ip.ipv4Cidrs(existing.addr_info);
-            await execute(planAdopt(inputs, before));
+            await execute(planAdopt(inputs, before, liveOf(existing)));
             const added = (inputs.addresses ?? []).filter((a) => !before.includes(a));
             const outs: BridgeOutputs = { ...inputs, mac: undefined, adopted: true, addedAddresses: added };
             return { id: inputs.name, outs: definedOnly(outs) };
         }
         // A bridge marked as this very resource's is a leftover of an interrupted run: taken over, not adopted.
-        const leftover = existing?.ifalias === inputs.owner ? existing : undefined;
+        const leftover = isOwnedBy(existing?.ifalias, inputs.owner) ? existing : undefined;
         await execute(planCreate(inputs, leftover));
         return { id: inputs.name, outs: definedOnly({ ...inputs, adopted: false, addedAddresses: [] }) };
     },
@@ -249,7 +293,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
     async read(id, stored) {
         const props = storedProps(stored);
         const link = await bridgeWithAddresses(props.name);
-        if (!link || link.linkinfo?.info_kind !== "bridge" || (!props.adopted && link.ifalias !== props.owner)) return {};
+        if (!link || link.linkinfo?.info_kind !== "bridge" || (!props.adopted && !isOwnedBy(link.ifalias, props.owner))) return {};
         const addresses = ip.ipv4Cidrs(link.addr_info);
         const data = link.linkinfo?.info_data ?? {};
         const live: BridgeOutputs = {
@@ -274,20 +318,20 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
     async update(_id, olds, news) {
         const link = await bridgeWithAddresses(news.name);
         const live = link ? ip.ipv4Cidrs(link.addr_info) : [];
-        await execute(planUpdate(olds, news, live, link?.address));
+        await execute(planUpdate(olds, news, live, link ? liveOf(link) : {}));
         const added = olds.adopted
             ? [...new Set([...olds.addedAddresses, ...(news.addresses ?? []).filter((a) => !live.includes(a))])].filter((a) =>
                   (news.addresses ?? []).includes(a),
               )
             : [];
-        return { outs: definedOnly({ ...news, mac: olds.adopted ? undefined : news.mac, adopted: olds.adopted, addedAddresses: added }) };
+        return { outs: definedOnly({ ...news, mac: keepsMac(olds) ? undefined : news.mac, adopted: olds.adopted, addedAddresses: added }) };
     },
 
     async delete(_id, props) {
         const link = await ip.getLink(props.name);
         if (!link) return;
         if (!props.adopted) {
-            if (link.ifalias !== props.owner) return; // not ours (any more): never deleted
+            if (!isOwnedBy(link.ifalias, props.owner)) return; // not ours (any more): never deleted
             const others = await foreignPorts(props);
             if (others.length > 0) {
                 throw new Error(

@@ -12,14 +12,14 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
-import { describeOwner, OWNER_LABEL } from "../../common/naming";
+import { describeOwner, isOwnedBy, OWNER_LABEL } from "../../common/naming";
 import {
     checkDockerContainerInputs,
     DockerContainerInputs,
     DockerContainerOutputs,
     EndpointInput,
 } from "../../common/specs/dockerContainer";
-import { containsUnknown, InputFailure, isBuiltinNetworkMode, parsePortSpec } from "../../common/validation";
+import { containsUnknown, failuresError, InputFailure, isBuiltinNetworkMode, isKnown, parsePortSpec } from "../../common/validation";
 import * as docker from "../host/docker";
 import * as networks from "../host/dockerNetworks";
 import { foreignHolder } from "../observe";
@@ -187,7 +187,7 @@ export function describeChange(op: "create" | "update" | "delete", olds?: Docker
 async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<DockerContainerInputs>): Promise<InputFailure[]> {
     const failures: InputFailure[] = [];
     const fail = (property: string, reason: string) => failures.push({ property, reason });
-    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    const known = isKnown;
     if (!known(inputs.owner)) return failures;
     if (known(inputs.name)) {
         const other = claim("container", [inputs.name], inputs.owner);
@@ -212,7 +212,7 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
     if (known(inputs.name)) {
         const existing = await docker.inspectContainer(inputs.name);
         const owner = existing?.Config.Labels?.[OWNER_LABEL];
-        if (existing && owner !== inputs.owner) {
+        if (existing && !isOwnedBy(owner, inputs.owner)) {
             fail(
                 "name",
                 `\`name\` "${inputs.name}" is taken by another container (${owner ? `owned by ${describeOwner(owner)}` : "not made by this library"}); choose another \`name\``,
@@ -283,10 +283,9 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
     async create(inputs) {
         // The same checks as the preview's, for values the preview did not know.
         const failures = await hostFailures(inputs);
-        if (failures.length > 0)
-            throw new Error(`failed to create container "${inputs.name}":\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`);
+        if (failures.length > 0) throw failuresError(`create container "${inputs.name}"`, failures);
         // A container marked as this very resource's is a leftover of an interrupted run: made again.
-        const leftover = (await docker.inspectContainer(inputs.name))?.Config.Labels?.[OWNER_LABEL] === inputs.owner;
+        const leftover = isOwnedBy((await docker.inspectContainer(inputs.name))?.Config.Labels?.[OWNER_LABEL], inputs.owner);
         await execute(planCreate(inputs, leftover));
         const c = await docker.inspectContainer(inputs.name);
         if (!c) throw new Error(`failed to create container "${inputs.name}": it vanished right after it started; see \`docker events\``);
@@ -297,7 +296,7 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
     async read(id: string, stored?: DockerContainerOutputs) {
         const props = storedProps(stored);
         const c = await docker.inspectContainer(id);
-        if (!c || c.Config.Labels?.[OWNER_LABEL] !== props.owner) {
+        if (!c || !isOwnedBy(c.Config.Labels?.[OWNER_LABEL], props.owner)) {
             return {};
         }
         const live: DockerContainerOutputs = {
@@ -336,6 +335,6 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
     async delete(id, props) {
         const c = await docker.inspectContainer(id);
         // Never remove a container this resource did not create: the label is its mark.
-        if (c && c.Config.Labels?.[OWNER_LABEL] === props.owner) await execute(planDelete(id, props));
+        if (c && isOwnedBy(c.Config.Labels?.[OWNER_LABEL], props.owner)) await execute(planDelete(id, props));
     },
 };

@@ -9,9 +9,9 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
-import { describeOwner, OWNER_LABEL } from "../../common/naming";
+import { describeOwner, isOwnedBy, OWNER_LABEL } from "../../common/naming";
 import { checkNetworkInputs, NetworkInputs, NetworkOutputs } from "../../common/specs/network";
-import { containsUnknown, InputFailure } from "../../common/validation";
+import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as networks from "../host/dockerNetworks";
 import { hostAddresses, overlaps } from "../observe";
 import { callStep, describe, execute, Plan } from "../plan";
@@ -99,7 +99,7 @@ export function describeChange(op: "create" | "update" | "delete", olds?: Networ
 async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>): Promise<InputFailure[]> {
     const failures: InputFailure[] = [];
     const fail = (property: string, reason: string) => failures.push({ property, reason });
-    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    const known = isKnown;
     if (!known(inputs.owner)) return failures;
     if (known(inputs.name)) {
         const other = claim("network", [inputs.name], inputs.owner);
@@ -127,7 +127,7 @@ async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>
     if (known(inputs.name)) {
         const taken = all.find((n) => n.Name === inputs.name);
         const owner = taken?.Labels?.[OWNER_LABEL];
-        if (taken && owner !== inputs.owner) {
+        if (taken && !isOwnedBy(owner, inputs.owner)) {
             fail(
                 "name",
                 `\`name\` "${inputs.name}" is taken by another Docker network (${owner ? `owned by ${describeOwner(owner)}` : "not made by this library"}); choose another \`name\``,
@@ -136,7 +136,7 @@ async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>
     }
     if (known(inputs.subnet) && inputs.subnet) {
         for (const n of all) {
-            if (n.Name === inputs.name && n.Labels?.[OWNER_LABEL] === inputs.owner) continue;
+            if (n.Name === inputs.name && isOwnedBy(n.Labels?.[OWNER_LABEL], inputs.owner)) continue;
             const theirs = (n.IPAM.Config ?? []).map((c) => c.Subnet).find((sub) => sub && overlaps(sub, inputs.subnet!));
             if (theirs) {
                 fail("subnet", `\`subnet\` ${inputs.subnet} overlaps subnet ${theirs} of Docker network "${n.Name}"; choose a free subnet`);
@@ -144,7 +144,7 @@ async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>
             }
         }
         const mine = (i: { ifname: string; alias?: string }) =>
-            i.alias === inputs.owner || (inputs.bridgeName !== undefined && i.ifname === inputs.bridgeName);
+            isOwnedBy(i.alias, inputs.owner) || (inputs.bridgeName !== undefined && i.ifname === inputs.bridgeName);
         const onHost = (await hostAddresses()).find(
             (h) => !mine(h) && overlaps(h.cidr, inputs.subnet!) && !all.some((n) => networks.bridgeOfNetwork(n) === h.ifname),
         );
@@ -173,11 +173,11 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
     async create(inputs) {
         // The same checks as the preview's, for values the preview did not know.
         const failures = await hostFailures(inputs);
-        if (failures.length > 0)
-            throw new Error(`failed to create network "${inputs.name}":\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`);
+        if (failures.length > 0) throw failuresError(`create network "${inputs.name}"`, failures);
         // A network marked as this very resource's is a leftover of an interrupted run: made again.
         const existing = await networks.inspectNetwork(inputs.name);
-        const leftover = existing?.Name === inputs.name && existing.Labels?.[OWNER_LABEL] === inputs.owner ? existing.Id : undefined;
+        const leftover =
+            existing?.Name === inputs.name && isOwnedBy(existing.Labels?.[OWNER_LABEL], inputs.owner) ? existing.Id : undefined;
         await execute(planCreate(inputs, leftover));
         const n = await networks.inspectNetwork(inputs.name);
         if (!n) throw new Error(`failed to create network "${inputs.name}": it vanished right after it was made; see \`docker events\``);
@@ -188,7 +188,7 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
     async read(id: string, stored?: NetworkOutputs) {
         const props = storedProps(stored);
         const n = await networks.inspectNetwork(id);
-        if (!n || n.Labels?.[OWNER_LABEL] !== props.owner) return {};
+        if (!n || !isOwnedBy(n.Labels?.[OWNER_LABEL], props.owner)) return {};
         const ipam = n.IPAM.Config?.[0] ?? {};
         const opts = n.Options ?? {};
         const live: NetworkOutputs = {
@@ -211,6 +211,6 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
     async delete(id, props) {
         const n = await networks.inspectNetwork(id);
         // Never remove a network this resource did not create: the label is its mark.
-        if (n && n.Labels?.[OWNER_LABEL] === props.owner) await execute(planDelete(id, props));
+        if (n && isOwnedBy(n.Labels?.[OWNER_LABEL], props.owner)) await execute(planDelete(id, props));
     },
 };

@@ -13,7 +13,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
 import { connectionMark, describeOwner } from "../../common/naming";
 import { foreignHolder } from "../observe";
-import { containsUnknown, InputFailure } from "../../common/validation";
+import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { callStep, describe, execute, Plan } from "../plan";
 import { claim, isClaimed } from "../registry";
 import { checkNetworkAttachmentInputs, NetworkAttachmentInputs, NetworkAttachmentOutputs } from "../../common/specs/networkAttachment";
@@ -37,7 +37,7 @@ async function connect(
         const ep = c && endpointOf(c, networkId);
         if (!ep)
             throw new Error(
-                `failed to connect container "${containerId}" to network "${networkId}": the connection vanished right after it was made`,
+                `failed to connect container "${containerId}" to network "${networkId}": the connection vanished right after it was made; see \`docker events\``,
             );
         return { endpointId: ep.EndpointID, address: ep.IPAddress };
     } catch (err) {
@@ -143,7 +143,7 @@ export function describeChange(
 async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<NetworkAttachmentInputs>): Promise<InputFailure[]> {
     const failures: InputFailure[] = [];
     const fail = (property: string, reason: string) => failures.push({ property, reason });
-    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    const known = isKnown;
     const claimer = inputs.owner ?? `${inputs.container}/${inputs.network}`;
     if (known(inputs.ipv4Address) && inputs.ipv4Address && known(inputs.network)) {
         const other = claim(`address@net:${inputs.network}`, [inputs.ipv4Address], `${claimer}#attachment`);
@@ -210,10 +210,7 @@ export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider<NetworkA
     async create(inputs) {
         // The same checks as the preview's, for values the preview did not know.
         const failures = await hostFailures(inputs);
-        if (failures.length > 0)
-            throw new Error(
-                `failed to connect container "${inputs.container}" to network "${inputs.network}":\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`,
-            );
+        if (failures.length > 0) throw failuresError(`connect container "${inputs.container}" to network "${inputs.network}"`, failures);
         const c = await docker.inspectContainer(inputs.container);
         if (!c) throw new Error(`failed to connect container "${inputs.container}": no such container; create it first`);
         const n = await networks.inspectNetwork(inputs.network);

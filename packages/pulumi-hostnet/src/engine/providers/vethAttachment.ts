@@ -8,15 +8,15 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
-import { describeOwner, sameStack } from "../../common/naming";
+import { describeOwner, isOwnedBy, sameStack } from "../../common/naming";
 import { checkVethAttachmentInputs, VethAttachmentInputs, VethAttachmentOutputs } from "../../common/specs/vethAttachment";
-import { containsUnknown, InputFailure, inSubnet, parseCidr } from "../../common/validation";
+import { failuresError, InputFailure, inSubnet, isKnown, parseCidr } from "../../common/validation";
 import * as docker from "../host/docker";
 import { ExistsError } from "../host/errors";
 import * as ip from "../host/ip";
-import { addressesOnBridges, bridgeState } from "../observe";
+import { addressesOnBridges, bridgeState, dockerAllocationRange, warn } from "../observe";
 import { describe, execute, HOST, ipStep, Netns, Plan } from "../plan";
-import { claim, isClaimed } from "../registry";
+import { claim, declaration, isClaimed } from "../registry";
 import { containerNetns } from "./containerNetns";
 import { definedOnly, sameValue, storedProps } from "./props";
 
@@ -32,7 +32,7 @@ async function firstIPv4(link: string): Promise<string | undefined> {
 /** Reads an attachment back from the host, or undefined when it is not there (or not ours). */
 async function readAttachment(props: VethAttachmentOutputs): Promise<VethAttachmentOutputs | undefined> {
     const host = await ip.getLink(props.hostIfName);
-    if (!host || host.ifalias !== props.owner || host.link_index === undefined) {
+    if (!host || !isOwnedBy(host.ifalias, props.owner) || host.link_index === undefined) {
         return undefined;
     }
     const c = await docker.inspectContainer(props.containerId);
@@ -111,7 +111,12 @@ export function planCreate(inputs: VethAttachmentInputs, ctr: Netns, gateway: st
 }
 
 /** The host operations of an in-place update. */
-export function planUpdate(olds: VethAttachmentOutputs, news: VethAttachmentInputs, ctr: Netns, gateway: string): Plan {
+/**
+ * The host operations of an in-place update. `gateway` is the default
+ * gateway in effect after it ("" for none); `shown`, how a description names
+ * it when it is only known once the update runs (the bridge's address then).
+ */
+export function planUpdate(olds: VethAttachmentOutputs, news: VethAttachmentInputs, ctr: Netns, gateway: string, shown = gateway): Plan {
     const dev = olds.containerIfName;
     const addressChanged = olds.address !== news.address;
     const steps = [];
@@ -135,7 +140,7 @@ export function planUpdate(olds: VethAttachmentOutputs, news: VethAttachmentInpu
     // an address change takes the old one with it, so it is set again.
     if (addressChanged || gateway !== olds.effectiveGateway) {
         steps.push(
-            ipStep(gateway ? `set default route via ${gateway} dev ${dev}` : `remove the default route via ${dev}`, ctr, [
+            ipStep(gateway ? `set default route via ${shown} dev ${dev}` : `remove the default route via ${dev}`, ctr, [
                 ip.deleteDefaultRoute(dev),
                 gateway ? { ...ip.addDefaultRoute(dev, gateway), explain: routeExplained(news) } : undefined,
             ]),
@@ -154,7 +159,11 @@ export function planDelete(props: VethAttachmentOutputs): Plan {
 export function describeChange(op: "create" | "update" | "delete", olds?: VethAttachmentOutputs, news?: VethAttachmentInputs): string[] {
     if (op === "create") return describe(planCreate(news!, containerNs(news!), desiredGateway(news!, "<the bridge's address>")));
     if (op === "delete") return describe(planDelete(olds!));
-    return describe(planUpdate(olds!, news!, containerNs(olds!), desiredGateway(news!, olds!.bridgeAddress)));
+    // Without `gateway`, the route goes through the bridge's address as the update finds it.
+    const gateway = desiredGateway(news!, olds!.bridgeAddress);
+    const shown =
+        news!.gateway === undefined && gateway ? `bridge ${news!.bridge}'s address (${olds!.bridgeAddress} when last read)` : gateway;
+    return describe(planUpdate(olds!, news!, containerNs(olds!), gateway, shown));
 }
 
 /**
@@ -165,10 +174,15 @@ export function describeChange(op: "create" | "update" | "delete", olds?: VethAt
  * again at create). With `olds` (a preview of a resource in state), the host
  * is read only when an input it guards changed.
  */
-async function hostFailures(inputs: VethAttachmentInputs, olds?: Partial<VethAttachmentInputs>): Promise<InputFailure[]> {
+async function hostFailures(
+    inputs: VethAttachmentInputs,
+    olds?: Partial<VethAttachmentInputs>,
+    phase: "preview" | "create" = "preview",
+): Promise<InputFailure[]> {
+    const preview = phase === "preview";
     const failures: InputFailure[] = [];
     const fail = (property: string, reason: string) => failures.push({ property, reason });
-    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    const known = isKnown;
     const ownerKnown = known(inputs.owner);
 
     // Claims within this stack: always, they cost nothing.
@@ -220,13 +234,14 @@ async function hostFailures(inputs: VethAttachmentInputs, olds?: Partial<VethAtt
     }
 
     const hostLink = known(inputs.hostIfName) ? await ip.getLink(inputs.hostIfName) : undefined;
-    if (hostLink && hostLink.ifalias !== inputs.owner) {
+    if (hostLink && !isOwnedBy(hostLink.ifalias, inputs.owner)) {
         const whose = hostLink.ifalias ? `owned by ${describeOwner(hostLink.ifalias)}` : "not made by this library";
         fail("hostIfName", `\`hostIfName\` "${inputs.hostIfName}" is taken on the host (${whose}); choose another \`hostIfName\``);
     }
     if (pid !== undefined && known(inputs.containerIfName)) {
         const inside = await ip.getLink(inputs.containerIfName, pid);
-        const ownPeer = inside && hostLink?.ifalias === inputs.owner && inside.link_index === hostLink.ifindex;
+        const ownPeer =
+            inside && hostLink !== undefined && isOwnedBy(hostLink.ifalias, inputs.owner) && inside.link_index === hostLink.ifindex;
         if (inside && !ownPeer) {
             fail(
                 "containerIfName",
@@ -236,7 +251,10 @@ async function hostFailures(inputs: VethAttachmentInputs, olds?: Partial<VethAtt
     }
 
     if (!known(inputs.bridge)) return failures;
-    const bridge = await bridgeState(inputs.bridge);
+    const live = await bridgeState(inputs.bridge);
+    // A Bridge of this stack declared the addresses it is heading for: judge against those.
+    const planned = declaration<string[]>("bridge-cidrs", inputs.bridge);
+    const bridge = planned ? { kind: live?.kind ?? "bridge", cidrs: planned } : live;
     if (!bridge) {
         if (!isClaimed("bridge", inputs.bridge)) {
             fail("bridge", `\`bridge\` "${inputs.bridge}" does not exist; create it first (a Bridge resource), or name an existing bridge`);
@@ -278,18 +296,22 @@ async function hostFailures(inputs: VethAttachmentInputs, olds?: Partial<VethAtt
             );
         }
     }
-    const holders = ((await addressesOnBridges()).get(inputs.bridge) ?? []).filter(
+    const allocator = preview ? await dockerAllocationRange(inputs.bridge) : undefined;
+    if (allocator && inSubnet(address, allocator.range)) {
+        // Not a failure: the address is free now. But Docker's allocator knows nothing of it.
+        warn(
+            `VethAttachment at ${inputs.hostIfName}: address ${address} on bridge ${inputs.bridge} lies in the range Docker hands out on network "${allocator.network}" (${allocator.range}); ` +
+                "a container Docker starts later may get it too. Start dockerd with --fixed-cidr to keep part of the subnet free (the project's scripts/start-docker.sh leaves 172.17.0.0/17 of docker0 free), or give the Network an `ipRange` and use an address outside it",
+        );
+    }
+    // At create, the preview has scanned the namespaces already: only Docker's own placements are read again.
+    const holders = ((await addressesOnBridges(preview)).get(inputs.bridge) ?? []).filter(
         (h) => h.address === address && h.owner !== inputs.owner && !sameStack(h.owner, inputs.owner),
     );
     if (holders.length > 0) {
         fail("address", `\`address\` ${address} is already used on bridge ${inputs.bridge} by ${holders[0].holder}; choose a free address`);
     }
     return failures;
-}
-
-function throwFailures(what: string, failures: InputFailure[]): void {
-    if (failures.length === 0) return;
-    throw new Error(`failed to ${what}:\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`);
 }
 
 export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachmentInputs, VethAttachmentOutputs> = {
@@ -319,12 +341,13 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
 
     async create(inputs) {
         // The same checks as the preview's, for values the preview did not know.
-        throwFailures(`attach "${inputs.hostIfName}"`, await hostFailures(inputs));
+        const failures = await hostFailures(inputs, undefined, "create");
+        if (failures.length > 0) throw failuresError(`attach "${inputs.hostIfName}"`, failures);
         const { id: containerId, pid } = await containerNetns(inputs.container, "attach to", "vethAttachment");
         const bridgeAddress = (await firstIPv4(inputs.bridge)) ?? "";
         const gateway = desiredGateway(inputs, bridgeAddress);
         // An interface marked as this very attachment's is a leftover of an interrupted run: made again.
-        const leftover = (await ip.getLink(inputs.hostIfName))?.ifalias === inputs.owner;
+        const leftover = isOwnedBy((await ip.getLink(inputs.hostIfName))?.ifalias, inputs.owner);
         await execute(planCreate(inputs, containerNs(inputs, pid), gateway, leftover));
         const outs: VethAttachmentOutputs = { ...inputs, containerId, effectiveGateway: gateway, bridgeAddress, up: true };
         return { id: inputs.hostIfName, outs: definedOnly(outs) };
@@ -337,7 +360,7 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
 
     async update(_id, olds, news) {
         const host = await ip.getLink(olds.hostIfName);
-        if (!host || host.ifalias !== olds.owner) {
+        if (!host || !isOwnedBy(host.ifalias, olds.owner)) {
             throw new Error(
                 `failed to update "${olds.hostIfName}": the host end is gone or no longer this attachment's (the container may have restarted); run \`pulumi refresh\`, then \`pulumi up\` recreates it`,
             );
@@ -353,6 +376,6 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
     async delete(_id, props) {
         const host = await ip.getLink(props.hostIfName);
         // Never delete an interface this resource did not create: the alias is its mark.
-        if (host && host.ifalias === props.owner) await execute(planDelete(props));
+        if (host && isOwnedBy(host.ifalias, props.owner)) await execute(planDelete(props));
     },
 };

@@ -6,9 +6,9 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
-import { describeOwner } from "../../common/naming";
+import { describeOwner, isOwnedBy } from "../../common/naming";
 import { checkVethLinkInputs, VethLinkEnd, VethLinkInputs, VethLinkOutputs } from "../../common/specs/vethLink";
-import { containsUnknown, InputFailure } from "../../common/validation";
+import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as docker from "../host/docker";
 import * as ip from "../host/ip";
 import { describe, execute, ipStep, Netns, Plan } from "../plan";
@@ -22,7 +22,7 @@ async function readEnd(containerId: string, end: VethLinkEnd, owner: string) {
     if (!c || !c.State.Running) return undefined;
     const links = await ip.listLinksWithAddresses(c.State.Pid);
     const link = links.find((l) => l.ifname === end.ifName);
-    if (!link || link.ifalias !== owner) return undefined;
+    if (!link || !isOwnedBy(link.ifalias, owner)) return undefined;
     const inet = ip.ipv4Cidrs(link.addr_info);
     const live: VethLinkEnd = { ...end };
     if (end.address !== undefined) live.address = inet.includes(end.address) ? end.address : (inet[0] ?? "");
@@ -108,7 +108,7 @@ export function describeChange(op: "create" | "update" | "delete", olds?: VethLi
  */
 async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInputs>): Promise<InputFailure[]> {
     const failures: InputFailure[] = [];
-    const known = (v: unknown) => v !== undefined && !containsUnknown(v);
+    const known = isKnown;
     if (!known(inputs.owner)) return failures;
     for (const side of ["a", "b"] as const) {
         const end = inputs[side];
@@ -160,7 +160,7 @@ async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInput
             continue;
         }
         const taken = known(end.ifName) ? await ip.getLink(end.ifName, c.State.Pid) : undefined;
-        if (taken && taken.ifalias !== inputs.owner) {
+        if (taken && !isOwnedBy(taken.ifalias, inputs.owner)) {
             failures.push({
                 property: side,
                 reason: `\`${side}.ifName\` "${end.ifName}" is taken in container "${end.container}"; choose another \`ifName\``,
@@ -196,10 +196,7 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
     async create(inputs) {
         // The same checks as the preview's, for values the preview did not know.
         const failures = await hostFailures(inputs);
-        if (failures.length > 0)
-            throw new Error(
-                `failed to link "${inputs.a.ifName}"/"${inputs.b.ifName}":\n${failures.map((f) => `  - ${f.reason}`).join("\n")}`,
-            );
+        if (failures.length > 0) throw failuresError(`link "${inputs.a.ifName}"/"${inputs.b.ifName}"`, failures);
         const a = await containerNetns(inputs.a.container, "link", "vethLink");
         const b = await containerNetns(inputs.b.container, "link", "vethLink");
         const aNs = endNs(inputs.a, a.pid);
@@ -210,7 +207,7 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
             [inputs.a, aNs],
             [inputs.b, bNs],
         ] as const) {
-            if ((await ip.getLink(end.ifName, ns.pid))?.ifalias === inputs.owner) leftover ??= { end, ns };
+            if (isOwnedBy((await ip.getLink(end.ifName, ns.pid))?.ifalias, inputs.owner)) leftover ??= { end, ns };
         }
         await execute(planCreate(inputs, aNs, bNs, leftover));
         const outs: VethLinkOutputs = { ...inputs, aContainerId: a.id, bContainerId: b.id };
@@ -243,7 +240,7 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
             const c = await docker.inspectContainer(containerId);
             if (!c || !c.State.Running) continue;
             const link = await ip.getLink(props[side].ifName, c.State.Pid);
-            if (link && link.ifalias === props.owner) {
+            if (link && isOwnedBy(link.ifalias, props.owner)) {
                 await execute(planDelete(props, side, endNs(props[side], c.State.Pid)));
                 return;
             }

@@ -14,7 +14,7 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
-import { describeOwner } from "../../common/naming";
+import { describeOwner, isOwnedBy } from "../../common/naming";
 import { hostLabel } from "../../common/specs/host";
 import { checkVxlanLinkInputs, VXLAN_OVERHEAD, VxlanLinkEnd, VxlanLinkInputs, VxlanLinkOutputs } from "../../common/specs/vxlanLink";
 import { containsUnknown, InputFailure } from "../../common/validation";
@@ -132,7 +132,7 @@ export function describeChange(op: "create" | "update" | "delete", olds?: VxlanL
 async function readSide(end: VxlanLinkEnd): Promise<ip.LinkInfo | undefined> {
     return atSide(end, async () => {
         const link = await ip.getLink(end.ifName);
-        return link && link.ifalias === end.owner && link.linkinfo?.info_kind === "vxlan" ? link : undefined;
+        return link && isOwnedBy(link.ifalias, end.owner) && link.linkinfo?.info_kind === "vxlan" ? link : undefined;
     });
 }
 
@@ -183,7 +183,7 @@ async function hostFailures(inputs: VxlanLinkInputs, olds?: Partial<VxlanLinkInp
                 }
                 if (known(end.ifName)) {
                     const taken = await ip.getLink(end.ifName);
-                    if (taken && taken.ifalias !== end.owner) {
+                    if (taken && !isOwnedBy(taken.ifalias, end.owner)) {
                         const whose = taken.ifalias ? `owned by ${describeOwner(taken.ifalias)}` : "not made by this library";
                         fail(`\`${side}.ifName\` "${end.ifName}" is taken on ${hostLabel(end.host)} (${whose}); choose another \`ifName\``);
                     }
@@ -265,7 +265,7 @@ export const vxlanLinkProvider: pulumi.dynamic.ResourceProvider<VxlanLinkInputs,
         const leftovers: Side[] = [];
         for (const side of SIDES) {
             const end = inputs[side];
-            if ((await atSide(end, () => ip.getLink(end.ifName)))?.ifalias === end.owner) leftovers.push(side);
+            if (isOwnedBy((await atSide(end, () => ip.getLink(end.ifName)))?.ifalias, end.owner)) leftovers.push(side);
         }
         const plans = planCreate(inputs, mtu, leftovers);
         await atSide(inputs.a, () => execute(plans.a));

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// `hostnet`: the library's command-line tool (the package's `bin`).
+//
+//   hostnet preview-report [--stack S] [--cwd DIR] [--pulumi CLI] [--refresh] [--md FILE] [--json FILE]
+//   hostnet topology [--stack S] [--text FILE] [--svg FILE] [--dot FILE]
+//
+// Runs as a command-line tool, neither in a Pulumi program nor in the engine's
+// provider process. It reads the host through the library's host layer
+// (engine/host/*), which owns every command line, and changes nothing.
+
+import { parseArgs } from "node:util";
+import { previewReport, writeReport } from "./previewReport";
+import { topology, writeTopology } from "./topology";
+
+const USAGE = `usage:
+  hostnet preview-report [options]   run \`pulumi preview\` and report what it will do
+      --stack NAME     the stack (default: the selected one)
+      --cwd DIR        the Pulumi project's folder (default: the current one)
+      --pulumi PATH    the Pulumi CLI to run (default: pulumi)
+      --refresh        refresh the state from the host first
+      --md FILE        write the Markdown there (default: standard output)
+      --json FILE      also write the report as JSON
+    exit code: 0 no change, 2 changes, 1 the preview failed (the error is in the report)
+
+  hostnet topology [options]         draw the host's container networking
+      --stack NAME     only what that stack owns, and what it is attached to
+      --text FILE      write the text view there (default: standard output)
+      --svg FILE       write the diagram as SVG (needs Graphviz's \`dot\`)
+      --dot FILE       write the diagram's Graphviz source
+`;
+
+async function main(argv: string[]): Promise<number> {
+    const [command, ...rest] = argv;
+    if (command === "preview-report") {
+        const { values } = parseArgs({
+            args: rest,
+            options: {
+                stack: { type: "string" },
+                cwd: { type: "string" },
+                pulumi: { type: "string" },
+                refresh: { type: "boolean" },
+                md: { type: "string" },
+                json: { type: "string" },
+            },
+        });
+        const report = await previewReport({ stack: values.stack, cwd: values.cwd, pulumi: values.pulumi, refresh: values.refresh });
+        writeReport(report, { markdown: values.md, json: values.json });
+        const s = report.summary;
+        process.stderr.write(
+            report.exitCode === 1
+                ? `hostnet preview-report: the preview failed: ${report.errors[0] ?? "see the report"}\n`
+                : `hostnet preview-report: ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete\n`,
+        );
+        return report.exitCode;
+    }
+    if (command === "topology") {
+        const { values } = parseArgs({
+            args: rest,
+            options: { stack: { type: "string" }, text: { type: "string" }, svg: { type: "string" }, dot: { type: "string" } },
+        });
+        const t = await topology({ stack: values.stack });
+        await writeTopology(t, { text: values.text, svg: values.svg, dot: values.dot });
+        return 0;
+    }
+    if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+        process.stdout.write(USAGE);
+        return command === undefined ? 1 : 0;
+    }
+    process.stderr.write(`hostnet: unknown command ${JSON.stringify(command)}\n${USAGE}`);
+    return 1;
+}
+
+main(process.argv.slice(2)).then(
+    (code) => {
+        process.exitCode = code;
+    },
+    (err: Error) => {
+        process.stderr.write(`hostnet: ${err.message}\n`);
+        process.exitCode = 1;
+    },
+);

@@ -1,0 +1,232 @@
+// `hostnet preview-report`: runs `pulumi preview` through the real engine and
+// writes what it will do as Markdown fit for a pull-request comment, and the
+// same as JSON for other tools. Exit code: 0 no change, 2 changes, 1 error
+// (the error is in the report).
+//
+// The host operations of each change come from the engine module's
+// `describeChange` (the plan its providers execute) when the installed
+// version exports it; without it the section is left out, never guessed.
+//
+// Runs in the `hostnet` command-line tool: neither in a Pulumi program nor in
+// the engine's provider process.
+
+import { writeFileSync } from "node:fs";
+import * as engine from "../engine";
+import { localRunner } from "../engine/host/run";
+import {
+    countByOperation,
+    diagnosticText,
+    Operation,
+    OPERATIONS,
+    planOf,
+    PreviewDigest,
+    PreviewPlan,
+    PropertyChange,
+    ResourceChange,
+    ResourceRef,
+    UNKNOWN,
+} from "./previewPlan";
+
+/** What `pulumi-hostnet/engine` exports, once the plan layer is there: the host operations a change will run. */
+export type DescribeChange = (kind: string, op: Operation, olds: object | undefined, news: object | undefined) => string[];
+
+/** The engine's `describeChange`, or undefined when this version does not export one. */
+export function engineDescribeChange(): DescribeChange | undefined {
+    const fn = (engine as { describeChange?: unknown }).describeChange;
+    return typeof fn === "function" ? (fn as DescribeChange) : undefined;
+}
+
+export interface PreviewReport {
+    stack?: string;
+    /** 0 no change, 2 changes, 1 the preview failed. */
+    exitCode: 0 | 1 | 2;
+    summary: Record<Operation, number> & { unchanged: number };
+    resources: (ResourceChange & { hostOperations?: string[] })[];
+    errors: string[];
+    warnings: string[];
+}
+
+/** The report of a finished preview. `describe` adds each change's host operations. */
+export function reportOf(plan: PreviewPlan, options: { stack?: string; failed?: boolean; describe?: DescribeChange } = {}): PreviewReport {
+    const failed = options.failed || plan.errors.length > 0;
+    const resources = plan.changes.map((c) => {
+        if (!options.describe) return c;
+        let hostOperations: string[];
+        try {
+            hostOperations = options.describe(c.kind, c.op, c.olds, c.news);
+        } catch (err) {
+            hostOperations = [`(could not be described: ${(err as Error).message})`];
+        }
+        return { ...c, hostOperations };
+    });
+    return {
+        ...(options.stack ? { stack: options.stack } : {}),
+        exitCode: failed ? 1 : plan.changes.length > 0 ? 2 : 0,
+        // A failed preview is no plan: nothing is counted.
+        summary: failed
+            ? { create: 0, update: 0, replace: 0, delete: 0, unchanged: 0 }
+            : { ...countByOperation(plan.changes), unchanged: plan.unchanged },
+        resources: failed ? [] : resources,
+        errors: plan.errors,
+        warnings: plan.warnings,
+    };
+}
+
+// ---- Markdown ----
+
+const SYMBOL: Record<Operation, string> = { create: "+", update: "~", replace: "+-", delete: "-" };
+
+function code(text: string): string {
+    // Full 64-hex Docker ids are cut to the 12 characters `docker ps` shows (the JSON keeps them whole).
+    const flat = text
+        .replace(/\b([0-9a-f]{12})[0-9a-f]{52}\b/g, "$1…")
+        .replace(/\r?\n/g, " ")
+        .replace(/\|/g, "\\|");
+    return flat.includes("`") ? `\`\` ${flat} \`\`` : `\`${flat}\``;
+}
+
+function shown(value: unknown, present: boolean): string {
+    if (!present) return "(not set)";
+    if (value === UNKNOWN) return "(known after the up)";
+    const text = typeof value === "string" ? value : JSON.stringify(value, (_k, v) => (v === UNKNOWN ? "(known after the up)" : v));
+    return code(text);
+}
+
+/** A line of text for people: values not known before the up said so, Docker ids cut to 12 characters. */
+function plain(text: string): string {
+    return text
+        .split(UNKNOWN)
+        .join("(known after the up)")
+        .replace(/\b([0-9a-f]{12})[0-9a-f]{52}\b/g, "$1…");
+}
+
+function ref(r: ResourceRef): string {
+    return `${r.kind} ${code(r.name)}`;
+}
+
+function list(items: string[]): string {
+    return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
+
+/** Why a resource is replaced, in one sentence; undefined for other operations. */
+function why(c: ResourceChange): string {
+    if (c.op === "delete") return "removed from the program";
+    if (c.op === "create") return "new in the program";
+    if (c.op === "update") {
+        const paths = c.properties.map((p) => code(p.path));
+        return paths.length > 0
+            ? `${list(paths)} changed in place`
+            : "the provider reports a change not visible in the inputs (a secret, or drift)";
+    }
+    const followed = new Set(c.follows.flatMap((f) => f.properties));
+    const own = c.replaceReasons.filter((r) => !followed.has(r.split(/[.[]/)[0]));
+    const parts: string[] = [];
+    if (own.length > 0) parts.push(`${list(own.map(code))} cannot change in place`);
+    for (const f of c.follows) parts.push(`follows ${ref(f)}: its ${list(f.properties.map(code))} comes from it`);
+    if (parts.length === 0) parts.push("the engine named no property");
+    return parts.join("; ");
+}
+
+function propertyTable(properties: PropertyChange[], created: boolean): string[] {
+    if (properties.length === 0) return [];
+    const after = (p: PropertyChange) => (p.knownAfterUp ? "(known after the up)" : shown(p.new, "new" in p));
+    if (created) return ["| property | value |", "|---|---|", ...properties.map((p) => `| ${code(p.path)} | ${after(p)} |`), ""];
+    const rows = properties.map(
+        (p) => `| ${code(p.path)}${p.forcesReplacement ? " (forces replacement)" : ""} | ${shown(p.old, "old" in p)} | ${after(p)} |`,
+    );
+    return ["| property | old | new |", "|---|---|---|", ...rows, ""];
+}
+
+/** The report as Markdown, for a pull-request comment. */
+export function renderMarkdown(report: PreviewReport): string {
+    const title = `### hostnet preview${report.stack ? ` of stack ${code(report.stack)}` : ""}`;
+    const out: string[] = [];
+    if (report.exitCode === 1) {
+        out.push(`${title}: failed`, "", "The preview failed; nothing here is a plan.", "");
+        for (const e of report.errors) out.push("```text", e, "```", "");
+        return `${out.join("\n").trimEnd()}\n`;
+    }
+    const s = report.summary;
+    out.push(title, "", `**${OPERATIONS.map((op) => `${s[op]} to ${op}`).join(", ")}** (${s.unchanged} unchanged)`, "");
+    for (const w of report.warnings) out.push(`> **Warning:** ${w.replace(/\n/g, " ")}`, "");
+    if (report.resources.length === 0) {
+        out.push("No change: `pulumi up` would leave every host object as it is.", "");
+        return `${out.join("\n").trimEnd()}\n`;
+    }
+    out.push("| | resource | operation | why |", "|---|---|---|---|");
+    for (const c of report.resources) out.push(`| \`${SYMBOL[c.op]}\` | ${ref(c)} | ${c.op} | ${why(c)} |`);
+    out.push("");
+    for (const c of report.resources) {
+        out.push(`#### \`${SYMBOL[c.op]}\` ${c.op} ${ref(c)}`, "");
+        if (c.op === "delete") out.push("Removed from the program: deleted from the host.", "");
+        if (c.op === "replace") {
+            out.push(`Why: ${why(c)}.`);
+            if (c.dragsAlong.length > 0) out.push(`Drags along (replaced with it): ${list(c.dragsAlong.map(ref))}.`);
+            out.push(
+                c.deleteBeforeReplace
+                    ? "The old one is deleted before the new one is created."
+                    : "The new one is created before the old one is deleted.",
+                "",
+            );
+        }
+        out.push(...propertyTable(c.properties, c.op === "create"));
+        if (c.hostOperations) {
+            out.push(
+                "Host operations:",
+                "",
+                ...(c.hostOperations.length > 0 ? c.hostOperations.map((o) => `- ${plain(o)}`) : ["- (none)"]),
+                "",
+            );
+        }
+    }
+    return `${out.join("\n").trimEnd()}\n`;
+}
+
+// ---- Running the preview ----
+
+export interface PreviewReportOptions {
+    /** The Pulumi CLI to run. Default `pulumi` (from PATH). */
+    pulumi?: string;
+    stack?: string;
+    /** The Pulumi project's folder. Default: the current one. */
+    cwd?: string;
+    /** Refresh the state from the host first (`pulumi preview --refresh`). */
+    refresh?: boolean;
+}
+
+/** Runs the preview through the real engine and reads it into a report (the preview changes nothing). */
+export async function previewReport(options: PreviewReportOptions): Promise<PreviewReport> {
+    const argv = [
+        options.pulumi ?? "pulumi",
+        "preview",
+        "--json",
+        "--show-replacement-steps",
+        "--show-sames",
+        "--non-interactive",
+        ...(options.stack ? ["--stack", options.stack] : []),
+        ...(options.cwd ? ["--cwd", options.cwd] : []),
+        ...(options.refresh ? ["--refresh"] : []),
+    ];
+    const result = await localRunner(argv);
+    let digest: PreviewDigest | undefined;
+    try {
+        digest = JSON.parse(result.stdout) as PreviewDigest;
+    } catch {
+        digest = undefined;
+    }
+    const failed = result.exitCode !== 0 || !!result.spawnError || !digest;
+    const plan = digest ? planOf(digest) : { changes: [], unchanged: 0, errors: [], warnings: [] };
+    if (failed && plan.errors.length === 0) {
+        const why = result.spawnError?.message ?? diagnosticText(result.stderr || result.stdout || `exit code ${result.exitCode}`);
+        plan.errors.push(`failed to run \`${argv.join(" ")}\`: ${why}`);
+    }
+    return reportOf(plan, { stack: options.stack, failed, describe: engineDescribeChange() });
+}
+
+/** Writes the report's Markdown and JSON; `undefined` for a path means standard output (Markdown only). */
+export function writeReport(report: PreviewReport, files: { markdown?: string; json?: string }): void {
+    const markdown = renderMarkdown(report);
+    if (files.markdown) writeFileSync(files.markdown, markdown);
+    else process.stdout.write(markdown);
+    if (files.json) writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
+}

@@ -1,0 +1,693 @@
+// Topology: a lab described as data, in the spirit of containerlab's topology
+// file: nodes (containers with an image, a command and a `--net` mode),
+// Docker networks, Linux bridges, veth links between nodes, and attachments of
+// nodes to bridges or networks. One component expands it into this library's
+// resources, with names derived from the data alone, so the same data always
+// gives the same URNs.
+//
+// Program side: runs in the user's Pulumi program. The YAML parser is loaded
+// here only; the engine never sees a topology, only the resources it expands to.
+
+import * as pulumi from "@pulumi/pulumi";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseDocument } from "yaml";
+import { containerModeRefusal, ModeUse, modeRefusal, NetMode } from "../common/modes";
+import {
+    checkBoolean,
+    checkCidr,
+    checkContainerName,
+    checkHostNames,
+    checkIfName,
+    checkImage,
+    checkIPv4,
+    checkLabels,
+    checkMtu,
+    checkPorts,
+    checkRestartPolicy,
+    checkStringArray,
+    checkSubnet,
+    inSubnet,
+    parseCidr,
+} from "../common/validation";
+import { Bridge } from "./bridge";
+import { Container, ContainerNetwork } from "./container";
+import { Network } from "./network";
+import { NetworkAttachment } from "./networkAttachment";
+import { VethAttachment } from "./vethAttachment";
+import { VethLink } from "./vethLink";
+
+/** A container of the topology. */
+export interface TopologyNode {
+    /** Image reference, present locally. Required here or in `defaults`. */
+    image?: string;
+    /** Command and arguments, as a list. Default: `defaults.command`, else the image's. */
+    command?: string[];
+    /** Environment, as `KEY=value`. Default: `defaults.env`. */
+    env?: string[];
+    /**
+     * `docker run --net`: `none` (default), `bridge`, `host`, `container:<node>`
+     * (another node of this topology), or the name of one of the topology's `networks`.
+     */
+    net?: string;
+    /** Static IPv4 address on `net`'s network (only when `net` names a network). */
+    ipv4Address?: string;
+    /** DNS aliases on `net`'s network (only when `net` names a network). */
+    aliases?: string[];
+    /** Published ports, `[host_ip:]host_port:container_port[/proto]`; not with `host` or `container:`. */
+    ports?: string[];
+    /** `no`, `always`, `unless-stopped`, `on-failure[:N]`. Default: `defaults.restartPolicy`. */
+    restartPolicy?: string;
+    /** Labels (names under `io.hostnet.` are reserved). Default: `defaults.labels`. */
+    labels?: Record<string, string>;
+    /** Docker container name. Default `hn-<stack>-<topology>-<node>`. */
+    name?: string;
+}
+
+/** What a node leaves out is taken from here. */
+export interface TopologyDefaults {
+    image?: string;
+    command?: string[];
+    env?: string[];
+    restartPolicy?: string;
+    labels?: Record<string, string>;
+}
+
+/** A user-defined Docker network (see `NetworkArgs`). */
+export interface TopologyNetwork {
+    name?: string;
+    subnet?: string;
+    gateway?: string;
+    ipRange?: string;
+    bridgeName?: string;
+    internal?: boolean;
+    icc?: boolean;
+    masquerade?: boolean;
+    mtu?: number;
+    labels?: Record<string, string>;
+}
+
+/** A Linux bridge, created or adopted (see `BridgeArgs`). */
+export interface TopologyBridge {
+    name?: string;
+    addresses?: string[];
+    mtu?: number;
+    stp?: boolean;
+    vlanFiltering?: boolean;
+    up?: boolean;
+}
+
+/** A veth pair straight between two nodes, as containerlab writes links: `["a:eth1", "b:eth1"]`. */
+export interface TopologyLink {
+    endpoints: [string, string];
+    /** IPv4 addresses with prefix length of the two ends, in the order of `endpoints`. */
+    addresses?: [string, string];
+    mtu?: number;
+}
+
+/**
+ * A node's interface on a bridge (a veth pair: `bridge`, `address`, ...) or a
+ * node's connection to a network of the topology (`network`, `ipv4Address`, `aliases`).
+ */
+export interface TopologyAttachment {
+    node: string;
+    /** A bridge of the topology, a network of the topology (its Linux bridge), or an existing bridge such as `docker0`. */
+    bridge?: string;
+    /** IPv4 address with prefix length (bridge attachments; required there). */
+    address?: string;
+    /** Interface name in the container (bridge attachments). Default `eth0`. */
+    ifName?: string;
+    gateway?: string;
+    defaultRoute?: boolean;
+    mtu?: number;
+    /** A network of the topology to connect the node to, without recreating it (Docker's `network connect`). */
+    network?: string;
+    ipv4Address?: string;
+    aliases?: string[];
+}
+
+/** A whole topology. */
+export interface TopologySpec {
+    /** Prefix of every resource name. Default: the Topology resource's name. */
+    name?: string;
+    defaults?: TopologyDefaults;
+    nodes: Record<string, TopologyNode>;
+    networks?: Record<string, TopologyNetwork>;
+    bridges?: Record<string, TopologyBridge>;
+    links?: TopologyLink[];
+    attachments?: TopologyAttachment[];
+}
+
+export interface TopologyArgs {
+    /** The topology as data. Give this or `file`. */
+    spec?: TopologySpec;
+    /**
+     * A YAML file holding the topology, relative to the program's working
+     * directory (the folder of Pulumi.yaml). Give this or `spec`.
+     */
+    file?: string;
+    /**
+     * Values for `${name}` in the topology's strings, as containerlab expands
+     * variables in its files; `${name:=default}` gives a default. A string that
+     * is exactly one `${name}` takes the value with its type (a number stays a number).
+     */
+    vars?: Record<string, string | number | boolean>;
+}
+
+/** The resource names a topology expands to, from its data alone. */
+export const topologyNames = {
+    node: (prefix: string, node: string) => `${prefix}-${node}`,
+    network: (prefix: string, network: string) => `${prefix}-${network}`,
+    bridge: (prefix: string, bridge: string) => `${prefix}-${bridge}`,
+    link: (prefix: string, a: Endpoint, b: Endpoint) => `${prefix}-${a.node}-${a.ifName}-${b.node}-${b.ifName}`,
+    vethAttachment: (prefix: string, node: string, ifName: string) => `${prefix}-${node}-${ifName}`,
+    networkAttachment: (prefix: string, node: string, network: string) => `${prefix}-${node}-${network}`,
+};
+
+/**
+ * A lab described as data (a plain object, or a YAML file), expanded into
+ * Containers, Networks, Bridges, VethLinks, VethAttachments and
+ * NetworkAttachments named `<topology>-<node>`, `<topology>-<network>`,
+ * `<topology>-<bridge>`, `<topology>-<a>-<ifA>-<b>-<ifB>`,
+ * `<topology>-<node>-<ifName>` and `<topology>-<node>-<network>`. The data is
+ * checked whole when the program runs: every mistake is listed at once, each
+ * naming the node (or network, bridge, link, attachment) and the field.
+ */
+export class Topology extends pulumi.ComponentResource {
+    /** The prefix of every resource name. */
+    public readonly prefix: string;
+    /** The nodes' Containers, by node name. */
+    public readonly nodes: Record<string, Container> = {};
+    /** The Networks, by their name in the topology. */
+    public readonly networks: Record<string, Network> = {};
+    /** The Bridges, by their name in the topology. */
+    public readonly bridges: Record<string, Bridge> = {};
+    /** The VethLinks, by resource name. */
+    public readonly links: Record<string, VethLink> = {};
+    /** The VethAttachments and NetworkAttachments, by resource name. */
+    public readonly attachments: Record<string, VethAttachment | NetworkAttachment> = {};
+
+    constructor(name: string, args: TopologyArgs, opts?: pulumi.ComponentResourceOptions) {
+        const what = args.file === undefined ? `Topology "${name}"` : `Topology "${name}" (${args.file})`;
+        const spec = loadTopology(what, args);
+        super("hostnet:index:Topology", name, {}, opts);
+        this.prefix = spec.name ?? name;
+        this.expand(spec, { parent: this });
+        this.registerOutputs({
+            containers: Object.fromEntries(Object.entries(this.nodes).map(([k, c]) => [k, c.containerName])),
+        });
+    }
+
+    private expand(spec: TopologySpec, opts: pulumi.CustomResourceOptions): void {
+        const p = this.prefix;
+        for (const [key, n] of Object.entries(spec.networks ?? {})) {
+            this.networks[key] = new Network(topologyNames.network(p, key), n ?? {}, opts);
+        }
+        for (const [key, b] of Object.entries(spec.bridges ?? {})) {
+            this.bridges[key] = new Bridge(topologyNames.bridge(p, key), b ?? {}, opts);
+        }
+        const defaults = spec.defaults ?? {};
+        const makeNode = (key: string): Container => {
+            const existing = this.nodes[key];
+            if (existing) return existing;
+            const n = spec.nodes[key] ?? {};
+            const container = new Container(
+                topologyNames.node(p, key),
+                {
+                    image: (n.image ?? defaults.image)!,
+                    name: n.name,
+                    command: n.command ?? defaults.command,
+                    env: n.env ?? defaults.env,
+                    network: this.networkOf(n, makeNode),
+                    ports: n.ports,
+                    restartPolicy: n.restartPolicy ?? defaults.restartPolicy,
+                    labels: n.labels ?? defaults.labels,
+                },
+                opts,
+            );
+            this.nodes[key] = container;
+            return container;
+        };
+        for (const key of Object.keys(spec.nodes)) makeNode(key);
+
+        for (const link of spec.links ?? []) {
+            const [a, b] = link.endpoints.map(parseEndpoint) as [Endpoint, Endpoint];
+            const name = topologyNames.link(p, a, b);
+            this.links[name] = new VethLink(
+                name,
+                {
+                    a: { container: this.nodes[a.node], ifName: a.ifName, address: link.addresses?.[0] },
+                    b: { container: this.nodes[b.node], ifName: b.ifName, address: link.addresses?.[1] },
+                    mtu: link.mtu,
+                },
+                opts,
+            );
+        }
+        for (const at of spec.attachments ?? []) {
+            if (at.network !== undefined) {
+                const name = topologyNames.networkAttachment(p, at.node, at.network);
+                this.attachments[name] = new NetworkAttachment(
+                    name,
+                    {
+                        container: this.nodes[at.node],
+                        network: this.networks[at.network],
+                        ipv4Address: at.ipv4Address,
+                        aliases: at.aliases,
+                    },
+                    opts,
+                );
+            } else {
+                const ifName = at.ifName ?? "eth0";
+                const name = topologyNames.vethAttachment(p, at.node, ifName);
+                const bridge = at.bridge!;
+                this.attachments[name] = new VethAttachment(
+                    name,
+                    {
+                        container: this.nodes[at.node],
+                        bridge: this.bridges[bridge] ?? this.networks[bridge] ?? bridge,
+                        address: at.address!,
+                        containerIfName: ifName,
+                        gateway: at.gateway,
+                        defaultRoute: at.defaultRoute,
+                        mtu: at.mtu,
+                    },
+                    opts,
+                );
+            }
+        }
+    }
+
+    private networkOf(n: TopologyNode, makeNode: (key: string) => Container): ContainerNetwork {
+        const net = n.net ?? "none";
+        if (net === "none" || net === "bridge" || net === "host") return { mode: net };
+        if (net.startsWith("container:")) return { mode: "container", container: makeNode(net.slice("container:".length)) };
+        return { mode: "networks", networks: [{ network: this.networks[net], ipv4Address: n.ipv4Address, aliases: n.aliases }] };
+    }
+}
+
+interface Endpoint {
+    node: string;
+    ifName: string;
+}
+
+function parseEndpoint(text: string): Endpoint {
+    const at = text.indexOf(":");
+    return { node: text.slice(0, at), ifName: text.slice(at + 1) };
+}
+
+/** The topology of `args`, read, expanded and checked; throws listing every mistake. */
+function loadTopology(what: string, args: TopologyArgs): TopologySpec {
+    if ((args.spec === undefined) === (args.file === undefined)) {
+        throw new Error(`invalid ${what}:\n  - give exactly one of \`spec\` (the topology as data) and \`file\` (a YAML file)`);
+    }
+    const raw = args.file !== undefined ? readTopologyFile(args.file) : args.spec;
+    const failures: string[] = [];
+    const data = substitute(raw, "", args.vars ?? {}, failures);
+    if (failures.length === 0) failures.push(...checkTopology(data));
+    if (failures.length > 0) throw new Error(`invalid ${what}:\n${failures.map((f) => `  - ${f}`).join("\n")}`);
+    return data as TopologySpec;
+}
+
+function readTopologyFile(file: string): unknown {
+    const path = resolve(file);
+    let text: string;
+    try {
+        text = readFileSync(path, "utf8");
+    } catch (err) {
+        const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
+        throw new Error(
+            `failed to read topology file ${JSON.stringify(file)} (${path}): ${why}; paths are relative to the program's folder (where Pulumi.yaml is)`,
+        );
+    }
+    const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+        const why = doc.errors.map((e) => e.message.split("\n")[0].replace(/:$/, "")).join("; ");
+        throw new Error(`failed to read topology file ${JSON.stringify(file)}: ${why}; fix the YAML there`);
+    }
+    return doc.toJS();
+}
+
+const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::=([^}]*))?\}/g;
+
+/** Expands `${name}` and `${name:=default}` in every string of `value`. */
+function substitute(value: unknown, path: string, vars: Record<string, string | number | boolean>, failures: string[]): unknown {
+    if (typeof value === "string") {
+        const whole = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::=([^}]*))?\}$/.exec(value);
+        if (whole && whole[1] in vars) return vars[whole[1]];
+        return value.replace(VAR, (text, name: string, fallback: string | undefined) => {
+            if (name in vars) return String(vars[name]);
+            if (fallback !== undefined) return fallback;
+            failures.push(
+                `\`${path}\` uses ${text}, which \`vars\` does not define; pass it in \`vars\` or give a default, like \${${name}:=value}`,
+            );
+            return text;
+        });
+    }
+    if (Array.isArray(value)) return value.map((v, i) => substitute(v, `${path}[${i}]`, vars, failures));
+    if (isPlainObject(value)) {
+        return Object.fromEntries(
+            Object.entries(value).map(([k, v]) => [k, substitute(v, path === "" ? k : `${path}.${k}`, vars, failures)]),
+        );
+    }
+    return value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function show(value: unknown): string {
+    return JSON.stringify(value) ?? String(value);
+}
+
+type Rule = (field: string, value: unknown) => string | undefined;
+
+const checkString: Rule = (field, value) =>
+    typeof value === "string" && value !== "" ? undefined : `\`${field}\` must be a non-empty string; got ${show(value)}`;
+
+const checkCidrList: Rule = (field, value) => {
+    if (!Array.isArray(value)) return `\`${field}\` must be a list of IPv4 addresses with prefix length; got ${show(value)}`;
+    for (const [i, v] of value.entries()) {
+        const reason = checkCidr(`${field}[${i}]`, v);
+        if (reason) return reason;
+    }
+    return undefined;
+};
+
+const NODE_RULES: Record<string, Rule> = {
+    image: checkImage,
+    command: checkStringArray,
+    env: checkStringArray,
+    net: checkString,
+    ipv4Address: checkIPv4,
+    aliases: checkHostNames,
+    ports: checkPorts,
+    restartPolicy: checkRestartPolicy,
+    labels: checkLabels,
+    name: checkContainerName,
+};
+const DEFAULTS_RULES: Record<string, Rule> = {
+    image: checkImage,
+    command: checkStringArray,
+    env: checkStringArray,
+    restartPolicy: checkRestartPolicy,
+    labels: checkLabels,
+};
+const NETWORK_RULES: Record<string, Rule> = {
+    name: checkContainerName,
+    subnet: checkSubnet,
+    gateway: checkIPv4,
+    ipRange: checkSubnet,
+    bridgeName: checkIfName,
+    internal: checkBoolean,
+    icc: checkBoolean,
+    masquerade: checkBoolean,
+    mtu: checkMtu,
+    labels: checkLabels,
+};
+const BRIDGE_RULES: Record<string, Rule> = {
+    name: checkIfName,
+    addresses: checkCidrList,
+    mtu: checkMtu,
+    stp: checkBoolean,
+    vlanFiltering: checkBoolean,
+    up: checkBoolean,
+};
+const LINK_RULES: Record<string, Rule> = {
+    endpoints: (field, value) =>
+        Array.isArray(value) && value.length === 2
+            ? undefined
+            : `\`${field}\` must list two endpoints as "node:interface", like ["a:eth1", "b:eth1"]; got ${show(value)}`,
+    addresses: (field, value) =>
+        Array.isArray(value) && value.length === 2
+            ? (checkCidr(`${field}[0]`, value[0]) ?? checkCidr(`${field}[1]`, value[1]))
+            : `\`${field}\` must list the two ends' addresses, like ["10.30.0.1/30", "10.30.0.2/30"]; got ${show(value)}`,
+    mtu: checkMtu,
+};
+const VETH_ATTACHMENT_FIELDS = ["bridge", "address", "ifName", "gateway", "defaultRoute", "mtu"];
+const NETWORK_ATTACHMENT_FIELDS = ["network", "ipv4Address", "aliases"];
+const ATTACHMENT_RULES: Record<string, Rule> = {
+    node: checkString,
+    bridge: checkIfName,
+    address: checkCidr,
+    ifName: checkIfName,
+    gateway: checkIPv4,
+    defaultRoute: checkBoolean,
+    mtu: checkMtu,
+    network: checkString,
+    ipv4Address: checkIPv4,
+    aliases: checkHostNames,
+};
+const TOP_RULES: Record<string, Rule> = {
+    name: (field, value) =>
+        typeof value === "string" && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(value)
+            ? undefined
+            : `\`${field}\` must be a name of letters, digits, '_', '.' and '-'; got ${show(value)}`,
+    defaults: () => undefined,
+    nodes: () => undefined,
+    networks: () => undefined,
+    bridges: () => undefined,
+    links: () => undefined,
+    attachments: () => undefined,
+};
+
+/** Checks the fields of one object against `rules`: unknown fields, then each present field. */
+function checkObject(path: string, value: unknown, rules: Record<string, Rule>, failures: string[]): value is Record<string, unknown> {
+    if (!isPlainObject(value)) {
+        failures.push(`\`${path}\` must be a map of ${Object.keys(rules).join(", ")}; got ${show(value)}`);
+        return false;
+    }
+    for (const [field, v] of Object.entries(value)) {
+        const at = path === "" ? field : `${path}.${field}`;
+        const rule = rules[field];
+        if (!rule) {
+            failures.push(`\`${at}\` is not a field here; known fields: ${Object.keys(rules).join(", ")}`);
+            continue;
+        }
+        if (v === undefined || v === null) continue;
+        const reason = rule(at, v);
+        if (reason) failures.push(reason);
+    }
+    return true;
+}
+
+function checkMap(path: string, value: unknown, each: (key: string, item: unknown) => void, failures: string[]): void {
+    if (value === undefined || value === null) return;
+    if (!isPlainObject(value)) {
+        failures.push(`\`${path}\` must be a map of names to settings; got ${show(value)}`);
+        return;
+    }
+    for (const [key, item] of Object.entries(value)) {
+        if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(key)) {
+            failures.push(`\`${path}.${key}\`: names may hold only letters, digits, '_', '.' and '-', starting with a letter or digit`);
+            continue;
+        }
+        each(key, item ?? {});
+    }
+}
+
+function checkList(path: string, value: unknown, each: (at: string, item: unknown) => void, failures: string[]): void {
+    if (value === undefined || value === null) return;
+    if (!Array.isArray(value)) {
+        failures.push(`\`${path}\` must be a list; got ${show(value)}`);
+        return;
+    }
+    value.forEach((item, i) => each(`${path}[${i}]`, item));
+}
+
+/** Every mistake in a topology, each naming its place (`nodes.api.image`) and what is allowed. */
+export function checkTopology(data: unknown): string[] {
+    const failures: string[] = [];
+    if (!checkObject("", data, TOP_RULES, failures)) return failures;
+    const spec = data as Record<string, unknown>;
+    const networks = isPlainObject(spec.networks) ? spec.networks : {};
+    const bridges = isPlainObject(spec.bridges) ? spec.bridges : {};
+    const nodes = isPlainObject(spec.nodes) ? spec.nodes : {};
+
+    if (spec.defaults !== undefined && spec.defaults !== null) checkObject("defaults", spec.defaults, DEFAULTS_RULES, failures);
+    const defaults = isPlainObject(spec.defaults) ? spec.defaults : {};
+
+    checkMap("networks", spec.networks, (key, n) => checkObject(`networks.${key}`, n, NETWORK_RULES, failures), failures);
+    checkMap("bridges", spec.bridges, (key, b) => checkObject(`bridges.${key}`, b, BRIDGE_RULES, failures), failures);
+    for (const key of Object.keys(bridges)) {
+        if (key in networks) {
+            failures.push(
+                `\`bridges.${key}\` and \`networks.${key}\` share a name: an attachment's \`bridge: ${key}\` would be ambiguous; rename one`,
+            );
+        }
+    }
+
+    // The mode each well-formed node declares, for the checks of links and attachments.
+    const modes = new Map<string, { mode: NetMode; shown: string }>();
+    if (spec.nodes === undefined || spec.nodes === null) failures.push("`nodes` is required: a map of node names to their settings");
+    checkMap(
+        "nodes",
+        spec.nodes,
+        (key, item) => {
+            const at = `nodes.${key}`;
+            if (!checkObject(at, item, NODE_RULES, failures)) return;
+            const n = item as Record<string, unknown>;
+            if (n.image === undefined && defaults.image === undefined) {
+                failures.push(`\`${at}.image\` is required (or set \`defaults.image\`)`);
+            }
+            const net = typeof n.net === "string" ? n.net : n.net === undefined ? "none" : undefined;
+            if (net === undefined) return;
+            let mode: NetMode;
+            if (net === "none" || net === "bridge" || net === "host") {
+                mode = net;
+            } else if (net.startsWith("container:")) {
+                mode = "container";
+                const target = net.slice("container:".length);
+                if (target === key) {
+                    failures.push(`\`${at}.net\` ${show(net)} names the node itself; name another node`);
+                } else if (!(target in nodes)) {
+                    failures.push(`\`${at}.net\` ${show(net)} names no node of this topology; nodes: ${Object.keys(nodes).join(", ")}`);
+                } else {
+                    const t = nodes[target];
+                    const targetNet = (isPlainObject(t) ? t.net : undefined) ?? "none";
+                    const targetMode = targetNet === "host" ? "host" : String(targetNet).startsWith("container:") ? "container" : undefined;
+                    const why = targetMode && modeRefusal("containerTarget", targetMode);
+                    if (why) failures.push(`\`${at}.net\` ${show(net)} names a node with network mode ${targetMode}: ${why}`);
+                }
+            } else if (net in networks) {
+                mode = "networks";
+                const subnet = isPlainObject(networks[net]) ? networks[net].subnet : undefined;
+                if (typeof n.ipv4Address === "string" && typeof subnet === "string" && parseCidr(subnet) && !checkIPv4("", n.ipv4Address)) {
+                    if (!inSubnet(n.ipv4Address, subnet)) {
+                        failures.push(`\`${at}.ipv4Address\` ${n.ipv4Address} is outside \`networks.${net}.subnet\` ${subnet}`);
+                    }
+                }
+            } else {
+                const known = Object.keys(networks);
+                failures.push(
+                    `\`${at}.net\` must be none, bridge, host, container:<node> or a network of this topology` +
+                        `${known.length > 0 ? ` (${known.join(", ")})` : " (it defines none)"}; got ${show(net)}`,
+                );
+                return;
+            }
+            if (mode !== "networks") {
+                for (const field of ["ipv4Address", "aliases"]) {
+                    if (n[field] !== undefined) {
+                        failures.push(`\`${at}.${field}\` applies only when \`net\` names a network; \`net\` is ${net}`);
+                    }
+                }
+            }
+            const portsWhy = n.ports !== undefined && Array.isArray(n.ports) && n.ports.length > 0 ? modeRefusal("ports", mode) : undefined;
+            if (portsWhy) failures.push(`\`${at}.ports\` cannot be published with network mode ${net}: ${portsWhy}; remove \`ports\``);
+            modes.set(key, { mode, shown: net });
+        },
+        failures,
+    );
+
+    // Each (node, interface) is made once, by one link or one attachment.
+    const interfaces = new Map<string, string>();
+    const claim = (node: string, ifName: string, by: string) => {
+        const k = `${node}:${ifName}`;
+        const first = interfaces.get(k);
+        if (first)
+            failures.push(`\`${by}\` puts interface ${ifName} in node ${node} again (\`${first}\` already does); choose another name`);
+        else interfaces.set(k, by);
+    };
+    const checkNodeUse = (field: string, node: unknown, use: ModeUse): node is string => {
+        if (typeof node !== "string" || !(node in nodes)) {
+            failures.push(`\`${field}\` names no node of this topology: ${show(node)}; nodes: ${Object.keys(nodes).join(", ")}`);
+            return false;
+        }
+        const m = modes.get(node);
+        const reason = m && containerModeRefusal(use, field, m.mode);
+        if (reason) failures.push(`${reason} (node ${node})`);
+        return true;
+    };
+
+    checkList(
+        "links",
+        spec.links,
+        (at, item) => {
+            if (!checkObject(at, item, LINK_RULES, failures)) return;
+            const link = item as Record<string, unknown>;
+            if (link.endpoints === undefined) failures.push(`\`${at}.endpoints\` is required, like ["a:eth1", "b:eth1"]`);
+            if (!Array.isArray(link.endpoints) || link.endpoints.length !== 2) return;
+            const ends: string[] = [];
+            link.endpoints.forEach((e, i) => {
+                const field = `${at}.endpoints[${i}]`;
+                const m = typeof e === "string" ? /^([^:]+):(.+)$/.exec(e) : null;
+                if (!m) {
+                    failures.push(`\`${field}\` must read "node:interface", like "a:eth1"; got ${show(e)}`);
+                    return;
+                }
+                const ifReason = checkIfName(`${field}`, m[2]);
+                if (ifReason) failures.push(`${ifReason} (the interface part)`);
+                if (checkNodeUse(field, m[1], "vethLink") && !ifReason) claim(m[1], m[2], field);
+                ends.push(m[1]);
+            });
+            if (ends.length === 2 && ends[0] === ends[1]) {
+                failures.push(`\`${at}.endpoints\` joins node ${ends[0]} to itself; a link joins two nodes`);
+            }
+        },
+        failures,
+    );
+
+    const connections = new Map<string, string>();
+    checkList(
+        "attachments",
+        spec.attachments,
+        (at, item) => {
+            if (!checkObject(at, item, ATTACHMENT_RULES, failures)) return;
+            const a = item as Record<string, unknown>;
+            const toNetwork = a.network !== undefined;
+            if (toNetwork === (a.bridge !== undefined)) {
+                failures.push(
+                    `\`${at}\` must give exactly one of \`bridge\` (a veth pair onto a bridge) and \`network\` (a Docker network connection)`,
+                );
+                return;
+            }
+            const misplaced = (toNetwork ? VETH_ATTACHMENT_FIELDS : NETWORK_ATTACHMENT_FIELDS).filter((f) => a[f] !== undefined);
+            for (const f of misplaced) {
+                failures.push(
+                    `\`${at}.${f}\` applies to ${toNetwork ? "bridge" : "network"} attachments only; this one has \`${toNetwork ? "network" : "bridge"}\``,
+                );
+            }
+            if (a.node === undefined) failures.push(`\`${at}.node\` is required: the node to attach`);
+            const nodeOk = a.node !== undefined && checkNodeUse(`${at}.node`, a.node, toNetwork ? "networkAttachment" : "vethAttachment");
+            if (toNetwork) {
+                if (typeof a.network === "string" && !(a.network in networks)) {
+                    failures.push(
+                        `\`${at}.network\` names no network of this topology: ${show(a.network)}; networks: ${Object.keys(networks).join(", ") || "none"}`,
+                    );
+                } else if (nodeOk && typeof a.network === "string") {
+                    const node = a.node as string;
+                    const k = `${node}:${a.network}`;
+                    if (modes.get(node)?.shown === a.network) {
+                        failures.push(`\`${at}.network\` ${a.network} is already node ${node}'s \`net\`; remove this attachment`);
+                    } else if (connections.has(k)) {
+                        failures.push(`\`${at}\` connects node ${node} to ${a.network} again (\`${connections.get(k)}\` already does)`);
+                    } else {
+                        connections.set(k, at);
+                    }
+                }
+            } else {
+                if (a.address === undefined)
+                    failures.push(`\`${at}.address\` is required: the node's address on the bridge, like 10.20.0.2/24`);
+                const ifName = a.ifName ?? "eth0";
+                if (nodeOk && typeof ifName === "string" && !checkIfName("", ifName)) claim(a.node as string, ifName, `${at}.ifName`);
+                const bridge = typeof a.bridge === "string" ? bridges[a.bridge] : undefined;
+                const addresses = isPlainObject(bridge) ? bridge.addresses : undefined;
+                const address = typeof a.address === "string" && !checkCidr("", a.address) ? a.address.split("/")[0] : undefined;
+                if (
+                    address &&
+                    Array.isArray(addresses) &&
+                    addresses.length > 0 &&
+                    addresses.every((b) => typeof b === "string" && !checkCidr("", b))
+                ) {
+                    if (!addresses.some((b) => inSubnet(address, b))) {
+                        failures.push(
+                            `\`${at}.address\` ${a.address} is in none of \`bridges.${a.bridge}.addresses\` subnets (${addresses.join(", ")})`,
+                        );
+                    }
+                }
+            }
+        },
+        failures,
+    );
+    return failures;
+}

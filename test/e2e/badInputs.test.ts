@@ -1,0 +1,656 @@
+// Bad input is refused at preview, through the real engine, with the
+// resource, the field and what to do, and the host is left exactly as it was.
+// One row per case: the program (test/e2e/fixtures/bad-inputs) makes the
+// resources a row lists; the preview must fail with the row's message; the
+// host's interfaces and addresses (in the host and in every fixture
+// container), its containers and its networks must read back byte for byte
+// the same, and nothing may carry the stack's owner mark.
+//
+// The fixtures are made once: containers in each mode, a bridge with an
+// address, a foreign interface, a veth, a Docker network with a container on
+// it, and a hand-made attachment of "another stack" on the bridge.
+
+import * as assert from "node:assert/strict";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Stack } from "@pulumi/pulumi/automation";
+import {
+    containerPid,
+    dockerInspect,
+    makeForeignLink,
+    makeTestBridge,
+    RUN,
+    RUN_OWNER,
+    runByte,
+    sh,
+    startTestContainer,
+    sweepRun,
+    TEST_ALIAS,
+    TEST_LABEL,
+    uniqueSuffix,
+} from "../helpers/host";
+import { createStack, projectRoot } from "../helpers/pulumi";
+
+interface Row {
+    title: string;
+    resources: { type: string; name: string; args: Record<string, unknown> }[];
+    /** Every one must appear in the preview's error output (a pattern where the engine's order decides the wording). */
+    messages: (string | RegExp)[];
+}
+
+describe("bad input is refused at preview, naming the resource and the field, with the host untouched", function () {
+    const sfx = uniqueSuffix();
+    const n = runByte(9);
+    const stackName = `bad-${RUN}`;
+    const ownerPrefix = `hostnet/hostnet-bad/${stackName}/`;
+    const names = {
+        none: `hnt-bn-${sfx}`,
+        stopped: `hnt-bs-${sfx}`,
+        hostMode: `hnt-bh-${sfx}`,
+        bridged: `hnt-bb-${sfx}`,
+        onNet: `hnt-bc-${sfx}`,
+        bridge: `hnt-bbr-${sfx}`,
+        foreign: `hnt-bf-${sfx}`,
+        veth: `hnt-bv-${sfx}`,
+        other: `hnt-bo-${sfx}`,
+        network: `hnt-bnet-${sfx}`,
+    };
+    const bridgeNet = `10.246.${n}`;
+    const dockerNet = `10.247.${n}`;
+    let dockerIp = "";
+    let scratch = "";
+    let stack: Stack;
+    let pids: number[] = [];
+
+    /** What the rows must not change: filtered to this suite's own objects, since other runs may share the host. */
+    async function snapshot(): Promise<string> {
+        const mine = (s: string) => s.includes(sfx) || s === "docker0" || s === "lo";
+        const hostLinks = JSON.parse((await sh(["ip", "-j", "addr", "show"])).stdout).filter((l: { ifname: string }) => mine(l.ifname));
+        const inside = await Promise.all(
+            pids.map(async (pid) => (await sh(["nsenter", "-t", String(pid), "-n", "ip", "-j", "addr", "show"])).stdout),
+        );
+        const containers = (
+            await sh(["docker", "ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Names}} {{.State}} {{.Networks}}"])
+        ).stdout
+            .split("\n")
+            .filter(mine)
+            .sort();
+        const networks = (await sh(["docker", "network", "ls", "--no-trunc", "--format", "{{.ID}} {{.Name}}"])).stdout
+            .split("\n")
+            .filter(mine)
+            .sort();
+        return JSON.stringify({ hostLinks, inside, containers, networks }, null, 1);
+    }
+
+    /** Anything on the host carrying the stack's owner mark. */
+    async function stackObjects(): Promise<string[]> {
+        const links = JSON.parse((await sh(["ip", "-j", "link", "show"])).stdout)
+            .filter((l: { ifalias?: string }) => l.ifalias?.startsWith(ownerPrefix))
+            .map((l: { ifname: string }) => l.ifname);
+        const containers = (await sh(["docker", "ps", "-aq", "--filter", `label=io.hostnet.owner`])).stdout.split("\n").filter(Boolean);
+        const owned: string[] = [];
+        for (const id of containers) {
+            if (((await dockerInspect(id))?.Config?.Labels?.["io.hostnet.owner"] ?? "").startsWith(ownerPrefix)) owned.push(id);
+        }
+        return [...links, ...owned];
+    }
+
+    before(async function () {
+        this.timeout(300000);
+        await startTestContainer(names.none);
+        await startTestContainer(names.stopped);
+        await sh(["docker", "kill", names.stopped]);
+        await startTestContainer(names.hostMode, "host");
+        await startTestContainer(names.bridged, "bridge");
+        dockerIp = (await dockerInspect(names.bridged)).NetworkSettings.Networks.bridge.IPAddress;
+        await makeTestBridge(names.bridge, `${bridgeNet}.1/24`);
+        await makeForeignLink(names.foreign);
+        await sh(["ip", "link", "add", "name", names.veth, "type", "veth", "peer", "name", `hnt-bw-${sfx}`]);
+        await sh(["ip", "link", "set", "dev", names.veth, "alias", TEST_ALIAS]);
+        const nonePid = await containerPid(names.none);
+        // An interface in the container that is not the library's, and another stack's attachment on the bridge.
+        await sh(["nsenter", "-t", String(nonePid), "-n", "ip", "link", "add", "eth9", "type", "bridge"]);
+        await sh(["ip", "link", "add", "name", names.other, "type", "veth", "peer", "name", "eth5", "netns", String(nonePid)]);
+        await sh(["ip", "link", "set", "dev", names.other, "alias", TEST_ALIAS, "master", names.bridge, "up"]);
+        await sh(["nsenter", "-t", String(nonePid), "-n", "ip", "addr", "add", `${bridgeNet}.77/24`, "dev", "eth5"]);
+        await sh(["nsenter", "-t", String(nonePid), "-n", "ip", "link", "set", "eth5", "up"]);
+        await sh([
+            "docker",
+            "network",
+            "create",
+            "--subnet",
+            `${dockerNet}.0/24`,
+            "--label",
+            `io.hostnet.owner=${RUN_OWNER}fixture-${sfx}`,
+            "--opt",
+            `com.docker.network.bridge.name=hnt-bnb-${sfx}`,
+            names.network,
+        ]);
+        await sh([
+            "docker",
+            "run",
+            "-d",
+            "--name",
+            names.onNet,
+            "--net",
+            names.network,
+            "--ip",
+            `${dockerNet}.50`,
+            "--label",
+            `${TEST_LABEL}=${RUN}`,
+            "hostnet/busybox:1",
+            "sleep",
+            "2147483647",
+        ]);
+        pids = [nonePid, await containerPid(names.onNet), await containerPid(names.bridged)];
+
+        scratch = mkdtempSync(join(tmpdir(), "hostnet-bad-"));
+        const workDir = join(scratch, "project");
+        cpSync(join(projectRoot, "test", "e2e", "fixtures", "bad-inputs"), workDir, { recursive: true });
+        symlinkSync(join(projectRoot, "node_modules"), join(workDir, "node_modules"));
+        mkdirSync(join(scratch, "state"));
+        // Type-checking is not what this suite is about: transpile only, for speed.
+        stack = await createStack(stackName, workDir, join(scratch, "state"), join(scratch, "home"), {
+            PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+        });
+    });
+
+    after(async function () {
+        this.timeout(300000);
+        try {
+            await sh(["ip", "link", "del", names.veth], { reject: false });
+            await sh(["docker", "rm", "-f", names.onNet], { reject: false });
+            await sh(["docker", "network", "rm", names.network], { reject: false });
+        } finally {
+            await sweepRun(ownerPrefix);
+            if (scratch) rmSync(scratch, { recursive: true, force: true });
+        }
+    });
+
+    const veth = (name: string, args: Record<string, unknown>) => ({
+        type: "VethAttachment",
+        name,
+        args: {
+            container: names.none,
+            bridge: names.bridge,
+            address: `${bridgeNet}.9/24`,
+            hostIfName: `hnt-x${name.slice(0, 3)}-${sfx}`,
+            ...args,
+        },
+    });
+    const link = (name: string, a: Record<string, unknown>, b: Record<string, unknown>) => ({
+        type: "VethLink",
+        name,
+        args: { a: { container: names.none, ifName: "eth7", ...a }, b: { container: names.onNet, ifName: "eth7", ...b } },
+    });
+    const bridgeRes = (name: string, args: Record<string, unknown>) => ({
+        type: "Bridge",
+        name,
+        args: { name: `hnt-y${name.slice(0, 2)}-${sfx}`, ...args },
+    });
+    const net = (name: string, args: Record<string, unknown>) => ({
+        type: "Network",
+        name,
+        args: { name: `hnt-z${name.slice(0, 2)}-${sfx}`, ...args },
+    });
+    const ctr = (name: string, args: Record<string, unknown>) => ({
+        type: "Container",
+        name,
+        args: { image: "hostnet/busybox:1", name: `hnt-w${name.slice(0, 2)}-${sfx}`, command: ["sleep", "1d"], ...args },
+    });
+    const att = (name: string, args: Record<string, unknown>) => ({
+        type: "NetworkAttachment",
+        name,
+        args: { container: names.none, network: names.network, ...args },
+    });
+    const v = (field: string, rest: string) => `\`${field}\`${rest.startsWith(":") ? "" : " "}${rest}`;
+    const free = `10.180.${n}`;
+    // Two resources claiming one thing: the engine checks them in parallel, so either may be the one refused.
+    const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const either = (a: string, b: string) => new RegExp(`${escape(a)}|${escape(b)}`);
+
+    const rows = (): Row[] => [
+        // VethAttachment: the container
+        {
+            title: "attachment to a container that does not exist",
+            resources: [veth("a1", { container: `hnt-absent-${sfx}` })],
+            messages: [v("container", `"hnt-absent-${sfx}" does not exist; create it first, or pass the Container resource that makes it`)],
+        },
+        {
+            title: "attachment to a stopped container",
+            resources: [veth("a2", { container: names.stopped })],
+            messages: [v("container", `"${names.stopped}" is exited, not running; start it first`)],
+        },
+        {
+            title: "attachment to a --net=host container",
+            resources: [veth("a3", { container: names.hostMode })],
+            messages: [
+                v(
+                    "container",
+                    `"${names.hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
+                ),
+            ],
+        },
+        {
+            title: "attachment to a Container of mode host (known when the program runs)",
+            resources: [ctr("h1", { network: { mode: "host" } }), veth("a4", { container: { ref: "h1" } })],
+            messages: [
+                'invalid VethAttachment "a4":',
+                v(
+                    "container",
+                    "is a container with network mode host: it has no network namespace of its own: its interfaces are the host's",
+                ),
+            ],
+        },
+        // VethAttachment: the bridge
+        {
+            title: "attachment to a bridge that does not exist",
+            resources: [veth("a5", { bridge: `hnt-nob-${sfx}` })],
+            messages: [v("bridge", `"hnt-nob-${sfx}" does not exist; create it first (a Bridge resource), or name an existing bridge`)],
+        },
+        {
+            title: "attachment to a veth, not a bridge",
+            resources: [veth("a6", { bridge: names.veth })],
+            messages: [v("bridge", `"${names.veth}" is a veth interface, not a bridge`)],
+        },
+        {
+            title: "attachment to a bridge without an address, needing a default gateway",
+            resources: [veth("a7", { bridge: names.foreign })],
+            messages: [
+                `bridge "${names.foreign}" has no IPv4 address to use as the default gateway; set \`gateway\`, or \`defaultRoute: false\``,
+            ],
+        },
+        // VethAttachment: names
+        {
+            title: "host interface name taken by an interface the library did not make",
+            resources: [veth("a8", { hostIfName: names.foreign })],
+            messages: [
+                v("hostIfName", `"${names.foreign}" is taken on the host (owned by "${TEST_ALIAS}"); choose another \`hostIfName\``),
+            ],
+        },
+        {
+            title: "host interface name longer than the kernel allows",
+            resources: [veth("a9", { hostIfName: "hn-this-is-too-long" })],
+            messages: [
+                v("hostIfName", 'must be at most 15 characters (the kernel\'s limit on interface names); "hn-this-is-too-long" has 19'),
+            ],
+        },
+        {
+            title: "host interface name the kernel reserves",
+            resources: [veth("b1", { hostIfName: "all" })],
+            messages: [v("hostIfName", '"all" is a name the kernel reserves (all, default, lo); choose another')],
+        },
+        {
+            title: "container interface name taken in the container",
+            resources: [veth("b2", { containerIfName: "eth9" })],
+            messages: [v("containerIfName", `"eth9" is taken in container "${names.none}"; choose another \`containerIfName\``)],
+        },
+        {
+            title: "container interface name lo",
+            resources: [veth("b3", { containerIfName: "lo" })],
+            messages: [v("containerIfName", '"lo" is a name the kernel reserves (all, default, lo); choose another')],
+        },
+        {
+            title: "the same host interface name twice in the stack",
+            resources: [
+                veth("b4", { hostIfName: `hnt-dup-${sfx}` }),
+                veth("b5", { hostIfName: `hnt-dup-${sfx}`, address: `${bridgeNet}.10/24`, containerIfName: "eth1" }),
+            ],
+            messages: [
+                either(
+                    `"hnt-dup-${sfx}" is also the host interface of VethAttachment "b4"`,
+                    `"hnt-dup-${sfx}" is also the host interface of VethAttachment "b5"`,
+                ),
+            ],
+        },
+        // VethAttachment: the address against the bridge
+        {
+            title: "the bridge's own address",
+            resources: [veth("b6", { address: `${bridgeNet}.1/24` })],
+            messages: [
+                v(
+                    "address",
+                    `${bridgeNet}.1/24 is bridge ${names.bridge}'s own address (${bridgeNet}.1/24); choose another address in its subnet`,
+                ),
+            ],
+        },
+        {
+            title: "an address outside the bridge's subnet",
+            resources: [veth("b7", { address: "10.99.1.5/24" })],
+            messages: [
+                v("address", `10.99.1.5/24 is outside the subnet of bridge ${names.bridge} (${bridgeNet}.1/24); choose an address in it`),
+            ],
+        },
+        {
+            title: "the network address of the bridge's subnet",
+            resources: [veth("b8", { address: `${bridgeNet}.0/16` })],
+            messages: [
+                v(
+                    "address",
+                    `${bridgeNet}.0/16 is the network address of bridge ${names.bridge}'s subnet ${bridgeNet}.1/24; choose a host address in it`,
+                ),
+            ],
+        },
+        {
+            title: "the broadcast address of the bridge's subnet",
+            resources: [veth("b9", { address: `${bridgeNet}.255/16` })],
+            messages: [
+                v(
+                    "address",
+                    `${bridgeNet}.255/16 is the broadcast address of bridge ${names.bridge}'s subnet ${bridgeNet}.1/24; choose a host address in it`,
+                ),
+            ],
+        },
+        {
+            title: "an address Docker gave a --net=bridge container on docker0",
+            resources: [veth("c1", { bridge: "docker0", address: `${dockerIp}/16` })],
+            messages: [
+                v(
+                    "address",
+                    `${dockerIp} is already used on bridge docker0 by container "${names.bridged}" (Docker's network "bridge"); choose a free address`,
+                ),
+            ],
+        },
+        {
+            title: "an address another stack's attachment holds on the bridge",
+            resources: [veth("c2", { address: `${bridgeNet}.77/24` })],
+            messages: [
+                v(
+                    "address",
+                    `${bridgeNet}.77 is already used on bridge ${names.bridge} by eth5 of container "${names.none}" (host end "${names.other}"); choose a free address`,
+                ),
+            ],
+        },
+        {
+            title: "the same address twice in the stack",
+            resources: [veth("c3", {}), veth("c4", { containerIfName: "eth1" })],
+            messages: [
+                either(
+                    `${bridgeNet}.9 on bridge ${names.bridge} is also given to VethAttachment "c3"`,
+                    `${bridgeNet}.9 on bridge ${names.bridge} is also given to VethAttachment "c4"`,
+                ),
+            ],
+        },
+        // VethAttachment: plain values
+        {
+            title: "an address without its prefix length",
+            resources: [veth("c5", { address: `${bridgeNet}.9` })],
+            messages: [v("address", `must be an IPv4 address with its prefix length (1-32), like 172.17.0.3/16; got "${bridgeNet}.9"`)],
+        },
+        {
+            title: "a gateway outside the address's subnet",
+            resources: [veth("c6", { gateway: "10.98.0.1" })],
+            messages: [
+                v(
+                    "gateway",
+                    `10.98.0.1 is outside the subnet of \`address\` ${bridgeNet}.9/24: the default route could not reach it; use an address in that subnet (usually the bridge's)`,
+                ),
+            ],
+        },
+        {
+            title: "a gateway that is the address itself",
+            resources: [veth("c7", { gateway: `${bridgeNet}.9` })],
+            messages: [v("gateway", `${bridgeNet}.9 is the attachment's own \`address\`; use the bridge's address instead`)],
+        },
+        {
+            title: "an all-zero MAC",
+            resources: [veth("c8", { mac: "00:00:00:00:00:00" })],
+            messages: [v("mac", '"00:00:00:00:00:00" is the all-zero MAC, which no interface may have; use a unicast one such as 02:...')],
+        },
+        {
+            title: "a multicast MAC",
+            resources: [veth("c9", { mac: "01:00:5e:00:00:01" })],
+            messages: [
+                v("mac", '"01:00:5e:00:00:01" is a multicast address (lowest bit of the first byte set); use a unicast one such as 02:...'),
+            ],
+        },
+        {
+            title: "an MTU that is not a number",
+            resources: [veth("d1", { mtu: { nan: true } })],
+            messages: [v("mtu", "must be an integer from 68 to 65535 (bytes); got NaN")],
+        },
+        {
+            title: "an MTU below IPv4's minimum",
+            resources: [veth("d2", { mtu: 10 })],
+            messages: [v("mtu", "must be an integer from 68 to 65535 (bytes); got 10")],
+        },
+        // VethLink
+        {
+            title: "a link from a container to itself",
+            resources: [link("l1", {}, { container: names.none })],
+            messages: ["`a.container` and `b.container` are the same container: a link joins two namespaces"],
+        },
+        {
+            title: "a link end named like an interface the container has",
+            resources: [link("l2", { ifName: "eth9" }, {})],
+            messages: [v("a.ifName", `"eth9" is taken in container "${names.none}"; choose another \`ifName\``)],
+        },
+        {
+            title: "a link to a --net=host container",
+            resources: [link("l3", {}, { container: names.hostMode })],
+            messages: [
+                v(
+                    "b.container",
+                    `"${names.hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
+                ),
+            ],
+        },
+        {
+            title: "two links with the same interface name in one container",
+            resources: [link("l4", {}, {}), link("l5", {}, { ifName: "eth8" })],
+            messages: [
+                either(
+                    `"eth7" in container "${names.none}" is also used by VethLink "l4"`,
+                    `"eth7" in container "${names.none}" is also used by VethLink "l5"`,
+                ),
+            ],
+        },
+        // Bridge
+        {
+            title: "a bridge whose name exists, without adopt",
+            resources: [bridgeRes("y1", { name: names.bridge })],
+            messages: [
+                `bridge "${names.bridge}" exists already (created by "${TEST_ALIAS}"); set \`adopt: true\` to use it without owning it (it is then never deleted), or choose another \`name\``,
+            ],
+        },
+        {
+            title: "adopting a bridge that does not exist",
+            resources: [bridgeRes("y2", { adopt: true })],
+            messages: [
+                v(
+                    "name",
+                    `"hnt-yy2-${sfx}": there is no such bridge to adopt; create it first (the stack that owns it, with a Bridge without \`adopt\`), or drop \`adopt\``,
+                ),
+            ],
+        },
+        {
+            title: "a bridge named like a veth",
+            resources: [bridgeRes("y3", { name: names.veth })],
+            messages: [v("name", `"${names.veth}" is taken by a veth interface, not a bridge; choose another \`name\``)],
+        },
+        {
+            title: "the same bridge declared twice",
+            resources: [bridgeRes("y4", { name: `hnt-yd-${sfx}` }), bridgeRes("y5", { name: `hnt-yd-${sfx}` })],
+            messages: [either(`"hnt-yd-${sfx}" is also the bridge of Bridge "y4"`, `"hnt-yd-${sfx}" is also the bridge of Bridge "y5"`)],
+        },
+        {
+            title: "the same address on two bridges of the stack",
+            resources: [bridgeRes("y6", { addresses: [`${free}.1/24`] }), bridgeRes("y7", { addresses: [`${free}.1/24`] })],
+            messages: [
+                either(
+                    `of bridge hnt-yy7-${sfx} repeat an address of Bridge "y6"`,
+                    `of bridge hnt-yy6-${sfx} repeat an address of Bridge "y7"`,
+                ),
+            ],
+        },
+        {
+            title: "a bridge address already on an interface of the host",
+            resources: [bridgeRes("y8", { addresses: [`${bridgeNet}.1/24`] })],
+            messages: [v("addresses", `: ${bridgeNet}.1/24 is already on interface ${names.bridge} of this host; choose another address`)],
+        },
+        {
+            title: "a bridge address with its subnet's network address",
+            resources: [bridgeRes("y9", { addresses: [`${free}.0/24`] })],
+            messages: [
+                v(
+                    "addresses[0]",
+                    `"${free}.0/24" is the network address of its subnet; choose a host address inside it, like 172.17.0.3/16`,
+                ),
+            ],
+        },
+        // Network
+        {
+            title: "a network overlapping another Docker network",
+            resources: [net("n1", { subnet: `${dockerNet}.0/25` })],
+            messages: [
+                v(
+                    "subnet",
+                    `${dockerNet}.0/25 overlaps subnet ${dockerNet}.0/24 of Docker network "${names.network}"; choose a free subnet`,
+                ),
+            ],
+        },
+        {
+            title: "a network overlapping a bridge's address",
+            resources: [net("n2", { subnet: `${bridgeNet}.0/24` })],
+            messages: [
+                v(
+                    "subnet",
+                    `${bridgeNet}.0/24 overlaps address ${bridgeNet}.1/24 of interface ${names.bridge} on this host (traffic to it would be misrouted); choose a free subnet`,
+                ),
+            ],
+        },
+        {
+            title: "a network whose gateway is its network address",
+            resources: [net("n3", { subnet: `10.181.${n}.0/24`, gateway: `10.181.${n}.0` })],
+            messages: [
+                v(
+                    "gateway",
+                    `"10.181.${n}.0/24" is the network address of its subnet; choose a host address inside it, like 172.17.0.3/16`,
+                ),
+            ],
+        },
+        {
+            title: "a network name taken by a network the stack did not make",
+            resources: [net("n4", { name: names.network })],
+            messages: [
+                v(
+                    "name",
+                    `"${names.network}" is taken by another Docker network (owned by "${RUN_OWNER}fixture-${sfx}"); choose another \`name\``,
+                ),
+            ],
+        },
+        {
+            title: "two networks of the stack with overlapping subnets",
+            resources: [net("n5", { subnet: `10.182.${n}.0/24` }), net("n6", { subnet: `10.182.${n}.128/25` })],
+            messages: [
+                either(
+                    `10.182.${n}.128/25 overlaps 10.182.${n}.0/24 of Network "n5"`,
+                    `10.182.${n}.0/24 overlaps 10.182.${n}.128/25 of Network "n6"`,
+                ),
+            ],
+        },
+        {
+            title: "an IP range outside the subnet",
+            resources: [net("n7", { subnet: `10.183.${n}.0/24`, ipRange: `10.184.${n}.0/25` })],
+            messages: [v("ipRange", `10.184.${n}.0/25 must lie inside \`subnet\` 10.183.${n}.0/24`)],
+        },
+        // Container
+        {
+            title: "an image that is not present",
+            resources: [ctr("w1", { image: "hostnet/absent:1" })],
+            messages: [v("image", '"hostnet/absent:1" is not present locally and no registry is used; build or import it first')],
+        },
+        {
+            title: "a container name taken by a container the stack did not make",
+            resources: [ctr("w2", { name: names.none })],
+            messages: [v("name", `"${names.none}" is taken by another container (not made by this library); choose another \`name\``)],
+        },
+        {
+            title: "ports with network mode host",
+            resources: [ctr("w3", { network: { mode: "host" }, ports: ["8080:80"] })],
+            messages: [
+                'invalid Container "w3":',
+                v("ports", "cannot be published with network mode host: the container uses the host's ports directly; remove `ports`"),
+            ],
+        },
+        {
+            title: "container: mode onto a --net=host container",
+            resources: [ctr("w4", { network: { mode: "container", container: names.hostMode } })],
+            messages: [
+                v(
+                    "networkMode",
+                    `: container "${names.hostMode}" uses network mode host: it has no network namespace of its own to share; use network mode host instead`,
+                ),
+            ],
+        },
+        {
+            title: "a static address another container holds on the network",
+            resources: [
+                ctr("w5", { network: { mode: "networks", networks: [{ network: names.network, ipv4Address: `${dockerNet}.50` }] } }),
+            ],
+            messages: [
+                v(
+                    "networks",
+                    `: address ${dockerNet}.50 on network ${names.network} is already used by container "${names.onNet}"; choose a free address`,
+                ),
+            ],
+        },
+        {
+            title: "a network that does not exist",
+            resources: [ctr("w6", { network: { mode: "networks", networks: [{ network: `hnt-nonet-${sfx}` }] } })],
+            messages: [
+                v("networks", `: network "hnt-nonet-${sfx}" does not exist; create it first, or pass the Network resource that makes it`),
+            ],
+        },
+        // NetworkAttachment
+        {
+            title: "connecting a --net=none container",
+            resources: [att("t1", {})],
+            messages: [
+                v(
+                    "container",
+                    `"${names.none}" uses network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead`,
+                ),
+            ],
+        },
+        {
+            title: "connecting a container that is connected already",
+            resources: [att("t2", { container: names.onNet })],
+            messages: [
+                `container "${names.onNet}" is already connected to network ${names.network} (not by this attachment); disconnect it first, or drop this attachment`,
+            ],
+        },
+        {
+            title: "connecting with an address another container holds",
+            resources: [att("t3", { container: names.bridged, ipv4Address: `${dockerNet}.50` })],
+            messages: [
+                v(
+                    "ipv4Address",
+                    `${dockerNet}.50 on network ${names.network} is already used by container "${names.onNet}"; choose a free address`,
+                ),
+            ],
+        },
+    ];
+
+    it("has at least 40 rows", () => assert.ok(rows().length >= 40, `${rows().length} rows`));
+
+    for (const [i, title] of rows()
+        .map((r) => r.title)
+        .entries()) {
+        it(`refuses ${title}`, async () => {
+            const row = rows()[i];
+            await stack.setConfig("resources", { value: JSON.stringify(row.resources) });
+            const before = await snapshot();
+            await assert.rejects(stack.preview(), (err: Error) => {
+                for (const m of row.messages) {
+                    const found = typeof m === "string" ? err.message.includes(m) : m.test(err.message);
+                    assert.ok(found, `expected\n  ${m}\nin:\n${err.message}`);
+                }
+                return true;
+            });
+            assert.equal(await snapshot(), before, "the host is byte for byte as it was");
+            assert.deepEqual(await stackObjects(), [], "nothing carries the stack's owner mark");
+        });
+    }
+});

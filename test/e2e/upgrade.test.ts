@@ -1,0 +1,230 @@
+// Upgrading a stack deployed before the package: the library as it was at
+// commit 7b01f5e (`components/`, imported as "./components", which stored
+// the whole library by value in every resource's state) deploys a Container,
+// a Bridge and a VethAttachment; then the program imports "pulumi-hostnet"
+// with the same resource names and types. The preview plans an update of the
+// stored provider (plus inputs the newer version added, which change nothing),
+// `up` migrates each resource in place without
+// changing anything on the host (read back with ip and docker), and destroy
+// leaves nothing. A second stack that is never migrated is destroyed
+// directly, by the old code its state holds.
+//
+// Needs the repository's git history (commit 7b01f5e): a shallow clone fails
+// this test with a message saying so.
+
+import * as assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { dockerInspect, ipDefaultRoutes, ipLinks, ipv4Of, markedObjects, ping, RUN, sh, sweepRun, unusedSubnets } from "../helpers/host";
+import { dynamicResources, ExportedResource, exportedState, projectRoot, projectStack, TestStack } from "../helpers/pulumi";
+
+const OLD_COMMIT = "7b01f5e";
+const PROJECT = "hostnet-upgrade";
+
+/** The same program, importing the library from `from`. */
+function program(from: string): string {
+    return `
+import * as pulumi from "@pulumi/pulumi";
+import { Bridge, Container, VethAttachment } from "${from}";
+
+const config = new pulumi.Config();
+const net24 = config.require("net24");
+const lan = new Bridge("lan", { addresses: [\`\${net24}.1/24\`] });
+const box = new Container("box", { image: "hostnet/busybox:1", command: ["sleep", "2147483647"], network: { mode: "none" } });
+const eth0 = new VethAttachment("box-eth0", { container: box, bridge: lan.name, address: \`\${net24}.2/24\` });
+export const bridge = lan.name;
+export const hostIfName = eth0.hostIfName;
+export const container = box.containerName;
+`;
+}
+
+/** What a user would compare on the host: the stack's interfaces, the container, and its namespace. */
+async function hostSnapshot(ownerPrefix: string, container: string): Promise<unknown> {
+    const links = (await ipLinks())
+        .filter((l) => l.ifalias?.startsWith(ownerPrefix))
+        .map((l) => ({
+            ifindex: l.ifindex,
+            ifname: l.ifname,
+            mac: l.address,
+            master: l.master,
+            mtu: l.mtu,
+            flags: l.flags,
+            ipv4: ipv4Of(l),
+        }));
+    const c = await dockerInspect(container);
+    const pid = c.State.Pid as number;
+    const inside = (await ipLinks(pid)).map((l) => ({
+        ifindex: l.ifindex,
+        ifname: l.ifname,
+        mac: l.address,
+        flags: l.flags,
+        ipv4: ipv4Of(l),
+    }));
+    return {
+        links,
+        container: { id: c.Id, created: c.Created, startedAt: c.State.StartedAt, pid, restarts: c.RestartCount, labels: c.Config.Labels },
+        inside,
+        routes: await ipDefaultRoutes(pid),
+    };
+}
+
+function withoutProvider(props: Record<string, any> | undefined): Record<string, any> {
+    const { __provider: _, ...rest } = props ?? {};
+    return rest;
+}
+
+describe(`upgrade: a stack made with the library at ${OLD_COMMIT} (code by value) moves to the package`, function () {
+    const migrated = `e2e-${RUN}-up`;
+    const untouched = `e2e-${RUN}-old`;
+    const prefixOf = (stack: string) => `hostnet/${PROJECT}/${stack}/`;
+    let scratch: string;
+    let workDir: string;
+    const stacks: Record<string, TestStack> = {};
+    const net24: Record<string, string> = {};
+    let oldState: ExportedResource[];
+
+    before(async () => {
+        const has = await sh(["git", "-C", projectRoot, "cat-file", "-e", `${OLD_COMMIT}^{commit}`], { reject: false });
+        if (has.exitCode !== 0) {
+            const shallow = (await sh(["git", "-C", projectRoot, "rev-parse", "--is-shallow-repository"], { reject: false })).stdout.trim();
+            throw new Error(
+                `failed to check out the library as it was at commit ${OLD_COMMIT}: ${projectRoot} ` +
+                    `${shallow === "true" ? "is a shallow clone" : "does not have that commit"} (${has.stderr.trim() || "git cat-file failed"}); ` +
+                    "this test needs the repository's history: run `git fetch --unshallow` (or clone without --depth)",
+            );
+        }
+        scratch = mkdtempSync(join(tmpdir(), "hostnet-upgrade-"));
+        workDir = join(scratch, "project");
+        mkdirSync(workDir);
+        const tar = join(scratch, "components.tar");
+        await sh(["git", "-C", projectRoot, "archive", "--format=tar", "-o", tar, OLD_COMMIT, "components"]);
+        await sh(["tar", "-xf", tar, "-C", workDir]);
+        writeFileSync(
+            join(workDir, "Pulumi.yaml"),
+            `name: ${PROJECT}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: index.ts\n`,
+        );
+        writeFileSync(join(workDir, "package.json"), JSON.stringify({ name: PROJECT, private: true }));
+        writeFileSync(join(workDir, "index.ts"), program("./components"));
+        symlinkSync(join(projectRoot, "tsconfig.json"), join(workDir, "tsconfig.json"));
+        // The old code needs @pulumi/pulumi and execa (still a root devDependency); the new, pulumi-hostnet.
+        symlinkSync(join(projectRoot, "node_modules"), join(workDir, "node_modules"));
+        const subnets = await unusedSubnets(2);
+        for (const [i, stack] of [migrated, untouched].entries()) {
+            net24[stack] = subnets[i].split(".").slice(0, 3).join(".");
+            stacks[stack] = await projectStack(workDir, stack, { [`${PROJECT}:net24`]: net24[stack] });
+        }
+    });
+
+    after(async () => {
+        for (const [name, t] of Object.entries(stacks)) {
+            try {
+                await t.stack.destroy().catch(() => undefined);
+                await t.stack.workspace.removeStack(name).catch(() => undefined);
+            } finally {
+                await sweepRun(prefixOf(name));
+                t.dispose();
+            }
+        }
+        if (scratch) rmSync(scratch, { recursive: true, force: true });
+    });
+
+    it(`the library at ${OLD_COMMIT} deploys both stacks, storing itself by value in every resource`, async () => {
+        for (const stack of [migrated, untouched]) {
+            const up = await stacks[stack].stack.up();
+            assert.equal(up.summary.result, "succeeded");
+            assert.ok(await ping(`${net24[stack]}.2`), `the host reaches ${stack}'s box over its bridge`);
+        }
+        oldState = (await exportedState(stacks[migrated].stack)).resources;
+        const dynamic = dynamicResources(oldState);
+        assert.deepEqual(dynamic.map((r) => r.type.split(":").pop()).sort(), ["Bridge", "DockerContainer", "VethAttachment"]);
+        for (const r of dynamic) {
+            const code: string = r.inputs!.__provider;
+            assert.ok(code.length > 20000, `${r.urn}: ${code.length} bytes of code by value`);
+            assert.doesNotMatch(code, /pulumi-hostnet\/engine/);
+        }
+        console.log(
+            `      measured: __provider by value ${dynamic.map((r) => `${r.type.split(":").pop()} ${r.inputs!.__provider.length} B`).join(", ")}`,
+        );
+    });
+
+    it("with the program importing pulumi-hostnet, the preview plans in-place updates of __provider, and touches nothing", async () => {
+        writeFileSync(join(workDir, "index.ts"), program("pulumi-hostnet"));
+        const container = `hn-${migrated}-box`;
+        const before = await hostSnapshot(prefixOf(migrated), container);
+        // Per resource: the planned operation, and which inputs differ between the state and the program.
+        const planned: Record<string, { op: string; changed: string[] }> = {};
+        const preview = await stacks[migrated].stack.preview({
+            onEvent: (e: EngineEvent) => {
+                const m = e.resourcePreEvent?.metadata;
+                if (!m) return;
+                const olds = m.old?.inputs ?? {};
+                const news = m.new?.inputs ?? {};
+                const changed = [...new Set([...Object.keys(olds), ...Object.keys(news)])]
+                    .filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]))
+                    .sort();
+                planned[m.urn.split("::").pop()! + " " + m.type.split(":").pop()] = { op: m.op, changed };
+            },
+        });
+        assert.deepEqual(preview.changeSummary, { update: 3, same: 2 });
+        assert.deepEqual(
+            Object.fromEntries(Object.entries(planned).filter(([, p]) => p.op !== "same")),
+            {
+                "box DockerContainer": { op: "update", changed: ["__provider"] },
+                // Inputs this version's Bridge added (adopt, a fixed MAC): the diff finds nothing to do about them
+                // on a bridge created before them, which keeps its MAC (changing it would break neighbours' ARP).
+                "lan Bridge": { op: "update", changed: ["__provider", "adopt", "mac"] },
+                "box-eth0 VethAttachment": { op: "update", changed: ["__provider"] },
+            },
+            JSON.stringify(planned),
+        );
+        assert.deepEqual(await hostSnapshot(prefixOf(migrated), container), before);
+    });
+
+    it("up migrates each resource in place: nothing on the host changes, and the state holds the small stub", async () => {
+        const container = `hn-${migrated}-box`;
+        const before = await hostSnapshot(prefixOf(migrated), container);
+        const up = await stacks[migrated].stack.up();
+        assert.equal(up.summary.result, "succeeded");
+        assert.deepEqual(up.summary.resourceChanges, { update: 3, same: 2 });
+        assert.deepEqual(await hostSnapshot(prefixOf(migrated), container), before);
+        assert.ok(await ping(`${net24[migrated]}.2`));
+
+        const now = dynamicResources((await exportedState(stacks[migrated].stack)).resources);
+        for (const r of now) {
+            const code: string = r.inputs!.__provider;
+            assert.ok(code.length < 4096, `${r.urn}: ${code.length} bytes`);
+            assert.match(code, /engineModule: "pulumi-hostnet\/engine"/);
+            const old = oldState.find((o) => o.urn === r.urn)!;
+            assert.deepEqual(withoutProvider(r.outputs), withoutProvider(old.outputs), `${r.urn}: same outputs`);
+            assert.equal(r.id, old.id, `${r.urn}: same id`);
+        }
+        console.log(
+            `      measured: __provider after the migration ${now.map((r) => `${r.type.split(":").pop()} ${r.inputs!.__provider.length} B`).join(", ")}`,
+        );
+        assert.deepEqual((await stacks[migrated].stack.preview()).changeSummary, { same: 5 }, "migrated once, then nothing to do");
+        const refresh = await stacks[migrated].stack.refresh();
+        assert.deepEqual(refresh.summary.resourceChanges, { same: 5 }, "the installed code reads the host as the state says");
+        assert.deepEqual(await hostSnapshot(prefixOf(migrated), container), before);
+    });
+
+    it("destroy of the migrated stack, by the installed package, leaves nothing of it", async () => {
+        const destroy = await stacks[migrated].stack.destroy();
+        assert.equal(destroy.summary.result, "succeeded");
+        assert.deepEqual(await markedObjects(prefixOf(migrated)), []);
+    });
+
+    it("the stack never migrated is destroyed directly, by the old code in its state, and leaves nothing", async () => {
+        const made = (await markedObjects(prefixOf(untouched))).map((o) => o.split(" ")[0]).sort();
+        assert.deepEqual(made, ["container", "link", "link"]);
+        const state = dynamicResources((await exportedState(stacks[untouched].stack)).resources);
+        assert.ok(
+            state.every((r) => !String(r.inputs!.__provider).includes("pulumi-hostnet/engine")),
+            "still code by value",
+        );
+        const destroy = await stacks[untouched].stack.destroy();
+        assert.equal(destroy.summary.result, "succeeded");
+        assert.deepEqual(await markedObjects(prefixOf(untouched)), []);
+    });
+});
