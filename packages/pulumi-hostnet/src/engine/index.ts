@@ -129,7 +129,7 @@ function onItsHost(inner: AnyProvider): AnyProvider {
             onHost(hostOf(news), async () => {
                 // Only how the host is reached changed: store it, touch nothing.
                 const result = inner.diff ? await inner.diff(id, olds, news) : { changes: true };
-                if (!result.changes) return { outs: { ...withoutProvider(olds), ...withoutProvider(news) } };
+                if (!result.changes) return { outs: { ...withoutProvider(olds), host: news.host } };
                 return inner.update!(id, olds, news);
             }),
         delete: (id, props) => onHost(hostOf(props), () => inner.delete!(id, props)),
