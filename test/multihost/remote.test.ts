@@ -120,8 +120,8 @@ describe("resources on other hosts over SSH (test bed: this machine is host A; h
         const args = [
             "",
             "a b",
-            "x; touch /tmp/hn-pwned-r",
-            "$(touch /tmp/hn-pwned-r)",
+            `x; touch /tmp/hn-pwned-${RUN}`,
+            `$(touch /tmp/hn-pwned-${RUN})`,
             "`id`",
             "it's",
             '"q"',
@@ -130,10 +130,10 @@ describe("resources on other hosts over SSH (test bed: this machine is host A; h
             "a\\b",
             "$HOME",
         ];
-        await sh(["rm", "-f", "/tmp/hn-pwned-r"]);
+        await sh(["rm", "-f", `/tmp/hn-pwned-${RUN}`]);
         const out = await onHost(target, () => runHost("echo arguments", ["printf", "%s\\0", ...args]));
         assert.deepEqual(out.split("\0").slice(0, -1), args);
-        assert.equal((await sh(["test", "-e", "/tmp/hn-pwned-r"], { reject: false })).exitCode, 1, "nothing was run");
+        assert.equal((await sh(["test", "-e", `/tmp/hn-pwned-${RUN}`], { reject: false })).exitCode, 1, "nothing was run");
         // What a command costs over SSH here: through the library's shell session, and as a new ssh session each.
         let t = Date.now();
         for (let i = 0; i < 20; i++) await onHost(target, () => runHost("true", ["true"]));

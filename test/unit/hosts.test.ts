@@ -19,16 +19,16 @@ import { shellQuote } from "../../packages/pulumi-hostnet/src/engine/host/quote"
 import { ShellSession, ShellSessionError } from "../../packages/pulumi-hostnet/src/engine/host/shellSession";
 import { CommandRunner, runHost, setCommandRunner } from "../../packages/pulumi-hostnet/src/engine/host/run";
 import { claim, claimsIn, isClaimed } from "../../packages/pulumi-hostnet/src/engine/registry";
-import { sh } from "../helpers/host";
+import { RUN, sh } from "../helpers/host";
 
 /** Arguments a shell would mangle if any reached it unquoted. */
 const NASTY: [string, string][] = [
     ["plain", "eth0"],
     ["empty", ""],
     ["space", "a b"],
-    ["semicolon", "x; touch /tmp/hostnet-pwned"],
-    ["command substitution", "$(touch /tmp/hostnet-pwned)"],
-    ["backticks", "`touch /tmp/hostnet-pwned`"],
+    ["semicolon", `x; touch /tmp/hostnet-pwned-${RUN}`],
+    ["command substitution", `$(touch /tmp/hostnet-pwned-${RUN})`],
+    ["backticks", `\`touch /tmp/hostnet-pwned-${RUN}\``],
     ["variable", "$HOME ${PATH} $1 $@ $$"],
     ["single quote", "it's"],
     ["only quotes", "'''"],
@@ -41,7 +41,7 @@ const NASTY: [string, string][] = [
     ["glob with path", "/etc/*.conf [a-z]? {a,b}"],
     ["tilde", "~ ~root"],
     ["history", "!! !$"],
-    ["pipes and redirections", "| cat > /tmp/hostnet-pwned 2>&1 < /dev/null && || &"],
+    ["pipes and redirections", `| cat > /tmp/hostnet-pwned-${RUN} 2>&1 < /dev/null && || &`],
     ["comment", "# not a comment"],
     ["leading dash", "--help"],
     ["equals", "A=B"],
@@ -59,14 +59,14 @@ describe("shellQuote: the one way an argv becomes a remote command line", () => 
 
     for (const shell of ["sh", "dash", "bash"]) {
         it(`${shell} -c runs the quoted line as exactly that argv, metacharacters and all (${NASTY.length} cases)`, async () => {
-            await sh(["rm", "-f", "/tmp/hostnet-pwned"]);
+            await sh(["rm", "-f", `/tmp/hostnet-pwned-${RUN}`]);
             // printf '%s\0' prints each argument as it arrived, NUL-terminated.
             const line = shellQuote(["printf", "%s\\0", ...NASTY.map(([, v]) => v)]);
             const { stdout } = await sh([shell, "-c", line]);
             const got = stdout.split("\0").slice(0, -1);
             for (const [i, [name, value]] of NASTY.entries()) assert.equal(got[i], value, name);
             assert.equal(got.length, NASTY.length);
-            assert.equal((await sh(["test", "-e", "/tmp/hostnet-pwned"], { reject: false })).exitCode, 1, "nothing was run");
+            assert.equal((await sh(["test", "-e", `/tmp/hostnet-pwned-${RUN}`], { reject: false })).exitCode, 1, "nothing was run");
         });
     }
 
