@@ -23,21 +23,24 @@ export interface HostConnection {
     ensure(): Promise<void>;
 }
 
-const scope = new AsyncLocalStorage<HostConnection | undefined>();
+// Made when a first host other than this machine is used: a process that only
+// ever acts on this machine never has one (nor the async tracking it costs).
+let scope: AsyncLocalStorage<HostConnection | undefined> | undefined;
 
 /** The host the current call acts on, or undefined for this machine. */
 export function currentHost(): HostConnection | undefined {
-    return scope.getStore();
+    return scope?.getStore();
 }
 
 /** The key of the current host in per-host tables (claims, caches): "" for this machine. */
 export function currentHostKey(): string {
-    return scope.getStore()?.name ?? "";
+    return scope?.getStore()?.name ?? "";
 }
 
 /** Runs `fn` on `host` (undefined: this machine), and everything it awaits. */
 export function withHost<T>(host: HostConnection | undefined, fn: () => T): T {
     // This machine costs nothing extra: no scope is entered unless one is open.
-    if (host === undefined && scope.getStore() === undefined) return fn();
+    if (host === undefined && scope?.getStore() === undefined) return fn();
+    scope ??= new AsyncLocalStorage<HostConnection | undefined>();
     return scope.run(host, fn);
 }
