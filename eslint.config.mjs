@@ -102,11 +102,19 @@ export default tseslint.config(
             "no-restricted-imports": [
                 "error",
                 {
+                    paths: [
+                        {
+                            name: "@pulumi/pulumi",
+                            message: "the command-line tool runs outside a Pulumi program: import @pulumi/pulumi/automation only",
+                        },
+                    ],
                     patterns: [
                         {
-                            group: ["@pulumi/*"],
-                            message: "the command-line tool runs outside Pulumi: it reads the engine's JSON, not its SDK",
+                            // Only the Automation API (watch drives the engine with it); never the resource SDK.
+                            group: ["@pulumi/*", "!@pulumi/pulumi", "@pulumi/pulumi/*", "!@pulumi/pulumi/automation"],
+                            message: "the command-line tool runs outside a Pulumi program: the Automation API only, never the resource SDK",
                         },
+
                         { group: ["**/program/**", "../program"], message: "the command-line tool never loads program-side code" },
                     ],
                 },

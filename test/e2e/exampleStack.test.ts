@@ -8,7 +8,6 @@
 import * as assert from "node:assert/strict";
 import { readdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { EngineEvent } from "@pulumi/pulumi/automation";
 import {
     containerPid,
     dockerInspect,
@@ -24,6 +23,7 @@ import {
     sh,
     sweepRun,
 } from "../helpers/host";
+import { updateOps, type Ops } from "../helpers/ops";
 import { exampleStack, TestStack } from "../helpers/pulumi";
 
 function filesUnder(dir: string): string[] {
@@ -84,22 +84,13 @@ describe("example stack through the real Pulumi engine", function () {
 
     /**
      * The operation the preview plans for each resource, by type and name:
-     * "update", "create", "delete" or "replace" (a replacement shows as several
-     * steps, with or without deleting first: all are "replace" here).
+     * "update", "create", "delete" or "replace". The refresh steps that the
+     * project's `options: refresh: always` runs first are not counted.
      */
-    async function plannedOps(): Promise<Record<string, string>> {
-        const ops: Record<string, string> = {};
-        await t.stack.preview({
-            onEvent: (e: EngineEvent) => {
-                const m = e.resourcePreEvent?.metadata;
-                if (m && m.op !== "same" && !m.type.startsWith("pulumi:providers:")) {
-                    const [type, name] = m.urn.split("::").slice(-2);
-                    const replacing = ["replace", "create-replacement", "delete-replaced"].includes(m.op);
-                    ops[`${type.split(":").pop()} ${name}`] = replacing ? "replace" : m.op;
-                }
-            },
-        });
-        return ops;
+    async function plannedOps(): Promise<Ops> {
+        const planned = updateOps();
+        await t.stack.preview({ onEvent: planned.onEvent });
+        return planned.ops;
     }
 
     before(async () => {

@@ -171,7 +171,7 @@ export async function sweepRun(ownerPrefix?: string): Promise<void> {
     });
 }
 
-/** The run id inside a test mark, if the mark is one. */
+/** The run id inside a test mark, if the mark is one (e2e stacks are `e2e-<run>` or `e2e-<run>-<suite>`). */
 function runOfMark(mark: string): string | undefined {
     // Test stacks are named e2e-<run>[-<suffix>] or bad-<run>, in the example project or in scratch projects of their own.
     return /^(?:hostnet-test\/|hostnet\/test\/|hostnet\/[^/]+\/(?:e2e|bad)-)([0-9a-f]{6})(?:[-/]|$)/.exec(mark)?.[1];

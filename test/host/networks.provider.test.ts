@@ -292,7 +292,7 @@ describe("Docker networks, containers on them, and attachments", function () {
     it("a Network still in use is not removed behind its containers' backs; once free, delete removes it", async () => {
         const outs = { ...netInputs(), networkId, bridge: `hnt-nb-${sfx}` };
         await assert.rejects(networks.delete!(networkId, outs), {
-            message: `failed to remove network "${networkId}": containers "hnt-api-${sfx}", "hnt-cli-${sfx}" are still connected; disconnect them (or remove the resources that connected them) first`,
+            message: `failed to remove Docker network "hnt-n-${sfx}" (and its bridge hnt-nb-${sfx}): containers "hnt-api-${sfx}", "hnt-cli-${sfx}" are still connected; disconnect them (or remove the resources that connected them) first`,
         });
         await sh(["docker", "rm", "-f", `hnt-api-${sfx}`, `hnt-cli-${sfx}`]);
         await networks.delete!(networkId, outs);

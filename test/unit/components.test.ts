@@ -142,4 +142,39 @@ describe("components under mocks", () => {
         assert.equal(r.inputs.bridge, "br-lab3");
         assert.equal(r.inputs.defaultRoute, false);
     });
+
+    it("Sandbox: a --net=none holder that restarts with Docker, its attachments named after it, members joining it by container:", async () => {
+        const pod = new lib.Sandbox("pod", {
+            image: "hostnet/busybox:1",
+            attachments: {
+                eth0: { bridge: "docker0", address: "172.17.0.9/16" },
+                net1: { bridge: "br1", address: "10.1.0.2/24", defaultRoute: false },
+            },
+        });
+        const app = pod.addContainer("app", { image: "hostnet/busybox:1", command: ["httpd", "-f"] });
+        await settle(app.containerId);
+        const holder = registered.find((r) => r.name === "pod" && r.type.endsWith("DockerContainer"))!;
+        assert.equal(holder.inputs.networkMode, "none");
+        assert.deepEqual(holder.inputs.command, ["sleep", "2147483647"]);
+        assert.equal(holder.inputs.restartPolicy, "unless-stopped");
+        const eth0 = registered.find((r) => r.name === "pod-eth0")!;
+        assert.equal(eth0.inputs.container, "pod-cid");
+        assert.equal(eth0.inputs.containerIfName, "eth0");
+        assert.equal(registered.find((r) => r.name === "pod-net1")!.inputs.containerIfName, "net1");
+        const member = registered.find((r) => r.name === "app" && r.type.endsWith("DockerContainer"))!;
+        assert.equal(member.inputs.networkMode, "container:pod-cid");
+        assert.equal(pod.networkMode, "none");
+    });
+
+    it("Sandbox members refuse network and ports: they use the sandbox's", () => {
+        const pod = new lib.Sandbox("pod2", { image: "hostnet/busybox:1" });
+        assert.throws(() => pod.addContainer("m", { image: "hostnet/busybox:1", ports: ["8080:80"] } as any), {
+            message:
+                'invalid Sandbox "pod2" member "m":\n  - `ports` cannot be set: a member uses the sandbox\'s network namespace, where Docker publishes no ports; reach it at the sandbox\'s attachment addresses',
+        });
+        assert.throws(
+            () => pod.addContainer("m", { image: "hostnet/busybox:1", network: { mode: "bridge" } } as any),
+            /`network` cannot be set/,
+        );
+    });
 });

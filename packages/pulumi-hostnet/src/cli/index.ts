@@ -3,14 +3,17 @@
 //
 //   hostnet preview-report [--stack S] [--cwd DIR] [--pulumi CLI] [--refresh] [--md FILE] [--json FILE]
 //   hostnet topology [--stack S] [--text FILE] [--svg FILE] [--dot FILE]
+//   hostnet watch --stack S [...]  (hostnet watch --help)
 //
 // Runs as a command-line tool, neither in a Pulumi program nor in the engine's
 // provider process. It reads the host through the library's host layer
-// (engine/host/*), which owns every command line, and changes nothing.
+// (engine/host/*), which owns every command line; only `watch` changes the
+// host, and only through the engine (a targeted \`pulumi up\`).
 
 import { parseArgs } from "node:util";
 import { previewReport, writeReport } from "./previewReport";
 import { topology, writeTopology } from "./topology";
+import { runWatch } from "./watch";
 
 const USAGE = `usage:
   hostnet preview-report [options]   run \`pulumi preview\` and report what it will do
@@ -27,6 +30,9 @@ const USAGE = `usage:
       --text FILE      write the text view there (default: standard output)
       --svg FILE       write the diagram as SVG (needs Graphviz's \`dot\`)
       --dot FILE       write the diagram's Graphviz source
+
+  hostnet watch --stack NAME [options] re-attach a stack's containers when they restart
+                                     (follows Docker events; hostnet watch --help)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -62,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
         await writeTopology(t, { text: values.text, svg: values.svg, dot: values.dot });
         return 0;
     }
+    if (command === "watch") return runWatch(rest);
     if (command === undefined || command === "help" || command === "--help" || command === "-h") {
         process.stdout.write(USAGE);
         return command === undefined ? 1 : 0;

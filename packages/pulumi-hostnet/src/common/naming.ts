@@ -80,6 +80,23 @@ export function defaultMac(owner: string, role: string): string {
 }
 
 /**
+ * True when an interface carries no owner mark but the MAC the library derives
+ * from `owner` for `role`: this resource made it and was stopped before it
+ * marked it. The MAC is set by the same kernel operation that makes the
+ * interface; the alias (the mark) takes a second one, and a run killed in
+ * between leaves such an interface, which is then as much this resource's as
+ * a marked one (nobody else derives that MAC).
+ */
+export function markedByMac(link: { ifalias?: string; address?: string }, owner: string | undefined, role: string): boolean {
+    return (
+        typeof owner === "string" &&
+        owner.startsWith("hostnet/") &&
+        !link.ifalias &&
+        link.address?.toLowerCase() === defaultMac(owner, role)
+    );
+}
+
+/**
  * The mark of a Docker network connection, which carries no label: an extra
  * DNS alias on the connection, `hn-<12 hex>`, derived from the owner mark.
  */

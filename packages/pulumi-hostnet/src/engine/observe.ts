@@ -59,6 +59,11 @@ export async function addressesOnBridges(namespaces: boolean): Promise<Map<strin
     return byBridge;
 }
 
+/** Forgets the shared scan (tests: a new engine process starts with none). */
+export function forgetObservations(): void {
+    scans.clear();
+}
+
 async function dockerHolders(): Promise<Map<string, AddressHolder[]>> {
     const byBridge = new Map<string, AddressHolder[]>();
     for (const n of await networks.listNetworks()) {

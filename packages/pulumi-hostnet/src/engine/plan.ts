@@ -61,8 +61,27 @@ function named(step: IpStep): IpCommand[] {
     return step.commands.map((c) => ({ ...c, what: c.what ?? step.text }));
 }
 
+/**
+ * A call step's error, named by the step: "failed to <step>: <why>", with the
+ * host layer's typed error kept as the cause. (An `ip` step's error names it
+ * already: runIp is given the step's text.)
+ */
+function namedByStep(step: CallStep, err: unknown): Error {
+    const message = err instanceof Error ? err.message : String(err);
+    if (message.startsWith(`failed to ${step.text}`)) return err as Error;
+    // The host layer's own "failed to <call>: " prefix says less than the step's text.
+    const why = message.replace(/^failed to [^:]*: /, "");
+    return new Error(`failed to ${step.text}: ${why}`, { cause: err });
+}
+
 async function runStep(step: Step): Promise<void> {
-    if (step.kind === "call") return step.run();
+    if (step.kind === "call") {
+        try {
+            return await step.run();
+        } catch (err) {
+            throw namedByStep(step, err);
+        }
+    }
     if (step.commands.length === 0) return;
     if (step.netns !== HOST && step.netns.pid === undefined) {
         throw new Error(`failed to ${step.text}: the namespace of ${step.netns.label} is not known; this is a bug, please report it`);
@@ -74,7 +93,8 @@ async function runStep(step: Step): Promise<void> {
  * Runs the steps in order. Consecutive `ip` steps in the same namespace run
  * as one `ip -batch` (one process). When a step fails, the undo steps run
  * (their own failures are ignored) and the step's error is thrown; its
- * message names the step.
+ * message names the step, and its cause (or itself) is the host layer's typed
+ * error.
  */
 export async function execute(plan: Plan): Promise<void> {
     const groups: Step[] = [];

@@ -63,7 +63,7 @@ function endpointConfig(spec: EndpointSpec): Record<string, unknown> {
     };
 }
 
-function socketPath(): string {
+export function socketPath(): string {
     // Read per call, never at module scope: a captured value would be frozen
     // into the state of every dynamic resource.
     const host = process.env.DOCKER_HOST;

@@ -35,10 +35,12 @@ type HostErrorClass = new (
 ) => HostCommandError;
 
 // What iproute2 and nsenter print, mapped to a class. Order matters: the first match wins.
+// Kernels with extended acks word address errors themselves: "Error: ipv4: Address not
+// found." (EADDRNOTAVAIL) and "Error: ipv4: Address already assigned." (EEXIST).
 const CLASSIFIERS: readonly [RegExp, HostErrorClass][] = [
     [/nsenter: (?:cannot open|reassociate to namespace).*No such (?:file|process)/, NamespaceGoneError],
-    [/does not exist|Cannot find device|No such device|Cannot assign requested address|No such process/, NotFoundError],
-    [/File exists|already exists/, ExistsError],
+    [/does not exist|Cannot find device|No such device|Cannot assign requested address|Address not found|No such process/, NotFoundError],
+    [/File exists|already exists|Address already assigned/, ExistsError],
     [/Operation not supported|not supported/, NotSupportedError],
 ];
 

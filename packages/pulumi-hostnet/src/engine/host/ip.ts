@@ -6,7 +6,7 @@
 //
 // Engine side: loaded by the dynamic-provider process. No Pulumi imports.
 
-import { classifyHostError, HostCommandError, NotFoundError } from "./errors";
+import { classifyHostError, ExistsError, HostCommandError, NotFoundError } from "./errors";
 import { inNetns, onCurrentHost, runHost } from "./run";
 
 /** The fields of `ip -j -d link show` this library reads. */
@@ -135,6 +135,8 @@ export interface IpCommand {
     args: string[];
     /** "Not found" is success: the command removes something that may be gone already. */
     absentOk?: boolean;
+    /** "Exists" is success: the command adds something that an interrupted run may have added already. */
+    existsOk?: boolean;
     /** What it does, for the error message when it fails (default: the whole step's). */
     what?: string;
     /** Turns this command's failure into a clearer error (e.g. a route that exists already). */
@@ -306,7 +308,8 @@ function failedLine(stderr: string): { line: number; message: string } | undefin
  * `ip -batch` process (one `nsenter` for a container), so a step of several
  * commands costs one process, not one per command. A failure throws the
  * typed error of the command that failed, naming it; commands marked
- * `absentOk` tolerate "not found" (they run on their own).
+ * `absentOk` tolerate "not found", and `existsOk` "exists" (they run on
+ * their own).
  */
 export async function runIp(what: string, commands: readonly IpCommand[], pid?: number): Promise<void> {
     let batch: IpCommand[] = [];
@@ -333,7 +336,7 @@ export async function runIp(what: string, commands: readonly IpCommand[], pid?: 
         }
     };
     for (const cmd of commands) {
-        if (cmd.absentOk || batchLine(cmd) === undefined) {
+        if (cmd.absentOk || cmd.existsOk || batchLine(cmd) === undefined) {
             await flush();
             await runOne(what, cmd, pid);
         } else {
@@ -348,6 +351,7 @@ async function runOne(what: string, cmd: IpCommand, pid?: number): Promise<void>
         await runHost(cmd.what ?? what, ip(pid, cmd.args));
     } catch (err) {
         if (cmd.absentOk && err instanceof NotFoundError) return;
+        if (cmd.existsOk && err instanceof ExistsError) return;
         throw cmd.explain?.(err) ?? err;
     }
 }

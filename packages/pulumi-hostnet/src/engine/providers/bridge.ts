@@ -10,7 +10,7 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
-import { describeOwner, isOwnedBy, sameStack } from "../../common/naming";
+import { describeOwner, isOwnedBy, markedByMac, sameStack } from "../../common/naming";
 import { BridgeInputs, BridgeOutputs, checkBridgeInputs } from "../../common/specs/bridge";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { ExistsError, NotSupportedError } from "../host/errors";
@@ -24,6 +24,11 @@ type LinkWithAddresses = ip.LinkInfo & { addr_info: ip.AddressInfo[] };
 
 function bridgeWithAddresses(name: string): Promise<LinkWithAddresses | undefined> {
     return ip.getLinkWithAddresses(name);
+}
+
+/** True when a bridge is this resource's: marked as such, or made by it and not marked yet (an interrupted create). */
+function ownBridge(link: ip.LinkInfo | undefined, owner: string): boolean {
+    return link !== undefined && (isOwnedBy(link.ifalias, owner) || markedByMac(link, owner, "bridge"));
 }
 
 /** Whether the resource adopts: stacks deployed before 0.2 have no `adopt` input and recorded it as `adopted`. */
@@ -101,11 +106,15 @@ function vlanExplained(name: string, want: BridgeInputs, err: unknown): Error | 
     );
 }
 
-/** The host operations that create a bridge (`leftover`: one marked as this resource's by an interrupted run is taken over). */
+/** The host operations that create a bridge (`leftover`: this resource's own, left by an interrupted run, is taken over). */
 export function planCreate(inputs: BridgeInputs, leftover?: LinkWithAddresses): Plan {
     const name = inputs.name;
+    const mark = ipStep(`mark bridge ${name} as ${inputs.owner}`, HOST, [ip.setLink(name, { alias: inputs.owner })]);
     if (leftover) {
-        return { steps: convergeSteps(inputs, ip.ipv4Cidrs(leftover.addr_info), ip.ipv4Cidrs(leftover.addr_info), liveOf(leftover)) };
+        const live = ip.ipv4Cidrs(leftover.addr_info);
+        return {
+            steps: [...(isOwnedBy(leftover.ifalias, inputs.owner) ? [] : [mark]), ...convergeSteps(inputs, live, live, liveOf(leftover))],
+        };
     }
     return {
         steps: [
@@ -121,7 +130,7 @@ export function planCreate(inputs: BridgeInputs, leftover?: LinkWithAddresses): 
                             : undefined,
                 },
             ]),
-            ipStep(`mark bridge ${name} as ${inputs.owner}`, HOST, [ip.setLink(name, { alias: inputs.owner })]),
+            mark,
             ...convergeSteps({ ...inputs, mac: undefined }, [], []),
         ],
         undo: [ipStep(`delete bridge ${name}`, HOST, [ip.deleteLink(name)])],
@@ -222,7 +231,7 @@ async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, 
             property: "name",
             reason: `\`name\` "${inputs.name}" is taken by a ${link.linkinfo?.info_kind ?? "plain"} interface, not a bridge; choose another \`name\``,
         });
-    } else if (link && !adopt && !isOwnedBy(link.ifalias, inputs.owner)) {
+    } else if (link && !adopt && !ownBridge(link, inputs.owner)) {
         const whose = link.ifalias ? `created by ${describeOwner(link.ifalias)}` : "not made by this library";
         failures.push({
             property: "adopt",
@@ -284,8 +293,8 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
             const outs: BridgeOutputs = { ...inputs, mac: undefined, adopted: true, addedAddresses: added };
             return { id: inputs.name, outs: definedOnly(outs) };
         }
-        // A bridge marked as this very resource's is a leftover of an interrupted run: taken over, not adopted.
-        const leftover = isOwnedBy(existing?.ifalias, inputs.owner) ? existing : undefined;
+        // A bridge of this very resource's is a leftover of an interrupted run: taken over, not adopted.
+        const leftover = ownBridge(existing, inputs.owner) ? existing : undefined;
         await execute(planCreate(inputs, leftover));
         return { id: inputs.name, outs: definedOnly({ ...inputs, adopted: false, addedAddresses: [] }) };
     },

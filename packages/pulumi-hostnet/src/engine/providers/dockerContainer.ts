@@ -22,6 +22,7 @@ import {
 import { containsUnknown, failuresError, InputFailure, isBuiltinNetworkMode, isKnown, parsePortSpec } from "../../common/validation";
 import * as docker from "../host/docker";
 import * as networks from "../host/dockerNetworks";
+import { DockerApiError } from "../host/errors";
 import { foreignHolder } from "../observe";
 import { callStep, describe, execute, Plan } from "../plan";
 import { claim, isClaimed } from "../registry";
@@ -84,7 +85,21 @@ function liveEndpoints(c: docker.ContainerInspect, declared: EndpointInput[]): E
 }
 
 async function connectEndpoint(id: string, e: EndpointInput): Promise<void> {
-    await docker.connectNetwork(e.network, id, { ipv4Address: e.ipv4Address, aliases: e.aliases });
+    try {
+        await docker.connectNetwork(e.network, id, { ipv4Address: e.ipv4Address, aliases: e.aliases });
+    } catch (err) {
+        // Connected already, as wanted: an interrupted update got this far, and the next up goes on from there.
+        if (err instanceof DockerApiError && err.statusCode === 403) {
+            const c = await docker.inspectContainer(id);
+            const ep = c && findEndpoint(c, e.network);
+            const same =
+                ep &&
+                (e.ipv4Address === undefined || ep.IPAMConfig?.IPv4Address === e.ipv4Address) &&
+                (e.aliases ?? []).every((a) => (ep.Aliases ?? []).includes(a));
+            if (same) return;
+        }
+        throw err;
+    }
 }
 
 /** The host operations of a create (`leftover`: a container marked as this resource's, left by an interrupted run). */
@@ -287,7 +302,11 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
         // A container marked as this very resource's is a leftover of an interrupted run: made again.
         const leftover = isOwnedBy((await docker.inspectContainer(inputs.name))?.Config.Labels?.[OWNER_LABEL], inputs.owner);
         await execute(planCreate(inputs, leftover));
-        const c = await docker.inspectContainer(inputs.name);
+        // Its id, read back; a create that fails here leaves nothing either.
+        const c = await docker.inspectContainer(inputs.name).catch(async (err) => {
+            await docker.removeContainer(inputs.name).catch(() => undefined);
+            throw err;
+        });
         if (!c) throw new Error(`failed to create container "${inputs.name}": it vanished right after it started; see \`docker events\``);
         const outs: DockerContainerOutputs = { ...inputs, containerId: c.Id, running: true };
         return { id: c.Id, outs: definedOnly(outs) };

@@ -179,7 +179,11 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
         const leftover =
             existing?.Name === inputs.name && isOwnedBy(existing.Labels?.[OWNER_LABEL], inputs.owner) ? existing.Id : undefined;
         await execute(planCreate(inputs, leftover));
-        const n = await networks.inspectNetwork(inputs.name);
+        // Its id, read back; a create that fails here leaves nothing either.
+        const n = await networks.inspectNetwork(inputs.name).catch(async (err) => {
+            await networks.removeNetwork(inputs.name).catch(() => undefined);
+            throw err;
+        });
         if (!n) throw new Error(`failed to create network "${inputs.name}": it vanished right after it was made; see \`docker events\``);
         const outs: NetworkOutputs = { ...inputs, networkId: n.Id, bridge: inputs.bridgeName ?? `br-${n.Id.slice(0, 12)}` };
         return { id: n.Id, outs: definedOnly(outs) };

@@ -236,13 +236,21 @@ export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider<NetworkA
     },
 
     async update(_id, olds, news) {
-        if (!(await ownEndpoint(olds))) {
+        const c = await docker.inspectContainer(olds.containerId);
+        const ep = c ? endpointOf(c, olds.networkId) : undefined;
+        // This attachment's connection, or one it re-made before an interrupted update could record it (it carries the mark).
+        const ours = ep && (ep.EndpointID === olds.endpointId || (olds.owner && (ep.Aliases ?? []).includes(connectionMark(olds.owner))));
+        if (!c || (ep && !ours)) {
             throw new Error(
-                `failed to update the connection of container "${olds.container}" to network "${olds.network}": it is gone or was re-made by someone else; run \`pulumi refresh\`, then \`pulumi up\` makes it again`,
+                `failed to update the connection of container "${olds.container}" to network "${olds.network}": ${c ? "it was re-made by someone else" : "the container is gone"}; run \`pulumi refresh\`, then \`pulumi up\` makes it again`,
             );
         }
         let result = { endpointId: olds.endpointId, address: olds.address };
-        await execute(planUpdate(olds, news, (r) => (result = r)));
+        const made = (r: { endpointId: string; address: string }) => (result = r);
+        // Gone (an interrupted update disconnected it, or a person did): connected again.
+        await execute(
+            ep ? planUpdate(olds, news, made) : planCreate({ ...news, container: olds.container }, olds.containerId, olds.networkId, made),
+        );
         return { outs: definedOnly({ ...news, containerId: olds.containerId, networkId: olds.networkId, ...result }) };
     },
 

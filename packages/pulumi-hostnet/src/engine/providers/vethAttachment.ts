@@ -8,7 +8,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
-import { describeOwner, isOwnedBy, sameStack } from "../../common/naming";
+import { defaultMac, describeOwner, isOwnedBy, markedByMac, sameStack } from "../../common/naming";
 import { checkVethAttachmentInputs, VethAttachmentInputs, VethAttachmentOutputs } from "../../common/specs/vethAttachment";
 import { failuresError, InputFailure, inSubnet, isKnown, parseCidr } from "../../common/validation";
 import * as docker from "../host/docker";
@@ -27,6 +27,16 @@ const hostChecked = ["container", "bridge", "address", "gateway", "defaultRoute"
 
 async function firstIPv4(link: string): Promise<string | undefined> {
     return (await ip.getAddresses(link)).find((a) => a.family === "inet")?.local;
+}
+
+/** The host end's MAC: derived from the owner mark, so that the end is known as this attachment's before it is marked. */
+function hostMac(owner: string): string {
+    return defaultMac(owner, "host");
+}
+
+/** True when the host end is this attachment's: marked as such, or made by it and not marked yet (an interrupted create). */
+function ownHostEnd(link: ip.LinkInfo | undefined, owner: string): boolean {
+    return link !== undefined && (isOwnedBy(link.ifalias, owner) || markedByMac(link, owner, "host"));
 }
 
 /** Reads an attachment back from the host, or undefined when it is not there (or not ours). */
@@ -80,17 +90,19 @@ function routeExplained(inputs: VethAttachmentInputs) {
             : undefined;
 }
 
-/** The host operations of a create. `gateway` "" means no default route; `leftover` a marked interface of an interrupted run to remove first. */
+/** The host operations of a create. `gateway` "" means no default route; `leftover`: this attachment's host end, left by an interrupted run, to remove first. */
 export function planCreate(inputs: VethAttachmentInputs, ctr: Netns, gateway: string, leftover = false): Plan {
     const host = inputs.hostIfName;
     const peer = inputs.containerIfName;
     return {
         steps: [
-            ...(leftover
-                ? [ipStep(`remove "${host}", left marked as this attachment's by an interrupted run`, HOST, [ip.deleteLink(host)])]
-                : []),
+            ...(leftover ? [ipStep(`remove "${host}", left by an interrupted run of this attachment`, HOST, [ip.deleteLink(host)])] : []),
             ipStep(`create veth pair "${host}" (host) / "${peer}" (${ctr.label})`, HOST, [
-                ip.addVeth({ local: { name: host }, peer: { name: peer, pid: ctr.pid, mac: inputs.mac }, mtu: inputs.mtu }),
+                ip.addVeth({
+                    local: { name: host, mac: hostMac(inputs.owner) },
+                    peer: { name: peer, pid: ctr.pid, mac: inputs.mac },
+                    mtu: inputs.mtu,
+                }),
             ]),
             ipStep(`mark "${host}" as ${inputs.owner}, attach it to bridge ${inputs.bridge}, bring it up`, HOST, [
                 ip.setLink(host, { alias: inputs.owner, master: inputs.bridge, up: true }),
@@ -124,7 +136,8 @@ export function planUpdate(olds: VethAttachmentOutputs, news: VethAttachmentInpu
         steps.push(
             ipStep(`change address of ${dev} from ${olds.address || "(none)"} to ${news.address}`, ctr, [
                 olds.address ? ip.deleteAddress(dev, olds.address) : undefined,
-                ip.addAddress(dev, news.address),
+                // Already there when an interrupted update added it: the next up goes on from there.
+                { ...ip.addAddress(dev, news.address), existsOk: true },
             ]),
         );
     }
@@ -234,14 +247,14 @@ async function hostFailures(
     }
 
     const hostLink = known(inputs.hostIfName) ? await ip.getLink(inputs.hostIfName) : undefined;
-    if (hostLink && !isOwnedBy(hostLink.ifalias, inputs.owner)) {
+    const ownLink = ownHostEnd(hostLink, inputs.owner);
+    if (hostLink && !ownLink) {
         const whose = hostLink.ifalias ? `owned by ${describeOwner(hostLink.ifalias)}` : "not made by this library";
         fail("hostIfName", `\`hostIfName\` "${inputs.hostIfName}" is taken on the host (${whose}); choose another \`hostIfName\``);
     }
     if (pid !== undefined && known(inputs.containerIfName)) {
         const inside = await ip.getLink(inputs.containerIfName, pid);
-        const ownPeer =
-            inside && hostLink !== undefined && isOwnedBy(hostLink.ifalias, inputs.owner) && inside.link_index === hostLink.ifindex;
+        const ownPeer = inside && ownLink && inside.link_index === hostLink!.ifindex;
         if (inside && !ownPeer) {
             fail(
                 "containerIfName",
@@ -346,8 +359,8 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
         const { id: containerId, pid } = await containerNetns(inputs.container, "attach to", "vethAttachment");
         const bridgeAddress = (await firstIPv4(inputs.bridge)) ?? "";
         const gateway = desiredGateway(inputs, bridgeAddress);
-        // An interface marked as this very attachment's is a leftover of an interrupted run: made again.
-        const leftover = isOwnedBy((await ip.getLink(inputs.hostIfName))?.ifalias, inputs.owner);
+        // An interface of this very attachment's is a leftover of an interrupted run: made again.
+        const leftover = ownHostEnd(await ip.getLink(inputs.hostIfName), inputs.owner);
         await execute(planCreate(inputs, containerNs(inputs, pid), gateway, leftover));
         const outs: VethAttachmentOutputs = { ...inputs, containerId, effectiveGateway: gateway, bridgeAddress, up: true };
         return { id: inputs.hostIfName, outs: definedOnly(outs) };

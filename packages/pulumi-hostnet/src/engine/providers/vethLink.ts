@@ -6,7 +6,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
-import { describeOwner, isOwnedBy } from "../../common/naming";
+import { describeOwner, isOwnedBy, markedByMac } from "../../common/naming";
 import { checkVethLinkInputs, VethLinkEnd, VethLinkInputs, VethLinkOutputs } from "../../common/specs/vethLink";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as docker from "../host/docker";
@@ -30,11 +30,21 @@ async function readEnd(containerId: string, end: VethLinkEnd, owner: string) {
     return { live, link };
 }
 
+/** True when an end is this link's: marked as such, or made by it and not marked yet (an interrupted create). */
+function ownEnd(link: ip.LinkInfo | undefined, owner: string, side: "a" | "b"): boolean {
+    return link !== undefined && (isOwnedBy(link.ifalias, owner) || markedByMac(link, owner, side));
+}
+
+/** True when two ends (in two namespaces) are the two ends of one veth pair. */
+function peers(x: ip.LinkInfo | undefined, y: ip.LinkInfo | undefined): boolean {
+    return x !== undefined && y !== undefined && x.link_index === y.ifindex && y.link_index === x.ifindex;
+}
+
 function endNs(end: VethLinkEnd, pid?: number): Netns {
     return { pid, label: `container "${end.container}"` };
 }
 
-/** The host operations of a create; `leftover` names an end marked as this link's by an interrupted run. */
+/** The host operations of a create; `leftover` names an end of this link's left by an interrupted run. */
 export function planCreate(inputs: VethLinkInputs, a: Netns, b: Netns, leftover?: { end: VethLinkEnd; ns: Netns }): Plan {
     const configure = (end: VethLinkEnd, ns: Netns) => [
         ipStep(`mark ${end.ifName} as ${inputs.owner} and bring it up`, ns, [ip.setLink(end.ifName, { alias: inputs.owner, up: true })]),
@@ -44,7 +54,7 @@ export function planCreate(inputs: VethLinkInputs, a: Netns, b: Netns, leftover?
         steps: [
             ...(leftover
                 ? [
-                      ipStep(`remove ${leftover.end.ifName}, left marked as this link's by an interrupted run`, leftover.ns, [
+                      ipStep(`remove ${leftover.end.ifName}, left by an interrupted run of this link`, leftover.ns, [
                           ip.deleteLink(leftover.end.ifName),
                       ]),
                   ]
@@ -77,7 +87,8 @@ export function planUpdate(olds: VethLinkOutputs, news: VethLinkInputs, a: Netns
             steps.push(
                 ipStep(`change address of ${dev} from ${before || "(none)"} to ${after || "(none)"}`, ns, [
                     before ? ip.deleteAddress(dev, before) : undefined,
-                    after ? ip.addAddress(dev, after) : undefined,
+                    // Already there when an interrupted update added it: the next up goes on from there.
+                    after ? { ...ip.addAddress(dev, after), existsOk: true } : undefined,
                 ]),
             );
         }
@@ -131,6 +142,7 @@ async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInput
         }
     }
     if (olds && Object.keys(olds).length > 0 && sameValue(olds.a, inputs.a) && sameValue(olds.b, inputs.b)) return failures;
+    const taken: Partial<Record<"a" | "b", ip.LinkInfo>> = {};
     for (const side of ["a", "b"] as const) {
         const end = inputs[side];
         if (!end || !known(end.container)) continue;
@@ -159,11 +171,17 @@ async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInput
             });
             continue;
         }
-        const taken = known(end.ifName) ? await ip.getLink(end.ifName, c.State.Pid) : undefined;
-        if (taken && !isOwnedBy(taken.ifalias, inputs.owner)) {
+        taken[side] = known(end.ifName) ? await ip.getLink(end.ifName, c.State.Pid) : undefined;
+    }
+    for (const side of ["a", "b"] as const) {
+        const link = taken[side];
+        const other = taken[side === "a" ? "b" : "a"];
+        // An end of this link's own, or the peer of one (an interrupted create marks one end, then the other).
+        const own = ownEnd(link, inputs.owner, side) || (isOwnedBy(other?.ifalias, inputs.owner) && peers(link, other));
+        if (link && !own) {
             failures.push({
                 property: side,
-                reason: `\`${side}.ifName\` "${end.ifName}" is taken in container "${end.container}"; choose another \`ifName\``,
+                reason: `\`${side}.ifName\` "${inputs[side].ifName}" is taken in container "${inputs[side].container}"; choose another \`ifName\``,
             });
         }
     }
@@ -201,13 +219,13 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
         const b = await containerNetns(inputs.b.container, "link", "vethLink");
         const aNs = endNs(inputs.a, a.pid);
         const bNs = endNs(inputs.b, b.pid);
-        // An end marked as this very link's is a leftover of an interrupted run: made again.
+        // An end of this very link's is a leftover of an interrupted run: made again (removing one end removes the pair).
         let leftover: { end: VethLinkEnd; ns: Netns } | undefined;
-        for (const [end, ns] of [
-            [inputs.a, aNs],
-            [inputs.b, bNs],
+        for (const [side, end, ns] of [
+            ["a", inputs.a, aNs],
+            ["b", inputs.b, bNs],
         ] as const) {
-            if (isOwnedBy((await ip.getLink(end.ifName, ns.pid))?.ifalias, inputs.owner)) leftover ??= { end, ns };
+            if (ownEnd(await ip.getLink(end.ifName, ns.pid), inputs.owner, side)) leftover ??= { end, ns };
         }
         await execute(planCreate(inputs, aNs, bNs, leftover));
         const outs: VethLinkOutputs = { ...inputs, aContainerId: a.id, bContainerId: b.id };

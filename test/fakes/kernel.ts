@@ -1,0 +1,706 @@
+// A fake of the kernel objects the host layer touches (links, addresses,
+// default routes, per network namespace), served through the host layer's
+// injectable runner (engine/host/run.ts `setCommandRunner`). It reads the
+// argv the host layer emits - `ip ...`, `ip -batch -` with its stdin, each
+// under `nsenter --target PID --net --` for a container - and answers like
+// iproute2 6.1 on this machine's kernel: the same JSON shapes, the same
+// stderr text and exit codes (each checked against the real `ip` in a
+// throw-away namespace; see the table at `ERR`). Anything it does not
+// understand is recorded in `unknown` and answered with exit code 255:
+// tests assert `unknown` is empty, so new argv cannot be silently accepted.
+//
+// What it models: loopback, bridges (ports, STP, no VLAN filtering: this
+// kernel lacks it), veth pairs across namespaces (deleting one end deletes
+// the other; a namespace that goes away takes its veths and their peers),
+// IPv4 addresses (an IPv6 link-local on links that are up, as the kernel
+// adds), and default routes (refused without an up device whose subnet holds
+// the gateway; flushed when the device goes down, is deleted, or loses the
+// address that reached the gateway). Not modelled: other routes, neighbours,
+// carrier delays, IPv6 beyond the link-local.
+
+import type { CommandResult, CommandRunner } from "../../packages/pulumi-hostnet/src/engine/host/run";
+import { Fault, Faults, INJECTED_STDERR } from "./faults";
+
+/** The exact text iproute2 6.1 prints (checked here against the real tool), with its exit code. */
+export const ERR = {
+    noDevice: (name: string) => ({ stderr: `Device "${name}" does not exist.`, exitCode: 1 }),
+    cannotFind: (name: string) => ({ stderr: `Cannot find device "${name}"`, exitCode: 1 }),
+    exists: { stderr: "RTNETLINK answers: File exists", exitCode: 2 },
+    noSuchProcess: { stderr: "RTNETLINK answers: No such process", exitCode: 2 },
+    notSupported: { stderr: "RTNETLINK answers: Operation not supported", exitCode: 2 },
+    addressAssigned: { stderr: "Error: ipv4: Address already assigned.", exitCode: 2 },
+    addressNotFound: { stderr: "Error: ipv4: Address not found.", exitCode: 2 },
+    invalidGateway: { stderr: "Error: Nexthop has invalid gateway.", exitCode: 2 },
+    mtuTooBig: { stderr: "Error: mtu greater than device maximum.", exitCode: 2 },
+    mtuTooSmall: { stderr: "Error: mtu less than device minimum.", exitCode: 2 },
+    badLladdr: (mac: string) => ({ stderr: `"${mac}" is invalid lladdr.`, exitCode: 1 }),
+    masterMissing: (name: string) => ({ stderr: `Error: argument "${name}" is wrong: Device does not exist`, exitCode: 255 }),
+    badIfname: (name: string, field: string) => ({
+        stderr: `Error: argument "${name}" is wrong: "${field}" not a valid ifname`,
+        exitCode: 255,
+    }),
+    nsenterGone: (pid: string) => ({ stderr: `nsenter: cannot open /proc/${pid}/ns/net: No such file or directory`, exitCode: 1 }),
+} as const;
+
+type Failure = { stderr: string; exitCode: number };
+
+export type LinkKind = "loopback" | "bridge" | "veth";
+
+export interface FakeLink {
+    ifindex: number;
+    name: string;
+    kind: LinkKind;
+    up: boolean;
+    mtu: number;
+    mac: string;
+    /** The MAC was given explicitly (otherwise it is random, as the kernel's). */
+    macSet: boolean;
+    alias?: string;
+    /** ifindex of the bridge this link is a port of (same namespace). */
+    master?: number;
+    peer?: { ns: FakeNetns; ifindex: number };
+    addrs: { local: string; prefixlen: number }[];
+    stp: boolean;
+    /** A bridge that has had a port: its carrier follows its ports from then on (an empty new one has carrier). */
+    hadPorts?: boolean;
+    /** A bridge's MTU was set (at creation or later): otherwise it follows its ports' smallest (1500 without ports). */
+    mtuSet?: boolean;
+}
+
+export interface FakeRoute {
+    gateway: string;
+    dev: number;
+}
+
+export class FakeNetns {
+    readonly links = new Map<number, FakeLink>();
+    routes: FakeRoute[] = [];
+    private nextIndex = 1;
+    private readonly nsids = new Map<FakeNetns, number>();
+
+    constructor(
+        /** For people and snapshots: "host" or the container's name. */
+        public label: string,
+        readonly pid: number,
+    ) {}
+
+    allocIndex(): number {
+        return this.nextIndex++;
+    }
+
+    saveCounters(): { nextIndex: number; nsids: [FakeNetns, number][] } {
+        return { nextIndex: this.nextIndex, nsids: [...this.nsids] };
+    }
+
+    restoreCounters(c: { nextIndex: number; nsids: [FakeNetns, number][] }): void {
+        this.nextIndex = c.nextIndex;
+        this.nsids.clear();
+        for (const [k, v] of c.nsids) this.nsids.set(k, v);
+    }
+
+    nsid(other: FakeNetns): number {
+        if (!this.nsids.has(other)) this.nsids.set(other, this.nsids.size);
+        return this.nsids.get(other)!;
+    }
+
+    byName(name: string): FakeLink | undefined {
+        for (const l of this.links.values()) if (l.name === name) return l;
+        return undefined;
+    }
+}
+
+function ipToInt(a: string): number {
+    return a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+function parseCidr(text: string): { local: string; prefixlen: number } | undefined {
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(text);
+    if (!m || m[1].split(".").some((o) => Number(o) > 255) || Number(m[2]) > 32) return undefined;
+    return { local: m[1], prefixlen: Number(m[2]) };
+}
+
+function sameSubnet(a: string, b: string, prefixlen: number): boolean {
+    const size = 2 ** (32 - prefixlen);
+    return Math.floor(ipToInt(a) / size) === Math.floor(ipToInt(b) / size);
+}
+
+const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
+const IFNAME = /^[^\s/]{1,15}$/;
+
+/** Thrown inside a command handler: the command is not one this fake understands. */
+class Unknown extends Error {}
+
+export class FakeKernel {
+    readonly host: FakeNetns;
+    /** Namespaces by the PID `nsenter --target` names (several PIDs may share one). */
+    private readonly byPid = new Map<number, FakeNetns>();
+    private nextPid = 1000;
+    private macCounter = 0;
+    /** Commands it could not read: a test failure. */
+    readonly unknown: string[] = [];
+    /** Every command run through the runner, with its stdin. */
+    readonly commands: { argv: string[]; input?: string }[] = [];
+
+    constructor(readonly faults: Faults = new Faults()) {
+        this.host = this.addNamespace("host", 1);
+    }
+
+    // ---- direct API for tests and the fake Docker (never through the runner, never logged) ----
+
+    /** A new namespace with `lo` up, as a container's; returns it (its pid is what nsenter targets). */
+    addNamespace(label: string, pid = this.nextPid++): FakeNetns {
+        const ns = new FakeNetns(label, pid);
+        const lo = this.newLink(ns, "lo", "loopback", { mac: "00:00:00:00:00:00" });
+        lo.up = true;
+        lo.mtu = 65536;
+        lo.addrs.push({ local: "127.0.0.1", prefixlen: 8 });
+        this.byPid.set(pid, ns);
+        return ns;
+    }
+
+    /** Another PID entering an existing namespace (a `--net=host` or `container:` process). */
+    sharePid(ns: FakeNetns, pid = this.nextPid++): number {
+        this.byPid.set(pid, ns);
+        return pid;
+    }
+
+    /** The process is gone: its PID no longer enters anything; the namespace dies with its last PID. */
+    dropPid(pid: number): void {
+        const ns = this.byPid.get(pid);
+        this.byPid.delete(pid);
+        if (ns && ns !== this.host && ![...this.byPid.values()].includes(ns)) {
+            for (const l of [...ns.links.values()]) if (ns.links.has(l.ifindex)) this.deleteLink(ns, l);
+        }
+    }
+
+    namespaceOf(pid: number): FakeNetns | undefined {
+        return this.byPid.get(pid);
+    }
+
+    namespaces(): FakeNetns[] {
+        return [...new Set(this.byPid.values())];
+    }
+
+    /** A bridge made by hand (or by Docker): not through the runner. */
+    addBridge(name: string, opts: { alias?: string; addrs?: string[]; up?: boolean; mac?: string } = {}, ns = this.host): FakeLink {
+        const br = this.newLink(ns, name, "bridge", { mac: opts.mac });
+        br.alias = opts.alias;
+        br.up = opts.up ?? true;
+        for (const a of opts.addrs ?? []) br.addrs.push(parseCidr(a)!);
+        return br;
+    }
+
+    /** A veth pair made by hand: `a` in `nsA`, `b` in `nsB`. */
+    addVeth(nsA: FakeNetns, a: string, nsB: FakeNetns, b: string, opts: { alias?: string; master?: string; up?: boolean } = {}): FakeLink {
+        const la = this.newLink(nsA, a, "veth", {});
+        const lb = this.newLink(nsB, b, "veth", {});
+        la.peer = { ns: nsB, ifindex: lb.ifindex };
+        lb.peer = { ns: nsA, ifindex: la.ifindex };
+        la.alias = opts.alias;
+        if (opts.master) {
+            const br = nsA.byName(opts.master)!;
+            la.master = br.ifindex;
+            br.hadPorts = true;
+        }
+        la.up = lb.up = opts.up ?? false;
+        return la;
+    }
+
+    removeLink(ns: FakeNetns, name: string): void {
+        const l = ns.byName(name);
+        if (l) this.deleteLink(ns, l);
+    }
+
+    /** The runner to pass to setCommandRunner. */
+    readonly runner: CommandRunner = async (argv, input) => this.run([...argv], input);
+
+    // ---- the runner ----
+
+    private async run(argv: string[], input?: string): Promise<CommandResult> {
+        this.commands.push({ argv, input });
+        let ns = this.host;
+        let args = argv;
+        if (argv[0] === "nsenter") {
+            if (argv.length < 6 || argv[1] !== "--target" || argv[3] !== "--net" || argv[4] !== "--" || !/^\d+$/.test(argv[2])) {
+                return this.unknownCommand(argv);
+            }
+            const target = this.byPid.get(Number(argv[2]));
+            args = argv.slice(5);
+            if (!target) {
+                // nsenter fails before ip runs; the operation is still one the caller attempted.
+                const verdict = this.faults.next({
+                    layer: "ip",
+                    mutating: !isRead(args),
+                    text: `${args.join(" ")} (in pid ${argv[2]})`,
+                    args,
+                });
+                if (verdict === "dead") return dead();
+                if (verdict) return failed(verdict);
+                return result(ERR.nsenterGone(argv[2]));
+            }
+            ns = target;
+        }
+        if (args[0] !== "ip") return this.unknownCommand(argv);
+        const ipArgs = args.slice(1);
+        try {
+            if (ipArgs[0] === "-batch") return this.batch(ns, ipArgs, input, argv);
+            if (input !== undefined) return this.unknownCommand(argv);
+            const verdict = this.faults.next({
+                layer: "ip",
+                mutating: !isRead(args),
+                text: `ip ${ipArgs.join(" ")} (in ${ns.label})`,
+                args: ipArgs,
+                ns: ns.label,
+                pid: argv[0] === "nsenter" ? Number(argv[2]) : undefined,
+            });
+            if (verdict === "dead") return dead();
+            if (verdict) {
+                // Validated first, so that an injected failure never hides an argv the fake cannot read.
+                this.dryRun(ns, ipArgs);
+                return failed(verdict);
+            }
+            return this.exec(ns, ipArgs);
+        } catch (err) {
+            if (err instanceof Unknown) return this.unknownCommand(argv);
+            throw err;
+        }
+    }
+
+    private batch(ns: FakeNetns, ipArgs: string[], input: string | undefined, argv: string[]): CommandResult {
+        if (ipArgs.length !== 2 || ipArgs[1] !== "-" || input === undefined) return this.unknownCommand(argv);
+        const lines = input.split("\n");
+        if (lines[lines.length - 1] === "") lines.pop();
+        for (const [i, line] of lines.entries()) {
+            const words = line.trim().split(/\s+/);
+            if (line.trim() === "" || words.some((w) => /["'\\#]/.test(w)) || isRead(["ip", ...words])) return this.unknownCommand(argv);
+            const verdict = this.faults.next({
+                layer: "ip",
+                mutating: true,
+                text: `ip ${words.join(" ")} (in ${ns.label}, batch line ${i + 1})`,
+                args: words,
+                ns: ns.label,
+                pid: argv[0] === "nsenter" ? Number(argv[2]) : undefined,
+            });
+            if (verdict === "dead") return dead();
+            let r: CommandResult;
+            if (verdict) {
+                this.dryRun(ns, words);
+                r = failed(verdict);
+            } else {
+                r = this.exec(ns, words);
+            }
+            if (r.exitCode !== 0) return { exitCode: 1, stdout: "", stderr: `${r.stderr}\nCommand failed -:${i + 1}` };
+        }
+        return { exitCode: 0, stdout: "", stderr: "" };
+    }
+
+    private unknownCommand(argv: string[]): CommandResult {
+        this.unknown.push(argv.join(" "));
+        return { exitCode: 255, stdout: "", stderr: `fake kernel: cannot read this command: ${argv.join(" ")}` };
+    }
+
+    /** Checks that `args` parses, without changing anything (throws Unknown otherwise). */
+    private dryRun(ns: FakeNetns, args: string[]): void {
+        const snapshot = this.cloneState();
+        try {
+            this.exec(ns, args);
+        } finally {
+            this.restoreState(snapshot);
+        }
+    }
+
+    private exec(ns: FakeNetns, args: string[]): CommandResult {
+        const a = args.join(" ");
+        let m: RegExpExecArray | null;
+        if ((m = /^-j -d link show dev (\S+)$/.exec(a))) return this.show(ns, m[1], { details: true, addrs: false });
+        if ((m = /^-j addr show dev (\S+)$/.exec(a))) return this.show(ns, m[1], { details: false, addrs: true });
+        if ((m = /^-j -d addr show dev (\S+)$/.exec(a))) return this.show(ns, m[1], { details: true, addrs: true });
+        if (a === "-j -d addr show") return ok(JSON.stringify([...ns.links.values()].map((l) => this.linkJson(ns, l, true, true))));
+        if (a === "-j -4 route show default") {
+            return ok(
+                JSON.stringify(
+                    ns.routes.map((r) => {
+                        const dev = ns.links.get(r.dev)!;
+                        return { dst: "default", gateway: r.gateway, dev: dev.name, flags: this.carrier(ns, dev) ? [] : ["linkdown"] };
+                    }),
+                ),
+            );
+        }
+        if (args[0] === "link" && args[1] === "add") return this.linkAdd(ns, args.slice(2));
+        if (args[0] === "link" && args[1] === "set") return this.linkSet(ns, args.slice(2));
+        if ((m = /^link del dev (\S+)$/.exec(a))) {
+            const l = ns.byName(m[1]);
+            if (!l) return result(ERR.cannotFind(m[1]));
+            if (l.kind === "loopback") return result(ERR.notSupported);
+            this.deleteLink(ns, l);
+            return ok();
+        }
+        if ((m = /^addr (add|del) (\S+) dev (\S+)$/.exec(a))) return this.addr(ns, m[1] as "add" | "del", m[2], m[3]);
+        if ((m = /^route add default via (\S+) dev (\S+)$/.exec(a))) return this.routeAdd(ns, m[1], m[2]);
+        if ((m = /^route del default dev (\S+)$/.exec(a))) {
+            const dev = ns.byName(m[1]);
+            if (!dev) return result(ERR.cannotFind(m[1]));
+            const before = ns.routes.length;
+            ns.routes = ns.routes.filter((r) => r.dev !== dev.ifindex);
+            return ns.routes.length === before ? result(ERR.noSuchProcess) : ok();
+        }
+        throw new Unknown(a);
+    }
+
+    private show(ns: FakeNetns, name: string, opts: { details: boolean; addrs: boolean }): CommandResult {
+        const l = ns.byName(name);
+        if (!l) return result(ERR.noDevice(name));
+        return ok(JSON.stringify([this.linkJson(ns, l, opts.details, opts.addrs)]));
+    }
+
+    /** `link add name N [mtu M] [address A] type bridge|veth [peer name P [mtu M] [address A] [netns PID]]`. */
+    private linkAdd(ns: FakeNetns, args: string[]): CommandResult {
+        const [own, typeArgs] = splitAt(args, "type");
+        if (!typeArgs || typeArgs.length === 0) throw new Unknown(args.join(" "));
+        const local = parseLinkOptions(own, ["name", "mtu", "address"]);
+        if (!local.name) throw new Unknown(args.join(" "));
+        if (!IFNAME.test(local.name)) return result(ERR.badIfname(local.name, "name"));
+        const kind = typeArgs[0];
+        if (kind === "bridge") {
+            if (typeArgs.length !== 1) throw new Unknown(args.join(" "));
+            const bad = this.checkSettings(local);
+            if (bad) return result(bad);
+            if (ns.byName(local.name)) return result(ERR.exists);
+            const br = this.newLink(ns, local.name, "bridge", { mac: local.address });
+            if (local.mtu !== undefined) Object.assign(br, { mtu: local.mtu, mtuSet: true });
+            return ok();
+        }
+        if (kind !== "veth" || typeArgs[1] !== "peer") throw new Unknown(args.join(" "));
+        const peer = parseLinkOptions(typeArgs.slice(2), ["name", "mtu", "address", "netns"]);
+        if (!peer.name) throw new Unknown(args.join(" "));
+        if (!IFNAME.test(peer.name)) return result(ERR.badIfname(peer.name, "name"));
+        const bad = this.checkSettings(local) ?? this.checkSettings(peer);
+        if (bad) return result(bad);
+        const peerNs = peer.netns === undefined ? ns : this.byPid.get(peer.netns);
+        if (!peerNs) return result(ERR.noSuchProcess);
+        if (ns.byName(local.name) || peerNs.byName(peer.name) || (peerNs === ns && peer.name === local.name)) return result(ERR.exists);
+        const l = this.newLink(ns, local.name, "veth", { mac: local.address });
+        const p = this.newLink(peerNs, peer.name, "veth", { mac: peer.address });
+        if (local.mtu !== undefined) l.mtu = local.mtu;
+        if (peer.mtu !== undefined) p.mtu = peer.mtu;
+        l.peer = { ns: peerNs, ifindex: p.ifindex };
+        p.peer = { ns, ifindex: l.ifindex };
+        return ok();
+    }
+
+    /** `link set dev N [master B] [alias A] [mtu M] [address A] [up|down]` or `link set dev N type bridge [stp_state 0|1] [vlan_filtering 0|1]`. */
+    private linkSet(ns: FakeNetns, args: string[]): CommandResult {
+        if (args[0] !== "dev" || args.length < 3) throw new Unknown(args.join(" "));
+        const name = args[1];
+        const rest = args.slice(2);
+        if (rest[0] === "type") {
+            if (rest[1] !== "bridge") throw new Unknown(args.join(" "));
+            const opts = parseLinkOptions(rest.slice(2), ["stp_state", "vlan_filtering"]);
+            const l = ns.byName(name);
+            if (!l) return result(ERR.cannotFind(name));
+            if (l.kind !== "bridge") return result(ERR.notSupported);
+            // This kernel has no CONFIG_BRIDGE_VLAN_FILTERING: any vlan_filtering attribute fails the whole message.
+            if (opts.vlan_filtering !== undefined) return result(ERR.notSupported);
+            if (opts.stp_state !== undefined) l.stp = opts.stp_state === 1;
+            return ok();
+        }
+        let state: "up" | "down" | undefined;
+        const words = [...rest];
+        const last = words[words.length - 1];
+        if (last === "up" || last === "down") {
+            state = last;
+            words.pop();
+        }
+        const s = parseLinkOptions(words, ["master", "alias", "mtu", "address"]);
+        const l = ns.byName(name);
+        if (!l) return result(ERR.cannotFind(name));
+        if (s.master !== undefined && !ns.byName(s.master)) return result(ERR.masterMissing(s.master));
+        const bad = this.checkSettings(s);
+        if (bad) return result(bad);
+        const master = s.master === undefined ? undefined : ns.byName(s.master)!;
+        if (master && (master.kind !== "bridge" || master === l)) return result(ERR.notSupported);
+        if (s.address !== undefined) {
+            l.mac = s.address.toLowerCase();
+            l.macSet = true;
+        }
+        if (s.mtu !== undefined) {
+            l.mtu = s.mtu;
+            l.mtuSet = true;
+        }
+        if (s.alias !== undefined) l.alias = s.alias === "" ? undefined : s.alias;
+        const before = l.master;
+        if (master) {
+            l.master = master.ifindex;
+            master.hadPorts = true;
+        }
+        for (const br of new Set([before, l.master, l.kind === "bridge" ? l.ifindex : undefined]))
+            if (br !== undefined) this.adjustMtu(ns, br);
+        if (state === "up") l.up = true;
+        if (state === "down") this.setDown(ns, l);
+        return ok();
+    }
+
+    private checkSettings(s: { mtu?: number; address?: string }): Failure | undefined {
+        if (s.address !== undefined && !MAC.test(s.address)) return ERR.badLladdr(s.address);
+        if (s.mtu !== undefined && s.mtu > 65535) return ERR.mtuTooBig;
+        if (s.mtu !== undefined && s.mtu < 68) return ERR.mtuTooSmall;
+        return undefined;
+    }
+
+    private addr(ns: FakeNetns, op: "add" | "del", cidr: string, dev: string): CommandResult {
+        const a = parseCidr(cidr);
+        if (!a) throw new Unknown(`addr ${op} ${cidr}`);
+        const l = ns.byName(dev);
+        if (!l) return result(ERR.cannotFind(dev));
+        const i = l.addrs.findIndex((x) => x.local === a.local && x.prefixlen === a.prefixlen);
+        if (op === "add") {
+            if (i >= 0) return result(ERR.addressAssigned);
+            l.addrs.push(a);
+            return ok();
+        }
+        if (i < 0) return result(ERR.addressNotFound);
+        l.addrs.splice(i, 1);
+        // Routes whose gateway this address reached go with it.
+        ns.routes = ns.routes.filter((r) => r.dev !== l.ifindex || this.reaches(l, r.gateway));
+        return ok();
+    }
+
+    private routeAdd(ns: FakeNetns, gateway: string, devName: string): CommandResult {
+        if (!parseCidr(`${gateway}/32`)) throw new Unknown(`route add default via ${gateway}`);
+        const dev = ns.byName(devName);
+        if (!dev) return result(ERR.cannotFind(devName));
+        if (!dev.up || !this.reaches(dev, gateway)) return result(ERR.invalidGateway);
+        if (ns.routes.length > 0) return result(ERR.exists);
+        ns.routes.push({ gateway, dev: dev.ifindex });
+        return ok();
+    }
+
+    private reaches(l: FakeLink, gateway: string): boolean {
+        return l.addrs.some((x) => sameSubnet(x.local, gateway, x.prefixlen));
+    }
+
+    // ---- object model ----
+
+    private newLink(ns: FakeNetns, name: string, kind: LinkKind, opts: { mac?: string }): FakeLink {
+        const link: FakeLink = {
+            ifindex: ns.allocIndex(),
+            name,
+            kind,
+            up: false,
+            mtu: 1500,
+            mac: opts.mac?.toLowerCase() ?? this.randomMac(),
+            macSet: opts.mac !== undefined,
+            addrs: [],
+            stp: false,
+        };
+        ns.links.set(link.ifindex, link);
+        return link;
+    }
+
+    private randomMac(): string {
+        const n = ++this.macCounter;
+        return `5a:00:00:${[(n >> 16) & 255, (n >> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, "0")).join(":")}`;
+    }
+
+    private setDown(ns: FakeNetns, l: FakeLink): void {
+        l.up = false;
+        ns.routes = ns.routes.filter((r) => r.dev !== l.ifindex);
+    }
+
+    /** A bridge whose MTU nobody set takes its ports' smallest, or 1500 without ports (as the kernel's br_mtu_auto_adjust). */
+    private adjustMtu(ns: FakeNetns, ifindex: number): void {
+        const br = ns.links.get(ifindex);
+        if (!br || br.kind !== "bridge" || br.mtuSet) return;
+        const ports = [...ns.links.values()].filter((p) => p.master === ifindex);
+        br.mtu = ports.length === 0 ? 1500 : Math.min(...ports.map((p) => p.mtu));
+    }
+
+    private deleteLink(ns: FakeNetns, l: FakeLink): void {
+        ns.links.delete(l.ifindex);
+        if (l.master !== undefined) this.adjustMtu(ns, l.master);
+        ns.routes = ns.routes.filter((r) => r.dev !== l.ifindex);
+        for (const other of ns.links.values()) if (other.master === l.ifindex) other.master = undefined;
+        if (l.peer) {
+            const { ns: peerNs, ifindex } = l.peer;
+            l.peer = undefined;
+            const p = peerNs.links.get(ifindex);
+            if (p) {
+                p.peer = undefined;
+                this.deleteLink(peerNs, p);
+            }
+        }
+    }
+
+    private carrier(ns: FakeNetns, l: FakeLink): boolean {
+        if (!l.up) return false;
+        if (l.kind === "veth") return !!l.peer && !!l.peer.ns.links.get(l.peer.ifindex)?.up;
+        if (l.kind === "bridge") {
+            const ports = [...ns.links.values()].filter((p) => p.master === l.ifindex);
+            return ports.length === 0 ? !l.hadPorts : ports.some((p) => this.carrier(ns, p));
+        }
+        return true;
+    }
+
+    private linkJson(ns: FakeNetns, l: FakeLink, details: boolean, withAddrs: boolean): Record<string, unknown> {
+        const carrier = this.carrier(ns, l);
+        const peer = l.peer ? l.peer.ns.links.get(l.peer.ifindex) : undefined;
+        const o: Record<string, unknown> = { ifindex: l.ifindex };
+        if (peer && l.peer!.ns === ns) o.link = peer.name;
+        if (peer && l.peer!.ns !== ns) o.link_index = peer.ifindex;
+        o.ifname = l.name;
+        const flags = l.kind === "loopback" ? ["LOOPBACK"] : ["BROADCAST", "MULTICAST"];
+        if (l.up) flags.push("UP");
+        if (l.up && carrier) flags.push("LOWER_UP");
+        if (l.up && !carrier) flags.unshift("NO-CARRIER");
+        if (!l.up && l.kind === "veth" && peer && !peer.up) flags.push("M-DOWN");
+        o.flags = flags;
+        o.mtu = l.mtu;
+        o.qdisc = l.up ? "noqueue" : "noop";
+        if (l.master !== undefined) o.master = ns.links.get(l.master)!.name;
+        const ports = [...ns.links.values()].filter((p) => p.master === l.ifindex);
+        o.operstate = !l.up
+            ? "DOWN"
+            : l.kind === "loopback" || (l.kind === "bridge" && ports.length === 0)
+              ? "UNKNOWN"
+              : carrier
+                ? "UP"
+                : "DOWN";
+        if (!withAddrs) o.linkmode = "DEFAULT";
+        o.group = "default";
+        o.txqlen = 1000;
+        o.link_type = l.kind === "loopback" ? "loopback" : "ether";
+        o.address = l.mac;
+        o.broadcast = l.kind === "loopback" ? "00:00:00:00:00:00" : "ff:ff:ff:ff:ff:ff";
+        if (peer && l.peer!.ns !== ns) o.link_netnsid = ns.nsid(l.peer!.ns);
+        if (details) {
+            o.promiscuity = l.master !== undefined ? 1 : 0;
+            o.allmulti = l.master !== undefined ? 1 : 0;
+            o.min_mtu = l.kind === "loopback" ? 0 : 68;
+            o.max_mtu = l.kind === "loopback" ? 0 : 65535;
+            if (l.kind !== "loopback") {
+                const info: Record<string, unknown> = { info_kind: l.kind };
+                if (l.kind === "bridge")
+                    info.info_data = { forward_delay: 1500, stp_state: l.stp ? 1 : 0, priority: 32768, vlan_filtering: 0 };
+                if (l.master !== undefined) {
+                    info.info_slave_kind = "bridge";
+                    info.info_slave_data = { state: l.up ? "forwarding" : "disabled" };
+                }
+                o.linkinfo = info;
+            }
+            o.num_tx_queues = l.kind === "veth" ? 2 : 1;
+            o.num_rx_queues = l.kind === "veth" ? 2 : 1;
+        }
+        // `addr show` prints the alias only with -d; `link show` always.
+        if (l.alias !== undefined && (details || !withAddrs)) o.ifalias = l.alias;
+        if (withAddrs) {
+            const addrs: Record<string, unknown>[] = l.addrs.map((x) => ({
+                family: "inet",
+                local: x.local,
+                prefixlen: x.prefixlen,
+                scope: x.local.startsWith("127.") ? "host" : "global",
+                label: l.name,
+                valid_life_time: 4294967295,
+                preferred_life_time: 4294967295,
+            }));
+            if (l.up) {
+                addrs.push({
+                    family: "inet6",
+                    local: l.kind === "loopback" ? "::1" : `fe80::${l.mac.split(":").slice(2).join("")}`,
+                    prefixlen: l.kind === "loopback" ? 128 : 64,
+                    scope: l.kind === "loopback" ? "host" : "link",
+                    valid_life_time: 4294967295,
+                    preferred_life_time: 4294967295,
+                });
+            }
+            o.addr_info = addrs;
+        }
+        return o;
+    }
+
+    // What a dry run may change, to put back: each namespace's links (the same objects, their fields), routes, counters.
+    private cloneState() {
+        return this.namespaces().map((ns) => ({
+            ns,
+            counters: ns.saveCounters(),
+            links: [...ns.links.values()].map((l) => ({ l, fields: { ...l, addrs: [...l.addrs], peer: l.peer && { ...l.peer } } })),
+            routes: ns.routes.map((r) => ({ ...r })),
+        }));
+    }
+
+    private restoreState(saved: ReturnType<FakeKernel["cloneState"]>): void {
+        for (const s of saved) {
+            s.ns.links.clear();
+            for (const { l, fields } of s.links) {
+                for (const k of Object.keys(l)) if (!(k in fields)) delete (l as unknown as Record<string, unknown>)[k];
+                Object.assign(l, fields);
+                s.ns.links.set(l.ifindex, l);
+            }
+            s.ns.routes = s.routes;
+            s.ns.restoreCounters(s.counters);
+        }
+    }
+}
+
+function isRead(args: readonly string[]): boolean {
+    return args[1] === "-j";
+}
+
+function splitAt(args: string[], word: string): [string[], string[] | undefined] {
+    const i = args.indexOf(word);
+    return i < 0 ? [args, undefined] : [args.slice(0, i), args.slice(i + 1)];
+}
+
+interface LinkOptions {
+    name?: string;
+    mtu?: number;
+    address?: string;
+    netns?: number;
+    master?: string;
+    alias?: string;
+    stp_state?: number;
+    vlan_filtering?: number;
+}
+
+/** Keyword-value pairs; a keyword not in `allowed`, a repeat or a missing value is not understood. */
+function parseLinkOptions(words: string[], allowed: (keyof LinkOptions)[]): LinkOptions {
+    const o: LinkOptions = {};
+    if (words.length % 2 !== 0) throw new Unknown(words.join(" "));
+    for (let i = 0; i < words.length; i += 2) {
+        const key = words[i] as keyof LinkOptions;
+        const value = words[i + 1];
+        if (!allowed.includes(key) || key in o) throw new Unknown(words.join(" "));
+        if (key === "mtu" || key === "netns") {
+            if (!/^\d+$/.test(value)) throw new Unknown(words.join(" "));
+            o[key] = Number(value);
+        } else if (key === "stp_state" || key === "vlan_filtering") {
+            if (value !== "0" && value !== "1") throw new Unknown(words.join(" "));
+            o[key] = Number(value);
+        } else {
+            o[key] = value;
+        }
+    }
+    return o;
+}
+
+function ok(stdout = ""): CommandResult {
+    return { exitCode: 0, stdout, stderr: "" };
+}
+
+function result(f: Failure): CommandResult {
+    return { exitCode: f.exitCode, stdout: "", stderr: f.stderr };
+}
+
+function failed(fault: Fault): CommandResult {
+    if (fault.kind === "crash") return dead();
+    return { exitCode: fault.exitCode ?? 2, stdout: "", stderr: fault.stderr ?? INJECTED_STDERR };
+}
+
+/** What the caller sees after it "died": the tests ignore it; nothing took effect. */
+function dead(): CommandResult {
+    return {
+        exitCode: undefined,
+        stdout: "",
+        stderr: "",
+        spawnError: new Error("fake kernel: the calling process was killed here (fault injection)"),
+    };
+}

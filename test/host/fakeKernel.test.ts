@@ -1,0 +1,167 @@
+// The fake kernel (test/fakes/kernel.ts) against the real one: the same
+// script of `ip` commands runs through the real iproute2 in two throw-away
+// network namespaces (`unshare --net`, gone when their process ends: nothing
+// to clean up, nothing shared with other tests) and through the fake; each
+// command's exit code and stderr must be the same, and its JSON the same in
+// every field the library reads. This keeps the fake honest as the kernel or
+// iproute2 changes.
+
+import * as assert from "node:assert/strict";
+import { ChildProcess, spawn } from "node:child_process";
+import { FakeKernel } from "../fakes/kernel";
+import { sh } from "../helpers/host";
+
+/** Where a command runs: H stands for the host's namespace, C for a container's, DEAD for a PID that is gone. */
+type Where = "H" | "C" | "DEAD";
+
+const SCRIPT: [Where, string, string?][] = [
+    ["H", "link add name br0 type bridge"],
+    ["H", "link add name br0 type bridge"],
+    ["H", "link add name thisnameistoolong type bridge"],
+    ["H", "link add name br1 address 02:00:00:00:00:01 type bridge"],
+    ["H", "link set dev br0 alias hostnet/x/y/Bridge/b up"],
+    ["H", "-j -d link show dev br0"],
+    ["H", "-j -d link show dev nosuch"],
+    ["H", "link add name v0 mtu 1400 address 02:00:00:00:00:02 type veth peer name eth0 mtu 1400 address 02:00:00:00:00:03 netns {C}"],
+    ["H", "link add name v1 type veth peer name eth0 netns {C}"],
+    ["H", "link add name v3 type veth peer name eth3 netns {DEAD}"],
+    ["H", "link set dev v0 master nosuch"],
+    ["H", "link set dev v0 master br0 alias hostnet/x/y/VethAttachment/a up"],
+    ["H", "link set dev nosuch up"],
+    ["H", "link set dev br0 address zz"],
+    ["H", "link set dev br0 mtu 99999"],
+    ["H", "link set dev br0 type bridge stp_state 1"],
+    ["H", "link set dev br0 type bridge vlan_filtering 0"],
+    ["H", "link set dev v0 master br1"],
+    ["H", "addr add 10.9.0.1/24 dev br0"],
+    ["H", "addr add 10.9.0.1/24 dev br0"],
+    ["H", "addr add 10.9.0.2/24 dev nosuch"],
+    ["H", "addr del 10.9.0.7/24 dev br0"],
+    ["H", "addr del 10.9.0.1/16 dev br0"],
+    ["H", "-j addr show dev br0"],
+    ["H", "-j addr show dev nosuch"],
+    ["H", "-j -d addr show dev br0"],
+    ["H", "-j -d addr show dev nosuch"],
+    ["H", "-j -d link show dev v0"],
+    ["C", "-j -d link show dev eth0"],
+    ["C", "addr add 10.9.0.5/24 dev eth0"],
+    ["C", "route add default via 10.9.0.1 dev eth0"],
+    ["C", "link set dev eth0 up"],
+    ["C", "route add default via 10.8.0.1 dev eth0"],
+    ["C", "route add default via 10.9.0.1 dev eth0"],
+    ["C", "route add default via 10.9.0.1 dev eth0"],
+    ["C", "route add default via 10.9.0.1 dev nosuch"],
+    ["C", "-j -4 route show default"],
+    ["C", "route del default dev eth0"],
+    ["C", "route del default dev eth0"],
+    ["C", "route add default via 10.9.0.1 dev eth0"],
+    ["C", "addr del 10.9.0.5/24 dev eth0"],
+    ["C", "-j -4 route show default"],
+    ["C", "addr add 10.9.0.5/24 dev eth0"],
+    ["C", "route add default via 10.9.0.1 dev eth0"],
+    ["C", "link set dev eth0 down"],
+    ["C", "-j -4 route show default"],
+    ["C", "-j -d addr show"],
+    ["H", "-j -d addr show"],
+    ["H", "-batch -", "link set dev br0 up\naddr add 10.9.0.3/24 dev br0\nlink set dev br0 mtu 1400\n"],
+    ["H", "-batch -", "link set dev br0 up\naddr add 10.9.0.3/24 dev br0\n"],
+    ["H", "-batch -", "link set dev nosuch up\n"],
+    ["H", "link del dev v0"],
+    ["C", "-j -d link show dev eth0"],
+    ["H", "link del dev nosuch"],
+    ["H", "link del dev br0"],
+    ["DEAD", "-j addr show"],
+];
+
+/** What the library reads of a link (and what tells the fake's shape from the kernel's). */
+function project(l: any): unknown {
+    const flags = (l.flags as string[]).filter((f) => ["UP", "LOWER_UP", "NO-CARRIER", "LOOPBACK"].includes(f)).sort();
+    return {
+        ifindex: l.ifindex,
+        link_index: l.link_index,
+        link: l.link,
+        ifname: l.ifname,
+        flags,
+        mtu: l.mtu,
+        master: l.master,
+        ifalias: l.ifalias,
+        address: typeof l.address === "string" && l.address.startsWith("02:00:") ? l.address : "(kernel's)",
+        netnsid: "link_netnsid" in l,
+        kind: l.linkinfo?.info_kind,
+        stp: l.linkinfo?.info_data?.stp_state,
+        slave: l.linkinfo?.info_slave_kind,
+        inet: l.addr_info?.filter((a: any) => a.family === "inet").map((a: any) => `${a.local}/${a.prefixlen} ${a.label}`),
+    };
+}
+
+function normalize(stdout: string): unknown {
+    if (stdout.trim() === "") return "";
+    const parsed = JSON.parse(stdout);
+    return (parsed as any[]).map((o) => ("dst" in o ? o : project(o)));
+}
+
+function holdNamespace(): ChildProcess {
+    return spawn("unshare", ["--net", "sleep", "600"], { stdio: "ignore" });
+}
+
+describe("fake kernel against the real one: the same commands, the same answers", function () {
+    const held: ChildProcess[] = [];
+
+    after(() => {
+        for (const p of held) p.kill("SIGKILL");
+    });
+
+    it(`${SCRIPT.length} commands: exit code, stderr and the JSON the library reads are the same`, async () => {
+        const h = holdNamespace();
+        const c = holdNamespace();
+        held.push(h, c);
+        await new Promise((r) => setTimeout(r, 300));
+        const gone = spawn("true");
+        await new Promise((r) => gone.once("exit", r));
+        const realPid = { H: h.pid!, C: c.pid!, DEAD: gone.pid! };
+
+        const fake = new FakeKernel();
+        const fakeC = fake.addNamespace("c");
+        // A new namespace's loopback is down and has no address (a container's is brought up by its runtime).
+        for (const ns of [fake.host, fakeC]) Object.assign(ns.byName("lo")!, { up: false, addrs: [] });
+        const fakePid = { H: 1, C: fakeC.pid, DEAD: 999999 };
+
+        const problems: string[] = [];
+        for (const [where, command, input] of SCRIPT) {
+            const real = await sh(
+                [
+                    "nsenter",
+                    "--target",
+                    String(realPid[where]),
+                    "--net",
+                    "--",
+                    "ip",
+                    ...command.replace("{C}", String(realPid.C)).replace("{DEAD}", String(realPid.DEAD)).split(" "),
+                ],
+                {
+                    reject: false,
+                    input,
+                },
+            );
+            const ipArgs = command.replace("{C}", String(fakePid.C)).replace("{DEAD}", String(fakePid.DEAD)).split(" ");
+            const argv =
+                where === "H" ? ["ip", ...ipArgs] : ["nsenter", "--target", String(fakePid[where]), "--net", "--", "ip", ...ipArgs];
+            const got = await fake.runner(argv, input);
+            const realStderr = real.stderr.trim().replace(/\/proc\/\d+\//, "/proc/PID/");
+            const fakeStderr = got.stderr.replace(/\/proc\/\d+\//, "/proc/PID/");
+            const where_ = `[${where}] ip ${command}${input ? ` <<< ${JSON.stringify(input)}` : ""}`;
+            if (real.exitCode !== got.exitCode) problems.push(`${where_}: exit code real ${real.exitCode}, fake ${got.exitCode}`);
+            if (realStderr !== fakeStderr)
+                problems.push(`${where_}: stderr real ${JSON.stringify(realStderr)}, fake ${JSON.stringify(fakeStderr)}`);
+            if (real.exitCode === 0) {
+                try {
+                    assert.deepEqual(normalize(got.stdout), normalize(real.stdout));
+                } catch (err) {
+                    problems.push(`${where_}: output differs:\n${(err as Error).message}`);
+                }
+            }
+        }
+        assert.deepEqual(fake.unknown, []);
+        assert.deepEqual(problems, []);
+    });
+});
