@@ -110,7 +110,17 @@ describe("examples/lab: pack -> npm install -> deploy -> check -> destroy", func
                 "  libFile: require.resolve('pulumi-hostnet'), engineFile: require.resolve('pulumi-hostnet/engine') }));",
             ].join("\n");
             const r = JSON.parse((await execa("node", ["-e", probe], { cwd: empty })).stdout);
-            for (const name of ["Bridge", "Container", "Network", "NetworkAttachment", "Topology", "VethAttachment", "VethLink"]) {
+            for (const name of [
+                "Bridge",
+                "Container",
+                "Host",
+                "Network",
+                "NetworkAttachment",
+                "Topology",
+                "VethAttachment",
+                "VethLink",
+                "VxlanLink",
+            ]) {
                 assert.ok(r.lib.includes(name), `pulumi-hostnet exports ${name}`);
             }
             assert.deepEqual([...r.kinds].sort(), [
@@ -120,6 +130,7 @@ describe("examples/lab: pack -> npm install -> deploy -> check -> destroy", func
                 "NetworkAttachment",
                 "VethAttachment",
                 "VethLink",
+                "VxlanLink",
             ]);
             assert.equal(r.libFile, join(realpathSync(empty), "node_modules/pulumi-hostnet/dist/index.js"));
             assert.equal(r.engineFile, join(realpathSync(empty), "node_modules/pulumi-hostnet/dist/engine/index.js"));

@@ -30,7 +30,15 @@ describe("providers loaded from their serialized form", function () {
     });
 
     it("each kind serializes to under 4 KB that requires the engine by package name and copies no library code", async () => {
-        for (const kind of ["Bridge", "DockerContainer", "Network", "NetworkAttachment", "VethAttachment", "VethLink"] as const) {
+        for (const kind of [
+            "Bridge",
+            "DockerContainer",
+            "Network",
+            "NetworkAttachment",
+            "VethAttachment",
+            "VethLink",
+            "VxlanLink",
+        ] as const) {
             const text = await serialized(kind);
             assert.ok(text.length < 4096, `${kind}: ${text.length} bytes`);
             assert.match(text, /require\(engineModule\)/);

@@ -10,6 +10,8 @@ export { Network, NetworkArgs } from "./program/network";
 export { NetworkAttachment, NetworkAttachmentArgs } from "./program/networkAttachment";
 export { BridgeRef, VethAttachment, VethAttachmentArgs } from "./program/vethAttachment";
 export { VethLink, VethLinkArgs, VethLinkEndArgs } from "./program/vethLink";
+export { VxlanLink, VxlanLinkArgs, VxlanLinkEndArgs } from "./program/vxlanLink";
+export { Host, HostArgs, HostRef, SshArgs } from "./program/host";
 export { Sandbox, SandboxArgs, SandboxAttachmentArgs, SandboxMemberArgs } from "./program/sandbox";
 export { ContainerLike, ContainerRef, DockerContainerResource, DockerNetworkResource, NetworkRef } from "./program/refs";
 export { NetMode } from "./common/modes";

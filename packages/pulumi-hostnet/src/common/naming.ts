@@ -16,24 +16,29 @@ export const OWNER_LABEL = "io.hostnet.owner";
 /** Kernel limit on interface names (IFNAMSIZ - 1). */
 export const MAX_IFNAME_LENGTH = 15;
 
-/** Who a resource is: its project, stack, resource type and name. */
+/** Who a resource is: its project, stack, resource type and name, and the host it lives on. */
 export interface ResourceIdentity {
     project: string;
     stack: string;
     type: string;
     name: string;
+    /** The host's name for a resource on another machine; absent for this machine. */
+    host?: string;
 }
 
 /**
  * The owner mark of a resource: `hostnet/<project>/<stack>/<type>/<name>`, e.g.
- * `hostnet/hostnet/dev/VethAttachment/seed-eth0`. Stored as interface aliases
- * and as Docker labels; an alias holds at most 255 bytes, so very long marks
- * are shortened to a hash. The type keeps a Bridge and a VethAttachment of the
- * same name apart.
+ * `hostnet/hostnet/dev/VethAttachment/seed-eth0`, and for a resource on
+ * another host `hostnet@<host>/<project>/...` (marks of this machine's
+ * resources are unchanged, so existing stacks see no replacement). Stored as
+ * interface aliases and as Docker labels; an alias holds at most 255 bytes,
+ * so very long marks are shortened to a hash. The type keeps a Bridge and a
+ * VethAttachment of the same name apart.
  */
 export function ownerMark(id: ResourceIdentity): string {
-    const mark = `hostnet/${id.project}/${id.stack}/${id.type}/${id.name}`;
-    return Buffer.byteLength(mark) <= 255 ? mark : `hostnet/sha256:${shortHash(mark, 40)}`;
+    const root = id.host === undefined ? "hostnet" : `hostnet@${id.host}`;
+    const mark = `${root}/${id.project}/${id.stack}/${id.type}/${id.name}`;
+    return Buffer.byteLength(mark) <= 255 ? mark : `${root}/sha256:${shortHash(mark, 40)}`;
 }
 
 /**
@@ -119,13 +124,17 @@ export function alreadyExistsMessage(object: string, kind: string, owner: string
  * object, even when the owner is missing too: nothing unmarked is ours.
  */
 export function isOwnedBy(mark: string | null | undefined, owner: string | undefined): boolean {
-    return typeof owner === "string" && owner.startsWith("hostnet/") && mark === owner;
+    // `hostnet/...` on this machine, `hostnet@<host>/...` on another.
+    return typeof owner === "string" && /^hostnet(@[^/]+)?\//.test(owner) && mark === owner;
 }
 
 /** The parts of an owner mark, or undefined for a hashed or foreign mark. */
 export function parseOwnerMark(mark: string | undefined): ResourceIdentity | undefined {
-    const m = /^hostnet\/([^/]+)\/([^/]+)\/([^/]+)\/(.+)$/.exec(mark ?? "");
-    return m ? { project: m[1], stack: m[2], type: m[3], name: m[4] } : undefined;
+    const m = /^hostnet(?:@([^/]+))?\/([^/]+)\/([^/]+)\/([^/]+)\/(.+)$/.exec(mark ?? "");
+    if (!m) return undefined;
+    const id: ResourceIdentity = { project: m[2], stack: m[3], type: m[4], name: m[5] };
+    if (m[1] !== undefined) id.host = m[1];
+    return id;
 }
 
 /** True when both marks name resources of the same project and stack. */
@@ -138,5 +147,6 @@ export function sameStack(a: string | undefined, b: string | undefined): boolean
 /** For people: `VethAttachment "seed-eth0" of stack dev` from an owner mark (or the mark itself). */
 export function describeOwner(mark: string): string {
     const id = parseOwnerMark(mark);
-    return id ? `${id.type} "${id.name}" of stack ${id.project}/${id.stack}` : `"${mark}"`;
+    if (!id) return `"${mark}"`;
+    return `${id.type} "${id.name}"${id.host === undefined ? "" : ` on host ${id.host}`} of stack ${id.project}/${id.stack}`;
 }

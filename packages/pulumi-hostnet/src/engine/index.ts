@@ -8,12 +8,17 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { ENGINE_MODULE, PACKAGE_NAME } from "../common/package";
+import { checkHost, HostSpec, sameHost } from "../common/specs/host";
+import { containsUnknown } from "../common/validation";
+import { HostUnreachableError } from "./host/errors";
+import { onHost, sshConnection } from "./host/ssh";
 import * as bridge from "./providers/bridge";
 import * as dockerContainer from "./providers/dockerContainer";
 import * as network from "./providers/network";
 import * as networkAttachment from "./providers/networkAttachment";
 import * as vethAttachment from "./providers/vethAttachment";
 import * as vethLink from "./providers/vethLink";
+import * as vxlanLink from "./providers/vxlanLink";
 
 type AnyProvider = pulumi.dynamic.ResourceProvider<any, any>;
 
@@ -26,6 +31,7 @@ const KINDS: Record<string, { provider: AnyProvider; describeChange: Describe }>
     NetworkAttachment: { provider: networkAttachment.networkAttachmentProvider, describeChange: networkAttachment.describeChange },
     VethAttachment: { provider: vethAttachment.vethAttachmentProvider, describeChange: vethAttachment.describeChange },
     VethLink: { provider: vethLink.vethLinkProvider, describeChange: vethLink.describeChange },
+    VxlanLink: { provider: vxlanLink.vxlanLinkProvider, describeChange: vxlanLink.describeChange },
 };
 
 /** The resource kinds this version serves. */
@@ -74,6 +80,62 @@ function migrating(inner: AnyProvider): AnyProvider {
     };
 }
 
+/** The host a resource lives on (its `host` input or output), or undefined for this machine. */
+function hostOf(props: unknown): HostSpec | undefined {
+    const host = (props as { host?: unknown } | undefined)?.host;
+    return typeof host === "object" && host !== null ? (host as HostSpec) : undefined;
+}
+
+/**
+ * Runs every method of a provider on the resource's host: inside the host's
+ * scope, `runHost` and the Docker client act on that host (engine/host/
+ * hostScope.ts). A resource of this machine (no `host`) runs as before, with
+ * no scope at all. A host that cannot be reached fails the preview's `check`
+ * of its own resources only, with a message naming it. Changing the host (its
+ * name) replaces the resource; changing how it is reached (address, port,
+ * user, keys) updates the stored details and touches nothing.
+ */
+function onItsHost(inner: AnyProvider): AnyProvider {
+    return {
+        ...inner,
+        async check(olds, news) {
+            const host = hostOf(news);
+            if (!host) return inner.check!(olds, news);
+            const failures = checkHost("host", host, containsUnknown);
+            if (failures.length > 0) return { inputs: news, failures };
+            // Not known yet (an output of another resource): checked at create.
+            if (containsUnknown(host)) return { inputs: news, failures: [] };
+            try {
+                return await onHost(host, async () => {
+                    await sshConnection(host).ensure();
+                    return inner.check!(olds, news);
+                });
+            } catch (err) {
+                // No property: the engine would print the value of `host` with it.
+                if (err instanceof HostUnreachableError) return { inputs: news, failures: [{ property: "", reason: err.message }] };
+                throw err;
+            }
+        },
+        async diff(id, olds, news) {
+            const result = inner.diff ? await inner.diff(id, olds, news) : { changes: false };
+            if (!sameHost(hostOf(olds), hostOf(news))) {
+                return { ...result, changes: true, replaces: [...(result.replaces ?? []), "host"] };
+            }
+            return JSON.stringify(olds.host ?? null) === JSON.stringify(news.host ?? null) ? result : { ...result, changes: true };
+        },
+        create: (inputs) => onHost(hostOf(inputs), () => inner.create(inputs)),
+        read: (id, props) => onHost(hostOf(props), () => inner.read!(id, props)),
+        update: (id, olds, news) =>
+            onHost(hostOf(news), async () => {
+                // Only how the host is reached changed: store it, touch nothing.
+                const result = inner.diff ? await inner.diff(id, olds, news) : { changes: true };
+                if (!result.changes) return { outs: { ...withoutProvider(olds), host: news.host } };
+                return inner.update!(id, olds, news);
+            }),
+        delete: (id, props) => onHost(hostOf(props), () => inner.delete!(id, props)),
+    };
+}
+
 const cache = new Map<string, AnyProvider>();
 
 /** The provider of one resource kind, e.g. `VethAttachment`. */
@@ -87,7 +149,7 @@ export function provider(kind: string): AnyProvider {
                     `(it serves ${RESOURCE_KINDS.join(", ")}); install the ${PACKAGE_NAME} version that created it`,
             );
         }
-        p = migrating(inner);
+        p = migrating(onItsHost(inner));
         cache.set(kind, p);
     }
     return p;

@@ -11,6 +11,7 @@
 import { OWNER_LABEL, sameStack } from "../common/naming";
 import { parseCidr } from "../common/validation";
 import * as docker from "./host/docker";
+import { currentHostKey } from "./host/hostScope";
 import * as networks from "./host/dockerNetworks";
 import * as ip from "./host/ip";
 
@@ -30,10 +31,10 @@ export async function bridgeState(name: string): Promise<{ kind: string; cidrs: 
     return { kind: link.linkinfo?.info_kind ?? "plain", cidrs: ip.ipv4Cidrs(link.addr_info), alias: link.ifalias };
 }
 
-// One scan per provider process, i.e. per deployment: the holders as the deployment found them.
+// One scan per host per provider process, i.e. per deployment: the holders as the deployment found them.
 // The stack's own attachments are judged by its claims, not by the scan; a foreign holder that
 // appears while the deployment runs is a race no check can close.
-let scan: Promise<Map<string, AddressHolder[]>> | undefined;
+const scans = new Map<string, Promise<Map<string, AddressHolder[]>>>(); // by host ("" this machine)
 
 /**
  * Who holds which IPv4 address on each bridge, by bridge name: containers
@@ -46,9 +47,13 @@ let scan: Promise<Map<string, AddressHolder[]>> | undefined;
 export async function addressesOnBridges(namespaces: boolean): Promise<Map<string, AddressHolder[]>> {
     const byBridge = await dockerHolders();
     if (!namespaces) return byBridge;
+    const host = currentHostKey();
+    let scan = scans.get(host);
     if (!scan) {
-        scan = namespaceHolders();
-        scan.catch(() => (scan = undefined));
+        const made = namespaceHolders();
+        scan = made;
+        scans.set(host, made);
+        made.catch(() => scans.get(host) === made && scans.delete(host));
     }
     for (const [bridge, holders] of await scan) byBridge.set(bridge, [...(byBridge.get(bridge) ?? []), ...holders]);
     return byBridge;
@@ -56,7 +61,7 @@ export async function addressesOnBridges(namespaces: boolean): Promise<Map<strin
 
 /** Forgets the shared scan (tests: a new engine process starts with none). */
 export function forgetObservations(): void {
-    scan = undefined;
+    scans.clear();
 }
 
 async function dockerHolders(): Promise<Map<string, AddressHolder[]>> {
@@ -171,5 +176,5 @@ export function warn(message: string): void {
 
 /** Forgets the namespace scan (tests: a new deployment). */
 export function forgetScan(): void {
-    scan = undefined;
+    scans.clear();
 }

@@ -4,7 +4,13 @@
 // twice in one stack (the same address on one bridge, one interface name for
 // two attachments) is caught at preview, before anything is touched.
 //
+// Claims are per host: a space is read inside the current host's scope
+// (engine/host/hostScope.ts), so `ifname@host` on host b and on host c are two
+// spaces, and this machine's spaces are named as before.
+//
 // Engine side: loaded by the dynamic-provider process. Per process, in memory.
+
+import { currentHostKey } from "./host/hostScope";
 
 const claims = new Map<string, string>(); // `${space}|${key}` -> owner
 const byOwner = new Map<string, Set<string>>(); // owner -> its claims
@@ -15,6 +21,7 @@ const byOwner = new Map<string, Set<string>>(); // owner -> its claims
  * Returns the other owner that claimed it first, if any.
  */
 export function claim(space: string, keys: readonly string[], owner: string): string | undefined {
+    space = onThisHost(space);
     const mine = byOwner.get(owner) ?? new Set<string>();
     for (const k of [...mine]) {
         if (k.startsWith(`${space}|`)) {
@@ -39,17 +46,17 @@ export function claim(space: string, keys: readonly string[], owner: string): st
 
 /** True when some resource of this deployment claimed `key` in `space`. */
 export function isClaimed(space: string, key: string): boolean {
-    return claims.has(`${space}|${key}`);
+    return claims.has(`${onThisHost(space)}|${key}`);
 }
 
 /** The owner that claimed `key` in `space`, if any. */
 export function claimant(space: string, key: string): string | undefined {
-    return claims.get(`${space}|${key}`);
+    return claims.get(`${onThisHost(space)}|${key}`);
 }
 
 /** Every claim in `space`, as [key, owner]. */
 export function claimsIn(space: string): [string, string][] {
-    const prefix = `${space}|`;
+    const prefix = `${onThisHost(space)}|`;
     return [...claims].filter(([k]) => k.startsWith(prefix)).map(([k, owner]) => [k.slice(prefix.length), owner]);
 }
 
@@ -62,12 +69,18 @@ const declarations = new Map<string, unknown>(); // `${space}|${key}` -> what th
  * the one the host is in now.
  */
 export function declare(space: string, key: string, value: unknown): void {
-    declarations.set(`${space}|${key}`, value);
+    declarations.set(`${onThisHost(space)}|${key}`, value);
 }
 
 /** What this deployment declared for `key` in `space`, if anything. */
 export function declaration<T>(space: string, key: string): T | undefined {
-    return declarations.get(`${space}|${key}`) as T | undefined;
+    return declarations.get(`${onThisHost(space)}|${key}`) as T | undefined;
+}
+
+/** The space on the current host: `space` itself on this machine, `<host>:space` on another. */
+function onThisHost(space: string): string {
+    const host = currentHostKey();
+    return host === "" ? space : `${host}:${space}`;
 }
 
 /** Forgets every claim and declaration (tests). */

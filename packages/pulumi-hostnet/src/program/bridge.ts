@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { defaultHostIfName, defaultMac } from "../common/naming";
 import { checkBridgeInputs } from "../common/specs/bridge";
 import { engineProvider } from "./engineProvider";
+import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
 
 export interface BridgeArgs {
@@ -41,6 +42,11 @@ export interface BridgeArgs {
     vlanFiltering?: pulumi.Input<boolean>;
     /** Administratively up. Changed in place. Default true. */
     up?: pulumi.Input<boolean>;
+    /**
+     * The host it lives on: a Host, or `{ name?, ssh: { host, port?, user?, privateKeyPath?, knownHostsPath? } }`.
+     * Default: the nearest Host among its parents, else this machine. Changing it replaces the resource.
+     */
+    host?: HostRef;
 }
 
 /**
@@ -54,7 +60,8 @@ export class Bridge extends pulumi.dynamic.Resource {
     declare readonly addresses: pulumi.Output<string[] | undefined>;
 
     constructor(name: string, args: BridgeArgs = {}, opts?: pulumi.CustomResourceOptions) {
-        const owner = ownerOf("Bridge", name);
+        const host = resolveHost(`Bridge "${name}"`, args.host, opts);
+        const owner = ownerOf("Bridge", name, host?.name);
         const inputs = {
             name: args.name ?? defaultHostIfName(owner, name),
             addresses: args.addresses,
@@ -65,8 +72,10 @@ export class Bridge extends pulumi.dynamic.Resource {
             adopt: args.adopt ?? false,
             mac: args.adopt ? undefined : (args.mac ?? defaultMac(owner, "bridge")),
             owner,
+            ...(host ? { host: host.input } : {}),
         };
         checkPromptly(`Bridge "${name}"`, inputs, checkBridgeInputs);
         super(engineProvider("Bridge"), name, { adopted: undefined, addedAddresses: undefined, ...inputs }, opts, "hostnet", "Bridge");
+        rememberHost(this, host);
     }
 }

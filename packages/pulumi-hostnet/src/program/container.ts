@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { NetMode, portsRefusal } from "../common/modes";
 import { checkDockerContainerInputs } from "../common/specs/dockerContainer";
 import { DockerContainer, DockerContainerArgs, dockerContainerInputs } from "./dockerContainer";
+import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, refuse } from "./promptCheck";
 import { containerIdOf, ContainerLike, ContainerRef, networkIdOf, NetworkRef } from "./refs";
 
@@ -57,6 +58,11 @@ export interface ContainerArgs {
     restartPolicy?: pulumi.Input<string>;
     /** Labels (names under `io.hostnet.` are reserved). Changing them replaces the container. */
     labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /**
+     * The host it lives on: a Host, or `{ name?, ssh: { host, port?, user?, privateKeyPath?, knownHostsPath? } }`.
+     * Its Docker engine is reached over SSH, as the docker CLI does. Default: the nearest Host among its parents, else this machine. Changing it replaces the resource.
+     */
+    host?: HostRef;
 }
 
 const KNOWN_MODES: readonly NetMode[] = ["none", "bridge", "host", "container", "networks"];
@@ -115,6 +121,12 @@ export class Container extends pulumi.ComponentResource implements ContainerLike
         const what = `Container "${name}"`;
         const network = args.network ?? { mode: "none" };
         const { networkMode, networks } = resolveNetwork(what, network, args.ports);
+        const host = resolveHost(what, args.host, opts, [
+            ...(network.mode === "container" ? [{ field: "network.container", value: network.container }] : []),
+            ...(network.mode === "networks"
+                ? network.networks.map((e, i) => ({ field: `network.networks[${i}].network`, value: e.network }))
+                : []),
+        ]);
         const dockerArgs: DockerContainerArgs = {
             image: args.image,
             name: args.name,
@@ -126,8 +138,10 @@ export class Container extends pulumi.ComponentResource implements ContainerLike
             restartPolicy: args.restartPolicy,
             labels: args.labels,
         };
-        checkPromptly(what, dockerContainerInputs(name, dockerArgs), checkDockerContainerInputs);
+        checkPromptly(what, dockerContainerInputs(name, dockerArgs, host), checkDockerContainerInputs);
         super("hostnet:index:Container", name, {}, opts);
+        // Its DockerContainer (a child) lives where it does.
+        rememberHost(this, host);
         const container = new DockerContainer(name, dockerArgs, { parent: this });
         this.networkMode = network.mode;
         // The resource's id is the Docker id. Unlike the `containerId` output, it stays known in a

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { defaultDockerName } from "../common/naming";
 import { checkDockerContainerInputs, EndpointInput } from "../common/specs/dockerContainer";
 import { engineProvider } from "./engineProvider";
+import { HostRef, rememberHost, resolveHost, ResolvedHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
 
 export interface DockerContainerArgs {
@@ -33,10 +34,15 @@ export interface DockerContainerArgs {
     restartPolicy?: pulumi.Input<string>;
     /** Labels; names under `io.hostnet.` are reserved for the library's ownership marks. */
     labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /**
+     * The host it lives on: a Host, or `{ name?, ssh: { host, port?, user?, privateKeyPath?, knownHostsPath? } }`.
+     * Its Docker engine is reached over SSH, as the docker CLI does. Default: the nearest Host among its parents, else this machine. Changing it replaces the resource.
+     */
+    host?: HostRef;
 }
 
 /** The inputs a DockerContainer registers: defaults applied, owner mark set. */
-export function dockerContainerInputs(name: string, args: DockerContainerArgs) {
+export function dockerContainerInputs(name: string, args: DockerContainerArgs, host?: ResolvedHost) {
     return {
         name: args.name ?? defaultDockerName(pulumi.getStack(), name),
         image: args.image,
@@ -47,7 +53,8 @@ export function dockerContainerInputs(name: string, args: DockerContainerArgs) {
         ports: args.ports,
         restartPolicy: args.restartPolicy,
         labels: args.labels ?? {},
-        owner: ownerOf("DockerContainer", name),
+        owner: ownerOf("DockerContainer", name, host?.name),
+        ...(host ? { host: host.input } : {}),
     };
 }
 
@@ -61,7 +68,8 @@ export class DockerContainer extends pulumi.dynamic.Resource {
     declare readonly owner: pulumi.Output<string>;
 
     constructor(name: string, args: DockerContainerArgs, opts?: pulumi.CustomResourceOptions) {
-        const inputs = dockerContainerInputs(name, args);
+        const host = resolveHost(`DockerContainer "${name}"`, args.host, opts);
+        const inputs = dockerContainerInputs(name, args, host);
         checkPromptly(`DockerContainer "${name}"`, inputs, checkDockerContainerInputs);
         super(
             engineProvider("DockerContainer"),
@@ -71,5 +79,6 @@ export class DockerContainer extends pulumi.dynamic.Resource {
             "hostnet",
             "DockerContainer",
         );
+        rememberHost(this, host);
     }
 }

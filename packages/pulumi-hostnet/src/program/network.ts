@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { defaultDockerName } from "../common/naming";
 import { checkNetworkInputs } from "../common/specs/network";
 import { engineProvider } from "./engineProvider";
+import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
 
 export interface NetworkArgs {
@@ -30,6 +31,11 @@ export interface NetworkArgs {
     mtu?: pulumi.Input<number>;
     /** Labels; names under `io.hostnet.` are reserved. */
     labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /**
+     * The host it lives on: a Host, or `{ name?, ssh: { host, port?, user?, privateKeyPath?, knownHostsPath? } }`.
+     * Default: the nearest Host among its parents, else this machine. Changing it replaces the resource.
+     */
+    host?: HostRef;
 }
 
 /** A user-defined Docker network (driver bridge), marked as this stack's with a label. */
@@ -42,6 +48,7 @@ export class Network extends pulumi.dynamic.Resource {
     declare readonly owner: pulumi.Output<string>;
 
     constructor(name: string, args: NetworkArgs = {}, opts?: pulumi.CustomResourceOptions) {
+        const host = resolveHost(`Network "${name}"`, args.host, opts);
         const inputs = {
             name: args.name ?? defaultDockerName(pulumi.getStack(), name),
             subnet: args.subnet,
@@ -53,9 +60,11 @@ export class Network extends pulumi.dynamic.Resource {
             masquerade: args.masquerade ?? true,
             mtu: args.mtu,
             labels: args.labels ?? {},
-            owner: ownerOf("Network", name),
+            owner: ownerOf("Network", name, host?.name),
+            ...(host ? { host: host.input } : {}),
         };
         checkPromptly(`Network "${name}"`, inputs, checkNetworkInputs);
         super(engineProvider("Network"), name, { networkId: undefined, bridge: undefined, ...inputs }, opts, "hostnet", "Network");
+        rememberHost(this, host);
     }
 }

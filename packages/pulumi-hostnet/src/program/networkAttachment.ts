@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { checkNetworkAttachmentInputs } from "../common/specs/networkAttachment";
 import { engineProvider } from "./engineProvider";
+import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
 import { containerIdOf, ContainerRef, networkIdOf, NetworkRef } from "./refs";
 
@@ -19,6 +20,11 @@ export interface NetworkAttachmentArgs {
     ipv4Address?: pulumi.Input<string>;
     /** DNS aliases on the network. Changed in place (reconnect). */
     aliases?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * The host it lives on: a Host, or `{ name?, ssh: { host, port?, user?, privateKeyPath?, knownHostsPath? } }`.
+     * Default: the nearest Host among its parents, else the container's host (a Container), else this machine. Changing it replaces the resource.
+     */
+    host?: HostRef;
 }
 
 /** A running container's connection to a user-defined network, made and changed without recreating the container. */
@@ -29,12 +35,17 @@ export class NetworkAttachment extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: NetworkAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
         const what = `NetworkAttachment "${name}"`;
+        const host = resolveHost(what, args.host, opts, [
+            { field: "container", value: args.container },
+            { field: "network", value: args.network },
+        ]);
         const inputs = {
             container: containerIdOf(what, "container", args.container, "networkAttachment"),
             network: networkIdOf(args.network),
             ipv4Address: args.ipv4Address,
             aliases: args.aliases,
-            owner: ownerOf("NetworkAttachment", name),
+            owner: ownerOf("NetworkAttachment", name, host?.name),
+            ...(host ? { host: host.input } : {}),
         };
         checkPromptly(what, inputs, checkNetworkAttachmentInputs);
         super(
@@ -45,5 +56,6 @@ export class NetworkAttachment extends pulumi.dynamic.Resource {
             "hostnet",
             "NetworkAttachment",
         );
+        rememberHost(this, host);
     }
 }

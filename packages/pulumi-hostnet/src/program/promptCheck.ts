@@ -9,9 +9,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { ownerMark } from "../common/naming";
 import { InputFailure } from "../common/validation";
 
-/** The owner mark of a resource of this library's `type`, in the running stack. */
-export function ownerOf(type: string, name: string): string {
-    return ownerMark({ project: pulumi.getProject(), stack: pulumi.getStack(), type, name });
+/** The owner mark of a resource of this library's `type`, in the running stack, on `host` (undefined: this machine). */
+export function ownerOf(type: string, name: string, host?: string): string {
+    return ownerMark({ project: pulumi.getProject(), stack: pulumi.getStack(), type, name, host });
 }
 
 /**

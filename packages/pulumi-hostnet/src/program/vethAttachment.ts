@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { defaultHostIfName, defaultMac } from "../common/naming";
 import { checkVethAttachmentInputs } from "../common/specs/vethAttachment";
 import { engineProvider } from "./engineProvider";
+import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
 import { containerIdOf, ContainerRef, DockerNetworkResource } from "./refs";
 
@@ -56,6 +57,11 @@ export interface VethAttachmentArgs {
      * owner mark, stable across re-creations (`02:...`). Changing it replaces the attachment.
      */
     mac?: pulumi.Input<string>;
+    /**
+     * The host it lives on: a Host, or `{ name?, ssh: { host, port?, user?, privateKeyPath?, knownHostsPath? } }`.
+     * Default: the nearest Host among its parents, else the host of the container or bridge (a Container, Bridge or Network), else this machine. Changing it replaces the resource.
+     */
+    host?: HostRef;
 }
 
 /**
@@ -75,7 +81,11 @@ export class VethAttachment extends pulumi.dynamic.Resource {
     declare readonly owner: pulumi.Output<string>;
 
     constructor(name: string, args: VethAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
-        const owner = ownerOf("VethAttachment", name);
+        const host = resolveHost(`VethAttachment "${name}"`, args.host, opts, [
+            { field: "container", value: args.container },
+            { field: "bridge", value: args.bridge },
+        ]);
+        const owner = ownerOf("VethAttachment", name, host?.name);
         const inputs = {
             container: containerIdOf(`VethAttachment "${name}"`, "container", args.container, "vethAttachment"),
             bridge: bridgeNameOf(args.bridge ?? "docker0"),
@@ -87,6 +97,7 @@ export class VethAttachment extends pulumi.dynamic.Resource {
             mtu: args.mtu,
             mac: args.mac ?? defaultMac(owner, "peer"),
             owner,
+            ...(host ? { host: host.input } : {}),
         };
         checkPromptly(`VethAttachment "${name}"`, inputs, checkVethAttachmentInputs);
         super(
@@ -97,13 +108,14 @@ export class VethAttachment extends pulumi.dynamic.Resource {
             "hostnet",
             "VethAttachment",
         );
+        rememberHost(this, host);
     }
 }
 
 const DOCKER_BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
 
 /** The bridge's name; an Output of a resource carries the dependency. */
-function bridgeNameOf(ref: BridgeRef): pulumi.Input<string> {
+export function bridgeNameOf(ref: BridgeRef): pulumi.Input<string> {
     if (typeof ref !== "object" || ref === null || pulumi.Output.isInstance(ref)) return ref as pulumi.Input<string>;
     if ("bridge" in ref && pulumi.Output.isInstance(ref.bridge)) return ref.bridge;
     if ("adopted" in ref && pulumi.Output.isInstance(ref.name)) return ref.name;

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { defaultMac } from "../common/naming";
 import { checkVethLinkInputs, VethLinkEnd } from "../common/specs/vethLink";
 import { engineProvider } from "./engineProvider";
+import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
 import { containerIdOf, ContainerRef } from "./refs";
 
@@ -27,6 +28,11 @@ export interface VethLinkArgs {
     b: VethLinkEndArgs;
     /** MTU of both ends. Changed in place. */
     mtu?: pulumi.Input<number>;
+    /**
+     * The host it lives on: a Host, or `{ name?, ssh: { host, port?, user?, privateKeyPath?, knownHostsPath? } }`.
+     * Both containers are on it. Default: the nearest Host among its parents, else the containers' host (Containers), else this machine. Changing it replaces the resource.
+     */
+    host?: HostRef;
 }
 
 /** A veth pair between two containers, each end named and optionally addressed: no bridge in between. */
@@ -36,13 +42,17 @@ export class VethLink extends pulumi.dynamic.Resource {
     declare readonly owner: pulumi.Output<string>;
 
     constructor(name: string, args: VethLinkArgs, opts?: pulumi.CustomResourceOptions) {
-        const owner = ownerOf("VethLink", name);
+        const host = resolveHost(`VethLink "${name}"`, args.host, opts, [
+            { field: "a.container", value: args.a?.container },
+            { field: "b.container", value: args.b?.container },
+        ]);
+        const owner = ownerOf("VethLink", name, host?.name);
         const end = (side: "a" | "b", e: VethLinkEndArgs) => ({
             ...e,
             mac: e.mac ?? defaultMac(owner, side),
             container: containerIdOf(`VethLink "${name}"`, `${side}.container`, e.container, "vethLink"),
         });
-        const inputs = { a: end("a", args.a), b: end("b", args.b), mtu: args.mtu, owner };
+        const inputs = { a: end("a", args.a), b: end("b", args.b), mtu: args.mtu, owner, ...(host ? { host: host.input } : {}) };
         checkPromptly(`VethLink "${name}"`, inputs, checkVethLinkInputs);
         super(
             engineProvider("VethLink"),
@@ -52,5 +62,6 @@ export class VethLink extends pulumi.dynamic.Resource {
             "hostnet",
             "VethLink",
         );
+        rememberHost(this, host);
     }
 }

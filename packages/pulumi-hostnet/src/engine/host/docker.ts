@@ -1,5 +1,6 @@
 // A small Docker Engine API client over the daemon's Unix socket, with Node's
-// own http module. Why not the docker CLI: one HTTP request costs well under a
+// own http module; inside a host's scope (hostScope.ts), over that host's
+// `docker system dial-stdio` streams (ssh.ts), as the docker CLI does. Why not the docker CLI: one HTTP request costs well under a
 // millisecond of CPU where a CLI process costs tens, and the API gives exact
 // status codes (404 gone, 409 conflict) instead of text to parse. Why not
 // dockerode: it pulls in ssh2 and a dozen packages for the five calls used here.
@@ -8,6 +9,7 @@
 
 import * as http from "node:http";
 import { DockerApiError, DockerConflictError, DockerNotFoundError, DockerUnreachableError } from "./errors";
+import { currentHost } from "./hostScope";
 
 /** The fields of `GET /containers/{id}/json` this library reads. */
 export interface ContainerInspect {
@@ -82,11 +84,13 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
 export async function request(method: string, path: string, body?: unknown): Promise<ApiResponse> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const host = currentHost();
+    // A host that cannot be reached fails here with its own message, before any stream is opened.
+    if (host) await host.ensure();
     return new Promise((resolve, reject) => {
         const req = http.request(
             {
-                socketPath: socketPath(),
-                agent,
+                ...(host ? { agent: host.dockerAgent, host: "docker" } : { socketPath: socketPath(), agent }),
                 method,
                 path,
                 headers: payload ? { "Content-Type": "application/json", "Content-Length": payload.length } : {},
@@ -108,6 +112,14 @@ export async function request(method: string, path: string, body?: unknown): Pro
             },
         );
         req.on("error", (err: NodeJS.ErrnoException) => {
+            if (host) {
+                reject(
+                    new DockerUnreachableError(`failed to reach the Docker engine of host ${host.name}: ${err.message}`, {
+                        cause: err,
+                    }),
+                );
+                return;
+            }
             reject(
                 new DockerUnreachableError(
                     `failed to reach the Docker engine at ${socketPath()}: ${err.message}; ` +

@@ -81,3 +81,19 @@ export class DockerUnreachableError extends Error {
         this.name = new.target.name;
     }
 }
+
+/**
+ * A host other than this machine cannot be reached over SSH (refused, timed
+ * out, key refused, host key unknown or changed). Its message names the host
+ * and says what to check; the resources of other hosts are not affected.
+ */
+export class HostUnreachableError extends Error {
+    constructor(
+        message: string,
+        readonly host: string,
+        options?: { cause?: unknown },
+    ) {
+        super(message, options);
+        this.name = new.target.name;
+    }
+}

@@ -7,7 +7,7 @@
 // Engine side: loaded by the dynamic-provider process. No Pulumi imports.
 
 import { classifyHostError, ExistsError, HostCommandError, NotFoundError } from "./errors";
-import { inNetns, runHost } from "./run";
+import { inNetns, onCurrentHost, runHost } from "./run";
 
 /** The fields of `ip -j -d link show` this library reads. */
 export interface LinkInfo {
@@ -24,7 +24,19 @@ export interface LinkInfo {
     /** For a veth: ifindex of the peer, in the namespace given by link_netnsid. */
     link_index?: number;
     link_netnsid?: number;
-    linkinfo?: { info_kind?: string; info_data?: { stp_state?: number; vlan_filtering?: number } };
+    linkinfo?: {
+        info_kind?: string;
+        info_data?: {
+            stp_state?: number;
+            vlan_filtering?: number;
+            /** VXLAN: the VNI, peer and local underlay addresses, UDP port, underlay device. */
+            id?: number;
+            remote?: string;
+            local?: string;
+            port?: number;
+            link?: string;
+        };
+    };
 }
 
 export interface AddressInfo {
@@ -204,6 +216,57 @@ export function deleteDefaultRoute(dev: string): IpCommand {
     return { args: ["route", "del", "default", "dev", dev], absentOk: true };
 }
 
+/** One end of a point-to-point VXLAN tunnel: this host's device towards one peer. */
+export interface VxlanSpec {
+    name: string;
+    vni: number;
+    /** UDP destination port (IANA: 4789). */
+    port: number;
+    /** This host's underlay address, and the peer's. */
+    local: string;
+    remote: string;
+    mtu?: number;
+    mac?: string;
+}
+
+/**
+ * The command that creates a VXLAN device sending every frame to one peer
+ * (unicast, no multicast group): the one place the library spells a VXLAN.
+ */
+export function addVxlan(spec: VxlanSpec): IpCommand {
+    return {
+        args: [
+            "link",
+            "add",
+            "name",
+            spec.name,
+            ...(spec.mtu === undefined ? [] : ["mtu", String(spec.mtu)]),
+            ...(spec.mac === undefined ? [] : ["address", spec.mac]),
+            "type",
+            "vxlan",
+            "id",
+            String(spec.vni),
+            "local",
+            spec.local,
+            "remote",
+            spec.remote,
+            "dstport",
+            String(spec.port),
+        ],
+    };
+}
+
+/** Changes a VXLAN device's underlay addresses in place (the kernel cannot change its VNI or port). */
+export function setVxlanPeers(name: string, local: string, remote: string): IpCommand {
+    return { args: ["link", "set", "dev", name, "type", "vxlan", "local", local, "remote", remote] };
+}
+
+/** The route this host takes to `address`: its device and source address (`ip route get`). */
+export async function routeTo(address: string): Promise<{ dev: string; prefsrc?: string } | undefined> {
+    const out = await runHost(`find the route to ${address}`, ["ip", "-j", "route", "get", address]);
+    return parseJson<{ dev: string; prefsrc?: string }>(out)[0];
+}
+
 export interface BridgeOptions {
     stp?: boolean;
     vlanFiltering?: boolean;
@@ -262,7 +325,13 @@ export async function runIp(what: string, commands: readonly IpCommand[], pid?: 
             const failed = err instanceof HostCommandError ? failedLine(err.stderr) : undefined;
             if (!failed || failed.line < 1 || failed.line > group.length) throw err;
             const cmd = group[failed.line - 1];
-            const typed = classifyHostError(cmd.what ?? what, ip(pid, cmd.args), (err as HostCommandError).exitCode, failed.message, err);
+            const typed = classifyHostError(
+                onCurrentHost(cmd.what ?? what),
+                ip(pid, cmd.args),
+                (err as HostCommandError).exitCode,
+                failed.message,
+                err,
+            );
             throw cmd.explain?.(typed) ?? typed;
         }
     };

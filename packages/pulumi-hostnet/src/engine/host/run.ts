@@ -1,12 +1,14 @@
 // The one place where the library starts host commands. Every `ip`/`nsenter`
-// call goes through `runHost`, with an argument array and never a shell, so
-// that the whole host surface can later be pointed at another host (or a fake
-// runner in tests) by replacing the runner alone.
+// call goes through `runHost`, with an argument array and never a shell. On
+// this machine the argv is run as is; inside a host's scope (hostScope.ts) the
+// host's runner runs it there, over SSH, quoted for its shell (quote.ts). Tests
+// replace the local runner with `setCommandRunner`.
 //
 // Engine side: loaded by the dynamic-provider process. No Pulumi imports.
 
 import { spawn } from "node:child_process";
 import { classifyHostError } from "./errors";
+import { currentHost } from "./hostScope";
 
 /** Runs argv and resolves with what it printed; never throws for a non-zero exit. */
 export type CommandRunner = (argv: readonly string[], input?: string) => Promise<CommandResult>;
@@ -57,10 +59,17 @@ export function setCommandRunner(next: CommandRunner): CommandRunner {
  * error of host/errors.ts whose message is "failed to <what>: `<argv>`: <stderr>".
  */
 export async function runHost(what: string, argv: readonly string[], input?: string): Promise<string> {
-    const result = await runner(argv, input);
+    const host = currentHost();
+    const result = await (host ? host.runner : runner)(argv, input);
     if (result.exitCode === 0 && !result.spawnError) return result.stdout;
     const stderr = result.stderr || result.spawnError?.message || result.stdout || `exit code ${result.exitCode}`;
-    throw classifyHostError(what, argv, result.exitCode, stderr, result.spawnError);
+    throw classifyHostError(onCurrentHost(what), argv, result.exitCode, stderr, result.spawnError);
+}
+
+/** `what` naming the current host when it is not this machine: `create bridge br0 on host b`. */
+export function onCurrentHost(what: string): string {
+    const host = currentHost();
+    return host ? `${what} on host ${host.name}` : what;
 }
 
 /** The argv that runs `argv` inside the network namespace of process `pid`. */
