@@ -158,11 +158,11 @@ describe("components under mocks", () => {
         assert.deepEqual(holder.inputs.command, ["sleep", "2147483647"]);
         assert.equal(holder.inputs.restartPolicy, "unless-stopped");
         const eth0 = registered.find((r) => r.name === "pod-eth0")!;
-        assert.equal(eth0.inputs.container, "pod-cid");
+        assert.equal(eth0.inputs.container, "pod-id");
         assert.equal(eth0.inputs.containerIfName, "eth0");
         assert.equal(registered.find((r) => r.name === "pod-net1")!.inputs.containerIfName, "net1");
         const member = registered.find((r) => r.name === "app" && r.type.endsWith("DockerContainer"))!;
-        assert.equal(member.inputs.networkMode, "container:pod-cid");
+        assert.equal(member.inputs.networkMode, "container:pod-id");
         assert.equal(pod.networkMode, "none");
     });
 
