@@ -66,9 +66,16 @@ describe("bad input is refused at preview, naming the resource and the field, wi
     /** What the rows must not change: filtered to this suite's own objects, since other runs may share the host. */
     async function snapshot(): Promise<string> {
         const mine = (s: string) => s.includes(sfx) || s === "docker0" || s === "lo";
-        const hostLinks = JSON.parse((await sh(["ip", "-j", "addr", "show"])).stdout).filter((l: { ifname: string }) => mine(l.ifname));
+        // IPv6 link-local addresses come by themselves (and stay "tentative" for a moment): only IPv4 is the library's.
+        const ipv4Only = (links: { addr_info?: { family: string }[] }[]) =>
+            links.map((l) => ({ ...l, addr_info: (l.addr_info ?? []).filter((a) => a.family === "inet") }));
+        const hostLinks = ipv4Only(
+            JSON.parse((await sh(["ip", "-j", "addr", "show"])).stdout).filter((l: { ifname: string }) => mine(l.ifname)),
+        );
         const inside = await Promise.all(
-            pids.map(async (pid) => (await sh(["nsenter", "-t", String(pid), "-n", "ip", "-j", "addr", "show"])).stdout),
+            pids.map(async (pid) =>
+                ipv4Only(JSON.parse((await sh(["nsenter", "-t", String(pid), "-n", "ip", "-j", "addr", "show"])).stdout)),
+            ),
         );
         const containers = (
             await sh(["docker", "ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Names}} {{.State}} {{.Networks}}"])

@@ -122,7 +122,16 @@ export class FakeDocker {
         readonly faults: Faults = kernel.faults,
     ) {
         this.addNetwork(
-            { Name: "bridge", Driver: "bridge", Subnet: "172.17.0.0/16", Gateway: "172.17.0.1", builtin: true, userSubnet: false },
+            // As the project's dockerd makes it (scripts/start-docker.sh: --bip 172.17.0.1/16 --fixed-cidr 172.17.128.0/17).
+            {
+                Name: "bridge",
+                Driver: "bridge",
+                Subnet: "172.17.0.0/16",
+                Gateway: "172.17.0.1",
+                IPRange: "172.17.128.0/17",
+                builtin: true,
+                userSubnet: false,
+            },
             {
                 "com.docker.network.bridge.default_bridge": "true",
                 "com.docker.network.bridge.enable_icc": "true",
@@ -656,11 +665,13 @@ export class FakeDocker {
                 };
             }
         }
-        // The engine lists the gateway it picked only for a subnet it picked too (the default bridge's is the daemon's --bip).
-        const showGateway = n.Gateway && !n.builtin && (!n.userSubnet || n.userGateway);
+        // The engine lists the gateway it picked only for a subnet it picked too, or the daemon's --bip for the default bridge.
+        const showGateway = n.Gateway && (n.builtin || !n.userSubnet || n.userGateway);
         const config =
             n.Subnet && !(n.builtin && n.Driver !== "bridge")
-                ? [{ Subnet: n.Subnet, ...(showGateway ? { Gateway: n.Gateway } : {}), ...(n.IPRange ? { IPRange: n.IPRange } : {}) }]
+                ? n.builtin
+                    ? [{ Subnet: n.Subnet, ...(n.IPRange ? { IPRange: n.IPRange } : {}), ...(showGateway ? { Gateway: n.Gateway } : {}) }]
+                    : [{ Subnet: n.Subnet, ...(showGateway ? { Gateway: n.Gateway } : {}), ...(n.IPRange ? { IPRange: n.IPRange } : {}) }]
                 : [];
         return {
             Name: n.Name,
