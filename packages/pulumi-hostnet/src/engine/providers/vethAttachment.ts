@@ -187,10 +187,17 @@ export function describeChange(op: "create" | "update" | "delete", olds?: VethAt
  * again at create). With `olds` (a preview of a resource in state), the host
  * is read only when an input it guards changed.
  */
+/** What the checks read of the host, for the create that follows them to use instead of reading it again. */
+interface Seen {
+    hostLink?: ip.LinkInfo;
+    bridgeCidrs?: string[];
+}
+
 async function hostFailures(
     inputs: VethAttachmentInputs,
     olds?: Partial<VethAttachmentInputs>,
     phase: "preview" | "create" = "preview",
+    seen: Seen = {},
 ): Promise<InputFailure[]> {
     const preview = phase === "preview";
     const failures: InputFailure[] = [];
@@ -250,6 +257,7 @@ async function hostFailures(
     }
 
     const hostLink = known(inputs.hostIfName) ? await ip.getLink(inputs.hostIfName) : undefined;
+    seen.hostLink = hostLink;
     const ownLink = ownHostEnd(hostLink, inputs.owner);
     if (hostLink && !ownLink) {
         const whose = hostLink.ifalias ? `owned by ${describeOwner(hostLink.ifalias)}` : "not made by this library";
@@ -268,6 +276,7 @@ async function hostFailures(
 
     if (!known(inputs.bridge)) return failures;
     const live = await bridgeState(inputs.bridge);
+    seen.bridgeCidrs = live?.cidrs;
     // A Bridge of this stack declared the addresses it is heading for: judge against those.
     const planned = declaration<string[]>("bridge-cidrs", inputs.bridge);
     const bridge = planned ? { kind: live?.kind ?? "bridge", cidrs: planned } : live;
@@ -357,13 +366,16 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
 
     async create(inputs) {
         // The same checks as the preview's, for values the preview did not know.
-        const failures = await hostFailures(inputs, undefined, "create");
+        const seen: Seen = {};
+        const failures = await hostFailures(inputs, undefined, "create", seen);
         if (failures.length > 0) throw failuresError(`attach "${inputs.hostIfName}"`, failures);
         const { id: containerId, pid } = await containerNetns(inputs.container, "attach to", "vethAttachment");
-        const bridgeAddress = (await firstIPv4(inputs.bridge)) ?? "";
+        // Read just now by the checks: the bridge's first address (the default gateway) and any leftover.
+        const bridgeAddress =
+            seen.bridgeCidrs !== undefined ? (seen.bridgeCidrs[0]?.split("/")[0] ?? "") : ((await firstIPv4(inputs.bridge)) ?? "");
         const gateway = desiredGateway(inputs, bridgeAddress);
         // An interface of this very attachment's is a leftover of an interrupted run: made again.
-        const leftover = ownHostEnd(await ip.getLink(inputs.hostIfName), inputs.owner);
+        const leftover = ownHostEnd("hostLink" in seen ? seen.hostLink : await ip.getLink(inputs.hostIfName), inputs.owner);
         await execute(planCreate(inputs, containerNs(inputs, pid), gateway, leftover));
         const outs: VethAttachmentOutputs = { ...inputs, containerId, effectiveGateway: gateway, bridgeAddress, up: true };
         return { id: inputs.hostIfName, outs: definedOnly(outs) };
