@@ -571,9 +571,10 @@ describe("crash recovery and concurrency through the real engine", function () {
         assert.equal(b.exitCode, 0, b.stdout + b.stderr);
         await assertAttachments(creator, ca, (i) => `${prefix}.${10 + i}/24`, bridge, docker);
         await assertAttachments(adopter, cb, (i) => `${prefix}.${30 + i}/24`, bridge, docker);
-        // Not checked: one stack's container pinging the other's. Docker sets the FORWARD policy to DROP and
-        // bridged traffic goes through iptables (bridge-nf-call-iptables=1), and nothing accepts forwarding
-        // on a bridge that is not Docker's, so containers on it reach the host but not each other.
+        // Docker sets the FORWARD policy to DROP and has bridged traffic filtered by iptables; the creator's
+        // Bridge accepts forwarding between its ports, so one stack's container reaches the other's.
+        const pidA = Number((await docker(["inspect", "-f", "{{.State.Pid}}", ca[0]])).stdout.trim());
+        assert.ok(await ping(`${prefix}.30`, pidA), "the creator's container a0 reaches the adopter's b0 across the bridge");
 
         const refused = await creator.run(["destroy", "--yes", "--skip-preview"]);
         assert.notEqual(refused.exitCode, 0, "destroying the creator under the adopter's ports is refused");

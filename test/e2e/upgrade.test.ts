@@ -3,10 +3,11 @@
 // the whole library by value in every resource's state) deploys a Container,
 // a Bridge and a VethAttachment; then the program imports "pulumi-hostnet"
 // with the same resource names and types. The preview plans an update of the
-// stored provider (plus inputs the newer version added, which change nothing),
-// `up` migrates each resource in place without
-// changing anything on the host (read back with ip and docker), and destroy
-// leaves nothing. A second stack that is never migrated is destroyed
+// stored provider (plus inputs the newer version added), `up` migrates each
+// resource in place without changing any link, address or container (read
+// back with ip and docker); the one thing it adds is what the newer Bridge
+// adds to a created bridge, its forwarding rule (read back with iptables).
+// Destroy leaves nothing. A second stack that is never migrated is destroyed
 // directly, by the old code its state holds.
 //
 // Needs the repository's git history (commit 7b01f5e): a shallow clone fails
@@ -17,7 +18,19 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { dockerInspect, ipDefaultRoutes, ipLinks, ipv4Of, markedObjects, ping, RUN, sh, sweepRun, unusedSubnets } from "../helpers/host";
+import {
+    dockerInspect,
+    firewallRules,
+    ipDefaultRoutes,
+    ipLinks,
+    ipv4Of,
+    markedObjects,
+    ping,
+    RUN,
+    sh,
+    sweepRun,
+    unusedSubnets,
+} from "../helpers/host";
 import { dynamicResources, ExportedResource, exportedState, projectRoot, projectStack, TestStack } from "../helpers/pulumi";
 
 const OLD_COMMIT = "7b01f5e";
@@ -172,9 +185,10 @@ describe(`upgrade: a stack made with the library at ${OLD_COMMIT} (code by value
             Object.fromEntries(Object.entries(planned).filter(([, p]) => p.op !== "same")),
             {
                 "box DockerContainer": { op: "update", changed: ["__provider"] },
-                // Inputs this version's Bridge added (adopt, a fixed MAC): the diff finds nothing to do about them
-                // on a bridge created before them, which keeps its MAC (changing it would break neighbours' ARP).
-                "lan Bridge": { op: "update", changed: ["__provider", "adopt", "mac"] },
+                // Inputs this version's Bridge added: adopt and a fixed MAC, about which the diff finds nothing to do on a
+                // bridge created before them (it keeps its MAC: changing it would break neighbours' ARP); and forward,
+                // which gives the bridge its firewall rule.
+                "lan Bridge": { op: "update", changed: ["__provider", "adopt", "forward", "mac"] },
                 "box-eth0 VethAttachment": { op: "update", changed: ["__provider"] },
             },
             JSON.stringify(planned),
@@ -190,6 +204,12 @@ describe(`upgrade: a stack made with the library at ${OLD_COMMIT} (code by value
         assert.deepEqual(up.summary.resourceChanges, { update: 3, same: 2 });
         assert.deepEqual(await hostSnapshot(prefixOf(migrated), container), before);
         assert.ok(await ping(`${net24[migrated]}.2`));
+        const bridge = (await ipLinks()).find((l) => l.ifalias === `${prefixOf(migrated)}Bridge/lan`)!.ifname;
+        assert.deepEqual(
+            (await firewallRules()).filter((r) => r.mark.startsWith(prefixOf(migrated))).map((r) => [r.bridge, r.mark]),
+            [[bridge, `${prefixOf(migrated)}Bridge/lan`]],
+            "the bridge got its forwarding rule",
+        );
 
         const now = dynamicResources((await exportedState(stacks[migrated].stack)).resources);
         for (const r of now) {
@@ -197,7 +217,9 @@ describe(`upgrade: a stack made with the library at ${OLD_COMMIT} (code by value
             assert.ok(code.length < 4096, `${r.urn}: ${code.length} bytes`);
             assert.match(code, /engineModule: "pulumi-hostnet\/engine"/);
             const old = oldState.find((o) => o.urn === r.urn)!;
-            assert.deepEqual(withoutProvider(r.outputs), withoutProvider(old.outputs), `${r.urn}: same outputs`);
+            const { forward, forwardChain, ...rest } = withoutProvider(r.outputs);
+            assert.deepEqual(rest, withoutProvider(old.outputs), `${r.urn}: same outputs (besides the Bridge's forwarding)`);
+            if (r.type.endsWith("Bridge")) assert.deepEqual([forward, typeof forwardChain], [true, "string"]);
             assert.equal(r.id, old.id, `${r.urn}: same id`);
         }
         console.log(

@@ -141,7 +141,24 @@ export async function makeForeignLink(name: string): Promise<void> {
     await sh(["ip", "link", "set", "dev", name, "alias", TEST_ALIAS]);
 }
 
-/** Removes containers and links whose marks match; nothing unmarked is touched. */
+/** A firewall rule as `iptables -S` lists it, when it is one the library makes: forwarding accepted on one bridge, commented with a mark. */
+export interface MarkedRule {
+    chain: string;
+    bridge: string;
+    mark: string;
+}
+
+/** The filter table's rules that carry a mark in their comment (the library's forwarding rules, by their shape). */
+export async function firewallRules(): Promise<MarkedRule[]> {
+    const rules: MarkedRule[] = [];
+    for (const line of (await sh(["iptables", "-w", "-S"])).stdout.split("\n")) {
+        const m = /^-A (\S+) -i (\S+) -o (\S+) -m comment --comment "([^"]*)" -j ACCEPT$/.exec(line);
+        if (m && m[2] === m[3]) rules.push({ chain: m[1], bridge: m[2], mark: m[4] });
+    }
+    return rules;
+}
+
+/** Removes containers, links and firewall rules whose marks match; nothing unmarked is touched. */
 async function sweep(match: { label?: (v: string) => boolean; alias: (a: string) => boolean }): Promise<void> {
     const ids: string[] = [];
     for (const id of (await sh(["docker", "ps", "-aq"])).stdout.split("\n").filter(Boolean)) {
@@ -159,6 +176,12 @@ async function sweep(match: { label?: (v: string) => boolean; alias: (a: string)
     for (const link of await ipLinks()) {
         if (link.ifalias !== undefined && match.alias(link.ifalias)) {
             await sh(["ip", "link", "del", "dev", link.ifname], { reject: false });
+        }
+    }
+    for (const r of await firewallRules()) {
+        if (match.alias(r.mark)) {
+            const spec = ["-i", r.bridge, "-o", r.bridge, "-m", "comment", "--comment", r.mark, "-j", "ACCEPT"];
+            await sh(["iptables", "-w", "-D", r.chain, ...spec], { reject: false });
         }
     }
 }
@@ -210,7 +233,7 @@ export async function eventually(probe: () => Promise<boolean>, ms = 5000): Prom
     }
 }
 
-/** Everything on the host whose owner mark starts with `ownerPrefix`: containers, networks, links (as "kind name"). */
+/** Everything on the host whose owner mark starts with `ownerPrefix`: containers, networks, links, firewall rules (as "kind name"). */
 export async function markedObjects(ownerPrefix: string): Promise<string[]> {
     const found: string[] = [];
     for (const id of (await sh(["docker", "ps", "-aq"])).stdout.split("\n").filter(Boolean)) {
@@ -225,6 +248,7 @@ export async function markedObjects(ownerPrefix: string): Promise<string[]> {
     for (const link of await ipLinks()) {
         if (link.ifalias?.startsWith(ownerPrefix)) found.push(`link ${link.ifname}`);
     }
+    for (const r of await firewallRules()) if (r.mark.startsWith(ownerPrefix)) found.push(`firewall rule ${r.chain} ${r.bridge}`);
     return found;
 }
 

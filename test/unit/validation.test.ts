@@ -307,6 +307,28 @@ describe("validation: Network, Bridge and VethLink inputs", () => {
         );
     });
 
+    it("Bridge: `forward` is a boolean, and refused when the owner mark would not fit in the rule's comment", () => {
+        assert.deepEqual(
+            checkBridgeInputs({ name: "br0", forward: "yes" }).map((f) => f.property),
+            ["forward"],
+        );
+        const fits = `hostnet/p/s/Bridge/${"n".repeat(255 - "hostnet/p/s/Bridge/".length)}`;
+        assert.deepEqual(checkBridgeInputs({ name: "br0", forward: true, owner: fits }), []);
+        assert.deepEqual(checkBridgeInputs({ name: "br0", forward: false, owner: `${fits}x` }), []);
+        assert.deepEqual(
+            checkBridgeInputs({ name: "br0", forward: true, owner: `${fits}x` }).map((f) => [
+                f.property,
+                f.reason.replace(/"[^"]*"/, "MARK"),
+            ]),
+            [
+                [
+                    "forward",
+                    "`forward`: the bridge's firewall rule carries the owner mark MARK as its comment, and iptables keeps at most 255 characters of it (this one has 256); give the resource (or the stack) a shorter name, or set `forward: false`",
+                ],
+            ],
+        );
+    });
+
     it("VethLink: both ends named per side; one container cannot be linked to itself", () => {
         const end = { container: "a", ifName: "eth1" };
         assert.deepEqual(checkVethLinkInputs({ a: end, b: { container: "b", ifName: "eth1" } }), []);

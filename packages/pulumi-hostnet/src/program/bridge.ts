@@ -43,6 +43,17 @@ export interface BridgeArgs {
     /** Administratively up. Changed in place. Default true. */
     up?: pulumi.Input<boolean>;
     /**
+     * Let the bridge's ports reach each other through it. Docker sets the
+     * host's FORWARD policy to DROP and has bridged traffic filtered by
+     * iptables, accepting it only on its own bridges; so a created bridge gets
+     * one rule, `-i <bridge> -o <bridge> -j ACCEPT`, in Docker's DOCKER-USER
+     * chain (FORWARD where Docker is not running), commented with the owner
+     * mark and removed on destroy. Nothing else of the firewall is touched.
+     * Default: true for a created bridge, false for an adopted one (Docker's
+     * bridges have their own rule). Changed in place.
+     */
+    forward?: pulumi.Input<boolean>;
+    /**
      * The host it lives on: a Host, or `{ name?, ssh: { host, port?, user?, privateKeyPath?, knownHostsPath? } }`.
      * Default: the nearest Host among its parents, else this machine. Changing it replaces the resource.
      */
@@ -71,11 +82,19 @@ export class Bridge extends pulumi.dynamic.Resource {
             up: args.up ?? true,
             adopt: args.adopt ?? false,
             mac: args.adopt ? undefined : (args.mac ?? defaultMac(owner, "bridge")),
+            forward: args.forward ?? !args.adopt,
             owner,
             ...(host ? { host: host.input } : {}),
         };
         checkPromptly(`Bridge "${name}"`, inputs, checkBridgeInputs);
-        super(engineProvider("Bridge"), name, { adopted: undefined, addedAddresses: undefined, ...inputs }, opts, "hostnet", "Bridge");
+        super(
+            engineProvider("Bridge"),
+            name,
+            { adopted: undefined, addedAddresses: undefined, forwardChain: undefined, ...inputs },
+            opts,
+            "hostnet",
+            "Bridge",
+        );
         rememberHost(this, host);
     }
 }

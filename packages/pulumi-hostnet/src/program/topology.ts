@@ -95,6 +95,8 @@ export interface TopologyBridge {
     stp?: boolean;
     vlanFiltering?: boolean;
     up?: boolean;
+    /** Accept forwarding between its ports in the firewall (default true; see `BridgeArgs.forward`). */
+    forward?: boolean;
 }
 
 /** A veth pair straight between two nodes, as containerlab writes links: `["a:eth1", "b:eth1"]`. */
@@ -412,6 +414,7 @@ const BRIDGE_RULES: Record<string, Rule> = {
     stp: checkBoolean,
     vlanFiltering: checkBoolean,
     up: checkBoolean,
+    forward: checkBoolean,
 };
 const LINK_RULES: Record<string, Rule> = {
     endpoints: (field, value) =>

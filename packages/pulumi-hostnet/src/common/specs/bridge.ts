@@ -20,6 +20,12 @@ export interface BridgeInputs {
     adopt?: boolean;
     /** The MAC of a created bridge (a bridge otherwise takes its ports' lowest, which changes as they come and go). */
     mac?: string;
+    /**
+     * Accept traffic forwarded between the bridge's ports in the host's
+     * firewall (a rule marked with `owner`). Absent in stacks deployed before
+     * the option: no rule.
+     */
+    forward?: boolean;
     owner: string;
 }
 
@@ -28,6 +34,8 @@ export interface BridgeOutputs extends BridgeInputs {
     adopted: boolean;
     /** Addresses this resource added to an adopted bridge (taken back on destroy). */
     addedAddresses: string[];
+    /** The chain holding the forwarding rule (`DOCKER-USER` or `FORWARD`), while there is one. */
+    forwardChain?: string;
 }
 
 function checkAddresses(field: string, value: unknown): string | undefined {
@@ -39,12 +47,23 @@ function checkAddresses(field: string, value: unknown): string | undefined {
     return undefined;
 }
 
+/** iptables keeps at most 255 characters of a rule's comment, where the owner mark goes. */
+const MAX_RULE_COMMENT = 255;
+
 export function checkBridgeInputs(inputs: Record<string, unknown>): InputFailure[] {
-    return checkFields(inputs, {
+    const failures = checkFields(inputs, {
         name: { check: checkIfName, required: true },
         addresses: { check: checkAddresses },
         mtu: { check: checkMtu },
         adopt: { check: checkBoolean },
         mac: { check: checkMac },
+        forward: { check: checkBoolean },
     });
+    const owner = inputs.owner;
+    if (inputs.forward === true && typeof owner === "string" && owner.length > MAX_RULE_COMMENT)
+        failures.push({
+            property: "forward",
+            reason: `\`forward\`: the bridge's firewall rule carries the owner mark "${owner}" as its comment, and iptables keeps at most ${MAX_RULE_COMMENT} characters of it (this one has ${owner.length}); give the resource (or the stack) a shorter name, or set \`forward: false\``,
+        });
+    return failures;
 }

@@ -14,9 +14,10 @@ import { describeOwner, isOwnedBy, markedByMac, sameStack } from "../../common/n
 import { BridgeInputs, BridgeOutputs, checkBridgeInputs } from "../../common/specs/bridge";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { ExistsError, NotSupportedError } from "../host/errors";
+import * as firewall from "../host/firewall";
 import * as ip from "../host/ip";
 import { hostAddresses } from "../observe";
-import { describe, execute, HOST, ipStep, Plan, Step } from "../plan";
+import { callStep, describe, execute, HOST, ipStep, Plan, Step } from "../plan";
 import { claim, declare } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
 
@@ -36,7 +37,6 @@ function adopts(inputs: BridgeInputs, olds?: BridgeOutputs): boolean {
     return inputs.adopt ?? olds?.adopted ?? false;
 }
 
-/** The steps that bring a bridge's settings to `want`; `managed` are the addresses they may remove. */
 /** The settings a bridge has now, as far as known (from the host, or from the last refresh). */
 interface LiveSettings {
     mac?: string;
@@ -86,6 +86,21 @@ function convergeSteps(want: BridgeInputs, liveAddresses: string[], managed: str
     return steps;
 }
 
+/** The chain named for people where it is not known yet (a preview): the provider picks it when it runs. */
+const SOME_CHAIN = `${firewall.DOCKER_USER} (FORWARD without Docker)`;
+
+/** The step that accepts traffic between the bridge's ports: one firewall rule marked with the owner. */
+function acceptStep(name: string, owner: string, chain: string | undefined): Step {
+    const text = `accept traffic between the ports of bridge ${name} (firewall rule in ${chain ?? SOME_CHAIN}, marked as ${owner})`;
+    return callStep(text, () => firewall.acceptForwarding(text, chain!, name, owner));
+}
+
+/** The step that takes the bridge's firewall rule back (a rule already gone is fine). */
+function dropRuleStep(name: string, owner: string, chain: string): Step {
+    const text = `remove the firewall rule of bridge ${name} from ${chain}`;
+    return callStep(text, () => firewall.stopAcceptingForwarding(text, chain, name, owner));
+}
+
 /** A bridge's settings as `ip -j -d link` reports them. */
 function liveOf(link: ip.LinkInfo): LiveSettings {
     const data = link.linkinfo?.info_data;
@@ -106,14 +121,23 @@ function vlanExplained(name: string, want: BridgeInputs, err: unknown): Error | 
     );
 }
 
-/** The host operations that create a bridge (`leftover`: this resource's own, left by an interrupted run, is taken over). */
-export function planCreate(inputs: BridgeInputs, leftover?: LinkWithAddresses): Plan {
+/**
+ * The host operations that create a bridge (`leftover`: this resource's own,
+ * left by an interrupted run, is taken over). `chain`: where the forwarding
+ * rule goes (undefined when only described).
+ */
+export function planCreate(inputs: BridgeInputs, leftover?: LinkWithAddresses, chain?: string): Plan {
     const name = inputs.name;
     const mark = ipStep(`mark bridge ${name} as ${inputs.owner}`, HOST, [ip.setLink(name, { alias: inputs.owner })]);
+    const accept = inputs.forward ? [acceptStep(name, inputs.owner, chain)] : [];
     if (leftover) {
         const live = ip.ipv4Cidrs(leftover.addr_info);
         return {
-            steps: [...(isOwnedBy(leftover.ifalias, inputs.owner) ? [] : [mark]), ...convergeSteps(inputs, live, live, liveOf(leftover))],
+            steps: [
+                ...(isOwnedBy(leftover.ifalias, inputs.owner) ? [] : [mark]),
+                ...convergeSteps(inputs, live, live, liveOf(leftover)),
+                ...accept,
+            ],
         };
     }
     return {
@@ -132,16 +156,20 @@ export function planCreate(inputs: BridgeInputs, leftover?: LinkWithAddresses): 
             ]),
             mark,
             ...convergeSteps({ ...inputs, mac: undefined }, [], []),
+            ...accept,
         ],
         undo: [ipStep(`delete bridge ${name}`, HOST, [ip.deleteLink(name)])],
     };
 }
 
 /** The host operations that adopt an existing bridge: only what the resource manages. */
-export function planAdopt(inputs: BridgeInputs, liveAddresses: string[], live: LiveSettings = {}): Plan {
+export function planAdopt(inputs: BridgeInputs, liveAddresses: string[], live: LiveSettings = {}, chain?: string): Plan {
     const added = (inputs.addresses ?? []).filter((a) => !liveAddresses.includes(a));
     return {
-        steps: convergeSteps({ ...inputs, mac: undefined }, liveAddresses, [], live),
+        steps: [
+            ...convergeSteps({ ...inputs, mac: undefined }, liveAddresses, [], live),
+            ...(inputs.forward ? [acceptStep(inputs.name, inputs.owner, chain)] : []),
+        ],
         // Take back what this failed adoption added; the bridge itself is not ours.
         undo: added.map((a) => ipStep(`remove address ${a} from bridge ${inputs.name}`, HOST, [ip.deleteAddress(inputs.name, a)])),
     };
@@ -157,23 +185,37 @@ function keepsMac(olds: BridgeOutputs): boolean {
     return olds.adopted || olds.mac === undefined;
 }
 
-export function planUpdate(olds: BridgeOutputs, news: BridgeInputs, liveAddresses: string[], live: LiveSettings): Plan {
+/**
+ * `chain`: where a forwarding rule the update adds goes (undefined when only
+ * described). A rule the last refresh found gone is recorded as `forward:
+ * false`, so the update puts it back.
+ */
+export function planUpdate(olds: BridgeOutputs, news: BridgeInputs, liveAddresses: string[], live: LiveSettings, chain?: string): Plan {
     // On an adopted bridge only addresses this resource added may go; the rest were there before it.
     const managed = olds.adopted ? olds.addedAddresses : liveAddresses;
-    return { steps: convergeSteps(keepsMac(olds) ? { ...news, mac: undefined } : news, liveAddresses, managed, live) };
+    const steps = convergeSteps(keepsMac(olds) ? { ...news, mac: undefined } : news, liveAddresses, managed, live);
+    if (news.forward && !olds.forward) steps.push(acceptStep(news.name, news.owner, chain));
+    if (!news.forward && olds.forwardChain) steps.push(dropRuleStep(olds.name, olds.owner, olds.forwardChain));
+    return { steps };
 }
 
-export function planDelete(props: BridgeOutputs): Plan {
+/** `bridge`: false when the bridge is gone or not this resource's any more; its firewall rule goes all the same. */
+export function planDelete(props: BridgeOutputs, bridge = true): Plan {
+    const rule = props.forwardChain ? [dropRuleStep(props.name, props.owner, props.forwardChain)] : [];
+    if (!bridge) return { steps: rule };
     if (props.adopted) {
         return {
-            steps: props.addedAddresses.map((a) =>
-                ipStep(`remove address ${a} from bridge ${props.name} (adopted: the bridge stays)`, HOST, [
-                    ip.deleteAddress(props.name, a),
-                ]),
-            ),
+            steps: [
+                ...rule,
+                ...props.addedAddresses.map((a) =>
+                    ipStep(`remove address ${a} from bridge ${props.name} (adopted: the bridge stays)`, HOST, [
+                        ip.deleteAddress(props.name, a),
+                    ]),
+                ),
+            ],
         };
     }
-    return { steps: [ipStep(`delete bridge ${props.name}`, HOST, [ip.deleteLink(props.name)])] };
+    return { steps: [...rule, ipStep(`delete bridge ${props.name}`, HOST, [ip.deleteLink(props.name)])] };
 }
 
 /** For the preview report: what a change would run, with nothing observed. */
@@ -273,7 +315,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
         // Created and adopted are different lives: switching is a replacement (an adopted bridge is not deleted).
         if (news.adopt !== undefined && news.adopt !== olds.adopted) replaces.push("adopt");
         const inPlace =
-            (["addresses", "mtu", "stp", "vlanFiltering", "up"] as const).some(
+            (["addresses", "mtu", "stp", "vlanFiltering", "up", "forward"] as const).some(
                 (k) => news[k] !== undefined && !sameValue(olds[k], news[k]),
             ) ||
             (news.addresses === undefined && (olds.addresses ?? []).length > 0 && !olds.adopted) ||
@@ -286,17 +328,18 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
         const failures = await hostFailures(inputs);
         if (failures.length > 0) throw failuresError(`set up bridge "${inputs.name}"`, failures);
         const existing = await bridgeWithAddresses(inputs.name);
+        const forwardChain = inputs.forward ? await firewall.forwardChain() : undefined;
         if (adopts(inputs) && existing) {
             const before = ip.ipv4Cidrs(existing.addr_info);
-            await execute(planAdopt(inputs, before, liveOf(existing)));
+            await execute(planAdopt(inputs, before, liveOf(existing), forwardChain));
             const added = (inputs.addresses ?? []).filter((a) => !before.includes(a));
-            const outs: BridgeOutputs = { ...inputs, mac: undefined, adopted: true, addedAddresses: added };
+            const outs: BridgeOutputs = { ...inputs, mac: undefined, adopted: true, addedAddresses: added, forwardChain };
             return { id: inputs.name, outs: definedOnly(outs) };
         }
         // A bridge of this very resource's is a leftover of an interrupted run: taken over, not adopted.
         const leftover = ownBridge(existing, inputs.owner) ? existing : undefined;
-        await execute(planCreate(inputs, leftover));
-        return { id: inputs.name, outs: definedOnly({ ...inputs, adopted: false, addedAddresses: [] }) };
+        await execute(planCreate(inputs, leftover, forwardChain));
+        return { id: inputs.name, outs: definedOnly({ ...inputs, adopted: false, addedAddresses: [], forwardChain }) };
     },
 
     async read(id, stored) {
@@ -321,26 +364,44 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
         if (props.mac !== undefined && !props.adopted) live.mac = link.address;
         if (props.stp !== undefined) live.stp = (data.stp_state ?? 0) !== 0;
         if (props.vlanFiltering !== undefined) live.vlanFiltering = (data.vlan_filtering ?? 0) !== 0;
+        if (props.forward) {
+            // A rule removed by hand is drift: recorded as no forwarding, which the next update puts back.
+            const there = props.forwardChain !== undefined && (await firewall.hasForwardRule(props.forwardChain, props.name, props.owner));
+            if (!there) {
+                live.forward = false;
+                live.forwardChain = undefined;
+            }
+        }
         return { id, props: definedOnly(live) };
     },
 
     async update(_id, olds, news) {
         const link = await bridgeWithAddresses(news.name);
         const live = link ? ip.ipv4Cidrs(link.addr_info) : [];
-        await execute(planUpdate(olds, news, live, link ? liveOf(link) : {}));
+        const adding = news.forward && !olds.forward;
+        const forwardChain = adding ? await firewall.forwardChain() : news.forward ? olds.forwardChain : undefined;
+        await execute(planUpdate(olds, news, live, link ? liveOf(link) : {}, forwardChain));
         const added = olds.adopted
             ? [...new Set([...olds.addedAddresses, ...(news.addresses ?? []).filter((a) => !live.includes(a))])].filter((a) =>
                   (news.addresses ?? []).includes(a),
               )
             : [];
-        return { outs: definedOnly({ ...news, mac: keepsMac(olds) ? undefined : news.mac, adopted: olds.adopted, addedAddresses: added }) };
+        return {
+            outs: definedOnly({
+                ...news,
+                mac: keepsMac(olds) ? undefined : news.mac,
+                adopted: olds.adopted,
+                addedAddresses: added,
+                forwardChain,
+            }),
+        };
     },
 
     async delete(_id, props) {
         const link = await ip.getLink(props.name);
-        if (!link) return;
+        // Gone, or not ours (any more): never deleted; its firewall rule (marked as ours) goes all the same.
+        if (!link || (!props.adopted && !isOwnedBy(link.ifalias, props.owner))) return execute(planDelete(props, false));
         if (!props.adopted) {
-            if (!isOwnedBy(link.ifalias, props.owner)) return; // not ours (any more): never deleted
             const others = await foreignPorts(props);
             if (others.length > 0) {
                 throw new Error(
