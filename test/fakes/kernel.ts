@@ -17,6 +17,11 @@
 // the gateway; flushed when the device goes down, is deleted, or loses the
 // address that reached the gateway). Not modelled: other routes, neighbours,
 // carrier delays, IPv6 beyond the link-local.
+//
+// Also the filter table of `iptables` (1.8.9, nf_tables), as far as the host
+// layer uses it: `-S`, and `-C`/`-I CHAIN 1`/`-D` of rules, in the host
+// namespace, whose chains are Docker's (policy DROP on FORWARD, DOCKER-USER)
+// unless the kernel is made `withoutDocker`. Rules are kept as their argv.
 
 import type { CommandResult, CommandRunner } from "../../packages/pulumi-hostnet/src/engine/host/run";
 import { Fault, Faults, INJECTED_STDERR } from "./faults";
@@ -27,6 +32,8 @@ export const ERR = {
     cannotFind: (name: string) => ({ stderr: `Cannot find device "${name}"`, exitCode: 1 }),
     exists: { stderr: "RTNETLINK answers: File exists", exitCode: 2 },
     noSuchProcess: { stderr: "RTNETLINK answers: No such process", exitCode: 2 },
+    badRule: { stderr: "iptables: Bad rule (does a matching rule exist in that chain?).", exitCode: 1 },
+    noChain: { stderr: "iptables: No chain/target/match by that name.", exitCode: 1 },
     notSupported: { stderr: "RTNETLINK answers: Operation not supported", exitCode: 2 },
     addressAssigned: { stderr: "Error: ipv4: Address already assigned.", exitCode: 2 },
     addressNotFound: { stderr: "Error: ipv4: Address not found.", exitCode: 2 },
@@ -75,6 +82,8 @@ export interface FakeRoute {
 export class FakeNetns {
     readonly links = new Map<number, FakeLink>();
     routes: FakeRoute[] = [];
+    /** The filter table: chain -> its rules (each the argv after the chain name), in order. */
+    readonly chains = new Map<string, string[][]>([["FORWARD", []]]);
     private nextIndex = 1;
     private readonly nsids = new Map<FakeNetns, number>();
 
@@ -141,8 +150,12 @@ export class FakeKernel {
     /** Every command run through the runner, with its stdin. */
     readonly commands: { argv: string[]; input?: string }[] = [];
 
-    constructor(readonly faults: Faults = new Faults()) {
+    constructor(
+        readonly faults: Faults = new Faults(),
+        opts: { withoutDocker?: boolean } = {},
+    ) {
         this.host = this.addNamespace("host", 1);
+        if (!opts.withoutDocker) this.host.chains.set("DOCKER-USER", []);
     }
 
     // ---- direct API for tests and the fake Docker (never through the runner, never logged) ----
@@ -240,6 +253,7 @@ export class FakeKernel {
             }
             ns = target;
         }
+        if (args[0] === "iptables" && ns === this.host) return this.iptables(argv);
         if (args[0] !== "ip") return this.unknownCommand(argv);
         const ipArgs = args.slice(1);
         try {
@@ -292,6 +306,50 @@ export class FakeKernel {
             if (r.exitCode !== 0) return { exitCode: 1, stdout: "", stderr: `${r.stderr}\nCommand failed -:${i + 1}` };
         }
         return { exitCode: 0, stdout: "", stderr: "" };
+    }
+
+    /** `iptables -w -S`, and `-C CHAIN`, `-I CHAIN 1`, `-D CHAIN` with a rule's argv. */
+    private iptables(argv: string[]): CommandResult {
+        const [, wait, op, chain, ...rest] = argv;
+        if (wait !== "-w" || !["-S", "-C", "-I", "-D"].includes(op) || (op === "-S") !== (chain === undefined))
+            return this.unknownCommand(argv);
+        const verdict = this.faults.next({
+            layer: "iptables",
+            mutating: op === "-I" || op === "-D",
+            text: argv.join(" "),
+            args: argv.slice(1),
+        });
+        if (verdict === "dead") return dead();
+        if (verdict) return failed(verdict);
+        const chains = this.host.chains;
+        if (op === "-S") {
+            const lines = ["-P INPUT ACCEPT", `-P FORWARD ${chains.has("DOCKER-USER") ? "DROP" : "ACCEPT"}`, "-P OUTPUT ACCEPT"];
+            for (const name of chains.keys()) if (name !== "FORWARD") lines.push(`-N ${name}`);
+            for (const [name, rules] of chains)
+                for (const r of rules) lines.push(`-A ${name} ${r.map((w, i) => (r[i - 1] === "--comment" ? `"${w}"` : w)).join(" ")}`);
+            return { exitCode: 0, stdout: lines.join("\n"), stderr: "" };
+        }
+        const rules = chains.get(chain);
+        const spec = op === "-I" ? rest.slice(1) : rest;
+        if (op === "-I" && rest[0] !== "1") return this.unknownCommand(argv);
+        const at = rules?.findIndex((r) => r.join("\0") === spec.join("\0")) ?? -1;
+        if (op === "-C" || op === "-D") {
+            if (at < 0) return result(ERR.badRule);
+            if (op === "-D") rules!.splice(at, 1);
+            return { exitCode: 0, stdout: "", stderr: "" };
+        }
+        if (!rules) return result(ERR.noChain);
+        rules.unshift(spec);
+        return { exitCode: 0, stdout: "", stderr: "" };
+    }
+
+    /** Removes by hand the rules whose comment is `mark`: not through the runner. */
+    removeRules(mark: string): void {
+        for (const [chain, rules] of this.host.chains)
+            this.host.chains.set(
+                chain,
+                rules.filter((r) => r[r.indexOf("--comment") + 1] !== mark),
+            );
     }
 
     private unknownCommand(argv: string[]): CommandResult {

@@ -12,7 +12,7 @@ import { Faults } from "./faults";
 import { FakeKernel } from "./kernel";
 
 export interface Snapshot {
-    kernel: Record<string, { links: Record<string, unknown>; routes: string[] }>;
+    kernel: Record<string, { links: Record<string, unknown>; routes: string[]; rules?: string[] }>;
     docker: { containers: Record<string, unknown>; networks: Record<string, unknown> };
 }
 
@@ -55,7 +55,12 @@ export class World {
                     stp: l.stp,
                 };
             }
-            kernel[ns.label] = { links, routes: ns.routes.map((r) => `default via ${r.gateway} dev ${ns.links.get(r.dev)?.name}`).sort() };
+            const rules = [...ns.chains].flatMap(([chain, rs]) => rs.map((r) => `${chain} ${r.join(" ")}`));
+            kernel[ns.label] = {
+                links,
+                routes: ns.routes.map((r) => `default via ${r.gateway} dev ${ns.links.get(r.dev)?.name}`).sort(),
+                ...(rules.length > 0 ? { rules } : {}),
+            };
         }
         const containers: Record<string, unknown> = {};
         const nameOf = (id: string) => this.docker.containers.get(id)?.Name ?? id;
@@ -96,10 +101,13 @@ export class World {
     }
 }
 
-/** Object names in a snapshot, as `ns/link`, `container:name`, `network:name`: what exists, whatever its settings. */
+/** Object names in a snapshot, as `ns/link`, `ns/rule CHAIN ARGV`, `container:name`, `network:name`: what exists, whatever its settings. */
 export function objectsOf(s: Snapshot): Set<string> {
     const names = new Set<string>();
-    for (const [ns, { links }] of Object.entries(s.kernel)) for (const l of Object.keys(links)) names.add(`${ns}/${l}`);
+    for (const [ns, { links, rules }] of Object.entries(s.kernel)) {
+        for (const l of Object.keys(links)) names.add(`${ns}/${l}`);
+        for (const r of rules ?? []) names.add(`${ns}/rule ${r}`);
+    }
     for (const c of Object.keys(s.docker.containers)) names.add(`container:${c}`);
     for (const n of Object.keys(s.docker.networks)) names.add(`network:${n}`);
     return names;

@@ -73,6 +73,21 @@ const SCRIPT: [Where, string, string?][] = [
     ["DEAD", "-j addr show"],
 ];
 
+/** The firewall rule's life as the host layer runs it (argv after `iptables -w`; the comment has no spaces). */
+const RULE = "-i br0 -o br0 -m comment --comment hostnet/x/y/Bridge/b -j ACCEPT";
+const IPTABLES: string[] = [
+    "-S",
+    `-C FORWARD ${RULE}`,
+    `-D FORWARD ${RULE}`,
+    `-I NOCHAIN 1 ${RULE}`,
+    `-I FORWARD 1 ${RULE}`,
+    `-C FORWARD ${RULE}`,
+    "-S",
+    `-D FORWARD ${RULE}`,
+    `-C FORWARD ${RULE}`,
+    "-S",
+];
+
 /** What the library reads of a link (and what tells the fake's shape from the kernel's). */
 function project(l: any): unknown {
     const flags = (l.flags as string[]).filter((f) => ["UP", "LOWER_UP", "NO-CARRIER", "LOOPBACK"].includes(f)).sort();
@@ -160,6 +175,26 @@ describe("fake kernel against the real one: the same commands, the same answers"
                     problems.push(`${where_}: output differs:\n${(err as Error).message}`);
                 }
             }
+        }
+        assert.deepEqual(fake.unknown, []);
+        assert.deepEqual(problems, []);
+    });
+
+    it(`${IPTABLES.length} iptables commands (a namespace's own filter table, without Docker): exit code, stderr and listing are the same`, async () => {
+        const h = holdNamespace();
+        held.push(h);
+        await new Promise((r) => setTimeout(r, 300));
+        const fake = new FakeKernel(undefined, { withoutDocker: true });
+        const problems: string[] = [];
+        for (const command of IPTABLES) {
+            const args = ["iptables", "-w", ...command.split(" ")];
+            const real = await sh(["nsenter", "--target", String(h.pid), "--net", "--", ...args], { reject: false });
+            const got = await fake.runner(args);
+            if (real.exitCode !== got.exitCode) problems.push(`${command}: exit code real ${real.exitCode}, fake ${got.exitCode}`);
+            if (real.stderr.trim() !== got.stderr)
+                problems.push(`${command}: stderr real ${JSON.stringify(real.stderr.trim())}, fake ${JSON.stringify(got.stderr)}`);
+            if (real.exitCode === 0 && real.stdout.trim() !== got.stdout.trim())
+                problems.push(`${command}: output real ${JSON.stringify(real.stdout)}, fake ${JSON.stringify(got.stdout)}`);
         }
         assert.deepEqual(fake.unknown, []);
         assert.deepEqual(problems, []);

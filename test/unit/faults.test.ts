@@ -115,6 +115,7 @@ const brInputs = {
     up: true,
     adopt: false,
     mac: defaultMac(brOwner, "bridge"),
+    forward: true,
     owner: brOwner,
 };
 
@@ -216,13 +217,13 @@ const CASES: Case[] = [
     },
     {
         kind: "Bridge",
-        title: "Bridge, created (fixed MAC, two addresses, MTU, STP)",
+        title: "Bridge, created (fixed MAC, two addresses, MTU, STP, forwarding rule; the update drops the rule)",
         provider: forTests(bridge.bridgeProvider),
         setup: baseFixtures,
         inputs: brInputs,
-        news: { ...brInputs, addresses: ["10.66.0.1/24", "10.66.2.1/24"], mtu: 1450, stp: false },
+        news: { ...brInputs, addresses: ["10.66.0.1/24", "10.66.2.1/24"], mtu: 1450, stp: false, forward: false },
         plan(op, w, prev) {
-            if (op === "create") return bridge.planCreate(brInputs);
+            if (op === "create") return bridge.planCreate(brInputs, undefined, "DOCKER-USER");
             if (op === "update")
                 return bridge.planUpdate(prev!.outs, this.news, liveAddresses(w, brInputs.name), liveSettings(w, brInputs.name));
             return bridge.planDelete(prev!.outs);
@@ -232,6 +233,7 @@ const CASES: Case[] = [
         },
         removeByHand(w) {
             w.kernel.removeLink(w.kernel.host, brInputs.name);
+            w.kernel.removeRules(brOwner);
         },
     },
     {
@@ -413,16 +415,19 @@ async function baseline(c: Case, op: Op): Promise<Baseline> {
     const stepOf = new Map<number, Step>();
     let k = 0;
     for (const step of plan.steps) {
+        // A call step is one change that is not an `ip` command: a Docker API call, or one iptables command.
         const expected =
             step.kind === "ip"
                 ? step.commands.map((cmd) => ({ layer: "ip", text: cmd.args.join(" "), pid: step.netns.pid }))
-                : [{ layer: "docker", text: step.text, pid: undefined }];
+                : [{ layer: "call", text: step.text, pid: undefined }];
         for (const e of expected) {
             const got = changes[k++];
-            const same = got && got.layer === e.layer && (e.layer === "docker" || (got.args!.join(" ") === e.text && got.pid === e.pid));
+            const same =
+                got &&
+                (e.layer === "call" ? got.layer !== "ip" : got.layer === "ip" && got.args!.join(" ") === e.text && got.pid === e.pid);
             assert.ok(
                 same,
-                `plan step "${step.text}" says ${e.layer === "ip" ? `ip ${e.text}` : "one Docker call"}; the provider's change #${k} was ${got?.text ?? "nothing"}`,
+                `plan step "${step.text}" says ${e.layer === "ip" ? `ip ${e.text}` : "one Docker call or iptables command"}; the provider's change #${k} was ${got?.text ?? "nothing"}`,
             );
             stepOf.set(got.seq, step);
         }
@@ -537,9 +542,9 @@ describe("faults: every step of every provider fails in turn, leaks nothing, and
                         if (!message.includes(`failed to ${step.text}`))
                             problems.push(`${where} the error does not name the step: ${message}`);
                         const typed = causes(err).find((e) =>
-                            change.layer === "ip"
-                                ? e instanceof HostCommandError && e.stderr.includes(INJECTED_STDERR)
-                                : e instanceof DockerApiError && JSON.stringify(e.body).includes(INJECTED_DOCKER_MESSAGE),
+                            change.layer === "docker"
+                                ? e instanceof DockerApiError && JSON.stringify(e.body).includes(INJECTED_DOCKER_MESSAGE)
+                                : e instanceof HostCommandError && e.stderr.includes(INJECTED_STDERR),
                         );
                         if (!typed) problems.push(`${where} the error does not keep the host layer's typed error as its cause: ${message}`);
                         const leak = leaks(op, p, base);
