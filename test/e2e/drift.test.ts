@@ -11,7 +11,7 @@
 // starts; a failed case is followed by a repairing `up` so the next still can.
 
 import * as assert from "node:assert/strict";
-import { containerPid, freePort, ipLinks, ping, RUN, runByte, sh, sweepRun } from "../helpers/host";
+import { containerPid, firewallRules, freePort, ipLinks, ping, RUN, runByte, sh, sweepRun } from "../helpers/host";
 import { refreshOps, updateOps, type Ops } from "../helpers/ops";
 import { exampleStack, TestStack } from "../helpers/pulumi";
 
@@ -181,6 +181,17 @@ describe("drift made by hand: `preview --refresh` names it, a plain `up` repairs
             repair: { "Bridge lan": "create", "VethAttachment isolated-eth0": "replace" },
         },
         {
+            kind: "created bridge's forwarding rule removed",
+            drift: async () => {
+                const rules = (await firewallRules()).filter((r) => r.mark === `${ownerPrefix}Bridge/lan`);
+                assert.equal(rules.length, 1, "the bridge has its rule before the drift");
+                const { chain, bridge, mark } = rules[0];
+                await sh(["iptables", "-w", "-D", chain, "-i", bridge, "-o", bridge, "-m", "comment", "--comment", mark, "-j", "ACCEPT"]);
+            },
+            found: { "Bridge lan": "update" },
+            repair: { "Bridge lan": "update" },
+        },
+        {
             kind: "network attachment disconnected",
             drift: async () => void (await sh(["docker", "network", "disconnect", labNetwork(), cname("web")])),
             found: { "NetworkAttachment web-lab": "delete" },
@@ -257,5 +268,11 @@ describe("drift made by hand: `preview --refresh` names it, a plain `up` repairs
     it("after all the repairs the host holds exactly the stack's interfaces: nothing leaked", async () => {
         const marked = (await ipLinks()).filter((l) => l.ifalias?.startsWith(ownerPrefix)).map((l) => l.ifalias!.slice(ownerPrefix.length));
         assert.deepEqual(marked.sort(), ["Bridge/lan", "VethAttachment/isolated-eth0", "VethAttachment/seed-eth0"]);
+        const rules = (await firewallRules()).filter((r) => r.mark.startsWith(ownerPrefix));
+        assert.deepEqual(
+            rules.map((r) => [r.bridge, r.mark]),
+            [[lanBridge(), `${ownerPrefix}Bridge/lan`]],
+            "one forwarding rule, the created bridge's",
+        );
     });
 });

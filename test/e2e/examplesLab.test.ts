@@ -253,8 +253,8 @@ describe("examples/lab: pack -> npm install -> deploy -> check -> destroy", func
 
     it("destroy leaves nothing of the stack's: no container, network or interface with its mark", async () => {
         const made = (await markedObjects(ownerPrefix)).map((o) => o.split(" ")[0]).sort();
-        // On the host side: 3 containers, the network, the bridge and the attachment's host end.
-        assert.deepEqual(made, ["container", "container", "container", "link", "link", "network"]);
+        // On the host side: 3 containers, the network, the bridge, its forwarding rule and the attachment's host end.
+        assert.deepEqual(made, ["container", "container", "container", "firewall", "link", "link", "network"]);
         const destroy = await t!.stack.destroy();
         assert.equal(destroy.summary.result, "succeeded");
         assert.deepEqual(await markedObjects(ownerPrefix), []);
