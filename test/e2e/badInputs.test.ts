@@ -604,6 +604,34 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             ],
         },
         {
+            title: "a static address outside its Network's subnet",
+            resources: [
+                net("n8", { subnet: `10.185.${n}.0/24` }),
+                ctr("w7", { network: { mode: "networks", networks: [{ network: { ref: "n8" }, ipv4Address: `10.186.${n}.5` }] } }),
+            ],
+            messages: [
+                'invalid Container "w7":',
+                v(
+                    "network.networks[0].ipv4Address",
+                    `10.186.${n}.5 is outside Network "n8"'s subnet 10.185.${n}.0/24; choose an address inside it`,
+                ),
+            ],
+        },
+        {
+            title: "a static address that is its Network's gateway",
+            resources: [
+                net("n9", { subnet: `10.187.${n}.0/24` }),
+                ctr("w8", { network: { mode: "networks", networks: [{ network: { ref: "n9" }, ipv4Address: `10.187.${n}.1` }] } }),
+            ],
+            messages: [
+                'invalid Container "w8":',
+                v(
+                    "network.networks[0].ipv4Address",
+                    `10.187.${n}.1 is Network "n9"'s gateway (its bridge's address); choose another address in 10.187.${n}.0/24`,
+                ),
+            ],
+        },
+        {
             title: "a network that does not exist",
             resources: [ctr("w6", { network: { mode: "networks", networks: [{ network: `hnt-nonet-${sfx}` }] } })],
             messages: [

@@ -301,6 +301,25 @@ describe("example stack through the real Pulumi engine", function () {
         assert.ok(await ping(seedAt(n + 1)));
     });
 
+    it("a new address on the stack's bridge moves the default route of the attachment on it, in the same preview and up", async () => {
+        const lan = `10.220.${n}`;
+        const defaultVia = async () => {
+            const pid = await containerPid(cname("isolated"));
+            return JSON.parse((await sh(["nsenter", "-t", String(pid), "-n", "ip", "-j", "route", "show", "default"])).stdout).map(
+                (r: { gateway?: string; dev: string }) => `${r.gateway} ${r.dev}`,
+            );
+        };
+        assert.deepEqual(await defaultVia(), [`${lan}.1 eth0`]);
+        config["hostnet:lanAddress"] = `${lan}.254/24`;
+        await t.stack.setConfig("hostnet:lanAddress", { value: config["hostnet:lanAddress"] });
+        // isolated's own address (.2) stays: only its gateway, the bridge's address, changes.
+        assert.deepEqual(await plannedOps(), { "Bridge lan": "update", "VethAttachment isolated-eth0": "update" });
+        assert.deepEqual((await t.stack.up()).summary.resourceChanges, { same: 20, update: 2 });
+        assert.deepEqual(await defaultVia(), [`${lan}.254 eth0`]);
+        assert.ok(await execPing(cname("isolated"), `${lan}.254`), "isolated reaches its new gateway");
+        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 22 }, "nothing left to do");
+    });
+
     it("a replacing up brings dependents along: the sidecar follows the new web", async () => {
         const webBefore = await dockerInspect(cname("web"));
         config["hostnet:webPort"] = String(otherPort);

@@ -219,7 +219,8 @@ describe("hostnet preview-report: what a pull request's change will do, through 
                 run.json.resources.map((r: any) => [r.kind, r.name, r.op, r.properties.map((p: any) => p.path)]),
                 [
                     ["Bridge", "lan", "update", ["addresses"]],
-                    ["VethAttachment", "isolated-eth0", "update", ["address"]],
+                    // The bridge's addresses, as the program declares them, travel with the attachment: its route follows them.
+                    ["VethAttachment", "isolated-eth0", "update", ["address", "bridgeAddresses"]],
                 ],
             );
             assertGolden("bridge-address", run);

@@ -189,7 +189,8 @@ describe(`upgrade: a stack made with the library at ${OLD_COMMIT} (code by value
                 // bridge created before them (it keeps its MAC: changing it would break neighbours' ARP); and forward,
                 // which gives the bridge its firewall rule.
                 "lan Bridge": { op: "update", changed: ["__provider", "adopt", "forward", "mac"] },
-                "box-eth0 VethAttachment": { op: "update", changed: ["__provider"] },
+                // The attachment now carries its Bridge's declared addresses (its default route follows them).
+                "box-eth0 VethAttachment": { op: "update", changed: ["__provider", "bridgeAddresses"] },
             },
             JSON.stringify(planned),
         );
@@ -217,10 +218,15 @@ describe(`upgrade: a stack made with the library at ${OLD_COMMIT} (code by value
             assert.ok(code.length < 4096, `${r.urn}: ${code.length} bytes`);
             assert.match(code, /engineModule: "pulumi-hostnet\/engine"/);
             const old = oldState.find((o) => o.urn === r.urn)!;
-            // The Bridge's outputs gain what the program now sets for it: adopt: false, and its forwarding rule.
-            const { forward, forwardChain, adopt, ...rest } = withoutProvider(r.outputs);
-            assert.deepEqual(rest, withoutProvider(old.outputs), `${r.urn}: same outputs (besides the Bridge's adopt and forwarding)`);
+            // The outputs gain what the program now sets: the Bridge's adopt: false and its forwarding rule.
+            const { forward, forwardChain, adopt, bridgeAddresses, ...rest } = withoutProvider(r.outputs);
+            assert.deepEqual(rest, withoutProvider(old.outputs), `${r.urn}: same outputs (besides those)`);
             if (r.type.endsWith("Bridge")) assert.deepEqual([adopt, forward, typeof forwardChain], [false, true, "string"]);
+            // The migration stores the new inputs; outputs gain the copy at the attachment's next real update.
+            if (r.type.endsWith("VethAttachment")) {
+                assert.deepEqual(r.inputs!.bridgeAddresses, [`${net24[migrated]}.1/24`]);
+                assert.ok(bridgeAddresses === undefined || JSON.stringify(bridgeAddresses) === JSON.stringify(r.inputs!.bridgeAddresses));
+            }
             assert.equal(r.id, old.id, `${r.urn}: same id`);
         }
         console.log(

@@ -3,7 +3,8 @@
 
 import * as assert from "node:assert/strict";
 import { VethLinkInputs, VethLinkOutputs } from "../../packages/pulumi-hostnet/src/common/specs/vethLink";
-import { vethLinkProvider } from "../../packages/pulumi-hostnet/src/engine/providers/vethLink";
+import { execute } from "../../packages/pulumi-hostnet/src/engine/plan";
+import { planCreate, vethLinkProvider } from "../../packages/pulumi-hostnet/src/engine/providers/vethLink";
 import { containerPid, ipLink, ipLinks, ipv4Of, ping, RUN_OWNER, sh, startTestContainer, sweepRun, uniqueSuffix } from "../helpers/host";
 import { forTests } from "../helpers/providers";
 const provider = forTests(vethLinkProvider);
@@ -125,6 +126,25 @@ describe("VethLink provider between real containers", function () {
         );
         assert.equal(await ipLink("eth3", pa), undefined);
         assert.equal(await ipLink("eth3", pb), undefined);
+    });
+
+    it("a name taken after the checks (Docker connecting a network, say) fails the create and is left alone", async () => {
+        // The create's own plan, run as create runs it, with eth4 made in a's namespace after its checks:
+        // the kernel refuses the pair, and the rollback must not delete the interface it did not make.
+        await sh(["nsenter", "-t", String(pa), "-n", "ip", "link", "add", "eth4", "type", "bridge"]);
+        try {
+            const plan = planCreate(
+                inputs({ a: { container: ca, ifName: "eth4", address: "10.31.2.1/30" }, b: { container: cb, ifName: "eth4" } }),
+                { pid: pa, label: `container "${ca}"` },
+                { pid: pb, label: `container "${cb}"` },
+            );
+            await assert.rejects(execute(plan), /create veth pair eth4.*(File exists|exists)/s);
+            const kept = await ipLink("eth4", pa);
+            assert.equal(kept?.linkinfo?.info_kind, "bridge", "the interface the create did not make is still there");
+            assert.equal(await ipLink("eth4", pb), undefined);
+        } finally {
+            await sh(["nsenter", "-t", String(pa), "-n", "ip", "link", "del", "eth4"], { reject: false });
+        }
     });
 
     it("a taken name or a host-mode container is refused before anything is made", async () => {

@@ -217,7 +217,11 @@ export async function previewReport(options: PreviewReportOptions): Promise<Prev
     const failed = result.exitCode !== 0 || !!result.spawnError || !digest;
     const plan = digest ? planOf(digest) : { changes: [], unchanged: 0, errors: [], warnings: [] };
     if (failed && plan.errors.length === 0) {
-        const why = result.spawnError?.message ?? diagnosticText(result.stderr || result.stdout || `exit code ${result.exitCode}`);
+        const why = result.spawnError
+            ? (result.spawnError as NodeJS.ErrnoException).code === "ENOENT"
+                ? `the Pulumi CLI "${argv[0]}" was not found; put \`pulumi\` on PATH, or pass its path with --pulumi`
+                : result.spawnError.message
+            : diagnosticText(result.stderr || result.stdout || `exit code ${result.exitCode}`);
         plan.errors.push(`failed to run \`${argv.join(" ")}\`: ${why}`);
     }
     return reportOf(plan, { stack: options.stack, failed, describe: engineDescribeChange() });

@@ -95,6 +95,37 @@ export function inSubnet(address: string, subnet: string): boolean {
     return networkOf(a, s.prefix) === networkOf(s.address, s.prefix);
 }
 
+/**
+ * Why a container's static `address` on a network of `subnet` (and
+ * `gateway`, default the subnet's first address, as Docker does) cannot be
+ * used, or undefined when it can. Values that are not valid are left to the
+ * fields' own checks.
+ */
+export function staticAddressFailure(
+    field: string,
+    address: string,
+    network: string,
+    subnet: string,
+    gateway?: string,
+): string | undefined {
+    const a = parseIPv4(address);
+    const s = parseCidr(subnet);
+    if (a === undefined || !s) return undefined;
+    const first = networkOf(s.address, s.prefix);
+    const last = first + 2 ** (32 - s.prefix) - 1;
+    if (networkOf(a, s.prefix) !== first) {
+        return `\`${field}\` ${address} is outside ${network}'s subnet ${subnet}; choose an address inside it`;
+    }
+    if (a === first || a === last) {
+        return `\`${field}\` ${address} is the ${a === first ? "network" : "broadcast"} address of ${network}'s subnet ${subnet}; choose a host address inside it`;
+    }
+    const gw = gateway !== undefined ? parseIPv4(gateway) : first + 1;
+    if (a === gw) {
+        return `\`${field}\` ${address} is ${network}'s gateway (its bridge's address); choose another address in ${subnet}`;
+    }
+    return undefined;
+}
+
 export function checkIfName(field: string, value: unknown): string | undefined {
     if (typeof value !== "string" || value.length === 0) {
         return `\`${field}\` must be an interface name (a non-empty string); got ${show(value)}`;

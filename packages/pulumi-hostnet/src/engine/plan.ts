@@ -7,6 +7,7 @@
 //
 // Engine side: loaded by the dynamic-provider process.
 
+import { ExistsError, HostCommandError } from "./host/errors";
 import { IpCommand, runIp } from "./host/ip";
 
 /** Where a step runs: the host's network namespace, or a container's (by the PID of its first process). */
@@ -26,6 +27,8 @@ export interface IpStep {
     text: string;
     netns: Netns;
     commands: IpCommand[];
+    /** The step makes the plan's object (its first command does): see Plan.undo. */
+    makes?: boolean;
 }
 
 /** A call of the Docker Engine API (or any step that is not an `ip` command). */
@@ -33,13 +36,21 @@ export interface CallStep {
     kind: "call";
     text: string;
     run: () => Promise<void>;
+    /** The step makes the plan's object: see Plan.undo. */
+    makes?: boolean;
 }
 
 export type Step = IpStep | CallStep;
 
 export interface Plan {
     steps: Step[];
-    /** Run, best effort, when a step fails: takes back what the steps before it made. */
+    /**
+     * Run, best effort, when a step fails: takes back what the steps before it
+     * made. When a step `makes` the object, only after that step has made it:
+     * a failure up to and including its making command (the name is taken by
+     * something else, say) leaves the host as it is, so that undo never
+     * removes what this plan did not make.
+     */
     undo?: Step[];
 }
 
@@ -49,6 +60,11 @@ export function ipStep(text: string, netns: Netns, commands: (IpCommand | undefi
 
 export function callStep(text: string, run: () => Promise<void>): CallStep {
     return { kind: "call", text, run };
+}
+
+/** The step, as the one that makes the plan's object (see Plan.undo). */
+export function making<S extends Step>(step: S): S {
+    return { ...step, makes: true };
 }
 
 /** The plan's steps, for people, one line each, with where they run. */
@@ -97,22 +113,51 @@ async function runStep(step: Step): Promise<void> {
  * error.
  */
 export async function execute(plan: Plan): Promise<void> {
-    const groups: Step[] = [];
+    // Steps run in groups; `making` is the index, in its group's commands, of the command that makes the object.
+    const groups: { step: Step; making?: number }[] = [];
     for (const step of plan.steps) {
         const last = groups[groups.length - 1];
-        if (step.kind === "ip" && last?.kind === "ip" && last.netns === step.netns) {
+        if (step.kind === "ip" && last?.step.kind === "ip" && last.step.netns === step.netns) {
             // Merged for speed; a failure still names the command that failed.
-            groups[groups.length - 1] = { ...last, text: `${last.text}; ${step.text}`, commands: [...last.commands, ...named(step)] };
+            const merged = last.step;
+            groups[groups.length - 1] = {
+                step: { ...merged, text: `${merged.text}; ${step.text}`, commands: [...merged.commands, ...named(step)] },
+                making: step.makes ? merged.commands.length : last.making,
+            };
         } else {
-            groups.push(step.kind === "ip" ? { ...step, commands: named(step) } : step);
+            groups.push({ step: step.kind === "ip" ? { ...step, commands: named(step) } : step, making: step.makes ? 0 : undefined });
         }
     }
-    for (const step of groups) {
+    // Without a making step, anything may have been made: undo applies from the start.
+    let made = !plan.steps.some((s) => s.makes);
+    for (const { step, making } of groups) {
         try {
             await runStep(step);
+            if (making !== undefined) made = true;
         } catch (err) {
-            for (const u of plan.undo ?? []) await runStep(u).catch(() => undefined);
+            if (made || (making !== undefined && failedAfter(step, making, err))) {
+                for (const u of plan.undo ?? []) await runStep(u).catch(() => undefined);
+            }
             throw err;
         }
     }
+}
+
+/**
+ * True when `err` is the failure of a command of `step` after the one at
+ * index `making` (which then made the object). When the failing command is
+ * not known (`ip -batch` names no line for an argument it cannot parse), any
+ * failure but "exists" is taken as after it: the one failure of the making
+ * command that undo must not follow is a name taken by someone else.
+ */
+function failedAfter(step: Step, making: number, err: unknown): boolean {
+    if (step.kind === "call") return false;
+    let cause: unknown = err;
+    while (cause instanceof Error && !(cause instanceof HostCommandError)) cause = cause.cause;
+    if (!(cause instanceof HostCommandError)) return false;
+    const argv = cause.argv;
+    const failed = step.commands.findIndex(
+        (c) => c.args.length <= argv.length && c.args.every((a, i) => argv[argv.length - c.args.length + i] === a),
+    );
+    return failed === -1 ? !(cause instanceof ExistsError) : failed > making;
 }

@@ -60,6 +60,24 @@ export interface BridgeArgs {
     host?: HostRef;
 }
 
+/** The addresses declared for the bridges this program creates, by host and bridge name. */
+const declaredAddresses = new Map<string, pulumi.Input<pulumi.Input<string>[]>>();
+
+function bridgeKey(hostName: string | undefined, bridge: string): string {
+    return `${hostName ?? ""}/${bridge}`;
+}
+
+/**
+ * The addresses this program declares for the bridge named `bridge` (on
+ * `hostName`, or this machine), when it is a Bridge the program creates; else
+ * undefined. An attachment on it carries them, so that a change of the
+ * bridge's addresses shows as a change of the attachment's default route in
+ * the same preview and up.
+ */
+export function declaredBridgeAddresses(hostName: string | undefined, bridge: pulumi.Input<string>): pulumi.Output<string[] | undefined> {
+    return pulumi.output(bridge).apply((name) => pulumi.output(declaredAddresses.get(bridgeKey(hostName, name))));
+}
+
 /**
  * A Linux bridge: created by the stack (and deleted on destroy, unless other
  * stacks still have ports on it), or adopted with `adopt: true` (`docker0`
@@ -87,6 +105,9 @@ export class Bridge extends pulumi.dynamic.Resource {
             ...(host ? { host: host.input } : {}),
         };
         checkPromptly(`Bridge "${name}"`, inputs, checkBridgeInputs);
+        if (!inputs.adopt && typeof inputs.name === "string" && args.addresses !== undefined) {
+            declaredAddresses.set(bridgeKey(host?.name, inputs.name), args.addresses);
+        }
         super(
             engineProvider("Bridge"),
             name,

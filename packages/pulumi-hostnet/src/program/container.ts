@@ -6,8 +6,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NetMode, portsRefusal } from "../common/modes";
 import { checkDockerContainerInputs } from "../common/specs/dockerContainer";
+import { staticAddressFailure } from "../common/validation";
 import { DockerContainer, DockerContainerArgs, dockerContainerInputs } from "./dockerContainer";
 import { HostRef, rememberHost, resolveHost } from "./host";
+import { declaredSubnetOf } from "./network";
 import { checkPromptly, refuse } from "./promptCheck";
 import { containerIdOf, ContainerLike, ContainerRef, networkIdOf, NetworkRef } from "./refs";
 
@@ -92,6 +94,22 @@ export function resolveNetwork(
             if (network.networks.length === 0) {
                 refuse(what, ["`network.networks` must list at least one network"]);
             }
+            // A static address on a Network of this program is checked against its declared subnet now, in the preview.
+            const failures = network.networks.flatMap((e, i) => {
+                const net = declaredSubnetOf(e.network);
+                if (!net || typeof net.subnet !== "string" || typeof e.ipv4Address !== "string") return [];
+                const gateway = typeof net.gateway === "string" ? net.gateway : undefined;
+                if (net.gateway !== undefined && gateway === undefined) return [];
+                const reason = staticAddressFailure(
+                    `network.networks[${i}].ipv4Address`,
+                    e.ipv4Address,
+                    `Network "${net.name}"`,
+                    net.subnet,
+                    gateway,
+                );
+                return reason ? [reason] : [];
+            });
+            if (failures.length > 0) refuse(what, failures);
             const networks = network.networks.map((e) =>
                 pulumi.all([networkIdOf(e.network), e.ipv4Address, e.aliases]).apply(([id, ipv4Address, aliases]) => ({
                     network: id,

@@ -39,6 +39,21 @@ export interface NetworkArgs {
 }
 
 /** A user-defined Docker network (driver bridge), marked as this stack's with a label. */
+/** The subnet and gateway each Network of this program was declared with. */
+const declared = new WeakMap<object, DeclaredSubnet>();
+
+interface DeclaredSubnet {
+    /** The Network's resource name. */
+    name: string;
+    subnet?: pulumi.Input<string>;
+    gateway?: pulumi.Input<string>;
+}
+
+/** The subnet and gateway `ref` was declared with, when it is a Network of this program. */
+export function declaredSubnetOf(ref: unknown): DeclaredSubnet | undefined {
+    return typeof ref === "object" && ref !== null ? declared.get(ref) : undefined;
+}
+
 export class Network extends pulumi.dynamic.Resource {
     declare readonly networkId: pulumi.Output<string>;
     declare readonly name: pulumi.Output<string>;
@@ -65,6 +80,7 @@ export class Network extends pulumi.dynamic.Resource {
         };
         checkPromptly(`Network "${name}"`, inputs, checkNetworkInputs);
         super(engineProvider("Network"), name, { networkId: undefined, bridge: undefined, ...inputs }, opts, "hostnet", "Network");
+        declared.set(this, { name, subnet: args.subnet, gateway: args.gateway });
         rememberHost(this, host);
     }
 }

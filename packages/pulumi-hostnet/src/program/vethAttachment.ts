@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultHostIfName, defaultMac } from "../common/naming";
 import { checkVethAttachmentInputs } from "../common/specs/vethAttachment";
+import { declaredBridgeAddresses } from "./bridge";
 import { engineProvider } from "./engineProvider";
 import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
@@ -86,9 +87,11 @@ export class VethAttachment extends pulumi.dynamic.Resource {
             { field: "bridge", value: args.bridge },
         ]);
         const owner = ownerOf("VethAttachment", name, host?.name);
+        const bridge = bridgeNameOf(args.bridge ?? "docker0");
         const inputs = {
             container: containerIdOf(`VethAttachment "${name}"`, "container", args.container, "vethAttachment"),
-            bridge: bridgeNameOf(args.bridge ?? "docker0"),
+            bridge,
+            bridgeAddresses: declaredBridgeAddresses(host?.name, bridge),
             address: args.address,
             gateway: args.gateway,
             defaultRoute: args.defaultRoute ?? true,

@@ -22,6 +22,12 @@ import {
 export interface VethAttachmentInputs {
     container: string;
     bridge: string;
+    /**
+     * The bridge's addresses as the program declares them, when it is a Bridge
+     * the program creates (not set by users): when they no longer include the
+     * gateway in use, the default route moves in the same up.
+     */
+    bridgeAddresses?: string[];
     address: string;
     gateway?: string;
     defaultRoute: boolean;

@@ -17,7 +17,7 @@ import { ExistsError, NotSupportedError } from "../host/errors";
 import * as firewall from "../host/firewall";
 import * as ip from "../host/ip";
 import { hostAddresses } from "../observe";
-import { callStep, describe, execute, HOST, ipStep, Plan, Step } from "../plan";
+import { callStep, describe, execute, HOST, ipStep, making, Plan, Step } from "../plan";
 import { claim, declare } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
 
@@ -142,18 +142,20 @@ export function planCreate(inputs: BridgeInputs, leftover?: LinkWithAddresses, c
     }
     return {
         steps: [
-            ipStep(`create bridge ${name}${inputs.mac ? ` with MAC ${inputs.mac}` : ""}`, HOST, [
-                {
-                    ...ip.addBridge(name, inputs.mac),
-                    explain: (err) =>
-                        err instanceof ExistsError
-                            ? new Error(
-                                  `failed to create bridge "${name}": an interface of that name appeared meanwhile (another stack or a person made it); set \`adopt: true\` to use it, or choose another \`name\``,
-                                  { cause: err },
-                              )
-                            : undefined,
-                },
-            ]),
+            making(
+                ipStep(`create bridge ${name}${inputs.mac ? ` with MAC ${inputs.mac}` : ""}`, HOST, [
+                    {
+                        ...ip.addBridge(name, inputs.mac),
+                        explain: (err) =>
+                            err instanceof ExistsError
+                                ? new Error(
+                                      `failed to create bridge "${name}": an interface of that name appeared meanwhile (another stack or a person made it); set \`adopt: true\` to use it, or choose another \`name\``,
+                                      { cause: err },
+                                  )
+                                : undefined,
+                    },
+                ]),
+            ),
             mark,
             ...convergeSteps({ ...inputs, mac: undefined }, [], []),
             ...accept,

@@ -25,7 +25,7 @@ import { netnsOf } from "../host/netns";
 import * as networks from "../host/dockerNetworks";
 import { DockerApiError } from "../host/errors";
 import { foreignHolder } from "../observe";
-import { callStep, describe, execute, Plan } from "../plan";
+import { callStep, describe, execute, making, Plan } from "../plan";
 import { claim, isClaimed } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
 
@@ -132,21 +132,23 @@ export function planCreate(inputs: DockerContainerInputs, leftover = false): Pla
                       ),
                   ]
                 : []),
-            callStep(
-                `create container "${name}" from ${inputs.image} with --net=${inputs.networkMode}${first?.ipv4Address ? ` --ip ${first.ipv4Address}` : ""}${published}`,
-                async () => {
-                    await docker.createContainer({
-                        name,
-                        image: inputs.image,
-                        command: inputs.command,
-                        env: inputs.env,
-                        labels: { ...inputs.labels, [OWNER_LABEL]: inputs.owner },
-                        networkMode: inputs.networkMode,
-                        endpoint: first ? { ipv4Address: first.ipv4Address, aliases: first.aliases } : undefined,
-                        ports,
-                        restartPolicy: inputs.restartPolicy ? restartPolicyOf(inputs.restartPolicy) : undefined,
-                    });
-                },
+            making(
+                callStep(
+                    `create container "${name}" from ${inputs.image} with --net=${inputs.networkMode}${first?.ipv4Address ? ` --ip ${first.ipv4Address}` : ""}${published}`,
+                    async () => {
+                        await docker.createContainer({
+                            name,
+                            image: inputs.image,
+                            command: inputs.command,
+                            env: inputs.env,
+                            labels: { ...inputs.labels, [OWNER_LABEL]: inputs.owner },
+                            networkMode: inputs.networkMode,
+                            endpoint: first ? { ipv4Address: first.ipv4Address, aliases: first.aliases } : undefined,
+                            ports,
+                            restartPolicy: inputs.restartPolicy ? restartPolicyOf(inputs.restartPolicy) : undefined,
+                        });
+                    },
+                ),
             ),
             // The Engine API of Debian's Docker takes one network at create; the rest join before start.
             ...others.map((e) => callStep(connectText(name, e), () => connectEndpoint(name, e))),

@@ -15,7 +15,7 @@ import * as docker from "../host/docker";
 import { ExistsError } from "../host/errors";
 import * as ip from "../host/ip";
 import { addressesOnBridges, bridgeState, dockerAllocationRange, warn } from "../observe";
-import { describe, execute, HOST, ipStep, Netns, Plan } from "../plan";
+import { describe, execute, HOST, ipStep, making, Netns, Plan } from "../plan";
 import { claim, declaration, isClaimed } from "../registry";
 import { containerNetns } from "./containerNetns";
 import { definedOnly, sameValue, storedProps } from "./props";
@@ -72,6 +72,19 @@ async function readAttachment(props: VethAttachmentOutputs): Promise<VethAttachm
     return live;
 }
 
+/**
+ * The bridge address the default route goes through once this change is made:
+ * the one last read, unless the program declares the bridge's addresses
+ * without it (the bridge's own update takes it away first), then the first
+ * one declared.
+ */
+function bridgeAddressAfter(olds: VethAttachmentOutputs, news: VethAttachmentInputs): string {
+    const declared = news.bridgeAddresses;
+    if (!Array.isArray(declared) || declared.length === 0 || !isKnown(declared)) return olds.bridgeAddress;
+    const plain = declared.map((a) => String(a).split("/")[0]);
+    return plain.includes(olds.bridgeAddress) ? olds.bridgeAddress : plain[0];
+}
+
 function desiredGateway(news: VethAttachmentInputs, bridgeAddress: string): string {
     return news.defaultRoute === false ? "" : (news.gateway ?? bridgeAddress);
 }
@@ -97,13 +110,15 @@ export function planCreate(inputs: VethAttachmentInputs, ctr: Netns, gateway: st
     return {
         steps: [
             ...(leftover ? [ipStep(`remove "${host}", left by an interrupted run of this attachment`, HOST, [ip.deleteLink(host)])] : []),
-            ipStep(`create veth pair "${host}" (host) / "${peer}" (${ctr.label})`, HOST, [
-                ip.addVeth({
-                    local: { name: host, mac: hostMac(inputs.owner) },
-                    peer: { name: peer, pid: ctr.pid, mac: inputs.mac },
-                    mtu: inputs.mtu,
-                }),
-            ]),
+            making(
+                ipStep(`create veth pair "${host}" (host) / "${peer}" (${ctr.label})`, HOST, [
+                    ip.addVeth({
+                        local: { name: host, mac: hostMac(inputs.owner) },
+                        peer: { name: peer, pid: ctr.pid, mac: inputs.mac },
+                        mtu: inputs.mtu,
+                    }),
+                ]),
+            ),
             ipStep(`mark "${host}" as ${inputs.owner}, attach it to bridge ${inputs.bridge}, bring it up`, HOST, [
                 ip.setLink(host, { alias: inputs.owner, master: inputs.bridge, up: true }),
             ]),
@@ -173,9 +188,13 @@ export function describeChange(op: "create" | "update" | "delete", olds?: VethAt
     if (op === "create") return describe(planCreate(news!, containerNs(news!), desiredGateway(news!, "<the bridge's address>")));
     if (op === "delete") return describe(planDelete(olds!));
     // Without `gateway`, the route goes through the bridge's address as the update finds it.
-    const gateway = desiredGateway(news!, olds!.bridgeAddress);
-    const shown =
-        news!.gateway === undefined && gateway ? `bridge ${news!.bridge}'s address (${olds!.bridgeAddress} when last read)` : gateway;
+    const after = bridgeAddressAfter(olds!, news!);
+    const gateway = desiredGateway(news!, after);
+    const bridgeSays =
+        after === olds!.bridgeAddress
+            ? `bridge ${news!.bridge}'s address (${after} when last read)`
+            : `bridge ${news!.bridge}'s new address (${after}, as the program declares it)`;
+    const shown = news!.gateway === undefined && gateway ? bridgeSays : gateway;
     return describe(planUpdate(olds!, news!, containerNs(olds!), gateway, shown));
 }
 
@@ -352,7 +371,8 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
         const replaces = replaceOnChange.filter((k) => olds[k] !== news[k]);
         const changes: string[] = [];
         if (olds.address !== news.address) changes.push("address");
-        if (olds.gateway !== news.gateway || olds.effectiveGateway !== desiredGateway(news, olds.bridgeAddress)) changes.push("gateway");
+        if (olds.gateway !== news.gateway || olds.effectiveGateway !== desiredGateway(news, bridgeAddressAfter(olds, news)))
+            changes.push("gateway");
         if ((olds.defaultRoute ?? true) !== news.defaultRoute) changes.push("defaultRoute");
         if (news.mtu !== undefined ? olds.mtu !== news.mtu : olds.mtu !== undefined) changes.push("mtu");
         if (olds.up === false) changes.push("up");

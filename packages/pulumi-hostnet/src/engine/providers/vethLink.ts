@@ -11,7 +11,7 @@ import { checkVethLinkInputs, VethLinkEnd, VethLinkInputs, VethLinkOutputs } fro
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as docker from "../host/docker";
 import * as ip from "../host/ip";
-import { describe, execute, ipStep, Netns, Plan } from "../plan";
+import { describe, execute, ipStep, making, Netns, Plan } from "../plan";
 import { claim, isClaimed } from "../registry";
 import { containerNetns } from "./containerNetns";
 import { definedOnly, sameValue, storedProps } from "./props";
@@ -60,13 +60,15 @@ export function planCreate(inputs: VethLinkInputs, a: Netns, b: Netns, leftover?
                   ]
                 : []),
             // Made inside a's namespace with the peer placed straight into b's: one operation, final names.
-            ipStep(`create veth pair ${inputs.a.ifName} (${a.label}) / ${inputs.b.ifName} (${b.label})`, a, [
-                ip.addVeth({
-                    local: { name: inputs.a.ifName, pid: a.pid, mac: inputs.a.mac },
-                    peer: { name: inputs.b.ifName, pid: b.pid, mac: inputs.b.mac },
-                    mtu: inputs.mtu,
-                }),
-            ]),
+            making(
+                ipStep(`create veth pair ${inputs.a.ifName} (${a.label}) / ${inputs.b.ifName} (${b.label})`, a, [
+                    ip.addVeth({
+                        local: { name: inputs.a.ifName, pid: a.pid, mac: inputs.a.mac },
+                        peer: { name: inputs.b.ifName, pid: b.pid, mac: inputs.b.mac },
+                        mtu: inputs.mtu,
+                    }),
+                ]),
+            ),
             ...configure(inputs.a, a),
             ...configure(inputs.b, b),
         ],

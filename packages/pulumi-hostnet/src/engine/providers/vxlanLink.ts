@@ -22,7 +22,7 @@ import { HostUnreachableError } from "../host/errors";
 import * as ip from "../host/ip";
 import { onHost, sshConnection } from "../host/ssh";
 import { hostAddresses } from "../observe";
-import { describe, execute, HOST, ipStep, Plan } from "../plan";
+import { describe, execute, HOST, ipStep, making, Plan } from "../plan";
 import { claim, isClaimed } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
 
@@ -49,20 +49,22 @@ function createSide(inputs: VxlanLinkInputs, side: Side, mtu: number | undefined
     const peer = inputs[other(side)];
     return {
         steps: [
-            ipStep(
-                `create VXLAN device ${end.ifName} (VNI ${inputs.vni}, UDP ${inputs.port}, ${end.underlay} -> ${peer.underlay}${mtu === undefined ? "" : `, MTU ${mtu}`}) ${on(end)}`,
-                HOST,
-                [
-                    ip.addVxlan({
-                        name: end.ifName,
-                        vni: inputs.vni,
-                        port: inputs.port,
-                        local: end.underlay,
-                        remote: peer.underlay,
-                        mtu,
-                        mac: end.mac,
-                    }),
-                ],
+            making(
+                ipStep(
+                    `create VXLAN device ${end.ifName} (VNI ${inputs.vni}, UDP ${inputs.port}, ${end.underlay} -> ${peer.underlay}${mtu === undefined ? "" : `, MTU ${mtu}`}) ${on(end)}`,
+                    HOST,
+                    [
+                        ip.addVxlan({
+                            name: end.ifName,
+                            vni: inputs.vni,
+                            port: inputs.port,
+                            local: end.underlay,
+                            remote: peer.underlay,
+                            mtu,
+                            mac: end.mac,
+                        }),
+                    ],
+                ),
             ),
             ipStep(`mark ${end.ifName} as ${end.owner}, attach it to bridge ${end.bridge}, bring it up ${on(end)}`, HOST, [
                 ip.setLink(end.ifName, { alias: end.owner, master: end.bridge, up: true }),
