@@ -79,6 +79,26 @@ describe("DockerContainer provider on the real Docker engine", function () {
             }
         });
 
+        it("a new address or aliases on the first network replace; that network found disconnected is joined in place", async () => {
+            const net = "hnt-net-diff";
+            const first = { network: net, ipv4Address: "10.199.0.5", aliases: ["api"] };
+            const olds = { ...outs, networkMode: net, networks: [first, { network: "other", ipv4Address: "10.198.0.5" }] };
+            const news = (over: object) => ({ ...inputs(), networkMode: net, networks: [{ ...first, ...over }, olds.networks[1]] });
+            assert.deepEqual((await provider.diff!(id, olds, news({ ipv4Address: "10.199.0.6" }))).replaces, ["networks"]);
+            assert.deepEqual((await provider.diff!(id, olds, news({ aliases: ["api", "www"] }))).replaces, ["networks"]);
+            const later = await provider.diff!(id, olds, {
+                ...news({}),
+                networks: [first, { network: "other", ipv4Address: "10.198.0.6" }],
+            });
+            assert.deepEqual([later.changes, later.replaces], [true, []], "a later network changes in place");
+            const disconnected = await provider.diff!(id, { ...olds, networks: [olds.networks[1]] }, news({}));
+            assert.deepEqual(
+                [disconnected.changes, disconnected.replaces],
+                [true, []],
+                "a disconnected first network is joined again in place",
+            );
+        });
+
         it("delete removes it; deleting again succeeds; read reports it gone", async () => {
             await provider.delete!(id, outs);
             assert.equal(await dockerInspect(id), undefined);

@@ -313,6 +313,21 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
         // A network not known yet is being replaced: the engine deletes it only after
         // the containers that are replaced with it, so joining in place would be too late.
         if (containsUnknown(news.networks) && !replaces.includes("networkMode")) replaces.push("networks");
+        // The first network is the container's own from its creation: a new address or new aliases there
+        // replace the container, as a new network mode does (reconnecting in place could find its interface
+        // name taken by a veth of the library's, and leave it off the network). Found disconnected (drift),
+        // it is connected again in place.
+        const [firstOld, firstNew] = [olds.networks?.[0], news.networks?.[0]];
+        if (
+            firstOld &&
+            firstNew &&
+            !replaces.includes("networkMode") &&
+            !replaces.includes("networks") &&
+            firstOld.network === firstNew.network &&
+            !sameValue(firstOld, firstNew)
+        ) {
+            replaces.push("networks");
+        }
         const inPlace =
             !sameValue(olds.networks, news.networks) ||
             (olds.restartPolicy ?? "no") !== (news.restartPolicy ?? "no") ||
