@@ -1,11 +1,11 @@
-// Lint rules, including the layering of the library (see packages/pulumi-hostnet/README.md):
+// Lint rules, including the layering of the library (see components/README.md):
 //   common/   pure: imports neither Pulumi, nor the engine, nor the program side
 //   engine/   loaded by the engine by package name: no runtime Pulumi import (types only), no program side
-//   engine/host/  the host layer: nothing of Pulumi at all, nothing above it
+//   host/     the host layer, used by the engine and the command line: nothing of Pulumi, nothing above it
 //   program/  runs in the user's program: never the engine or the host layer
 import tseslint from "typescript-eslint";
 
-const src = "packages/pulumi-hostnet/src";
+const src = "components/src";
 const noPulumiAtRuntime = {
     name: "@pulumi/pulumi",
     message: "engine-side code may import Pulumi's types only (import type)",
@@ -65,14 +65,14 @@ export default tseslint.config(
         },
     },
     {
-        files: [`${src}/engine/host/**/*.ts`],
+        files: [`${src}/host/**/*.ts`],
         rules: {
             "no-restricted-imports": [
                 "error",
                 {
                     patterns: [
                         { group: ["@pulumi/*"], message: "the host layer imports nothing of Pulumi" },
-                        { group: ["../providers/**", "../index", "../../**"], message: "the host layer imports nothing above it" },
+                        { group: ["../**"], message: "the host layer imports nothing above it" },
                     ],
                 },
             ],
@@ -86,8 +86,9 @@ export default tseslint.config(
                 {
                     patterns: [
                         {
-                            group: ["**/engine/**", "../engine", "./engine"],
-                            message: "program-side code never imports the engine (it is loaded by name, at call time)",
+                            group: ["**/engine/**", "../engine", "./engine", "../host/*", "../../host/*"],
+                            message:
+                                "program-side code never imports the engine or the host layer (the engine is loaded by name, at call time)",
                         },
                     ],
                 },

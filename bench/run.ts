@@ -187,7 +187,7 @@ function machineFacts(): Record<string, string> {
         node: process.version,
         pulumi: sh([join(toolchainBin(), "pulumi"), "version"]),
         pulumiNodejsSdk: JSON.parse(readFileSync(join(repoRoot, "node_modules", "@pulumi", "pulumi", "package.json"), "utf8")).version,
-        pulumiHostnet: JSON.parse(readFileSync(join(repoRoot, "packages", "pulumi-hostnet", "package.json"), "utf8")).version,
+        pulumiHostnet: JSON.parse(readFileSync(join(repoRoot, "components", "package.json"), "utf8")).version,
         hostnetCommit: sh(["git", "-C", repoRoot, "rev-parse", "--short", "HEAD"]),
         docker: sh(["docker", "version", "--format", "{{.Server.Version}}"]),
         iproute2: sh(["ip", "-V"]),
@@ -199,8 +199,7 @@ function machineFacts(): Record<string, string> {
 async function preflight(o: Options): Promise<void> {
     if (process.getuid?.() !== 0) fail("must run as root: it creates network interfaces and containers");
     if (!existsSync(join(toolchainBin(), "pulumi"))) fail("the Pulumi CLI is not built: run `npm run setup` first");
-    if (!existsSync(join(repoRoot, "packages", "pulumi-hostnet", "dist", "index.js")))
-        fail("pulumi-hostnet is not built: run `npm run setup` first");
+    if (!existsSync(join(repoRoot, "components", "dist", "index.js"))) fail("pulumi-hostnet is not built: run `npm run setup` first");
     const image = await run(["docker", "image", "inspect", "hostnet/busybox:1"]);
     if (image.exitCode !== 0) fail("Docker or the base image is missing: run `npm run setup` first");
     if (o.only.includes("cni") && !existsSync(CNI_BRIDGE)) {

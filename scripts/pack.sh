@@ -11,7 +11,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-pkg="$root/packages/pulumi-hostnet"
+pkg="$root/components"
 out=${HOSTNET_PACK_DIR:-$root/.packs}
 
 fail() { printf 'pack: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -20,7 +20,7 @@ fail() { printf 'pack: FAILED: %s\n' "$*" >&2; exit 1; }
 mkdir -p "$out"
 
 # npm runs the package's prepack (clean, then tsc) before packing.
-json=$(cd "$root" && npm pack --workspace packages/pulumi-hostnet --pack-destination "$out" --json --loglevel=error) \
+json=$(cd "$root" && npm pack --workspace components --pack-destination "$out" --json --loglevel=error) \
   || fail "npm pack failed (see the output above): does the library compile? (\`npm run build\`)"
 file=$(node -e 'const r = JSON.parse(process.argv[1]); process.stdout.write(r[0].filename)' "$json")
 tgz="$out/$file"

@@ -58,8 +58,8 @@ else
   done_stage "installed from package-lock.json"
 fi
 
-stage "library pulumi-hostnet (packages/pulumi-hostnet, TypeScript -> dist/)"
-pkg="$root/packages/pulumi-hostnet"
+stage "library pulumi-hostnet (components, TypeScript -> dist/)"
+pkg="$root/components"
 src_hash=$(cd "$pkg" && find src package.json tsconfig.json -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 if [ -f "$pkg/dist/.built-$src_hash" ]; then
   done_stage "up to date"

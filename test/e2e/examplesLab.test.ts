@@ -134,7 +134,7 @@ describe("examples/lab: pack -> npm install -> deploy -> check -> destroy", func
             ]);
             assert.equal(r.libFile, join(realpathSync(empty), "node_modules/pulumi-hostnet/dist/index.js"));
             assert.equal(r.engineFile, join(realpathSync(empty), "node_modules/pulumi-hostnet/dist/engine/index.js"));
-            const internal = await execa("node", ["-e", "require('pulumi-hostnet/dist/engine/host/run.js')"], {
+            const internal = await execa("node", ["-e", "require('pulumi-hostnet/dist/host/run.js')"], {
                 cwd: empty,
                 reject: false,
             });

@@ -17,10 +17,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { freePort, RUN, runByte, sh, sweepRun } from "../helpers/host";
 import { exampleStack, projectRoot, TestStack, toolchainRoot } from "../helpers/pulumi";
-import { UNKNOWN } from "../../packages/pulumi-hostnet/src/cli/previewPlan";
+import { UNKNOWN } from "../../components/src/cli/previewPlan";
 
-const CLI = join(projectRoot, "packages", "pulumi-hostnet", "dist", "cli", "index.js");
-const ENGINE = join(projectRoot, "packages", "pulumi-hostnet", "dist", "engine");
+const CLI = join(projectRoot, "components", "dist", "cli", "index.js");
+const ENGINE = join(projectRoot, "components", "dist", "engine");
 const GOLDEN = join(__dirname, "golden");
 const UPDATE = process.env.HOSTNET_UPDATE_GOLDEN === "1";
 

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { containerPid, dockerInspect, freePort, ipLinks, RUN, RUN_OWNER, runByte, sh, sweepRun, TEST_LABEL } from "../helpers/host";
 import { exampleStack, projectRoot, TestStack } from "../helpers/pulumi";
 
-const CLI = join(projectRoot, "packages", "pulumi-hostnet", "dist", "cli", "index.js");
+const CLI = join(projectRoot, "components", "dist", "cli", "index.js");
 
 interface Output {
     exitCode: number;

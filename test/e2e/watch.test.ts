@@ -13,7 +13,7 @@ import type { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { containerPid, dockerInspect, freePort, ipLink, ipv4Of, RUN, runByte, sh, sweepRun } from "../helpers/host";
 import { exampleStack, projectRoot, TestStack, toolchainRoot } from "../helpers/pulumi";
 
-const CLI = join(projectRoot, "packages", "pulumi-hostnet", "dist", "cli", "index.js");
+const CLI = join(projectRoot, "components", "dist", "cli", "index.js");
 
 /** The watch as a child process, its log lines collected as they come. */
 class Watch {

@@ -1,6 +1,6 @@
 // A fake Docker Engine API on a unix socket (node:http on a temp path; point
 // DOCKER_HOST=unix://<path> at it). It serves the routes the host layer calls
-// (engine/host/docker.ts, dockerNetworks.ts) with the status codes and message
+// (host/docker.ts, dockerNetworks.ts) with the status codes and message
 // bodies of Debian's docker.io 20.10.24 (API 1.41), each checked against the
 // real engine here: containers (create/start/inspect/list/update/remove,
 // labels, image labels merged in, NetworkMode with `container:<name>` stored

@@ -1,6 +1,6 @@
 // A fake of the kernel objects the host layer touches (links, addresses,
 // default routes, per network namespace), served through the host layer's
-// injectable runner (engine/host/run.ts `setCommandRunner`). It reads the
+// injectable runner (host/run.ts `setCommandRunner`). It reads the
 // argv the host layer emits - `ip ...`, `ip -batch -` with its stdin, each
 // under `nsenter --target PID --net --` for a container - and answers like
 // iproute2 6.1 on this machine's kernel: the same JSON shapes, the same
@@ -23,7 +23,7 @@
 // namespace, whose chains are Docker's (policy DROP on FORWARD, DOCKER-USER)
 // unless the kernel is made `withoutDocker`. Rules are kept as their argv.
 
-import type { CommandResult, CommandRunner } from "../../packages/pulumi-hostnet/src/engine/host/run";
+import type { CommandResult, CommandRunner } from "../../components/src/host/run";
 import { Fault, Faults, INJECTED_STDERR } from "./faults";
 
 /** The exact text iproute2 6.1 prints (checked here against the real tool), with its exit code. */

@@ -4,9 +4,9 @@
 // inspect`: objects by name, without what the kernel or Docker pick at random
 // (ifindexes, unset MACs, ids, PIDs).
 
-import { setCommandRunner } from "../../packages/pulumi-hostnet/src/engine/host/run";
-import { forgetObservations } from "../../packages/pulumi-hostnet/src/engine/observe";
-import { resetClaims } from "../../packages/pulumi-hostnet/src/engine/registry";
+import { setCommandRunner } from "../../components/src/host/run";
+import { forgetObservations } from "../../components/src/engine/observe";
+import { resetClaims } from "../../components/src/engine/registry";
 import { FakeDocker, FakeDockerApi, startFakeDockerApi } from "./dockerApi";
 import { Faults } from "./faults";
 import { FakeKernel } from "./kernel";

@@ -3,8 +3,8 @@
 // only objects carrying a test mark or a test stack's owner mark. Off by
 // default, so that a partial run (`npm run test:unit`) never touches objects of
 // another run going on at the same time.
-import { forgetScan } from "../../packages/pulumi-hostnet/src/engine/observe";
-import { resetClaims } from "../../packages/pulumi-hostnet/src/engine/registry";
+import { forgetScan } from "../../components/src/engine/observe";
+import { resetClaims } from "../../components/src/engine/registry";
 import { sweepStale } from "./host";
 
 export const mochaHooks = {

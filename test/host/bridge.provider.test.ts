@@ -1,8 +1,8 @@
 // The Bridge provider against real bridges, read back with `ip -j`.
 
 import * as assert from "node:assert/strict";
-import { BridgeInputs, BridgeOutputs } from "../../packages/pulumi-hostnet/src/common/specs/bridge";
-import { bridgeProvider } from "../../packages/pulumi-hostnet/src/engine/providers/bridge";
+import { BridgeInputs, BridgeOutputs } from "../../components/src/common/specs/bridge";
+import { bridgeProvider } from "../../components/src/engine/providers/bridge";
 import {
     containerPid,
     firewallRules,

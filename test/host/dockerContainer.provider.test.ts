@@ -3,8 +3,8 @@
 // they run in the order written.
 
 import * as assert from "node:assert/strict";
-import { DockerContainerInputs, DockerContainerOutputs } from "../../packages/pulumi-hostnet/src/common/specs/dockerContainer";
-import { dockerContainerProvider } from "../../packages/pulumi-hostnet/src/engine/providers/dockerContainer";
+import { DockerContainerInputs, DockerContainerOutputs } from "../../components/src/common/specs/dockerContainer";
+import { dockerContainerProvider } from "../../components/src/engine/providers/dockerContainer";
 import { dockerInspect, freePort, RUN, RUN_OWNER, sh, startTestContainer, sweepRun, uniqueSuffix } from "../helpers/host";
 import { forTests } from "../helpers/providers";
 const provider = forTests(dockerContainerProvider);

@@ -3,13 +3,13 @@
 // against the real Docker engine, read back with `docker inspect` and ping.
 
 import * as assert from "node:assert/strict";
-import { DockerContainerInputs } from "../../packages/pulumi-hostnet/src/common/specs/dockerContainer";
-import { dockerContainerProvider } from "../../packages/pulumi-hostnet/src/engine/providers/dockerContainer";
-import { NetworkInputs } from "../../packages/pulumi-hostnet/src/common/specs/network";
-import { networkProvider } from "../../packages/pulumi-hostnet/src/engine/providers/network";
-import { NetworkAttachmentOutputs } from "../../packages/pulumi-hostnet/src/common/specs/networkAttachment";
-import { networkAttachmentProvider } from "../../packages/pulumi-hostnet/src/engine/providers/networkAttachment";
-import { vethAttachmentProvider } from "../../packages/pulumi-hostnet/src/engine/providers/vethAttachment";
+import { DockerContainerInputs } from "../../components/src/common/specs/dockerContainer";
+import { dockerContainerProvider } from "../../components/src/engine/providers/dockerContainer";
+import { NetworkInputs } from "../../components/src/common/specs/network";
+import { networkProvider } from "../../components/src/engine/providers/network";
+import { NetworkAttachmentOutputs } from "../../components/src/common/specs/networkAttachment";
+import { networkAttachmentProvider } from "../../components/src/engine/providers/networkAttachment";
+import { vethAttachmentProvider } from "../../components/src/engine/providers/vethAttachment";
 import { dockerInspect, execPing, freePort, ipLink, ping, runByte, RUN_OWNER, sh, sweepRun, uniqueSuffix } from "../helpers/host";
 import { forTests } from "../helpers/providers";
 const containers = forTests(dockerContainerProvider);

@@ -7,7 +7,7 @@
 
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { engineProvider, ResourceKind } from "../../packages/pulumi-hostnet/src/program/engineProvider";
+import { engineProvider, ResourceKind } from "../../components/src/program/engineProvider";
 import { containerPid, dockerInspect, ipLink, ipv4Of, runByte, RUN_OWNER, sweepRun, uniqueSuffix } from "../helpers/host";
 import { forTests } from "../helpers/providers";
 const requireFromString: (code: string) => any = require("require-from-string");
@@ -83,6 +83,6 @@ describe("providers loaded from their serialized form", function () {
 
     it("the engine module it loads is the installed package's, resolved from the project's node_modules", () => {
         const resolved = require.resolve("pulumi-hostnet/engine", { paths: [process.cwd()] });
-        assert.match(resolved, /packages\/pulumi-hostnet\/dist\/engine\/index\.js$/);
+        assert.match(resolved, /components\/dist\/engine\/index\.js$/);
     });
 });

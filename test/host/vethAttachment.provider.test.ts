@@ -5,8 +5,8 @@
 // nested suites, so every test here sits in a nested suite).
 
 import * as assert from "node:assert/strict";
-import { VethAttachmentInputs, VethAttachmentOutputs } from "../../packages/pulumi-hostnet/src/common/specs/vethAttachment";
-import { vethAttachmentProvider } from "../../packages/pulumi-hostnet/src/engine/providers/vethAttachment";
+import { VethAttachmentInputs, VethAttachmentOutputs } from "../../components/src/common/specs/vethAttachment";
+import { vethAttachmentProvider } from "../../components/src/engine/providers/vethAttachment";
 import {
     containerPid,
     eventually,

@@ -2,9 +2,9 @@
 // in each namespace and a ping across the link.
 
 import * as assert from "node:assert/strict";
-import { VethLinkInputs, VethLinkOutputs } from "../../packages/pulumi-hostnet/src/common/specs/vethLink";
-import { execute } from "../../packages/pulumi-hostnet/src/engine/plan";
-import { planCreate, vethLinkProvider } from "../../packages/pulumi-hostnet/src/engine/providers/vethLink";
+import { VethLinkInputs, VethLinkOutputs } from "../../components/src/common/specs/vethLink";
+import { execute } from "../../components/src/engine/plan";
+import { planCreate, vethLinkProvider } from "../../components/src/engine/providers/vethLink";
 import { containerPid, ipLink, ipLinks, ipv4Of, ping, RUN_OWNER, sh, startTestContainer, sweepRun, uniqueSuffix } from "../helpers/host";
 import { forTests } from "../helpers/providers";
 const provider = forTests(vethLinkProvider);

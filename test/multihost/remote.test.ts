@@ -18,8 +18,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import type { TestbedInfo, HostInfo } from "../../tools/testbed/testbed";
-import { onHost } from "../../packages/pulumi-hostnet/src/engine/host/ssh";
-import { runHost } from "../../packages/pulumi-hostnet/src/engine/host/run";
+import { onHost } from "../../components/src/host/ssh";
+import { runHost } from "../../components/src/host/run";
 import { eventually, RUN, runByte, sh, sweepRun } from "../helpers/host";
 import { createStack, projectRoot } from "../helpers/pulumi";
 

@@ -18,7 +18,7 @@ function settle<T>(output: pulumi.Output<T>): Promise<T> {
 }
 
 describe("components under mocks", () => {
-    let lib: typeof import("../../packages/pulumi-hostnet/src");
+    let lib: typeof import("../../components/src");
 
     before(async () => {
         await pulumi.runtime.setMocks(
@@ -38,7 +38,7 @@ describe("components under mocks", () => {
             "proj",
             "stk",
         );
-        lib = await import("../../packages/pulumi-hostnet/src");
+        lib = await import("../../components/src");
     });
 
     it("Container registers one DockerContainer with --net=none by default, named and marked after the stack", async () => {

@@ -15,7 +15,7 @@ function dockerId(name: string): string {
 }
 
 describe("@pulumi/docker resources as containers and networks, under mocks", () => {
-    let lib: typeof import("../../packages/pulumi-hostnet/src");
+    let lib: typeof import("../../components/src");
     let registered: Registration[];
 
     async function registration(resource: { urn: import("@pulumi/pulumi").Output<string> }): Promise<Registration> {
@@ -31,7 +31,7 @@ describe("@pulumi/docker resources as containers and networks, under mocks", () 
             id: args.type.startsWith("docker:") ? dockerId(args.name) : `${args.name}-id`,
             state: { ...args.inputs, containerId: `${args.name}-cid`, networkId: `${args.name}-nid`, bridge: `br-${args.name}` },
         }));
-        lib = await import("../../packages/pulumi-hostnet/src");
+        lib = await import("../../components/src");
     });
 
     it("VethAttachment takes a docker.Container: its id as `container`, and a dependency on it", async () => {

@@ -24,15 +24,15 @@
 // model); the real-host and real-engine suites (test/host, test/e2e) do that.
 
 import * as assert from "node:assert/strict";
-import { connectionMark, defaultMac, OWNER_LABEL } from "../../packages/pulumi-hostnet/src/common/naming";
-import { DockerApiError, HostCommandError } from "../../packages/pulumi-hostnet/src/engine/host/errors";
-import type { Plan, Step } from "../../packages/pulumi-hostnet/src/engine/plan";
-import * as bridge from "../../packages/pulumi-hostnet/src/engine/providers/bridge";
-import * as dockerContainer from "../../packages/pulumi-hostnet/src/engine/providers/dockerContainer";
-import * as network from "../../packages/pulumi-hostnet/src/engine/providers/network";
-import * as networkAttachment from "../../packages/pulumi-hostnet/src/engine/providers/networkAttachment";
-import * as vethAttachment from "../../packages/pulumi-hostnet/src/engine/providers/vethAttachment";
-import * as vethLink from "../../packages/pulumi-hostnet/src/engine/providers/vethLink";
+import { connectionMark, defaultMac, OWNER_LABEL } from "../../components/src/common/naming";
+import { DockerApiError, HostCommandError } from "../../components/src/host/errors";
+import type { Plan, Step } from "../../components/src/engine/plan";
+import * as bridge from "../../components/src/engine/providers/bridge";
+import * as dockerContainer from "../../components/src/engine/providers/dockerContainer";
+import * as network from "../../components/src/engine/providers/network";
+import * as networkAttachment from "../../components/src/engine/providers/networkAttachment";
+import * as vethAttachment from "../../components/src/engine/providers/vethAttachment";
+import * as vethLink from "../../components/src/engine/providers/vethLink";
 import { INJECTED_DOCKER_MESSAGE, INJECTED_STDERR, Operation } from "../fakes/faults";
 import { FakeHost, objectsOf, Snapshot, World } from "../fakes/world";
 import { forTests, TestProvider } from "../helpers/providers";

@@ -8,17 +8,17 @@
 import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import * as pulumi from "@pulumi/pulumi";
-import { describeOwner, isOwnedBy, ownerMark, parseOwnerMark, sameStack } from "../../packages/pulumi-hostnet/src/common/naming";
-import { checkHost } from "../../packages/pulumi-hostnet/src/common/specs/host";
-import { checkVxlanLinkInputs } from "../../packages/pulumi-hostnet/src/common/specs/vxlanLink";
-import { containsUnknown, UNKNOWN } from "../../packages/pulumi-hostnet/src/common/validation";
-import { describeChange, provider } from "../../packages/pulumi-hostnet/src/engine";
-import { HostUnreachableError } from "../../packages/pulumi-hostnet/src/engine/host/errors";
-import { currentHostKey, HostConnection, withHost } from "../../packages/pulumi-hostnet/src/engine/host/hostScope";
-import { shellQuote } from "../../packages/pulumi-hostnet/src/engine/host/quote";
-import { ShellSession, ShellSessionError } from "../../packages/pulumi-hostnet/src/engine/host/shellSession";
-import { CommandRunner, runHost, setCommandRunner } from "../../packages/pulumi-hostnet/src/engine/host/run";
-import { claim, claimsIn, isClaimed } from "../../packages/pulumi-hostnet/src/engine/registry";
+import { describeOwner, isOwnedBy, ownerMark, parseOwnerMark, sameStack } from "../../components/src/common/naming";
+import { checkHost } from "../../components/src/common/specs/host";
+import { checkVxlanLinkInputs } from "../../components/src/common/specs/vxlanLink";
+import { containsUnknown, UNKNOWN } from "../../components/src/common/validation";
+import { describeChange, provider } from "../../components/src/engine";
+import { HostUnreachableError } from "../../components/src/host/errors";
+import { currentHostKey, HostConnection, withHost } from "../../components/src/host/hostScope";
+import { shellQuote } from "../../components/src/host/quote";
+import { ShellSession, ShellSessionError } from "../../components/src/host/shellSession";
+import { CommandRunner, runHost, setCommandRunner } from "../../components/src/host/run";
+import { claim, claimsIn, isClaimed } from "../../components/src/engine/registry";
 import { RUN, sh } from "../helpers/host";
 
 /** Arguments a shell would mangle if any reached it unquoted. */
@@ -314,7 +314,7 @@ interface Registered {
 
 describe("components on hosts, under mocks", () => {
     const registered: Registered[] = [];
-    let lib: typeof import("../../packages/pulumi-hostnet/src");
+    let lib: typeof import("../../components/src");
     const ssh = { host: "10.0.0.2", privateKeyPath: "/root/.ssh/id_ed25519", knownHostsPath: "/root/.ssh/known_hosts" };
     const find = (type: string, name: string) => registered.find((r) => r.type.endsWith(`:${type}`) && r.name === name)!;
     const settle = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply((v) => resolve(v)));
@@ -331,7 +331,7 @@ describe("components on hosts, under mocks", () => {
             "proj",
             "stk",
         );
-        lib = await import("../../packages/pulumi-hostnet/src");
+        lib = await import("../../components/src");
     });
 
     it("children of a Host live there: `host` input, owner marks and names with the host", async () => {

@@ -3,7 +3,7 @@
 // (providers, against the live mode) both read this table.
 
 import * as assert from "node:assert/strict";
-import { ModeUse, modeRefusal, NetMode, netModeOf } from "../../packages/pulumi-hostnet/src/common/modes";
+import { ModeUse, modeRefusal, NetMode, netModeOf } from "../../components/src/common/modes";
 
 const MODES: NetMode[] = ["none", "bridge", "host", "container", "networks"];
 

@@ -1,13 +1,6 @@
 import * as assert from "node:assert/strict";
-import {
-    defaultDockerName,
-    defaultHostIfName,
-    defaultMac,
-    isOwnedBy,
-    ownerMark,
-    parseOwnerMark,
-} from "../../packages/pulumi-hostnet/src/common/naming";
-import { checkMac } from "../../packages/pulumi-hostnet/src/common/validation";
+import { defaultDockerName, defaultHostIfName, defaultMac, isOwnedBy, ownerMark, parseOwnerMark } from "../../components/src/common/naming";
+import { checkMac } from "../../components/src/common/validation";
 
 const id = (name: string, over: Partial<{ project: string; stack: string; type: string }> = {}) => ({
     project: "hostnet",

@@ -5,8 +5,8 @@
 // engine's output is tested end to end in test/e2e/previewReport.test.ts.
 
 import * as assert from "node:assert/strict";
-import { DigestState, DigestStep, planOf, UNKNOWN } from "../../packages/pulumi-hostnet/src/cli/previewPlan";
-import { renderMarkdown, reportOf } from "../../packages/pulumi-hostnet/src/cli/previewReport";
+import { DigestState, DigestStep, planOf, UNKNOWN } from "../../components/src/cli/previewPlan";
+import { renderMarkdown, reportOf } from "../../components/src/cli/previewReport";
 
 const urn = (type: string, name: string) => `urn:pulumi:dev::hostnet::pulumi-nodejs:dynamic/hostnet:${type}::${name}`;
 const state = (type: string, name: string, inputs: Record<string, unknown>, extra: Partial<DigestState> = {}): DigestState => ({

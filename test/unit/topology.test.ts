@@ -57,7 +57,7 @@ attachments:
 `;
 
 describe("Topology under mocks", () => {
-    let lib: typeof import("../../packages/pulumi-hostnet/src");
+    let lib: typeof import("../../components/src");
     let registered: Registration[];
     let dir: string;
     const vars = { labSubnet: "10.10.0.0/24", lab24: "10.10.0", mtu: 1400 };
@@ -69,7 +69,7 @@ describe("Topology under mocks", () => {
     }
 
     /** What a Topology registered, as "<type> <name>" of its descendants (the component itself first). */
-    async function expand(name: string, args: import("../../packages/pulumi-hostnet/src").TopologyArgs): Promise<Registration[]> {
+    async function expand(name: string, args: import("../../components/src").TopologyArgs): Promise<Registration[]> {
         const start = registered.length;
         const t = new lib.Topology(name, args);
         await settle(t.urn);
@@ -95,7 +95,7 @@ describe("Topology under mocks", () => {
 
     before(async () => {
         registered = await recordingMocks("proj", "stk");
-        lib = await import("../../packages/pulumi-hostnet/src");
+        lib = await import("../../components/src");
         dir = mkdtempSync(join(tmpdir(), "hostnet-topology-"));
     });
 
@@ -198,7 +198,7 @@ describe("Topology under mocks", () => {
     });
 
     /** The error a topology file is refused with; nothing of it may be registered. */
-    function refusal(name: string, text: string, extra: Partial<import("../../packages/pulumi-hostnet/src").TopologyArgs> = {}): string {
+    function refusal(name: string, text: string, extra: Partial<import("../../components/src").TopologyArgs> = {}): string {
         const path = file(`${name}.yaml`, text);
         const before = registered.length;
         let message = "";

@@ -1,9 +1,9 @@
 import * as assert from "node:assert/strict";
-import { checkVethAttachmentInputs } from "../../packages/pulumi-hostnet/src/common/specs/vethAttachment";
-import { checkDockerContainerInputs } from "../../packages/pulumi-hostnet/src/common/specs/dockerContainer";
-import { checkNetworkInputs } from "../../packages/pulumi-hostnet/src/common/specs/network";
-import { checkBridgeInputs } from "../../packages/pulumi-hostnet/src/common/specs/bridge";
-import { checkVethLinkInputs } from "../../packages/pulumi-hostnet/src/common/specs/vethLink";
+import { checkVethAttachmentInputs } from "../../components/src/common/specs/vethAttachment";
+import { checkDockerContainerInputs } from "../../components/src/common/specs/dockerContainer";
+import { checkNetworkInputs } from "../../components/src/common/specs/network";
+import { checkBridgeInputs } from "../../components/src/common/specs/bridge";
+import { checkVethLinkInputs } from "../../components/src/common/specs/vethLink";
 import {
     checkCidr,
     checkContainerRef,
@@ -20,7 +20,7 @@ import {
     checkRestartPolicy,
     parsePortSpec,
     UNKNOWN,
-} from "../../packages/pulumi-hostnet/src/common/validation";
+} from "../../components/src/common/validation";
 
 const good = {
     container: "hn-dev-seed",

@@ -3,7 +3,7 @@
 // end to end in test/e2e/watch.test.ts.
 
 import * as assert from "node:assert/strict";
-import { healTargets, parseWatchArgs, shortName } from "../../packages/pulumi-hostnet/src/cli/watch";
+import { healTargets, parseWatchArgs, shortName } from "../../components/src/cli/watch";
 
 const urn = (type: string, name: string) => `urn:pulumi:dev::hostnet::${type}::${name}`;
 const DC = "hostnet:index:Container$pulumi-nodejs:dynamic/hostnet:DockerContainer";

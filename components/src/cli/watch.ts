@@ -28,7 +28,7 @@ import { existsSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { OWNER_LABEL } from "../common/naming";
-import { ContainerEvent, EventStream, followContainerEvents } from "../engine/host/dockerEvents";
+import { ContainerEvent, EventStream, followContainerEvents } from "../host/dockerEvents";
 import { describeOrphan, orphanedSidecars } from "./sidecars";
 
 export interface WatchOptions {

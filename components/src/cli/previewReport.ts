@@ -12,7 +12,7 @@
 
 import { writeFileSync } from "node:fs";
 import * as engine from "../engine";
-import { localRunner } from "../engine/host/run";
+import { localRunner } from "../host/run";
 import {
     countByOperation,
     diagnosticText,

@@ -5,7 +5,7 @@
 // Engine side: loaded by the dynamic-provider process.
 
 import { ModeUse, modeRefusal, netModeOf } from "../../common/modes";
-import * as docker from "../host/docker";
+import * as docker from "../../host/docker";
 
 export interface ContainerNetns {
     id: string;

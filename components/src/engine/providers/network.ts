@@ -12,7 +12,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { describeOwner, isOwnedBy, OWNER_LABEL } from "../../common/naming";
 import { checkNetworkInputs, NetworkInputs, NetworkOutputs } from "../../common/specs/network";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
-import * as networks from "../host/dockerNetworks";
+import * as networks from "../../host/dockerNetworks";
 import { hostAddresses, overlaps } from "../observe";
 import { callStep, describe, execute, Plan } from "../plan";
 import { claim, claimsIn } from "../registry";

@@ -10,10 +10,10 @@
 
 import { OWNER_LABEL, sameStack } from "../common/naming";
 import { parseCidr } from "../common/validation";
-import * as docker from "./host/docker";
-import { currentHostKey } from "./host/hostScope";
-import * as networks from "./host/dockerNetworks";
-import * as ip from "./host/ip";
+import * as docker from "../host/docker";
+import { currentHostKey } from "../host/hostScope";
+import * as networks from "../host/dockerNetworks";
+import * as ip from "../host/ip";
 
 export interface AddressHolder {
     /** The address without prefix length. */

@@ -7,8 +7,8 @@
 //
 // Engine side: loaded by the dynamic-provider process.
 
-import { ExistsError, HostCommandError } from "./host/errors";
-import { IpCommand, runIp } from "./host/ip";
+import { ExistsError, HostCommandError } from "../host/errors";
+import { IpCommand, runIp } from "../host/ip";
 
 /** Where a step runs: the host's network namespace, or a container's (by the PID of its first process). */
 export interface Netns {

@@ -8,16 +8,16 @@
 //
 // Read only. Runs in the `hostnet` command-line tool, neither in a Pulumi
 // program nor in the engine: the host is read through the host layer
-// (engine/host/*), which owns every command line and API call.
+// (host/*), which owns every command line and API call.
 
 import { hostname } from "node:os";
 import { netModeOf, NetMode } from "../common/modes";
 import { OWNER_LABEL, parseOwnerMark, ResourceIdentity } from "../common/naming";
-import * as docker from "../engine/host/docker";
-import { bridgeOfNetwork, listNetworks, NetworkInspect } from "../engine/host/dockerNetworks";
-import { DockerUnreachableError } from "../engine/host/errors";
-import { renderSvg } from "../engine/host/graphviz";
-import { AddressInfo, ipv4Cidrs, LinkInfo, listLinksWithAddresses } from "../engine/host/ip";
+import * as docker from "../host/docker";
+import { bridgeOfNetwork, listNetworks, NetworkInspect } from "../host/dockerNetworks";
+import { DockerUnreachableError } from "../host/errors";
+import { renderSvg } from "../host/graphviz";
+import { AddressInfo, ipv4Cidrs, LinkInfo, listLinksWithAddresses } from "../host/ip";
 import { writeFileSync } from "node:fs";
 import { renderDot, renderText } from "./topologyRender";
 

@@ -10,8 +10,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { ENGINE_MODULE, PACKAGE_NAME } from "../common/package";
 import { checkHost, HostSpec, sameHost } from "../common/specs/host";
 import { containsUnknown } from "../common/validation";
-import { HostUnreachableError } from "./host/errors";
-import { onHost, sshConnection } from "./host/ssh";
+import { HostUnreachableError } from "../host/errors";
+import { onHost, sshConnection } from "../host/ssh";
 import * as bridge from "./providers/bridge";
 import * as dockerContainer from "./providers/dockerContainer";
 import * as network from "./providers/network";
@@ -88,7 +88,7 @@ function hostOf(props: unknown): HostSpec | undefined {
 
 /**
  * Runs every method of a provider on the resource's host: inside the host's
- * scope, `runHost` and the Docker client act on that host (engine/host/
+ * scope, `runHost` and the Docker client act on that host (host/
  * hostScope.ts). A resource of this machine (no `host`) runs as before, with
  * no scope at all. A host that cannot be reached fails the preview's `check`
  * of its own resources only, with a message naming it. Changing the host (its

@@ -5,12 +5,12 @@
 // two attachments) is caught at preview, before anything is touched.
 //
 // Claims are per host: a space is read inside the current host's scope
-// (engine/host/hostScope.ts), so `ifname@host` on host b and on host c are two
+// (host/hostScope.ts), so `ifname@host` on host b and on host c are two
 // spaces, and this machine's spaces are named as before.
 //
 // Engine side: loaded by the dynamic-provider process. Per process, in memory.
 
-import { currentHostKey } from "./host/hostScope";
+import { currentHostKey } from "../host/hostScope";
 
 const claims = new Map<string, string>(); // `${space}|${key}` -> owner
 const byOwner = new Map<string, Set<string>>(); // owner -> its claims

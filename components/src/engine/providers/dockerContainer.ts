@@ -20,10 +20,10 @@ import {
     EndpointInput,
 } from "../../common/specs/dockerContainer";
 import { containsUnknown, failuresError, InputFailure, isBuiltinNetworkMode, isKnown, parsePortSpec } from "../../common/validation";
-import * as docker from "../host/docker";
-import { netnsOf } from "../host/netns";
-import * as networks from "../host/dockerNetworks";
-import { DockerApiError } from "../host/errors";
+import * as docker from "../../host/docker";
+import { netnsOf } from "../../host/netns";
+import * as networks from "../../host/dockerNetworks";
+import { DockerApiError } from "../../host/errors";
 import { foreignHolder } from "../observe";
 import { callStep, describe, execute, making, Plan } from "../plan";
 import { claim, isClaimed } from "../registry";

@@ -17,8 +17,8 @@ import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { callStep, describe, execute, Plan } from "../plan";
 import { claim, isClaimed } from "../registry";
 import { checkNetworkAttachmentInputs, NetworkAttachmentInputs, NetworkAttachmentOutputs } from "../../common/specs/networkAttachment";
-import * as docker from "../host/docker";
-import * as networks from "../host/dockerNetworks";
+import * as docker from "../../host/docker";
+import * as networks from "../../host/dockerNetworks";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 function endpointOf(c: docker.ContainerInspect, networkId: string): docker.EndpointInspect | undefined {

@@ -11,9 +11,9 @@
 // CLI side: reads the host through the host layer; changes nothing.
 
 import { OWNER_LABEL } from "../common/naming";
-import { inspectContainer } from "../engine/host/docker";
-import { listContainers } from "../engine/host/dockerEvents";
-import { netnsOf } from "../engine/host/netns";
+import { inspectContainer } from "../host/docker";
+import { listContainers } from "../host/dockerEvents";
+import { netnsOf } from "../host/netns";
 
 export interface OrphanedSidecar {
     /** The sidecar's Docker name and id. */

@@ -7,7 +7,7 @@
 //
 // Runs as a command-line tool, neither in a Pulumi program nor in the engine's
 // provider process. It reads the host through the library's host layer
-// (engine/host/*), which owns every command line; only `watch` changes the
+// (host/*), which owns every command line; only `watch` changes the
 // host, and only through the engine (a targeted \`pulumi up\`).
 
 import { parseArgs } from "node:util";
