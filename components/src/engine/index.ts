@@ -81,7 +81,7 @@ function migrating(inner: AnyProvider): AnyProvider {
 }
 
 /** The host a resource lives on (its `host` input or output), or undefined for this machine. */
-function hostOf(props: unknown): HostSpec | undefined {
+function hostOfProps(props: unknown): HostSpec | undefined {
     const host = (props as { host?: unknown } | undefined)?.host;
     return typeof host === "object" && host !== null ? (host as HostSpec) : undefined;
 }
@@ -99,7 +99,7 @@ function onItsHost(inner: AnyProvider): AnyProvider {
     return {
         ...inner,
         async check(olds, news) {
-            const host = hostOf(news);
+            const host = hostOfProps(news);
             if (!host) return inner.check!(olds, news);
             const failures = checkHost("host", host, containsUnknown);
             if (failures.length > 0) return { inputs: news, failures };
@@ -118,21 +118,21 @@ function onItsHost(inner: AnyProvider): AnyProvider {
         },
         async diff(id, olds, news) {
             const result = inner.diff ? await inner.diff(id, olds, news) : { changes: false };
-            if (!sameHost(hostOf(olds), hostOf(news))) {
+            if (!sameHost(hostOfProps(olds), hostOfProps(news))) {
                 return { ...result, changes: true, replaces: [...(result.replaces ?? []), "host"] };
             }
             return JSON.stringify(olds.host ?? null) === JSON.stringify(news.host ?? null) ? result : { ...result, changes: true };
         },
-        create: (inputs) => onHost(hostOf(inputs), () => inner.create(inputs)),
-        read: (id, props) => onHost(hostOf(props), () => inner.read!(id, props)),
+        create: (inputs) => onHost(hostOfProps(inputs), () => inner.create(inputs)),
+        read: (id, props) => onHost(hostOfProps(props), () => inner.read!(id, props)),
         update: (id, olds, news) =>
-            onHost(hostOf(news), async () => {
+            onHost(hostOfProps(news), async () => {
                 // Only how the host is reached changed: store it, touch nothing.
                 const result = inner.diff ? await inner.diff(id, olds, news) : { changes: true };
                 if (!result.changes) return { outs: { ...withoutProvider(olds), host: news.host } };
                 return inner.update!(id, olds, news);
             }),
-        delete: (id, props) => onHost(hostOf(props), () => inner.delete!(id, props)),
+        delete: (id, props) => onHost(hostOfProps(props), () => inner.delete!(id, props)),
     };
 }
 

@@ -31,25 +31,12 @@ import * as http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Duplex } from "node:stream";
+import type { HostSpec } from "../common/specs/host";
 import { HostUnreachableError } from "./errors";
 import { HostConnection, withHost } from "./hostScope";
 import { shellQuote } from "./quote";
 import { ShellSession, ShellSessionError } from "./shellSession";
 import { CommandResult, CommandRunner, localRunner } from "./run";
-
-/** A host as the engine receives it (common/specs/host.ts's HostSpec). */
-export interface SshHost {
-    name: string;
-    ssh: {
-        host: string;
-        port?: number;
-        user?: string;
-        privateKeyPath?: string;
-        privateKey?: string;
-        knownHostsPath?: string;
-        knownHosts?: string;
-    };
-}
 
 /** Seconds an idle master connection stays after its last use (a backstop: the process closes its masters on exit). */
 const CONTROL_PERSIST_S = 60;
@@ -103,7 +90,7 @@ function removeStaleFolders(): void {
 const connections = new Map<string, SshConnection>();
 
 /** The connection to `host`, shared by every resource of this process that names the same host the same way. */
-export function sshConnection(host: SshHost): SshConnection {
+export function sshConnection(host: HostSpec): SshConnection {
     const s = host.ssh;
     const key = JSON.stringify([
         host.name,
@@ -124,7 +111,7 @@ export function sshConnection(host: SshHost): SshConnection {
 }
 
 /** Runs `fn` on `host` (undefined: this machine): commands and Docker calls inside it go there. */
-export function onHost<T>(host: SshHost | undefined, fn: () => T): T {
+export function onHost<T>(host: HostSpec | undefined, fn: () => T): T {
     return withHost(host ? sshConnection(host) : undefined, fn);
 }
 
@@ -157,7 +144,7 @@ export class SshConnection implements HostConnection {
     private files?: { key?: string; knownHosts?: string };
     private master = false;
 
-    constructor(readonly host: SshHost) {
+    constructor(readonly host: HostSpec) {
         this.name = host.name;
         this.runner = (argv, input) => this.run(argv, input);
         this.dockerAgent = new DialStdioAgent(this);

@@ -6,37 +6,11 @@
 // Program side: runs in the user's Pulumi program.
 
 import * as pulumi from "@pulumi/pulumi";
-import { checkHost } from "../common/specs/host";
+import { checkHost, SshSpec } from "../common/specs/host";
 import { refuse } from "./promptCheck";
 
-export interface SshArgs {
-    /** The host's address or DNS name, as ssh takes it. */
-    host: pulumi.Input<string>;
-    /** SSH port. Default 22. */
-    port?: pulumi.Input<number>;
-    /** User to log in as. Default `root` (links and namespaces need it, or CAP_NET_ADMIN and access to Docker). */
-    user?: pulumi.Input<string>;
-    /**
-     * Private key file on the machine that runs Pulumi (read when the engine
-     * connects, never stored). Preferred over `privateKey`. Default: ssh's own
-     * keys and agent.
-     */
-    privateKeyPath?: pulumi.Input<string>;
-    /**
-     * The private key itself, e.g. `config.requireSecret("sshKey")`. Stored in
-     * the stack's state as a secret (encrypted), and written only to a private
-     * folder of the engine's process while it runs. Prefer `privateKeyPath`.
-     */
-    privateKey?: pulumi.Input<string>;
-    /**
-     * known_hosts file that holds the host's key: the connection is refused if
-     * the host's key is not there or differs (strict host key checking).
-     * Default: ssh's own (~/.ssh/known_hosts).
-     */
-    knownHostsPath?: pulumi.Input<string>;
-    /** known_hosts lines themselves, instead of a file. */
-    knownHosts?: pulumi.Input<string>;
-}
+/** How to reach a host over SSH (common/specs/host.ts's `SshSpec`), each field a value or an Output. */
+export type SshArgs = { [K in keyof SshSpec]: pulumi.Input<SshSpec[K]> };
 
 export interface HostArgs {
     /**
@@ -50,11 +24,10 @@ export interface HostArgs {
     ssh: SshArgs;
 }
 
-/** The `host` input every resource registers: what the engine receives (common/specs/host.ts's HostSpec). */
+/** The `host` input every resource registers: what the engine receives as common/specs/host.ts's `HostSpec` (`privateKey` a secret). */
 export interface HostInput {
     name: string;
-    /** host, port, user, privateKeyPath, privateKey (a secret), knownHostsPath, knownHosts. */
-    ssh: Record<string, pulumi.Input<string | number>>;
+    ssh: SshArgs;
 }
 
 /** A host resolved for one resource: its name (for owner marks) and the input to register. */
@@ -64,7 +37,7 @@ export interface ResolvedHost {
 }
 
 // The host of each resource of this library (and of each Host), for children and resources that refer to them.
-const hostOfResource = new WeakMap<pulumi.Resource, ResolvedHost | undefined>();
+const hostsByResource = new WeakMap<pulumi.Resource, ResolvedHost | undefined>();
 
 /** Where a resource is: a Host, or `{ name?, ssh }`. Undefined: this machine. */
 export type HostRef = HostArgs | Host;
@@ -89,7 +62,7 @@ export class Host extends pulumi.ComponentResource {
         super("hostnet:index:Host", name, {}, opts);
         this.hostName = resolved.name;
         this.resolved = resolved;
-        hostOfResource.set(this, resolved);
+        hostsByResource.set(this, resolved);
         this.registerOutputs({ hostName: this.hostName });
     }
 }
@@ -132,14 +105,14 @@ function hostInput(what: string, args: HostArgs): ResolvedHost {
 }
 
 /** The host of one of this library's resources (or a Host), when it is known to this program. */
-export function hostOf(resource: unknown): ResolvedHost | undefined {
-    return typeof resource === "object" && resource !== null ? hostOfResource.get(resource as pulumi.Resource) : undefined;
+export function hostOfResource(resource: unknown): ResolvedHost | undefined {
+    return typeof resource === "object" && resource !== null ? hostsByResource.get(resource as pulumi.Resource) : undefined;
 }
 
 /** The host a resource's parent chain names: the nearest Host, or resource of this library, above it (`found` false: none). */
 function inheritedHost(parent: pulumi.Resource | undefined): { found: boolean; host?: ResolvedHost } {
     for (let r: pulumi.Resource | undefined = parent, depth = 0; r !== undefined && depth < 64; depth++) {
-        if (hostOfResource.has(r)) return { found: true, host: hostOfResource.get(r) };
+        if (hostsByResource.has(r)) return { found: true, host: hostsByResource.get(r) };
         // The SDK keeps each resource's parent here; a user's own components are walked through.
         r = (r as unknown as { __parentResource?: pulumi.Resource }).__parentResource;
     }
@@ -160,21 +133,21 @@ export function resolveHost(
     opts: { parent?: pulumi.Resource } | undefined,
     related: { field: string; value: unknown }[] = [],
 ): ResolvedHost | undefined {
-    const known = related.filter((r) => typeof r.value === "object" && r.value !== null && hostOfResource.has(r.value as pulumi.Resource));
+    const known = related.filter((r) => typeof r.value === "object" && r.value !== null && hostsByResource.has(r.value as pulumi.Resource));
     let resolved: ResolvedHost | undefined;
     if (host !== undefined) {
         resolved = isHost(host) ? host.resolved : hostInput(what, host as HostArgs);
     } else {
         const inherited = inheritedHost(opts?.parent);
         // Nothing says where: follow what it refers to.
-        resolved = inherited.found ? inherited.host : known.length > 0 ? hostOf(known[0].value) : undefined;
+        resolved = inherited.found ? inherited.host : known.length > 0 ? hostOfResource(known[0].value) : undefined;
     }
     for (const r of known) {
-        if (hostOf(r.value)?.name !== resolved?.name) {
+        if (hostOfResource(r.value)?.name !== resolved?.name) {
             const reason =
-                host === undefined && known[0] !== r && hostOf(known[0].value)?.name === resolved?.name
-                    ? `\`${known[0].field}\` is on ${where(resolved)} but \`${r.field}\` is on ${where(hostOf(r.value))}; both must be on one host`
-                    : `\`${r.field}\` is on ${where(hostOf(r.value))}, but this resource is on ${where(resolved)}; set \`host\` (or the parent Host) to match`;
+                host === undefined && known[0] !== r && hostOfResource(known[0].value)?.name === resolved?.name
+                    ? `\`${known[0].field}\` is on ${where(resolved)} but \`${r.field}\` is on ${where(hostOfResource(r.value))}; both must be on one host`
+                    : `\`${r.field}\` is on ${where(hostOfResource(r.value))}, but this resource is on ${where(resolved)}; set \`host\` (or the parent Host) to match`;
             refuse(what, [reason]);
         }
     }
@@ -183,5 +156,5 @@ export function resolveHost(
 
 /** Records where a resource of this library lives, for its children and for resources that refer to it. */
 export function rememberHost(resource: pulumi.Resource, host: ResolvedHost | undefined): void {
-    hostOfResource.set(resource, host);
+    hostsByResource.set(resource, host);
 }

@@ -7,24 +7,42 @@
 
 import { InputFailure } from "../validation";
 
-/** How to reach a host over SSH. Files are read by the engine when it connects, not when the program runs. */
+/**
+ * How to reach a host over SSH: the one description of it. The program takes
+ * it with each field a `pulumi.Input` (`SshArgs`), the engine receives it
+ * resolved, and the host layer connects with it. Files are read by the engine
+ * when it connects, not when the program runs.
+ */
 export interface SshSpec {
-    /** Address or DNS name of the host. */
+    /** The host's address or DNS name, as ssh takes it. */
     host: string;
-    /** Default 22. */
+    /** SSH port. Default 22. */
     port?: number;
-    /** Default `root`: the library changes links and namespaces, which needs root (or CAP_NET_ADMIN and docker access). */
+    /** User to log in as. Default `root` (links and namespaces need it, or CAP_NET_ADMIN and access to Docker). */
     user?: string;
-    /** A private key file on the machine that runs Pulumi. */
+    /**
+     * Private key file on the machine that runs Pulumi (read when the engine
+     * connects, never stored). Preferred over `privateKey`. Default: ssh's own
+     * keys and agent.
+     */
     privateKeyPath?: string;
-    /** A private key itself (PEM / OpenSSH format). Pass it as a Pulumi secret; prefer `privateKeyPath`. */
+    /**
+     * The private key itself, e.g. `config.requireSecret("sshKey")`. Stored in
+     * the stack's state as a secret (encrypted), and written only to a private
+     * folder of the engine's process while it runs. Prefer `privateKeyPath`.
+     */
     privateKey?: string;
-    /** known_hosts file holding the host's key (strict host key checking). Default: ssh's own (~/.ssh/known_hosts). */
+    /**
+     * known_hosts file that holds the host's key: the connection is refused if
+     * the host's key is not there or differs (strict host key checking).
+     * Default: ssh's own (~/.ssh/known_hosts).
+     */
     knownHostsPath?: string;
     /** known_hosts lines themselves, instead of a file. */
     knownHosts?: string;
 }
 
+/** A host as the engine receives it in a resource's `host` input, and as the host layer connects to it. */
 export interface HostSpec {
     /**
      * The host's name in this stack: part of every owner mark made there and of
