@@ -50,7 +50,7 @@ describe("components under mocks", () => {
         assert.equal(child.inputs.name, "hn-stk-web");
         assert.equal(child.inputs.owner, "hostnet/proj/stk/DockerContainer/web");
         assert.deepEqual(child.inputs.command, ["sleep", "1"]);
-        assert.equal(typeof child.inputs.__provider, "string", "the provider must serialize");
+        assert.equal(child.inputs.__provider, 'exports.handler = () => require("pulumi-hostnet/engine").provider("DockerContainer");\n');
         assert.ok(registered.some((r) => r.type === "hostnet:index:Container" && r.name === "web"));
     });
 

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultDockerName } from "../common/naming";
 import { checkNetworkInputs } from "../common/specs/network";
-import { engineProvider } from "./engineProvider";
+import { engineResource } from "./engineResource";
 import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
 
@@ -54,7 +54,7 @@ export function declaredSubnetOf(ref: unknown): DeclaredSubnet | undefined {
     return typeof ref === "object" && ref !== null ? declared.get(ref) : undefined;
 }
 
-export class Network extends pulumi.dynamic.Resource {
+export class Network extends pulumi.CustomResource {
     declare readonly networkId: pulumi.Output<string>;
     declare readonly name: pulumi.Output<string>;
     /** The Linux bridge behind the network: pass it to a VethAttachment's `bridge`. */
@@ -79,7 +79,7 @@ export class Network extends pulumi.dynamic.Resource {
             ...(host ? { host: host.input } : {}),
         };
         checkPromptly(`Network "${name}"`, inputs, checkNetworkInputs);
-        super(engineProvider("Network"), name, { networkId: undefined, bridge: undefined, ...inputs }, opts, "hostnet", "Network");
+        super(...engineResource("Network", name, { networkId: undefined, bridge: undefined, ...inputs }, opts));
         declared.set(this, { name, subnet: args.subnet, gateway: args.gateway });
         rememberHost(this, host);
     }

@@ -6,7 +6,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { checkNetworkAttachmentInputs } from "../common/specs/networkAttachment";
-import { engineProvider } from "./engineProvider";
+import { engineResource } from "./engineResource";
 import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
 import { containerIdOf, ContainerRef, networkIdOf, NetworkRef } from "./refs";
@@ -28,7 +28,7 @@ export interface NetworkAttachmentArgs {
 }
 
 /** A running container's connection to a user-defined network, made and changed without recreating the container. */
-export class NetworkAttachment extends pulumi.dynamic.Resource {
+export class NetworkAttachment extends pulumi.CustomResource {
     declare readonly containerId: pulumi.Output<string>;
     declare readonly networkId: pulumi.Output<string>;
     declare readonly address: pulumi.Output<string>;
@@ -49,12 +49,12 @@ export class NetworkAttachment extends pulumi.dynamic.Resource {
         };
         checkPromptly(what, inputs, checkNetworkAttachmentInputs);
         super(
-            engineProvider("NetworkAttachment"),
-            name,
-            { containerId: undefined, networkId: undefined, address: undefined, endpointId: undefined, ...inputs },
-            opts,
-            "hostnet",
-            "NetworkAttachment",
+            ...engineResource(
+                "NetworkAttachment",
+                name,
+                { containerId: undefined, networkId: undefined, address: undefined, endpointId: undefined, ...inputs },
+                opts,
+            ),
         );
         rememberHost(this, host);
     }

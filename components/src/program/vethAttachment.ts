@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { defaultHostIfName, defaultMac } from "../common/naming";
 import { checkVethAttachmentInputs } from "../common/specs/vethAttachment";
 import { declaredBridgeAddresses } from "./bridge";
-import { engineProvider } from "./engineProvider";
+import { engineResource } from "./engineResource";
 import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
 import { containerIdOf, ContainerRef, DockerNetworkResource } from "./refs";
@@ -71,7 +71,7 @@ export interface VethAttachmentArgs {
  * with a default route. `pulumi refresh` reads it back from the kernel;
  * `pulumi destroy` removes both ends (and only interfaces it made).
  */
-export class VethAttachment extends pulumi.dynamic.Resource {
+export class VethAttachment extends pulumi.CustomResource {
     declare readonly container: pulumi.Output<string>;
     declare readonly containerId: pulumi.Output<string>;
     declare readonly bridge: pulumi.Output<string>;
@@ -104,12 +104,12 @@ export class VethAttachment extends pulumi.dynamic.Resource {
         };
         checkPromptly(`VethAttachment "${name}"`, inputs, checkVethAttachmentInputs);
         super(
-            engineProvider("VethAttachment"),
-            name,
-            { containerId: undefined, effectiveGateway: undefined, bridgeAddress: undefined, up: undefined, ...inputs },
-            opts,
-            "hostnet",
-            "VethAttachment",
+            ...engineResource(
+                "VethAttachment",
+                name,
+                { containerId: undefined, effectiveGateway: undefined, bridgeAddress: undefined, up: undefined, ...inputs },
+                opts,
+            ),
         );
         rememberHost(this, host);
     }

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultMac } from "../common/naming";
 import { checkVethLinkInputs, VethLinkEnd } from "../common/specs/vethLink";
-import { engineProvider } from "./engineProvider";
+import { engineResource } from "./engineResource";
 import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
 import { containerIdOf, ContainerRef } from "./refs";
@@ -36,7 +36,7 @@ export interface VethLinkArgs {
 }
 
 /** A veth pair between two containers, each end named and optionally addressed: no bridge in between. */
-export class VethLink extends pulumi.dynamic.Resource {
+export class VethLink extends pulumi.CustomResource {
     declare readonly a: pulumi.Output<VethLinkEnd>;
     declare readonly b: pulumi.Output<VethLinkEnd>;
     declare readonly owner: pulumi.Output<string>;
@@ -54,14 +54,7 @@ export class VethLink extends pulumi.dynamic.Resource {
         });
         const inputs = { a: end("a", args.a), b: end("b", args.b), mtu: args.mtu, owner, ...(host ? { host: host.input } : {}) };
         checkPromptly(`VethLink "${name}"`, inputs, checkVethLinkInputs);
-        super(
-            engineProvider("VethLink"),
-            name,
-            { aContainerId: undefined, bContainerId: undefined, ...inputs },
-            opts,
-            "hostnet",
-            "VethLink",
-        );
+        super(...engineResource("VethLink", name, { aContainerId: undefined, bContainerId: undefined, ...inputs }, opts));
         rememberHost(this, host);
     }
 }
