@@ -7,8 +7,9 @@
 // Before any timing: running `--net=none` containers (labelled with the run),
 // a Docker network, one project folder per run with its own backend and
 // PULUMI_HOME, one untimed warm-up preview. Then, per run: the empty program's
-// preview, and for each N the baselines' attach/detach and hostnet's up,
-// no-op preview, refresh and destroy; every result is read back from the host.
+// preview (also run each variant's way, when a variant changes how programs
+// run), and for each N the baselines' attach/detach and hostnet's up, no-op
+// preview, refresh and destroy; every result is read back from the host.
 // A line per step; at the end the table (Markdown) on stdout and, in
 // bench/results/, the same as JSON and Markdown. Everything made is removed on
 // exit, also on Ctrl-C or failure.
@@ -71,6 +72,7 @@ function parseVariant(spec: string): Variant {
     const colon = spec.indexOf(":");
     const name = colon < 0 ? spec : spec.slice(0, colon);
     if (!/^[a-z0-9-]{1,12}$/.test(name)) fail(`--variant: the name must be 1-12 of a-z, 0-9, -; got "${name}"`);
+    if (name === "main") fail(`--variant: "main" names hostnet as it is (measured anyway); call the variant something else`);
     const v: Variant = { name, env: {}, skipPreview: false };
     for (const item of colon < 0 ? [] : spec.slice(colon + 1).split(",")) {
         if (item === "skip-preview") v.skipPreview = true;
@@ -230,7 +232,8 @@ async function main(): Promise<void> {
     registerRun();
     await sweepStale(log);
     const maxN = o.ns.at(-1)!;
-    const steps = o.runs * (1 + o.ns.length * o.only.reduce((k, m) => k + (m === "hostnet" ? 4 * o.variants.length : 2), 0));
+    const emptyRuns = o.variants.filter((v) => v.name === "" || Object.keys(v.env).length > 0 || v.javascript).length;
+    const steps = o.runs * (emptyRuns + o.ns.length * o.only.reduce((k, m) => k + (m === "hostnet" ? 4 * o.variants.length : 2), 0));
     let step = 0;
     const samples: Sample[] = [];
     const facts = machineFacts();
@@ -286,11 +289,29 @@ async function main(): Promise<void> {
             v.javascript,
         ),
     }));
-    const empty = makeProject(ws, join(scratch, "empty"), "hostnet-bench-empty", "empty.ts");
-    const emptyStack = `b${RUN}-empty`;
-    await initStack(empty, emptyStack, {});
-    const warm = await pulumiOk("preview the empty program (warm-up)", empty, ["preview", "--non-interactive", "--stack", emptyStack]);
-    log(`warm-up: empty program preview ${(warm.ms / 1000).toFixed(2)} s (not counted)`);
+    // The empty program, as hostnet's main row runs it and as each variant that changes how the program runs
+    // (environment, JavaScript) runs it: each fixed cost is measured against the floor of its own way.
+    const empties = await Promise.all(
+        o.variants
+            .filter((v) => v.name === "" || Object.keys(v.env).length > 0 || v.javascript)
+            .map(async (v) => {
+                const project = makeProject(
+                    { ...ws, extraEnv: v.env },
+                    join(scratch, `empty-${v.name || "main"}`),
+                    "hostnet-bench-empty",
+                    "empty.ts",
+                    undefined,
+                    v.javascript,
+                );
+                const stack = `b${RUN}-empty-${v.name || "main"}`;
+                await initStack(project, stack, {});
+                return { op: `empty.preview${v.name ? `@${v.name}` : ""}`, project, stack };
+            }),
+    );
+    for (const e of empties) {
+        const warm = await pulumiOk("preview the empty program (warm-up)", e.project, ["preview", "--non-interactive", "--stack", e.stack]);
+        log(`warm-up: ${e.op} ${(warm.ms / 1000).toFixed(2)} s (not counted)`);
+    }
 
     const baselines: Partial<Record<Method, { b: Baseline; cs: Container[] }>> = {};
     if (o.only.includes("seed")) baselines.seed = { b: seedBaseline(plan), cs: containers };
@@ -307,8 +328,10 @@ async function main(): Promise<void> {
     };
 
     for (let rep = 1; rep <= o.runs; rep++) {
-        const e = await pulumiOk("preview the empty program", empty, ["preview", "--non-interactive", "--stack", emptyStack]);
-        record(rep, 0, "empty.preview", e, { rss: e.rss });
+        for (const empty of empties) {
+            const e = await pulumiOk("preview the empty program", empty.project, ["preview", "--non-interactive", "--stack", empty.stack]);
+            record(rep, 0, empty.op, e, { rss: e.rss });
+        }
         for (const n of o.ns) {
             for (const m of ["seed", "cni", "docker"] as const) {
                 const base = baselines[m];

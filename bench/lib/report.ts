@@ -195,20 +195,31 @@ function targets(s: Summary): Target[] {
             });
         }
     }
-    judge(`no-op preview of ${top} <= 25% of its up`, (f) => {
-        const [pv, up] = [med(f, "hostnet.preview", top), med(f, "hostnet.up", top)];
-        return [
-            pv,
-            up === undefined ? undefined : up * 0.25,
-            `${fmtMs(pv)} vs ${fmtMs(up)} (${pv && up ? ((100 * pv) / up).toFixed(0) : "n/a"}%)`,
-        ];
-    });
-    for (const op of ["hostnet.up", "hostnet.preview", "hostnet.refresh", "hostnet.destroy"]) {
-        judge(`fixed cost of ${op.split(".")[1]} (N=1 minus the empty program's preview) < 1 s`, (f) => {
-            const [one, floor] = [med(f, op, 1), med(f, "empty.preview", 0)];
-            const fixed = one === undefined || floor === undefined ? undefined : one - floor;
-            return [fixed, 1000, `${fmtMs(fixed)} (N=1 ${fmtMs(one)}, empty ${fmtMs(floor)})`];
+    // The ratio and the fixed costs for hostnet as it is and for each variant (another library, environment, way
+    // of running), each against the empty program run the same way where the bench measured that.
+    const variants = [
+        "",
+        ...Object.keys(s.wall.stats).flatMap((op) => (op.startsWith("hostnet.up@") ? [op.slice("hostnet.up".length)] : [])),
+    ];
+    for (const v of variants) {
+        const tag = v ? ` **[${v.slice(1)}]**` : "";
+        judge(`no-op preview of ${top} <= 25% of its up${tag}`, (f) => {
+            const [pv, up] = [med(f, `hostnet.preview${v}`, top), med(f, `hostnet.up${v}`, top)];
+            return [
+                pv,
+                up === undefined ? undefined : up * 0.25,
+                `${fmtMs(pv)} vs ${fmtMs(up)} (${pv && up ? ((100 * pv) / up).toFixed(0) : "n/a"}%)`,
+            ];
         });
+        const floorOp = s.wall.stats[`empty.preview${v}`] ? `empty.preview${v}` : "empty.preview";
+        const floorName = floorOp === "empty.preview" ? "the empty program's preview" : "the empty program's preview, run the same way";
+        for (const op of ["hostnet.up", "hostnet.preview", "hostnet.refresh", "hostnet.destroy"]) {
+            judge(`fixed cost of ${op.split(".")[1]}${tag} (N=1 minus ${floorName}) < 1 s`, (f) => {
+                const [one, floor] = [med(f, `${op}${v}`, 1), med(f, floorOp, 0)];
+                const fixed = one === undefined || floor === undefined ? undefined : one - floor;
+                return [fixed, 1000, `${fmtMs(fixed)} (N=1 ${fmtMs(one)}, empty ${fmtMs(floor)})`];
+            });
+        }
     }
     const providerPeak = Math.max(0, ...Object.values(s.rss).map((byN) => byN[top]?.provider ?? 0));
     out.push({
