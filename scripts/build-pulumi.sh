@@ -49,6 +49,8 @@ fi
 # @pulumi/pulumi's own host does without loading its SDK runtime, and run
 # that host when they cannot vouch for matching it.
 install -m 0644 "$root/tools/dynamic-provider/server.js" "$bin/hostnet-dynamic-provider.js"
+# What the language host preloads into a TypeScript program's run whose type-check it remembers.
+install -m 0644 "$root/tools/typecheck/record.js" "$bin/hostnet-typecheck-record.js"
 install -m 0755 "$root/tools/dynamic-provider/pulumi-resource-pulumi-nodejs" "$bin/pulumi-resource-pulumi-nodejs"
 
 stamped=$("$bin/pulumi" version)
