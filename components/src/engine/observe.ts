@@ -4,7 +4,9 @@
 //
 // The scan of every container's namespace costs a process per running
 // container, so checks ask for it only when an input that it guards changed,
-// and its result is shared by the checks of one preview for a few seconds.
+// and only for a bridge that has a port nobody accounts for (a veth made by
+// hand or by another stack); its result is shared by the checks of one
+// deployment.
 //
 // Engine side: loaded by the dynamic-provider process.
 
@@ -35,6 +37,39 @@ export async function bridgeState(name: string): Promise<{ kind: string; cidrs: 
 // The stack's own attachments are judged by its claims, not by the scan; a foreign holder that
 // appears while the deployment runs is a race no check can close.
 const scans = new Map<string, Promise<Map<string, AddressHolder[]>>>(); // by host ("" this machine)
+// The host's links as the deployment first read them (for the ports of its bridges), by host.
+const hostLinkViews = new Map<string, Promise<Awaited<ReturnType<typeof ip.listLinksWithAddresses>>>>();
+
+function hostLinksOnce(): ReturnType<typeof ip.listLinksWithAddresses> {
+    const host = currentHostKey();
+    let view = hostLinkViews.get(host);
+    if (!view) {
+        const made = ip.listLinksWithAddresses();
+        view = made;
+        hostLinkViews.set(host, made);
+        made.catch(() => hostLinkViews.get(host) === made && hostLinkViews.delete(host));
+    }
+    return view;
+}
+
+/**
+ * True when a port of `bridge` may lead to an address the checks would not
+ * otherwise know: a veth port whose peer is in another network namespace,
+ * not marked by the stack of `owner` (whose claims know its attachments):
+ * one marked by anyone else (another stack, a tool), or unmarked ones beyond
+ * as many as Docker has endpoints on the bridge (one port each, their
+ * addresses from its API). Only then is the
+ * namespace scan worth its cost (a process per running container): on a host
+ * with hundreds of containers, most deployments never need it.
+ */
+export async function hasUnaccountedPorts(bridge: string, owner: string): Promise<boolean> {
+    const ports = (await hostLinksOnce()).filter(
+        (l) => l.master === bridge && l.linkinfo?.info_kind === "veth" && l.link_netnsid !== undefined && !sameStack(l.ifalias, owner),
+    );
+    // Docker marks none of its ports: a port with any mark was made by someone else.
+    if (ports.some((l) => l.ifalias)) return true;
+    return ports.length > (await dockerEndpoints(bridge));
+}
 
 /**
  * Who holds which IPv4 address on each bridge, by bridge name: containers
@@ -62,6 +97,17 @@ export async function addressesOnBridges(namespaces: boolean): Promise<Map<strin
 /** Forgets the shared scan (tests: a new engine process starts with none). */
 export function forgetObservations(): void {
     scans.clear();
+    hostLinkViews.clear();
+}
+
+/** How many endpoints Docker has on a bridge (0 on a bridge it does not manage). */
+async function dockerEndpoints(bridge: string): Promise<number> {
+    let count = 0;
+    for (const n of await networks.listNetworks()) {
+        if (n.Driver !== "bridge" || networks.bridgeOfNetwork(n) !== bridge) continue;
+        count += Object.keys((await networks.inspectNetwork(n.Id))?.Containers ?? {}).length;
+    }
+    return count;
 }
 
 async function dockerHolders(): Promise<Map<string, AddressHolder[]>> {
@@ -84,7 +130,7 @@ async function dockerHolders(): Promise<Map<string, AddressHolder[]>> {
 
 async function namespaceHolders(): Promise<Map<string, AddressHolder[]>> {
     const byBridge = new Map<string, AddressHolder[]>();
-    const hostLinks = await ip.listLinksWithAddresses();
+    const hostLinks = await hostLinksOnce();
     const ports = new Map(hostLinks.filter((l) => l.master).map((l) => [l.ifindex, l]));
     const running = (await docker.listContainers()).filter((c) => c.HostConfig.NetworkMode !== "host");
     const seenPids = new Set<number>();

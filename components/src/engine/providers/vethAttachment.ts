@@ -14,7 +14,7 @@ import { failuresError, InputFailure, inSubnet, isKnown, parseCidr } from "../..
 import * as docker from "../../host/docker";
 import { ExistsError } from "../../host/errors";
 import * as ip from "../../host/ip";
-import { addressesOnBridges, bridgeState, dockerAllocationRange, warn } from "../observe";
+import { addressesOnBridges, bridgeState, dockerAllocationRange, hasUnaccountedPorts, warn } from "../observe";
 import { describe, execute, HOST, ipStep, making, Netns, Plan } from "../plan";
 import { claim, declaration, isClaimed } from "../registry";
 import { containerNetns } from "./containerNetns";
@@ -349,7 +349,9 @@ async function hostFailures(
         );
     }
     // At create, the preview has scanned the namespaces already: only Docker's own placements are read again.
-    const holders = ((await addressesOnBridges(preview)).get(inputs.bridge) ?? []).filter(
+    // The namespaces are read only when a port of the bridge leads to addresses nothing else accounts for.
+    const scan = preview && (!ownerKnown || (await hasUnaccountedPorts(inputs.bridge, inputs.owner)));
+    const holders = ((await addressesOnBridges(scan)).get(inputs.bridge) ?? []).filter(
         (h) => h.address === address && h.owner !== inputs.owner && !sameStack(h.owner, inputs.owner),
     );
     if (holders.length > 0) {
