@@ -22,6 +22,7 @@ import type { AddressPlan, Baseline, Timing } from "./baselines/baseline";
 import { CNI_BRIDGE, cniBaseline } from "./baselines/cni";
 import { dockerConnectBaseline } from "./baselines/dockerConnect";
 import { seedBaseline } from "./baselines/seed";
+import { AutomationDriver } from "./lib/automation";
 import { cleanup, cleanupOnExit, onCleanup } from "./lib/cleanup";
 import {
     checkAttached,
@@ -66,6 +67,11 @@ interface Variant {
     skipPreview: boolean;
     /** The program compiled to JavaScript beforehand (`typescript: false`). */
     javascript?: boolean;
+    /**
+     * Through the Automation API from one long-lived process (bench/lib/automationDriver.ts), the program
+     * inline: what a service that deploys again and again does. Its up, refresh and destroy are one pass.
+     */
+    automation?: boolean;
 }
 
 function parseVariant(spec: string): Variant {
@@ -77,6 +83,7 @@ function parseVariant(spec: string): Variant {
     for (const item of colon < 0 ? [] : spec.slice(colon + 1).split(",")) {
         if (item === "skip-preview") v.skipPreview = true;
         else if (item === "js") v.javascript = true;
+        else if (item === "automation") v.automation = true;
         else if (item.startsWith("library=")) {
             v.library = resolve(item.slice("library=".length));
             if (!existsSync(join(v.library, "dist", "engine", "index.js")))
@@ -84,14 +91,18 @@ function parseVariant(spec: string): Variant {
         } else if (/^env=[A-Za-z_][A-Za-z0-9_]*=/.test(item)) {
             const kv = item.slice("env=".length);
             v.env[kv.slice(0, kv.indexOf("="))] = kv.slice(kv.indexOf("=") + 1);
-        } else fail(`--variant ${name}: unknown item "${item}" (library=DIR, env=NAME=VALUE, skip-preview, js)`);
+        } else fail(`--variant ${name}: unknown item "${item}" (library=DIR, env=NAME=VALUE, skip-preview, js, automation)`);
     }
+    if (v.automation && (v.library || v.javascript || v.skipPreview))
+        fail(
+            `--variant ${name}: automation runs the repository's library, the TypeScript program inline, one pass; drop library, js, skip-preview`,
+        );
     return v;
 }
 
 const USAGE =
     "usage: npm run bench -- [--n 1,10,50,100] [--runs 3] [--only hostnet,seed,cni,docker] [--setup-runs 5] [--bridge docker0|own] [--out bench/results/NAME.json]\n" +
-    "                        [--variant NAME:library=DIR,env=NAME=VALUE,skip-preview,js]...   (experiments, beside hostnet as it is)";
+    "                        [--variant NAME:library=DIR,env=NAME=VALUE,skip-preview,js,automation]...   (beside hostnet as it is)";
 
 function parseArgs(argv: string[]): Options {
     const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
@@ -225,6 +236,18 @@ async function preflight(o: Options): Promise<void> {
     }
 }
 
+/** True for hostnet as it is and for the variants that run programs another way (their empty program is measured too). */
+function changesHowProgramsRun(v: Variant): boolean {
+    return v.name === "" || Object.keys(v.env).length > 0 || !!v.javascript || !!v.automation;
+}
+
+let automationDriver: AutomationDriver | undefined;
+/** The bench's one long-lived deploy process, started when a variant first needs it. */
+function driver(): AutomationDriver {
+    automationDriver ??= AutomationDriver.start();
+    return automationDriver;
+}
+
 async function main(): Promise<void> {
     const o = parseArgs(process.argv.slice(2));
     cleanupOnExit(log);
@@ -232,7 +255,7 @@ async function main(): Promise<void> {
     registerRun();
     await sweepStale(log);
     const maxN = o.ns.at(-1)!;
-    const emptyRuns = o.variants.filter((v) => v.name === "" || Object.keys(v.env).length > 0 || v.javascript).length;
+    const emptyRuns = o.variants.filter(changesHowProgramsRun).length;
     const steps = o.runs * (emptyRuns + o.ns.length * o.only.reduce((k, m) => k + (m === "hostnet" ? 4 * o.variants.length : 2), 0));
     let step = 0;
     const samples: Sample[] = [];
@@ -292,25 +315,43 @@ async function main(): Promise<void> {
     // The empty program, as hostnet's main row runs it and as each variant that changes how the program runs
     // (environment, JavaScript) runs it: each fixed cost is measured against the floor of its own way.
     const empties = await Promise.all(
-        o.variants
-            .filter((v) => v.name === "" || Object.keys(v.env).length > 0 || v.javascript)
-            .map(async (v) => {
-                const project = makeProject(
-                    { ...ws, extraEnv: v.env },
-                    join(scratch, `empty-${v.name || "main"}`),
-                    "hostnet-bench-empty",
-                    "empty.ts",
-                    undefined,
-                    v.javascript,
-                );
-                const stack = `b${RUN}-empty-${v.name || "main"}`;
-                await initStack(project, stack, {});
-                return { op: `empty.preview${v.name ? `@${v.name}` : ""}`, project, stack };
-            }),
+        o.variants.filter(changesHowProgramsRun).map(async (v) => {
+            const project = makeProject(
+                { ...ws, extraEnv: v.env },
+                join(scratch, `empty-${v.name || "main"}`),
+                "hostnet-bench-empty",
+                "empty.ts",
+                undefined,
+                v.javascript,
+            );
+            const stack = `b${RUN}-empty-${v.name || "main"}`;
+            if (v.automation) await driver().init(project, stack, {});
+            else await initStack(project, stack, {});
+            return { op: `empty.preview${v.name ? `@${v.name}` : ""}`, project, stack, v };
+        }),
     );
+    const previewEmpty = (e: (typeof empties)[number], what: string) =>
+        e.v.automation
+            ? driver().run(what, "preview", e.stack)
+            : pulumiOk(what, e.project, ["preview", "--non-interactive", "--stack", e.stack]);
     for (const e of empties) {
-        const warm = await pulumiOk("preview the empty program (warm-up)", e.project, ["preview", "--non-interactive", "--stack", e.stack]);
+        const warm = await previewEmpty(e, "preview the empty program (warm-up)");
         log(`warm-up: ${e.op} ${(warm.ms / 1000).toFixed(2)} s (not counted)`);
+    }
+    // Each variant's program previewed once, untimed: what a deploy follows (a preview the user saw), and what
+    // loads a long-lived process's modules and primes the language host's memory of the type-check.
+    for (const { v, project } of o.only.includes("hostnet") && containers.length > 0 ? projects : []) {
+        const stack = `b${RUN}-${v.name || "main"}-warm`;
+        const config = { addressPrefix: plan.prefix24, prefixLength: String(plan.prefixLength), bridge: plan.bridge };
+        let warm: Timing;
+        if (v.automation) {
+            await driver().init(project, stack, { ...config, containers: JSON.stringify([containers[0].name]) });
+            warm = await driver().run("preview (warm-up)", "preview", stack);
+        } else {
+            await initStack(project, stack, { ...config, containers: [containers[0].name] });
+            warm = await pulumiOk("preview (warm-up)", project, ["preview", "--non-interactive", "--stack", stack]);
+        }
+        log(`warm-up: preview of the program${v.name ? ` [${v.name}]` : ""} ${(warm.ms / 1000).toFixed(2)} s (not counted)`);
     }
 
     const baselines: Partial<Record<Method, { b: Baseline; cs: Container[] }>> = {};
@@ -329,8 +370,8 @@ async function main(): Promise<void> {
 
     for (let rep = 1; rep <= o.runs; rep++) {
         for (const empty of empties) {
-            const e = await pulumiOk("preview the empty program", empty.project, ["preview", "--non-interactive", "--stack", empty.stack]);
-            record(rep, 0, empty.op, e, { rss: e.rss });
+            const e = await previewEmpty(empty, "preview the empty program");
+            record(rep, 0, empty.op, e, { rss: "rss" in e ? (e.rss as PeakRss) : undefined });
         }
         for (const n of o.ns) {
             for (const m of ["seed", "cni", "docker"] as const) {
@@ -388,6 +429,7 @@ async function hostnet(
     const stack = `b${RUN}-${v.name || "main"}-n${n}-r${rep}`;
     const skip = v.skipPreview ? ["--skip-preview"] : [];
     const op = (name: string) => `hostnet.${name}${v.name ? `@${v.name}` : ""}`;
+    if (v.automation) return hostnetByAutomation(project, stack, rep, n, cs, plan, record, op);
     await initStack(project, stack, {
         containers: cs.map((c) => c.name),
         addressPrefix: plan.prefix24,
@@ -428,6 +470,36 @@ async function hostnet(
     if (left.length > 0)
         throw new Error(`pulumi destroy left ${left.length} interfaces of the stack: ${left.map((l) => l.ifname).join(", ")}`);
     record(rep, n, op("destroy"), destroy, { rss: destroy.rss });
+}
+
+/** hostnet's four commands on N attachments through the long-lived deploy process (Automation API, program inline). */
+async function hostnetByAutomation(
+    project: Project,
+    stack: string,
+    rep: number,
+    n: number,
+    cs: Container[],
+    plan: AddressPlan,
+    record: Recorder,
+    op: (name: string) => string,
+): Promise<void> {
+    const d = driver();
+    await d.init(project, stack, {
+        containers: JSON.stringify(cs.map((c) => c.name)),
+        addressPrefix: plan.prefix24,
+        prefixLength: String(plan.prefixLength),
+        bridge: plan.bridge,
+    });
+    const up = await d.run(`deploy ${n} attachments`, "up", stack);
+    await checkAttached("Automation API up", cs, plan.cidr, plan.gateway);
+    record(rep, n, op("up"), up, { stateBytes: stateBytes(project, stack) });
+    record(rep, n, op("preview"), await d.run(`preview ${n} unchanged attachments`, "preview", stack, true));
+    record(rep, n, op("refresh"), await d.run(`refresh ${n} attachments`, "refresh", stack, true));
+    const destroy = await d.run(`destroy ${n} attachments`, "destroy", stack);
+    await checkDetached("Automation API destroy", cs);
+    const left = (await hostLinks()).filter((l) => l.ifalias?.startsWith(ownerPrefix(RUN)));
+    if (left.length > 0) throw new Error(`destroy left ${left.length} interfaces of the stack: ${left.map((l) => l.ifname).join(", ")}`);
+    record(rep, n, op("destroy"), destroy);
 }
 
 main()
