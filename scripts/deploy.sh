@@ -1,22 +1,21 @@
 #!/usr/bin/env bash
 # Deploys the example stack (default stack name `dev`, or $HOSTNET_STACK) in
-# one pass of the engine: the way to deploy a program whose preview was seen
-# and that CI type-checked. On a pull request, CI runs `npm test` (which
-# type-checks every program with `tsc -p .`) and `npm run preview:ci` (the
-# preview, type-checked, as a comment); the merged commit is then deployed by
-# this. It skips what was done there, and says so:
-#   - the preview pass `pulumi up` runs first (--skip-preview): the engine
-#     still prints every operation as it does it;
-#   - the program's TypeScript type-check (PULUMI_NODEJS_TRANSPILE_ONLY=true,
-#     unless you set that variable yourself).
-# `npm run up` is the interactive way: it previews, then updates, type-checking both times.
+# one pass of the engine, `pulumi up --skip-preview`: the way to deploy a
+# program whose preview was seen. `pulumi up` previews first and then runs
+# the program again to update; after `bin/pulumi preview` (or a pull
+# request's `npm run preview:ci`) that first pass repeats what was shown.
+# The engine still prints every operation as it does it.
+#
+# The program's TypeScript type-check is not lost: the language host
+# remembers a check that passed and repeats it only when the program or
+# anything it reads has changed, so a deploy right after a preview of the
+# same program on this machine does not pay for it again, and any other
+# deploy checks it first (see README, Speed).
+#
+# `npm run up` is the interactive way: preview, then update.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 stack=${HOSTNET_STACK:-dev}
 cd "$root"
-if [ -z "${PULUMI_NODEJS_TRANSPILE_ONLY:-}" ]; then
-  export PULUMI_NODEJS_TRANSPILE_ONLY=true
-  echo "==> type-check: not in this deploy; \`npm test\` (tsc -p .) and the preview do it (\`npm run typecheck\` now, or set PULUMI_NODEJS_TRANSPILE_ONLY=false)"
-fi
-echo "==> pulumi up --skip-preview (stack $stack)"
+echo "==> pulumi up --skip-preview (stack $stack): one pass, for the program previewed"
 bin/pulumi up --yes --skip-preview --stack "$stack"
