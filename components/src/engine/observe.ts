@@ -54,13 +54,14 @@ function hostLinksOnce(): ReturnType<typeof ip.listLinksWithAddresses> {
 
 /**
  * True when a port of `bridge` may lead to an address the checks would not
- * otherwise know: a veth port whose peer is in another network namespace,
- * not marked by the stack of `owner` (whose claims know its attachments):
- * one marked by anyone else (another stack, a tool), or unmarked ones beyond
- * as many as Docker has endpoints on the bridge (one port each, their
- * addresses from its API). Only then is the
- * namespace scan worth its cost (a process per running container): on a host
- * with hundreds of containers, most deployments never need it.
+ * otherwise know: a veth port whose peer is in another network namespace and
+ * is not marked by the stack of `owner` (its claims know its attachments),
+ * either marked by anyone else (another stack, a tool) or unmarked beyond as
+ * many as Docker has endpoints on the bridge (one port each, their addresses
+ * from its API). Only then is the namespace scan worth its cost, a process
+ * per running container: on a host with hundreds of containers, most
+ * deployments never need it. (Not seen: an unmarked port made by hand on a
+ * bridge where as many of Docker's ports were deleted by hand.)
  */
 export async function hasUnaccountedPorts(bridge: string, owner: string): Promise<boolean> {
     const ports = (await hostLinksOnce()).filter(
