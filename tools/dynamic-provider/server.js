@@ -77,8 +77,13 @@ else require(hostScript);
  */
 function serve(script, args) {
     const load = createRequire(script);
-    // As in Pulumi's host: source maps for the stack traces it prints.
-    load("source-map-support/register");
+    // As in Pulumi's host, source maps for the stack traces it prints: installed before the first one is
+    // formatted (a stack is formatted when first read), not at start (14 modules fewer).
+    let sourceMaps = false;
+    const withSourceMaps = () => {
+        if (!sourceMaps) load("source-map-support/register");
+        sourceMaps = true;
+    };
     const grpc = load("@grpc/grpc-js");
     const anyproto = load("google-protobuf/google/protobuf/any_pb");
     const emptyproto = load("google-protobuf/google/protobuf/empty_pb");
@@ -110,6 +115,7 @@ function serve(script, args) {
     const uncaughtErrors = new Set();
     /** @param {any} err */
     const uncaughtHandler = (err) => {
+        withSourceMaps();
         if (!uncaughtErrors.has(err)) {
             uncaughtErrors.add(err);
             console.error(err.stack || err.message || "" + err);
@@ -236,6 +242,7 @@ function serve(script, args) {
                 }
                 callback(undefined, resp);
             } catch (/** @type {any} */ e) {
+                withSourceMaps();
                 console.error(`${e}: ${e.stack}`);
                 callback(e, undefined);
             }
@@ -263,6 +270,7 @@ function serve(script, args) {
                 }
                 callback(undefined, resp);
             } catch (/** @type {any} */ e) {
+                withSourceMaps();
                 console.error(`${e}: ${e.stack}`);
                 callback(e, undefined);
             }
@@ -312,6 +320,7 @@ function serve(script, args) {
                 }
                 callback(undefined, resp);
             } catch (/** @type {any} */ e) {
+                withSourceMaps();
                 console.error(`${e}: ${e.stack}`);
                 callback(e, undefined);
             }
@@ -347,6 +356,7 @@ function serve(script, args) {
                 if (provider.delete) await provider.delete(req.getId(), props);
                 callback(undefined, new emptyproto.Empty());
             } catch (/** @type {any} */ e) {
+                withSourceMaps();
                 console.error(`${e}: ${e.stack}`);
                 callback(e, undefined);
             }
