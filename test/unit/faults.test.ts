@@ -416,15 +416,23 @@ async function baseline(c: Case, op: Op): Promise<Baseline> {
     let k = 0;
     for (const step of plan.steps) {
         // A call step is one change that is not an `ip` command: a Docker API call, or one iptables command.
+        // On this machine an `ip` step's commands reach the kernel as the netlink helper's operations.
         const expected =
             step.kind === "ip"
-                ? step.commands.map((cmd) => ({ layer: "ip", text: cmd.args.join(" "), pid: step.netns.pid }))
-                : [{ layer: "call", text: step.text, pid: undefined }];
+                ? step.commands.map((cmd) => ({
+                      layer: "ip",
+                      text: `${cmd.args.join(" ")} (${JSON.stringify(cmd.op)})`,
+                      op: cmd.op,
+                      pid: step.netns.pid,
+                  }))
+                : [{ layer: "call", text: step.text, op: undefined, pid: undefined }];
         for (const e of expected) {
             const got = changes[k++];
             const same =
                 got &&
-                (e.layer === "call" ? got.layer !== "ip" : got.layer === "ip" && got.args!.join(" ") === e.text && got.pid === e.pid);
+                (e.layer === "call"
+                    ? got.layer !== "ip"
+                    : got.layer === "ip" && got.op !== undefined && JSON.stringify(got.op) === JSON.stringify(e.op) && got.pid === e.pid);
             assert.ok(
                 same,
                 `plan step "${step.text}" says ${e.layer === "ip" ? `ip ${e.text}` : "one Docker call or iptables command"}; the provider's change #${k} was ${got?.text ?? "nothing"}`,
