@@ -51,6 +51,15 @@ type RouteJSON struct {
 	Gateway string `json:"gateway,omitempty"`
 	Dev     string `json:"dev"`
 	Prefsrc string `json:"prefsrc,omitempty"`
+	// Flags: "linkdown" when the route's device has no carrier.
+	Flags []string `json:"flags"`
+}
+
+func routeFlags(r netlink.Route) []string {
+	if r.Flags&unix.RTNH_F_LINKDOWN != 0 {
+		return []string{"linkdown"}
+	}
+	return []string{}
 }
 
 var flagNames = []struct {
@@ -121,13 +130,12 @@ func render(links []netlink.Link, withAddrs bool, all []netlink.Link) ([]*LinkJS
 			Address:   a.HardwareAddr.String(),
 			Ifalias:   a.Alias,
 		}
-		if a.ParentIndex != 0 && a.ParentIndex != a.Index {
-			if a.NetNsID >= 0 {
-				index, nsid := a.ParentIndex, a.NetNsID
-				j.LinkIndex, j.LinkNetnsid = &index, &nsid
-			} else {
-				j.Link = nameOf(a.ParentIndex)
-			}
+		// A veth's peer: by index in another namespace (which may equal this link's own), by name in this one.
+		if a.ParentIndex != 0 && a.NetNsID >= 0 {
+			index, nsid := a.ParentIndex, a.NetNsID
+			j.LinkIndex, j.LinkNetnsid = &index, &nsid
+		} else if a.ParentIndex != 0 && a.ParentIndex != a.Index {
+			j.Link = nameOf(a.ParentIndex)
 		}
 		if a.MasterIndex != 0 {
 			j.Master = nameOf(a.MasterIndex)
@@ -307,7 +315,7 @@ func defaultRoutes(family int) ([]RouteJSON, error) {
 				names[r.LinkIndex] = l.Attrs().Name
 			}
 		}
-		j := RouteJSON{Dst: "default", Dev: names[r.LinkIndex]}
+		j := RouteJSON{Dst: "default", Dev: names[r.LinkIndex], Flags: routeFlags(r)}
 		if r.Gw != nil {
 			j.Gateway = r.Gw.String()
 		}
@@ -328,7 +336,7 @@ func routeGet(address string) ([]RouteJSON, error) {
 	}
 	out := []RouteJSON{}
 	for _, r := range routes {
-		j := RouteJSON{Dst: address}
+		j := RouteJSON{Dst: address, Flags: routeFlags(r)}
 		if l, err := netlink.LinkByIndex(r.LinkIndex); err == nil {
 			j.Dev = l.Attrs().Name
 		}
