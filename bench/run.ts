@@ -28,6 +28,7 @@ import {
     Container,
     createNetwork,
     hostLinks,
+    MAX_N,
     ownerPrefix,
     registerRun,
     RUN,
@@ -110,8 +111,8 @@ function parseArgs(argv: string[]): Options {
                 o.ns = value()
                     .split(",")
                     .map((x) => Number(x));
-                if (o.ns.some((n) => !Number.isInteger(n) || n < 1 || n > 240))
-                    fail(`--n takes whole numbers from 1 to 240, like 1,10,50,100`);
+                if (o.ns.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_N))
+                    fail(`--n takes whole numbers from 1 to ${MAX_N}, like 1,10,50,100,500`);
                 o.ns = [...new Set(o.ns)].sort((a, b) => a - b);
                 break;
             case "--runs":
@@ -193,6 +194,10 @@ function machineFacts(): Record<string, string> {
         iproute2: sh(["ip", "-V"]),
         cniPlugins: sh(["dpkg-query", "-W", "-f", "${Version}", "containernetworking-plugins"]),
         loadAverageAtStart: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
+        cpuCountedBy: existsSync("/sys/fs/cgroup/cpuacct/cgroup.procs")
+            ? "a cpuacct cgroup per command: every process it started, also one outliving it"
+            : "the children's rusage: the processes waited for",
+        hostnetHelper: process.env.HOSTNET_HELPER ?? "netlink (default)",
     };
 }
 
@@ -253,7 +258,7 @@ async function main(): Promise<void> {
 
     // Fixtures, outside any timing.
     const plan = await addressPlan(o.bridge);
-    log(`attachments on ${plan.bridge}: ${plan.prefix24}.10 and up, gateway ${plan.gateway}`);
+    log(`attachments on ${plan.bridge}: ${plan.first} and up, gateway ${plan.gateway}`);
     const attachOnes = o.only.some((m) => m !== "docker");
     const containers = attachOnes
         ? await startContainers(`hnb-${RUN}-c`, maxN, (d) => d % 25 === 0 && log(`started ${d}/${maxN} --net=none containers`))
@@ -298,7 +303,8 @@ async function main(): Promise<void> {
     if (network) baselines.docker = { b: dockerConnectBaseline(network), cs: dockerContainers };
 
     const record: Recorder = (rep, n, op, t, extra = {}) => {
-        samples.push({ rep, n, op, ms: t.ms, cpuMs: t.cpuMs, ...extra });
+        const reaped = (t as Partial<{ cpuReapedMs: number }>).cpuReapedMs;
+        samples.push({ rep, n, op, ms: t.ms, cpuMs: t.cpuMs, ...(reaped === undefined ? {} : { cpuReapedMs: reaped }), ...extra });
         step++;
         log(
             `[${String(step).padStart(3)}/${steps}] run ${rep}/${o.runs} N=${String(n || "-").padEnd(3)} ${op.padEnd(18)} ` +
@@ -367,7 +373,7 @@ async function hostnet(
     const op = (name: string) => `hostnet.${name}${v.name ? `@${v.name}` : ""}`;
     await initStack(project, stack, {
         containers: cs.map((c) => c.name),
-        addressPrefix: plan.prefix24,
+        firstAddress: plan.first,
         prefixLength: String(plan.prefixLength),
         bridge: plan.bridge,
     });

@@ -20,7 +20,7 @@ export function cniBaseline(plan: AddressPlan, dataDir: string): Baseline {
         ipMasq: false,
         ipam: {
             type: "host-local",
-            ranges: [[{ subnet: plan.subnet, rangeStart: `${plan.prefix24}.10`, rangeEnd: `${plan.prefix24}.250`, gateway: plan.gateway }]],
+            ranges: [[{ subnet: plan.subnet, rangeStart: plan.first, rangeEnd: plan.last, gateway: plan.gateway }]],
             routes: [{ dst: "0.0.0.0/0" }],
             dataDir,
         },

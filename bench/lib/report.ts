@@ -14,8 +14,10 @@ export interface Sample {
     op: string;
     /** Wall time, ms. */
     ms: number;
-    /** CPU time of every process the step started, ms. */
+    /** CPU time of every process the step started, ms (machine.cpuCountedBy says how). */
     cpuMs: number;
+    /** CPU time of the processes the step waited for (children's rusage), ms, when it differs in kind from cpuMs. */
+    cpuReapedMs?: number;
     rss?: PeakRss;
     stateBytes?: number;
 }
