@@ -21,12 +21,7 @@ export function dockerConnectBaseline(network: { name: string; subnet: string })
         async attach(cs) {
             const timings: Timing[] = [];
             for (const c of cs) timings.push(await runOk(`connect ${c.name}`, ["docker", "network", "connect", network.name, c.name]));
-            await checkAttached(
-                "docker network connect",
-                cs,
-                () => inSubnet,
-                `${first.slice(0, 3).join(".")}.1`,
-            );
+            await checkAttached("docker network connect", cs, () => inSubnet, `${first.slice(0, 3).join(".")}.1`);
             return sum(timings);
         },
         async detach(cs) {

@@ -13,7 +13,10 @@ import { VethAttachment } from "pulumi-hostnet";
 
 const config = new pulumi.Config();
 const containers = config.requireObject<string[]>("containers");
-const first = config.require("firstAddress").split(".").reduce((n, o) => n * 256 + Number(o), 0);
+const first = config
+    .require("firstAddress")
+    .split(".")
+    .reduce((n, o) => n * 256 + Number(o), 0);
 const nth = (i: number) => [24, 16, 8, 0].map((shift) => ((first + i) >>> shift) & 255).join(".");
 const prefixLength = config.getNumber("prefixLength") ?? 16;
 const bridge = config.get("bridge") ?? "docker0";
