@@ -20,7 +20,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { cniBaseline } from "./baselines/cni";
+import { cniBaseline, ensureCniPlugin } from "./baselines/cni";
 import { cleanup, cleanupOnExit, onCleanup } from "./lib/cleanup";
 import {
     addressPlan,
@@ -194,6 +194,7 @@ async function main(): Promise<void> {
     cleanupOnExit(log);
     registerRun();
     await sweepStale(log);
+    await ensureCniPlugin(log);
     onCleanup("remove the containers and interfaces of this run", () => sweep(RUN));
     const scratch = mkdtempSync(join(tmpdir(), `hostnet-hostwork-${RUN}-`));
     onCleanup("remove the scratch folder", () => rmSync(scratch, { recursive: true, force: true }));

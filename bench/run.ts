@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, totalmem, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { AddressPlan, Baseline, Timing } from "./baselines/baseline";
-import { CNI_BRIDGE, cniBaseline } from "./baselines/cni";
+import { cniBaseline, ensureCniPlugin } from "./baselines/cni";
 import { dockerConnectBaseline } from "./baselines/dockerConnect";
 import { seedBaseline } from "./baselines/seed";
 import { cleanup, cleanupOnExit, onCleanup } from "./lib/cleanup";
@@ -207,25 +207,7 @@ async function preflight(o: Options): Promise<void> {
     if (!existsSync(join(repoRoot, "components", "dist", "index.js"))) fail("pulumi-hostnet is not built: run `npm run setup` first");
     const image = await run(["docker", "image", "inspect", "hostnet/busybox:1"]);
     if (image.exitCode !== 0) fail("Docker or the base image is missing: run `npm run setup` first");
-    if (o.only.includes("cni") && !existsSync(CNI_BRIDGE)) {
-        log("installing Debian's containernetworking-plugins (the CNI bridge plugin baseline) ...");
-        const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-        await runOk(
-            "install containernetworking-plugins",
-            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "containernetworking-plugins"],
-            {
-                env,
-            },
-        ).catch(async () => {
-            await runOk("update the package lists", ["apt-get", "update", "-qq"], { env });
-            await runOk(
-                "install containernetworking-plugins",
-                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "containernetworking-plugins"],
-                { env },
-            );
-        });
-        log(`installed ${CNI_BRIDGE}`);
-    }
+    if (o.only.includes("cni")) await ensureCniPlugin(log);
 }
 
 async function main(): Promise<void> {

@@ -143,8 +143,10 @@ export interface AddressPlan {
 export const bridgeAlias = (id: string) => `hostnet-bench/${id}`;
 
 /**
- * The address plan on docker0 (from 172.17.150-196.10, two /24s' worth, clear
- * of Docker's own allocations from 172.17.0.2 and of the tests' 172.17.200+),
+ * The address plan on docker0 (from 172.17.64-110.10, two /24s' worth, in the
+ * half that the project's dockerd leaves free, `--fixed-cidr`
+ * 172.17.128.0/17, as the README asks of attachments; clear of the tests'
+ * 172.17.200+),
  * or, with `own`, on a Linux bridge of the run's own (marked, a /22 in
  * 10.236-239.0.0/16), which no one else's work can change or remove during
  * the run.
@@ -165,7 +167,7 @@ export async function addressPlan(which: "docker0" | "own"): Promise<AddressPlan
         if (docker0[0]?.addr_info?.[0]?.local !== "172.17.0.1") {
             throw new Error("failed to plan addresses on docker0: it is missing or not 172.17.0.1/16 here; run with `--bridge own`");
         }
-        return plan("docker0", "172.17.0.1", "172.17.0.0/16", 16, `172.17.${150 + 2 * (byte % 24)}.10`);
+        return plan("docker0", "172.17.0.1", "172.17.0.0/16", 16, `172.17.${64 + 2 * (byte % 24)}.10`);
     }
     const bridge = `hnb${RUN}`;
     const taken = (await runOk("list addresses", ["ip", "-j", "-4", "addr", "show"])).stdout;

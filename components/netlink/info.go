@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"strings"
 
@@ -88,7 +90,7 @@ func linkGet(name string, withAddrs bool) (*LinkJSON, error) {
 }
 
 func linkList(withAddrs bool) ([]*LinkJSON, error) {
-	links, err := netlink.LinkList()
+	links, err := dump(netlink.LinkList)
 	if err != nil {
 		return nil, err
 	}
@@ -204,6 +206,22 @@ func linkinfo(l netlink.Link, nameOf func(int) string) *LinkinfoJSON {
 	return info
 }
 
+// dump runs a netlink dump again when the kernel says it was interrupted by a
+// change made meanwhile (NLM_F_DUMP_INTR: frequent on a host where others
+// add and remove interfaces), so that an answer is never a mix of before and
+// after.
+func dump[T any](list func() (T, error)) (T, error) {
+	var out T
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		out, err = list()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return out, err
+		}
+	}
+	return out, fmt.Errorf("the kernel's answer kept changing while it was read (20 tries): %w", err)
+}
+
 // bridgeSTP reads IFLA_BR_STP_STATE, which the library's Bridge type does not carry.
 func bridgeSTP(index int) (uint32, bool) {
 	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_ACK)
@@ -242,11 +260,11 @@ func bridgeSTP(index int) (uint32, bool) {
 func addresses(links []netlink.Link) (map[int][]AddrJSON, error) {
 	var list []netlink.Addr
 	var err error
+	var link netlink.Link
 	if len(links) == 1 {
-		list, err = netlink.AddrList(links[0], netlink.FAMILY_ALL)
-	} else {
-		list, err = netlink.AddrList(nil, netlink.FAMILY_ALL)
+		link = links[0]
 	}
+	list, err = dump(func() ([]netlink.Addr, error) { return netlink.AddrList(link, netlink.FAMILY_ALL) })
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +313,9 @@ func defaultRoutes(family int) ([]RouteJSON, error) {
 	if err != nil {
 		return nil, err
 	}
-	routes, err := netlink.RouteListFiltered(f, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+	routes, err := dump(func() ([]netlink.Route, error) {
+		return netlink.RouteListFiltered(f, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		return nil, err
 	}
