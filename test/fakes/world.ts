@@ -130,13 +130,16 @@ export class FakeHost {
         return host;
     }
 
-    /** A fresh world, served from now on. */
-    world(): World {
+    /**
+     * A fresh world, served from now on: through the netlink helper (the
+     * default), or, with `helper: false`, through `ip`/`nsenter` commands only.
+     */
+    world(opts: { helper?: boolean } = {}): World {
         const w = new World();
         this.api.docker = w.docker;
         const previous = setCommandRunner(w.kernel.runner);
         this.previousRunner ??= previous;
-        const previousHelper = setHelperTransport(w.kernel.helper);
+        const previousHelper = setHelperTransport(opts.helper === false ? undefined : w.kernel.helper);
         if (!this.helperSet) [this.previousHelper, this.helperSet] = [previousHelper, true];
         w.newProcess();
         return w;
