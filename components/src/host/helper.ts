@@ -98,6 +98,11 @@ export function localHelper(): HelperTransport | undefined {
     return live.transport;
 }
 
+/** The process id of this process's running helper, if one runs (diagnostics, tests). */
+export function helperPid(): number | undefined {
+    return live?.pid;
+}
+
 /** Stops the helper (it also stops by itself when this process exits); the next use starts another. */
 export function stopHelper(): void {
     live?.stop();
@@ -139,6 +144,10 @@ class HelperProcess {
 
     stop(): void {
         this.child.stdin.end();
+    }
+
+    get pid(): number | undefined {
+        return this.child.pid;
     }
 
     private read(chunk: string): void {
