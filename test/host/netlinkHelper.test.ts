@@ -133,8 +133,9 @@ describe("the netlink helper on the real kernel: IPv6, DAD, errno causes, restar
     });
 
     it("DAD that finds a duplicate fails the wait, naming the address", async () => {
-        // The same address on both ends of the pair: each end's DAD hears the other.
+        // The address on one end first, in use once its DAD is done; then the same on the other end, whose DAD hears it.
         await ip.runIp("duplicate", [ip.addAddress("va", "fd61::77/64")], a);
+        await ip.settleAddresses("va", a);
         await ip.runIp("duplicate", [ip.addAddress("vb", "fd61::77/64")], b);
         await assert.rejects(
             ip.settleAddresses("vb", b, 5000),
