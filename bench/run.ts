@@ -164,6 +164,13 @@ function log(line: string): void {
 
 type Recorder = (rep: number, n: number, op: string, t: Timing, extra?: Partial<Sample>) => void;
 
+const cpuText = (by: Sample["cpuByRole"]) =>
+    by && Object.keys(by).length > 0
+        ? ` [CPU s by process: ${Object.entries(by)
+              .map(([role, ms]) => `${role} ${(ms! / 1000).toFixed(2)}`)
+              .join(", ")}]`
+        : "";
+
 const rssText = (rss: PeakRss | undefined) =>
     rss && rss.engine !== undefined
         ? ` (peak RSS MiB: engine ${rss.engine?.toFixed(0)}, program ${rss.program?.toFixed(0) ?? "-"}, provider ${rss.provider?.toFixed(0) ?? "-"})`
@@ -290,7 +297,7 @@ async function main(): Promise<void> {
         step++;
         log(
             `[${String(step).padStart(3)}/${steps}] run ${rep}/${o.runs} N=${String(n || "-").padEnd(3)} ${op.padEnd(18)} ` +
-                `${(t.ms / 1000).toFixed(3)} s (CPU ${(t.cpuMs / 1000).toFixed(2)} s)${rssText(extra.rss)}`,
+                `${(t.ms / 1000).toFixed(3)} s (CPU ${(t.cpuMs / 1000).toFixed(2)} s)${rssText(extra.rss)}${cpuText(extra.cpuByRole)}`,
         );
     };
 
@@ -361,7 +368,7 @@ async function hostnet(
     });
     const up = await pulumiOk(`deploy ${n} attachments`, project, ["up", "--yes", ...skip, "--non-interactive", "--stack", stack]);
     await checkAttached("pulumi up", cs, plan.cidr, plan.gateway);
-    record(rep, n, op("up"), up, { rss: up.rss, stateBytes: stateBytes(project, stack) });
+    record(rep, n, op("up"), up, { rss: up.rss, cpuByRole: up.cpuByRole, stateBytes: stateBytes(project, stack) });
     const preview = await pulumiOk(`preview ${n} unchanged attachments`, project, [
         "preview",
         "--non-interactive",
@@ -369,7 +376,7 @@ async function hostnet(
         "--stack",
         stack,
     ]);
-    record(rep, n, op("preview"), preview, { rss: preview.rss });
+    record(rep, n, op("preview"), preview, { rss: preview.rss, cpuByRole: preview.cpuByRole });
     const refresh = await pulumiOk(`refresh ${n} attachments`, project, [
         "refresh",
         "--yes",
@@ -379,7 +386,7 @@ async function hostnet(
         "--stack",
         stack,
     ]);
-    record(rep, n, op("refresh"), refresh, { rss: refresh.rss });
+    record(rep, n, op("refresh"), refresh, { rss: refresh.rss, cpuByRole: refresh.cpuByRole });
     const destroy = await pulumiOk(`destroy ${n} attachments`, project, [
         "destroy",
         "--yes",
@@ -392,7 +399,7 @@ async function hostnet(
     const left = (await hostLinks()).filter((l) => l.ifalias?.startsWith(ownerPrefix(RUN)));
     if (left.length > 0)
         throw new Error(`pulumi destroy left ${left.length} interfaces of the stack: ${left.map((l) => l.ifname).join(", ")}`);
-    record(rep, n, op("destroy"), destroy, { rss: destroy.rss });
+    record(rep, n, op("destroy"), destroy, { rss: destroy.rss, cpuByRole: destroy.cpuByRole });
 }
 
 main()
