@@ -103,10 +103,11 @@ export function helperPid(): number | undefined {
     return live?.pid;
 }
 
-/** Stops the helper (it also stops by itself when this process exits); the next use starts another. */
+/** Stops the helper (it also stops by itself when this process exits); the next use starts another, and says again if it is missing. */
 export function stopHelper(): void {
     live?.stop();
     live = undefined;
+    missingSaid = false;
 }
 
 class HelperProcess {
@@ -125,7 +126,8 @@ class HelperProcess {
         this.child.stderr.setEncoding("utf8");
         this.child.stderr.on("data", (c: string) => (stderr = (stderr + c).slice(-2000)));
         this.child.on("error", (err) => this.fail(new Error(`failed to start the netlink helper ${path}: ${err.message}`, { cause: err })));
-        this.child.on("exit", (code, signal) => {
+        // "close": after its output and stderr are read to the end (its last words are in the message).
+        this.child.on("close", (code, signal) => {
             if (live === this) live = undefined;
             this.fail(new Error(`the netlink helper ${path} exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim()}` : ""}`));
         });
