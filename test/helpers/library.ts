@@ -82,13 +82,18 @@ export function installThisLibrary(workDir: string): void {
     installPackage(join(projectRoot, "components"), workDir);
 }
 
-/** What npm leaves in node_modules for a package: its package.json and its built files, copied (not linked). */
+/**
+ * What npm leaves in node_modules for a package: its package.json, its built
+ * files and its native helpers when it has them (since the netlink helper),
+ * copied (not linked).
+ */
 function installPackage(from: string, workDir: string): void {
     const to = join(workDir, "node_modules", "pulumi-hostnet");
     rmSync(to, { recursive: true, force: true });
     mkdirSync(to);
     cpSync(join(from, "package.json"), join(to, "package.json"));
     cpSync(join(from, "dist"), join(to, "dist"), { recursive: true });
+    if (existsSync(join(from, "native"))) cpSync(join(from, "native"), join(to, "native"), { recursive: true });
     const name = JSON.parse(readFileSync(join(to, "package.json"), "utf8")).name;
     if (name !== "pulumi-hostnet") throw new Error(`failed to install pulumi-hostnet from ${from}: its package.json names "${name}"`);
 }
