@@ -40,7 +40,7 @@ import {
     addressPlan,
 } from "./lib/host";
 import { run, runOk } from "./lib/proc";
-import { initStack, makeProject, Project, pulumiOk, repoRoot, stateBytes, toolchainBin, Workspace } from "./lib/pulumi";
+import { exportedState, initStack, makeProject, Project, pulumiOk, repoRoot, stateBytes, toolchainBin, Workspace } from "./lib/pulumi";
 import { renderMarkdown, Sample, summarize } from "./lib/report";
 import type { PeakRss } from "./lib/rss";
 
@@ -250,7 +250,7 @@ async function main(): Promise<void> {
     await sweepStale(log);
     const maxN = o.ns.at(-1)!;
     const emptyRuns = o.variants.filter(changesHowProgramsRun).length;
-    const steps = o.runs * (emptyRuns + o.ns.length * o.only.reduce((k, m) => k + (m === "hostnet" ? 4 * o.variants.length : 2), 0));
+    const steps = o.runs * (emptyRuns + o.ns.length * o.only.reduce((k, m) => k + (m === "hostnet" ? 5 * o.variants.length : 2), 0));
     let step = 0;
     const samples: Sample[] = [];
     const facts = machineFacts();
@@ -433,7 +433,19 @@ async function hostnet(
     });
     const up = await pulumiOk(`deploy ${n} attachments`, project, ["up", "--yes", ...skip, "--non-interactive", "--stack", stack]);
     await checkAttached("pulumi up", cs, plan.cidr, plan.gateway);
-    record(rep, n, op("up"), up, { rss: up.rss, cpuByRole: up.cpuByRole, stateBytes: stateBytes(project, stack) });
+    const exported = await exportedState(project, stack);
+    record(rep, n, op("up"), up, { rss: up.rss, cpuByRole: up.cpuByRole, stateBytes: stateBytes(project, stack), exported });
+    // The same up again: nothing to change (what a deploy of an unchanged program costs, all fixed cost).
+    const noop = await pulumiOk(`up ${n} unchanged attachments`, project, [
+        "up",
+        "--yes",
+        ...skip,
+        "--non-interactive",
+        "--expect-no-changes",
+        "--stack",
+        stack,
+    ]);
+    record(rep, n, op("noop-up"), noop, { rss: noop.rss, cpuByRole: noop.cpuByRole });
     const preview = await pulumiOk(`preview ${n} unchanged attachments`, project, [
         "preview",
         "--non-interactive",
