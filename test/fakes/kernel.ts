@@ -22,6 +22,12 @@
 // layer uses it: `-S`, and `-C`/`-I CHAIN 1`/`-D` of rules, in the host
 // namespace, whose chains are Docker's (policy DROP on FORWARD, DOCKER-USER)
 // unless the kernel is made `withoutDocker`. Rules are kept as their argv.
+//
+// And the host's files as far as the library keeps records in them
+// (host/records.ts): folders and symbolic links, through `mkdir -p`, `ln -s`,
+// `rm -f`, `readlink -v` and `find DIR -type l -exec readlink {} +`, with
+// GNU coreutils' and findutils' words (C locale). `mkdir -p` counts as a
+// read for fault injection: it only makes sure the records' folder is there.
 
 import type { CommandResult, CommandRunner } from "../../components/src/host/run";
 import { Fault, Faults, INJECTED_STDERR } from "./faults";
@@ -47,6 +53,10 @@ export const ERR = {
         exitCode: 255,
     }),
     nsenterGone: (pid: string) => ({ stderr: `nsenter: cannot open /proc/${pid}/ns/net: No such file or directory`, exitCode: 1 }),
+    lnExists: (path: string) => ({ stderr: `ln: failed to create symbolic link '${path}': File exists`, exitCode: 1 }),
+    lnNoFolder: (path: string) => ({ stderr: `ln: failed to create symbolic link '${path}': No such file or directory`, exitCode: 1 }),
+    readlinkMissing: (path: string) => ({ stderr: `readlink: ${path}: No such file or directory`, exitCode: 1 }),
+    findMissing: (path: string) => ({ stderr: `find: '${path}': No such file or directory`, exitCode: 1 }),
 } as const;
 
 type Failure = { stderr: string; exitCode: number };
@@ -147,6 +157,8 @@ export class FakeKernel {
     private macCounter = 0;
     /** Commands it could not read: a test failure. */
     readonly unknown: string[] = [];
+    /** The host's files the library touches: path -> a symbolic link's target, or null for a folder. */
+    readonly files = new Map<string, string | null>();
     /** Every command run through the runner, with its stdin. */
     readonly commands: { argv: string[]; input?: string }[] = [];
 
@@ -254,6 +266,7 @@ export class FakeKernel {
             ns = target;
         }
         if (args[0] === "iptables" && ns === this.host) return this.iptables(argv);
+        if (FILE_TOOLS.includes(args[0]) && argv[0] !== "nsenter") return this.fileCommand(argv);
         if (args[0] !== "ip") return this.unknownCommand(argv);
         const ipArgs = args.slice(1);
         try {
@@ -341,6 +354,47 @@ export class FakeKernel {
         if (!rules) return result(ERR.noChain);
         rules.unshift(spec);
         return { exitCode: 0, stdout: "", stderr: "" };
+    }
+
+    /** `mkdir -p D`, `ln -s T P`, `rm -f P`, `readlink -v P`, `find D -type l -exec readlink {} +`. */
+    private fileCommand(argv: string[]): CommandResult {
+        const a = argv.join(" ");
+        const read = argv[0] === "find" || argv[0] === "readlink" || argv[0] === "mkdir";
+        const shape =
+            (argv[0] === "mkdir" && argv.length === 3 && argv[1] === "-p") ||
+            (argv[0] === "ln" && argv.length === 4 && argv[1] === "-s") ||
+            (argv[0] === "rm" && argv.length === 3 && argv[1] === "-f") ||
+            (argv[0] === "readlink" && argv.length === 3 && argv[1] === "-v") ||
+            (argv[0] === "find" && argv.length === 8 && a.endsWith(" -type l -exec readlink {} +"));
+        if (!shape || !argv.slice(1).every((w) => !w.startsWith("-") || ["-p", "-s", "-f", "-v", "-type", "-exec"].includes(w)))
+            return this.unknownCommand(argv);
+        const verdict = this.faults.next({ layer: "file", mutating: !read, text: a, args: argv });
+        if (verdict === "dead") return dead();
+        if (verdict) return failed(verdict);
+        const parent = (path: string) => path.slice(0, path.lastIndexOf("/")) || "/";
+        if (argv[0] === "mkdir") {
+            for (let p = argv[2]; p !== "/" && p !== ""; p = parent(p)) if (!this.files.has(p)) this.files.set(p, null);
+            return ok();
+        }
+        if (argv[0] === "ln") {
+            const path = argv[3];
+            if (this.files.has(path)) return result(ERR.lnExists(path));
+            if (this.files.get(parent(path)) !== null) return result(ERR.lnNoFolder(path));
+            this.files.set(path, argv[2]);
+            return ok();
+        }
+        if (argv[0] === "rm") {
+            if (typeof this.files.get(argv[2]) === "string") this.files.delete(argv[2]);
+            return ok();
+        }
+        if (argv[0] === "readlink") {
+            const target = this.files.get(argv[2]);
+            return typeof target === "string" ? ok(target) : result(ERR.readlinkMissing(argv[2]));
+        }
+        const dir = argv[1];
+        if (this.files.get(dir) !== null) return result(ERR.findMissing(dir));
+        const targets = [...this.files].filter(([p, t]) => p.startsWith(`${dir}/`) && typeof t === "string").map(([, t]) => t);
+        return ok(targets.join("\n"));
     }
 
     /** Removes by hand the rules whose comment is `mark`: not through the runner. */
@@ -698,6 +752,9 @@ export class FakeKernel {
         }
     }
 }
+
+/** The file tools the records use (host/records.ts). */
+const FILE_TOOLS = ["mkdir", "ln", "rm", "readlink", "find"];
 
 function isRead(args: readonly string[]): boolean {
     return args[1] === "-j";

@@ -14,6 +14,8 @@ import { FakeKernel } from "./kernel";
 export interface Snapshot {
     kernel: Record<string, { links: Record<string, unknown>; routes: string[]; rules?: string[] }>;
     docker: { containers: Record<string, unknown>; networks: Record<string, unknown> };
+    /** The host's records (symbolic links by path, with their targets); folders are left out. */
+    files?: Record<string, string>;
 }
 
 export class World {
@@ -97,7 +99,8 @@ export class World {
                 labels: n.Labels,
             };
         }
-        return { kernel, docker: { containers, networks } };
+        const files = Object.fromEntries([...this.kernel.files].filter(([, t]) => typeof t === "string").sort()) as Record<string, string>;
+        return { kernel, docker: { containers, networks }, ...(Object.keys(files).length > 0 ? { files } : {}) };
     }
 }
 
@@ -110,6 +113,7 @@ export function objectsOf(s: Snapshot): Set<string> {
     }
     for (const c of Object.keys(s.docker.containers)) names.add(`container:${c}`);
     for (const n of Object.keys(s.docker.networks)) names.add(`network:${n}`);
+    for (const f of Object.keys(s.files ?? {})) names.add(`file:${f}`);
     return names;
 }
 

@@ -34,13 +34,13 @@ type HostErrorClass = new (
     options?: { cause?: unknown },
 ) => HostCommandError;
 
-// What iproute2, nsenter and iptables print, mapped to a class. Order matters: the first match wins.
+// What iproute2, nsenter, iptables and the file tools (records.ts) print, mapped to a class. Order matters: the first match wins.
 // Kernels with extended acks word address errors themselves: "Error: ipv4: Address not
 // found." (EADDRNOTAVAIL) and "Error: ipv4: Address already assigned." (EEXIST).
 const CLASSIFIERS: readonly [RegExp, HostErrorClass][] = [
     [/nsenter: (?:cannot open|reassociate to namespace).*No such (?:file|process)/, NamespaceGoneError],
     [
-        /does not exist|Cannot find device|No such device|Cannot assign requested address|Address not found|No such process|Bad rule \(does a matching rule exist|No chain\/target\/match by that name/,
+        /does not exist|Cannot find device|No such device|Cannot assign requested address|Address not found|No such process|Bad rule \(does a matching rule exist|No chain\/target\/match by that name|No such file or directory/,
         NotFoundError,
     ],
     [/File exists|already exists|Address already assigned/, ExistsError],
