@@ -32,6 +32,7 @@ export interface FakeEndpoint {
     Aliases: string[] | null;
     IPAMConfig: { IPv4Address?: string } | null;
     MacAddress: string;
+    DriverOpts: Record<string, string> | null;
 }
 
 export interface FakeContainer {
@@ -195,7 +196,11 @@ export class FakeDocker {
     }
 
     /** `docker network connect` by hand. */
-    connectByHand(network: string, container: string, endpoint: { IPAMConfig?: { IPv4Address?: string }; Aliases?: string[] } = {}): void {
+    connectByHand(
+        network: string,
+        container: string,
+        endpoint: { IPAMConfig?: { IPv4Address?: string }; Aliases?: string[]; DriverOpts?: Record<string, string> } = {},
+    ): void {
         const res = this.connect(network, { Container: container, EndpointConfig: endpoint });
         if (res.status !== 200) throw new Error(`fake docker network connect: ${JSON.stringify(res.body)}`);
     }
@@ -406,7 +411,7 @@ export class FakeDocker {
     private configuredEndpoint(
         containerId: string,
         network: string,
-        config: { IPAMConfig?: { IPv4Address?: string }; Aliases?: string[] },
+        config: { IPAMConfig?: { IPv4Address?: string }; Aliases?: string[]; DriverOpts?: Record<string, string> },
     ): FakeEndpoint {
         const n = this.findNetwork(network);
         const userDefined = n ? !n.builtin : true;
@@ -421,6 +426,7 @@ export class FakeDocker {
             Aliases: aliases.length > 0 ? aliases : null,
             IPAMConfig: config.IPAMConfig?.IPv4Address ? { IPv4Address: config.IPAMConfig.IPv4Address } : null,
             MacAddress: "",
+            DriverOpts: config.DriverOpts && Object.keys(config.DriverOpts).length > 0 ? { ...config.DriverOpts } : null,
         };
     }
 
@@ -535,7 +541,7 @@ export class FakeDocker {
                 GlobalIPv6Address: "",
                 GlobalIPv6PrefixLen: 0,
                 MacAddress: ep.MacAddress,
-                DriverOpts: null,
+                DriverOpts: ep.DriverOpts,
             };
         }
         const running = c.status === "running";

@@ -73,6 +73,7 @@ export class World {
                     address: ep.IPAddress,
                     static: ep.IPAMConfig?.IPv4Address,
                     aliases: (ep.Aliases ?? []).filter((a) => a !== c.Id.slice(0, 12)).sort(),
+                    ...(ep.DriverOpts ? { driverOpts: ep.DriverOpts } : {}),
                 };
             }
             containers[c.Name] = {

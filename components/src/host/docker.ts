@@ -36,12 +36,16 @@ export interface EndpointInspect {
     IPPrefixLen: number;
     Aliases: string[] | null;
     IPAMConfig: { IPv4Address?: string } | null;
+    /** Options given at connect; the library's own carries its owner mark (OWNER_LABEL). */
+    DriverOpts?: Record<string, string> | null;
 }
 
 /** An endpoint as `docker run --network NAME --ip IP --network-alias A` sets it. */
 export interface EndpointSpec {
     ipv4Address?: string;
     aliases?: string[];
+    /** Kept with the connection (and shown by `docker inspect`) across restarts: where a connection's owner mark goes. */
+    driverOpts?: Record<string, string>;
 }
 
 export interface PortBinding {
@@ -60,6 +64,7 @@ function endpointConfig(spec: EndpointSpec): Record<string, unknown> {
     return {
         IPAMConfig: spec.ipv4Address ? { IPv4Address: spec.ipv4Address } : undefined,
         Aliases: spec.aliases,
+        DriverOpts: spec.driverOpts,
     };
 }
 

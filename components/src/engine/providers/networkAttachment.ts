@@ -5,13 +5,16 @@
 // A connection carries no label. Ownership is its endpoint id, which Docker
 // makes new for every connection: an attachment refuses a connection that
 // already exists, records the endpoint id of the one it makes, and disconnects
-// only that one; a connection re-made by hand is not its to remove.
+// only that one; a connection re-made by hand is not its to remove. It also
+// carries two marks, kept by Docker across restarts: an extra alias derived
+// from the owner mark, and the owner mark itself as a driver option
+// (`io.hostnet.owner`, which `hostnet gc` reads to find a stack's leftovers).
 //
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
-import { connectionMark, describeOwner } from "../../common/naming";
+import { connectionMark, describeOwner, OWNER_LABEL } from "../../common/naming";
 import { foreignHolder } from "../observe";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { callStep, describe, execute, Plan } from "../plan";
@@ -31,7 +34,12 @@ async function connect(
     networkId: string,
     i: NetworkAttachmentInputs,
 ): Promise<{ endpointId: string; address: string }> {
-    await docker.connectNetwork(networkId, containerId, { ipv4Address: i.ipv4Address, aliases: withMark(i) });
+    await docker.connectNetwork(networkId, containerId, {
+        ipv4Address: i.ipv4Address,
+        aliases: withMark(i),
+        // The owner mark itself, which the alias (a hash) cannot say: `hostnet gc` finds a connection's stack by it.
+        driverOpts: i.owner ? { [OWNER_LABEL]: i.owner } : undefined,
+    });
     try {
         const c = await docker.inspectContainer(containerId);
         const ep = c && endpointOf(c, networkId);
@@ -57,7 +65,9 @@ async function ownEndpoint(props: NetworkAttachmentOutputs): Promise<docker.Endp
     const c = await docker.inspectContainer(props.containerId);
     const ep = c ? endpointOf(c, props.networkId) : undefined;
     if (!ep) return undefined;
-    const marked = props.owner !== undefined && (ep.Aliases ?? []).includes(connectionMark(props.owner));
+    const marked =
+        props.owner !== undefined &&
+        ((ep.Aliases ?? []).includes(connectionMark(props.owner)) || ep.DriverOpts?.[OWNER_LABEL] === props.owner);
     return ep.EndpointID === props.endpointId || marked ? ep : undefined;
 }
 
