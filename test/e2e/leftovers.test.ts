@@ -19,7 +19,9 @@
 //       adding an address to it), `up` at the same time, 20 times: every up
 //       succeeds, the bridge is never deleted or made again, each stack's
 //       attachments and addresses are as its program says, gc finds nothing
-//       of either, and the adopter's destroy leaves the bridge.
+//       of either, and the adopter's destroy leaves the bridge;
+//   (d) a resource dropped from the state: `hostnet preview-report` warns
+//       about its objects, `hostnet gc --delete` removes them.
 
 import * as assert from "node:assert/strict";
 import { CliStack, killTree } from "../helpers/cliStack";
@@ -349,5 +351,38 @@ describe("leftovers: what a killed run or a hand-deleted bridge leaves is found 
             `(c) ${rounds} rounds, ${ups} ups two at a time: all succeeded, the bridge kept ifindex ${ifindex}; gc found 0 leftovers after every round; ` +
                 `a round's two ups took ${(sorted[Math.floor(sorted.length / 2)] / 1000).toFixed(1)} s (median), ${(sorted[sorted.length - 1] / 1000).toFixed(1)} s (max)`,
         );
+    });
+
+    it("(d) a Bridge dropped from the state (`pulumi state delete`): `hostnet preview-report` warns about its bridge and rule, `hostnet gc --delete` removes them, then the report is clean", async () => {
+        const tag = `hld${uniqueSuffix()}`;
+        const stack = stackFor("report", "leftovers.ts");
+        await stack.init({ tag, net: await unusedSlash16(), shared: "-", keep: "bridge" });
+        await stack.ok(["up", "--yes", "--skip-preview"]);
+        const urn = stack.checkpoint().checkpoint.latest.resources.find((r: any) => r.type.endsWith(":Bridge")).urn;
+        await stack.ok(["state", "delete", urn, "--yes"]);
+        const report = async () => {
+            const r = await stack.previewReport();
+            return { exitCode: r.exitCode, leftovers: r.json.leftovers as { text: string; resource: string }[], markdown: r.markdown };
+        };
+        const before = await report();
+        assert.equal(before.exitCode, 2, "the Bridge is in the program, not in the state: a create");
+        assert.deepEqual(
+            before.leftovers.map((l) => [l.text, l.resource]).sort(),
+            [
+                [`bridge ${tag}-br (host)`, `Bridge "lan" of stack hostnet/${stack.name}`],
+                [`firewall rule in DOCKER-USER accepting forwarding on bridge ${tag}-br`, `Bridge "lan" of stack hostnet/${stack.name}`],
+            ].sort(),
+        );
+        assert.match(
+            before.markdown,
+            /> \*\*Warning:\*\* 2 object\(s\) on this machine carry this stack's marks, but no resource of its state accounts for them/,
+        );
+        const gc = await stack.gc(["--delete"]);
+        assert.equal(gc.exitCode, 0, gc.stdout + gc.stderr);
+        assert.equal(gc.report.removed?.length, 2);
+        const after = await report();
+        assert.deepEqual(after.leftovers, []);
+        assert.doesNotMatch(after.markdown, /carry this stack's marks/);
+        assert.deepEqual(await firewallRules().then((rs) => rs.filter((r) => r.mark.startsWith(stack.ownerPrefix))), []);
     });
 });

@@ -124,6 +124,24 @@ export class CliStack {
         return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr, report };
     }
 
+    /** `hostnet preview-report --stack <name>`, as a user runs it; returns its exit code, Markdown and JSON. */
+    async previewReport(): Promise<Result & { markdown: string; json: any }> {
+        const md = join(this.scratch, `report-${Date.now()}.md`);
+        const json = join(this.scratch, `report-${Date.now()}.json`);
+        const r = await execa(
+            "node",
+            [HOSTNET_CLI, "preview-report", "--stack", this.name, "--cwd", this.dir, "--pulumi", PULUMI, "--md", md, "--json", json],
+            { env: { ...process.env, ...this.env }, reject: false },
+        );
+        return {
+            exitCode: r.exitCode ?? -1,
+            stdout: r.stdout,
+            stderr: r.stderr,
+            markdown: readFileSync(md, "utf8"),
+            json: JSON.parse(readFileSync(json, "utf8")),
+        };
+    }
+
     /** The stack's checkpoint, as the file backend stores it. */
     checkpoint(): any {
         const file = join(this.scratch, "state", ".pulumi", "stacks", "hostnet", `${this.name}.json`);

@@ -56,12 +56,14 @@ function project(body: any, ours: string): unknown {
             Object.entries(body.NetworkSettings.Networks ?? {}).map(([name, ep]: [string, any]) => [
                 name,
                 {
-                    IPAddress: ep.IPAddress,
+                    // docker0 is shared with every other test: which address it hands out next is not this script's.
+                    IPAddress: name === "bridge" && ep.IPAddress ? "<docker0's next>" : ep.IPAddress,
                     IPPrefixLen: ep.IPPrefixLen,
                     IPAMConfig: ep.IPAMConfig,
                     Aliases: (ep.Aliases ?? []).map(withoutIds),
                     NetworkID: ep.NetworkID ? "<id>" : "",
                     EndpointID: ep.EndpointID ? "<id>" : "",
+                    DriverOpts: ep.DriverOpts ?? null,
                 },
             ]),
         );
@@ -178,8 +180,17 @@ describe("fake Docker Engine API against the real engine: the same requests, the
         [
             "POST",
             `/networks/${n}-n/connect`,
-            { Container: `${n}-f`, EndpointConfig: { IPAMConfig: { IPv4Address: `${subnet}.20` }, Aliases: ["api"] } },
+            {
+                Container: `${n}-f`,
+                EndpointConfig: {
+                    IPAMConfig: { IPv4Address: `${subnet}.20` },
+                    Aliases: ["api"],
+                    // Where a NetworkAttachment's owner mark goes: kept with the connection, shown by inspect.
+                    DriverOpts: { "io.hostnet.owner": `hostnet/test/${RUN}/NetworkAttachment/f` },
+                },
+            },
         ],
+        ["GET", `/containers/${n}-f/json`],
         ["POST", `/networks/${n}-n/connect`, { Container: `${n}-f`, EndpointConfig: {} }],
         ["POST", `/networks/${n}-n/connect`, { Container: `${n}-absent`, EndpointConfig: {} }],
         ["POST", `/networks/${n}-absent/connect`, { Container: `${n}-f`, EndpointConfig: {} }],

@@ -25,6 +25,7 @@
 
 import { markedByMac, OWNER_LABEL } from "../common/naming";
 import * as docker from "./docker";
+import { NamespaceGoneError } from "./errors";
 import * as networks from "./dockerNetworks";
 import * as firewall from "./firewall";
 import * as ip from "./ip";
@@ -87,13 +88,32 @@ function markedLinks(
     return found;
 }
 
+/** `fn` of each item, at most `limit` at a time (a scan of every container costs a process each), in the items' order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+    const results: R[] = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            results[i] = await fn(items[i]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+
+/** How many host reads a scan runs at once. */
+const SCAN_PARALLELISM = 8;
+
 /** Running containers with a network namespace of their own, once each (containers sharing one are skipped). */
 async function namespaces(): Promise<{ id: string; name: string; pid: number }[]> {
+    const candidates = (await docker.listContainers()).filter(
+        (c) => c.HostConfig.NetworkMode !== "host" && !c.HostConfig.NetworkMode.startsWith("container:"),
+    );
+    const inspected = await mapLimit(candidates, SCAN_PARALLELISM, (c) => docker.inspectContainer(c.Id));
     const seen = new Set<number>();
     const out: { id: string; name: string; pid: number }[] = [];
-    for (const c of await docker.listContainers()) {
-        if (c.HostConfig.NetworkMode === "host" || c.HostConfig.NetworkMode.startsWith("container:")) continue;
-        const inspect = await docker.inspectContainer(c.Id);
+    for (const inspect of inspected) {
         const pid = inspect?.State.Running ? inspect.State.Pid : 0;
         if (!pid || seen.has(pid)) continue;
         seen.add(pid);
@@ -107,8 +127,8 @@ export const MARKED_KINDS: readonly MarkedKind[] = [
         kind: "connection",
         async find(wanted) {
             const found: MarkedObject[] = [];
-            for (const c of await docker.listContainers(true)) {
-                const inspect = await docker.inspectContainer(c.Id);
+            const all = await docker.listContainers(true);
+            for (const inspect of await mapLimit(all, SCAN_PARALLELISM, (c) => docker.inspectContainer(c.Id))) {
                 for (const [network, ep] of Object.entries(inspect?.NetworkSettings.Networks ?? {})) {
                     const mark = ep.DriverOpts?.[OWNER_LABEL];
                     if (!mark || !wanted(mark)) continue;
@@ -129,14 +149,16 @@ export const MARKED_KINDS: readonly MarkedKind[] = [
         kind: "interface",
         async find(wanted, unmarked = []) {
             const found: MarkedObject[] = [];
-            for (const ns of await namespaces()) {
-                let links: Link[];
-                try {
-                    links = await ip.listLinksWithAddresses(ns.pid);
-                } catch {
-                    continue; // the container stopped meanwhile: its interfaces went with it
-                }
-                for (const { link, mark, by } of markedLinks(links, wanted, unmarked)) {
+            const spaces = await namespaces();
+            // A container that stopped meanwhile took its interfaces with it: nothing to find there.
+            const read = await mapLimit(spaces, SCAN_PARALLELISM, (ns) =>
+                ip.listLinksWithAddresses(ns.pid).catch((err: unknown) => {
+                    if (err instanceof NamespaceGoneError) return [] as Link[];
+                    throw err;
+                }),
+            );
+            for (const [i, ns] of spaces.entries()) {
+                for (const { link, mark, by } of markedLinks(read[i], wanted, unmarked)) {
                     found.push({
                         kind: "interface",
                         mark,
@@ -232,7 +254,8 @@ export const MARKED_KINDS: readonly MarkedKind[] = [
             return mine.map((r) => {
                 const bridge = links.get(r.bridge);
                 const current = bridge !== undefined && bridge.ifindex === r.ifindex;
-                const live = current && ip.ipv4Cidrs(bridge.addr_info).includes(r.cidr);
+                // Either family: the record says the address as the kernel prints it.
+                const live = current && bridge.addr_info.some((a) => `${a.local}/${a.prefixlen}` === r.cidr);
                 const state = live
                     ? ""
                     : current
