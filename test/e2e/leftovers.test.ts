@@ -13,8 +13,9 @@
 //       the interrupted creates cleared: `hostnet gc` lists exactly the
 //       objects carrying the stack's marks that its state does not account
 //       for, `--delete` removes them and nothing else (another stack's
-//       object and the adopted bridge's own address stay), the next up
-//       leaves nothing;
+//       object, unmarked objects of each kind the test made - an interface,
+//       a Docker network, a container and its connection - and the adopted
+//       bridge's own address stay), the next up leaves nothing;
 //   (c) two stacks, one creating a bridge and the other adopting it (and
 //       adding an address to it), `up` at the same time, 20 times: every up
 //       succeeds, the bridge is never deleted or made again, each stack's
@@ -40,6 +41,7 @@ import {
     startTestContainer,
     sweepRun,
     TEST_ALIAS,
+    TEST_LABEL,
     uniqueSuffix,
     unusedSlash16,
 } from "../helpers/host";
@@ -88,7 +90,9 @@ async function seen(prefix: string, containers: string[]): Promise<Seen[]> {
 /** How many of the stack's objects exist, cheaply (to catch an up at the k-th): host links, containers named `tag-*`, rules, records. */
 async function quickCount(prefix: string, tag: string): Promise<number> {
     const links = JSON.parse((await sh(["ip", "-j", "link", "show"])).stdout) as { ifalias?: string }[];
-    const containers = (await sh(["docker", "ps", "-aq", "--filter", `name=^${tag}-`])).stdout.split("\n").filter(Boolean);
+    const containers = (await sh(["docker", "ps", "-aq", "--filter", `name=^${tag}-`, "--filter", "label=io.hostnet.owner"])).stdout
+        .split("\n")
+        .filter(Boolean);
     return (
         links.filter((l) => l.ifalias?.startsWith(prefix)).length +
         containers.length +
@@ -153,7 +157,7 @@ describe("leftovers: what a killed run or a hand-deleted bridge leaves is found 
         assert.equal((await stack.gc()).report.leftovers.length, 0);
     });
 
-    it("(b) up killed (SIGKILL to the process tree) at every step of making one object of each marked kind, the program emptied, the interrupted creates cleared: gc lists exactly what the state does not account for, --delete removes only that, and up leaves nothing", async function () {
+    it("(b) up killed (SIGKILL to the process tree) at every step of making one object of each marked kind, the program emptied, the interrupted creates cleared: gc lists exactly what the state does not account for, --delete removes only that (unmarked objects of each kind and another stack's stay), and up leaves nothing", async function () {
         // Up to a dozen kills, each with a recovery through the engine: long on a loaded machine.
         this.timeout(3600000);
         const tag = `hlb${uniqueSuffix()}`;
@@ -167,6 +171,28 @@ describe("leftovers: what a killed run or a hand-deleted bridge leaves is found 
         await sh(["ip", "link", "add", "name", otherStack, "type", "bridge"]);
         cleanups.push(async () => void (await sh(["ip", "link", "del", "dev", otherStack], { reject: false })));
         await sh(["ip", "link", "set", "dev", otherStack, "alias", `hostnet/hostnet/e2e-${RUN}-other/Bridge/x`]);
+        // Unmarked objects of the stack's other kinds, named like its own: a Docker network (with its bridge), and a
+        // container joined to it (a connection, and interfaces in the container and on the host).
+        const plainNet = `${tag}-un`;
+        const plainBox = `${tag}-ux`;
+        cleanups.push(async () => {
+            await sh(["docker", "rm", "-f", plainBox], { reject: false });
+            await sh(["docker", "network", "rm", plainNet], { reject: false });
+        });
+        await sh([
+            "docker",
+            "network",
+            "create",
+            "--label",
+            `${TEST_LABEL}=${RUN}`,
+            "--subnet",
+            `${net}.9.0/24`,
+            "-o",
+            `com.docker.network.bridge.name=${plainNet}`,
+            plainNet,
+        ]);
+        await startTestContainer(plainBox, plainNet);
+        const plainBefore = await dockerInspect(plainBox);
 
         const stack = stackFor("killed", "leftovers.ts");
         await stack.init({ tag, net, shared, keep: "all" });
@@ -182,6 +208,22 @@ describe("leftovers: what a killed run or a hand-deleted bridge leaves is found 
                 "the other stack's interface stays",
             );
             assert.ok(ipv4Of(links.find((l) => l.ifname === shared)).includes(`${net}.2.1/24`), "the adopted bridge keeps its own address");
+            assert.ok(
+                links.some((l) => l.ifname === plainNet),
+                "the unmarked network's bridge stays",
+            );
+            const box = await dockerInspect(plainBox);
+            assert.equal(box?.Id, plainBefore.Id, "the unmarked container stays (the same one)");
+            assert.equal(box.State.Running, true, "and runs");
+            const ep = box.NetworkSettings.Networks[plainNet];
+            assert.equal(
+                ep?.EndpointID,
+                plainBefore.NetworkSettings.Networks[plainNet].EndpointID,
+                "its connection to the unmarked network stays",
+            );
+            assert.equal((await ipLinks(box.State.Pid)).filter((l) => l.ifname === "eth0").length, 1, "with its interface");
+            const nets = JSON.parse((await sh(["docker", "network", "inspect", plainNet])).stdout);
+            assert.equal(nets[0]?.Labels?.["io.hostnet.owner"], undefined, "the unmarked network stays");
         };
 
         let complete = 0;
@@ -236,6 +278,11 @@ describe("leftovers: what a killed run or a hand-deleted bridge leaves is found 
             const removed = await stack.gc(["--delete"]);
             assert.equal(removed.exitCode, 0, removed.stdout + removed.stderr);
             assert.deepEqual(
+                (removed.report.removed ?? []).map((l) => l.mark).sort(),
+                expected.map((o) => o.mark).sort(),
+                "gc --delete says it removed what it listed",
+            );
+            assert.deepEqual(
                 (await seen(stack.ownerPrefix, containers)).map((o) => o.what),
                 objects.filter((o) => owners.has(o.mark)).map((o) => o.what),
                 "gc --delete removed exactly the leftovers",
@@ -250,14 +297,14 @@ describe("leftovers: what a killed run or a hand-deleted bridge leaves is found 
             );
             assert.deepEqual(
                 (await ipLinks())
-                    .filter((l) => l.ifname.startsWith(`${tag}-`) && ![shared, foreign, otherStack].includes(l.ifname))
+                    .filter((l) => l.ifname.startsWith(`${tag}-`) && ![shared, foreign, otherStack, plainNet].includes(l.ifname))
                     .map((l) => l.ifname),
                 [],
                 "no interface of the stack's names is left, marked or not",
             );
             assert.equal((await stack.gc()).report.leftovers.length, 0);
             rows.push(
-                `k=${k}: killed with ${atKill} objects on the host; ${owners.size} resources in the state; gc found ${expected.length}`,
+                `k=${k}: killed with ${atKill} objects on the host (${objects.length} marked in all after the refresh); ${owners.size} resources in the state; gc found ${listed.report.leftovers.length}, removed ${removed.report.removed?.length ?? 0}`,
             );
             console.log(`      ${rows[rows.length - 1]}`);
             await stack.ok(["config", "set", "keep", "all"]);
