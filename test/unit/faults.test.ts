@@ -653,7 +653,8 @@ for (const b of BOUNDARIES)
                             if (result.removed.length > 0)
                                 problems.push(`${where} --delete without --pending removed ${result.removed.length}`);
                             const removed = await removeLeftovers(leftovers, { pending: true });
-                            for (const f of removed.failed) problems.push(`${where} failed to remove ${f.leftover.object.text}: ${f.error}`);
+                            for (const f of removed.failed)
+                                problems.push(`${where} failed to remove ${f.leftover.object.text}: ${f.error}`);
                             if (p.prev)
                                 await c.provider
                                     .delete(p.prev.id, p.prev.outs)
@@ -664,7 +665,8 @@ for (const b of BOUNDARIES)
                                     `${where} gc (${leftovers.map((l) => l.object.text).join("; ") || "nothing found"}) left the host different from before:\n${d}`,
                                 );
                             const again = await findLeftovers(stateView(undefined, "proj", "stk"));
-                            if (again.length > 0) problems.push(`${where} gc finds more after: ${again.map((l) => l.object.text).join(", ")}`);
+                            if (again.length > 0)
+                                problems.push(`${where} gc finds more after: ${again.map((l) => l.object.text).join(", ")}`);
                             for (const u of p.w.unknown()) problems.push(`${where} the fakes could not read: ${u}`);
                         }
                         assert.deepEqual(problems, []);
@@ -677,12 +679,15 @@ for (const b of BOUNDARIES)
                             for (let seq = 1; seq <= base.ops.length + 1; seq++) {
                                 const p = await prepare(c, op);
                                 const where =
-                                    seq <= base.ops.length ? `[killed before #${seq} ${base.ops[seq - 1].text}]` : "[killed after the last]";
+                                    seq <= base.ops.length
+                                        ? `[killed before #${seq} ${base.ops[seq - 1].text}]`
+                                        : "[killed after the last]";
                                 if (seq <= base.ops.length) p.w.faults.at(seq, { kind: "crash" });
                                 await perform(c, op).catch(() => undefined);
                                 p.w.newProcess();
                                 const result = await removeLeftovers(await findLeftovers(stateView({ resources: [] }, "proj", "stk")));
-                                for (const f of result.failed) problems.push(`${where} failed to remove ${f.leftover.object.text}: ${f.error}`);
+                                for (const f of result.failed)
+                                    problems.push(`${where} failed to remove ${f.leftover.object.text}: ${f.error}`);
                                 // What only a MAC derived from the owner mark says is the resource's: no stack can be told from it.
                                 const left = p.w.snapshot();
                                 for (const ns of Object.values(left.kernel))
