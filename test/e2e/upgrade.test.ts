@@ -26,6 +26,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
+import { execa } from "execa";
 import { HOSTNET_CLI, PULUMI } from "../helpers/cliStack";
 import {
     addressRecords,
@@ -505,7 +506,11 @@ describe(`upgrade: a stack deployed with the package at ${RECORDS_COMMIT} (befor
         const refresh = await t.stack.refresh();
         assert.deepEqual(refresh.summary.resourceChanges, preview.changeSummary);
         assert.deepEqual(await snapshot(), before);
-        const gc = await sh(["node", HOSTNET_CLI, "gc", "--stack", stackName, "--cwd", workDir, "--pulumi", PULUMI], { reject: false });
+        // As a user runs it, with the stack's backend (the workspace's environment).
+        const gc = await execa("node", [HOSTNET_CLI, "gc", "--stack", stackName, "--cwd", workDir, "--pulumi", PULUMI], {
+            env: { ...process.env, ...(t.stack.workspace as LocalWorkspace).envVars },
+            reject: false,
+        });
         assert.equal(gc.exitCode, 0, gc.stdout + gc.stderr);
     });
 
