@@ -165,6 +165,16 @@ export function checkCidr(field: string, value: unknown): string | undefined {
     return undefined;
 }
 
+/** A list of addresses with their prefix lengths, each as `checkCidr` wants it: `["10.20.0.1/24"]`. */
+export function checkCidrList(field: string, value: unknown): string | undefined {
+    if (!Array.isArray(value)) return `\`${field}\` must be a list of addresses like ["10.20.0.1/24"]; got ${show(value)}`;
+    for (const [i, a] of value.entries()) {
+        const reason = checkCidr(`${field}[${i}]`, a);
+        if (reason) return reason;
+    }
+    return undefined;
+}
+
 export function checkIPv4(field: string, value: unknown): string | undefined {
     if (typeof value !== "string" || parseIPv4(value) === undefined) {
         return `\`${field}\` must be an IPv4 address without a prefix length, like 172.17.0.1; got ${show(value)}`;
