@@ -107,6 +107,7 @@ export function staticAddressFailure(
     network: string,
     subnet: string,
     gateway?: string,
+    gatewayIs = "its bridge's address",
 ): string | undefined {
     const a = parseIPv4(address);
     const s = parseCidr(subnet);
@@ -121,7 +122,7 @@ export function staticAddressFailure(
     }
     const gw = gateway !== undefined ? parseIPv4(gateway) : first + 1;
     if (a === gw) {
-        return `\`${field}\` ${address} is ${network}'s gateway (its bridge's address); choose another address in ${subnet}`;
+        return `\`${field}\` ${address} is ${network}'s gateway (${gatewayIs}); choose another address in ${subnet}`;
     }
     return undefined;
 }

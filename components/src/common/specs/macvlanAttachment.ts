@@ -100,7 +100,10 @@ export function checkMacvlanAttachmentInputs(inputs: Record<string, unknown>): I
         if (reason) fail("mode", reason);
     }
     if (plainKind === "ipvlan" && mac !== undefined && !containsUnknown(mac)) {
-        fail("mac", "`mac` cannot be set on an ipvlan: it has its parent's MAC (that is what ipvlan is); remove `mac`, or use kind macvlan");
+        fail(
+            "mac",
+            "`mac` cannot be set on an ipvlan: it has its parent's MAC (that is what ipvlan is); remove `mac`, or use kind macvlan",
+        );
     } else if (plainKind === "macvlan" && mode === "passthru" && mac !== undefined && !containsUnknown(mac)) {
         fail(
             "mac",
