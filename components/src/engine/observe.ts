@@ -244,6 +244,22 @@ export async function foreignHolder(
 }
 
 /**
+ * Why a container cannot have `address` on `n` for a reason of the wire
+ * itself: on a macvlan or ipvlan network, the address is the parent's own
+ * (the host's on that LAN, which Docker's IPAM knows nothing of). Undefined
+ * for any other network, or a free address.
+ */
+export async function parentAddressClash(n: networks.NetworkInspect, address: string): Promise<string | undefined> {
+    const parent = n.Options?.parent;
+    if ((n.Driver !== "macvlan" && n.Driver !== "ipvlan") || !parent) return undefined;
+    const link = await ip.getLinkWithAddresses(parent);
+    const own = ip.ipv4Cidrs(link?.addr_info).map((c) => c.split("/")[0]);
+    return own.includes(address)
+        ? `address ${address} on network ${n.Name} is the address of its parent "${parent}" itself (this host on that wire); choose another address`
+        : undefined;
+}
+
+/**
  * The range Docker hands addresses out of on a bridge it manages (docker0, a
  * network's bridge): the network's IP range, or else its whole subnet.
  * Undefined for a bridge Docker does not manage.
