@@ -250,6 +250,19 @@ describe("MacvlanAttachment provider on the real host (a veth end as the parent)
             }
         });
 
+        it("a create that fails halfway (a default route already in the container) leaves nothing behind, under either name", async () => {
+            await sh(["nsenter", "-t", String(pids.a), "-n", "ip", "route", "add", "default", "dev", "lo"]);
+            try {
+                await assert.rejects(provider.create(inputs({ gateway: ip(100) })), {
+                    message: `failed to attach macvlan "eth0": container "${names.a}" already has a default route; drop \`gateway\` on this attachment (or remove the other route)`,
+                });
+                const left = (await ipLinks(pids.a)).map((l) => l.ifname);
+                assert.deepEqual(left, ["lo"], "neither eth0 nor the temporary name is left");
+            } finally {
+                await sh(["nsenter", "-t", String(pids.a), "-n", "ip", "route", "del", "default", "dev", "lo"]);
+            }
+        });
+
         it("refuses, before touching anything: a missing parent, one that is not Ethernet (a tun), a bridge port, an MTU above the parent's", async () => {
             const bridge = `hnt-mr-${sfx}`;
             const port = `hnt-mo-${sfx}`;

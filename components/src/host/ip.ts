@@ -183,6 +183,8 @@ export function addVeth(spec: VethSpec): IpCommand {
 }
 
 export interface LinkSettings {
+    /** A new name (the link must be down). */
+    name?: string;
     master?: string;
     alias?: string;
     mtu?: number;
@@ -192,6 +194,7 @@ export interface LinkSettings {
 
 export function setLink(name: string, settings: LinkSettings): IpCommand {
     const args = ["link", "set", "dev", name];
+    if (settings.name !== undefined) args.push("name", settings.name);
     if (settings.master !== undefined) args.push("master", settings.master);
     if (settings.alias !== undefined) args.push("alias", settings.alias);
     if (settings.mtu !== undefined) args.push("mtu", String(settings.mtu));

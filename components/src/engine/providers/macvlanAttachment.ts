@@ -14,14 +14,15 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
-import { describeOwner, isOwnedBy, markedByMac, sameStack } from "../../common/naming";
+import { describeOwner, isOwnedBy, markedByMac, sameStack, temporaryIfName } from "../../common/naming";
 import { checkMacvlanAttachmentInputs, MacvlanAttachmentInputs, MacvlanAttachmentOutputs } from "../../common/specs/macvlanAttachment";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as docker from "../../host/docker";
 import { ExistsError } from "../../host/errors";
 import * as ip from "../../host/ip";
+import { runIp } from "../../host/ip";
 import { checkParent, kernelKindFailure } from "../parent";
-import { describe, execute, HOST, ipStep, making, Netns, Plan } from "../plan";
+import { callStep, describe, execute, HOST, ipStep, making, Netns, Plan } from "../plan";
 import { claim, claimant } from "../registry";
 import { containerFailure, containerNetns } from "./containerNetns";
 import { definedOnly, sameValue, storedProps } from "./props";
@@ -55,18 +56,34 @@ function routeExplained(inputs: MacvlanAttachmentInputs) {
 
 const listed = (addresses: readonly string[]) => addresses.join(", ");
 
-/** The host operations of a create; `leftover`: this attachment's interface, left by an interrupted run, to remove first. */
-export function planCreate(inputs: MacvlanAttachmentInputs, ctr: Netns, leftover = false): Plan {
+/**
+ * The host operations of a create. The link is made straight in the
+ * container's namespace under a temporary name derived from the owner mark,
+ * then renamed and marked there in one command (see temporaryIfName: older
+ * kernels look the new name up in the host's namespace). `leftover`: this
+ * attachment's interfaces (under either name), left by an interrupted run, to remove first.
+ */
+export function planCreate(inputs: MacvlanAttachmentInputs, ctr: Netns, leftover: { temporary?: boolean; named?: boolean } = {}): Plan {
     const dev = inputs.containerIfName;
+    const temporary = temporaryIfName(inputs.owner);
+    const left = [leftover.temporary ? temporary : undefined, leftover.named ? dev : undefined].filter((n): n is string => !!n);
     return {
         steps: [
-            ...(leftover ? [ipStep(`remove ${dev}, left by an interrupted run of this attachment`, ctr, [ip.deleteLink(dev)])] : []),
+            ...(left.length > 0
+                ? [
+                      ipStep(
+                          `remove ${left.join(" and ")}, left by an interrupted run of this attachment`,
+                          ctr,
+                          left.map((n) => ip.deleteLink(n)),
+                      ),
+                  ]
+                : []),
             making(
-                ipStep(`create ${inputs.kind} ${dev} (${ctr.label}) on "${inputs.parent}" in mode ${inputs.mode}`, HOST, [
+                ipStep(`create ${inputs.kind} ${temporary} (${ctr.label}) on "${inputs.parent}" in mode ${inputs.mode}`, HOST, [
                     ip.addSublink({
                         kind: inputs.kind,
                         parent: inputs.parent,
-                        name: dev,
+                        name: temporary,
                         mode: inputs.mode,
                         pid: ctr.pid,
                         mtu: inputs.mtu,
@@ -74,7 +91,9 @@ export function planCreate(inputs: MacvlanAttachmentInputs, ctr: Netns, leftover
                     }),
                 ]),
             ),
-            ipStep(`mark ${dev} as ${inputs.owner}`, ctr, [ip.setLink(dev, { alias: inputs.owner })]),
+            ipStep(`name ${temporary} ${dev} and mark it as ${inputs.owner}`, ctr, [
+                ip.setLink(temporary, { name: dev, alias: inputs.owner }),
+            ]),
             ...(inputs.addresses.length > 0
                 ? [
                       ipStep(
@@ -93,7 +112,14 @@ export function planCreate(inputs: MacvlanAttachmentInputs, ctr: Netns, leftover
                   ]
                 : []),
         ],
-        undo: [ipStep(`delete ${inputs.kind} ${dev}`, ctr, [ip.deleteLink(dev)])],
+        undo: [
+            // Not renamed yet (the name was taken meanwhile): only the temporary one is this attachment's.
+            ipStep(`delete ${temporary}`, ctr, [ip.deleteLink(temporary)]),
+            callStep(`delete ${dev} if it carries this attachment's mark`, async () => {
+                if (isOwnedBy((await ip.getLink(dev, ctr.pid))?.ifalias, inputs.owner))
+                    await runIp(`delete ${dev}`, [ip.deleteLink(dev)], ctr.pid);
+            }),
+        ],
     };
 }
 
@@ -318,8 +344,11 @@ export const macvlanAttachmentProvider: pulumi.dynamic.ResourceProvider<MacvlanA
         const failures = await hostFailures(inputs, undefined, "create");
         if (failures.length > 0) throw failuresError(`attach ${inputs.kind} "${inputs.containerIfName}"`, failures);
         const { id: containerId, pid } = await containerNetns(inputs.container, "attach to", "macvlanAttachment");
-        // An interface of this very attachment's is a leftover of an interrupted run: made again.
-        const leftover = ownLink(await ip.getLink(inputs.containerIfName, pid), inputs.owner);
+        // An interface of this very attachment's (under its name, or the temporary one) is a leftover of an interrupted run: made again.
+        const leftover = {
+            named: ownLink(await ip.getLink(inputs.containerIfName, pid), inputs.owner),
+            temporary: (await ip.getLink(temporaryIfName(inputs.owner), pid)) !== undefined,
+        };
         await execute(planCreate(inputs, containerNs(inputs, pid), leftover));
         const outs: MacvlanAttachmentOutputs = { ...inputs, containerId, effectiveGateway: inputs.gateway ?? "", up: true };
         return { id: `${containerId.slice(0, 12)}:${inputs.containerIfName}`, outs: definedOnly(outs) };

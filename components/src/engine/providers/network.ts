@@ -17,7 +17,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { describeOwner, isOwnedBy, OWNER_LABEL } from "../../common/naming";
 import { checkNetworkInputs, NetworkInputs, NetworkOutputs } from "../../common/specs/network";
-import { failuresError, InputFailure, isKnown } from "../../common/validation";
+import { containsUnknown, failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as networks from "../../host/dockerNetworks";
 import * as ip from "../../host/ip";
 import * as docker from "../../host/docker";
@@ -156,7 +156,7 @@ async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>
         (["name", "subnet", "bridgeName", "driver", "parent", "mode"] as const).every((k) => sameValue(olds[k], inputs[k]));
     if (unchanged) return failures;
 
-    if ((inputs.driver === "macvlan" || inputs.driver === "ipvlan") && known(inputs.parent) && known(inputs.mode)) {
+    if ((inputs.driver === "macvlan" || inputs.driver === "ipvlan") && !containsUnknown(inputs.parent) && known(inputs.mode)) {
         failures.push(...(await sublinkFailures(inputs)));
     }
 
