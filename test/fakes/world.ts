@@ -4,6 +4,7 @@
 // inspect`: objects by name, without what the kernel or Docker pick at random
 // (ifindexes, unset MACs, ids, PIDs).
 
+import { forgetLinkKinds } from "../../components/src/host/linkKinds";
 import { setCommandRunner } from "../../components/src/host/run";
 import { forgetObservations } from "../../components/src/engine/observe";
 import { resetClaims } from "../../components/src/engine/registry";
@@ -33,6 +34,7 @@ export class World {
     newProcess(): void {
         resetClaims();
         forgetObservations();
+        forgetLinkKinds();
         this.faults.revive();
         this.faults.resetLog();
     }
@@ -52,6 +54,7 @@ export class World {
                     mac: l.macSet ? l.mac : "(kernel's)",
                     addrs: l.addrs.map((a) => `${a.local}/${a.prefixlen}`).sort(),
                     peer: peer ? `${l.peer!.ns.label}/${peer.name}` : undefined,
+                    ...(l.lower ? { parent: `${l.lower.ns.label}/${l.lower.ns.links.get(l.lower.ifindex)?.name}`, mode: l.mode } : {}),
                     stp: l.stp,
                 };
             }

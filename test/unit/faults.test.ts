@@ -29,6 +29,7 @@ import { DockerApiError, HostCommandError } from "../../components/src/host/erro
 import type { Plan, Step } from "../../components/src/engine/plan";
 import * as bridge from "../../components/src/engine/providers/bridge";
 import * as dockerContainer from "../../components/src/engine/providers/dockerContainer";
+import * as macvlanAttachment from "../../components/src/engine/providers/macvlanAttachment";
 import * as network from "../../components/src/engine/providers/network";
 import * as networkAttachment from "../../components/src/engine/providers/networkAttachment";
 import * as vethAttachment from "../../components/src/engine/providers/vethAttachment";
@@ -119,6 +120,26 @@ const brInputs = {
     owner: brOwner,
 };
 
+const maOwner = `${PROJECT}/MacvlanAttachment/mac`;
+const maInputs = {
+    container: "ctr-a",
+    parent: "par-fix",
+    kind: "macvlan",
+    mode: "bridge",
+    addresses: ["10.79.0.2/24", "10.79.1.2/24"],
+    gateway: "10.79.0.1",
+    containerIfName: "eth0",
+    mtu: 1400,
+    mac: defaultMac(maOwner, "macvlan"),
+    owner: maOwner,
+};
+
+/** The base fixtures and a parent for macvlans: a veth end on the host, up (the LAN behind it unmodelled). */
+function parentFixtures(w: World): void {
+    baseFixtures(w);
+    w.kernel.addVeth(w.kernel.host, "par-fix", w.kernel.host, "par-peer", { up: true });
+}
+
 const baOwner = `${PROJECT}/Bridge/shared`;
 const baInputs = {
     name: "br-shared",
@@ -191,6 +212,26 @@ const CASES: Case[] = [
         },
         removeByHand(w) {
             w.kernel.removeLink(w.kernel.host, vaInputs.hostIfName);
+        },
+    },
+    {
+        kind: "MacvlanAttachment",
+        title: "MacvlanAttachment (a macvlan of a host interface in a container: two addresses, MTU, MAC, default route)",
+        provider: forTests(macvlanAttachment.macvlanAttachmentProvider),
+        setup: parentFixtures,
+        inputs: maInputs,
+        news: { ...maInputs, addresses: ["10.79.0.3/24", "10.79.1.2/24"], gateway: "10.79.0.254", mtu: 1450 },
+        plan(op, w, prev) {
+            const ctr = containerNs(w, "ctr-a");
+            if (op === "create") return macvlanAttachment.planCreate(maInputs as any, ctr);
+            if (op === "update") return macvlanAttachment.planUpdate(prev!.outs, this.news, ctr);
+            return macvlanAttachment.planDelete(prev!.outs, ctr);
+        },
+        makeByHand(w, mark) {
+            w.kernel.addMacvlan(nsOf(w, "ctr-a"), "eth0", w.kernel.host, "par-fix", { alias: mark, up: true });
+        },
+        removeByHand(w) {
+            w.kernel.removeLink(nsOf(w, "ctr-a"), "eth0");
         },
     },
     {
