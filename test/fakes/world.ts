@@ -19,8 +19,14 @@ export interface Snapshot {
 
 export class World {
     readonly faults = new Faults();
-    readonly kernel = new FakeKernel(this.faults);
-    readonly docker = new FakeDocker(this.kernel, this.faults);
+    readonly kernel: FakeKernel;
+    readonly docker: FakeDocker;
+
+    /** `kinds`: the kinds of link its kernel makes (default: this machine's). */
+    constructor(opts: { kinds?: readonly string[] } = {}) {
+        this.kernel = new FakeKernel(this.faults, { kinds: opts.kinds });
+        this.docker = new FakeDocker(this.kernel, this.faults);
+    }
 
     /** What the fakes could not read, across both: a test failure when not empty. */
     unknown(): string[] {
@@ -131,8 +137,8 @@ export class FakeHost {
     }
 
     /** A fresh world, served from now on. */
-    world(): World {
-        const w = new World();
+    world(opts: { kinds?: readonly string[] } = {}): World {
+        const w = new World(opts);
         this.api.docker = w.docker;
         const previous = setCommandRunner(w.kernel.runner);
         this.previousRunner ??= previous;

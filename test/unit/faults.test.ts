@@ -180,6 +180,22 @@ const nwInputs = {
     owner: nwOwner,
 };
 
+const mnOwner = `${PROJECT}/Network/lan`;
+const mnInputs = {
+    name: "hn-stk-lan",
+    driver: "macvlan",
+    parent: "par-fix",
+    mode: "private",
+    subnet: "10.34.0.0/24",
+    gateway: "10.34.0.254",
+    ipRange: "10.34.0.128/25",
+    internal: false,
+    icc: true,
+    masquerade: true,
+    labels: { tier: "lan" },
+    owner: mnOwner,
+};
+
 const naOwner = `${PROJECT}/NetworkAttachment/web-lab`;
 const naInputs = { container: "ctr-web", network: "net-9", ipv4Address: "10.22.0.5", aliases: ["api"], owner: naOwner };
 
@@ -350,6 +366,23 @@ const CASES: Case[] = [
         },
         removeByHand(w) {
             w.docker.removeNetwork(nwInputs.name);
+        },
+    },
+    {
+        kind: "Network",
+        title: "Network of driver macvlan (parent, mode, subnet, gateway, range, labels)",
+        provider: forTests(network.networkProvider),
+        setup: parentFixtures,
+        inputs: mnInputs,
+        plan(op, _w, prev) {
+            if (op === "create") return network.planCreate(mnInputs as any);
+            return network.planDelete(prev!.id, prev!.outs);
+        },
+        makeByHand(w, mark) {
+            w.docker.macvlanNetwork(mnInputs.name, "10.34.0.0/24", "par-fix", { labels: mark ? { [OWNER_LABEL]: mark } : {} });
+        },
+        removeByHand(w) {
+            w.docker.removeNetwork(mnInputs.name);
         },
     },
     {
