@@ -60,7 +60,9 @@ export interface IpLink {
     master?: string;
     ifalias?: string;
     link_index?: number;
-    linkinfo?: { info_kind?: string };
+    link_netnsid?: number;
+    link?: string;
+    linkinfo?: { info_kind?: string; info_data?: { mode?: string } & Record<string, unknown> };
     addr_info?: { family: string; local: string; prefixlen: number }[];
 }
 
@@ -121,6 +123,28 @@ export async function makeTestBridge(name: string, cidr: string): Promise<void> 
     await sh(["ip", "link", "add", "name", name, "type", "bridge"]);
     await sh(["ip", "link", "set", "dev", name, "alias", TEST_ALIAS, "up"]);
     await sh(["ip", "addr", "add", cidr, "dev", name]);
+}
+
+/**
+ * A wire standing for a LAN: a veth pair whose end `parent` stays on the host
+ * (up, marked as a test fixture: the parent of macvlans) and whose peer is
+ * `eth0` of the container with `peerPid`, up, with `cidr`: the rest of the LAN.
+ */
+export async function makeTestWire(parent: string, peerPid: number, cidr: string): Promise<void> {
+    await sh(["ip", "link", "add", "name", parent, "type", "veth", "peer", "name", "eth0", "netns", String(peerPid)]);
+    await sh(["ip", "link", "set", "dev", parent, "alias", TEST_ALIAS, "up"]);
+    await sh(["nsenter", "-t", String(peerPid), "-n", "ip", "addr", "add", cidr, "dev", "eth0"]);
+    await sh(["nsenter", "-t", String(peerPid), "-n", "ip", "link", "set", "dev", "eth0", "up"]);
+}
+
+/**
+ * Whether this kernel makes links of `kind`, asked the way `ip` asks it, in a
+ * throw-away namespace: "Unknown device type" means no (read here with the
+ * system's tools, not through the library).
+ */
+export async function kernelHas(kind: string): Promise<boolean> {
+    const r = await sh(["unshare", "--net", "ip", "link", "add", "name", "probe", "type", kind], { reject: false });
+    return !/Unknown device type/.test(r.stderr);
 }
 
 /** True when at least one of three echo requests (within 3 s) is answered. */

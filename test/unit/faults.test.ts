@@ -31,6 +31,7 @@ import { ExportedDeployment, findLeftovers, removeLeftovers, stateView } from ".
 import type { Plan, Step } from "../../components/src/engine/plan";
 import * as bridge from "../../components/src/engine/providers/bridge";
 import * as dockerContainer from "../../components/src/engine/providers/dockerContainer";
+import * as macvlanAttachment from "../../components/src/engine/providers/macvlanAttachment";
 import * as network from "../../components/src/engine/providers/network";
 import * as networkAttachment from "../../components/src/engine/providers/networkAttachment";
 import * as vethAttachment from "../../components/src/engine/providers/vethAttachment";
@@ -121,6 +122,26 @@ const brInputs = {
     owner: brOwner,
 };
 
+const maOwner = `${PROJECT}/MacvlanAttachment/mac`;
+const maInputs = {
+    container: "ctr-a",
+    parent: "par-fix",
+    kind: "macvlan",
+    mode: "bridge",
+    addresses: ["10.79.0.2/24", "10.79.1.2/24"],
+    gateway: "10.79.0.1",
+    containerIfName: "eth0",
+    mtu: 1400,
+    mac: defaultMac(maOwner, "macvlan"),
+    owner: maOwner,
+};
+
+/** The base fixtures and a parent for macvlans: a veth end on the host, up (the LAN behind it unmodelled). */
+function parentFixtures(w: World): void {
+    baseFixtures(w);
+    w.kernel.addVeth(w.kernel.host, "par-fix", w.kernel.host, "par-peer", { up: true });
+}
+
 const baOwner = `${PROJECT}/Bridge/shared`;
 const baInputs = {
     name: "br-shared",
@@ -161,6 +182,22 @@ const nwInputs = {
     owner: nwOwner,
 };
 
+const mnOwner = `${PROJECT}/Network/lan`;
+const mnInputs = {
+    name: "hn-stk-lan",
+    driver: "macvlan",
+    parent: "par-fix",
+    mode: "private",
+    subnet: "10.34.0.0/24",
+    gateway: "10.34.0.254",
+    ipRange: "10.34.0.128/25",
+    internal: false,
+    icc: true,
+    masquerade: true,
+    labels: { tier: "lan" },
+    owner: mnOwner,
+};
+
 const naOwner = `${PROJECT}/NetworkAttachment/web-lab`;
 const naInputs = { container: "ctr-web", network: "net-9", ipv4Address: "10.22.0.5", aliases: ["api"], owner: naOwner };
 
@@ -199,6 +236,26 @@ const CASES: Case[] = [
         },
         removeByHand(w) {
             w.kernel.removeLink(w.kernel.host, vaInputs.hostIfName);
+        },
+    },
+    {
+        kind: "MacvlanAttachment",
+        title: "MacvlanAttachment (a macvlan of a host interface in a container: two addresses, MTU, MAC, default route)",
+        provider: forTests(macvlanAttachment.macvlanAttachmentProvider),
+        setup: parentFixtures,
+        inputs: maInputs,
+        news: { ...maInputs, addresses: ["10.79.0.3/24", "10.79.1.2/24"], gateway: "10.79.0.254", mtu: 1450 },
+        plan(op, w, prev) {
+            const ctr = containerNs(w, "ctr-a");
+            if (op === "create") return macvlanAttachment.planCreate(maInputs as any, ctr);
+            if (op === "update") return macvlanAttachment.planUpdate(prev!.outs, this.news, ctr);
+            return macvlanAttachment.planDelete(prev!.outs, ctr);
+        },
+        makeByHand(w, mark) {
+            w.kernel.addMacvlan(nsOf(w, "ctr-a"), "eth0", w.kernel.host, "par-fix", { alias: mark, up: true });
+        },
+        removeByHand(w) {
+            w.kernel.removeLink(nsOf(w, "ctr-a"), "eth0");
         },
     },
     {
@@ -316,6 +373,23 @@ const CASES: Case[] = [
         },
         removeByHand(w) {
             w.docker.removeNetwork(nwInputs.name);
+        },
+    },
+    {
+        kind: "Network",
+        title: "Network of driver macvlan (parent, mode, subnet, gateway, range, labels)",
+        provider: forTests(network.networkProvider),
+        setup: parentFixtures,
+        inputs: mnInputs,
+        plan(op, _w, prev) {
+            if (op === "create") return network.planCreate(mnInputs as any);
+            return network.planDelete(prev!.id, prev!.outs);
+        },
+        makeByHand(w, mark) {
+            w.docker.macvlanNetwork(mnInputs.name, "10.34.0.0/24", "par-fix", { labels: mark ? { [OWNER_LABEL]: mark } : {} });
+        },
+        removeByHand(w) {
+            w.docker.removeNetwork(mnInputs.name);
         },
     },
     {
@@ -484,7 +558,7 @@ function diffText(a: unknown, b: unknown): string | undefined {
 const counted = { failedChanges: 0, failedReads: 0, crashes: 0, knownLimit: 0, gcCrashes: 0, unmarkedLeft: 0 };
 
 /** The roles the library derives MACs for (common/naming.ts defaultMac). */
-const MAC_ROLES = ["bridge", "host", "peer", "a", "b", "vxlan-a", "vxlan-b"];
+const MAC_ROLES = ["bridge", "host", "peer", "a", "b", "vxlan-a", "vxlan-b", "macvlan"];
 
 /**
  * After a fault: the next up converges to the clean run's host, and deleting

@@ -152,6 +152,15 @@ export function apiError(what: string, res: ApiResponse): DockerApiError {
     return new Class(message, res.statusCode, res.body);
 }
 
+/** The Docker engine's version (`GET /version`), e.g. `20.10.24+dfsg1`, as major and minor numbers with the text. */
+export async function engineVersion(): Promise<{ text: string; major: number; minor: number }> {
+    const res = await request("GET", "/version");
+    if (res.statusCode !== 200) throw apiError("read the Docker engine's version", res);
+    const text = String((res.body as { Version?: unknown }).Version ?? "");
+    const m = /^(\d+)\.(\d+)/.exec(text);
+    return { text, major: m ? Number(m[1]) : 0, minor: m ? Number(m[2]) : 0 };
+}
+
 /** The container's state, or undefined when no container has this name or id. */
 export async function inspectContainer(nameOrId: string): Promise<ContainerInspect | undefined> {
     const res = await request("GET", `/containers/${encodeURIComponent(nameOrId)}/json`);

@@ -17,6 +17,8 @@ export interface NetworkInspect {
 
 export interface NetworkCreateSpec {
     name: string;
+    /** Default bridge. */
+    driver?: "bridge" | "macvlan" | "ipvlan";
     subnet?: string;
     gateway?: string;
     ipRange?: string;
@@ -32,12 +34,12 @@ export async function inspectNetwork(nameOrId: string): Promise<NetworkInspect |
     return res.body as NetworkInspect;
 }
 
-/** Creates a bridge-driver network and returns its id. */
+/** Creates a network (driver bridge, macvlan or ipvlan) and returns its id. */
 export async function createNetwork(spec: NetworkCreateSpec): Promise<string> {
     const ipam = spec.subnet ? [{ Subnet: spec.subnet, Gateway: spec.gateway, IPRange: spec.ipRange }] : [];
     const res = await request("POST", "/networks/create", {
         Name: spec.name,
-        Driver: "bridge",
+        Driver: spec.driver ?? "bridge",
         CheckDuplicate: true,
         Internal: spec.internal,
         IPAM: { Driver: "default", Config: ipam },

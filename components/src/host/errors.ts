@@ -25,7 +25,7 @@ export class HostCommandError extends Error {
 export class NotFoundError extends HostCommandError {}
 /** The object to create exists already (a link name, an address, a route). */
 export class ExistsError extends HostCommandError {}
-/** The kernel lacks the feature (e.g. bridge VLAN filtering). */
+/** The kernel lacks the feature (e.g. bridge VLAN filtering, or a kind of link: "Unknown device type"). */
 export class NotSupportedError extends HostCommandError {}
 /** The target process is gone: its network namespace cannot be entered. */
 export class NamespaceGoneError extends HostCommandError {}
@@ -48,7 +48,7 @@ const CLASSIFIERS: readonly [RegExp, HostErrorClass][] = [
         NotFoundError,
     ],
     [/File exists|already exists|Address already assigned/, ExistsError],
-    [/Operation not supported|not supported/, NotSupportedError],
+    [/Operation not supported|not supported|Unknown device type/, NotSupportedError],
 ];
 
 /** The typed error for a command that failed with `stderr`. */

@@ -61,10 +61,10 @@ export interface MarkedKind {
 /**
  * The roles the library derives the MACs of interfaces it marks for
  * (common/naming.ts defaultMac): a created bridge, a veth's host end, a
- * VethLink's sides, a VxlanLink's. (A veth's container end is never marked:
+ * VethLink's sides, a VxlanLink's, a MacvlanAttachment's macvlan (unless its MAC is set). (A veth's container end is never marked:
  * its host end is, and removing one end removes both.)
  */
-const MAC_ROLES = ["bridge", "host", "a", "b", "vxlan-a", "vxlan-b"];
+const MAC_ROLES = ["bridge", "host", "a", "b", "vxlan-a", "vxlan-b", "macvlan"];
 
 /** The owner among `unmarked` whose derived MAC the link has, when it carries no mark. */
 function ownerByMac(link: ip.LinkInfo, unmarked: readonly string[]): string | undefined {

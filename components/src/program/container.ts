@@ -106,6 +106,7 @@ export function resolveNetwork(
                     `Network "${net.name}"`,
                     net.subnet,
                     gateway,
+                    net.driver === "bridge" ? undefined : "the LAN's router",
                 );
                 return reason ? [reason] : [];
             });

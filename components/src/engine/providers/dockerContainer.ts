@@ -24,7 +24,7 @@ import * as docker from "../../host/docker";
 import { netnsOf } from "../../host/netns";
 import * as networks from "../../host/dockerNetworks";
 import { DockerApiError } from "../../host/errors";
-import { foreignHolder } from "../observe";
+import { foreignHolder, parentAddressClash } from "../observe";
 import { callStep, describe, execute, making, Plan } from "../plan";
 import { claim, isClaimed } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
@@ -292,11 +292,13 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
             continue;
         }
         const holder = e.ipv4Address ? await foreignHolder(n, e.ipv4Address, inputs.owner, inputs.name) : undefined;
+        const clash = e.ipv4Address ? await parentAddressClash(n, e.ipv4Address) : undefined;
         if (holder)
             fail(
                 "networks",
                 `\`networks\`: address ${e.ipv4Address} on network ${n.Name} is already used by container "${holder}"; choose a free address`,
             );
+        else if (clash) fail("networks", `\`networks\`: ${clash}`);
     }
     return failures;
 }

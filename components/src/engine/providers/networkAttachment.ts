@@ -15,7 +15,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
 import { connectionMark, describeOwner, OWNER_LABEL } from "../../common/naming";
-import { foreignHolder } from "../observe";
+import { foreignHolder, parentAddressClash } from "../observe";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { callStep, describe, execute, Plan } from "../plan";
 import { claim, isClaimed } from "../registry";
@@ -203,11 +203,13 @@ async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<Netw
     }
     if (n && inputs.ipv4Address && known(inputs.ipv4Address)) {
         const holder = await foreignHolder(n, inputs.ipv4Address, inputs.owner, c?.Name);
+        const clash = await parentAddressClash(n, inputs.ipv4Address);
         if (holder)
             fail(
                 "ipv4Address",
                 `\`ipv4Address\` ${inputs.ipv4Address} on network ${n.Name} is already used by container "${holder}"; choose a free address`,
             );
+        else if (clash) fail("ipv4Address", `\`ipv4Address\`: ${clash}`);
     }
     return failures;
 }
