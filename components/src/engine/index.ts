@@ -16,6 +16,8 @@ import * as bridge from "./providers/bridge";
 import * as dockerContainer from "./providers/dockerContainer";
 import * as network from "./providers/network";
 import * as networkAttachment from "./providers/networkAttachment";
+import * as swarmCluster from "./providers/swarmCluster";
+import * as swarmNode from "./providers/swarmNode";
 import * as vethAttachment from "./providers/vethAttachment";
 import * as vethLink from "./providers/vethLink";
 import * as vxlanLink from "./providers/vxlanLink";
@@ -29,6 +31,8 @@ const KINDS: Record<string, { provider: AnyProvider; describeChange: Describe }>
     DockerContainer: { provider: dockerContainer.dockerContainerProvider, describeChange: dockerContainer.describeChange },
     Network: { provider: network.networkProvider, describeChange: network.describeChange },
     NetworkAttachment: { provider: networkAttachment.networkAttachmentProvider, describeChange: networkAttachment.describeChange },
+    SwarmCluster: { provider: swarmCluster.swarmClusterProvider, describeChange: swarmCluster.describeChange },
+    SwarmNode: { provider: swarmNode.swarmNodeProvider, describeChange: swarmNode.describeChange },
     VethAttachment: { provider: vethAttachment.vethAttachmentProvider, describeChange: vethAttachment.describeChange },
     VethLink: { provider: vethLink.vethLinkProvider, describeChange: vethLink.describeChange },
     VxlanLink: { provider: vxlanLink.vxlanLinkProvider, describeChange: vxlanLink.describeChange },

@@ -39,6 +39,40 @@ export interface ResolvedHost {
 // The host of each resource of this library (and of each Host), for children and resources that refer to them.
 const hostsByResource = new WeakMap<pulumi.Resource, ResolvedHost | undefined>();
 
+/**
+ * A resource that is on every host of a set, not on one: a swarm's overlay
+ * network is joined from any of the swarm's nodes. Resources on one of those
+ * hosts may refer to it; `member` gives what they must wait for there (the
+ * host's SwarmNode: its engine joined the swarm).
+ */
+export interface HostSet {
+    /** For messages: `an overlay of Swarm "sw"`. */
+    what: string;
+    /** The hosts' names (undefined: this machine). */
+    hosts: (string | undefined)[];
+    member(host: string | undefined): pulumi.Resource | undefined;
+}
+
+const hostSets = new WeakMap<object, HostSet>();
+
+/** Records that a resource of this library is on every host of `set`. */
+export function rememberHostSet(resource: pulumi.Resource, set: HostSet): void {
+    hostSets.set(resource, set);
+}
+
+/** The host set of a resource (a swarm's overlay network), if it has one. */
+export function hostSetOf(resource: unknown): HostSet | undefined {
+    return typeof resource === "object" && resource !== null ? hostSets.get(resource) : undefined;
+}
+
+/** What resources of `host` that refer to `related` values must wait for on that host (a swarm node's join). */
+export function hostSetMembers(host: ResolvedHost | undefined, related: unknown[]): pulumi.Resource[] {
+    return related.flatMap((r) => {
+        const m = hostSetOf(r)?.member(host?.name);
+        return m ? [m] : [];
+    });
+}
+
 /** Where a resource is: a Host, or `{ name?, ssh }`. Undefined: this machine. */
 export type HostRef = HostArgs | Host;
 
@@ -133,7 +167,10 @@ export function resolveHost(
     opts: { parent?: pulumi.Resource } | undefined,
     related: { field: string; value: unknown }[] = [],
 ): ResolvedHost | undefined {
-    const known = related.filter((r) => typeof r.value === "object" && r.value !== null && hostsByResource.has(r.value as pulumi.Resource));
+    const known = related.filter(
+        (r) => typeof r.value === "object" && r.value !== null && hostsByResource.has(r.value as pulumi.Resource) && !hostSets.has(r.value),
+    );
+    const shared = related.filter((r) => hostSetOf(r.value) !== undefined);
     let resolved: ResolvedHost | undefined;
     if (host !== undefined) {
         resolved = isHost(host) ? host.resolved : hostInput(what, host as HostArgs);
@@ -149,6 +186,15 @@ export function resolveHost(
                     ? `\`${known[0].field}\` is on ${where(resolved)} but \`${r.field}\` is on ${where(hostOfResource(r.value))}; both must be on one host`
                     : `\`${r.field}\` is on ${where(hostOfResource(r.value))}, but this resource is on ${where(resolved)}; set \`host\` (or the parent Host) to match`;
             refuse(what, [reason]);
+        }
+    }
+    for (const r of shared) {
+        const set = hostSetOf(r.value)!;
+        if (!set.hosts.includes(resolved?.name)) {
+            const hosts = set.hosts.map((h) => (h === undefined ? "this machine" : `host ${h}`)).join(", ");
+            refuse(what, [
+                `\`${r.field}\` is ${set.what}, whose nodes are ${hosts}; this resource is on ${where(resolved)}: put it on one of them (its \`host\`, or a parent Host)`,
+            ]);
         }
     }
     return resolved;

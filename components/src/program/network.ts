@@ -1,5 +1,6 @@
-// Network: a user-defined Docker network of driver bridge. The resource class
-// and its arguments; the engine side is engine/providers/network.ts.
+// Network: a user-defined Docker network, of driver bridge (on one host) or
+// overlay (across the hosts of a Swarm). The resource class and its
+// arguments; the engine side is engine/providers/network.ts.
 //
 // Program side: runs in the user's Pulumi program.
 
@@ -7,25 +8,49 @@ import * as pulumi from "@pulumi/pulumi";
 import { defaultDockerName } from "../common/naming";
 import { checkNetworkInputs } from "../common/specs/network";
 import { engineProvider } from "./engineProvider";
-import { HostRef, rememberHost, resolveHost } from "./host";
-import { checkPromptly, ownerOf } from "./promptCheck";
+import { HostRef, rememberHost, rememberHostSet, resolveHost, ResolvedHost } from "./host";
+import { checkPromptly, ownerOf, refuse } from "./promptCheck";
+import type { Swarm } from "./swarm";
 
 export interface NetworkArgs {
     /** Docker network name. Default `hn-<stack>-<resource name>`. */
     name?: pulumi.Input<string>;
+    /**
+     * `bridge`: a network on one host (a Linux bridge there). `overlay`: a
+     * network across the hosts of `swarm` (VXLAN between them, made and kept
+     * by Docker). Default: `overlay` when `swarm` is given, else `bridge`.
+     * Changing it replaces the network.
+     */
+    driver?: "bridge" | "overlay";
+    /**
+     * Overlay: the Swarm the network spans. It is made on the swarm's first
+     * manager; Containers on any host of the swarm join it (plain containers,
+     * as `docker run --network` does on a swarm node). Changing it replaces the network.
+     */
+    swarm?: Swarm;
+    /** Overlay: plain containers may join (`--attachable`). Default true, and required by this library's Containers. */
+    attachable?: pulumi.Input<boolean>;
+    /**
+     * Overlay: encrypt its traffic between the nodes with IPsec (`--opt
+     * encrypted`; ESP with AES-GCM, keys rotated by the managers). Costs CPU
+     * on every packet and 60 bytes of MTU more. Needs ESP and AES-GCM in every
+     * node's kernel: the preview checks each node and refuses it otherwise.
+     * Default false. Changing it replaces the network.
+     */
+    encrypted?: pulumi.Input<boolean>;
     /** IPv4 subnet, e.g. `10.10.0.0/24`. Default: Docker picks a free one. */
     subnet?: pulumi.Input<string>;
     /** Gateway address (the bridge's), inside `subnet`. Default: the subnet's first address. */
     gateway?: pulumi.Input<string>;
     /** Range inside `subnet` for Docker's automatic addresses, e.g. `10.10.0.128/25`; static ones may lie outside. */
     ipRange?: pulumi.Input<string>;
-    /** Name of the Linux bridge (`com.docker.network.bridge.name`), at most 15 characters. Default: Docker's `br-<id>`. */
+    /** Bridge: name of the Linux bridge (`com.docker.network.bridge.name`), at most 15 characters. Default: Docker's `br-<id>`. */
     bridgeName?: pulumi.Input<string>;
     /** No route out of the network (`--internal`). Default false. */
     internal?: pulumi.Input<boolean>;
-    /** Containers on the network may talk to each other (`enable_icc`). Default true. */
+    /** Bridge: containers on the network may talk to each other (`enable_icc`). Default true. */
     icc?: pulumi.Input<boolean>;
-    /** Masquerade traffic leaving the network (`enable_ip_masquerade`). Default true. */
+    /** Bridge: masquerade traffic leaving the network (`enable_ip_masquerade`). Default true. */
     masquerade?: pulumi.Input<boolean>;
     /** MTU of the network's interfaces (`com.docker.network.driver.mtu`). */
     mtu?: pulumi.Input<number>;
@@ -33,12 +58,12 @@ export interface NetworkArgs {
     labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /**
      * The host it lives on: a Host, or `{ name?, ssh: { host, port?, user?, privateKeyPath?, knownHostsPath? } }`.
-     * Default: the nearest Host among its parents, else this machine. Changing it replaces the resource.
+     * Default: the nearest Host among its parents, else this machine; an overlay's is its swarm's first manager.
+     * Changing it replaces the resource.
      */
     host?: HostRef;
 }
 
-/** A user-defined Docker network (driver bridge), marked as this stack's with a label. */
 /** The subnet and gateway each Network of this program was declared with. */
 const declared = new WeakMap<object, DeclaredSubnet>();
 
@@ -54,33 +79,107 @@ export function declaredSubnetOf(ref: unknown): DeclaredSubnet | undefined {
     return typeof ref === "object" && ref !== null ? declared.get(ref) : undefined;
 }
 
+/**
+ * A user-defined Docker network, marked as this stack's with a label: of
+ * driver bridge on one host, or of driver overlay across a Swarm's hosts.
+ */
 export class Network extends pulumi.dynamic.Resource {
     declare readonly networkId: pulumi.Output<string>;
     declare readonly name: pulumi.Output<string>;
-    /** The Linux bridge behind the network: pass it to a VethAttachment's `bridge`. */
+    /** The Linux bridge behind a bridge network: pass it to a VethAttachment's `bridge`. An overlay has none on the host. */
     declare readonly bridge: pulumi.Output<string>;
     declare readonly subnet: pulumi.Output<string | undefined>;
+    /** An overlay's VXLAN network identifier, as Docker chose it. */
+    declare readonly vni: pulumi.Output<number | undefined>;
     declare readonly owner: pulumi.Output<string>;
+    /** The network's driver: `bridge` or `overlay`. */
+    public readonly driver: "bridge" | "overlay";
 
     constructor(name: string, args: NetworkArgs = {}, opts?: pulumi.CustomResourceOptions) {
-        const host = resolveHost(`Network "${name}"`, args.host, opts);
-        const inputs = {
+        const what = `Network "${name}"`;
+        const driver = args.driver ?? (args.swarm !== undefined ? "overlay" : "bridge");
+        const host = driver === "overlay" ? overlayHost(what, args, opts) : resolveHost(what, args.host, opts);
+        const common = {
             name: args.name ?? defaultDockerName(pulumi.getStack(), name),
             subnet: args.subnet,
             gateway: args.gateway,
             ipRange: args.ipRange,
-            bridgeName: args.bridgeName,
             internal: args.internal ?? false,
-            icc: args.icc ?? true,
-            masquerade: args.masquerade ?? true,
             mtu: args.mtu,
             labels: args.labels ?? {},
             owner: ownerOf("Network", name, host?.name),
             ...(host ? { host: host.input } : {}),
         };
-        checkPromptly(`Network "${name}"`, inputs, checkNetworkInputs);
-        super(engineProvider("Network"), name, { networkId: undefined, bridge: undefined, ...inputs }, opts, "hostnet", "Network");
+        const inputs =
+            driver === "overlay"
+                ? {
+                      ...common,
+                      driver,
+                      swarm: args.swarm && {
+                          clusterId: args.swarm.clusterId,
+                          nodes: args.swarm.hosts.map((h) => (h ? { host: h.input } : {})),
+                      },
+                      attachable: args.attachable ?? true,
+                      encrypted: args.encrypted ?? false,
+                      // Options of the bridge driver, given anyway: refused by the checks, by name.
+                      bridgeName: args.bridgeName,
+                      icc: args.icc,
+                      masquerade: args.masquerade,
+                  }
+                : {
+                      ...common,
+                      // Stacks deployed before drivers stored none: bridge stays implied.
+                      ...(args.driver !== undefined ? { driver } : {}),
+                      bridgeName: args.bridgeName,
+                      icc: args.icc ?? true,
+                      masquerade: args.masquerade ?? true,
+                      swarm: undefined,
+                      attachable: args.attachable,
+                      encrypted: args.encrypted,
+                  };
+        if (driver === "bridge" && args.swarm !== undefined) {
+            refuse(what, [
+                "`swarm` is an option of driver overlay (a network across the hosts of a Swarm); this network's driver is bridge",
+            ]);
+        }
+        checkPromptly(what, inputs, checkNetworkInputs);
+        super(
+            engineProvider("Network"),
+            name,
+            { networkId: undefined, bridge: undefined, vni: undefined, ...inputs },
+            opts,
+            "hostnet",
+            "Network",
+        );
+        this.driver = driver;
         declared.set(this, { name, subnet: args.subnet, gateway: args.gateway });
         rememberHost(this, host);
+        if (driver === "overlay" && args.swarm) {
+            const sw = args.swarm;
+            rememberHostSet(this, {
+                what: `Network "${name}", an overlay of Swarm "${sw.swarmName}"`,
+                hosts: sw.hosts.map((h) => h?.name),
+                member: (h) => sw.nodeOf(h),
+            });
+        }
     }
+}
+
+/** An overlay's host: its swarm's first manager (a `host` given must be that one). */
+function overlayHost(what: string, args: NetworkArgs, opts?: pulumi.CustomResourceOptions): ResolvedHost | undefined {
+    if (args.swarm === undefined) {
+        refuse(what, [
+            "`swarm` is required with driver overlay: the Swarm whose hosts the network spans (`new Network(name, { swarm, subnet })`)",
+        ]);
+    }
+    const manager = args.swarm.manager;
+    if (args.host !== undefined) {
+        const given = resolveHost(what, args.host, opts);
+        if (given?.name !== manager?.name) {
+            refuse(what, [
+                `\`host\` is ${given ? `host ${given.name}` : "this machine"}, but an overlay is made on its swarm's first manager, ${manager ? `host ${manager.name}` : "this machine"}; leave \`host\` out`,
+            ]);
+        }
+    }
+    return manager;
 }

@@ -3,6 +3,7 @@
 // Common: pure, used by both the program (prompt checks) and the engine
 // (`check`). No Pulumi, no host access.
 
+import { checkOverlayFields, OverlaySwarm } from "./overlayNetwork";
 import {
     checkCidr,
     checkContainerName,
@@ -18,24 +19,40 @@ import {
     parseCidr,
 } from "../validation";
 
+/** Docker's network drivers this library makes. Absent in the inputs: `bridge` (as stacks deployed before drivers stored it). */
+export type NetworkDriver = "bridge" | "overlay";
+export const NETWORK_DRIVERS: readonly NetworkDriver[] = ["bridge", "overlay"];
+
 export interface NetworkInputs {
     name: string;
+    /** Absent: bridge. */
+    driver?: NetworkDriver;
     subnet?: string;
     gateway?: string;
     ipRange?: string;
     bridgeName?: string;
     internal: boolean;
-    icc: boolean;
-    masquerade: boolean;
+    /** Driver bridge only. */
+    icc?: boolean;
+    /** Driver bridge only. */
+    masquerade?: boolean;
     mtu?: number;
     labels: Record<string, string>;
     owner: string;
+    /** Driver overlay only: the swarm it spans (common/specs/overlayNetwork.ts). */
+    swarm?: OverlaySwarm;
+    /** Driver overlay only: plain containers may join (`--attachable`). */
+    attachable?: boolean;
+    /** Driver overlay only: IPsec between the nodes (`--opt encrypted`). */
+    encrypted?: boolean;
 }
 
 export interface NetworkOutputs extends NetworkInputs {
     networkId: string;
-    /** The Linux bridge Docker made for the network (`bridgeName`, or `br-<id>`). */
-    bridge: string;
+    /** The Linux bridge Docker made for the network (`bridgeName`, or `br-<id>`); none for an overlay. */
+    bridge?: string;
+    /** An overlay's VXLAN network identifier, as Docker chose it. */
+    vni?: number;
 }
 
 export function checkNetworkInputs(inputs: Record<string, unknown>): InputFailure[] {
@@ -48,6 +65,7 @@ export function checkNetworkInputs(inputs: Record<string, unknown>): InputFailur
         mtu: { check: checkMtu },
         labels: { check: checkLabels },
     });
+    failures.push(...checkOverlayFields(inputs));
     const bad = new Set(failures.map((f) => f.property));
     const { subnet, gateway, ipRange } = inputs as Record<string, string | undefined>;
     if (containsUnknown([subnet, gateway, ipRange])) return failures;
