@@ -2,7 +2,7 @@
 // `hostnet`: the library's command-line tool (the package's `bin`).
 //
 //   hostnet preview-report [--stack S] [--cwd DIR] [--pulumi CLI] [--refresh] [--md FILE] [--json FILE]
-//   hostnet topology [--stack S] [--text FILE] [--svg FILE] [--dot FILE]
+//   hostnet topology [--stack S] [--host NAME=[USER@]ADDRESS[:PORT] ...] [--text FILE] [--svg FILE] [--dot FILE]
 //   hostnet watch --stack S [...]  (hostnet watch --help)
 //
 // Runs as a command-line tool, neither in a Pulumi program nor in the engine's
@@ -10,9 +10,12 @@
 // (host/*), which owns every command line; only `watch` changes the
 // host, and only through the engine (a targeted \`pulumi up\`).
 
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { hostSpecOf, parseHostArgs } from "./hostArgs";
 import { previewReport, writeReport } from "./previewReport";
 import { topology, writeTopology } from "./topology";
+import { hostsTopology, writeHostsTopology } from "./topologyHosts";
 import { runWatch } from "./watch";
 
 const USAGE = `usage:
@@ -25,8 +28,13 @@ const USAGE = `usage:
       --json FILE      also write the report as JSON
     exit code: 0 no change, 2 changes, 1 the preview failed (the error is in the report)
 
-  hostnet topology [options]         draw the host's container networking
+  hostnet topology [options]         draw the host's container networking (or several hosts')
       --stack NAME     only what that stack owns, and what it is attached to
+      --host H         read host H instead of this machine; repeat it for several (they are drawn
+                       together, with the VXLAN tunnels and swarm overlays between them):
+                       NAME=[USER@]ADDRESS[:PORT] over SSH, or local for this machine
+      --ssh-key FILE   the private key for the hosts (default: ssh's own)
+      --known-hosts FILE  the known_hosts file that holds their keys (default: ssh's own)
       --text FILE      write the text view there (default: standard output)
       --svg FILE       write the diagram as SVG (needs Graphviz's \`dot\`)
       --dot FILE       write the diagram's Graphviz source
@@ -34,6 +42,14 @@ const USAGE = `usage:
   hostnet watch --stack NAME [options] re-attach a stack's containers when they restart
                                      (follows Docker events; hostnet watch --help)
 `;
+
+/** `--ssh-key` and `--known-hosts`, as absolute paths (the host layer reads them when it connects). */
+function sshDefaults(values: { "ssh-key"?: string; "known-hosts"?: string }): { privateKeyPath?: string; knownHostsPath?: string } {
+    return {
+        ...(values["ssh-key"] ? { privateKeyPath: resolve(values["ssh-key"]) } : {}),
+        ...(values["known-hosts"] ? { knownHostsPath: resolve(values["known-hosts"]) } : {}),
+    };
+}
 
 async function main(argv: string[]): Promise<number> {
     const [command, ...rest] = argv;
@@ -62,10 +78,27 @@ async function main(argv: string[]): Promise<number> {
     if (command === "topology") {
         const { values } = parseArgs({
             args: rest,
-            options: { stack: { type: "string" }, text: { type: "string" }, svg: { type: "string" }, dot: { type: "string" } },
+            options: {
+                stack: { type: "string" },
+                text: { type: "string" },
+                svg: { type: "string" },
+                dot: { type: "string" },
+                host: { type: "string", multiple: true },
+                "ssh-key": { type: "string" },
+                "known-hosts": { type: "string" },
+            },
         });
-        const t = await topology({ stack: values.stack });
-        await writeTopology(t, { text: values.text, svg: values.svg, dot: values.dot });
+        const files = { text: values.text, svg: values.svg, dot: values.dot };
+        const hosts = parseHostArgs(values.host, sshDefaults(values));
+        if (hosts.length === 0) {
+            await writeTopology(await topology({ stack: values.stack }), files);
+            return 0;
+        }
+        const m = await hostsTopology(
+            hosts.map((h) => ({ name: h.name, spec: hostSpecOf(h) })),
+            { stack: values.stack },
+        );
+        await writeHostsTopology(m, files);
         return 0;
     }
     if (command === "watch") return runWatch(rest);
