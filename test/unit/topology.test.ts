@@ -255,7 +255,7 @@ attachments:
         assert.equal(
             refusal("many", text),
             'invalid Topology "many" (<file>):\n' +
-                "  - `nodes.api.imgae` is not a field here; known fields: image, command, env, net, ipv4Address, aliases, ports, restartPolicy, labels, name\n" +
+                "  - `nodes.api.imgae` is not a field here; known fields: image, command, env, net, ipv4Address, aliases, ports, restartPolicy, labels, name, host\n" +
                 "  - `nodes.api.image` is required (or set `defaults.image`)\n" +
                 '  - `nodes.api.net` "container:db" names no node of this topology; nodes: api, web, cli\n' +
                 '  - `nodes.web.image` must be an image reference like hostnet/busybox:1 (lower-case repository, optional tag); got "Not/An/Image"\n' +

@@ -142,11 +142,17 @@ export async function hostsTopology(hosts: { name: string; spec?: HostSpec }[], 
         }),
     );
     const views = reads.map((r) => r.view);
+    let swarms = swarmsOf(reads);
+    if (options.stack) {
+        // Only what the stack owns, and what it is attached to.
+        const ours = (o: Owner | undefined) => o?.stack === options.stack;
+        swarms = swarms.filter((s) => ours(s.owner) || s.overlays.some((o) => ours(o.owner) || o.members.length > 0));
+    }
     return {
         ...(options.stack ? { stack: options.stack } : {}),
         hosts: views,
         tunnels: tunnelsOf(views),
-        swarms: swarmsOf(reads),
+        swarms,
     };
 }
 

@@ -200,6 +200,17 @@ export function resolveHost(
     return resolved;
 }
 
+/** The host's SSH address when it is an IPv4 address (a default for addresses on its underlay), else undefined. */
+export function sshIPv4Of(host: ResolvedHost | undefined): string | undefined {
+    const address = host?.input.ssh.host;
+    return typeof address === "string" && /^\d{1,3}(\.\d{1,3}){3}$/.test(address) ? address : undefined;
+}
+
+/** The resolved host of a HostRef (a Host, or `{ name?, ssh }`), checked now; undefined: this machine. */
+export function hostOfRef(what: string, ref: HostRef | undefined): ResolvedHost | undefined {
+    return ref === undefined ? undefined : isHost(ref) ? ref.resolved : hostInput(what, ref as HostArgs);
+}
+
 /** Records where a resource of this library lives, for its children and for resources that refer to it. */
 export function rememberHost(resource: pulumi.Resource, host: ResolvedHost | undefined): void {
     hostsByResource.set(resource, host);

@@ -12,9 +12,8 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { checkSwarmClusterInputs, checkSwarmNodeInputs, SWARM_ROLES, SwarmAvailability, SwarmRole } from "../common/specs/swarm";
-import { parseIPv4 } from "../common/validation";
 import { engineProvider } from "./engineProvider";
-import { HostRef, resolveHost, ResolvedHost } from "./host";
+import { HostRef, resolveHost, ResolvedHost, sshIPv4Of } from "./host";
 import { checkPromptly, ownerOf, refuse } from "./promptCheck";
 
 export interface SwarmNodeArgs {
@@ -84,8 +83,7 @@ function hostKey(host: ResolvedHost | undefined): string {
 
 /** The default advertise address: the host's SSH address when it is an IPv4 address. */
 function defaultAdvertise(host: ResolvedHost | undefined): pulumi.Input<string> | undefined {
-    const address = host?.input.ssh.host;
-    return typeof address === "string" && parseIPv4(address) !== undefined ? address : undefined;
+    return sshIPv4Of(host);
 }
 
 /**
