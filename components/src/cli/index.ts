@@ -24,6 +24,8 @@ const USAGE = `usage:
       --cwd DIR        the Pulumi project's folder (default: the current one)
       --pulumi PATH    the Pulumi CLI to run (default: pulumi)
       --refresh        refresh the state from the host first
+      --host NAME      only the changes on host NAME (as the stack names it; local: this machine);
+                       repeat it for several
       --md FILE        write the Markdown there (default: standard output)
       --json FILE      also write the report as JSON
     exit code: 0 no change, 2 changes, 1 the preview failed (the error is in the report)
@@ -63,9 +65,17 @@ async function main(argv: string[]): Promise<number> {
                 refresh: { type: "boolean" },
                 md: { type: "string" },
                 json: { type: "string" },
+                host: { type: "string", multiple: true },
             },
         });
-        const report = await previewReport({ stack: values.stack, cwd: values.cwd, pulumi: values.pulumi, refresh: values.refresh });
+        const hosts = parseHostArgs(values.host).map((h) => h.name);
+        const report = await previewReport({
+            stack: values.stack,
+            cwd: values.cwd,
+            pulumi: values.pulumi,
+            refresh: values.refresh,
+            ...(hosts.length > 0 ? { hosts } : {}),
+        });
         writeReport(report, { markdown: values.md, json: values.json });
         const s = report.summary;
         process.stderr.write(
