@@ -17,6 +17,8 @@ export interface Registration {
     dependencies: string[];
     /** Per input property, the URNs its value came from. */
     propertyDependencies: Record<string, string[]>;
+    /** Outputs the resource asks to be kept as secrets (`additionalSecretOutputs`). */
+    additionalSecretOutputs: string[];
 }
 
 /**
@@ -46,6 +48,7 @@ export async function recordingMocks(
             custom: req.getCustom(),
             dependencies: req.getDependenciesList(),
             propertyDependencies,
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         };
         register(req, (err: any, resp: any) => {
             if (!err) registered.push({ ...base, urn: resp.getUrn(), inputs: pulumi.runtime.deserializeProperties(req.getObject()) });

@@ -266,7 +266,13 @@ export function swarmsOf(reads: { view: HostView; swarm: SwarmRead }[]): SwarmVi
             }
         }
         sw.overlays = [...byId.values()].sort((x, y) => x.name.localeCompare(y.name));
-        sw.nodes.sort((x, y) => (x.host ?? "~").localeCompare(y.host ?? "~") || x.id.localeCompare(y.id));
+        // By host; nodes of hosts not read last.
+        sw.nodes.sort(
+            (x, y) =>
+                Number(x.host === undefined) - Number(y.host === undefined) ||
+                (x.host ?? "").localeCompare(y.host ?? "") ||
+                x.id.localeCompare(y.id),
+        );
     }
     return swarms.map(({ memberIds: _m, ...rest }) => {
         const { key: _k, ...sw } = rest as SwarmView & { key?: string };

@@ -191,7 +191,11 @@ export function resolveHost(
     for (const r of shared) {
         const set = hostSetOf(r.value)!;
         if (!set.hosts.includes(resolved?.name)) {
-            const hosts = set.hosts.map((h) => (h === undefined ? "this machine" : `host ${h}`)).join(", ");
+            const remote = set.hosts.filter((h): h is string => h !== undefined);
+            const hosts = [
+                ...(remote.length > 0 ? [`${remote.length === 1 ? "host" : "hosts"} ${remote.join(", ")}`] : []),
+                ...(set.hosts.includes(undefined) ? ["this machine"] : []),
+            ].join(" and ");
             refuse(what, [
                 `\`${r.field}\` is ${set.what}, whose nodes are ${hosts}; this resource is on ${where(resolved)}: put it on one of them (its \`host\`, or a parent Host)`,
             ]);

@@ -106,7 +106,7 @@ function checkAddress(field: string, value: unknown, port: "optional" | "none"):
     if (p !== undefined && port === "none") return `\`${field}\` takes an address without a port, like 10.0.0.2; got ${show(value)}`;
     if (p !== undefined && (Number(p) < 1 || Number(p) > 65535)) return `\`${field}\`: port ${p} is not a TCP port (1-65535)`;
     if (parseIPv4(address) === undefined && address !== "0.0.0.0") {
-        return `\`${field}\` must be an IPv4 address${port === "optional" ? " (with an optional :port)" : ""}, like 10.0.0.2; got ${show(value)}`;
+        return `\`${field}\` must be an IPv4 address${port === "optional" ? " (with an optional :port)" : ""} like 10.0.0.2; got ${show(value)}`;
     }
     return undefined;
 }
