@@ -25,7 +25,7 @@ export interface Registration {
  * Sets mocks for `project`/`stack` and returns the list every registration is
  * appended to. `newResource` gives a resource's id and outputs (default: id
  * `<name>-id`; its inputs, plus `containerId`, `networkId` and `bridge`
- * derived from its name).
+ * derived from its name, and a VxlanLink's `effectiveMtu`).
  */
 export async function recordingMocks(
     project: string,
@@ -59,7 +59,14 @@ export async function recordingMocks(
 }
 
 function defaultResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
-    const state = { ...args.inputs, containerId: `${args.name}-cid`, networkId: `${args.name}-nid`, bridge: `br-${args.name}` };
+    const state = {
+        ...args.inputs,
+        containerId: `${args.name}-cid`,
+        networkId: `${args.name}-nid`,
+        bridge: `br-${args.name}`,
+        // A VxlanLink's MTU, as its provider computes it (the underlay's 1500 minus 50).
+        ...(args.type.endsWith(":VxlanLink") ? { effectiveMtu: args.inputs.mtu ?? 1450 } : {}),
+    };
     return { id: `${args.name}-id`, state };
 }
 

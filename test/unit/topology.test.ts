@@ -361,7 +361,8 @@ attachments:
             [42, "b", "10.0.0.2", "c", "10.0.0.3"],
             "each side's underlay is its host's SSH address",
         );
-        assert.ok(byName(rs, "VethAttachment", "mh-b1-eth0").dependencies.includes(vx.urn), "its MTU is the tunnel's (an output of it)");
+        const b1 = byName(rs, "VethAttachment", "mh-b1-eth0");
+        assert.deepEqual([b1.inputs.mtu, b1.propertyDependencies.mtu], [1450, [vx.urn]], "the tunnel's MTU");
         assert.equal(byName(rs, "VethAttachment", "mh-c1-eth0").inputs.mtu, 1400, "an MTU given stays");
     });
 
