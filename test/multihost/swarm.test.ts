@@ -22,7 +22,7 @@ import * as assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Stack } from "@pulumi/pulumi/automation";
+import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import type { HostInfo, TestbedInfo } from "../../tools/testbed/testbed";
 import { eventually, RUN, runByte, sh } from "../helpers/host";
 import { createStack, projectRoot } from "../helpers/pulumi";
@@ -236,9 +236,26 @@ describe("a Docker swarm over hosts b, c and d of a test bed (examples/swarm; th
     });
 
     it("up: b makes the swarm, c and d join as workers with their labels, one attachable overlay spans them, a container per host is on it with its address and alias, and every container pings every other by name", async () => {
+        // When the engine starts and ends each step of the swarm (as its events reach this process): init on b, a join per host.
+        const steps: Record<string, { start?: number; end?: number }> = {};
+        const onEvent = (e: EngineEvent) => {
+            const m = e.resourcePreEvent?.metadata ?? e.resOutputsEvent?.metadata;
+            if (!m || m.op !== "create" || !/:(SwarmCluster|SwarmNode)::/.test(m.urn)) return;
+            const key = `${m.urn.split("::").at(-2)!.split(":").pop()} ${m.urn.split("::").at(-1)}`;
+            steps[key] = { ...steps[key], [e.resourcePreEvent ? "start" : "end"]: Date.now() };
+        };
         const t = Date.now();
-        const up = await stack.up();
+        const up = await stack.up({ onEvent });
         console.log(`      up (3 hosts, a swarm, an overlay, 3 containers): ${((Date.now() - t) / 1000).toFixed(1)}s`);
+        const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+        console.log(`      swarm steps (engine events, load average ${load}):`);
+        for (const [k, v] of Object.entries(steps).sort())
+            console.log(`        ${k}: ${v.start && v.end ? `${((v.end - v.start) / 1000).toFixed(1)}s` : "?"}`);
+        assert.deepEqual(
+            Object.keys(steps).sort(),
+            ["SwarmCluster sw", "SwarmNode sw-b", "SwarmNode sw-c", "SwarmNode sw-d"],
+            "the swarm made and each host joined",
+        );
         const nodeIds = up.outputs.nodeIds.value as Record<string, string>;
 
         // The swarm, as its manager and each engine see it.
@@ -303,6 +320,40 @@ describe("a Docker swarm over hosts b, c and d of a test bed (examples/swarm; th
         const token = (await docker("b", "swarm", "join-token", "-q", "worker")).stdout.trim();
         assert.match(token, /^SWMTKN-/);
         assert.equal(state.includes(token), false, "the worker token is not in the state in plain text");
+
+        // What a user reads with `hostnet topology --host ...`: the three hosts in one swarm, the overlay with a container on each.
+        const args = HOSTS.flatMap((h) => ["--host", `${h}=${host(h).ssh.user}@${host(h).ssh.address}:${host(h).ssh.port}`]);
+        const cli = await sh(
+            [
+                "node",
+                join(projectRoot, "components", "dist", "cli", "index.js"),
+                "topology",
+                ...args,
+                "--ssh-key",
+                tb.ssh.clientKey,
+                "--known-hosts",
+                tb.ssh.knownHosts,
+            ],
+            { reject: false },
+        );
+        assert.equal(cli.exitCode, 0, cli.stderr);
+        const text = cli.stdout;
+        assert.match(text, /^between them: 0 VXLAN tunnels, 1 swarm \(1 overlay network\)$/m, text);
+        assert.match(text, new RegExp(`^== swarm ${clusterId} `, "m"), "the swarm, by its cluster id");
+        for (const h of HOSTS) {
+            assert.match(
+                text,
+                new RegExp(
+                    `^${nodeIds[h]}\\s+${h}\\s+${h === "b" ? "manager \\(leader\\)" : "worker"}\\s+ready\\s+active\\s+${host(h).address.replace(/\./g, "\\.")}\\s`,
+                    "m",
+                ),
+                `node of ${h}`,
+            );
+        }
+        const row = text.split("\n").find((l) => l.includes(netName));
+        assert.ok(row, `the overlay ${netName} is listed`);
+        for (const [i, h] of HOSTS.entries())
+            assert.ok(row.includes(`${h}: ${cname(`${h}-c0`)} ${overlay}.${i * 50 + 2}`), `${h}'s container on it: ${row}`);
 
         const preview = await stack.preview();
         assert.deepEqual(Object.keys(preview.changeSummary).sort(), ["same"], JSON.stringify(preview.changeSummary));
