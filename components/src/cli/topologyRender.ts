@@ -20,7 +20,8 @@ function peerText(p: PeerRef | undefined): string {
     return `-> ${where}${p.addresses.length ? ` ${p.addresses.join(" ")}` : ""}`;
 }
 
-function table(rows: string[][], indent = ""): string[] {
+/** Rows as aligned columns (two spaces between them), each line indented by `indent`. */
+export function table(rows: string[][], indent = ""): string[] {
     const widths: number[] = [];
     for (const r of rows) r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
     return rows.map((r) => (indent + r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join("  ")).trimEnd());

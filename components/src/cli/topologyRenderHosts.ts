@@ -7,13 +7,7 @@
 // Pure. Runs in the `hostnet` command-line tool.
 
 import type { HostsTopology, HostView, OverlayView, SwarmView, TunnelEnd } from "./topologyHosts";
-import { dotBody, ownerText, renderText } from "./topologyRender";
-
-function table(rows: string[][], indent = ""): string[] {
-    const widths: number[] = [];
-    for (const r of rows) r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-    return rows.map((r) => (indent + r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join("  ")).trimEnd());
-}
+import { dotBody, ownerText, renderText, table } from "./topologyRender";
 
 function hostTitle(h: HostView): string {
     return h.name === "local" ? `this machine (${h.host})` : `host ${h.name}${h.address ? ` (${h.address})` : ""}`;
