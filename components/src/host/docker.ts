@@ -229,8 +229,7 @@ export async function disconnectNetwork(network: string, container: string): Pro
  * within its 20 s (a busy manager, a node joining meanwhile), or it did but
  * the engine had not yet made the network locally and answers 404 "network
  * <swarm id> not found" (the engine gives the attachment back before
- * answering). Seen on the test bed's manager right after the overlay was made,
- * both in a row on a loaded machine (load 15 on 2 cores): hence five tries.
+ * answering). Seen on the test bed's manager right after the overlay was made.
  */
 function attachRace(res: ApiResponse): boolean {
     const message = apiMessage(res);
@@ -242,8 +241,8 @@ function attachRace(res: ApiResponse): boolean {
 }
 
 /** How many times a start is tried when {@link attachRace} says another try may get past, and the pause between tries. */
-const START_TRIES = 5;
-const START_PAUSE_MS = 2000;
+const START_TRIES = 3;
+const START_PAUSE_MS = 1000;
 
 export async function startContainer(id: string): Promise<void> {
     let res = await request("POST", `/containers/${encodeURIComponent(id)}/start`);
