@@ -224,30 +224,15 @@ export async function disconnectNetwork(network: string, container: string): Pro
 }
 
 /**
- * A start that failed attaching the container to a swarm overlay in a way
- * that a second try gets past: the manager did not hand out the attachment
- * within its 20 s (a busy manager, a node joining meanwhile), or it did but
- * the engine had not yet made the network locally and answers 404 "network
- * <swarm id> not found" (the engine gives the attachment back before
- * answering). Seen on the test bed's manager right after the overlay was made.
+ * A swarm manager that did not hand out a container's attachment to an
+ * overlay within its 20 s (a busy manager, a node joining meanwhile): the
+ * start may be tried again, and usually succeeds.
  */
-function attachRace(res: ApiResponse): boolean {
-    const message = apiMessage(res);
-    if (res.statusCode === 500)
-        return /attaching to network failed.*context deadline exceeded|could not attach to network .*context deadline exceeded/i.test(
-            message,
-        );
-    return res.statusCode === 404 && /^network \S+ not found$/i.test(message.trim());
-}
-
-/** How many times a start is tried when {@link attachRace} says another try may get past, and the pause between tries. */
-const START_TRIES = 3;
-const START_PAUSE_MS = 1000;
+const ATTACH_TIMEOUT = /attaching to network failed.*context deadline exceeded|could not attach to network .*context deadline exceeded/i;
 
 export async function startContainer(id: string): Promise<void> {
     let res = await request("POST", `/containers/${encodeURIComponent(id)}/start`);
-    for (let attempt = 1; attempt < START_TRIES && attachRace(res); attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, START_PAUSE_MS));
+    for (let attempt = 1; attempt < 3 && res.statusCode === 500 && ATTACH_TIMEOUT.test(apiMessage(res)); attempt++) {
         res = await request("POST", `/containers/${encodeURIComponent(id)}/start`);
     }
     // 304: already running.
