@@ -44,7 +44,12 @@ const swarm = new Swarm("sw", {
     })),
 });
 
-const net = new Network("ov", { swarm, subnet: `${overlay}.0/24`, gateway: `${overlay}.1`, encrypted });
+// Swarm hands every node an address of its own on the overlay (its load
+// balancer's) from the addresses it allocates itself: without a range, the
+// manager's takes .2 and a container given .2 cannot start ("Address already
+// in use"). Docker's own addresses come from .192/26; the static ones below
+// stay under it.
+const net = new Network("ov", { swarm, subnet: `${overlay}.0/24`, gateway: `${overlay}.1`, ipRange: `${overlay}.192/26`, encrypted });
 
 export const addresses: Record<string, pulumi.Output<string>[]> = {};
 nodes.forEach(({ name, host }, i) => {

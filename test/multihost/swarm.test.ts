@@ -285,7 +285,7 @@ describe("a Docker swarm over hosts b, c and d of a test bed (examples/swarm; th
         assert.equal(net.Driver, "overlay");
         assert.equal(net.Scope, "swarm");
         assert.equal(net.Attachable, true);
-        assert.deepEqual(net.IPAM.Config, [{ Subnet: `${overlay}.0/24`, Gateway: `${overlay}.1` }]);
+        assert.deepEqual(net.IPAM.Config, [{ Subnet: `${overlay}.0/24`, Gateway: `${overlay}.1`, IPRange: `${overlay}.192/26` }]);
         assert.equal(net.Labels["io.hostnet.owner"], mark("b", "Network", "ov"));
         assert.equal(net.Options.encrypted, undefined, "not encrypted");
         const vni = Number(net.Options["com.docker.network.driver.overlay.vxlanid_list"]);
