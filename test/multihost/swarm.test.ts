@@ -300,11 +300,12 @@ describe("a Docker swarm over hosts b, c and d of a test bed (examples/swarm; th
             assert.equal(ep.NetworkID, net.Id);
             assert.equal(ep.IPAMConfig.IPv4Address, `${overlay}.${i * 50 + 2}`);
             assert.ok(ep.Aliases.includes(`${h}-c0`), `alias ${h}-c0`);
+            // Docker's own ingress overlay (VNI 4096, the routing mesh) may have its device there too, in its own namespace.
             const vx = await vxlansOn(host(h));
             assert.deepEqual(
-                vx.map((v) => v.replace(/:\S+ /, " ")),
+                vx.filter((v) => v.startsWith("host:") || v.includes(net.Id.slice(0, 10))).map((v) => v.replace(/:\S+ /, " ")),
                 [`1-${net.Id.slice(0, 10)} ${vni}`],
-                `host ${h}: one VXLAN device, VNI ${vni}, in Docker's namespace for the overlay (none in the host's own)`,
+                `host ${h}: the overlay's VXLAN device, VNI ${vni}, in Docker's namespace for it, and none in the host's own: ${vx.join(", ")}`,
             );
         }
 
