@@ -13,6 +13,8 @@ export { BridgeRef, VethAttachment, VethAttachmentArgs } from "./program/vethAtt
 export { VethLink, VethLinkArgs, VethLinkEndArgs } from "./program/vethLink";
 export { VxlanLink, VxlanLinkArgs, VxlanLinkEndArgs } from "./program/vxlanLink";
 export { Host, HostArgs, HostRef, SshArgs } from "./program/host";
+export { Swarm, SwarmArgs, SwarmCluster, SwarmNode, SwarmNodeArgs } from "./program/swarm";
+export { SwarmAvailability, SwarmRole } from "./common/specs/swarm";
 export { Sandbox, SandboxArgs, SandboxAttachmentArgs, SandboxMemberArgs } from "./program/sandbox";
 export { ContainerLike, ContainerRef, DockerContainerResource, DockerNetworkResource, NetworkRef } from "./program/refs";
 export { NetMode } from "./common/modes";

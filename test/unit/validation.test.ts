@@ -424,7 +424,20 @@ describe("validation: MacvlanAttachment inputs, and Network drivers macvlan and 
 
     it("Network: macvlan and ipvlan take a parent and a mode of their own, and none of the bridge's options", () => {
         assert.deepEqual(netReasons({ driver: "macvlan", parent: "eth0", mode: "private", subnet: "192.168.1.0/24" }), []);
-        assert.deepEqual(netReasons({ driver: "overlay" }), [["driver", '`driver` must be bridge, macvlan or ipvlan; got "overlay"']]);
+        assert.deepEqual(netReasons({ driver: "vlan" }), [["driver", '`driver` must be bridge, macvlan, ipvlan or overlay; got "vlan"']]);
+        // An overlay is a driver too (specs/overlayNetwork.ts): it needs its swarm, not a parent.
+        assert.deepEqual(netReasons({ driver: "overlay" }), [
+            ["swarm", "`swarm` is required with driver overlay: the Swarm whose nodes the network spans"],
+        ]);
+        assert.deepEqual(netReasons({ driver: "overlay", swarm: { clusterId: "x", nodes: [] }, parent: "eth0" }), [
+            ["parent", "`parent` is an option of drivers macvlan and ipvlan; set `driver`, or remove `parent`"],
+        ]);
+        assert.deepEqual(netReasons({ driver: "macvlan", parent: "eth0", attachable: true }), [
+            [
+                "attachable",
+                "`attachable` is an option of driver overlay (a network across the hosts of a Swarm); this network's driver is macvlan",
+            ],
+        ]);
         assert.deepEqual(netReasons({ driver: "ipvlan", parent: "eth0", mode: "vepa" }), [
             ["mode", '`mode` must be one of l2, l3, l3s for an ipvlan (`driver`); got "vepa"'],
         ]);

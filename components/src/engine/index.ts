@@ -17,6 +17,8 @@ import * as dockerContainer from "./providers/dockerContainer";
 import * as macvlanAttachment from "./providers/macvlanAttachment";
 import * as network from "./providers/network";
 import * as networkAttachment from "./providers/networkAttachment";
+import * as swarmCluster from "./providers/swarmCluster";
+import * as swarmNode from "./providers/swarmNode";
 import * as vethAttachment from "./providers/vethAttachment";
 import * as vethLink from "./providers/vethLink";
 import * as vxlanLink from "./providers/vxlanLink";
@@ -31,6 +33,8 @@ const KINDS: Record<string, { provider: AnyProvider; describeChange: Describe }>
     MacvlanAttachment: { provider: macvlanAttachment.macvlanAttachmentProvider, describeChange: macvlanAttachment.describeChange },
     Network: { provider: network.networkProvider, describeChange: network.describeChange },
     NetworkAttachment: { provider: networkAttachment.networkAttachmentProvider, describeChange: networkAttachment.describeChange },
+    SwarmCluster: { provider: swarmCluster.swarmClusterProvider, describeChange: swarmCluster.describeChange },
+    SwarmNode: { provider: swarmNode.swarmNodeProvider, describeChange: swarmNode.describeChange },
     VethAttachment: { provider: vethAttachment.vethAttachmentProvider, describeChange: vethAttachment.describeChange },
     VethLink: { provider: vethLink.vethLinkProvider, describeChange: vethLink.describeChange },
     VxlanLink: { provider: vxlanLink.vxlanLinkProvider, describeChange: vxlanLink.describeChange },

@@ -16,6 +16,8 @@ import * as docker from "../host/docker";
 import { currentHostKey } from "../host/hostScope";
 import * as networks from "../host/dockerNetworks";
 import * as ip from "../host/ip";
+import { inSwarm, swarmInfo } from "../host/swarm";
+import { swarmNetwork } from "./registry";
 
 export interface AddressHolder {
     /** The address without prefix length. */
@@ -285,4 +287,31 @@ export function warn(message: string): void {
 /** Forgets the namespace scan (tests: a new deployment). */
 export function forgetScan(): void {
     scans.clear();
+}
+
+/** A network as the current host knows it; see `networkOnHost`. */
+export interface NetworkOnHost {
+    /** Its inspect, when the host's engine knows it. */
+    inspect?: networks.NetworkInspect;
+    /** Its id (or the name given, when only the managers know it). */
+    id: string;
+    /** Scope swarm: the same network on every node of a swarm. */
+    swarm: boolean;
+}
+
+/**
+ * The network `nameOrId` as the current host sees it. A swarm worker knows an
+ * overlay only once one of its containers is on it: until then, an overlay
+ * of this deployment (the registry's) or, on a worker, any network the
+ * managers may know, is taken as it is given; Docker says at create whether
+ * the managers know it. Undefined: no such network.
+ */
+export async function networkOnHost(nameOrId: string): Promise<NetworkOnHost | undefined> {
+    const inspect = await networks.inspectNetwork(nameOrId);
+    if (inspect) return { inspect, id: inspect.Id, swarm: inspect.Scope === "swarm" };
+    const declared = swarmNetwork(nameOrId);
+    if (declared) return { id: declared.id ?? nameOrId, swarm: true };
+    const info = await swarmInfo();
+    if (inSwarm(info) && !info.ControlAvailable) return { id: nameOrId, swarm: true };
+    return undefined;
 }

@@ -119,9 +119,10 @@ export async function request(method: string, path: string, body?: unknown): Pro
         req.on("error", (err: NodeJS.ErrnoException) => {
             if (host) {
                 reject(
-                    new DockerUnreachableError(`failed to reach the Docker engine of host ${host.name}: ${err.message}`, {
-                        cause: err,
-                    }),
+                    new DockerUnreachableError(
+                        `failed to reach the Docker engine of host ${host.name}: ${err.message}; check that its dockerd runs (\`docker info\` there)`,
+                        { cause: err },
+                    ),
                 );
                 return;
             }
@@ -236,8 +237,18 @@ export async function disconnectNetwork(network: string, container: string): Pro
     throw apiError(`disconnect container "${container}" from network "${network}"`, res);
 }
 
+/**
+ * A swarm manager that did not hand out a container's attachment to an
+ * overlay within its 20 s (a busy manager, a node joining meanwhile): the
+ * start may be tried again, and usually succeeds.
+ */
+const ATTACH_TIMEOUT = /attaching to network failed.*context deadline exceeded|could not attach to network .*context deadline exceeded/i;
+
 export async function startContainer(id: string): Promise<void> {
-    const res = await request("POST", `/containers/${encodeURIComponent(id)}/start`);
+    let res = await request("POST", `/containers/${encodeURIComponent(id)}/start`);
+    for (let attempt = 1; attempt < 3 && res.statusCode === 500 && ATTACH_TIMEOUT.test(apiMessage(res)); attempt++) {
+        res = await request("POST", `/containers/${encodeURIComponent(id)}/start`);
+    }
     // 304: already running.
     if (res.statusCode !== 204 && res.statusCode !== 304) throw apiError(`start container "${id}"`, res);
 }

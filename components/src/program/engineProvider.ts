@@ -16,7 +16,16 @@ import { ENGINE_MODULE } from "../common/package";
 
 /** The kinds of dynamic resource this library registers. */
 export type ResourceKind =
-    "Bridge" | "DockerContainer" | "MacvlanAttachment" | "Network" | "NetworkAttachment" | "VethAttachment" | "VethLink" | "VxlanLink";
+    | "Bridge"
+    | "DockerContainer"
+    | "MacvlanAttachment"
+    | "Network"
+    | "NetworkAttachment"
+    | "SwarmCluster"
+    | "SwarmNode"
+    | "VethAttachment"
+    | "VethLink"
+    | "VxlanLink";
 
 // Copied into a local so that the serialized closures capture a string, not the module.
 const engineModule: string = ENGINE_MODULE;

@@ -25,6 +25,7 @@ import { hostAddresses, overlaps } from "../observe";
 import { checkParent, kernelKindFailure, kernelLacks } from "../parent";
 import { callStep, describe, execute, Plan } from "../plan";
 import { claim, claimsIn } from "../registry";
+import { declareOverlay, isOverlay, liveOverlay, overlayFailures, overlayOptions, overlayText, vniOf } from "./overlayNetwork";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 const OPT_BRIDGE = "com.docker.network.bridge.name";
@@ -36,13 +37,14 @@ const OPT_MODE = { macvlan: "macvlan_mode", ipvlan: "ipvlan_mode" } as const;
 
 /** The driver's options: what `docker network create -o` would get. */
 function options(i: NetworkInputs): Record<string, string> {
+    if (isOverlay(i)) return overlayOptions(i);
     if (i.driver === "macvlan" || i.driver === "ipvlan") {
         const o: Record<string, string> = {};
         if (i.parent) o[OPT_PARENT] = i.parent;
         if (i.mode) o[OPT_MODE[i.driver]] = i.mode;
         return o;
     }
-    const o: Record<string, string> = { [OPT_ICC]: String(i.icc), [OPT_MASQ]: String(i.masquerade) };
+    const o: Record<string, string> = { [OPT_ICC]: String(i.icc ?? true), [OPT_MASQ]: String(i.masquerade ?? true) };
     if (i.bridgeName) o[OPT_BRIDGE] = i.bridgeName;
     if (i.mtu !== undefined) o[OPT_MTU] = String(i.mtu);
     return o;
@@ -53,6 +55,8 @@ const replaceOnChange = [
     "driver",
     "parent",
     "mode",
+    "attachable",
+    "encrypted",
     "subnet",
     "gateway",
     "ipRange",
@@ -75,6 +79,7 @@ export function planCreate(inputs: NetworkInputs, leftover?: string): Plan {
         inputs.ipRange ? `range ${inputs.ipRange}` : "",
         inputs.bridgeName ? `bridge ${inputs.bridgeName}` : "",
         inputs.internal ? "internal" : "",
+        ...(isOverlay(inputs) ? overlayText(inputs) : []),
     ].filter(Boolean);
     return {
         steps: [
@@ -91,6 +96,7 @@ export function planCreate(inputs: NetworkInputs, leftover?: string): Plan {
                     await networks.createNetwork({
                         name: inputs.name,
                         driver: inputs.driver,
+                        attachable: isOverlay(inputs) ? inputs.attachable !== false : undefined,
                         subnet: inputs.subnet,
                         gateway: inputs.gateway,
                         ipRange: inputs.ipRange,
@@ -105,12 +111,13 @@ export function planCreate(inputs: NetworkInputs, leftover?: string): Plan {
 }
 
 export function planDelete(id: string, props: NetworkOutputs): Plan {
+    const what = isOverlay(props)
+        ? ` from every node of swarm ${props.swarm?.clusterId}`
+        : props.bridge
+          ? ` (and its bridge ${props.bridge})`
+          : "";
     return {
-        steps: [
-            callStep(`remove Docker network "${props.name}"${props.bridge ? ` (and its bridge ${props.bridge})` : ""}`, () =>
-                networks.removeNetwork(id),
-            ),
-        ],
+        steps: [callStep(`remove Docker network "${props.name}"${what}`, () => networks.removeNetwork(id))],
     };
 }
 
@@ -132,6 +139,7 @@ async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>
     const fail = (property: string, reason: string) => failures.push({ property, reason });
     const known = isKnown;
     if (!known(inputs.owner)) return failures;
+    if (isOverlay(inputs)) declareOverlay(inputs);
     if (known(inputs.name)) {
         const other = claim("network", [inputs.name], inputs.owner);
         if (other) fail("name", `\`name\` "${inputs.name}" is also the network of ${describeOwner(other)}; give each network its own name`);
@@ -150,6 +158,8 @@ async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>
                 `\`subnet\` ${inputs.subnet} overlaps ${clash[0]} of ${describeOwner(clash[1])}; give each network a subnet of its own`,
             );
     }
+    // An overlay's swarm and its nodes' kernels, whenever it is checked (a node may have come).
+    if (isOverlay(inputs)) failures.push(...(await overlayFailures(inputs)));
     const unchanged =
         olds &&
         Object.keys(olds).length > 0 &&
@@ -281,8 +291,12 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
     },
 
     async diff(_id: string, olds: NetworkOutputs, news: NetworkInputs) {
-        const replaces = replaceOnChange.filter((k) => !sameValue(olds[k], news[k]));
-        return { changes: replaces.length > 0, replaces: [...replaces], deleteBeforeReplace: true };
+        // By its id too (`check` sees no id): containers refer to it so, on nodes that do not know it yet.
+        if (isOverlay(news) && sameValue(olds.swarm?.clusterId, news.swarm?.clusterId)) declareOverlay(news, olds.networkId);
+        const replaces: string[] = replaceOnChange.filter((k) => !sameValue(olds[k], news[k]));
+        // Another swarm: the network is made again there. A node more or less changes nothing of the network.
+        if (!sameValue(olds.swarm?.clusterId, news.swarm?.clusterId)) replaces.push("swarm");
+        return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
     },
 
     async create(inputs) {
@@ -300,8 +314,14 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
             throw err;
         });
         if (!n) throw new Error(`failed to create network "${inputs.name}": it vanished right after it was made; see \`docker events\``);
-        const bridge = inputs.driver === "macvlan" || inputs.driver === "ipvlan" ? "" : (inputs.bridgeName ?? `br-${n.Id.slice(0, 12)}`);
-        const outs: NetworkOutputs = { ...inputs, networkId: n.Id, bridge };
+        const outs: NetworkOutputs = isOverlay(inputs)
+            ? { ...inputs, networkId: n.Id, vni: vniOf(n) }
+            : {
+                  ...inputs,
+                  networkId: n.Id,
+                  bridge: inputs.driver === "macvlan" || inputs.driver === "ipvlan" ? "" : (inputs.bridgeName ?? `br-${n.Id.slice(0, 12)}`),
+              };
+        if (isOverlay(inputs)) declareOverlay(inputs, n.Id);
         return { id: n.Id, outs: definedOnly(outs) };
     },
 
@@ -315,8 +335,7 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
             ...props,
             name: n.Name,
             internal: n.Internal,
-            icc: opts[OPT_ICC] !== "false",
-            masquerade: opts[OPT_MASQ] !== "false",
+            ...(isOverlay(props) ? liveOverlay(n, props) : { icc: opts[OPT_ICC] !== "false", masquerade: opts[OPT_MASQ] !== "false" }),
             labels: Object.fromEntries(Object.entries(n.Labels ?? {}).filter(([k]) => !k.startsWith("io.hostnet."))),
         };
         if (props.driver !== undefined || n.Driver !== "bridge") live.driver = n.Driver as NetworkOutputs["driver"];
@@ -324,6 +343,7 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
             live.parent = opts[OPT_PARENT];
             live.mode = opts[OPT_MODE[live.driver]] ?? (live.driver === "macvlan" ? "bridge" : "l2");
         }
+        if (isOverlay(props)) declareOverlay(props, n.Id);
         // Compare only what the user set; Docker fills in the rest.
         if (props.subnet !== undefined) live.subnet = ipam.Subnet;
         if (props.gateway !== undefined) live.gateway = ipam.Gateway;

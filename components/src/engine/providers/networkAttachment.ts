@@ -15,17 +15,17 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
 import { connectionMark, describeOwner, OWNER_LABEL } from "../../common/naming";
-import { foreignHolder, parentAddressClash } from "../observe";
+import { foreignHolder, networkOnHost, parentAddressClash } from "../observe";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { callStep, describe, execute, Plan } from "../plan";
-import { claim, isClaimed } from "../registry";
+import { claim, claimAcrossHosts, isClaimed, swarmNetwork } from "../registry";
 import { checkNetworkAttachmentInputs, NetworkAttachmentInputs, NetworkAttachmentOutputs } from "../../common/specs/networkAttachment";
 import * as docker from "../../host/docker";
-import * as networks from "../../host/dockerNetworks";
 import { definedOnly, sameValue, storedProps } from "./props";
 
-function endpointOf(c: docker.ContainerInspect, networkId: string): docker.EndpointInspect | undefined {
-    return Object.values(c.NetworkSettings.Networks ?? {}).find((ep) => ep.NetworkID === networkId);
+/** The container's endpoint on a network given by id (or by name, for an overlay a swarm worker had not seen). */
+function endpointOf(c: docker.ContainerInspect, network: string): docker.EndpointInspect | undefined {
+    return Object.entries(c.NetworkSettings.Networks ?? {}).find(([name, ep]) => ep.NetworkID === network || name === network)?.[1];
 }
 
 /** Connects and returns the connection's endpoint id and address; a half-done connect is undone. */
@@ -164,7 +164,11 @@ async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<Netw
     const known = isKnown;
     const claimer = inputs.owner ?? `${inputs.container}/${inputs.network}`;
     if (known(inputs.ipv4Address) && inputs.ipv4Address && known(inputs.network)) {
-        const other = claim(`address@net:${inputs.network}`, [inputs.ipv4Address], `${claimer}#attachment`);
+        // On an overlay, an address is one across all the swarm's hosts.
+        const overlay = swarmNetwork(inputs.network);
+        const other = overlay
+            ? claimAcrossHosts(`address@swarmnet:${overlay.id ?? overlay.name}`, [inputs.ipv4Address], `${claimer}#attachment`)
+            : claim(`address@net:${inputs.network}`, [inputs.ipv4Address], `${claimer}#attachment`);
         if (other)
             fail(
                 "ipv4Address",
@@ -186,9 +190,10 @@ async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<Netw
         const why = modeRefusal("networkAttachment", netModeOf(c.HostConfig.NetworkMode));
         if (why) fail("container", `\`container\` "${inputs.container}" uses network mode ${c.HostConfig.NetworkMode}: ${why}`);
     }
-    const n = known(inputs.network) ? await networks.inspectNetwork(inputs.network) : undefined;
+    const on = known(inputs.network) ? await networkOnHost(inputs.network) : undefined;
+    const n = on?.inspect;
     if (known(inputs.network) && !n) {
-        if (!isClaimed("network", inputs.network))
+        if (!on && !isClaimed("network", inputs.network))
             fail("network", `\`network\` "${inputs.network}" does not exist; create it first, or pass the Network resource that makes it`);
         return failures;
     }
@@ -233,16 +238,24 @@ export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider<NetworkA
         if (failures.length > 0) throw failuresError(`connect container "${inputs.container}" to network "${inputs.network}"`, failures);
         const c = await docker.inspectContainer(inputs.container);
         if (!c) throw new Error(`failed to connect container "${inputs.container}": no such container; create it first`);
-        const n = await networks.inspectNetwork(inputs.network);
+        // A swarm worker knows an overlay only once a container of its is on it: then by the id given.
+        const n = await networkOnHost(inputs.network);
         if (!n)
             throw new Error(
                 `failed to connect container "${inputs.container}" to network "${inputs.network}": no such network; create it first`,
             );
-        const leftover = endpointOf(c, n.Id) !== undefined; // hostFailures let it through only if it carries this attachment's mark
+        const leftover = endpointOf(c, n.id) !== undefined; // hostFailures let it through only if it carries this attachment's mark
         let result = { endpointId: "", address: "" };
-        await execute(planCreate(inputs, c.Id, n.Id, (r) => (result = r), leftover));
-        const outs: NetworkAttachmentOutputs = { ...inputs, containerId: c.Id, networkId: n.Id, ...result };
-        return { id: `${c.Id}/${n.Id}`, outs: definedOnly(outs) };
+        await execute(planCreate(inputs, c.Id, n.id, (r) => (result = r), leftover));
+        // The network's id as the connection names it (a name given for an overlay the host did not know).
+        const ep = n.inspect
+            ? undefined
+            : Object.values((await docker.inspectContainer(c.Id))?.NetworkSettings.Networks ?? {}).find(
+                  (e) => e.EndpointID === result.endpointId,
+              );
+        const networkId = ep?.NetworkID ?? n.id;
+        const outs: NetworkAttachmentOutputs = { ...inputs, containerId: c.Id, networkId, ...result };
+        return { id: `${c.Id}/${networkId}`, outs: definedOnly(outs) };
     },
 
     async read(id: string, stored?: NetworkAttachmentOutputs) {
