@@ -26,10 +26,11 @@ function seconds(ms) {
 }
 
 /**
- * The summary printed at the end of a run, from records `{ kind: "test" | "hook", state, title, file, ms }`.
+ * The summary printed at the end of a run, from records `{ kind: "test" | "hook", state, title, file, ms }`,
+ * with the run's wall time and, from scripts/test.js, the time of each of its parts.
  * Exported for scripts/test.js, which prints it over all of its mocha runs.
  */
-function summary(records, wallMs) {
+function summary(records, wallMs, phases) {
     const tests = records.filter((r) => r.kind === "test");
     const count = (state) => tests.filter((r) => r.state === state).length;
     const lines = [];
@@ -47,7 +48,7 @@ function summary(records, wallMs) {
         lines.push("", "time per file (its tests and hooks, slowest first):");
         for (const [file, ms] of [...perFile].sort((a, b) => b[1] - a[1])) lines.push(`  ${seconds(ms).padStart(9)}  ${file}`);
     }
-    if (wallMs !== undefined) lines.push("", `wall time of the run: ${seconds(wallMs)}`);
+    if (wallMs !== undefined) lines.push("", `wall time of the run: ${seconds(wallMs)}${phases ? ` (${phases})` : ""}`);
     lines.push("", `tests: ${count("passed")} passed, ${count("failed")} failed, ${count("pending")} skipped`);
     return lines.join("\n") + "\n";
 }
