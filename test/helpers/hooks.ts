@@ -10,6 +10,8 @@
 import { forgetScan } from "../../components/src/engine/observe";
 import { resetClaims } from "../../components/src/engine/registry";
 import { sweepStale } from "./host";
+import { relative } from "node:path";
+import { format } from "node:util";
 
 export async function mochaGlobalSetup(): Promise<void> {
     if (process.env.HOSTNET_TEST_SWEEP_STALE !== "1") return;
@@ -18,7 +20,32 @@ export async function mochaGlobalSetup(): Promise<void> {
     console.log(`stale sweep (leftovers of killed test runs): ${((Date.now() - t) / 1000).toFixed(1)} s`);
 }
 
+// In a worker of `mocha --parallel`, a file's test results are printed whole when
+// it ends, but what its tests log goes out at once, among other files' lines:
+// each logged line is prefixed with the file it comes from.
+let fileNow = "";
+if (process.env.MOCHA_WORKER_ID !== undefined) {
+    for (const method of ["log", "error", "warn", "info"] as const) {
+        const write = console[method].bind(console);
+        console[method] = (...args: unknown[]) => {
+            if (!fileNow) return write(...args);
+            const text = format(...args);
+            write(
+                text
+                    .split("\n")
+                    .map((line) => `[${fileNow}] ${line}`)
+                    .join("\n"),
+            );
+        };
+    }
+}
+
 export const mochaHooks = {
+    beforeAll(this: Mocha.Context) {
+        // The root suite of a worker's run holds one file's suites.
+        const file = this.test?.parent?.suites.find((s) => s.file)?.file;
+        fileNow = file ? relative(process.cwd(), file) : "";
+    },
     // The engine's claims and its scan of the host live as long as one deployment's provider process; here, one test.
     beforeEach() {
         resetClaims();
