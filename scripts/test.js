@@ -9,7 +9,7 @@
 //      id, so its own names, stacks and marks: test/helpers/host.ts), as if
 //      several people ran their files at once, which the suites are written
 //      for. The longest files start first (the file times of the last run on
-//      this machine, kept in $HOSTNET_CACHE/test-times.json);
+//      this machine, kept in $HOSTNET_CACHE/test-times.json, or HOSTNET_TEST_TIMES);
 //   2. the serial part: the files marked `// @serial: <why>` in their first
 //      40 lines, one after another, with nothing else running.
 //
@@ -43,7 +43,7 @@ const FOLDERS = ["test/unit", "test/host", "test/e2e", "test/multihost"];
 /** The mark of a file that must run alone, in its first 40 lines: `// @serial: <why>`. */
 const SERIAL = /^\/\/ @serial: (.+)$/m;
 /** Each file's time in the last run on this machine (a hint for the order, nothing else). */
-const TIMES = join(process.env.HOSTNET_CACHE ?? "/var/cache/hostnet", "test-times.json");
+const TIMES = process.env.HOSTNET_TEST_TIMES ?? join(process.env.HOSTNET_CACHE ?? "/var/cache/hostnet", "test-times.json");
 
 function testFiles(path) {
     if (!existsSync(path)) throw new Error(`failed to find ${relative(root, path)}: no such file or folder`);
@@ -223,7 +223,11 @@ async function main() {
     process.exitCode = codes.some((c) => c !== 0) || records.some((r) => r.state === "failed") ? 1 : 0;
 }
 
-main().catch((err) => {
-    console.error(`test: ${err.message}`);
-    process.exitCode = 1;
-});
+if (require.main === module) {
+    main().catch((err) => {
+        console.error(`test: ${err.message}`);
+        process.exitCode = 1;
+    });
+}
+
+module.exports = { testFiles, serialReason, longestFirst };
