@@ -85,20 +85,22 @@ function longestFirst(files, times) {
 }
 
 /** Runs a command with its output held back and printed whole when it ends (commands side by side do not interleave). */
-function quietly(label, argv, env = {}) {
+function quietly(label, argv, env = {}, show = (output) => output) {
     const t = Date.now();
     return new Promise((done) => {
         const child = spawn(argv[0], argv.slice(1), { cwd: root, env: { ...process.env, ...env } });
         let output = "";
-        child.stdout.on("data", (c) => (output += c));
+        let stdout = "";
+        child.stdout.on("data", (c) => ((output += c), (stdout += c)));
         child.stderr.on("data", (c) => (output += c));
         child.on("error", (err) => (output += `${err.message}\n`));
         child.on("close", (code) => {
             const ok = code === 0;
+            const shown = (ok ? show(output) : output).trimEnd();
             process.stdout.write(
-                `==> ${label}: ${ok ? "ok" : `FAILED (exit ${code})`} in ${seconds(Date.now() - t)}\n${output.trimEnd() ? output.trimEnd() + "\n" : ""}`,
+                `==> ${label}: ${ok ? "ok" : `FAILED (exit ${code})`} in ${seconds(Date.now() - t)}\n${shown ? shown + "\n" : ""}`,
             );
-            done({ ok, output });
+            done({ ok, output, stdout });
         });
     });
 }
@@ -109,11 +111,18 @@ function quietly(label, argv, env = {}) {
  */
 async function packOnce(files, dir) {
     if (process.env.HOSTNET_PACK_TGZ || !files.some((f) => /helpers\/pack["']/.test(readFileSync(f, "utf8")))) return {};
-    const r = await quietly("pack the library once, for the files that install it", ["bash", join(root, "scripts", "pack.sh")], {
-        HOSTNET_PACK_DIR: dir,
-    });
+    const r = await quietly(
+        "pack the library once, for the files that install it",
+        ["bash", join(root, "scripts", "pack.sh")],
+        { HOSTNET_PACK_DIR: dir },
+        (output) =>
+            output
+                .split("\n")
+                .filter((l) => l.startsWith("packed "))
+                .join("\n"),
+    );
     if (!r.ok) throw new Error("failed to pack the library (scripts/pack.sh, above)");
-    return { HOSTNET_PACK_TGZ: r.output.trim().split("\n").pop() };
+    return { HOSTNET_PACK_TGZ: r.stdout.trim().split("\n").pop() };
 }
 
 function mocha(args, env) {
