@@ -77,8 +77,7 @@ describe("examples/lab: pack -> npm install -> deploy -> check -> destroy", func
     it("the tarball holds only dist/**/*.js, dist/**/*.d.ts, the netlink helper per architecture, README.md and package.json", async () => {
         const files = (await sh(["tar", "-tzf", tgz])).stdout.split("\n").filter(Boolean).sort();
         const stray = files.filter(
-            (f) =>
-                !/^package\/(dist\/.+\.(js|d\.ts)|native\/linux-(x64|arm64)\/hostnet-netlink|README\.md|package\.json)$/.test(f),
+            (f) => !/^package\/(dist\/.+\.(js|d\.ts)|native\/linux-(x64|arm64)\/hostnet-netlink|README\.md|package\.json)$/.test(f),
         );
         assert.deepEqual(stray, []);
         // The helper for this machine's architecture is packed and executable.
