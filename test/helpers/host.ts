@@ -11,6 +11,7 @@ import { execa } from "execa";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { join } from "node:path";
 
 export const TEST_LABEL = "io.hostnet.test";
 
@@ -252,27 +253,92 @@ function runOfMark(mark: string): string | undefined {
     return /^(?:hostnet-test\/|hostnet\/test\/|hostnet\/[^/]+\/(?:e2e|bad)-)([0-9a-f]{6})(?:[-/]|$)/.exec(mark)?.[1];
 }
 
-/** Removes leftovers of earlier test runs that are no longer running (killed before their own cleanup). */
+/**
+ * Removes leftovers of earlier test runs that are no longer running (killed
+ * before their own cleanup): marked containers, networks, links and firewall
+ * rules, and test beds (scripts/testbed.sh) named a letter and a run id
+ * (`t<run>`, `r<run>`: the multihost suites'). Run once before a whole run
+ * (the global setup in hooks.ts), never from a test file.
+ */
 export async function sweepStale(): Promise<void> {
     const dead = (run: string | undefined) => run !== undefined && !runIsAlive(run);
     await sweep({ label: (v) => dead(/^[0-9a-f]{6}$/.test(v) ? v : undefined), alias: (a) => dead(runOfMark(a)) });
+    const testbed = join(__dirname, "..", "..", "scripts", "testbed.sh");
+    for (const { id } of JSON.parse((await sh(["bash", testbed, "status", "--json"])).stdout) as { id: string }[]) {
+        if (dead(/^[a-z]([0-9a-f]{6})$/.exec(id)?.[1])) await sh(["bash", testbed, "down", "--id", id], { reject: false });
+    }
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+// Claims: what one test process picked (a port, a subnet) and is about to use,
+// so that no other test process running at the same time (the workers of
+// `npm test`, other people's runs) picks it too between the look and the use.
+// A claim is a file named for the thing, holding the claimer's pid; it is
+// free again once that process is gone.
+const CLAIMS_DIR = "/run/hostnet-test-claims";
+mkdirSync(CLAIMS_DIR, { recursive: true });
+const claimed: string[] = [];
+process.on("exit", () => {
+    for (const f of claimed) rmSync(f, { force: true });
+});
+
+function pidIsAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** True when this process now holds `thing`; false when a live process holds it. */
+function claim(thing: string): boolean {
+    const file = `${CLAIMS_DIR}/${thing.replace(/\//g, "_")}`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+            writeFileSync(file, String(process.pid), { flag: "wx" });
+            claimed.push(file);
+            return true;
+        } catch {
+            let holder = NaN;
+            try {
+                holder = Number(readFileSync(file, "utf8"));
+            } catch {
+                continue; // released meanwhile
+            }
+            if (holder === process.pid || pidIsAlive(holder)) return false;
+            rmSync(file, { force: true }); // its process is gone
+        }
+    }
+    return false;
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now, and that no other test process has picked. */
 export async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as { port: number };
-            server.close(() => resolve(port));
+    for (;;) {
+        const port = await new Promise<number>((resolve, reject) => {
+            const server = createServer();
+            server.once("error", reject);
+            server.listen(0, "127.0.0.1", () => {
+                const { port } = server.address() as { port: number };
+                server.close(() => resolve(port));
+            });
         });
-    });
+        if (claim(`port-${port}`)) return port;
+    }
 }
 
-/** A byte derived from the run id, for addresses and subnets distinct per run. */
+/**
+ * A byte derived from the run, for addresses and subnets distinct per run:
+ * suites use it with offsets of their own (runByte(4), runByte(11), ...) on
+ * prefixes of their own. The workers of one `npm test` (scripts/test.js) share
+ * its base, HOSTNET_TEST_BASE, so that two suites running at once in two
+ * workers still get different bytes, as they would one after the other in
+ * one process; a process without it (one file run by hand) derives the base
+ * from its own run id.
+ */
 export function runByte(offset = 0): number {
-    return ((parseInt(RUN.slice(0, 4), 16) + offset) % 250) + 2;
+    const base = process.env.HOSTNET_TEST_BASE ?? RUN.slice(0, 4);
+    return ((parseInt(base, 16) + offset) % 250) + 2;
 }
 
 /** Polls `probe` until it returns true, for at most `ms`; the kernel tears namespaces down asynchronously. */
@@ -332,34 +398,43 @@ async function usedRanges(): Promise<[number, number][]> {
     return used;
 }
 
-/** The first two octets (`10.b`) of a /16 under 10.160.0.0/11 that overlaps nothing on this host right now, picked at random. */
+/**
+ * The first two octets (`10.b`) of a /16 in 10.160.0.0-10.179.255.255 that
+ * overlaps nothing on this host right now and no other test process has
+ * picked, at random (apart from unusedSubnets' 10.184-10.209 and the suites'
+ * fixed prefixes).
+ */
 export async function unusedSlash16(): Promise<string> {
     const used = await usedRanges();
     for (let tries = 0; tries < 1000; tries++) {
-        const b = 160 + (randomBytes(1)[0] % 95);
+        const b = 160 + (randomBytes(1)[0] % 20);
         const [lo, hi] = ipv4Range(`10.${b}.0.0/16`);
-        if (!used.some(([s, e]) => s <= hi && lo <= e)) return `10.${b}`;
+        if (!used.some(([s, e]) => s <= hi && lo <= e) && claim(`slash16-10.${b}`)) return `10.${b}`;
     }
-    throw new Error("failed to find an unused /16 under 10.160.0.0/11; remove leftover test networks");
+    throw new Error("failed to find an unused /16 in 10.160.0.0-10.179.255.255; remove leftover test networks");
 }
 
 /**
  * `count` IPv4 /24 networks under 10.0.0.0/8 that overlap nothing on this host
- * right now: no route, no interface address, no Docker network (other test
- * runs work beside this one). Picked at random from 10.160.0.0-10.254.255.0.
+ * right now (no route, no interface address, no Docker network) and that no
+ * other test process has picked (other test runs work beside this one, and
+ * the workers of `npm test` beside each other). Picked at random from
+ * 10.184.0.0-10.209.255.0: 10.210 and above are the suites' runByte prefixes, and
+ * badInputs uses 10.180-10.182.
  */
 export async function unusedSubnets(count: number): Promise<string[]> {
     const used = await usedRanges();
     const picked: string[] = [];
     for (let tries = 0; picked.length < count; tries++) {
         if (tries > 10000)
-            throw new Error(`failed to find ${count} unused /24 networks under 10.160.0.0/11; remove leftover test networks`);
-        const b = 160 + (randomBytes(1)[0] % 95);
+            throw new Error(`failed to find ${count} unused /24 networks in 10.184.0.0-10.209.255.0; remove leftover test networks`);
+        const b = 184 + (randomBytes(1)[0] % 26);
         const c = randomBytes(1)[0];
         const subnet = `10.${b}.${c}.0/24`;
         const [lo, hi] = ipv4Range(subnet);
         if (used.some(([s, e]) => s <= hi && lo <= e)) continue;
         used.push([lo, hi]);
+        if (!claim(`subnet-10.${b}.${c}.0`)) continue;
         picked.push(subnet);
     }
     return picked;
