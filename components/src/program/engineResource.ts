@@ -19,7 +19,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { ENGINE_MODULE } from "../common/package";
 
 /** The kinds of dynamic resource this library registers. */
-export type ResourceKind = "Bridge" | "DockerContainer" | "Network" | "NetworkAttachment" | "VethAttachment" | "VethLink" | "VxlanLink";
+export type ResourceKind =
+    | "Bridge"
+    | "DockerContainer"
+    | "MacvlanAttachment"
+    | "Network"
+    | "NetworkAttachment"
+    | "SwarmCluster"
+    | "SwarmNode"
+    | "VethAttachment"
+    | "VethLink"
+    | "VxlanLink";
 
 /** The key Pulumi's dynamic-provider host reads a resource's provider from. */
 const PROVIDER_KEY = "__provider";

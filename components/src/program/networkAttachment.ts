@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { checkNetworkAttachmentInputs } from "../common/specs/networkAttachment";
 import { engineResource } from "./engineResource";
-import { HostRef, rememberHost, resolveHost } from "./host";
+import { HostRef, hostSetMembers, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
 import { containerIdOf, ContainerRef, networkIdOf, NetworkRef } from "./refs";
 
@@ -48,12 +48,14 @@ export class NetworkAttachment extends pulumi.CustomResource {
             ...(host ? { host: host.input } : {}),
         };
         checkPromptly(what, inputs, checkNetworkAttachmentInputs);
+        // On a swarm's overlay: made once its host's engine joined the swarm, removed before it leaves.
+        const members = hostSetMembers(host, [args.network]);
         super(
             ...engineResource(
                 "NetworkAttachment",
                 name,
                 { containerId: undefined, networkId: undefined, address: undefined, endpointId: undefined, ...inputs },
-                opts,
+                members.length === 0 ? opts : pulumi.mergeOptions(opts, { dependsOn: members }),
             ),
         );
         rememberHost(this, host);
