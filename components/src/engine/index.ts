@@ -12,6 +12,8 @@ import { checkHost, HostSpec, sameHost } from "../common/specs/host";
 import { containsUnknown } from "../common/validation";
 import { HostUnreachableError } from "../host/errors";
 import { onHost, sshConnection } from "../host/ssh";
+import { seeingDrift } from "./drift";
+import { PROVIDER_KEY, withoutProvider } from "./providers/props";
 import * as bridge from "./providers/bridge";
 import * as dockerContainer from "./providers/dockerContainer";
 import * as network from "./providers/network";
@@ -37,8 +39,6 @@ const KINDS: Record<string, { provider: AnyProvider; describeChange: Describe }>
 /** The resource kinds this version serves. */
 export const RESOURCE_KINDS = Object.keys(KINDS);
 
-const PROVIDER_KEY = "__provider";
-
 /**
  * True when a resource's stored provider is code by value (what versions
  * before 0.2 stored: the whole library, tens of kilobytes per resource)
@@ -47,11 +47,6 @@ const PROVIDER_KEY = "__provider";
 export function storedByValue(props: Record<string, unknown> | undefined): boolean {
     const text = props?.[PROVIDER_KEY];
     return typeof text === "string" && !text.includes(ENGINE_MODULE);
-}
-
-function withoutProvider(props: Record<string, unknown>): Record<string, unknown> {
-    const { [PROVIDER_KEY]: _, ...rest } = props;
-    return rest;
 }
 
 /**
@@ -149,7 +144,7 @@ export function provider(kind: string): AnyProvider {
                     `(it serves ${RESOURCE_KINDS.join(", ")}); install the ${PACKAGE_NAME} version that created it`,
             );
         }
-        p = migrating(onItsHost(inner));
+        p = migrating(seeingDrift(kind, onItsHost(inner)));
         cache.set(kind, p);
     }
     return p;
