@@ -77,8 +77,7 @@ describe("examples/lab: pack -> npm install -> deploy -> check -> destroy", func
     it("the tarball holds only dist/**/*.js, dist/**/*.d.ts, the netlink helper per architecture, README.md and package.json", async () => {
         const files = (await sh(["tar", "-tzf", tgz])).stdout.split("\n").filter(Boolean).sort();
         const stray = files.filter(
-            (f) =>
-                !/^package\/(dist\/.+\.(js|d\.ts)|native\/linux-(x64|arm64)\/hostnet-netlink|README\.md|package\.json)$/.test(f),
+            (f) => !/^package\/(dist\/.+\.(js|d\.ts)|native\/linux-(x64|arm64)\/hostnet-netlink|README\.md|package\.json)$/.test(f),
         );
         assert.deepEqual(stray, []);
         // The helper for this machine's architecture is packed and executable.
@@ -122,6 +121,7 @@ describe("examples/lab: pack -> npm install -> deploy -> check -> destroy", func
                 "Bridge",
                 "Container",
                 "Host",
+                "MacvlanAttachment",
                 "Network",
                 "NetworkAttachment",
                 "Topology",
@@ -134,6 +134,7 @@ describe("examples/lab: pack -> npm install -> deploy -> check -> destroy", func
             assert.deepEqual([...r.kinds].sort(), [
                 "Bridge",
                 "DockerContainer",
+                "MacvlanAttachment",
                 "Network",
                 "NetworkAttachment",
                 "VethAttachment",

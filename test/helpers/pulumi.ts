@@ -17,6 +17,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sweepRun } from "./host";
 
 export const projectRoot = join(__dirname, "..", "..");
 
@@ -87,6 +88,23 @@ export async function exampleStack(stackName: string, config: Record<string, str
     } catch (err) {
         dispose();
         throw err;
+    }
+}
+
+/**
+ * The end of a suite's stack, whatever state the tests left it in: `destroy`,
+ * then the stack removed from its backend; and, even when those fail, every
+ * object on the host under `ownerPrefix` swept (a test that failed half-way
+ * may leave what the state does not know) and the scratch folder deleted.
+ * A failed destroy still fails the suite's `after`, after the sweep.
+ */
+export async function tearDown(t: TestStack | undefined, ownerPrefix: string): Promise<void> {
+    try {
+        await t?.stack.destroy();
+        await t?.stack.workspace.removeStack(t.stack.name);
+    } finally {
+        await sweepRun(ownerPrefix);
+        t?.dispose();
     }
 }
 

@@ -16,8 +16,11 @@ import { seeingDrift } from "./drift";
 import { PROVIDER_KEY, withoutProvider } from "./providers/props";
 import * as bridge from "./providers/bridge";
 import * as dockerContainer from "./providers/dockerContainer";
+import * as macvlanAttachment from "./providers/macvlanAttachment";
 import * as network from "./providers/network";
 import * as networkAttachment from "./providers/networkAttachment";
+import * as swarmCluster from "./providers/swarmCluster";
+import * as swarmNode from "./providers/swarmNode";
 import * as vethAttachment from "./providers/vethAttachment";
 import * as vethLink from "./providers/vethLink";
 import * as vxlanLink from "./providers/vxlanLink";
@@ -29,8 +32,11 @@ type Describe = (op: "create" | "update" | "delete", olds?: any, news?: any) => 
 const KINDS: Record<string, { provider: AnyProvider; describeChange: Describe }> = {
     Bridge: { provider: bridge.bridgeProvider, describeChange: bridge.describeChange },
     DockerContainer: { provider: dockerContainer.dockerContainerProvider, describeChange: dockerContainer.describeChange },
+    MacvlanAttachment: { provider: macvlanAttachment.macvlanAttachmentProvider, describeChange: macvlanAttachment.describeChange },
     Network: { provider: network.networkProvider, describeChange: network.describeChange },
     NetworkAttachment: { provider: networkAttachment.networkAttachmentProvider, describeChange: networkAttachment.describeChange },
+    SwarmCluster: { provider: swarmCluster.swarmClusterProvider, describeChange: swarmCluster.describeChange },
+    SwarmNode: { provider: swarmNode.swarmNodeProvider, describeChange: swarmNode.describeChange },
     VethAttachment: { provider: vethAttachment.vethAttachmentProvider, describeChange: vethAttachment.describeChange },
     VethLink: { provider: vethLink.vethLinkProvider, describeChange: vethLink.describeChange },
     VxlanLink: { provider: vxlanLink.vxlanLinkProvider, describeChange: vxlanLink.describeChange },
