@@ -44,3 +44,22 @@ export function refreshOps(): { ops: Ops; onEvent: (e: EngineEvent) => void } {
     };
     return { ops, onEvent };
 }
+
+/**
+ * Collects the warnings the engine printed (the engine's own, and a
+ * provider's `console.warn`, which reaches the CLI as its stderr), with the resource they were printed for
+ * when the engine knows it (`VethAttachment seed-eth0`), in text without
+ * colour codes.
+ */
+export function warningsOf(): { texts: { resource?: string; text: string }[]; onEvent: (e: EngineEvent) => void } {
+    const texts: { resource?: string; text: string }[] = [];
+    const onEvent = (e: EngineEvent) => {
+        const d = e.diagnosticEvent;
+        if (!d) return;
+        const text = d.message.replace(/\x1b\[[0-9;]*m/g, "").trim();
+        // A dynamic provider's console.warn reaches the engine as its process's stderr ("info#err"), in text "warning: ...".
+        if (d.severity !== "warning" && !text.startsWith("warning:")) return;
+        texts.push({ resource: d.urn ? keyOf(d.urn) : undefined, text });
+    };
+    return { texts, onEvent };
+}

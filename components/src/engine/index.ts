@@ -12,6 +12,8 @@ import { checkHost, HostSpec, sameHost } from "../common/specs/host";
 import { containsUnknown } from "../common/validation";
 import { HostUnreachableError } from "../host/errors";
 import { onHost, sshConnection } from "../host/ssh";
+import { seeingDrift } from "./drift";
+import { PROVIDER_KEY, withoutProvider } from "./providers/props";
 import * as bridge from "./providers/bridge";
 import * as dockerContainer from "./providers/dockerContainer";
 import * as macvlanAttachment from "./providers/macvlanAttachment";
@@ -43,8 +45,6 @@ const KINDS: Record<string, { provider: AnyProvider; describeChange: Describe }>
 /** The resource kinds this version serves. */
 export const RESOURCE_KINDS = Object.keys(KINDS);
 
-const PROVIDER_KEY = "__provider";
-
 /**
  * True when a resource's stored provider text (its old outputs' `__provider`)
  * is not the one the program now sends: code by value (versions before 0.2
@@ -55,11 +55,6 @@ export function storedProviderDiffers(olds: Record<string, unknown> | undefined,
     const stored = olds?.[PROVIDER_KEY];
     const sent = news?.[PROVIDER_KEY];
     return typeof stored === "string" && typeof sent === "string" && stored !== sent;
-}
-
-function withoutProvider(props: Record<string, unknown>): Record<string, unknown> {
-    const { [PROVIDER_KEY]: _, ...rest } = props;
-    return rest;
 }
 
 /**
@@ -157,7 +152,7 @@ export function provider(kind: string): AnyProvider {
                     `(it serves ${RESOURCE_KINDS.join(", ")}); install the ${PACKAGE_NAME} version that created it`,
             );
         }
-        p = migrating(onItsHost(inner));
+        p = migrating(seeingDrift(kind, onItsHost(inner)));
         cache.set(kind, p);
     }
     return p;
