@@ -2,7 +2,9 @@
 // moves a resource stored with another text (0.2's 2 KB stub, code by value
 // before it) to this version's: the engine's diff says "update" when nothing
 // but the text differs, and that update returns the stored outputs as they
-// were, without running a step on the host. Pure: the diffs here read nothing.
+// were, without running a step on the host. Pure: the diffs here read nothing
+// (the drift read, engine/drift.ts, is off; test/e2e/upgrade.test.ts migrates
+// with it on, through the real engine).
 
 import * as assert from "node:assert/strict";
 import { provider, storedProviderDiffers } from "../../components/src/engine";
@@ -29,6 +31,10 @@ const outputs = { ...inputs, containerId: "c0ffee".padEnd(64, "0"), effectiveGat
 
 describe("the stored provider text and its in-place migration", () => {
     const veth = forTests(provider("VethAttachment"));
+    // The plan of a diff alone: the drift read (a diff reads the resource back from its host) is off here.
+    const savedDrift = process.env.HOSTNET_DRIFT;
+    before(() => void (process.env.HOSTNET_DRIFT = "off"));
+    after(() => void (savedDrift === undefined ? delete process.env.HOSTNET_DRIFT : (process.env.HOSTNET_DRIFT = savedDrift)));
 
     it("storedProviderDiffers is true only when both texts are strings and differ", () => {
         assert.equal(storedProviderDiffers({ __provider: OLD_STUB }, { __provider: NEW }), true);
