@@ -9,7 +9,7 @@
 // Engine side: loaded by the dynamic-provider process.
 
 import { OWNER_LABEL, sameStack } from "../common/naming";
-import { parseCidr } from "../common/validation";
+import * as addr from "../common/address";
 import * as docker from "../host/docker";
 import { currentHostKey } from "../host/hostScope";
 import * as networks from "../host/dockerNetworks";
@@ -122,14 +122,11 @@ export async function hostAddresses(): Promise<{ ifname: string; cidr: string; a
     );
 }
 
-/** True when two IPv4 subnets (CIDRs) overlap. */
+/** True when two subnets (CIDRs, of one family) overlap. */
 export function overlaps(a: string, b: string): boolean {
-    const x = parseCidr(a);
-    const y = parseCidr(b);
-    if (!x || !y) return false;
-    const prefix = Math.min(x.prefix, y.prefix);
-    const size = 2 ** (32 - prefix);
-    return x.address - (x.address % size) === y.address - (y.address % size);
+    const x = addr.parseCidr(a);
+    const y = addr.parseCidr(b);
+    return x !== undefined && y !== undefined && addr.overlaps(x, y);
 }
 
 /**

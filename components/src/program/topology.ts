@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { containerModeRefusal, ModeUse, modeRefusal, NetMode } from "../common/modes";
+import { parseCidr } from "../common/address";
 import {
     checkBoolean,
     checkCidr,
@@ -28,7 +29,6 @@ import {
     checkStringArray,
     checkSubnet,
     inSubnet,
-    parseCidr,
 } from "../common/validation";
 import { Bridge } from "./bridge";
 import { Container, ContainerNetwork } from "./container";

@@ -15,8 +15,8 @@ import {
     containsUnknown,
     inSubnet,
     InputFailure,
-    parseCidr,
 } from "../validation";
+import { parseCidr } from "../address";
 
 export interface NetworkInputs {
     name: string;

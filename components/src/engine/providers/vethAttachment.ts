@@ -10,7 +10,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
 import { defaultMac, describeOwner, isOwnedBy, markedByMac, OWNER_LABEL, sameStack } from "../../common/naming";
 import { checkVethAttachmentInputs, VethAttachmentInputs, VethAttachmentOutputs } from "../../common/specs/vethAttachment";
-import { failuresError, InputFailure, inSubnet, isKnown, parseCidr } from "../../common/validation";
+import * as addr from "../../common/address";
+import { failuresError, InputFailure, inSubnet, isKnown } from "../../common/validation";
 import * as docker from "../../host/docker";
 import { ExistsError } from "../../host/errors";
 import * as ip from "../../host/ip";
@@ -329,14 +330,12 @@ async function hostFailures(
             `\`address\` ${inputs.address} is outside the subnet of bridge ${inputs.bridge} (${bridge.cidrs.join(", ")}); choose an address in it`,
         );
     } else if (home) {
-        const h = parseCidr(home)!;
-        const size = 2 ** (32 - h.prefix);
-        const network = h.address - (h.address % size);
-        const a = parseCidr(`${address}/32`)!.address;
-        if (h.prefix <= 30 && (a === network || a === network + size - 1)) {
+        const h = addr.parseCidr(home)!;
+        const a = addr.parseAddress(address)!.value;
+        if (h.prefix <= 30 && (a === addr.networkOf(h) || a === addr.lastOf(h))) {
             fail(
                 "address",
-                `\`address\` ${inputs.address} is the ${a === network ? "network" : "broadcast"} address of bridge ${inputs.bridge}'s subnet ${home}; choose a host address in it`,
+                `\`address\` ${inputs.address} is the ${a === addr.networkOf(h) ? "network" : "broadcast"} address of bridge ${inputs.bridge}'s subnet ${home}; choose a host address in it`,
             );
         }
     }
