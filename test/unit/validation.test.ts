@@ -300,7 +300,7 @@ describe("validation: VethAttachment inputs as `check` sees them", () => {
         assert.deepEqual(failures, [
             { property: "container", reason: "`container` is required" },
             { property: "bridge", reason: "`bridge` is required" },
-            { property: "address", reason: "`address` is required" },
+            { property: "address", reason: "`address` is required (or `addresses`, a list of IPv4 and IPv6 addresses)" },
         ]);
     });
 

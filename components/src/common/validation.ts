@@ -12,6 +12,7 @@
 import {
     addressPart,
     BITS,
+    canonical,
     contains,
     Family,
     familyName,
@@ -172,6 +173,26 @@ export function checkCidr(field: string, value: unknown, families: readonly Fami
         if (which) {
             return `\`${field}\` ${show(value)} is the ${which} address of its subnet; choose a host address inside it, ${example}`;
         }
+    }
+    return undefined;
+}
+
+/** A list of interface addresses of either family, each once (`addresses` of attachments, link ends, bridges). */
+export function checkCidrList(field: string, value: unknown, options: { nonEmpty?: boolean } = {}): string | undefined {
+    if (!Array.isArray(value)) {
+        return `\`${field}\` must be a list of addresses with their prefix lengths, like ["172.17.0.3/16", "fd17:ac11::3/64"]; got ${JSON.stringify(value)}`;
+    }
+    if (options.nonEmpty && value.length === 0) {
+        return `\`${field}\` must list at least one address, like ["172.17.0.3/16", "fd17:ac11::3/64"]`;
+    }
+    const seen = new Map<string, number>();
+    for (const [i, a] of value.entries()) {
+        const reason = checkCidr(`${field}[${i}]`, a);
+        if (reason) return reason;
+        const key = canonical((a as string).split("/")[0]);
+        if (seen.has(key))
+            return `\`${field}\` lists ${key} twice (\`${field}[${seen.get(key)}]\` and \`${field}[${i}]\`); give each address once`;
+        seen.set(key, i);
     }
     return undefined;
 }

@@ -24,11 +24,11 @@ export interface AddressHolder {
     owner?: string;
 }
 
-/** A bridge's IPv4 addresses as CIDRs, or undefined when there is no link of that name. */
+/** A bridge's addresses (IPv4 and IPv6, without link-local ones) as CIDRs, or undefined when there is no link of that name. */
 export async function bridgeState(name: string): Promise<{ kind: string; cidrs: string[]; alias?: string } | undefined> {
     const link = await ip.getLinkWithAddresses(name);
     if (!link) return undefined;
-    return { kind: link.linkinfo?.info_kind ?? "plain", cidrs: ip.ipv4Cidrs(link.addr_info), alias: link.ifalias };
+    return { kind: link.linkinfo?.info_kind ?? "plain", cidrs: ip.addressCidrs(link.addr_info), alias: link.ifalias };
 }
 
 // One scan per host per provider process, i.e. per deployment: the holders as the deployment found them.
@@ -37,7 +37,7 @@ export async function bridgeState(name: string): Promise<{ kind: string; cidrs: 
 const scans = new Map<string, Promise<Map<string, AddressHolder[]>>>(); // by host ("" this machine)
 
 /**
- * Who holds which IPv4 address on each bridge, by bridge name: containers
+ * Who holds which address (IPv4 or IPv6) on each bridge, by bridge name: containers
  * that Docker attached to a network's bridge (from the Engine API), and, with
  * `namespaces`, container interfaces whose veth peer is a port of the bridge
  * (matched both ways: the peer's index and the port's). The namespace scan
@@ -71,12 +71,14 @@ async function dockerHolders(): Promise<Map<string, AddressHolder[]>> {
         const full = await networks.inspectNetwork(n.Id);
         const bridge = networks.bridgeOfNetwork(n);
         for (const c of Object.values(full?.Containers ?? {})) {
-            const address = c.IPv4Address.split("/")[0];
-            if (address)
-                byBridge.set(bridge, [
-                    ...(byBridge.get(bridge) ?? []),
-                    { address, holder: `container "${c.Name}" (Docker's network "${n.Name}")` },
-                ]);
+            for (const cidr of [c.IPv4Address, c.IPv6Address]) {
+                const address = (cidr ?? "").split("/")[0];
+                if (address)
+                    byBridge.set(bridge, [
+                        ...(byBridge.get(bridge) ?? []),
+                        { address, holder: `container "${c.Name}" (Docker's network "${n.Name}")` },
+                    ]);
+            }
         }
     }
     return byBridge;
@@ -102,7 +104,7 @@ async function namespaceHolders(): Promise<Map<string, AddressHolder[]>> {
         for (const l of links) {
             const port = l.link_index === undefined ? undefined : ports.get(l.link_index);
             if (!port || port.link_index !== l.ifindex || !port.master) continue;
-            for (const cidr of ip.ipv4Cidrs(l.addr_info)) {
+            for (const cidr of ip.addressCidrs(l.addr_info)) {
                 const holder: AddressHolder = {
                     address: cidr.split("/")[0],
                     holder: `${l.ifname} of container "${inspect!.Name.replace(/^\//, "")}" (host end "${port.ifname}")`,
@@ -115,10 +117,10 @@ async function namespaceHolders(): Promise<Map<string, AddressHolder[]>> {
     return byBridge;
 }
 
-/** Every IPv4 address on the host's own interfaces, by interface, as CIDRs. */
+/** Every address (IPv4 and IPv6, without link-local ones) on the host's own interfaces, by interface, as CIDRs. */
 export async function hostAddresses(): Promise<{ ifname: string; cidr: string; alias?: string }[]> {
     return (await ip.listLinksWithAddresses()).flatMap((l) =>
-        ip.ipv4Cidrs(l.addr_info).map((cidr) => ({ ifname: l.ifname, cidr, alias: l.ifalias })),
+        ip.addressCidrs(l.addr_info).map((cidr) => ({ ifname: l.ifname, cidr, alias: l.ifalias })),
     );
 }
 
@@ -141,26 +143,56 @@ export async function foreignHolder(
     self?: string,
 ): Promise<string | undefined> {
     for (const c of Object.values(n.Containers ?? {})) {
-        if (c.IPv4Address.split("/")[0] !== address || c.Name === self?.replace(/^\//, "")) continue;
+        const held = [c.IPv4Address, c.IPv6Address ?? ""].some((cidr) => addr.sameAddress(cidr.split("/")[0], address));
+        if (!held || c.Name === self?.replace(/^\//, "")) continue;
         const label = (await docker.inspectContainer(c.Name))?.Config.Labels?.[OWNER_LABEL];
         if (!sameStack(label, owner)) return c.Name;
     }
     return undefined;
 }
 
+/** Where Docker hands addresses out on one of its networks, for one family. */
+export interface AllocationRange {
+    network: string;
+    range: string;
+    /** How, when it is not plain: `addresses Docker derives from its containers' MACs`. */
+    how?: string;
+}
+
+/** True when a Docker network has IPv6 on and an IPv6 subnet (so a container on it may be given an IPv6 address). */
+export function hasIPv6Subnet(n: networks.NetworkInspect): boolean {
+    return n.EnableIPv6 === true && (n.IPAM.Config ?? []).some((c) => c.Subnet?.includes(":"));
+}
+
 /**
- * The range Docker hands addresses out of on a bridge it manages (docker0, a
- * network's bridge): the network's IP range, or else its whole subnet.
- * Undefined for a bridge Docker does not manage.
+ * The ranges Docker hands addresses out of on a bridge it manages (docker0, a
+ * network's bridge), one per family: the network's IP range, or else its
+ * whole subnet. On its default bridge with an IPv6 prefix of /80 or shorter,
+ * Docker 20.10 derives a container's IPv6 address from its MAC (02:42 and
+ * the container's IPv4 address) rather than allocating it: those addresses
+ * lie in <prefix>::242:0:0/96. None for a bridge Docker does not manage.
  */
-export async function dockerAllocationRange(bridge: string): Promise<{ network: string; range: string } | undefined> {
+export async function dockerAllocationRanges(bridge: string): Promise<AllocationRange[]> {
     for (const n of await networks.listNetworks()) {
         if (n.Driver !== "bridge" || networks.bridgeOfNetwork(n) !== bridge) continue;
-        const ipam = (n.IPAM.Config ?? []).find((c) => c.Subnet && !c.Subnet.includes(":"));
-        const range = ipam?.IPRange || ipam?.Subnet;
-        return range ? { network: n.Name, range } : undefined;
+        const ranges: AllocationRange[] = [];
+        for (const ipam of n.IPAM.Config ?? []) {
+            const subnet = ipam.Subnet ? addr.parseCidr(ipam.Subnet) : undefined;
+            if (!subnet) continue;
+            if (subnet.family === 6 && n.Name === "bridge" && !ipam.IPRange && subnet.prefix <= 80) {
+                const derived = { family: 6 as const, value: addr.networkOf(subnet) | (0x0242n << 32n), prefix: 96 };
+                ranges.push({
+                    network: n.Name,
+                    range: addr.formatCidr(derived),
+                    how: "addresses Docker derives from its containers' MACs",
+                });
+            } else {
+                ranges.push({ network: n.Name, range: ipam.IPRange || ipam.Subnet! });
+            }
+        }
+        return ranges;
     }
-    return undefined;
+    return [];
 }
 
 /**

@@ -6,6 +6,7 @@
 //
 // Engine side: loaded by the dynamic-provider process. No Pulumi imports.
 
+import { canonical, familyOf } from "../common/address";
 import { classifyHostError, ExistsError, HostCommandError, NotFoundError } from "./errors";
 import { inNetns, onCurrentHost, runHost } from "./run";
 
@@ -43,6 +44,14 @@ export interface AddressInfo {
     family: "inet" | "inet6";
     local: string;
     prefixlen: number;
+    /** `global`, `link` (IPv6 link-local), `host`. */
+    scope?: string;
+    /** IPv6: duplicate address detection has not finished; the address is not usable yet. */
+    tentative?: boolean;
+    /** IPv6: duplicate address detection found the address on another node of the link: it is not usable. */
+    dadfailed?: boolean;
+    /** Made by the kernel from a router advertisement (SLAAC), with a lifetime: not the library's. */
+    dynamic?: boolean;
 }
 
 export interface RouteInfo {
@@ -54,6 +63,27 @@ export interface RouteInfo {
 /** A link's IPv4 addresses as CIDRs (`10.0.0.2/24`), in the kernel's order. */
 export function ipv4Cidrs(addresses: readonly AddressInfo[] | undefined): string[] {
     return (addresses ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`);
+}
+
+/**
+ * True for an address the kernel makes and keeps by itself, which the
+ * library leaves alone: never reported as drift, never removed. IPv6
+ * link-local addresses (every interface gets one) and addresses
+ * autoconfigured from router advertisements.
+ */
+export function isKernelAddress(a: AddressInfo): boolean {
+    return a.family === "inet6" && (a.scope === "link" || a.dynamic === true);
+}
+
+/**
+ * A link's addresses of both families as CIDRs (`10.0.0.2/24`,
+ * `fd17:ac11::3/64`), in the kernel's order: IPv4 first, as the kernel lists
+ * them. Without what the kernel keeps by itself (link-local IPv6 addresses),
+ * and without an IPv6 address that failed duplicate address detection (it
+ * does not work: as good as absent).
+ */
+export function addressCidrs(addresses: readonly AddressInfo[] | undefined): string[] {
+    return (addresses ?? []).filter((a) => !isKernelAddress(a) && !a.dadfailed).map((a) => `${a.local}/${a.prefixlen}`);
 }
 
 function ip(pid: number | undefined, args: readonly string[]): string[] {
@@ -105,8 +135,12 @@ export async function getAddresses(name: string, pid?: number): Promise<AddressI
     }
 }
 
-export async function getDefaultRoutes(pid?: number): Promise<RouteInfo[]> {
-    const out = await runHost("read default routes", ip(pid, ["-j", "-4", "route", "show", "default"]));
+/** The namespace's default routes of one family (`0.0.0.0/0`, or `::/0`). */
+export async function getDefaultRoutes(pid?: number, family: 4 | 6 = 4): Promise<RouteInfo[]> {
+    const out = await runHost(
+        `read ${family === 4 ? "" : "IPv6 "}default routes`,
+        ip(pid, ["-j", `-${family}`, "route", "show", "default"]),
+    );
     return parseJson<RouteInfo>(out);
 }
 
@@ -205,15 +239,46 @@ export function deleteAddress(name: string, cidr: string): IpCommand {
     return { args: ["addr", "del", cidr, "dev", name], absentOk: true };
 }
 
-/** Adds the IPv4 default route through `gateway`: an ExistsError if the namespace has one. */
+/**
+ * Adds the default route of the gateway's family through `gateway`: an
+ * ExistsError if the namespace has one. An IPv6 one is spelt `::/0`.
+ */
 export function addDefaultRoute(dev: string, gateway: string): IpCommand {
-    // No `-4`: `ip -batch` takes no per-line options; an IPv4 gateway makes it an IPv4 route.
-    return { args: ["route", "add", "default", "via", gateway, "dev", dev] };
+    // No `-4`/`-6`: `ip -batch` takes no per-line options; the destination (and gateway) say the family.
+    const destination = familyOf(gateway) === 6 ? "::/0" : "default";
+    return { args: ["route", "add", destination, "via", gateway, "dev", dev] };
 }
 
-/** Removes the IPv4 default route through `dev`. Already absent is success. */
-export function deleteDefaultRoute(dev: string): IpCommand {
-    return { args: ["route", "del", "default", "dev", dev], absentOk: true };
+/** Removes the default route of `family` through `dev` (`default`, or `::/0`). Already absent is success. */
+export function deleteDefaultRoute(dev: string, family: 4 | 6 = 4): IpCommand {
+    return { args: ["route", "del", family === 6 ? "::/0" : "default", "dev", dev], absentOk: true };
+}
+
+/** Where duplicate address detection stands for IPv6 addresses on a link. */
+export interface DadStatus {
+    /** Still tentative: detection under way. */
+    pending: string[];
+    /** Found on another node of the link (`dadfailed`). */
+    failed: string[];
+    /** Not on the link (any more). */
+    missing: string[];
+}
+
+/**
+ * The state of duplicate address detection of `addresses` (plain IPv6
+ * addresses; others are ignored) on `dev`, read once.
+ */
+export async function dadStatus(dev: string, addresses: readonly string[], pid?: number): Promise<DadStatus> {
+    const live = await getAddresses(dev, pid);
+    const status: DadStatus = { pending: [], failed: [], missing: [] };
+    for (const a of addresses) {
+        if (familyOf(a) !== 6) continue;
+        const info = live.find((l) => l.family === "inet6" && canonical(l.local) === canonical(a));
+        if (!info) status.missing.push(a);
+        else if (info.dadfailed) status.failed.push(a);
+        else if (info.tentative) status.pending.push(a);
+    }
+    return status;
 }
 
 /** One end of a point-to-point VXLAN tunnel: this host's device towards one peer. */

@@ -3,10 +3,11 @@
 // Common: pure, used by both the program (prompt checks) and the engine
 // (`check`). No Pulumi, no host access.
 
-import { checkBoolean, checkCidr, checkFields, checkIfName, checkMac, checkMtu, InputFailure } from "../validation";
+import { checkBoolean, checkCidrList, checkFields, checkIfName, checkMac, checkMtu, InputFailure } from "../validation";
 
 export interface BridgeInputs {
     name: string;
+    /** Its own addresses, IPv4 and IPv6, with prefix lengths. */
     addresses?: string[];
     mtu?: number;
     stp?: boolean;
@@ -38,22 +39,13 @@ export interface BridgeOutputs extends BridgeInputs {
     forwardChain?: string;
 }
 
-function checkAddresses(field: string, value: unknown): string | undefined {
-    if (!Array.isArray(value)) return `\`${field}\` must be a list of addresses like ["10.20.0.1/24"]; got ${JSON.stringify(value)}`;
-    for (const [i, a] of value.entries()) {
-        const reason = checkCidr(`${field}[${i}]`, a);
-        if (reason) return reason;
-    }
-    return undefined;
-}
-
 /** iptables keeps at most 255 characters of a rule's comment, where the owner mark goes. */
 const MAX_RULE_COMMENT = 255;
 
 export function checkBridgeInputs(inputs: Record<string, unknown>): InputFailure[] {
     const failures = checkFields(inputs, {
         name: { check: checkIfName, required: true },
-        addresses: { check: checkAddresses },
+        addresses: { check: checkCidrList },
         mtu: { check: checkMtu },
         adopt: { check: checkBoolean },
         mac: { check: checkMac },

@@ -10,12 +10,14 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
+import * as addr from "../../common/address";
 import { describeOwner, isOwnedBy, markedByMac, sameStack } from "../../common/naming";
 import { BridgeInputs, BridgeOutputs, checkBridgeInputs } from "../../common/specs/bridge";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { ExistsError, NotSupportedError } from "../../host/errors";
 import * as firewall from "../../host/firewall";
 import * as ip from "../../host/ip";
+import { dadStep, enableIPv6Step } from "../addressing";
 import { hostAddresses } from "../observe";
 import { callStep, describe, execute, HOST, ipStep, making, Plan, Step } from "../plan";
 import { claim, declare } from "../registry";
@@ -44,22 +46,33 @@ interface LiveSettings {
     up?: boolean;
     stp?: boolean;
     vlanFiltering?: boolean;
+    /** The bridge has carrier: IPv6 duplicate address detection runs (it waits for carrier otherwise). */
+    carrier?: boolean;
 }
 
 /**
  * The steps that bring a bridge's settings to `want`; `managed` are the
  * addresses they may remove. A setting `live` already has is not set again.
+ * `owned`: the bridge is the resource's (created), so IPv6 may be turned on
+ * for it; an adopted one is left as it is. New IPv6 addresses are waited for
+ * (duplicate address detection) when the bridge has carrier; without it (an
+ * adopted bridge whose ports are all gone) detection waits for the first
+ * port, and a duplicate then shows at the next refresh.
  */
-function convergeSteps(want: BridgeInputs, liveAddresses: string[], managed: string[], live: LiveSettings = {}): Step[] {
+function convergeSteps(want: BridgeInputs, liveAddresses: string[], managed: string[], live: LiveSettings = {}, owned = true): Step[] {
     const name = want.name;
     const steps: Step[] = [];
+    const key = addr.canonical;
+    const wanted = (want.addresses ?? []).map(key);
+    const there = liveAddresses.map(key);
     for (const a of managed) {
-        if (!(want.addresses ?? []).includes(a) && liveAddresses.includes(a))
+        if (!wanted.includes(key(a)) && there.includes(key(a)))
             steps.push(ipStep(`remove address ${a} from bridge ${name}`, HOST, [ip.deleteAddress(name, a)]));
     }
-    for (const a of want.addresses ?? []) {
-        if (!liveAddresses.includes(a)) steps.push(ipStep(`add address ${a} to bridge ${name}`, HOST, [ip.addAddress(name, a)]));
-    }
+    const added = (want.addresses ?? []).filter((a) => !there.includes(key(a)));
+    const enable = owned ? enableIPv6Step(HOST, name, added) : undefined;
+    if (enable) steps.push(enable);
+    for (const a of added) steps.push(ipStep(`add address ${a} to bridge ${name}`, HOST, [ip.addAddress(name, a)]));
     const differs = <T>(wanted: T | undefined, now: T | undefined): T | undefined =>
         wanted !== undefined && wanted !== now ? wanted : undefined;
     const stp = differs(want.stp, live.stp);
@@ -83,6 +96,8 @@ function convergeSteps(want: BridgeInputs, liveAddresses: string[], managed: str
         Boolean,
     );
     if (settings.length > 0) steps.push(ipStep(`set ${settings.join(", ")} on bridge ${name}`, HOST, [ip.setLink(name, { mtu, mac, up })]));
+    const dad = (live.carrier ?? true) && (want.up ?? true) ? dadStep(HOST, name, added, `bridge ${name}`) : undefined;
+    if (dad) steps.push(dad);
     return steps;
 }
 
@@ -108,6 +123,7 @@ function liveOf(link: ip.LinkInfo): LiveSettings {
         mac: link.address,
         mtu: link.mtu,
         up: link.flags.includes("UP"),
+        carrier: link.flags.includes("LOWER_UP"),
         stp: data?.stp_state === undefined ? undefined : data.stp_state !== 0,
         vlanFiltering: data?.vlan_filtering === undefined ? undefined : data.vlan_filtering !== 0,
     };
@@ -131,7 +147,7 @@ export function planCreate(inputs: BridgeInputs, leftover?: LinkWithAddresses, c
     const mark = ipStep(`mark bridge ${name} as ${inputs.owner}`, HOST, [ip.setLink(name, { alias: inputs.owner })]);
     const accept = inputs.forward ? [acceptStep(name, inputs.owner, chain)] : [];
     if (leftover) {
-        const live = ip.ipv4Cidrs(leftover.addr_info);
+        const live = ip.addressCidrs(leftover.addr_info);
         return {
             steps: [
                 ...(isOwnedBy(leftover.ifalias, inputs.owner) ? [] : [mark]),
@@ -166,10 +182,10 @@ export function planCreate(inputs: BridgeInputs, leftover?: LinkWithAddresses, c
 
 /** The host operations that adopt an existing bridge: only what the resource manages. */
 export function planAdopt(inputs: BridgeInputs, liveAddresses: string[], live: LiveSettings = {}, chain?: string): Plan {
-    const added = (inputs.addresses ?? []).filter((a) => !liveAddresses.includes(a));
+    const added = (inputs.addresses ?? []).filter((a) => !liveAddresses.some((l) => addr.canonical(l) === addr.canonical(a)));
     return {
         steps: [
-            ...convergeSteps({ ...inputs, mac: undefined }, liveAddresses, [], live),
+            ...convergeSteps({ ...inputs, mac: undefined }, liveAddresses, [], live, false),
             ...(inputs.forward ? [acceptStep(inputs.name, inputs.owner, chain)] : []),
         ],
         // Take back what this failed adoption added; the bridge itself is not ours.
@@ -195,7 +211,7 @@ function keepsMac(olds: BridgeOutputs): boolean {
 export function planUpdate(olds: BridgeOutputs, news: BridgeInputs, liveAddresses: string[], live: LiveSettings, chain?: string): Plan {
     // On an adopted bridge only addresses this resource added may go; the rest were there before it.
     const managed = olds.adopted ? olds.addedAddresses : liveAddresses;
-    const steps = convergeSteps(keepsMac(olds) ? { ...news, mac: undefined } : news, liveAddresses, managed, live);
+    const steps = convergeSteps(keepsMac(olds) ? { ...news, mac: undefined } : news, liveAddresses, managed, live, !olds.adopted);
     if (news.forward && !olds.forward) steps.push(acceptStep(news.name, news.owner, chain));
     if (!news.forward && olds.forwardChain) steps.push(dropRuleStep(olds.name, olds.owner, olds.forwardChain));
     return { steps };
@@ -250,7 +266,7 @@ async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, 
         declare("bridge-cidrs", inputs.name, inputs.addresses);
     const otherAddress = claim(
         "address@any",
-        addresses.map((a) => a.split("/")[0]),
+        addresses.map((a) => addr.canonical(addr.addressPart(a))),
         inputs.owner,
     );
     if (otherAddress)
@@ -284,7 +300,7 @@ async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, 
     }
     if (addresses.length > 0) {
         const elsewhere = (await hostAddresses()).filter(
-            (h) => h.ifname !== inputs.name && addresses.some((a) => a.split("/")[0] === h.cidr.split("/")[0]),
+            (h) => h.ifname !== inputs.name && addresses.some((a) => addr.sameAddress(addr.addressPart(a), addr.addressPart(h.cidr))),
         );
         if (elsewhere.length > 0) {
             failures.push({
@@ -306,7 +322,10 @@ async function foreignPorts(props: BridgeOutputs): Promise<string[]> {
 
 export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, BridgeOutputs> = {
     async check(olds, news) {
-        const inputs = typeof news.mac === "string" ? { ...news, mac: news.mac.toLowerCase() } : news;
+        // The kernel reports MACs in lower case and IPv6 addresses in RFC 5952's form: store them so, or every refresh would differ.
+        const inputs = { ...news };
+        if (typeof news.mac === "string") inputs.mac = news.mac.toLowerCase();
+        if (Array.isArray(news.addresses)) inputs.addresses = news.addresses.map((a) => (typeof a === "string" ? addr.canonical(a) : a));
         const failures = checkBridgeInputs({ ...inputs });
         if (failures.length === 0) failures.push(...(await hostFailures(inputs, olds)));
         return { inputs, failures };
@@ -332,9 +351,9 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
         const existing = await bridgeWithAddresses(inputs.name);
         const forwardChain = inputs.forward ? await firewall.forwardChain() : undefined;
         if (adopts(inputs) && existing) {
-            const before = ip.ipv4Cidrs(existing.addr_info);
+            const before = ip.addressCidrs(existing.addr_info);
             await execute(planAdopt(inputs, before, liveOf(existing), forwardChain));
-            const added = (inputs.addresses ?? []).filter((a) => !before.includes(a));
+            const added = (inputs.addresses ?? []).filter((a) => !before.some((b) => addr.canonical(b) === addr.canonical(a)));
             const outs: BridgeOutputs = { ...inputs, mac: undefined, adopted: true, addedAddresses: added, forwardChain };
             return { id: inputs.name, outs: definedOnly(outs) };
         }
@@ -348,7 +367,8 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
         const props = storedProps(stored);
         const link = await bridgeWithAddresses(props.name);
         if (!link || link.linkinfo?.info_kind !== "bridge" || (!props.adopted && !isOwnedBy(link.ifalias, props.owner))) return {};
-        const addresses = ip.ipv4Cidrs(link.addr_info);
+        // Link-local IPv6 addresses are the kernel's (and Docker's fe80::1 on docker0): never drift.
+        const addresses = ip.addressCidrs(link.addr_info);
         const data = link.linkinfo?.info_data ?? {};
         const live: BridgeOutputs = {
             ...props,
@@ -379,7 +399,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
 
     async update(_id, olds, news) {
         const link = await bridgeWithAddresses(news.name);
-        const live = link ? ip.ipv4Cidrs(link.addr_info) : [];
+        const live = link ? ip.addressCidrs(link.addr_info) : [];
         const adding = news.forward && !olds.forward;
         const forwardChain = adding ? await firewall.forwardChain() : news.forward ? olds.forwardChain : undefined;
         await execute(planUpdate(olds, news, live, link ? liveOf(link) : {}, forwardChain));
