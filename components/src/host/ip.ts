@@ -34,6 +34,9 @@ export interface LinkInfo {
             id?: number;
             remote?: string;
             local?: string;
+            /** VXLAN over IPv6: the peer and local underlay addresses. */
+            remote6?: string;
+            local6?: string;
             port?: number;
             link?: string;
         };
