@@ -360,42 +360,60 @@ describe("IPv6 and dual-stack on the real host: VethAttachment, VethLink, Bridge
     });
 
     describe("Bridge", () => {
-        it("a created dual-stack bridge: its IPv6 address valid at create; link-local no drift; an IPv6 address removed by hand is put back", async () => {
+        it("a created dual-stack bridge (fixed MAC: no carrier before its first port): create returns, its IPv6 address is detected once a port joins; link-local no drift; an IPv6 address removed by hand is put back", async () => {
+            const name = `hnt-6r-${sfx}`;
+            const b6 = (n: number) => ipv6Host(bridgeNet6, n);
+            const b4 = `10.254.${runByte(6)}`;
             const inputs: BridgeInputs = {
-                name: `hnt-6r-${sfx}`,
-                addresses: [`10.254.${runByte(6)}.1/24`, `${ipv6Host(bridgeNet6, 1)}/64`],
+                name,
+                addresses: [`${b4}.1/24`, `${b6(1)}/64`],
                 up: true,
                 adopt: false,
+                mac: "02:6e:74:00:00:01",
                 forward: false,
                 owner: `${RUN_OWNER}bridge6-${sfx}`,
             };
             const created = await bridges.create(inputs);
             try {
-                assert.deepEqual(await ipv6Of(inputs.name), [inputs.addresses![1]]);
-                assert.ok(await settled(inputs.name), "valid when create returned");
-                assert.ok(
-                    (await ipv6Addresses(inputs.name)).some((a) => a.scope === "link"),
-                    "the kernel's link-local address is there",
-                );
-                const clean = await bridges.read(created.id, created.outs);
-                assert.deepEqual(clean.props, created.outs, "and no drift");
+                assert.deepEqual(await ipv6Of(name), [`${b6(1)}/64`]);
+                assert.ok((await ipLink(name))!.flags.includes("NO-CARRIER"), "a bridge with a fixed MAC has no carrier before a port");
+                // A port: detection runs, and the bridge's IPv6 address becomes valid; the attachment's default route goes through it.
+                const port = attachment({
+                    container: containers.c,
+                    bridge: name,
+                    addresses: [`${b4}.5/24`, `${b6(5)}/64`],
+                    containerIfName: "eth5",
+                });
+                await withAttachment(port, async (outs) => {
+                    assert.ok(await eventually(() => settled(name), 10000), "the bridge's IPv6 address is valid once a port joined");
+                    assert.equal(outs.effectiveIpv6Gateway, b6(1));
+                    assert.ok(await ping6(b6(1), pids.c), "the container reaches the bridge over IPv6");
+                    assert.ok(await ping6(b6(5)), "and the host the container");
+                    assert.ok(
+                        (await ipv6Addresses(name)).some((a) => a.scope === "link"),
+                        "the kernel's link-local address is there",
+                    );
+                    const clean = await bridges.read(created.id, created.outs);
+                    assert.deepEqual(clean.props, created.outs, "and no drift");
 
-                await sh(["ip", "addr", "del", inputs.addresses![1], "dev", inputs.name]);
-                const drift = await bridges.read(created.id, created.outs);
-                assert.deepEqual(drift.props.addresses, [inputs.addresses![0]]);
-                const diff = await bridges.diff(created.id, drift.props, inputs);
-                assert.deepEqual([diff.changes, diff.replaces], [true, []]);
-                const updated = await bridges.update(created.id, drift.props, inputs);
-                created.outs = updated.outs;
-                assert.deepEqual(await ipv6Of(inputs.name), [inputs.addresses![1]]);
-                assert.ok(await settled(inputs.name));
-                assert.ok(await ping6(ipv6Host(bridgeNet6, 1)), "the host reaches its own bridge address");
+                    await sh(["ip", "addr", "del", `${b6(1)}/64`, "dev", name]);
+                    const drift = await bridges.read(created.id, created.outs);
+                    assert.deepEqual(drift.props.addresses, [`${b4}.1/24`]);
+                    const diff = await bridges.diff(created.id, drift.props, inputs);
+                    assert.deepEqual([diff.changes, diff.replaces], [true, []]);
+                    const updated = await bridges.update(created.id, drift.props, inputs);
+                    created.outs = updated.outs;
+                    assert.deepEqual(await ipv6Of(name), [`${b6(1)}/64`]);
+                    assert.ok(await settled(name), "valid when update returned (the bridge has a port: detection ran)");
+                    assert.ok(await ping6(b6(1), pids.c));
+                });
             } finally {
                 await bridges.delete(created.id, created.outs);
             }
-            assert.equal(await ipLink(inputs.name), undefined);
+            assert.equal(await ipLink(name), undefined);
         });
     });
+
     describe("Docker networks with IPv6: Network, a container's static ipv6Address, NetworkAttachment", () => {
         it("a dual-stack Network; containers with static and Docker-picked IPv6 addresses reach each other (ping -6 both ways); a docker0 container joins it with its own IPv6 address, in place", async () => {
             const d6 = (n: number) => ipv6Host(dockerNet6, n);

@@ -47,25 +47,27 @@ function where(netns: Netns): string {
  * The step that waits until duplicate address detection of `cidrs`' IPv6
  * addresses on `dev` has finished; undefined when none is IPv6. `link` names
  * the link for the message (`bridge docker0`, `the link to container "b"`).
+ * Detection runs only while the interface has carrier: a veth end without it
+ * (its peer down) fails the wait, as it should not be; with `untilCarrier`,
+ * an interface without carrier ends the wait at once (a bridge without
+ * ports, or one made with a fixed MAC before its first port joins: detection
+ * runs when one does, and a duplicate shows at the next refresh).
  */
-export function dadStep(netns: Netns, dev: string, cidrs: readonly string[], link: string): Step | undefined {
-    const addresses = cidrs.map((c) => c.split("/")[0]).filter((a) => familyOf(a) === 6);
-    if (addresses.length === 0) return undefined;
-    const text = `wait for duplicate address detection of ${addresses.join(", ")} on ${dev}${where(netns)}`;
-    return callStep(text, () =>
-        waitForDad(
-            netns,
-            dev,
-            cidrs.filter((c) => familyOf(c) === 6),
-            link,
-        ),
-    );
+export function dadStep(netns: Netns, dev: string, cidrs: readonly string[], link: string, untilCarrier = false): Step | undefined {
+    const six = cidrs.filter((c) => familyOf(c) === 6);
+    if (six.length === 0) return undefined;
+    const text = `wait for duplicate address detection of ${six.map((c) => c.split("/")[0]).join(", ")} on ${dev}${where(netns)}`;
+    return callStep(text, () => waitForDad(netns, dev, six, link, untilCarrier));
 }
 
-async function waitForDad(netns: Netns, dev: string, cidrs: readonly string[], link: string): Promise<void> {
+async function waitForDad(netns: Netns, dev: string, cidrs: readonly string[], link: string, untilCarrier: boolean): Promise<void> {
     const addresses = cidrs.map((c) => c.split("/")[0]);
     const until = Date.now() + DAD_TIMEOUT_MS;
     for (;;) {
+        if (untilCarrier) {
+            const l = await ip.getLink(dev, netns.pid);
+            if (l && !l.flags.includes("LOWER_UP")) return;
+        }
         const status = await ip.dadStatus(dev, addresses, netns.pid);
         if (status.failed.length > 0) {
             // Taken back: a duplicate address does not work, and the next run adds it again once it is free.

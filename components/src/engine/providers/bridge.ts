@@ -46,8 +46,6 @@ interface LiveSettings {
     up?: boolean;
     stp?: boolean;
     vlanFiltering?: boolean;
-    /** The bridge has carrier: IPv6 duplicate address detection runs (it waits for carrier otherwise). */
-    carrier?: boolean;
 }
 
 /**
@@ -55,9 +53,10 @@ interface LiveSettings {
  * addresses they may remove. A setting `live` already has is not set again.
  * `owned`: the bridge is the resource's (created), so IPv6 may be turned on
  * for it; an adopted one is left as it is. New IPv6 addresses are waited for
- * (duplicate address detection) when the bridge has carrier; without it (an
- * adopted bridge whose ports are all gone) detection waits for the first
- * port, and a duplicate then shows at the next refresh.
+ * (duplicate address detection) while the bridge has carrier; without it (a
+ * bridge with no port: one made with a fixed MAC has no carrier until its
+ * first port joins) detection runs when a port joins, and a duplicate then
+ * shows at the next refresh.
  */
 function convergeSteps(want: BridgeInputs, liveAddresses: string[], managed: string[], live: LiveSettings = {}, owned = true): Step[] {
     const name = want.name;
@@ -72,7 +71,11 @@ function convergeSteps(want: BridgeInputs, liveAddresses: string[], managed: str
     const added = (want.addresses ?? []).filter((a) => !there.includes(key(a)));
     const enable = owned ? enableIPv6Step(HOST, name, added) : undefined;
     if (enable) steps.push(enable);
-    for (const a of added) steps.push(ipStep(`add address ${a} to bridge ${name}`, HOST, [ip.addAddress(name, a)]));
+    // An IPv6 address there already failed duplicate detection (a refresh saw it gone): the wait below says so.
+    for (const a of added) {
+        const add = addr.familyOf(a) === 6 ? { ...ip.addAddress(name, a), existsOk: true } : ip.addAddress(name, a);
+        steps.push(ipStep(`add address ${a} to bridge ${name}`, HOST, [add]));
+    }
     const differs = <T>(wanted: T | undefined, now: T | undefined): T | undefined =>
         wanted !== undefined && wanted !== now ? wanted : undefined;
     const stp = differs(want.stp, live.stp);
@@ -96,7 +99,7 @@ function convergeSteps(want: BridgeInputs, liveAddresses: string[], managed: str
         Boolean,
     );
     if (settings.length > 0) steps.push(ipStep(`set ${settings.join(", ")} on bridge ${name}`, HOST, [ip.setLink(name, { mtu, mac, up })]));
-    const dad = (live.carrier ?? true) && (want.up ?? true) ? dadStep(HOST, name, added, `bridge ${name}`) : undefined;
+    const dad = (want.up ?? true) ? dadStep(HOST, name, added, `bridge ${name}`, true) : undefined;
     if (dad) steps.push(dad);
     return steps;
 }
@@ -123,7 +126,6 @@ function liveOf(link: ip.LinkInfo): LiveSettings {
         mac: link.address,
         mtu: link.mtu,
         up: link.flags.includes("UP"),
-        carrier: link.flags.includes("LOWER_UP"),
         stp: data?.stp_state === undefined ? undefined : data.stp_state !== 0,
         vlanFiltering: data?.vlan_filtering === undefined ? undefined : data.vlan_filtering !== 0,
     };
