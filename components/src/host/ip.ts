@@ -63,11 +63,6 @@ export interface RouteInfo {
     dev: string;
 }
 
-/** A link's IPv4 addresses as CIDRs (`10.0.0.2/24`), in the kernel's order. */
-export function ipv4Cidrs(addresses: readonly AddressInfo[] | undefined): string[] {
-    return (addresses ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`);
-}
-
 /**
  * True for an address the kernel makes and keeps by itself, which the
  * library leaves alone: never reported as drift, never removed. IPv6
