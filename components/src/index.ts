@@ -6,6 +6,7 @@
 export { Bridge, BridgeArgs } from "./program/bridge";
 export { Container, ContainerArgs, ContainerNetwork, EndpointArgs, resolveNetwork } from "./program/container";
 export { DockerContainer, DockerContainerArgs } from "./program/dockerContainer";
+export { MacvlanAttachment, MacvlanAttachmentArgs, ParentRef, SublinkMode } from "./program/macvlanAttachment";
 export { Network, NetworkArgs } from "./program/network";
 export { NetworkAttachment, NetworkAttachmentArgs } from "./program/networkAttachment";
 export { BridgeRef, VethAttachment, VethAttachmentArgs } from "./program/vethAttachment";
@@ -15,6 +16,7 @@ export { Host, HostArgs, HostRef, SshArgs } from "./program/host";
 export { Sandbox, SandboxArgs, SandboxAttachmentArgs, SandboxMemberArgs } from "./program/sandbox";
 export { ContainerLike, ContainerRef, DockerContainerResource, DockerNetworkResource, NetworkRef } from "./program/refs";
 export { NetMode } from "./common/modes";
+export { SublinkKind } from "./common/specs/macvlanAttachment";
 export { defaultDockerName, defaultHostIfName, ownerMark, OWNER_LABEL } from "./common/naming";
 export {
     checkTopology,

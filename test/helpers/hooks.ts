@@ -5,6 +5,7 @@
 // another run going on at the same time.
 import { forgetScan } from "../../components/src/engine/observe";
 import { resetClaims } from "../../components/src/engine/registry";
+import { forgetLinkKinds } from "../../components/src/host/linkKinds";
 import { sweepStale } from "./host";
 
 export const mochaHooks = {
@@ -16,5 +17,7 @@ export const mochaHooks = {
     beforeEach() {
         resetClaims();
         forgetScan();
+        // Asked again of each test's kernel (a fake one may have other kinds than this machine's).
+        forgetLinkKinds();
     },
 };

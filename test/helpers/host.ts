@@ -61,7 +61,9 @@ export interface IpLink {
     master?: string;
     ifalias?: string;
     link_index?: number;
-    linkinfo?: { info_kind?: string };
+    link_netnsid?: number;
+    link?: string;
+    linkinfo?: { info_kind?: string; info_data?: { mode?: string } & Record<string, unknown> };
     addr_info?: { family: string; local: string; prefixlen: number }[];
 }
 
@@ -157,6 +159,28 @@ export async function makeTestBridge(name: string, cidr: string): Promise<void> 
     await sh(["ip", "addr", "add", cidr, "dev", name]);
 }
 
+/**
+ * A wire standing for a LAN: a veth pair whose end `parent` stays on the host
+ * (up, marked as a test fixture: the parent of macvlans) and whose peer is
+ * `eth0` of the container with `peerPid`, up, with `cidr`: the rest of the LAN.
+ */
+export async function makeTestWire(parent: string, peerPid: number, cidr: string): Promise<void> {
+    await sh(["ip", "link", "add", "name", parent, "type", "veth", "peer", "name", "eth0", "netns", String(peerPid)]);
+    await sh(["ip", "link", "set", "dev", parent, "alias", TEST_ALIAS, "up"]);
+    await sh(["nsenter", "-t", String(peerPid), "-n", "ip", "addr", "add", cidr, "dev", "eth0"]);
+    await sh(["nsenter", "-t", String(peerPid), "-n", "ip", "link", "set", "dev", "eth0", "up"]);
+}
+
+/**
+ * Whether this kernel makes links of `kind`, asked the way `ip` asks it, in a
+ * throw-away namespace: "Unknown device type" means no (read here with the
+ * system's tools, not through the library).
+ */
+export async function kernelHas(kind: string): Promise<boolean> {
+    const r = await sh(["unshare", "--net", "ip", "link", "add", "name", "probe", "type", kind], { reject: false });
+    return !/Unknown device type/.test(r.stderr);
+}
+
 /** True when at least one of three echo requests (within 3 s) is answered. */
 export async function ping(address: string, pid?: number): Promise<boolean> {
     const r = await sh(netns(pid, ["ping", "-c", "3", "-i", "0.2", "-w", "3", address]), { reject: false });
@@ -192,7 +216,28 @@ export async function firewallRules(): Promise<MarkedRule[]> {
     return rules;
 }
 
-/** Removes containers, links and firewall rules whose marks match; nothing unmarked is touched. */
+/** A record of an address the library added to an adopted bridge (components/src/host/records.ts), as `readlink` reads it. */
+export interface AddressRecord {
+    path: string;
+    ifindex: number;
+    bridge: string;
+    cidr: string;
+    owner: string;
+}
+
+/** The records in /run/hostnet/addresses, read with find and readlink. */
+export async function addressRecords(): Promise<AddressRecord[]> {
+    const r = await sh(["find", "/run/hostnet/addresses", "-type", "l"], { reject: false });
+    const records: AddressRecord[] = [];
+    for (const path of r.exitCode === 0 ? r.stdout.split("\n").filter(Boolean) : []) {
+        const target = await sh(["readlink", path], { reject: false });
+        const m = /^(\d+) (\S+) (\S+) (.+)$/.exec(target.stdout);
+        if (m) records.push({ path, ifindex: Number(m[1]), bridge: m[2], cidr: m[3], owner: m[4] });
+    }
+    return records;
+}
+
+/** Removes containers, links, firewall rules and address records whose marks match; nothing unmarked is touched. */
 async function sweep(match: { label?: (v: string) => boolean; alias: (a: string) => boolean }): Promise<void> {
     const ids: string[] = [];
     for (const id of (await sh(["docker", "ps", "-aq"])).stdout.split("\n").filter(Boolean)) {
@@ -217,6 +262,13 @@ async function sweep(match: { label?: (v: string) => boolean; alias: (a: string)
             const spec = ["-i", r.bridge, "-o", r.bridge, "-m", "comment", "--comment", r.mark, "-j", "ACCEPT"];
             await sh(["iptables", "-w", "-D", r.chain, ...spec], { reject: false });
         }
+    }
+    const links = new Map((await ipLinks()).map((l) => [l.ifname, l]));
+    for (const r of await addressRecords()) {
+        if (!match.alias(r.owner)) continue;
+        // The address too, when it is still on that very bridge (same ifindex): the record says it was added by the run.
+        if (links.get(r.bridge)?.ifindex === r.ifindex) await sh(["ip", "addr", "del", r.cidr, "dev", r.bridge], { reject: false });
+        await sh(["rm", "-f", r.path]);
     }
 }
 
@@ -267,7 +319,7 @@ export async function eventually(probe: () => Promise<boolean>, ms = 5000): Prom
     }
 }
 
-/** Everything on the host whose owner mark starts with `ownerPrefix`: containers, networks, links, firewall rules (as "kind name"). */
+/** Everything on the host whose owner mark starts with `ownerPrefix`: containers, networks, links, firewall rules, address records, connections (as "kind name"). */
 export async function markedObjects(ownerPrefix: string): Promise<string[]> {
     const found: string[] = [];
     for (const id of (await sh(["docker", "ps", "-aq"])).stdout.split("\n").filter(Boolean)) {
@@ -283,6 +335,12 @@ export async function markedObjects(ownerPrefix: string): Promise<string[]> {
         if (link.ifalias?.startsWith(ownerPrefix)) found.push(`link ${link.ifname}`);
     }
     for (const r of await firewallRules()) if (r.mark.startsWith(ownerPrefix)) found.push(`firewall rule ${r.chain} ${r.bridge}`);
+    for (const r of await addressRecords()) if (r.owner.startsWith(ownerPrefix)) found.push(`address record ${r.cidr} on ${r.bridge}`);
+    for (const id of (await sh(["docker", "ps", "-aq"])).stdout.split("\n").filter(Boolean)) {
+        const c = await dockerInspect(id);
+        for (const [net, ep] of Object.entries<any>(c?.NetworkSettings?.Networks ?? {}))
+            if (ep?.DriverOpts?.["io.hostnet.owner"]?.startsWith(ownerPrefix)) found.push(`connection ${c.Name.slice(1)} ${net}`);
+    }
     return found;
 }
 
@@ -334,12 +392,8 @@ export function ipv6Host(subnet: string, n: number): string {
     return formatAddress({ family: 6, value: c.value + BigInt(n) });
 }
 
-/**
- * `count` IPv4 /24 networks under 10.0.0.0/8 that overlap nothing on this host
- * right now: no route, no interface address, no Docker network (other test
- * runs work beside this one). Picked at random from 10.160.0.0-10.254.255.0.
- */
-export async function unusedSubnets(count: number): Promise<string[]> {
+/** The address ranges in use on this host: routes, interface addresses, Docker networks' subnets. */
+async function usedRanges(): Promise<[number, number][]> {
     const used: [number, number][] = [];
     const routes = JSON.parse((await sh(["ip", "-j", "-4", "route", "show", "table", "all"])).stdout) as { dst: string }[];
     for (const r of routes) if (/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(r.dst)) used.push(ipv4Range(r.dst));
@@ -349,6 +403,27 @@ export async function unusedSubnets(count: number): Promise<string[]> {
         const configs: { Subnet?: string }[] = r.exitCode === 0 ? (JSON.parse(r.stdout)[0]?.IPAM?.Config ?? []) : [];
         for (const c of configs) if (c.Subnet && !c.Subnet.includes(":")) used.push(ipv4Range(c.Subnet));
     }
+    return used;
+}
+
+/** The first two octets (`10.b`) of a /16 under 10.160.0.0/11 that overlaps nothing on this host right now, picked at random. */
+export async function unusedSlash16(): Promise<string> {
+    const used = await usedRanges();
+    for (let tries = 0; tries < 1000; tries++) {
+        const b = 160 + (randomBytes(1)[0] % 95);
+        const [lo, hi] = ipv4Range(`10.${b}.0.0/16`);
+        if (!used.some(([s, e]) => s <= hi && lo <= e)) return `10.${b}`;
+    }
+    throw new Error("failed to find an unused /16 under 10.160.0.0/11; remove leftover test networks");
+}
+
+/**
+ * `count` IPv4 /24 networks under 10.0.0.0/8 that overlap nothing on this host
+ * right now: no route, no interface address, no Docker network (other test
+ * runs work beside this one). Picked at random from 10.160.0.0-10.254.255.0.
+ */
+export async function unusedSubnets(count: number): Promise<string[]> {
+    const used = await usedRanges();
     const picked: string[] = [];
     for (let tries = 0; picked.length < count; tries++) {
         if (tries > 10000)

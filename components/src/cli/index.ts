@@ -4,13 +4,16 @@
 //   hostnet preview-report [--stack S] [--cwd DIR] [--pulumi CLI] [--refresh] [--md FILE] [--json FILE]
 //   hostnet topology [--stack S] [--text FILE] [--svg FILE] [--dot FILE]
 //   hostnet watch --stack S [...]  (hostnet watch --help)
+//   hostnet gc --stack S [--delete] [...]  (hostnet gc --help)
 //
 // Runs as a command-line tool, neither in a Pulumi program nor in the engine's
 // provider process. It reads the host through the library's host layer
-// (host/*), which owns every command line; only `watch` changes the
-// host, and only through the engine (a targeted \`pulumi up\`).
+// (host/*), which owns every command line. `watch` changes the host only
+// through the engine (a targeted \`pulumi up\`); `gc --delete` removes what
+// carries a stack's marks and no resource of its state accounts for.
 
 import { parseArgs } from "node:util";
+import { runGc } from "./gc";
 import { previewReport, writeReport } from "./previewReport";
 import { topology, writeTopology } from "./topology";
 import { runWatch } from "./watch";
@@ -33,6 +36,10 @@ const USAGE = `usage:
 
   hostnet watch --stack NAME [options] re-attach a stack's containers when they restart
                                      (follows Docker events; hostnet watch --help)
+
+  hostnet gc --stack NAME [--delete]   list (and remove) what carries the stack's marks on this
+                                     machine but no resource of its state accounts for
+                                     (a killed up's leftovers; hostnet gc --help)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -69,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
     }
     if (command === "watch") return runWatch(rest);
+    if (command === "gc") return runGc(rest);
     if (command === undefined || command === "help" || command === "--help" || command === "-h") {
         process.stdout.write(USAGE);
         return command === undefined ? 1 : 0;

@@ -6,6 +6,9 @@
 // The host operations of each change come from the engine module's
 // `describeChange` (the plan its providers execute) when the installed
 // version exports it; without it the section is left out, never guessed.
+// After a preview that worked, it also looks on this machine for objects
+// that carry the stack's marks but that no resource of its state accounts
+// for (cli/gc.ts), and warns about them.
 //
 // Runs in the `hostnet` command-line tool: neither in a Pulumi program nor in
 // the engine's provider process.
@@ -13,6 +16,7 @@
 import { writeFileSync } from "node:fs";
 import * as engine from "../engine";
 import { localRunner } from "../host/run";
+import { findLeftovers, readStateView } from "./gc";
 import {
     countByOperation,
     diagnosticText,
@@ -44,6 +48,12 @@ export interface PreviewReport {
     resources: (ResourceChange & { hostOperations?: string[] })[];
     errors: string[];
     warnings: string[];
+    /**
+     * Objects on this machine that carry the stack's marks but that no
+     * resource of its state accounts for (`hostnet gc` lists and removes
+     * them); absent when they were not looked for.
+     */
+    leftovers?: { kind: string; text: string; resource: string; why: string }[];
 }
 
 /** The report of a finished preview. `describe` adds each change's host operations. */
@@ -149,6 +159,16 @@ export function renderMarkdown(report: PreviewReport): string {
     const s = report.summary;
     out.push(title, "", `**${OPERATIONS.map((op) => `${s[op]} to ${op}`).join(", ")}** (${s.unchanged} unchanged)`, "");
     for (const w of report.warnings) out.push(`> **Warning:** ${w.replace(/\n/g, " ")}`, "");
+    if (report.leftovers && report.leftovers.length > 0) {
+        const gc = `hostnet gc${report.stack ? ` --stack ${report.stack}` : ""}`;
+        out.push(
+            `> **Warning:** ${report.leftovers.length} object(s) on this machine carry this stack's marks, but no resource of its state accounts for them ` +
+                `(a killed \`pulumi up\`'s leftovers): \`${gc}\` lists them, \`${gc} --delete\` removes them.`,
+            "",
+            ...report.leftovers.map((l) => `- ${plain(l.text)}: ${l.resource}; ${l.why}`),
+            "",
+        );
+    }
     if (report.resources.length === 0) {
         out.push("No change: `pulumi up` would leave every host object as it is.", "");
         return `${out.join("\n").trimEnd()}\n`;
@@ -224,7 +244,32 @@ export async function previewReport(options: PreviewReportOptions): Promise<Prev
             : diagnosticText(result.stderr || result.stdout || `exit code ${result.exitCode}`);
         plan.errors.push(`failed to run \`${argv.join(" ")}\`: ${why}`);
     }
-    return reportOf(plan, { stack: options.stack, failed, describe: engineDescribeChange() });
+    const report = reportOf(plan, { stack: options.stack, failed, describe: engineDescribeChange() });
+    if (!failed) await addLeftovers(report, options);
+    return report;
+}
+
+/** The stack's leftovers on this machine (see cli/gc.ts), in the report; a failure to look is a warning. */
+async function addLeftovers(report: PreviewReport, options: PreviewReportOptions): Promise<void> {
+    const pulumi = options.pulumi ?? "pulumi";
+    const cwd = options.cwd ?? process.cwd();
+    try {
+        let stack = options.stack;
+        if (!stack) {
+            const r = await localRunner([pulumi, "stack", "--show-name", "--cwd", cwd, "--non-interactive"]);
+            if (r.exitCode !== 0 || r.spawnError) throw new Error(`\`${pulumi} stack --show-name\`: ${r.stderr || r.spawnError?.message}`);
+            stack = r.stdout.trim();
+        }
+        const view = await readStateView({ stack, cwd, pulumi, withoutState: false });
+        report.leftovers = (await findLeftovers(view)).map((l) => ({
+            kind: l.object.kind,
+            text: l.object.text,
+            resource: l.resource,
+            why: l.why,
+        }));
+    } catch (err) {
+        report.warnings.push(`failed to look for objects of the stack that its state does not account for: ${(err as Error).message}`);
+    }
 }
 
 /** Writes the report's Markdown and JSON; `undefined` for a path means standard output (Markdown only). */

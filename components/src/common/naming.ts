@@ -58,6 +58,19 @@ export function defaultHostIfName(owner: string, name: string): string {
 }
 
 /**
+ * The name a link is made under before it is renamed to its final one in a
+ * container's namespace: stable for the owner mark, so that one left by an
+ * interrupted run is known as this resource's (nobody else derives it), and
+ * unlike any name a person gives: `hn-t<11 hex>`. Kernels before 6.14 look
+ * the new link's name up in the namespace the request comes from (the
+ * host's), so making a macvlan straight under the name `eth0` fails there
+ * whenever the host has an `eth0` (the CNI macvlan plugin does the same).
+ */
+export function temporaryIfName(owner: string): string {
+    return `${NAME_PREFIX}t${shortHash(`${owner}#temporary`, MAX_IFNAME_LENGTH - NAME_PREFIX.length - 1)}`;
+}
+
+/**
  * The default Docker container or network name: `hn-<stack>-<name>`, with characters
  * Docker refuses replaced by `-`. e.g. stack `dev`, name `seed` -> `hn-dev-seed`.
  * Short on purpose (people type it in `docker exec`); two projects with the same

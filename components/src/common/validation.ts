@@ -104,6 +104,7 @@ export function staticAddressFailure(
     network: string,
     subnet: string,
     gateway?: string,
+    gatewayIs = "its bridge's address",
 ): string | undefined {
     const a = parseAddress(address);
     const s = parseCidr(subnet);
@@ -119,7 +120,7 @@ export function staticAddressFailure(
     }
     const gw = gateway !== undefined ? parseAddress(gateway)?.value : first + 1n;
     if (a.value === gw) {
-        return `\`${field}\` ${address} is ${network}'s gateway (its bridge's address); choose another address in ${subnet}`;
+        return `\`${field}\` ${address} is ${network}'s gateway (${gatewayIs}); choose another address in ${subnet}`;
     }
     return undefined;
 }

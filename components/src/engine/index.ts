@@ -14,6 +14,7 @@ import { HostUnreachableError } from "../host/errors";
 import { onHost, sshConnection } from "../host/ssh";
 import * as bridge from "./providers/bridge";
 import * as dockerContainer from "./providers/dockerContainer";
+import * as macvlanAttachment from "./providers/macvlanAttachment";
 import * as network from "./providers/network";
 import * as networkAttachment from "./providers/networkAttachment";
 import * as vethAttachment from "./providers/vethAttachment";
@@ -27,6 +28,7 @@ type Describe = (op: "create" | "update" | "delete", olds?: any, news?: any) => 
 const KINDS: Record<string, { provider: AnyProvider; describeChange: Describe }> = {
     Bridge: { provider: bridge.bridgeProvider, describeChange: bridge.describeChange },
     DockerContainer: { provider: dockerContainer.dockerContainerProvider, describeChange: dockerContainer.describeChange },
+    MacvlanAttachment: { provider: macvlanAttachment.macvlanAttachmentProvider, describeChange: macvlanAttachment.describeChange },
     Network: { provider: network.networkProvider, describeChange: network.describeChange },
     NetworkAttachment: { provider: networkAttachment.networkAttachmentProvider, describeChange: networkAttachment.describeChange },
     VethAttachment: { provider: vethAttachment.vethAttachmentProvider, describeChange: vethAttachment.describeChange },

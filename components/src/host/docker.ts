@@ -39,6 +39,8 @@ export interface EndpointInspect {
     GlobalIPv6PrefixLen?: number;
     Aliases: string[] | null;
     IPAMConfig: { IPv4Address?: string; IPv6Address?: string } | null;
+    /** Options given at connect; the library's own carries its owner mark (OWNER_LABEL). */
+    DriverOpts?: Record<string, string> | null;
 }
 
 /** An endpoint as `docker run --network NAME --ip IP --ip6 IP6 --network-alias A` sets it. */
@@ -46,6 +48,8 @@ export interface EndpointSpec {
     ipv4Address?: string;
     ipv6Address?: string;
     aliases?: string[];
+    /** Kept with the connection (and shown by `docker inspect`) across restarts: where a connection's owner mark goes. */
+    driverOpts?: Record<string, string>;
 }
 
 export interface PortBinding {
@@ -68,6 +72,7 @@ function endpointConfig(spec: EndpointSpec): Record<string, unknown> {
     return {
         IPAMConfig: Object.keys(ipam).length > 0 ? ipam : undefined,
         Aliases: spec.aliases,
+        DriverOpts: spec.driverOpts,
     };
 }
 
@@ -153,6 +158,15 @@ export function apiError(what: string, res: ApiResponse): DockerApiError {
     const message = `failed to ${what}: Docker engine answered ${res.statusCode}: ${apiMessage(res)}`;
     const Class = res.statusCode === 404 ? DockerNotFoundError : res.statusCode === 409 ? DockerConflictError : DockerApiError;
     return new Class(message, res.statusCode, res.body);
+}
+
+/** The Docker engine's version (`GET /version`), e.g. `20.10.24+dfsg1`, as major and minor numbers with the text. */
+export async function engineVersion(): Promise<{ text: string; major: number; minor: number }> {
+    const res = await request("GET", "/version");
+    if (res.statusCode !== 200) throw apiError("read the Docker engine's version", res);
+    const text = String((res.body as { Version?: unknown }).Version ?? "");
+    const m = /^(\d+)\.(\d+)/.exec(text);
+    return { text, major: m ? Number(m[1]) : 0, minor: m ? Number(m[2]) : 0 };
 }
 
 /** The container's state, or undefined when no container has this name or id. */

@@ -19,6 +19,8 @@ export interface NetworkInspect {
 
 export interface NetworkCreateSpec {
     name: string;
+    /** Default bridge. */
+    driver?: "bridge" | "macvlan" | "ipvlan";
     subnet?: string;
     gateway?: string;
     ipRange?: string;
@@ -39,7 +41,7 @@ export async function inspectNetwork(nameOrId: string): Promise<NetworkInspect |
     return res.body as NetworkInspect;
 }
 
-/** Creates a bridge-driver network and returns its id. */
+/** Creates a network (driver bridge, macvlan or ipvlan) and returns its id. */
 export async function createNetwork(spec: NetworkCreateSpec): Promise<string> {
     const ipam = [
         ...(spec.subnet ? [{ Subnet: spec.subnet, Gateway: spec.gateway, IPRange: spec.ipRange }] : []),
@@ -47,7 +49,7 @@ export async function createNetwork(spec: NetworkCreateSpec): Promise<string> {
     ];
     const res = await request("POST", "/networks/create", {
         Name: spec.name,
-        Driver: "bridge",
+        Driver: spec.driver ?? "bridge",
         CheckDuplicate: true,
         EnableIPv6: spec.enableIpv6 === true,
         Internal: spec.internal,

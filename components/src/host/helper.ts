@@ -48,7 +48,7 @@ export type HelperTransport = (ns: number | undefined, ops: readonly HelperOp[])
 export type HelperMode = "netlink" | "exec" | "off";
 
 /** The protocol version this engine speaks (components/netlink/main.go `Protocol`). */
-export const HELPER_PROTOCOL = 2;
+export const HELPER_PROTOCOL = 3;
 
 /** How host work is done on this machine (HOSTNET_HELPER). */
 export function helperMode(): HelperMode {

@@ -120,7 +120,14 @@ export function resolveNetwork(
                     if (typeof subnet !== "string") continue;
                     const gateway = typeof gw === "string" ? gw : undefined;
                     if (gw !== undefined && gateway === undefined) continue;
-                    const reason = staticAddressFailure(at, address, `Network "${net.name}"`, subnet, gateway);
+                    const reason = staticAddressFailure(
+                        at,
+                        address,
+                        `Network "${net.name}"`,
+                        subnet,
+                        gateway,
+                        net.driver === "bridge" ? undefined : "the LAN's router",
+                    );
                     if (reason) reasons.push(reason);
                 }
                 return reasons;

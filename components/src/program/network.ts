@@ -1,23 +1,56 @@
-// Network: a user-defined Docker network of driver bridge. The resource class
-// and its arguments; the engine side is engine/providers/network.ts.
+// Network: a user-defined Docker network of driver bridge, macvlan or
+// ipvlan. The resource class and its arguments; the engine side is
+// engine/providers/network.ts.
 //
 // Program side: runs in the user's Pulumi program.
 
 import * as pulumi from "@pulumi/pulumi";
 import { defaultDockerName } from "../common/naming";
+import { SUBLINK_MODES, SublinkKind } from "../common/specs/macvlanAttachment";
 import { checkNetworkInputs } from "../common/specs/network";
 import { engineProvider } from "./engineProvider";
 import { HostRef, rememberHost, resolveHost } from "./host";
+import { ParentRef, parentNameOf, SublinkMode } from "./macvlanAttachment";
 import { checkPromptly, ownerOf } from "./promptCheck";
 
 export interface NetworkArgs {
     /** Docker network name. Default `hn-<stack>-<resource name>`. */
     name?: pulumi.Input<string>;
-    /** IPv4 subnet, e.g. `10.10.0.0/24`. Default: Docker picks a free one. */
+    /**
+     * Docker's network driver. `bridge` (default): a Linux bridge on the host,
+     * containers behind NAT. `macvlan`: each container gets a macvlan of
+     * `parent`, with a MAC of its own, straight on that interface's LAN (the
+     * host itself cannot reach them through `parent`: the kernel passes no
+     * frames between a parent and its macvlans). `ipvlan`: the same with the
+     * parent's MAC (refused at preview on a kernel without ipvlan). Changing it
+     * replaces the network.
+     */
+    driver?: "bridge" | SublinkKind;
+    /**
+     * macvlan and ipvlan: the host interface on the LAN (Docker's `parent`): a
+     * name, or a Bridge. Required on a kernel without dummy links (Docker
+     * would make a dummy parent for an isolated network); a name like
+     * `eth0.10` that does not exist is made by Docker as VLAN 10 of `eth0`
+     * (refused at preview on a kernel without 802.1Q VLANs). Changing it
+     * replaces the network.
+     */
+    parent?: ParentRef;
+    /**
+     * macvlan: `bridge` (default), `private`, `vepa`, `passthru`; ipvlan: `l2`
+     * (default), `l3`, `l3s`. See MacvlanAttachmentArgs.mode. Changing it
+     * replaces the network.
+     */
+    mode?: SublinkMode;
+    /** IPv4 subnet, e.g. `10.10.0.0/24`; for macvlan and ipvlan, the LAN's. Default: Docker picks a free one. */
     subnet?: pulumi.Input<string>;
-    /** Gateway address (the bridge's), inside `subnet`. Default: the subnet's first address. */
+    /** Gateway address, inside `subnet`: the bridge's address; for macvlan and ipvlan, the LAN's router. Default: the subnet's first address. */
     gateway?: pulumi.Input<string>;
-    /** Range inside `subnet` for Docker's automatic addresses, e.g. `10.10.0.128/25`; static ones may lie outside. */
+    /**
+     * Range inside `subnet` for Docker's automatic addresses, e.g. `10.10.0.128/25`;
+     * static ones may lie outside. On a macvlan or ipvlan network, a range the
+     * LAN's own DHCP server does not hand out (Docker knows nothing of the LAN's
+     * other hosts).
+     */
     ipRange?: pulumi.Input<string>;
     /**
      * IPv6 on the network (`docker network create --ipv6`): containers get an
@@ -29,10 +62,15 @@ export interface NetworkArgs {
     enableIpv6?: pulumi.Input<boolean>;
     /**
      * IPv6 subnet, e.g. a unique local `fd17:10::/64` (host bits zero, up to
-     * /126). Implies `enableIpv6`. Changing it replaces the network.
+     * /126); for macvlan and ipvlan, the LAN's IPv6 prefix. Implies
+     * `enableIpv6`. Changing it replaces the network.
      */
     ipv6Subnet?: pulumi.Input<string>;
-    /** IPv6 gateway (the bridge's IPv6 address), inside `ipv6Subnet`. Default: its first address (`fd17:10::1`). */
+    /**
+     * IPv6 gateway, inside `ipv6Subnet`: the bridge's IPv6 address; for
+     * macvlan and ipvlan, the LAN's IPv6 router. Default: its first address
+     * (`fd17:10::1`).
+     */
     ipv6Gateway?: pulumi.Input<string>;
     /**
      * Range inside `ipv6Subnet` for Docker's automatic IPv6 addresses, e.g.
@@ -40,15 +78,15 @@ export interface NetworkArgs {
      * outside, as may VethAttachments on the network's bridge.
      */
     ipv6Range?: pulumi.Input<string>;
-    /** Name of the Linux bridge (`com.docker.network.bridge.name`), at most 15 characters. Default: Docker's `br-<id>`. */
+    /** Name of the Linux bridge (`com.docker.network.bridge.name`), at most 15 characters. Default: Docker's `br-<id>`. Driver bridge only. */
     bridgeName?: pulumi.Input<string>;
     /** No route out of the network (`--internal`). Default false. */
     internal?: pulumi.Input<boolean>;
-    /** Containers on the network may talk to each other (`enable_icc`). Default true. */
+    /** Containers on the network may talk to each other (`enable_icc`). Default true. Driver bridge only (macvlan: `mode: "private"`). */
     icc?: pulumi.Input<boolean>;
-    /** Masquerade traffic leaving the network (`enable_ip_masquerade`). Default true. */
+    /** Masquerade traffic leaving the network (`enable_ip_masquerade`). Default true. Driver bridge only. */
     masquerade?: pulumi.Input<boolean>;
-    /** MTU of the network's interfaces (`com.docker.network.driver.mtu`). */
+    /** MTU of the network's interfaces (`com.docker.network.driver.mtu`). Driver bridge only (a macvlan takes its parent's). */
     mtu?: pulumi.Input<number>;
     /** Labels; names under `io.hostnet.` are reserved. */
     labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -59,13 +97,13 @@ export interface NetworkArgs {
     host?: HostRef;
 }
 
-/** A user-defined Docker network (driver bridge), marked as this stack's with a label. */
-/** The subnets and gateways each Network of this program was declared with. */
+/** The driver, subnet and gateway each Network of this program was declared with. */
 const declared = new WeakMap<object, DeclaredSubnet>();
 
 interface DeclaredSubnet {
     /** The Network's resource name. */
     name: string;
+    driver: "bridge" | SublinkKind;
     subnet?: pulumi.Input<string>;
     gateway?: pulumi.Input<string>;
     ipv6Subnet?: pulumi.Input<string>;
@@ -79,19 +117,26 @@ export function declaredSubnetOf(ref: unknown): DeclaredSubnet | undefined {
     return typeof ref === "object" && ref !== null ? declared.get(ref) : undefined;
 }
 
+/** A user-defined Docker network (driver bridge, macvlan or ipvlan), marked as this stack's with a label. */
 export class Network extends pulumi.dynamic.Resource {
     declare readonly networkId: pulumi.Output<string>;
     declare readonly name: pulumi.Output<string>;
-    /** The Linux bridge behind the network: pass it to a VethAttachment's `bridge`. */
+    /** The Linux bridge behind the network: pass it to a VethAttachment's `bridge`. Empty for macvlan and ipvlan, which have none. */
     declare readonly bridge: pulumi.Output<string>;
     declare readonly subnet: pulumi.Output<string | undefined>;
     declare readonly ipv6Subnet: pulumi.Output<string | undefined>;
     declare readonly owner: pulumi.Output<string>;
 
     constructor(name: string, args: NetworkArgs = {}, opts?: pulumi.CustomResourceOptions) {
-        const host = resolveHost(`Network "${name}"`, args.host, opts);
+        const host = resolveHost(`Network "${name}"`, args.host, opts, [{ field: "parent", value: args.parent }]);
+        const driver = args.driver ?? "bridge";
+        const sublink = driver === "macvlan" || driver === "ipvlan";
         const inputs = {
             name: args.name ?? defaultDockerName(pulumi.getStack(), name),
+            // Absent for bridge, as networks deployed before the other drivers stored it: no change for them.
+            ...(driver === "bridge" ? {} : { driver }),
+            parent: args.parent === undefined ? undefined : parentNameOf(args.parent),
+            mode: args.mode ?? (sublink ? SUBLINK_MODES[driver as SublinkKind]?.[0] : undefined),
             subnet: args.subnet,
             gateway: args.gateway,
             ipRange: args.ipRange,
@@ -113,6 +158,7 @@ export class Network extends pulumi.dynamic.Resource {
         super(engineProvider("Network"), name, { networkId: undefined, bridge: undefined, ...inputs }, opts, "hostnet", "Network");
         declared.set(this, {
             name,
+            driver,
             subnet: args.subnet,
             gateway: args.gateway,
             ipv6Subnet: args.ipv6Subnet,

@@ -10,7 +10,8 @@ import { checkVethAttachmentInputs } from "../common/specs/vethAttachment";
 import { declaredBridgeAddresses } from "./bridge";
 import { engineProvider } from "./engineProvider";
 import { HostRef, rememberHost, resolveHost } from "./host";
-import { checkPromptly, ownerOf } from "./promptCheck";
+import { declaredSubnetOf } from "./network";
+import { checkPromptly, ownerOf, refuse } from "./promptCheck";
 import { containerIdOf, ContainerRef, DockerNetworkResource } from "./refs";
 
 /** A Linux bridge: its name, a `Bridge`, a `Network` (its bridge), or @pulumi/docker's `docker.Network`. */
@@ -120,6 +121,12 @@ export class VethAttachment extends pulumi.dynamic.Resource {
             { field: "container", value: args.container },
             { field: "bridge", value: args.bridge },
         ]);
+        const onNetwork = declaredSubnetOf(args.bridge);
+        if (onNetwork && onNetwork.driver !== "bridge") {
+            refuse(`VethAttachment "${name}"`, [
+                `\`bridge\` is Network "${onNetwork.name}" of driver ${onNetwork.driver}, which has no Linux bridge; give the container a MacvlanAttachment on the same parent, or connect it with a NetworkAttachment`,
+            ]);
+        }
         const owner = ownerOf("VethAttachment", name, host?.name);
         const bridge = bridgeNameOf(args.bridge ?? "docker0");
         const inputs = {

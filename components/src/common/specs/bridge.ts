@@ -33,10 +33,17 @@ export interface BridgeInputs {
 export interface BridgeOutputs extends BridgeInputs {
     /** True when the bridge existed before this resource (adopted): it will never be deleted by it. */
     adopted: boolean;
-    /** Addresses this resource added to an adopted bridge (taken back on destroy). */
+    /** Addresses this resource added to an adopted bridge (taken back on destroy; each also has a record on the host, see host/records.ts). */
     addedAddresses: string[];
     /** The chain holding the forwarding rule (`DOCKER-USER` or `FORWARD`), while there is one. */
     forwardChain?: string;
+    /**
+     * Set by a refresh that found the bridge gone (deleted by hand, or
+     * another's now) but its firewall rule left: the resource stays in the
+     * state, so that `up` makes the bridge again and a delete takes the rule
+     * back. Absent otherwise.
+     */
+    gone?: boolean;
 }
 
 /** iptables keeps at most 255 characters of a rule's comment, where the owner mark goes. */

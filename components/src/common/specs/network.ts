@@ -1,4 +1,5 @@
-// Network (a Docker network) as the engine receives it, and its checks.
+// Network (a Docker network: driver bridge, macvlan or ipvlan) as the engine
+// receives it, and its checks.
 //
 // Common: pure, used by both the program (prompt checks) and the engine
 // (`check`). No Pulumi, no host access.
@@ -19,9 +20,16 @@ import {
     inSubnet,
     InputFailure,
 } from "../validation";
+import { checkSublinkKind, sublinkModeFailure, SublinkKind } from "./macvlanAttachment";
 
 export interface NetworkInputs {
     name: string;
+    /** Docker's driver when it is not bridge (absent: bridge, as stacks made before macvlan networks stored it). */
+    driver?: SublinkKind;
+    /** macvlan, ipvlan: the host interface the containers' links sit on (Docker's `parent` option). */
+    parent?: string;
+    /** macvlan: bridge, private, vepa, passthru; ipvlan: l2, l3, l3s (`macvlan_mode`, `ipvlan_mode`). */
+    mode?: string;
     subnet?: string;
     gateway?: string;
     ipRange?: string;
@@ -44,7 +52,7 @@ export interface NetworkInputs {
 
 export interface NetworkOutputs extends NetworkInputs {
     networkId: string;
-    /** The Linux bridge Docker made for the network (`bridgeName`, or `br-<id>`). */
+    /** The Linux bridge Docker made for the network (`bridgeName`, or `br-<id>`); "" for macvlan and ipvlan, which have none. */
     bridge: string;
 }
 
@@ -85,6 +93,12 @@ function familyFailures(inputs: Record<string, unknown>, family: Family, bad: Se
     return failures;
 }
 
+/** The options of driver bridge, which a macvlan or ipvlan network does not take. */
+const BRIDGE_ONLY: Record<string, string> = {
+    bridgeName: "it has no Linux bridge",
+    mtu: "its containers' links take the parent's MTU (set that)",
+};
+
 export function checkNetworkInputs(inputs: Record<string, unknown>): InputFailure[] {
     const failures = checkFields(inputs, {
         name: { check: checkContainerName, required: true },
@@ -108,6 +122,43 @@ export function checkNetworkInputs(inputs: Record<string, unknown>): InputFailur
                 property: "enableIpv6",
                 reason: `\`enableIpv6\` is false, but \`${given[0]}\` is given: IPv6 addressing needs IPv6 on; drop \`enableIpv6: false\` (or the IPv6 fields)`,
             });
+    }
+    const fail = (property: string, reason: string) => failures.push({ property, reason });
+    const { driver, mode, parent } = inputs;
+    if (driver !== undefined && driver !== "bridge" && !containsUnknown(driver)) {
+        const reason = checkSublinkKind("driver", driver);
+        if (reason) fail("driver", reason.replace("must be macvlan or ipvlan", "must be bridge, macvlan or ipvlan"));
+    }
+    const sublink = driver === "macvlan" || driver === "ipvlan" ? (driver as SublinkKind) : undefined;
+    if (sublink) {
+        if (mode !== undefined && !containsUnknown(mode)) {
+            const reason = sublinkModeFailure("mode", mode, sublink, "driver");
+            if (reason) fail("mode", reason);
+        }
+        if (parent !== undefined && !containsUnknown(parent)) {
+            const reason = checkIfName("parent", parent);
+            if (reason) fail("parent", reason);
+        }
+        if (inputs.icc === false)
+            fail(
+                "icc",
+                sublink === "macvlan"
+                    ? '`icc` is an option of driver bridge; to keep the containers of a macvlan network from reaching each other, use `mode: "private"` and remove `icc`'
+                    : "`icc` is an option of driver bridge; Docker's ipvlan driver has none; remove it",
+            );
+        if (inputs.masquerade === false)
+            fail(
+                "masquerade",
+                `\`masquerade\` is an option of driver bridge; a ${sublink} network's containers are on the parent's LAN with addresses of their own, never masqueraded; remove it`,
+            );
+        for (const [field, why] of Object.entries(BRIDGE_ONLY)) {
+            if (inputs[field] !== undefined)
+                fail(field, `\`${field}\` is an option of driver bridge; a ${sublink} network takes none: ${why}; remove it`);
+        }
+    } else if (driver === undefined || driver === "bridge") {
+        for (const field of ["parent", "mode"])
+            if (inputs[field] !== undefined)
+                fail(field, `\`${field}\` is an option of drivers macvlan and ipvlan; set \`driver\`, or remove \`${field}\``);
     }
     return failures;
 }

@@ -25,7 +25,7 @@ import * as docker from "../../host/docker";
 import { netnsOf } from "../../host/netns";
 import * as networks from "../../host/dockerNetworks";
 import { DockerApiError } from "../../host/errors";
-import { foreignHolder, hasIPv6Subnet } from "../observe";
+import { foreignHolder, hasIPv6Subnet, parentAddressClash } from "../observe";
 import { callStep, describe, execute, making, Plan } from "../plan";
 import { claim, claimant, isClaimed } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
@@ -312,11 +312,13 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
         }
         for (const a of [e.ipv4Address, e.ipv6Address]) {
             const holder = a ? await foreignHolder(n, a, inputs.owner, inputs.name) : undefined;
+            const clash = a ? await parentAddressClash(n, a) : undefined;
             if (holder)
                 fail(
                     "networks",
                     `\`networks\`: address ${a} on network ${n.Name} is already used by container "${holder}"; choose a free address`,
                 );
+            else if (clash) fail("networks", `\`networks\`: ${clash}`);
         }
     }
     return failures;

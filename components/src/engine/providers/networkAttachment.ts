@@ -5,15 +5,18 @@
 // A connection carries no label. Ownership is its endpoint id, which Docker
 // makes new for every connection: an attachment refuses a connection that
 // already exists, records the endpoint id of the one it makes, and disconnects
-// only that one; a connection re-made by hand is not its to remove.
+// only that one; a connection re-made by hand is not its to remove. It also
+// carries two marks, kept by Docker across restarts: an extra alias derived
+// from the owner mark, and the owner mark itself as a driver option
+// (`io.hostnet.owner`, which `hostnet gc` reads to find a stack's leftovers).
 //
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
 import { modeRefusal, netModeOf } from "../../common/modes";
-import { connectionMark, describeOwner } from "../../common/naming";
-import { foreignHolder, hasIPv6Subnet } from "../observe";
+import { connectionMark, describeOwner, OWNER_LABEL } from "../../common/naming";
+import { foreignHolder, hasIPv6Subnet, parentAddressClash } from "../observe";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { callStep, describe, execute, Plan } from "../plan";
 import { claim, claimant, isClaimed } from "../registry";
@@ -44,7 +47,13 @@ function madeOf(ep: docker.EndpointInspect): Made {
 
 /** Connects and returns the connection's endpoint id and addresses; a half-done connect is undone. */
 async function connect(containerId: string, networkId: string, i: NetworkAttachmentInputs): Promise<Made> {
-    await docker.connectNetwork(networkId, containerId, { ipv4Address: i.ipv4Address, ipv6Address: i.ipv6Address, aliases: withMark(i) });
+    await docker.connectNetwork(networkId, containerId, {
+        ipv4Address: i.ipv4Address,
+        ipv6Address: i.ipv6Address,
+        aliases: withMark(i),
+        // The owner mark itself, which the alias (a hash) cannot say: `hostnet gc` finds a connection's stack by it.
+        driverOpts: i.owner ? { [OWNER_LABEL]: i.owner } : undefined,
+    });
     try {
         const c = await docker.inspectContainer(containerId);
         const ep = c && endpointOf(c, networkId);
@@ -70,7 +79,9 @@ async function ownEndpoint(props: NetworkAttachmentOutputs): Promise<docker.Endp
     const c = await docker.inspectContainer(props.containerId);
     const ep = c ? endpointOf(c, props.networkId) : undefined;
     if (!ep) return undefined;
-    const marked = props.owner !== undefined && (ep.Aliases ?? []).includes(connectionMark(props.owner));
+    const marked =
+        props.owner !== undefined &&
+        ((ep.Aliases ?? []).includes(connectionMark(props.owner)) || ep.DriverOpts?.[OWNER_LABEL] === props.owner);
     return ep.EndpointID === props.endpointId || marked ? ep : undefined;
 }
 
@@ -222,7 +233,9 @@ async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<Netw
     for (const k of given) {
         if (!n) break;
         const holder = await foreignHolder(n, inputs[k]!, inputs.owner, c?.Name);
+        const clash = await parentAddressClash(n, inputs[k]!);
         if (holder) fail(k, `\`${k}\` ${inputs[k]} on network ${n.Name} is already used by container "${holder}"; choose a free address`);
+        else if (clash) fail(k, `\`${k}\`: ${clash}`);
     }
     return failures;
 }

@@ -6,16 +6,15 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
-import { modeRefusal, netModeOf } from "../../common/modes";
-import { describeOwner, isOwnedBy, markedByMac, OWNER_LABEL, sameStack } from "../../common/naming";
+import { describeOwner, isOwnedBy, markedByMac } from "../../common/naming";
 import { checkVethLinkInputs, endAddresses, VethLinkEnd, VethLinkInputs, VethLinkOutputs } from "../../common/specs/vethLink";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as docker from "../../host/docker";
 import * as ip from "../../host/ip";
 import { dadStep, enableIPv6Step } from "../addressing";
 import { describe, execute, ipStep, making, Netns, Plan, Step } from "../plan";
-import { claim, claimant, isClaimed } from "../registry";
-import { containerNetns } from "./containerNetns";
+import { claim, claimant } from "../registry";
+import { containerFailure, containerNetns } from "./containerNetns";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 /** The live state of one end, or undefined when that end is not ours or gone. */
@@ -203,34 +202,10 @@ async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInput
     for (const side of ["a", "b"] as const) {
         const end = inputs[side];
         if (!end || !known(end.container)) continue;
-        const c = await docker.inspectContainer(end.container);
-        if (!c) {
-            if (!isClaimed("container", end.container)) {
-                failures.push({
-                    property: side,
-                    reason: `\`${side}.container\` "${end.container}" does not exist; create it first, or pass the Container resource that makes it`,
-                });
-            }
-            continue;
-        }
-        if (!c.State.Running || !c.State.Pid) {
-            // A stopped container of this very stack is started by its own resource in this deployment.
-            if (sameStack(c.Config.Labels?.[OWNER_LABEL], inputs.owner)) continue;
-            failures.push({
-                property: side,
-                reason: `\`${side}.container\` "${end.container}" is ${c.State.Status}, not running; start it first`,
-            });
-            continue;
-        }
-        const why = modeRefusal("vethLink", netModeOf(c.HostConfig.NetworkMode));
-        if (why) {
-            failures.push({
-                property: side,
-                reason: `\`${side}.container\` "${end.container}" uses network mode ${c.HostConfig.NetworkMode}: ${why}`,
-            });
-            continue;
-        }
-        taken[side] = known(end.ifName) ? await ip.getLink(end.ifName, c.State.Pid) : undefined;
+        const c = await containerFailure(`${side}.container`, end.container, inputs.owner, "vethLink");
+        if (c.reason) failures.push({ property: side, reason: c.reason });
+        if (c.pid === undefined) continue;
+        taken[side] = known(end.ifName) ? await ip.getLink(end.ifName, c.pid) : undefined;
     }
     for (const side of ["a", "b"] as const) {
         const link = taken[side];
