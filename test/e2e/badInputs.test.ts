@@ -843,6 +843,27 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             resources: [mac("n5m", { addresses: ["10.249.0.10/24"] })],
             messages: ['invalid MacvlanAttachment "n5m":', "give `address` or `addresses`, not both (`address: x` is `addresses: [x]`)"],
         },
+        {
+            title: "IPv6: an IPv6 `gateway` on a macvlan (its default route is IPv4's)",
+            resources: [mac("m6g", { gateway: "fd00:249::1" })],
+            messages: [
+                'invalid MacvlanAttachment "m6g":',
+                v("gateway", 'must be an IPv4 address without a prefix length, like 172.17.0.1; got "fd00:249::1"'),
+            ],
+        },
+        {
+            title: "IPv6: one IPv6 address twice in a macvlan's `addresses`, written two ways",
+            resources: [mac("m6d", { address: undefined, addresses: ["fd00:249::9/64", "FD00:249:0::9/64"] })],
+            messages: [
+                'invalid MacvlanAttachment "m6d":',
+                v("addresses", "lists fd00:249::9 twice (`addresses[0]` and `addresses[1]`); give each address once"),
+            ],
+        },
+        {
+            title: "IPv6: a macvlan Network's `ipv6Gateway` outside its `ipv6Subnet`",
+            resources: [net("r6", { driver: "macvlan", parent: names.wire2, ipv6Subnet: "fd00:249:1::/64", ipv6Gateway: "fd00:249:2::1" })],
+            messages: ['invalid Network "r6":', v("ipv6Gateway", "fd00:249:2::1 is outside `ipv6Subnet` fd00:249:1::/64")],
+        },
         // Network of driver macvlan or ipvlan
         {
             title: "a macvlan network mode that does not exist",
