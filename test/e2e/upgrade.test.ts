@@ -31,7 +31,7 @@
 // through a wrapper that logs each start).
 
 import * as assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
@@ -41,19 +41,22 @@ import {
     addressRecords,
     dockerInspect,
     firewallRules,
+    freePort,
     ipDefaultRoutes,
     ipLinks,
     ipv4Of,
+    ipv6Of,
     makeTestBridge,
     markedObjects,
     ping,
     RUN,
+    runByte,
     sh,
     sweepRun,
     unusedSlash16,
     unusedSubnets,
 } from "../helpers/host";
-import { installOldLibrary, installThisLibrary, linkNodeModules } from "../helpers/library";
+import { installOldLibrary, installThisLibrary, linkNodeModules, requireCommit } from "../helpers/library";
 import { dynamicResources, ExportedResource, exportedState, projectRoot, projectStack, TestStack } from "../helpers/pulumi";
 
 const PROJECT = "hostnet-upgrade";
@@ -326,6 +329,27 @@ for (const [e, era] of ERAS.entries())
         });
     });
 
+/**
+ * A preview's plan beyond "same", per resource URN: the operation, and which
+ * inputs differ between the state and the program.
+ */
+async function plannedChanges(t: TestStack): Promise<{ planned: Record<string, { op: string; changed: string[] }>; summary: unknown }> {
+    const planned: Record<string, { op: string; changed: string[] }> = {};
+    const preview = await t.stack.preview({
+        onEvent: (ev: EngineEvent) => {
+            const m = ev.resourcePreEvent?.metadata;
+            if (!m || m.op === "same") return;
+            const olds = m.old?.inputs ?? {};
+            const news = m.new?.inputs ?? {};
+            const changed = [...new Set([...Object.keys(olds), ...Object.keys(news)])]
+                .filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]))
+                .sort();
+            planned[m.urn] = { op: m.op, changed };
+        },
+    });
+    return { planned, summary: preview.changeSummary };
+}
+
 /** Resources in the state by URN (the engine may write them in another order). */
 const byUrn = (a: unknown[], b: unknown[]) => String(a[0]).localeCompare(String(b[0]));
 
@@ -547,28 +571,15 @@ describe(`upgrade: a stack deployed with the package at ${RECORDS_COMMIT} (befor
         const oldState = dynamicResources(all);
         // The stack and the Container components (providers are not counted in a summary).
         const others = all.filter((r) => !r.type.startsWith("pulumi:providers:")).length - oldState.length;
-        // Per resource: the planned operation, and which inputs differ between the state and the program.
-        const planned: Record<string, { op: string; changed: string[] }> = {};
-        const preview = await t.stack.preview({
-            onEvent: (ev: EngineEvent) => {
-                const m = ev.resourcePreEvent?.metadata;
-                if (!m || m.op === "same") return;
-                const olds = m.old?.inputs ?? {};
-                const news = m.new?.inputs ?? {};
-                const changed = [...new Set([...Object.keys(olds), ...Object.keys(news)])]
-                    .filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]))
-                    .sort();
-                planned[m.urn] = { op: m.op, changed };
-            },
-        });
+        const { planned, summary } = await plannedChanges(t);
         assert.deepEqual(
             planned,
             Object.fromEntries(oldState.map((r) => [r.urn, { op: "update", changed: ["__provider"] }])),
             "every resource: an in-place update of __provider, nothing else",
         );
-        assert.deepEqual(preview.changeSummary, { update: oldState.length, same: others });
+        assert.deepEqual(summary, { update: oldState.length, same: others });
         const up = await t.stack.up();
-        assert.deepEqual(up.summary.resourceChanges, preview.changeSummary);
+        assert.deepEqual(up.summary.resourceChanges, summary);
         assert.deepEqual(await snapshot(), before);
         const now = dynamicResources((await exportedState(t.stack)).resources);
         for (const r of now) {
@@ -593,5 +604,132 @@ describe(`upgrade: a stack deployed with the package at ${RECORDS_COMMIT} (befor
         assert.equal((await t.stack.destroy()).summary.result, "succeeded");
         assert.deepEqual(await markedObjects(prefix), []);
         assert.deepEqual(ipv4Of((await ipLinks()).find((l) => l.ifname === shared)), [`${net}.2.1/24`]);
+    });
+});
+
+// Upgrading a stack deployed with 0.2 (main at commit 7408c02, before IPv6):
+// the example stack as it was then (22 resources, every --net mode, all
+// IPv4), deployed by the package as it was then, installed in the stack's
+// node_modules as npm would; then the package is replaced by this version.
+// The preview plans only the in-place update of each dynamic resource's
+// stored provider (0.2's stub to this version's one line), `up` makes it,
+// and the host (links, addresses, routes inside the containers, containers,
+// networks and their connections) reads back exactly the same; then preview
+// and refresh find nothing; destroy by this version leaves nothing.
+const V02_COMMIT = "7408c02";
+
+describe(`upgrade: a stack deployed with 0.2 (commit ${V02_COMMIT}, before IPv6) moves to this version with no change on the host`, function () {
+    const stackName = `e2e-${RUN}-v02`;
+    const ownerPrefix = `hostnet/hostnet/${stackName}/`;
+    const n = runByte(11);
+    let scratch: string;
+    let workDir: string;
+    let t: TestStack;
+
+    /** The stack's containers, interfaces, addresses, routes and networks, as a user would compare them. */
+    async function snapshot(): Promise<unknown> {
+        const links = (await ipLinks())
+            .filter((l) => l.ifalias?.startsWith(ownerPrefix))
+            .map((l) => ({ ifindex: l.ifindex, ifname: l.ifname, mac: l.address, master: l.master, mtu: l.mtu, ipv4: ipv4Of(l) }));
+        const containers: unknown[] = [];
+        for (const id of (await sh(["docker", "ps", "-aq", "--filter", `name=hn-${stackName}-`])).stdout.split("\n").filter(Boolean)) {
+            const c = await dockerInspect(id);
+            const pid = c.State.Pid as number;
+            const inside = c.HostConfig.NetworkMode === "host" ? [] : await ipLinks(pid);
+            containers.push({
+                name: c.Name,
+                id: c.Id,
+                startedAt: c.State.StartedAt,
+                restarts: c.RestartCount,
+                endpoints: Object.fromEntries(
+                    Object.entries<any>(c.NetworkSettings.Networks ?? {}).map(([k, e]) => [k, [e.EndpointID, e.IPAddress, e.Aliases]]),
+                ),
+                inside: inside.map((l) => ({ ifindex: l.ifindex, ifname: l.ifname, mac: l.address, ipv4: ipv4Of(l) })),
+                globalIpv6: c.HostConfig.NetworkMode === "host" ? [] : await Promise.all(inside.map((l) => ipv6Of(l.ifname, pid))),
+                routes: c.HostConfig.NetworkMode === "host" ? [] : await ipDefaultRoutes(pid),
+            });
+        }
+        containers.sort((a, b) => String((a as { name: string }).name).localeCompare((b as { name: string }).name));
+        const networks: unknown[] = [];
+        for (const id of (await sh(["docker", "network", "ls", "-q", "--filter", `name=hn-${stackName}-`])).stdout
+            .split("\n")
+            .filter(Boolean)) {
+            const net = JSON.parse((await sh(["docker", "network", "inspect", id])).stdout)[0];
+            networks.push({ id: net.Id, ipv6: net.EnableIPv6, ipam: net.IPAM.Config, labels: net.Labels });
+        }
+        return { links, containers, networks };
+    }
+
+    before(async function () {
+        scratch = mkdtempSync(join(tmpdir(), "hostnet-v02-"));
+        const old = join(scratch, "v02");
+        workDir = join(scratch, "project");
+        mkdirSync(old);
+        mkdirSync(workDir);
+        // The example project as it was; a node_modules of its own: the project's packages, and the 0.2 package
+        // built from its sources and installed as npm would.
+        await requireCommit(V02_COMMIT);
+        const tar = join(scratch, "v02.tar");
+        await sh(["git", "-C", projectRoot, "archive", "--format=tar", "-o", tar, V02_COMMIT, "index.ts", "Pulumi.yaml"]);
+        await sh(["tar", "-xf", tar, "-C", old]);
+        copyFileSync(join(old, "Pulumi.yaml"), join(workDir, "Pulumi.yaml"));
+        copyFileSync(join(old, "index.ts"), join(workDir, "index.ts"));
+        for (const entry of ["tsconfig.json", "package.json"]) symlinkSync(join(projectRoot, entry), join(workDir, entry));
+        linkNodeModules(workDir);
+        assert.equal(await installOldLibrary(V02_COMMIT, workDir, scratch), "pulumi-hostnet");
+        t = await projectStack(workDir, stackName, {
+            "hostnet:address": `172.17.${20 + (n % 40)}.${n}/16`,
+            "hostnet:labSubnet": `10.215.${n}.0/24`,
+            "hostnet:lanAddress": `10.225.${n}.1/24`,
+            "hostnet:webPort": String(await freePort()),
+        });
+    });
+
+    after(async function () {
+        try {
+            await t?.stack.destroy().catch(() => undefined);
+            await t?.stack.workspace.removeStack(stackName).catch(() => undefined);
+        } finally {
+            await sweepRun(ownerPrefix);
+            t?.dispose();
+            if (scratch) rmSync(scratch, { recursive: true, force: true });
+        }
+    });
+
+    it(`0.2 deploys the example stack of its day (22 resources, IPv4 only)`, async () => {
+        const up = await t.stack.up();
+        assert.equal(up.summary.result, "succeeded");
+        assert.deepEqual(up.summary.resourceChanges, { create: 22 });
+        const stored = dynamicResources((await exportedState(t.stack)).resources).map((r) => r.inputs!.__provider as string);
+        assert.ok(
+            stored.length > 0 && stored.every((text) => text.length > 1000 && text.includes('engineModule: "pulumi-hostnet/engine"')),
+            "every dynamic resource stores 0.2's serialized stub: the old package ran",
+        );
+    });
+
+    it("with this version installed, the preview plans only the stored provider's in-place update, up makes it, and the host reads back exactly the same", async () => {
+        const before = await snapshot();
+        installThisLibrary(workDir);
+        const dynamic = dynamicResources((await exportedState(t.stack)).resources);
+        const { planned, summary } = await plannedChanges(t);
+        assert.deepEqual(
+            planned,
+            Object.fromEntries(dynamic.map((r) => [r.urn, { op: "update", changed: ["__provider"] }])),
+            "every dynamic resource: an in-place update of __provider, nothing else",
+        );
+        assert.deepEqual(summary, { update: dynamic.length, same: 22 - dynamic.length });
+        assert.deepEqual((await t.stack.up()).summary.resourceChanges, summary);
+        assert.deepEqual(await snapshot(), before);
+        for (const r of dynamicResources((await exportedState(t.stack)).resources))
+            assert.equal(r.outputs!.__provider, thisVersionsText(r.type), r.urn);
+        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 22 }, "migrated once, then nothing to do");
+        const refresh = await t.stack.refresh();
+        assert.deepEqual(refresh.summary.resourceChanges, { same: 22 }, "this version reads the host as 0.2 recorded it");
+        assert.deepEqual(await snapshot(), before);
+    });
+
+    it("destroy by this version leaves nothing of the stack", async () => {
+        assert.equal((await t.stack.destroy()).summary.result, "succeeded");
+        assert.deepEqual(await markedObjects(ownerPrefix), []);
     });
 });
