@@ -54,6 +54,15 @@ describe("components under mocks", () => {
         assert.ok(registered.some((r) => r.type === "hostnet:index:Container" && r.name === "web"));
     });
 
+    it("MacvlanAttachment registers a dynamic resource of its kind storing one line of provider text", async () => {
+        const m = new lib.MacvlanAttachment("lan-mv", { container: "hn-stk-web", parent: "eth9", address: "10.9.0.2/24" });
+        await settle(m.containerId);
+        const r = registered.find((x) => x.name === "lan-mv")!;
+        assert.equal(r.type, "pulumi-nodejs:dynamic/hostnet:MacvlanAttachment");
+        assert.equal(r.inputs.__provider, 'exports.handler = () => require("pulumi-hostnet/engine").provider("MacvlanAttachment");\n');
+        assert.equal(r.inputs.parent, "eth9");
+    });
+
     it("Container maps container: mode to Docker's container:<name>", async () => {
         const c = new lib.Container("side", { image: "hostnet/busybox:1", network: { mode: "container", container: "web-1" } });
         await settle(c.containerId);
