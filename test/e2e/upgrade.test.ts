@@ -338,7 +338,8 @@ async function plannedChanges(t: TestStack): Promise<{ planned: Record<string, {
     const preview = await t.stack.preview({
         onEvent: (ev: EngineEvent) => {
             const m = ev.resourcePreEvent?.metadata;
-            if (!m || m.op === "same") return;
+            // A stack with `refresh: always` (0.2's example) reads every resource first: not a change.
+            if (!m || m.op === "same" || m.op === "refresh") return;
             const olds = m.old?.inputs ?? {};
             const news = m.new?.inputs ?? {};
             const changed = [...new Set([...Object.keys(olds), ...Object.keys(news)])]
