@@ -9,6 +9,7 @@
 import { ModeUse, modeRefusal, netModeOf } from "../../common/modes";
 import { OWNER_LABEL, sameStack } from "../../common/naming";
 import * as docker from "../../host/docker";
+import * as ip from "../../host/ip";
 import { isClaimed } from "../registry";
 
 export interface ContainerNetns {
@@ -61,4 +62,29 @@ export async function containerFailure(
     const why = modeRefusal(use, netModeOf(c.HostConfig.NetworkMode));
     if (why) return { reason: `\`${field}\` "${container}" uses network mode ${c.HostConfig.NetworkMode}: ${why}` };
     return { pid: c.State.Pid };
+}
+
+/**
+ * The one rule of a default route a resource means to give a container
+ * (VethAttachment's `defaultRoute`, MacvlanAttachment's `gateway`): the
+ * container's namespace (`pid`) must not have one of that `family` already
+ * through another interface than `ownDevs` (this resource's own, changed in
+ * place), or the kernel refuses the route halfway through the create ("File
+ * exists"). Read from the host at preview, and again at the start of create.
+ * `field` and `instead` make the message: "`defaultRoute`: container "c"
+ * already has a default route (via 10.1.0.1 dev eth0); set ...".
+ */
+export async function defaultRouteFailure(
+    field: string,
+    container: string,
+    pid: number,
+    family: 4 | 6,
+    ownDevs: readonly string[],
+    instead: string,
+): Promise<string | undefined> {
+    const other = (await ip.getDefaultRoutes(pid, family)).find((r) => !ownDevs.includes(r.dev));
+    if (!other) return undefined;
+    const which = family === 4 ? "a default route" : "an IPv6 default route";
+    const via = other.gateway ? `via ${other.gateway} dev ${other.dev}` : `dev ${other.dev}`;
+    return `\`${field}\`: container "${container}" already has ${which} (${via}); ${instead}, or remove the other route`;
 }

@@ -24,7 +24,7 @@ import { containsUnknown, failuresError, InputFailure, isBuiltinNetworkMode, isK
 import * as docker from "../../host/docker";
 import { netnsOf } from "../../host/netns";
 import { DockerApiError } from "../../host/errors";
-import { foreignHolder, hasIPv6Subnet, networkOnHost, parentAddressClash } from "../observe";
+import { foreignHolder, hasIPv6Subnet, networkAddressFailure, networkOnHost, parentAddressClash } from "../observe";
 import { callStep, describe, execute, making, Plan } from "../plan";
 import { claim, claimAcrossHosts, claimant, isClaimed, swarmNetwork } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
@@ -311,7 +311,7 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
             if (why) fail("networkMode", `\`networkMode\`: container "${target}" uses network mode ${t.HostConfig.NetworkMode}: ${why}`);
         }
     }
-    for (const e of known(inputs.networks) ? (inputs.networks ?? []) : []) {
+    for (const [i, e] of (known(inputs.networks) ? (inputs.networks ?? []) : []).entries()) {
         if (isBuiltinNetworkMode(e.network)) continue;
         const on = await networkOnHost(e.network);
         const n = on?.inspect;
@@ -329,7 +329,15 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
                 `\`networks\`: network ${n.Name} has no IPv6 subnet, so it cannot give address ${e.ipv6Address}; make the network with \`ipv6Subnet\`, or drop \`ipv6Address\``,
             );
         }
-        for (const a of [e.ipv4Address, e.ipv6Address]) {
+        for (const [field, a] of [
+            ["ipv4Address", e.ipv4Address],
+            ["ipv6Address", e.ipv6Address],
+        ] as const) {
+            const outside = a ? networkAddressFailure(`networks[${i}].${field}`, n, a) : undefined;
+            if (outside) {
+                fail("networks", outside);
+                continue;
+            }
             const holder = a ? await foreignHolder(n, a, inputs.owner, inputs.name) : undefined;
             const clash = a ? await parentAddressClash(n, a) : undefined;
             if (holder)

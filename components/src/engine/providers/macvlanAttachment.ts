@@ -26,7 +26,7 @@ import { dadStep, enableIPv6Step } from "../addressing";
 import { checkParent, kernelKindFailure } from "../parent";
 import { callStep, describe, execute, HOST, ipStep, making, Netns, Plan, Step } from "../plan";
 import { claim, claimant } from "../registry";
-import { containerFailure, containerNetns } from "./containerNetns";
+import { containerFailure, containerNetns, defaultRouteFailure } from "./containerNetns";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 const replaceOnChange = ["container", "parent", "kind", "mode", "containerIfName", "mac", "owner"] as const;
@@ -293,6 +293,15 @@ async function hostFailures(
                 `\`containerIfName\` "${inputs.containerIfName}" is taken in container "${inputs.container}"; choose another \`containerIfName\``,
             );
         }
+    }
+    if (pid !== undefined && known(inputs.gateway) && inputs.gateway && known(inputs.containerIfName)) {
+        // Its own interface's route (changed in place, or the one a replacement takes away first) is not another's.
+        const own = [
+            inputs.containerIfName,
+            ...(olds?.container === inputs.container && olds?.containerIfName ? [olds.containerIfName] : []),
+        ];
+        const reason = await defaultRouteFailure("gateway", inputs.container, pid, 4, own, "drop `gateway` on this attachment");
+        if (reason) fail("gateway", reason);
     }
 
     if (!known(inputs.parent) || !known(inputs.kind) || !known(inputs.mode)) return failures;

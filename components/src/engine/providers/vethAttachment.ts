@@ -24,7 +24,7 @@ import { dadStep, enableIPv6Step, hasIPv6 } from "../addressing";
 import { addressesOnBridges, bridgeState, dockerAllocationRanges, warn } from "../observe";
 import { describe, execute, HOST, ipStep, making, Netns, Plan, Step } from "../plan";
 import { claim, claimant, declaration, isClaimed } from "../registry";
-import { containerFailure, containerNetns } from "./containerNetns";
+import { containerFailure, containerNetns, defaultRouteFailure } from "./containerNetns";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 const replaceOnChange = ["container", "bridge", "containerIfName", "hostIfName", "mac", "owner"] as const;
@@ -415,6 +415,25 @@ async function hostFailures(
                 "containerIfName",
                 `\`containerIfName\` "${inputs.containerIfName}" is taken in container "${inputs.container}"; choose another \`containerIfName\``,
             );
+        }
+    }
+    if (pid !== undefined && inputs.defaultRoute !== false && known(inputs.containerIfName) && given.length > 0) {
+        // Its own interface's route (changed in place, or the one a replacement takes away first) is not another's.
+        const own = [
+            inputs.containerIfName,
+            ...(olds?.container === inputs.container && olds?.containerIfName ? [olds.containerIfName] : []),
+        ];
+        for (const family of [4, 6] as const) {
+            if (!given.some((g) => addr.familyOf(g.cidr) === family)) continue;
+            const reason = await defaultRouteFailure(
+                "defaultRoute",
+                inputs.container,
+                pid,
+                family,
+                own,
+                "set `defaultRoute: false` on this attachment",
+            );
+            if (reason) fail("defaultRoute", reason);
         }
     }
 
