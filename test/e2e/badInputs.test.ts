@@ -46,6 +46,13 @@ interface Row {
     messages: (string | RegExp)[];
     /** Why this host cannot show the refusal (read from the host, the row is then skipped with it); undefined: it can. */
     skipUnless?: () => Promise<string | undefined>;
+    /**
+     * "up": what can only be known once another resource of the row exists (a container it makes): `up` must fail
+     * with the messages before the refused resource touches anything (its check, run again once the container's id
+     * is known, or the same checks at the start of its create), and after a `destroy` of what the row made, the host
+     * must read back as before. Absent: refused by the preview.
+     */
+    at?: "up";
 }
 
 describe("bad input is refused at preview, naming the resource and the field, with the host untouched", function () {
@@ -208,7 +215,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
         await sh(["ip", "link", "add", "name", names.routedVeth, "type", "veth", "peer", "name", "eth3", "netns", String(routedPid)]);
         await sh(["ip", "link", "set", "dev", names.routedVeth, "alias", TEST_ALIAS, "up"]);
         const inRouted = (argv: string[]) => sh(["nsenter", "-t", String(routedPid), "-n", ...argv]);
-        await inRouted(["sysctl", "-q", "-w", "net/ipv6/conf/eth0/disable_ipv6=0"]);
+        await inRouted(["sysctl", "-q", "-w", "net/ipv6/conf/eth3/disable_ipv6=0"]);
         await inRouted(["ip", "addr", "add", `${routedNet}.2/24`, "dev", "eth3"]);
         await inRouted(["ip", "addr", "add", `${routed6}2/64`, "dev", "eth3", "nodad"]);
         await inRouted(["ip", "link", "set", "eth3", "up"]);
@@ -1538,12 +1545,40 @@ describe("bad input is refused at preview, naming the resource and the field, wi
                 ),
             ],
         },
+        // Known only once a container of the same deployment exists: refused during up, before the attachment touches anything.
+        {
+            title: "a default route into a container of the same deployment that has one (Docker's, mode bridge), during up",
+            resources: [
+                ctr("m4", { network: { mode: "bridge" } }),
+                veth("m5", { container: { ref: "m4" }, address: `${bridgeNet}.12/24`, containerIfName: "eth1" }),
+            ],
+            messages: [
+                "VethAttachment resource 'm5': property defaultRoute",
+                `\`defaultRoute\`: container "hnt-wm4-${sfx}" already has a default route (via `,
+                "dev eth0); set `defaultRoute: false` on this attachment, or remove the other route",
+            ],
+            at: "up",
+        },
+        {
+            title: "IPv6: an IPv6 default route into a container of the same deployment that has one (Docker's, mode bridge), during up",
+            resources: [
+                ctr("m6", { network: { mode: "bridge" } }),
+                veth("m7", { container: { ref: "m6" }, address: `${bridge6}12/64`, containerIfName: "eth1" }),
+            ],
+            messages: [
+                "VethAttachment resource 'm7': property defaultRoute",
+                `\`defaultRoute\`: container "hnt-wm6-${sfx}" already has an IPv6 default route (via `,
+                "dev eth0); set `defaultRoute: false` on this attachment, or remove the other route",
+            ],
+            at: "up",
+        },
     ];
 
     it("has at least 40 rows, 30 of them IPv6", () => {
         assert.ok(rows().length >= 40, `${rows().length} rows`);
         const six = rows().filter((r) => r.title.startsWith("IPv6: ")).length;
-        console.log(`      rows: ${rows().length}, IPv6: ${six}`);
+        const atUp = rows().filter((r) => r.at === "up").length;
+        console.log(`      rows: ${rows().length}, IPv6: ${six}; refused at preview: ${rows().length - atUp}, during up: ${atUp}`);
         assert.ok(six >= 30, `${six} IPv6 rows`);
     });
 
@@ -1559,13 +1594,23 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             }
             await stack.setConfig("resources", { value: JSON.stringify(row.resources) });
             const before = await snapshot();
-            await assert.rejects(stack.preview(), (err: Error) => {
+            const refused = (err: Error) => {
+                if (process.env.HOSTNET_SHOW_REFUSALS) console.log(err.message);
                 for (const m of row.messages) {
                     const found = typeof m === "string" ? err.message.includes(m) : m.test(err.message);
                     assert.ok(found, `expected\n  ${m}\nin:\n${err.message}`);
                 }
                 return true;
-            });
+            };
+            if (row.at === "up") {
+                try {
+                    await assert.rejects(stack.up(), refused);
+                } finally {
+                    await stack.destroy();
+                }
+            } else {
+                await assert.rejects(stack.preview(), refused);
+            }
             assert.equal(await snapshot(), before, "the host is byte for byte as it was");
             assert.deepEqual(await stackObjects(), [], "nothing carries the stack's owner mark");
         });

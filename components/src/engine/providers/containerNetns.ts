@@ -46,7 +46,7 @@ export async function containerFailure(
     container: string,
     owner: string,
     use: ModeUse,
-): Promise<{ reason?: string; pid?: number }> {
+): Promise<{ reason?: string; pid?: number; name?: string }> {
     const c = await docker.inspectContainer(container);
     if (!c) {
         return isClaimed("container", container)
@@ -61,7 +61,8 @@ export async function containerFailure(
     }
     const why = modeRefusal(use, netModeOf(c.HostConfig.NetworkMode));
     if (why) return { reason: `\`${field}\` "${container}" uses network mode ${c.HostConfig.NetworkMode}: ${why}` };
-    return { pid: c.State.Pid };
+    // Its name, for messages: a Container resource passes its id.
+    return { pid: c.State.Pid, name: c.Name.replace(/^\//, "") };
 }
 
 /**

@@ -280,10 +280,12 @@ async function hostFailures(
     }
 
     let pid: number | undefined;
+    let shown = inputs.container;
     if (known(inputs.container)) {
         const c = await containerFailure("container", inputs.container, inputs.owner, "macvlanAttachment");
         if (c.reason) fail("container", c.reason);
         pid = c.pid;
+        shown = c.name ?? shown;
     }
     if (pid !== undefined && known(inputs.containerIfName)) {
         const inside = await ip.getLink(inputs.containerIfName, pid);
@@ -300,7 +302,7 @@ async function hostFailures(
             inputs.containerIfName,
             ...(olds?.container === inputs.container && olds?.containerIfName ? [olds.containerIfName] : []),
         ];
-        const reason = await defaultRouteFailure("gateway", inputs.container, pid, 4, own, "drop `gateway` on this attachment");
+        const reason = await defaultRouteFailure("gateway", shown, pid, 4, own, "drop `gateway` on this attachment");
         if (reason) fail("gateway", reason);
     }
 

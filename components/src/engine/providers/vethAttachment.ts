@@ -394,10 +394,12 @@ async function hostFailures(
     if (olds && Object.keys(olds).length > 0 && hostChecked.every((k) => sameValue(olds[k], inputs[k]))) return failures;
 
     let pid: number | undefined;
+    let shown = inputs.container;
     if (known(inputs.container)) {
         const c = await containerFailure("container", inputs.container, inputs.owner, "vethAttachment");
         if (c.reason) fail("container", c.reason);
         pid = c.pid;
+        shown = c.name ?? shown;
     }
 
     const hostLink = known(inputs.hostIfName) ? await ip.getLink(inputs.hostIfName) : undefined;
@@ -427,7 +429,7 @@ async function hostFailures(
             if (!given.some((g) => addr.familyOf(g.cidr) === family)) continue;
             const reason = await defaultRouteFailure(
                 "defaultRoute",
-                inputs.container,
+                shown,
                 pid,
                 family,
                 own,
