@@ -13,7 +13,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
 import { modeRefusal, netModeOf } from "../../common/modes";
-import { describeOwner, isOwnedBy, OWNER_LABEL } from "../../common/naming";
+import { describeOwner, isOwnedBy, OWNER_LABEL, nameTakenMessage } from "../../common/naming";
 import {
     checkDockerContainerInputs,
     DockerContainerInputs,
@@ -284,10 +284,7 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
         const existing = await docker.inspectContainer(inputs.name);
         const owner = existing?.Config.Labels?.[OWNER_LABEL];
         if (existing && !isOwnedBy(owner, inputs.owner)) {
-            fail(
-                "name",
-                `\`name\` "${inputs.name}" is taken by another container (${owner ? `owned by ${describeOwner(owner)}` : "not made by this library"}); choose another \`name\``,
-            );
+            fail("name", nameTakenMessage("name", inputs.name, "by another container", owner ?? null));
         }
     }
     if (known(inputs.image) && !(await docker.imageExists(inputs.image))) {

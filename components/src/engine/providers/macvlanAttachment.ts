@@ -15,7 +15,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
-import { describeOwner, isOwnedBy, markedByMac, sameStack, temporaryIfName } from "../../common/naming";
+import { describeOwner, isOwnedBy, markedByMac, sameStack, temporaryIfName, nameTakenMessage } from "../../common/naming";
 import { checkMacvlanAttachmentInputs, MacvlanAttachmentInputs, MacvlanAttachmentOutputs } from "../../common/specs/macvlanAttachment";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as docker from "../../host/docker";
@@ -290,10 +290,7 @@ async function hostFailures(
     if (pid !== undefined && known(inputs.containerIfName)) {
         const inside = await ip.getLink(inputs.containerIfName, pid);
         if (inside && !ownLink(inside, inputs.owner)) {
-            fail(
-                "containerIfName",
-                `\`containerIfName\` "${inputs.containerIfName}" is taken in container "${inputs.container}"; choose another \`containerIfName\``,
-            );
+            fail("containerIfName", nameTakenMessage("containerIfName", inputs.containerIfName, `in container "${inputs.container}"`));
         }
     }
     if (pid !== undefined && known(inputs.gateway) && inputs.gateway && known(inputs.containerIfName)) {

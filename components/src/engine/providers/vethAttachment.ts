@@ -8,7 +8,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
-import { defaultMac, describeOwner, isOwnedBy, markedByMac, sameStack } from "../../common/naming";
+import { defaultMac, describeOwner, isOwnedBy, markedByMac, sameStack, nameTakenMessage } from "../../common/naming";
 import {
     addressField,
     attachmentAddresses,
@@ -406,17 +406,13 @@ async function hostFailures(
     seen.hostLink = hostLink;
     const ownLink = ownHostEnd(hostLink, inputs.owner);
     if (hostLink && !ownLink) {
-        const whose = hostLink.ifalias ? `owned by ${describeOwner(hostLink.ifalias)}` : "not made by this library";
-        fail("hostIfName", `\`hostIfName\` "${inputs.hostIfName}" is taken on the host (${whose}); choose another \`hostIfName\``);
+        fail("hostIfName", nameTakenMessage("hostIfName", inputs.hostIfName, "on the host", hostLink.ifalias ?? null));
     }
     if (pid !== undefined && known(inputs.containerIfName)) {
         const inside = await ip.getLink(inputs.containerIfName, pid);
         const ownPeer = inside && ownLink && inside.link_index === hostLink!.ifindex;
         if (inside && !ownPeer) {
-            fail(
-                "containerIfName",
-                `\`containerIfName\` "${inputs.containerIfName}" is taken in container "${inputs.container}"; choose another \`containerIfName\``,
-            );
+            fail("containerIfName", nameTakenMessage("containerIfName", inputs.containerIfName, `in container "${inputs.container}"`));
         }
     }
     if (pid !== undefined && inputs.defaultRoute !== false && known(inputs.containerIfName) && given.length > 0) {
