@@ -59,8 +59,8 @@ export async function containerFailure(
             ? {}
             : { reason: `\`${field}\` "${container}" is ${c.State.Status}, not running; start it first` };
     }
-    const why = modeRefusal(use, netModeOf(c.HostConfig.NetworkMode));
-    if (why) return { reason: `\`${field}\` "${container}" uses network mode ${c.HostConfig.NetworkMode}: ${why}` };
+    const reason = containerModeReason(field, container, c.HostConfig.NetworkMode, use);
+    if (reason) return { reason };
     // Its name, for messages: a Container resource passes its id.
     return { pid: c.State.Pid, name: c.Name.replace(/^\//, "") };
 }
@@ -88,4 +88,14 @@ export async function defaultRouteFailure(
     const which = family === 4 ? "a default route" : "an IPv6 default route";
     const via = other.gateway ? `via ${other.gateway} dev ${other.dev}` : `dev ${other.dev}`;
     return `\`${field}\`: container "${container}" already has ${which} (${via}); ${instead}, or remove the other route`;
+}
+
+/**
+ * The engine's one wording of a container whose mode, as Docker reports it
+ * (`dockerMode`), cannot take `use` (by the table in common/modes.ts):
+ * "`container` "web" uses network mode host: <why>"; undefined when it can.
+ */
+export function containerModeReason(field: string, container: string, dockerMode: string, use: ModeUse): string | undefined {
+    const why = modeRefusal(use, netModeOf(dockerMode));
+    return why && `\`${field}\` "${container}" uses network mode ${dockerMode}: ${why}`;
 }

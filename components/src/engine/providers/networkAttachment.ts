@@ -14,7 +14,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
-import { modeRefusal, netModeOf } from "../../common/modes";
+import { containerModeReason } from "./containerNetns";
 import { connectionMark, describeOwner, OWNER_LABEL } from "../../common/naming";
 import { foreignHolder, hasIPv6Subnet, networkAddressFailure, networkOnHost, parentAddressClash } from "../observe";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
@@ -219,8 +219,8 @@ async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<Netw
                 `\`container\` "${inputs.container}" does not exist; create it first, or pass the Container resource that makes it`,
             );
     } else if (c) {
-        const why = modeRefusal("networkAttachment", netModeOf(c.HostConfig.NetworkMode));
-        if (why) fail("container", `\`container\` "${inputs.container}" uses network mode ${c.HostConfig.NetworkMode}: ${why}`);
+        const reason = containerModeReason("container", inputs.container, c.HostConfig.NetworkMode, "networkAttachment");
+        if (reason) fail("container", reason);
     }
     const on = known(inputs.network) ? await networkOnHost(inputs.network) : undefined;
     const n = on?.inspect;
