@@ -83,7 +83,9 @@ export async function defaultRouteFailure(
     ownDevs: readonly string[],
     instead: string,
 ): Promise<string | undefined> {
-    const other = (await ip.getDefaultRoutes(pid, family)).find((r) => !ownDevs.includes(r.dev));
+    // Only a route of the metric the library's own would have (the kernel's default: 0, IPv6 1024) is in the way.
+    const metric = family === 4 ? 0 : 1024;
+    const other = (await ip.getDefaultRoutes(pid, family)).find((r) => !ownDevs.includes(r.dev) && (r.metric ?? metric) === metric);
     if (!other) return undefined;
     const which = family === 4 ? "a default route" : "an IPv6 default route";
     const via = other.gateway ? `via ${other.gateway} dev ${other.dev}` : `dev ${other.dev}`;
