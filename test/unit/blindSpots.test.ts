@@ -93,6 +93,21 @@ describe("blind spots read from the host: a default route taken, VLAN filtering 
         );
     });
 
+    it("at preview, a route through another attachment of the same stack is let through (it may move in the same deployment); create still refuses while it is there", async () => {
+        const w = world();
+        // eth0's host end carries the mark of another VethAttachment of this stack, the one the route moves from.
+        w.kernel.host.byName("hn-r0")!.alias = "hostnet/proj/stk/VethAttachment/old";
+        assert.deepEqual(await reasons(attachment()), []);
+        await assert.rejects(
+            veth.create(attachment()),
+            /`defaultRoute`: container "ctr-r" already has a default route \(via 10.8.0.1 dev eth0\)/,
+        );
+        // Another stack's mark does not count.
+        w.kernel.host.byName("hn-r0")!.alias = "hostnet/proj/other/VethAttachment/old";
+        assert.equal((await reasons(attachment())).length, 1);
+        assert.deepEqual(w.unknown(), []);
+    });
+
     const bridgeInputs = (over: Partial<BridgeInputs> = {}): BridgeInputs => ({
         name: "br8",
         up: true,

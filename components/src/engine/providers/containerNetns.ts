@@ -82,14 +82,34 @@ export async function defaultRouteFailure(
     family: 4 | 6,
     ownDevs: readonly string[],
     instead: string,
+    stackOwner?: string,
 ): Promise<string | undefined> {
     // Only a route of the metric the library's own would have (the kernel's default: 0, IPv6 1024) is in the way.
     const metric = family === 4 ? 0 : 1024;
-    const other = (await ip.getDefaultRoutes(pid, family)).find((r) => !ownDevs.includes(r.dev) && (r.metric ?? metric) === metric);
-    if (!other) return undefined;
-    const which = family === 4 ? "a default route" : "an IPv6 default route";
-    const via = other.gateway ? `via ${other.gateway} dev ${other.dev}` : `dev ${other.dev}`;
-    return `\`${field}\`: container "${container}" already has ${which} (${via}); ${instead}, or remove the other route`;
+    const routes = (await ip.getDefaultRoutes(pid, family)).filter((r) => !ownDevs.includes(r.dev) && (r.metric ?? metric) === metric);
+    for (const other of routes) {
+        // At preview, a route through another interface of the same stack may be on its way out in the same
+        // deployment (the default route moved from one attachment to another): create checks again.
+        if (stackOwner !== undefined && (await stackOwnsDevice(pid, other.dev, stackOwner))) continue;
+        const which = family === 4 ? "a default route" : "an IPv6 default route";
+        const via = other.gateway ? `via ${other.gateway} dev ${other.dev}` : `dev ${other.dev}`;
+        return `\`${field}\`: container "${container}" already has ${which} (${via}); ${instead}, or remove the other route`;
+    }
+    return undefined;
+}
+
+/**
+ * True when the container's interface `dev` is one a resource of the stack of
+ * `owner` made: it carries the stack's mark (a MacvlanAttachment's), or it is
+ * a veth whose host end does (a VethAttachment's).
+ */
+async function stackOwnsDevice(pid: number, dev: string, owner: string): Promise<boolean> {
+    const link = await ip.getLink(dev, pid);
+    if (!link) return false;
+    if (sameStack(link.ifalias, owner)) return true;
+    if (link.link_index === undefined) return false;
+    const host = (await ip.listLinksWithAddresses()).find((l) => l.ifindex === link.link_index);
+    return host !== undefined && sameStack(host.ifalias, owner);
 }
 
 /**

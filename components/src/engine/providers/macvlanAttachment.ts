@@ -299,7 +299,15 @@ async function hostFailures(
             inputs.containerIfName,
             ...(olds?.container === inputs.container && olds?.containerIfName ? [olds.containerIfName] : []),
         ];
-        const reason = await defaultRouteFailure("gateway", shown, pid, 4, own, "drop `gateway` on this attachment");
+        const reason = await defaultRouteFailure(
+            "gateway",
+            shown,
+            pid,
+            4,
+            own,
+            "drop `gateway` on this attachment",
+            phase === "preview" ? inputs.owner : undefined,
+        );
         if (reason) fail("gateway", reason);
     }
 

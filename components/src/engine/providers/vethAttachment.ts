@@ -430,6 +430,7 @@ async function hostFailures(
                 family,
                 own,
                 "set `defaultRoute: false` on this attachment",
+                preview ? inputs.owner : undefined,
             );
             if (reason) fail("defaultRoute", reason);
         }
