@@ -56,6 +56,8 @@ type RouteJSON struct {
 	Gateway string `json:"gateway,omitempty"`
 	Dev     string `json:"dev"`
 	Prefsrc string `json:"prefsrc,omitempty"`
+	// Metric: the route's priority, left out when 0 (as ip -j does).
+	Metric int `json:"metric,omitempty"`
 	// Flags: "linkdown" when the route's device has no carrier.
 	Flags []string `json:"flags"`
 }
@@ -355,7 +357,7 @@ func defaultRoutes(family int) ([]RouteJSON, error) {
 				names[r.LinkIndex] = l.Attrs().Name
 			}
 		}
-		j := RouteJSON{Dst: "default", Dev: names[r.LinkIndex], Flags: routeFlags(r)}
+		j := RouteJSON{Dst: "default", Dev: names[r.LinkIndex], Metric: r.Priority, Flags: routeFlags(r)}
 		if r.Gw != nil {
 			j.Gateway = r.Gw.String()
 		}

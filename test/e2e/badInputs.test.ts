@@ -46,6 +46,13 @@ interface Row {
     messages: (string | RegExp)[];
     /** Why this host cannot show the refusal (read from the host, the row is then skipped with it); undefined: it can. */
     skipUnless?: () => Promise<string | undefined>;
+    /**
+     * "up": what can only be known once another resource of the row exists (a container it makes): `up` must fail
+     * with the messages before the refused resource touches anything (its check, run again once the container's id
+     * is known, or the same checks at the start of its create), and after a `destroy` of what the row made, the host
+     * must read back as before. Absent: refused by the preview.
+     */
+    at?: "up";
 }
 
 describe("bad input is refused at preview, naming the resource and the field, with the host untouched", function () {
@@ -70,10 +77,14 @@ describe("bad input is refused at preview, naming the resource and the field, wi
         wire2: `hnt-w2${sfx}`,
         sublink: `hnt-bmv-${sfx}`,
         macvlanNet: `hnt-bmn-${sfx}`,
+        // A --net=none container that has default routes (IPv4 and IPv6) already, through a veth of its own.
+        routed: `hnt-brt-${sfx}`,
+        routedVeth: `hnt-brv-${sfx}`,
     };
     const bridgeNet = `10.246.${n}`;
     const dockerNet = `10.247.${n}`;
     const macvlanNet = `10.248.${n}`;
+    const routedNet = `10.251.${n}`;
     let dockerIp = "";
     let dockerIp6 = "";
     // IPv6 /64s of the fixtures, each with its `::` (bridge6 `fdXX:...::`), and one nothing uses.
@@ -81,6 +92,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
     let dockerNet6 = "";
     let free6 = "";
     let other6 = "";
+    let routed6 = "";
     let scratch = "";
     let stack: Stack;
     let pids: number[] = [];
@@ -139,7 +151,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
         await startTestContainer(names.hostMode, "host");
         await startTestContainer(names.bridged, "bridge");
         dockerIp = (await dockerInspect(names.bridged)).NetworkSettings.Networks.bridge.IPAddress;
-        [bridge6, dockerNet6, free6, other6] = (await unusedIpv6Subnets(4)).map((c) => c.split("/")[0]);
+        [bridge6, dockerNet6, free6, other6, routed6] = (await unusedIpv6Subnets(5)).map((c) => c.split("/")[0]);
         await makeTestBridge(names.bridge, `${bridgeNet}.1/24`);
         await sh(["ip", "addr", "add", `${bridge6}1/64`, "dev", names.bridge]);
         await makeForeignLink(names.foreign);
@@ -198,7 +210,18 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             names.network4,
         ]);
         dockerIp6 = (await dockerInspect(names.bridged)).NetworkSettings.Networks.bridge.GlobalIPv6Address;
-        pids = [nonePid, await containerPid(names.onNet), await containerPid(names.bridged)];
+        await startTestContainer(names.routed);
+        const routedPid = await containerPid(names.routed);
+        await sh(["ip", "link", "add", "name", names.routedVeth, "type", "veth", "peer", "name", "eth3", "netns", String(routedPid)]);
+        await sh(["ip", "link", "set", "dev", names.routedVeth, "alias", TEST_ALIAS, "up"]);
+        const inRouted = (argv: string[]) => sh(["nsenter", "-t", String(routedPid), "-n", ...argv]);
+        await inRouted(["sysctl", "-q", "-w", "net/ipv6/conf/eth3/disable_ipv6=0"]);
+        await inRouted(["ip", "addr", "add", `${routedNet}.2/24`, "dev", "eth3"]);
+        await inRouted(["ip", "addr", "add", `${routed6}2/64`, "dev", "eth3", "nodad"]);
+        await inRouted(["ip", "link", "set", "eth3", "up"]);
+        await inRouted(["ip", "route", "add", "default", "via", `${routedNet}.1`, "dev", "eth3"]);
+        await inRouted(["ip", "-6", "route", "add", "default", "via", `${routed6}1`, "dev", "eth3"]);
+        pids = [nonePid, await containerPid(names.onNet), await containerPid(names.bridged), routedPid];
         // Two parents for macvlans (veth ends: this kernel has no dummy links), a macvlan of one of them,
         // and a Docker macvlan network on the other.
         for (const wire of [names.wire, names.wire2]) {
@@ -241,6 +264,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
         this.timeout(300000);
         try {
             await sh(["ip", "link", "del", names.veth], { reject: false });
+            await sh(["ip", "link", "del", names.routedVeth], { reject: false });
             await sh(["docker", "rm", "-f", names.onNet], { reject: false });
             await sh(["docker", "network", "rm", names.network, names.network4, names.macvlanNet], { reject: false });
             for (const wire of [names.wire, names.wire2]) await sh(["ip", "link", "del", wire], { reject: false });
@@ -293,6 +317,12 @@ describe("bad input is refused at preview, naming the resource and the field, wi
     });
     const kernelLacks = (kind: string) => async () =>
         (await kernelHas(kind)) ? `this kernel has ${kind} links, so there is no refusal to see` : undefined;
+    const vlanFilteringThere = async () => {
+        const r = await sh(["unshare", "--net", "ip", "link", "add", "name", "probe", "type", "bridge", "vlan_filtering", "1"], {
+            reject: false,
+        });
+        return /not supported/i.test(r.stderr) ? undefined : "this kernel has bridge VLAN filtering, so there is no refusal to see";
+    };
     const dockerBefore27 = async () => {
         const version = (await sh(["docker", "version", "--format", "{{.Server.Version}}"])).stdout.trim();
         return Number(version.split(".")[0]) >= 27 ? `Docker ${version} allows several macvlan networks on one parent` : undefined;
@@ -1326,12 +1356,229 @@ describe("bad input is refused at preview, naming the resource and the field, wi
                 `\`a.underlay\` ${bridge6}1 and \`b.underlay\` 192.0.2.2 are of two families: the tunnel runs over IPv4 or over IPv6; give both sides addresses of one`,
             ],
         },
+        // The preview's last blind spots (issue 18)
+        {
+            title: "a gateway that is the network address of the attachment's subnet",
+            resources: [veth("k1", { gateway: `${bridgeNet}.0` })],
+            messages: [
+                v(
+                    "gateway",
+                    `${bridgeNet}.0 is the network address of the subnet of \`address\` ${bridgeNet}.9/24, not a router's; use the router's address in that subnet (usually the bridge's)`,
+                ),
+            ],
+        },
+        {
+            title: "a gateway that is the broadcast address of the attachment's subnet",
+            resources: [veth("k2", { gateway: `${bridgeNet}.255` })],
+            messages: [
+                v(
+                    "gateway",
+                    `${bridgeNet}.255 is the broadcast address of the subnet of \`address\` ${bridgeNet}.9/24, not a router's; use the router's address in that subnet (usually the bridge's)`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: a gateway that is the network address of the attachment's subnet",
+            resources: [veth("k3", { address: undefined, addresses: [`${bridgeNet}.9/24`, `${bridge6}9/64`], ipv6Gateway: bridge6 })],
+            messages: [
+                v(
+                    "ipv6Gateway",
+                    `${bridge6} is the network address of the subnet of \`addresses[1]\` ${bridge6}9/64, not a router's; use the router's address in that subnet (usually the bridge's)`,
+                ),
+            ],
+        },
+        {
+            title: "a macvlan gateway that is the network address of its address's subnet",
+            resources: [mac("k4", { gateway: "10.249.0.0" })],
+            messages: [
+                'invalid MacvlanAttachment "k4":',
+                v(
+                    "gateway",
+                    "10.249.0.0 is the network address of the subnet of `addresses[0]` 10.249.0.9/24, not a router's; use the router's address in that subnet (the LAN router's)",
+                ),
+            ],
+        },
+        {
+            title: "a default route into a --net=none container that has one already",
+            resources: [veth("k5", { container: names.routed, address: `${bridgeNet}.11/24` })],
+            messages: [
+                v(
+                    "defaultRoute",
+                    `: container "${names.routed}" already has a default route (via ${routedNet}.1 dev eth3); set \`defaultRoute: false\` on this attachment, or remove the other route`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: an IPv6 default route into a --net=none container that has one already",
+            resources: [veth("k6", { container: names.routed, address: `${bridge6}11/64` })],
+            messages: [
+                v(
+                    "defaultRoute",
+                    `: container "${names.routed}" already has an IPv6 default route (via ${routed6}1 dev eth3); set \`defaultRoute: false\` on this attachment, or remove the other route`,
+                ),
+            ],
+        },
+        {
+            title: "a macvlan gateway into a --net=none container that has a default route already",
+            resources: [mac("k7", { container: names.routed, gateway: "10.249.0.1" })],
+            messages: [
+                v(
+                    "gateway",
+                    `: container "${names.routed}" already has a default route (via ${routedNet}.1 dev eth3); drop \`gateway\` on this attachment, or remove the other route`,
+                ),
+            ],
+        },
+        {
+            title: "a container: network mode that names the container itself",
+            resources: [ctr("k8", { network: { mode: "container", container: `hnt-wk8-${sfx}` } })],
+            messages: [
+                v(
+                    "networkMode",
+                    `"container:hnt-wk8-${sfx}" names this container itself: a container cannot share its own network namespace; name another container, or use another network mode`,
+                ),
+            ],
+        },
+        {
+            title: "the same address twice in one Bridge's addresses",
+            resources: [bridgeRes("k9", { addresses: [`${free}.1/24`, `${free}.1/24`] })],
+            messages: [
+                'invalid Bridge "k9":',
+                v("addresses", `lists ${free}.1 twice (\`addresses[0]\` and \`addresses[1]\`); give each address once`),
+            ],
+        },
+        {
+            title: "IPv6: the same address twice in one Bridge's addresses, written two ways",
+            resources: [bridgeRes("l1", { addresses: [`${free}.1/24`, `${free6}3/64`, `${free6.toUpperCase()}0:3/64`] })],
+            messages: [
+                'invalid Bridge "l1":',
+                v("addresses", `lists ${free6}3 twice (\`addresses[1]\` and \`addresses[2]\`); give each address once`),
+            ],
+        },
+        {
+            title: "VLAN filtering asked of a kernel that has none",
+            resources: [bridgeRes("l2", { addresses: [`${free}.1/24`], vlanFiltering: true })],
+            messages: [
+                v(
+                    "vlanFiltering",
+                    ": this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING); leave `vlanFiltering` unset or false, or run on a kernel built with it",
+                ),
+            ],
+            skipUnless: vlanFilteringThere,
+        },
+        {
+            title: "VLAN filtering asked of an adopted bridge on a kernel that has none",
+            resources: [bridgeRes("l3", { name: names.bridge, adopt: true, vlanFiltering: true })],
+            messages: [
+                v(
+                    "vlanFiltering",
+                    ": this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING); leave `vlanFiltering` unset or false, or run on a kernel built with it",
+                ),
+            ],
+            skipUnless: vlanFilteringThere,
+        },
+        {
+            title: "connecting with an address outside the network's subnet",
+            resources: [att("l4", { container: names.bridged, ipv4Address: `10.99.${n}.5` })],
+            messages: [
+                v(
+                    "ipv4Address",
+                    `10.99.${n}.5 is outside network ${names.network}'s subnet ${dockerNet}.0/24; choose an address inside it`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: connecting with an address outside the network's IPv6 subnet",
+            resources: [att("l5", { container: names.bridged, ipv6Address: `${free6}5` })],
+            messages: [
+                v("ipv6Address", `${free6}5 is outside network ${names.network}'s subnet ${dockerNet6}/64; choose an address inside it`),
+            ],
+        },
+        {
+            title: "connecting with the network address of the network's subnet",
+            resources: [att("l6", { container: names.bridged, ipv4Address: `${dockerNet}.0` })],
+            messages: [
+                v(
+                    "ipv4Address",
+                    `${dockerNet}.0 is the network address of network ${names.network}'s subnet ${dockerNet}.0/24; choose a host address inside it`,
+                ),
+            ],
+        },
+        {
+            title: "connecting with an address outside its Network's subnet (known when the program runs)",
+            resources: [
+                net("l7", { subnet: `10.189.${n}.0/24` }),
+                att("l8", { container: names.bridged, network: { ref: "l7" }, ipv4Address: `10.190.${n}.5` }),
+            ],
+            messages: [
+                'invalid NetworkAttachment "l8":',
+                v("ipv4Address", `10.190.${n}.5 is outside Network "l7"'s subnet 10.189.${n}.0/24; choose an address inside it`),
+            ],
+        },
+        {
+            title: "IPv6: connecting with an address outside its Network's IPv6 subnet (known when the program runs)",
+            resources: [
+                net("l9", { ipv6Subnet: `${free6}/64` }),
+                att("m1", { container: names.bridged, network: { ref: "l9" }, ipv6Address: `${other6}5` }),
+            ],
+            messages: [
+                'invalid NetworkAttachment "m1":',
+                v("ipv6Address", `${other6}5 is outside Network "l9"'s subnet ${free6}/64; choose an address inside it`),
+            ],
+        },
+        {
+            title: "a container's static address outside the subnet of a network on the host",
+            resources: [ctr("m2", { network: { mode: "networks", networks: [{ network: names.network, ipv4Address: `10.99.${n}.5` }] } })],
+            messages: [
+                v(
+                    "networks[0].ipv4Address",
+                    `10.99.${n}.5 is outside network ${names.network}'s subnet ${dockerNet}.0/24; choose an address inside it`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: a container's static address outside the IPv6 subnet of a network on the host",
+            resources: [ctr("m3", { network: { mode: "networks", networks: [{ network: names.network, ipv6Address: `${free6}5` }] } })],
+            messages: [
+                v(
+                    "networks[0].ipv6Address",
+                    `${free6}5 is outside network ${names.network}'s subnet ${dockerNet6}/64; choose an address inside it`,
+                ),
+            ],
+        },
+        // Known only once a container of the same deployment exists: refused during up, before the attachment touches anything.
+        {
+            title: "a default route into a container of the same deployment that has one (Docker's, mode bridge), during up",
+            resources: [
+                ctr("m4", { network: { mode: "bridge" } }),
+                veth("m5", { container: { ref: "m4" }, address: `${bridgeNet}.12/24`, containerIfName: "eth1" }),
+            ],
+            messages: [
+                "VethAttachment resource 'm5': property defaultRoute",
+                `\`defaultRoute\`: container "hnt-wm4-${sfx}" already has a default route (via `,
+                "dev eth0); set `defaultRoute: false` on this attachment, or remove the other route",
+            ],
+            at: "up",
+        },
+        {
+            title: "IPv6: an IPv6 default route into a container of the same deployment that has one (Docker's, mode bridge), during up",
+            resources: [
+                ctr("m6", { network: { mode: "bridge" } }),
+                veth("m7", { container: { ref: "m6" }, address: `${bridge6}12/64`, containerIfName: "eth1" }),
+            ],
+            messages: [
+                "VethAttachment resource 'm7': property defaultRoute",
+                `\`defaultRoute\`: container "hnt-wm6-${sfx}" already has an IPv6 default route (via `,
+                "dev eth0); set `defaultRoute: false` on this attachment, or remove the other route",
+            ],
+            at: "up",
+        },
     ];
 
     it("has at least 40 rows, 30 of them IPv6", () => {
         assert.ok(rows().length >= 40, `${rows().length} rows`);
         const six = rows().filter((r) => r.title.startsWith("IPv6: ")).length;
-        console.log(`      rows: ${rows().length}, IPv6: ${six}`);
+        const atUp = rows().filter((r) => r.at === "up").length;
+        console.log(`      rows: ${rows().length}, IPv6: ${six}; refused at preview: ${rows().length - atUp}, during up: ${atUp}`);
         assert.ok(six >= 30, `${six} IPv6 rows`);
     });
 
@@ -1347,13 +1594,23 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             }
             await stack.setConfig("resources", { value: JSON.stringify(row.resources) });
             const before = await snapshot();
-            await assert.rejects(stack.preview(), (err: Error) => {
+            const refused = (err: Error) => {
+                if (process.env.HOSTNET_SHOW_REFUSALS) console.log(err.message);
                 for (const m of row.messages) {
                     const found = typeof m === "string" ? err.message.includes(m) : m.test(err.message);
                     assert.ok(found, `expected\n  ${m}\nin:\n${err.message}`);
                 }
                 return true;
-            });
+            };
+            if (row.at === "up") {
+                try {
+                    await assert.rejects(stack.up(), refused);
+                } finally {
+                    await stack.destroy();
+                }
+            } else {
+                await assert.rejects(stack.preview(), refused);
+            }
             assert.equal(await snapshot(), before, "the host is byte for byte as it was");
             assert.deepEqual(await stackObjects(), [], "nothing carries the stack's owner mark");
         });

@@ -217,6 +217,11 @@ export class FakeKernel {
 
     // ---- direct API for tests and the fake Docker (never through the runner, never logged) ----
 
+    /** The namespace `pid` is in (a container's, by its pid), or undefined. */
+    nsOfPid(pid: number): FakeNetns | undefined {
+        return this.byPid.get(pid);
+    }
+
     /** A new namespace with `lo` up, as a container's; returns it (its pid is what nsenter targets). */
     addNamespace(label: string, pid = this.nextPid++): FakeNetns {
         const ns = new FakeNetns(label, pid);
@@ -549,13 +554,15 @@ export class FakeKernel {
      * Nothing anyone sees changes: a read.
      */
     private probe(argv: string[]): CommandResult {
-        const m = /^unshare --net ip link add name (\S+) type (\S+)$/.exec(argv.join(" "));
+        const m = /^unshare --net ip link add name (\S+) type (\S+)( vlan_filtering 1)?$/.exec(argv.join(" "));
         if (!m) return this.unknownCommand(argv);
         const verdict = this.faults.next({ layer: "ip", mutating: false, text: argv.join(" "), args: argv.slice(1) });
         if (verdict === "dead") return dead();
         if (verdict) return failed(verdict);
         const kind = m[2];
         if (!this.kinds.includes(kind)) return result(ERR.unknownKind);
+        // A bridge with VLAN filtering: this machine's kernel has none (as setting it on a bridge here answers).
+        if (m[3]) return kind === "bridge" && this.kinds.includes("bridge-vlan-filtering") ? ok() : result(ERR.notSupported);
         // A new namespace has only lo: a kind that needs a parent (or a VNI) refuses the bare request, in its own words.
         if (kind === "vxlan") return result(ERR.requiredAttributes);
         return kind === "macvlan" || kind === "ipvlan" ? result(ERR.invalid) : ok();

@@ -255,11 +255,12 @@ describe("MacvlanAttachment provider on the real host (a veth end as the parent)
             }
         });
 
-        it("a create that fails halfway (a default route already in the container) leaves nothing behind, under either name", async () => {
+        // It used to fail the create's last step (rolled back); it is now read first, and refused before anything is made.
+        it("a default route already in the container is refused at the start of create: nothing is made, under either name", async () => {
             await sh(["nsenter", "-t", String(pids.a), "-n", "ip", "route", "add", "default", "dev", "lo"]);
             try {
                 await assert.rejects(provider.create(inputs({ gateway: ip(100) })), {
-                    message: `failed to attach macvlan "eth0": container "${names.a}" already has a default route; drop \`gateway\` on this attachment (or remove the other route)`,
+                    message: `failed to attach macvlan "eth0":\n  - \`gateway\`: container "${names.a}" already has a default route (dev lo); drop \`gateway\` on this attachment, or remove the other route`,
                 });
                 const left = (await ipLinks(pids.a)).map((l) => l.ifname);
                 assert.deepEqual(left, ["lo"], "neither eth0 nor the temporary name is left");

@@ -292,15 +292,17 @@ describe("VethAttachment provider on the real host", function () {
             }
         });
 
-        it("a create that fails halfway leaves nothing behind", async () => {
-            // A default route already in the container makes the last step fail.
+        // A default route already in the container used to fail the create's last step (rolled back); it is now read
+        // first, and refused before anything is made. A create failing halfway on this host, and its rollback, is
+        // test/host/dualstack.provider.test.ts's duplicate address; every step's is test/unit/faults.test.ts's.
+        it("a default route already in the container is refused at the start of create, before anything is made", async () => {
             await sh(["nsenter", "-t", String(pid), "-n", "ip", "route", "add", "default", "dev", "lo"]);
             try {
                 await assert.rejects(provider.create!(inputs()), {
-                    message: `failed to attach "${hostIf}": container "${container}" already has a default route; set \`defaultRoute: false\` on this attachment (or remove the other route)`,
+                    message: `failed to attach "${hostIf}":\n  - \`defaultRoute\`: container "${container}" already has a default route (dev lo); set \`defaultRoute: false\` on this attachment, or remove the other route`,
                 });
-                assert.equal(await ipLink(hostIf), undefined, "host end rolled back");
-                assert.equal(await ipLink("eth0", pid), undefined, "peer rolled back");
+                assert.equal(await ipLink(hostIf), undefined, "no host end made");
+                assert.equal(await ipLink("eth0", pid), undefined, "no peer made");
             } finally {
                 await sh(["nsenter", "-t", String(pid), "-n", "ip", "route", "del", "default", "dev", "lo"]);
             }

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import {
+    nameTakenMessage,
     defaultDockerName,
     defaultHostIfName,
     defaultMac,
@@ -100,5 +101,22 @@ describe("naming", () => {
         assert.equal(t, temporaryIfName(owner));
         assert.notEqual(t, temporaryIfName(ownerMark(id("probe-lan", { type: "MacvlanAttachment", stack: "prod" }))));
         assert.notEqual(t, defaultHostIfName(owner, "probe-lan"));
+    });
+});
+
+describe("naming: the one wording of a name that is taken", () => {
+    it("names the field, the name, what holds it and whose it is; asks for another", () => {
+        assert.equal(
+            nameTakenMessage("hostIfName", "hn-web", "on the host", "hostnet/proj/stk/VethAttachment/db"),
+            '`hostIfName` "hn-web" is taken on the host (owned by VethAttachment "db" of stack proj/stk); choose another `hostIfName`',
+        );
+        assert.equal(
+            nameTakenMessage("name", "web", "by another container", null),
+            '`name` "web" is taken by another container (not made by this library); choose another `name`',
+        );
+        assert.equal(
+            nameTakenMessage("a.ifName", "eth1", 'in container "web"'),
+            '`a.ifName` "eth1" is taken in container "web"; choose another `ifName`',
+        );
     });
 });

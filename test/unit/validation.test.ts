@@ -625,3 +625,95 @@ describe("validation: MacvlanAttachment inputs, and Network drivers macvlan and 
         ]);
     });
 });
+
+describe("validation: the preview's blind spots (issue 18), one rule each", () => {
+    const veth = (over: Record<string, unknown>) => checkVethAttachmentInputs({ ...good, ...over }).map((f) => [f.property, f.reason]);
+
+    it("a gateway that is the network or broadcast address of the attachment's subnet, IPv4 and IPv6", () => {
+        assert.deepEqual(veth({ address: "10.77.1.5/24", gateway: "10.77.1.0" }), [
+            [
+                "gateway",
+                "`gateway` 10.77.1.0 is the network address of the subnet of `address` 10.77.1.5/24, not a router's; use the router's address in that subnet (usually the bridge's)",
+            ],
+        ]);
+        assert.deepEqual(veth({ address: "10.77.1.5/24", gateway: "10.77.1.255" }), [
+            [
+                "gateway",
+                "`gateway` 10.77.1.255 is the broadcast address of the subnet of `address` 10.77.1.5/24, not a router's; use the router's address in that subnet (usually the bridge's)",
+            ],
+        ]);
+        assert.deepEqual(veth({ address: undefined, addresses: ["10.77.1.5/24", "fd17:77::5/64"], ipv6Gateway: "FD17:77:0::" }), [
+            [
+                "ipv6Gateway",
+                "`ipv6Gateway` FD17:77:0:: is the network address of the subnet of `addresses[1]` fd17:77::5/64, not a router's; use the router's address in that subnet (usually the bridge's)",
+            ],
+        ]);
+        // IPv6 has no broadcast address: its all-ones host part is a host's; in a /31 every address is a host's.
+        assert.deepEqual(veth({ address: undefined, addresses: ["fd17:77::5/64"], ipv6Gateway: "fd17:77::ffff:ffff:ffff:ffff" }), []);
+        assert.deepEqual(veth({ address: "10.77.1.5/31", gateway: "10.77.1.4" }), []);
+        assert.deepEqual(veth({ address: "10.77.1.5/24", gateway: "10.77.1.1" }), []);
+    });
+
+    it("MacvlanAttachment: the same gateway rule", () => {
+        const mv = {
+            container: "hn-dev-probe",
+            parent: "eth0",
+            kind: "macvlan",
+            mode: "bridge",
+            addresses: ["fd00:1::50/64", "192.168.1.50/24"],
+            containerIfName: "eth0",
+            owner: "hostnet/p/s/MacvlanAttachment/probe",
+        };
+        assert.deepEqual(
+            checkMacvlanAttachmentInputs({ ...mv, gateway: "192.168.1.0" }).map((f) => f.reason),
+            [
+                "`gateway` 192.168.1.0 is the network address of the subnet of `addresses[1]` 192.168.1.50/24, not a router's; use the router's address in that subnet (the LAN router's)",
+            ],
+        );
+    });
+
+    it("a container: network mode that names the container itself", () => {
+        const failures = checkDockerContainerInputs({
+            name: "hn-web",
+            image: "hostnet/busybox:1",
+            networkMode: "container:hn-web",
+            ports: ["8080:80"],
+            labels: {},
+        });
+        assert.deepEqual(failures, [
+            {
+                property: "networkMode",
+                reason: '`networkMode` "container:hn-web" names this container itself: a container cannot share its own network namespace; name another container, or use another network mode',
+            },
+        ]);
+        assert.deepEqual(
+            checkDockerContainerInputs({ name: "hn-web", image: "hostnet/busybox:1", networkMode: "container:hn-db", labels: {} }),
+            [],
+        );
+    });
+
+    it("a Bridge address given twice, also in two IPv6 spellings or two prefix lengths", () => {
+        const reasons = (addresses: string[]) => checkBridgeInputs({ name: "hnbr0", addresses, up: true, owner: "o" }).map((f) => f.reason);
+        assert.deepEqual(reasons(["10.77.1.1/24", "10.77.1.1/24"]), [
+            "`addresses` lists 10.77.1.1 twice (`addresses[0]` and `addresses[1]`); give each address once",
+        ]);
+        assert.deepEqual(reasons(["10.77.1.1/24", "fd17::3/64", "FD17:0::3/64"]), [
+            "`addresses` lists fd17::3 twice (`addresses[1]` and `addresses[2]`); give each address once",
+        ]);
+        assert.deepEqual(reasons(["10.77.1.1/24", "10.77.1.1/16"]), [
+            "`addresses` lists 10.77.1.1 twice (`addresses[0]` and `addresses[1]`); give each address once",
+        ]);
+    });
+
+    it("a static address against a network's subnet: outside it, its network address, its gateway (IPv4 and IPv6)", () => {
+        assert.equal(
+            staticAddressFailure("ipv4Address", "10.99.0.5", "network lab", "10.77.1.0/24"),
+            "`ipv4Address` 10.99.0.5 is outside network lab's subnet 10.77.1.0/24; choose an address inside it",
+        );
+        assert.equal(
+            staticAddressFailure("ipv6Address", "fd17:99::5", "network lab", "fd17:77::/64"),
+            "`ipv6Address` fd17:99::5 is outside network lab's subnet fd17:77::/64; choose an address inside it",
+        );
+        assert.equal(staticAddressFailure("ipv6Address", "fd17:77::5", "network lab", "fd17:77::/64"), undefined);
+    });
+});

@@ -122,13 +122,17 @@ function shortHash(text: string, length: number): string {
 }
 
 /**
- * The refusal to create an object whose name is taken: the one wording for
- * interfaces, containers and networks. `object` is e.g. `container "web"`,
- * `kind` e.g. `a container`, `field` the input that chose the name.
+ * The refusal of a name that is taken: the one wording for interfaces,
+ * containers and networks, at preview and at the start of create. `field`
+ * is the input that chose the name (`hostIfName`, `a.ifName`); `where` what
+ * holds it, e.g. `on the host`, `in container "web"`, `by another
+ * container`; `mark` the holder's ownership mark when it was read (null: it
+ * has none, not made by this library; undefined: not told).
  */
-export function alreadyExistsMessage(object: string, kind: string, owner: string | undefined, field: string): string {
-    const whose = owner ? `owned by "${owner}"` : "not made by this library";
-    return `failed to create ${object}: ${kind} of that name already exists (${whose}); choose another \`${field}\``;
+export function nameTakenMessage(field: string, name: string, where: string, mark?: string | null): string {
+    const whose = mark === undefined ? "" : mark ? ` (owned by ${describeOwner(mark)})` : " (not made by this library)";
+    const leaf = field.slice(field.lastIndexOf(".") + 1);
+    return `\`${field}\` "${name}" is taken ${where}${whose}; choose another \`${leaf}\``;
 }
 
 /**

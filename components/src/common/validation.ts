@@ -235,7 +235,29 @@ export function checkGatewayInSubnet(
     if (!contains(cidr, gw) && !isLinkLocal(gw)) {
         return `\`${fields.gateway}\` ${gateway} is outside the subnet of \`${fields.address}\` ${address}: the default route could not reach it; use an address in that subnet (usually the bridge's)`;
     }
-    return undefined;
+    return gatewayEdgeFailure(gateway, address, fields, "usually the bridge's");
+}
+
+/**
+ * The one rule of a gateway on its subnet's edge: the network address of the
+ * subnet of `address` (IPv6's all-zero host part too) or, for IPv4, its
+ * broadcast address, is no router's (up to /30 and /126, as checkCidr: in a
+ * /31 or /32 every address is a host's). Undefined when the gateway is
+ * neither, or either value is not valid (their own checks say why).
+ */
+export function gatewayEdgeFailure(
+    gateway: string,
+    address: string,
+    fields: { gateway: string; address: string },
+    whose: string,
+): string | undefined {
+    const cidr = parseCidr(address);
+    const gw = parseAddress(gateway);
+    if (!cidr || gw === undefined || cidr.family !== gw.family || !contains(cidr, gw)) return undefined;
+    if (cidr.prefix > MAX_SUBNET_PREFIX[cidr.family]) return undefined;
+    const which = gw.value === networkOf(cidr) ? "network" : cidr.family === 4 && gw.value === lastOf(cidr) ? "broadcast" : undefined;
+    if (!which) return undefined;
+    return `\`${fields.gateway}\` ${gateway} is the ${which} address of the subnet of \`${fields.address}\` ${address}, not a router's; use the router's address in that subnet (${whose})`;
 }
 
 export function checkBoolean(field: string, value: unknown): string | undefined {

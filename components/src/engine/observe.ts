@@ -14,6 +14,7 @@
 
 import { OWNER_LABEL, sameStack } from "../common/naming";
 import * as addr from "../common/address";
+import { inSubnet, staticAddressFailure } from "../common/validation";
 import * as docker from "../host/docker";
 import { currentHostKey } from "../host/hostScope";
 import * as networks from "../host/dockerNetworks";
@@ -306,6 +307,25 @@ export interface AllocationRange {
 /** True when a Docker network has IPv6 on and an IPv6 subnet (so a container on it may be given an IPv6 address). */
 export function hasIPv6Subnet(n: networks.NetworkInspect): boolean {
     return n.EnableIPv6 === true && (n.IPAM.Config ?? []).some((c) => c.Subnet?.includes(":"));
+}
+
+/**
+ * Why a container cannot have the static `address` (either family), given
+ * in `field`, on Docker network `n` as the host has it: outside its subnet
+ * of that family, or its network, broadcast or gateway address
+ * (staticAddressFailure's rule, the one the program applies to a Network it
+ * declares). Undefined when it can, or when `n` has no subnet of the
+ * address's family (the IPv6 refusal says so apart).
+ */
+export function networkAddressFailure(field: string, n: networks.NetworkInspect, address: string): string | undefined {
+    const family = addr.parseAddress(address)?.family;
+    const configs = (n.IPAM.Config ?? []).filter((c) => c.Subnet !== undefined && addr.familyOf(c.Subnet) === family);
+    if (family === undefined || configs.length === 0) return undefined;
+    const home = configs.find((c) => inSubnet(address, c.Subnet!)) ?? configs[0];
+    const sublink = n.Driver === "macvlan" || n.Driver === "ipvlan";
+    // Docker gives a bridge network the subnet's first address as its gateway when none is set; a macvlan network has none of its own.
+    const gateway = home.Gateway ? addr.addressPart(home.Gateway) : sublink ? "" : undefined;
+    return staticAddressFailure(field, address, `network ${n.Name}`, home.Subnet!, gateway, sublink ? "the LAN's router" : undefined);
 }
 
 /**

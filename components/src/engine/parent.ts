@@ -35,7 +35,7 @@ const KERNEL_OPTION: Record<string, string> = {
 const KIND_NAME: Record<string, string> = { vlan: "802.1Q VLAN" };
 
 /** "this kernel", or "the kernel of host b" inside another host's scope. */
-function theKernel(): string {
+export function theKernel(): string {
     const host = currentHostKey();
     return host === "" ? "this kernel" : `the kernel of host ${host}`;
 }

@@ -76,6 +76,8 @@ export interface RouteInfo {
     dst: string;
     gateway?: string;
     dev: string;
+    /** Absent when 0 (`ip -j` leaves it out); an IPv6 route added without one has 1024. */
+    metric?: number;
 }
 
 /**

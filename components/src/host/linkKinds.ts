@@ -27,9 +27,9 @@ import { HostCommandError, NotSupportedError } from "./errors";
 import { currentHostKey } from "./hostScope";
 import { runHost } from "./run";
 
-/** The argv of the probe for `kind` (run on the host the current scope names). */
-export function probeArgv(kind: string): string[] {
-    return ["unshare", "--net", "ip", "link", "add", "name", "hn-probe", "type", kind];
+/** The argv of the probe for `kind`, with the kind's `options` (run on the host the current scope names). */
+export function probeArgv(kind: string, options: readonly string[] = []): string[] {
+    return ["unshare", "--net", "ip", "link", "add", "name", "hn-probe", "type", kind, ...options];
 }
 
 const known = new Map<string, Promise<boolean | undefined>>(); // `${host}|${kind}`
@@ -39,11 +39,11 @@ const known = new Map<string, Promise<boolean | undefined>>(); // `${host}|${kin
  * when it cannot, undefined when that cannot be found out here (the probe
  * could not run).
  */
-export function kernelHasLinkKind(kind: string): Promise<boolean | undefined> {
-    const key = `${currentHostKey()}|${kind}`;
+export function kernelHasLinkKind(kind: string, options: readonly string[] = []): Promise<boolean | undefined> {
+    const key = `${currentHostKey()}|${[kind, ...options].join(" ")}`;
     let answer = known.get(key);
     if (!answer) {
-        answer = probe(kind);
+        answer = probe(kind, options);
         known.set(key, answer);
         // A failure of the probe itself is not remembered: the next check asks again.
         answer.catch(() => known.get(key) === answer && known.delete(key));
@@ -51,9 +51,19 @@ export function kernelHasLinkKind(kind: string): Promise<boolean | undefined> {
     return answer;
 }
 
-async function probe(kind: string): Promise<boolean | undefined> {
+/**
+ * True when the kernel can make a bridge with VLAN filtering on
+ * (CONFIG_BRIDGE_VLAN_FILTERING): the same probe, with the option (a kernel
+ * without it answers "Operation not supported"); undefined when it cannot be
+ * asked.
+ */
+export function kernelHasBridgeVlanFiltering(): Promise<boolean | undefined> {
+    return kernelHasLinkKind("bridge", ["vlan_filtering", "1"]);
+}
+
+async function probe(kind: string, options: readonly string[]): Promise<boolean | undefined> {
     try {
-        await runHost(`find out whether the kernel has ${kind} links`, probeArgv(kind));
+        await runHost(`find out whether the kernel has ${[kind, ...options].join(" ")} links`, probeArgv(kind, options));
         return true;
     } catch (err) {
         if (err instanceof NotSupportedError) return false;

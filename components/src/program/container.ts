@@ -6,10 +6,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NetMode, portsRefusal } from "../common/modes";
 import { checkDockerContainerInputs } from "../common/specs/dockerContainer";
-import { staticAddressFailure } from "../common/validation";
 import { DockerContainer, DockerContainerArgs, dockerContainerInputs } from "./dockerContainer";
 import { HostRef, hostSetMembers, rememberHost, resolveHost } from "./host";
-import { declaredSubnetOf } from "./network";
+import { declaredAddressFailures } from "./network";
 import { checkPromptly, refuse } from "./promptCheck";
 import { containerIdOf, ContainerLike, ContainerRef, networkIdOf, NetworkRef } from "./refs";
 
@@ -101,37 +100,9 @@ export function resolveNetwork(
                 refuse(what, ["`network.networks` must list at least one network"]);
             }
             // A static address on a Network of this program is checked against its declared subnet now, in the preview.
-            const failures = network.networks.flatMap((e, i) => {
-                const net = declaredSubnetOf(e.network);
-                if (!net) return [];
-                const reasons: string[] = [];
-                for (const [field, address, subnet, gw] of [
-                    ["ipv4Address", e.ipv4Address, net.subnet, net.gateway],
-                    ["ipv6Address", e.ipv6Address, net.ipv6Subnet, net.ipv6Gateway],
-                ] as const) {
-                    if (typeof address !== "string") continue;
-                    const at = `network.networks[${i}].${field}`;
-                    if (field === "ipv6Address" && subnet === undefined && (net.enableIpv6 === undefined || net.enableIpv6 === false)) {
-                        reasons.push(
-                            `\`${at}\` ${address}: Network "${net.name}" has no IPv6 subnet; give it \`ipv6Subnet\`, or drop \`ipv6Address\``,
-                        );
-                        continue;
-                    }
-                    if (typeof subnet !== "string") continue;
-                    const gateway = typeof gw === "string" ? gw : undefined;
-                    if (gw !== undefined && gateway === undefined) continue;
-                    const reason = staticAddressFailure(
-                        at,
-                        address,
-                        `Network "${net.name}"`,
-                        subnet,
-                        gateway,
-                        net.driver === "macvlan" || net.driver === "ipvlan" ? "the LAN's router" : undefined,
-                    );
-                    if (reason) reasons.push(reason);
-                }
-                return reasons;
-            });
+            const failures = network.networks.flatMap((e, i) =>
+                declaredAddressFailures(e.network, `network.networks[${i}]`, e.ipv4Address, e.ipv6Address),
+            );
             if (failures.length > 0) refuse(what, failures);
             const networks = network.networks.map((e) =>
                 pulumi

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { defaultDockerName } from "../common/naming";
 import { SUBLINK_MODES, SublinkKind } from "../common/specs/macvlanAttachment";
 import { checkNetworkInputs } from "../common/specs/network";
+import { staticAddressFailure } from "../common/validation";
 import { engineResource } from "./engineResource";
 import { HostRef, rememberHost, rememberHostSet, resolveHost, ResolvedHost } from "./host";
 import { ParentRef, parentNameOf, SublinkMode } from "./macvlanAttachment";
@@ -138,6 +139,47 @@ interface DeclaredSubnet {
 /** The subnet and gateway `ref` was declared with, when it is a Network of this program. */
 export function declaredSubnetOf(ref: unknown): DeclaredSubnet | undefined {
     return typeof ref === "object" && ref !== null ? declared.get(ref) : undefined;
+}
+
+/**
+ * Why static addresses on `ref` cannot be had, when it is a Network of this
+ * program whose addressing is known now: an IPv6 address on a network
+ * without IPv6, an address outside its subnet, its network, broadcast or
+ * gateway address (staticAddressFailure's rule). `at` names the fields,
+ * e.g. `network.networks[0]` (then `network.networks[0].ipv4Address`), or
+ * "" for the fields themselves (`ipv4Address`). Empty when they can, or
+ * when `ref` is not such a Network (the provider's check reads the host).
+ */
+export function declaredAddressFailures(ref: unknown, at: string, ipv4Address?: unknown, ipv6Address?: unknown): string[] {
+    const net = declaredSubnetOf(ref);
+    if (!net) return [];
+    const reasons: string[] = [];
+    for (const [field, address, subnet, gw] of [
+        ["ipv4Address", ipv4Address, net.subnet, net.gateway],
+        ["ipv6Address", ipv6Address, net.ipv6Subnet, net.ipv6Gateway],
+    ] as const) {
+        if (typeof address !== "string") continue;
+        const name = at === "" ? field : `${at}.${field}`;
+        if (field === "ipv6Address" && subnet === undefined && (net.enableIpv6 === undefined || net.enableIpv6 === false)) {
+            reasons.push(
+                `\`${name}\` ${address}: Network "${net.name}" has no IPv6 subnet; give it \`ipv6Subnet\`, or drop \`ipv6Address\``,
+            );
+            continue;
+        }
+        if (typeof subnet !== "string") continue;
+        const gateway = typeof gw === "string" ? gw : undefined;
+        if (gw !== undefined && gateway === undefined) continue;
+        const reason = staticAddressFailure(
+            name,
+            address,
+            `Network "${net.name}"`,
+            subnet,
+            gateway,
+            net.driver === "macvlan" || net.driver === "ipvlan" ? "the LAN's router" : undefined,
+        );
+        if (reason) reasons.push(reason);
+    }
+    return reasons;
 }
 
 /**

@@ -8,7 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkNetworkAttachmentInputs } from "../common/specs/networkAttachment";
 import { engineResource } from "./engineResource";
 import { HostRef, hostSetMembers, rememberHost, resolveHost } from "./host";
-import { checkPromptly, ownerOf } from "./promptCheck";
+import { declaredAddressFailures } from "./network";
+import { checkPromptly, ownerOf, refuse } from "./promptCheck";
 import { containerIdOf, ContainerRef, networkIdOf, NetworkRef } from "./refs";
 
 export interface NetworkAttachmentArgs {
@@ -58,6 +59,9 @@ export class NetworkAttachment extends pulumi.CustomResource {
             ...(host ? { host: host.input } : {}),
         };
         checkPromptly(what, inputs, checkNetworkAttachmentInputs);
+        // A static address on a Network of this program is checked against its declared subnet now, in the preview.
+        const failures = declaredAddressFailures(args.network, "", args.ipv4Address, args.ipv6Address);
+        if (failures.length > 0) refuse(what, failures);
         // On a swarm's overlay: made once its host's engine joined the swarm, removed before it leaves.
         const members = hostSetMembers(host, [args.network]);
         super(

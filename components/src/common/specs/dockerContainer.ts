@@ -69,6 +69,14 @@ export function checkDockerContainerInputs(inputs: Record<string, unknown>): Inp
     });
     const mode = inputs.networkMode;
     if (typeof mode !== "string" || containsUnknown(mode) || failures.some((f) => f.property === "networkMode")) return failures;
+    const self = mode.startsWith("container:") ? mode.slice("container:".length) : undefined;
+    if (self !== undefined && typeof inputs.name === "string" && !containsUnknown(inputs.name) && self === inputs.name) {
+        failures.push({
+            property: "networkMode",
+            reason: `\`networkMode\` ${JSON.stringify(mode)} names this container itself: a container cannot share its own network namespace; name another container, or use another network mode`,
+        });
+        return failures;
+    }
     const ports = inputs.ports;
     const portsReason = Array.isArray(ports) && ports.length > 0 ? portsRefusal(netModeOf(mode), mode) : undefined;
     if (portsReason) failures.push({ property: "ports", reason: portsReason });

@@ -16,6 +16,7 @@ import {
     checkMac,
     checkMtu,
     containsUnknown,
+    gatewayEdgeFailure,
     inSubnet,
     InputFailure,
 } from "../validation";
@@ -123,6 +124,15 @@ export function checkMacvlanAttachmentInputs(inputs: Record<string, unknown>): I
                         ? "`gateway` needs an IPv4 address on its subnet in `addresses`: the default route must reach it; add one, or drop `gateway`"
                         : `\`gateway\` ${gateway} is outside the subnets of \`addresses\` (${v4.join(", ")}): the default route could not reach it; use the LAN router's address on one of them`,
                 );
+            } else {
+                const i = (addresses as string[]).findIndex((a) => familyOf(a) === 4 && inSubnet(gateway, a));
+                const reason = gatewayEdgeFailure(
+                    gateway,
+                    (addresses as string[])[i],
+                    { gateway: "gateway", address: `addresses[${i}]` },
+                    "the LAN router's",
+                );
+                if (reason) fail("gateway", reason);
             }
         }
     }

@@ -21,9 +21,11 @@ import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { ExistsError, NotSupportedError } from "../../host/errors";
 import * as firewall from "../../host/firewall";
 import * as ip from "../../host/ip";
+import { kernelHasBridgeVlanFiltering } from "../../host/linkKinds";
 import { dadStep, enableIPv6Step } from "../addressing";
 import * as records from "../../host/records";
 import { hostAddresses } from "../observe";
+import { theKernel } from "../parent";
 import { callStep, describe, execute, HOST, ipStep, making, Plan, Step, undoneBy } from "../plan";
 import { claim, declare } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
@@ -222,10 +224,12 @@ function liveOf(link: ip.LinkInfo): LiveSettings {
 
 function vlanExplained(name: string, want: BridgeInputs, err: unknown): Error | undefined {
     if (!want.vlanFiltering || !(err instanceof NotSupportedError)) return undefined;
-    return new Error(
-        `failed to configure bridge "${name}": this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING); leave \`vlanFiltering\` unset or false`,
-        { cause: err },
-    );
+    return new Error(`failed to configure bridge "${name}": ${noVlanFiltering()}`, { cause: err });
+}
+
+/** The one wording of a kernel without bridge VLAN filtering, at preview (the host read) and where the kernel says so. */
+function noVlanFiltering(): string {
+    return `\`vlanFiltering\`: ${theKernel()} has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING); leave \`vlanFiltering\` unset or false, or run on a kernel built with it`;
 }
 
 /**
@@ -402,6 +406,10 @@ async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, 
             property: "addresses",
             reason: `\`addresses\` of bridge ${inputs.name} repeat an address of ${describeOwner(otherAddress)}; give each interface its own`,
         });
+
+    // Read from the host (a probe in a throw-away namespace, once per process): refused before anything is made.
+    if (inputs.vlanFiltering === true && (await kernelHasBridgeVlanFiltering()) === false)
+        failures.push({ property: "vlanFiltering", reason: noVlanFiltering() });
 
     const unchanged =
         olds && Object.keys(olds).length > 0 && (["name", "addresses", "adopt"] as const).every((k) => sameValue(olds[k], inputs[k]));

@@ -9,6 +9,7 @@
 import { ModeUse, modeRefusal, netModeOf } from "../../common/modes";
 import { OWNER_LABEL, sameStack } from "../../common/naming";
 import * as docker from "../../host/docker";
+import * as ip from "../../host/ip";
 import { isClaimed } from "../registry";
 
 export interface ContainerNetns {
@@ -45,7 +46,7 @@ export async function containerFailure(
     container: string,
     owner: string,
     use: ModeUse,
-): Promise<{ reason?: string; pid?: number }> {
+): Promise<{ reason?: string; pid?: number; name?: string }> {
     const c = await docker.inspectContainer(container);
     if (!c) {
         return isClaimed("container", container)
@@ -58,7 +59,65 @@ export async function containerFailure(
             ? {}
             : { reason: `\`${field}\` "${container}" is ${c.State.Status}, not running; start it first` };
     }
-    const why = modeRefusal(use, netModeOf(c.HostConfig.NetworkMode));
-    if (why) return { reason: `\`${field}\` "${container}" uses network mode ${c.HostConfig.NetworkMode}: ${why}` };
-    return { pid: c.State.Pid };
+    const reason = containerModeReason(field, container, c.HostConfig.NetworkMode, use);
+    if (reason) return { reason };
+    // Its name, for messages: a Container resource passes its id.
+    return { pid: c.State.Pid, name: c.Name.replace(/^\//, "") };
+}
+
+/**
+ * The one rule of a default route a resource means to give a container
+ * (VethAttachment's `defaultRoute`, MacvlanAttachment's `gateway`): the
+ * container's namespace (`pid`) must not have one of that `family` already
+ * through another interface than `ownDevs` (this resource's own, changed in
+ * place), or the kernel refuses the route halfway through the create ("File
+ * exists"). Read from the host at preview, and again at the start of create.
+ * `field` and `instead` make the message: "`defaultRoute`: container "c"
+ * already has a default route (via 10.1.0.1 dev eth0); set ...".
+ */
+export async function defaultRouteFailure(
+    field: string,
+    container: string,
+    pid: number,
+    family: 4 | 6,
+    ownDevs: readonly string[],
+    instead: string,
+    stackOwner?: string,
+): Promise<string | undefined> {
+    // Only a route of the metric the library's own would have (the kernel's default: 0, IPv6 1024) is in the way.
+    const metric = family === 4 ? 0 : 1024;
+    const routes = (await ip.getDefaultRoutes(pid, family)).filter((r) => !ownDevs.includes(r.dev) && (r.metric ?? metric) === metric);
+    for (const other of routes) {
+        // At preview, a route through another interface of the same stack may be on its way out in the same
+        // deployment (the default route moved from one attachment to another): create checks again.
+        if (stackOwner !== undefined && (await stackOwnsDevice(pid, other.dev, stackOwner))) continue;
+        const which = family === 4 ? "a default route" : "an IPv6 default route";
+        const via = other.gateway ? `via ${other.gateway} dev ${other.dev}` : `dev ${other.dev}`;
+        return `\`${field}\`: container "${container}" already has ${which} (${via}); ${instead}, or remove the other route`;
+    }
+    return undefined;
+}
+
+/**
+ * True when the container's interface `dev` is one a resource of the stack of
+ * `owner` made: it carries the stack's mark (a MacvlanAttachment's), or it is
+ * a veth whose host end does (a VethAttachment's).
+ */
+async function stackOwnsDevice(pid: number, dev: string, owner: string): Promise<boolean> {
+    const link = await ip.getLink(dev, pid);
+    if (!link) return false;
+    if (sameStack(link.ifalias, owner)) return true;
+    if (link.link_index === undefined) return false;
+    const host = (await ip.listLinksWithAddresses()).find((l) => l.ifindex === link.link_index);
+    return host !== undefined && sameStack(host.ifalias, owner);
+}
+
+/**
+ * The engine's one wording of a container whose mode, as Docker reports it
+ * (`dockerMode`), cannot take `use` (by the table in common/modes.ts):
+ * "`container` "web" uses network mode host: <why>"; undefined when it can.
+ */
+export function containerModeReason(field: string, container: string, dockerMode: string, use: ModeUse): string | undefined {
+    const why = modeRefusal(use, netModeOf(dockerMode));
+    return why && `\`${field}\` "${container}" uses network mode ${dockerMode}: ${why}`;
 }

@@ -13,7 +13,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
 import { modeRefusal, netModeOf } from "../../common/modes";
-import { describeOwner, isOwnedBy, OWNER_LABEL } from "../../common/naming";
+import { describeOwner, isOwnedBy, OWNER_LABEL, nameTakenMessage } from "../../common/naming";
 import {
     checkDockerContainerInputs,
     DockerContainerInputs,
@@ -24,7 +24,7 @@ import { containsUnknown, failuresError, InputFailure, isBuiltinNetworkMode, isK
 import * as docker from "../../host/docker";
 import { netnsOf } from "../../host/netns";
 import { DockerApiError } from "../../host/errors";
-import { foreignHolder, hasIPv6Subnet, networkOnHost, parentAddressClash } from "../observe";
+import { foreignHolder, hasIPv6Subnet, networkAddressFailure, networkOnHost, parentAddressClash } from "../observe";
 import { callStep, describe, execute, making, Plan } from "../plan";
 import { claim, claimAcrossHosts, claimant, isClaimed, swarmNetwork } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
@@ -284,10 +284,7 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
         const existing = await docker.inspectContainer(inputs.name);
         const owner = existing?.Config.Labels?.[OWNER_LABEL];
         if (existing && !isOwnedBy(owner, inputs.owner)) {
-            fail(
-                "name",
-                `\`name\` "${inputs.name}" is taken by another container (${owner ? `owned by ${describeOwner(owner)}` : "not made by this library"}); choose another \`name\``,
-            );
+            fail("name", nameTakenMessage("name", inputs.name, "by another container", owner ?? null));
         }
     }
     if (known(inputs.image) && !(await docker.imageExists(inputs.image))) {
@@ -311,7 +308,7 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
             if (why) fail("networkMode", `\`networkMode\`: container "${target}" uses network mode ${t.HostConfig.NetworkMode}: ${why}`);
         }
     }
-    for (const e of known(inputs.networks) ? (inputs.networks ?? []) : []) {
+    for (const [i, e] of (known(inputs.networks) ? (inputs.networks ?? []) : []).entries()) {
         if (isBuiltinNetworkMode(e.network)) continue;
         const on = await networkOnHost(e.network);
         const n = on?.inspect;
@@ -329,7 +326,15 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
                 `\`networks\`: network ${n.Name} has no IPv6 subnet, so it cannot give address ${e.ipv6Address}; make the network with \`ipv6Subnet\`, or drop \`ipv6Address\``,
             );
         }
-        for (const a of [e.ipv4Address, e.ipv6Address]) {
+        for (const [field, a] of [
+            ["ipv4Address", e.ipv4Address],
+            ["ipv6Address", e.ipv6Address],
+        ] as const) {
+            const outside = a ? networkAddressFailure(`networks[${i}].${field}`, n, a) : undefined;
+            if (outside) {
+                fail("networks", outside);
+                continue;
+            }
             const holder = a ? await foreignHolder(n, a, inputs.owner, inputs.name) : undefined;
             const clash = a ? await parentAddressClash(n, a) : undefined;
             if (holder)

@@ -15,7 +15,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
-import { describeOwner, isOwnedBy, markedByMac, sameStack, temporaryIfName } from "../../common/naming";
+import { describeOwner, isOwnedBy, markedByMac, sameStack, temporaryIfName, nameTakenMessage } from "../../common/naming";
 import { checkMacvlanAttachmentInputs, MacvlanAttachmentInputs, MacvlanAttachmentOutputs } from "../../common/specs/macvlanAttachment";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as docker from "../../host/docker";
@@ -26,7 +26,7 @@ import { dadStep, enableIPv6Step } from "../addressing";
 import { checkParent, kernelKindFailure } from "../parent";
 import { callStep, describe, execute, HOST, ipStep, making, Netns, Plan, Step } from "../plan";
 import { claim, claimant } from "../registry";
-import { containerFailure, containerNetns } from "./containerNetns";
+import { containerFailure, containerNetns, defaultRouteFailure } from "./containerNetns";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 const replaceOnChange = ["container", "parent", "kind", "mode", "containerIfName", "mac", "owner"] as const;
@@ -280,19 +280,35 @@ async function hostFailures(
     }
 
     let pid: number | undefined;
+    let shown = inputs.container;
     if (known(inputs.container)) {
         const c = await containerFailure("container", inputs.container, inputs.owner, "macvlanAttachment");
         if (c.reason) fail("container", c.reason);
         pid = c.pid;
+        shown = c.name ?? shown;
     }
     if (pid !== undefined && known(inputs.containerIfName)) {
         const inside = await ip.getLink(inputs.containerIfName, pid);
         if (inside && !ownLink(inside, inputs.owner)) {
-            fail(
-                "containerIfName",
-                `\`containerIfName\` "${inputs.containerIfName}" is taken in container "${inputs.container}"; choose another \`containerIfName\``,
-            );
+            fail("containerIfName", nameTakenMessage("containerIfName", inputs.containerIfName, `in container "${inputs.container}"`));
         }
+    }
+    if (pid !== undefined && known(inputs.gateway) && inputs.gateway && known(inputs.containerIfName)) {
+        // Its own interface's route (changed in place, or the one a replacement takes away first) is not another's.
+        const own = [
+            inputs.containerIfName,
+            ...(olds?.container === inputs.container && olds?.containerIfName ? [olds.containerIfName] : []),
+        ];
+        const reason = await defaultRouteFailure(
+            "gateway",
+            shown,
+            pid,
+            4,
+            own,
+            "drop `gateway` on this attachment",
+            phase === "preview" ? inputs.owner : undefined,
+        );
+        if (reason) fail("gateway", reason);
     }
 
     if (!known(inputs.parent) || !known(inputs.kind) || !known(inputs.mode)) return failures;

@@ -16,7 +16,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
-import { describeOwner, isOwnedBy, OWNER_LABEL } from "../../common/naming";
+import { describeOwner, isOwnedBy, OWNER_LABEL, nameTakenMessage } from "../../common/naming";
 import { checkNetworkInputs, networkHasIPv6, NetworkInputs, NetworkOutputs } from "../../common/specs/network";
 import { containsUnknown, failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as networks from "../../host/dockerNetworks";
@@ -215,10 +215,7 @@ async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>
         const taken = all.find((n) => n.Name === inputs.name);
         const owner = taken?.Labels?.[OWNER_LABEL];
         if (taken && !isOwnedBy(owner, inputs.owner)) {
-            fail(
-                "name",
-                `\`name\` "${inputs.name}" is taken by another Docker network (${owner ? `owned by ${describeOwner(owner)}` : "not made by this library"}); choose another \`name\``,
-            );
+            fail("name", nameTakenMessage("name", inputs.name, "by another Docker network", owner ?? null));
         }
     }
     const host = subnets.length > 0 ? await hostAddresses() : [];

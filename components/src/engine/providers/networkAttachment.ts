@@ -14,9 +14,9 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
-import { modeRefusal, netModeOf } from "../../common/modes";
+import { containerModeReason } from "./containerNetns";
 import { connectionMark, describeOwner, OWNER_LABEL } from "../../common/naming";
-import { foreignHolder, hasIPv6Subnet, networkOnHost, parentAddressClash } from "../observe";
+import { foreignHolder, hasIPv6Subnet, networkAddressFailure, networkOnHost, parentAddressClash } from "../observe";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { callStep, describe, execute, Plan } from "../plan";
 import { claim, claimAcrossHosts, claimant, isClaimed, swarmNetwork } from "../registry";
@@ -219,8 +219,8 @@ async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<Netw
                 `\`container\` "${inputs.container}" does not exist; create it first, or pass the Container resource that makes it`,
             );
     } else if (c) {
-        const why = modeRefusal("networkAttachment", netModeOf(c.HostConfig.NetworkMode));
-        if (why) fail("container", `\`container\` "${inputs.container}" uses network mode ${c.HostConfig.NetworkMode}: ${why}`);
+        const reason = containerModeReason("container", inputs.container, c.HostConfig.NetworkMode, "networkAttachment");
+        if (reason) fail("container", reason);
     }
     const on = known(inputs.network) ? await networkOnHost(inputs.network) : undefined;
     const n = on?.inspect;
@@ -246,6 +246,11 @@ async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<Netw
     }
     for (const k of given) {
         if (!n) break;
+        const outside = networkAddressFailure(k, n, inputs[k]!);
+        if (outside) {
+            fail(k, outside);
+            continue;
+        }
         const holder = await foreignHolder(n, inputs[k]!, inputs.owner, c?.Name);
         const clash = await parentAddressClash(n, inputs[k]!);
         if (holder) fail(k, `\`${k}\` ${inputs[k]} on network ${n.Name} is already used by container "${holder}"; choose a free address`);

@@ -8,7 +8,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
-import { defaultMac, describeOwner, isOwnedBy, markedByMac, sameStack } from "../../common/naming";
+import { defaultMac, describeOwner, isOwnedBy, markedByMac, sameStack, nameTakenMessage } from "../../common/naming";
 import {
     addressField,
     attachmentAddresses,
@@ -24,7 +24,7 @@ import { dadStep, enableIPv6Step, hasIPv6 } from "../addressing";
 import { addressesOnBridges, bridgeState, dockerAllocationRanges, hasUnaccountedPorts, warn } from "../observe";
 import { describe, execute, HOST, ipStep, making, Netns, Plan, Step } from "../plan";
 import { claim, claimant, declaration, isClaimed } from "../registry";
-import { containerFailure, containerNetns } from "./containerNetns";
+import { containerFailure, containerNetns, defaultRouteFailure } from "./containerNetns";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 const replaceOnChange = ["container", "bridge", "containerIfName", "hostIfName", "mac", "owner"] as const;
@@ -394,27 +394,45 @@ async function hostFailures(
     if (olds && Object.keys(olds).length > 0 && hostChecked.every((k) => sameValue(olds[k], inputs[k]))) return failures;
 
     let pid: number | undefined;
+    let shown = inputs.container;
     if (known(inputs.container)) {
         const c = await containerFailure("container", inputs.container, inputs.owner, "vethAttachment");
         if (c.reason) fail("container", c.reason);
         pid = c.pid;
+        shown = c.name ?? shown;
     }
 
     const hostLink = known(inputs.hostIfName) ? await ip.getLink(inputs.hostIfName) : undefined;
     seen.hostLink = hostLink;
     const ownLink = ownHostEnd(hostLink, inputs.owner);
     if (hostLink && !ownLink) {
-        const whose = hostLink.ifalias ? `owned by ${describeOwner(hostLink.ifalias)}` : "not made by this library";
-        fail("hostIfName", `\`hostIfName\` "${inputs.hostIfName}" is taken on the host (${whose}); choose another \`hostIfName\``);
+        fail("hostIfName", nameTakenMessage("hostIfName", inputs.hostIfName, "on the host", hostLink.ifalias ?? null));
     }
     if (pid !== undefined && known(inputs.containerIfName)) {
         const inside = await ip.getLink(inputs.containerIfName, pid);
         const ownPeer = inside && ownLink && inside.link_index === hostLink!.ifindex;
         if (inside && !ownPeer) {
-            fail(
-                "containerIfName",
-                `\`containerIfName\` "${inputs.containerIfName}" is taken in container "${inputs.container}"; choose another \`containerIfName\``,
+            fail("containerIfName", nameTakenMessage("containerIfName", inputs.containerIfName, `in container "${inputs.container}"`));
+        }
+    }
+    if (pid !== undefined && inputs.defaultRoute !== false && known(inputs.containerIfName) && given.length > 0) {
+        // Its own interface's route (changed in place, or the one a replacement takes away first) is not another's.
+        const own = [
+            inputs.containerIfName,
+            ...(olds?.container === inputs.container && olds?.containerIfName ? [olds.containerIfName] : []),
+        ];
+        for (const family of [4, 6] as const) {
+            if (!given.some((g) => addr.familyOf(g.cidr) === family)) continue;
+            const reason = await defaultRouteFailure(
+                "defaultRoute",
+                shown,
+                pid,
+                family,
+                own,
+                "set `defaultRoute: false` on this attachment",
+                preview ? inputs.owner : undefined,
             );
+            if (reason) fail("defaultRoute", reason);
         }
     }
 

@@ -6,7 +6,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
-import { describeOwner, isOwnedBy, markedByMac } from "../../common/naming";
+import { describeOwner, isOwnedBy, markedByMac, nameTakenMessage } from "../../common/naming";
 import { checkVethLinkInputs, endAddresses, VethLinkEnd, VethLinkInputs, VethLinkOutputs } from "../../common/specs/vethLink";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as docker from "../../host/docker";
@@ -215,7 +215,7 @@ async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInput
         if (link && !own) {
             failures.push({
                 property: side,
-                reason: `\`${side}.ifName\` "${inputs[side].ifName}" is taken in container "${inputs[side].container}"; choose another \`ifName\``,
+                reason: nameTakenMessage(`${side}.ifName`, inputs[side].ifName, `in container "${inputs[side].container}"`),
             });
         }
     }

@@ -15,7 +15,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
-import { describeOwner, isOwnedBy } from "../../common/naming";
+import { describeOwner, isOwnedBy, nameTakenMessage } from "../../common/naming";
 import { hostLabel } from "../../common/specs/host";
 import { checkVxlanLinkInputs, vxlanOverhead, VxlanLinkEnd, VxlanLinkInputs, VxlanLinkOutputs } from "../../common/specs/vxlanLink";
 import { containsUnknown, InputFailure } from "../../common/validation";
@@ -187,8 +187,7 @@ async function hostFailures(inputs: VxlanLinkInputs, olds?: Partial<VxlanLinkInp
                 if (known(end.ifName)) {
                     const taken = await ip.getLink(end.ifName);
                     if (taken && !isOwnedBy(taken.ifalias, end.owner)) {
-                        const whose = taken.ifalias ? `owned by ${describeOwner(taken.ifalias)}` : "not made by this library";
-                        fail(`\`${side}.ifName\` "${end.ifName}" is taken on ${hostLabel(end.host)} (${whose}); choose another \`ifName\``);
+                        fail(nameTakenMessage(`${side}.ifName`, end.ifName, `on ${hostLabel(end.host)}`, taken.ifalias ?? null));
                     }
                 }
                 if (known(end.underlay)) {
