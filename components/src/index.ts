@@ -8,6 +8,7 @@ export { Container, ContainerArgs, ContainerNetwork, EndpointArgs, resolveNetwor
 export { DockerContainer, DockerContainerArgs } from "./program/dockerContainer";
 export { Network, NetworkArgs } from "./program/network";
 export { NetworkAttachment, NetworkAttachmentArgs } from "./program/networkAttachment";
+export { Policy, PolicyArgs, PolicyEndpointArgs, PolicyRuleArgs } from "./program/policy";
 export { BridgeRef, VethAttachment, VethAttachmentArgs } from "./program/vethAttachment";
 export { VethLink, VethLinkArgs, VethLinkEndArgs } from "./program/vethLink";
 export { VxlanLink, VxlanLinkArgs, VxlanLinkEndArgs } from "./program/vxlanLink";

@@ -14,6 +14,7 @@ describe("modes: what each --net mode refuses", () => {
         vethLink: ["host", "container"],
         networkAttachment: ["none", "host", "container"],
         containerTarget: ["host", "container"],
+        policyEndpoint: ["host"],
     };
     for (const [use, modes] of Object.entries(refused) as [ModeUse, NetMode[]][]) {
         it(`${use}: refused by ${modes.join(", ")} with a reason, taken by the rest`, () => {

@@ -9,7 +9,7 @@
 export type NetMode = "none" | "bridge" | "host" | "container" | "networks";
 
 /** What a container, by its mode, may be asked to take part in. */
-export type ModeUse = "ports" | "vethAttachment" | "vethLink" | "networkAttachment" | "containerTarget";
+export type ModeUse = "ports" | "vethAttachment" | "vethLink" | "networkAttachment" | "containerTarget" | "policyEndpoint";
 
 const NO_NAMESPACE = "it has no network namespace of its own: its interfaces are the host's";
 const SHARED_NAMESPACE = "it shares another container's network namespace";
@@ -36,6 +36,9 @@ const REFUSALS: Record<ModeUse, Partial<Record<NetMode, string>>> = {
     containerTarget: {
         host: "it has no network namespace of its own to share; use network mode host instead",
         container: `${SHARED_NAMESPACE}; share the namespace of the container it names instead`,
+    },
+    policyEndpoint: {
+        host: `${NO_NAMESPACE}, so the host does not forward its traffic and a Policy cannot filter it; name the host's addresses (a CIDR) or a bridge instead`,
     },
 };
 

@@ -58,6 +58,30 @@ export function defaultHostIfName(owner: string, name: string): string {
 }
 
 /**
+ * The owner mark as an nftables comment (a table's), which holds at most 128
+ * bytes and no quotes: the mark itself when it fits, else
+ * `hostnet/sha256:<40 hex>` of it (still exactly one resource's).
+ */
+export function nftMark(owner: string): string {
+    return Buffer.byteLength(owner) <= 128 && !/["\\\n]/.test(owner) ? owner : `hostnet/sha256:${shortHash(owner, 40)}`;
+}
+
+/**
+ * The default nftables table of a resource: `hn_<stack>_<name>_<6 hex>`,
+ * letters, digits and `_` only (readable in `nft list tables`; the hash of the
+ * owner mark keeps two projects' tables apart), at most 64 characters.
+ */
+export function defaultTableName(owner: string, stack: string, name: string): string {
+    const part = (t: string, n: number) =>
+        t
+            .toLowerCase()
+            .replace(/[^a-z0-9]+/g, "_")
+            .replace(/^_+|_+$/g, "")
+            .slice(0, n);
+    return ["hn", part(stack, 24), part(name, 24), shortHash(owner, 6)].filter(Boolean).join("_");
+}
+
+/**
  * The default Docker container or network name: `hn-<stack>-<name>`, with characters
  * Docker refuses replaced by `-`. e.g. stack `dev`, name `seed` -> `hn-dev-seed`.
  * Short on purpose (people type it in `docker exec`); two projects with the same

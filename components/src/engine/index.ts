@@ -16,6 +16,7 @@ import * as bridge from "./providers/bridge";
 import * as dockerContainer from "./providers/dockerContainer";
 import * as network from "./providers/network";
 import * as networkAttachment from "./providers/networkAttachment";
+import * as policy from "./providers/policy";
 import * as vethAttachment from "./providers/vethAttachment";
 import * as vethLink from "./providers/vethLink";
 import * as vxlanLink from "./providers/vxlanLink";
@@ -29,6 +30,7 @@ const KINDS: Record<string, { provider: AnyProvider; describeChange: Describe }>
     DockerContainer: { provider: dockerContainer.dockerContainerProvider, describeChange: dockerContainer.describeChange },
     Network: { provider: network.networkProvider, describeChange: network.describeChange },
     NetworkAttachment: { provider: networkAttachment.networkAttachmentProvider, describeChange: networkAttachment.describeChange },
+    Policy: { provider: policy.policyProvider, describeChange: policy.describeChange },
     VethAttachment: { provider: vethAttachment.vethAttachmentProvider, describeChange: vethAttachment.describeChange },
     VethLink: { provider: vethLink.vethLinkProvider, describeChange: vethLink.describeChange },
     VxlanLink: { provider: vxlanLink.vxlanLinkProvider, describeChange: vxlanLink.describeChange },

@@ -25,6 +25,8 @@ export class ExistsError extends HostCommandError {}
 export class NotSupportedError extends HostCommandError {}
 /** The target process is gone: its network namespace cannot be entered. */
 export class NamespaceGoneError extends HostCommandError {}
+/** The command is not installed on the host (e.g. `nft` without Debian's nftables). */
+export class ToolMissingError extends HostCommandError {}
 
 type HostErrorClass = new (
     message: string,
@@ -34,13 +36,18 @@ type HostErrorClass = new (
     options?: { cause?: unknown },
 ) => HostCommandError;
 
-// What iproute2, nsenter and iptables print, mapped to a class. Order matters: the first match wins.
+// What iproute2, nsenter, iptables, nft and tc print, mapped to a class. Order matters: the first match wins.
 // Kernels with extended acks word address errors themselves: "Error: ipv4: Address not
 // found." (EADDRNOTAVAIL) and "Error: ipv4: Address already assigned." (EEXIST).
 const CLASSIFIERS: readonly [RegExp, HostErrorClass][] = [
     [/nsenter: (?:cannot open|reassociate to namespace).*No such (?:file|process)/, NamespaceGoneError],
+    // Node's spawn of a missing program, nsenter's exec of one, a remote shell's "not found".
     [
-        /does not exist|Cannot find device|No such device|Cannot assign requested address|Address not found|No such process|Bad rule \(does a matching rule exist|No chain\/target\/match by that name/,
+        /^spawn \S+ ENOENT$|nsenter: failed to execute \S+: No such file|^(?:sh|bash|dash): (?:\d+: )?\S+: (?:command )?not found$/,
+        ToolMissingError,
+    ],
+    [
+        /does not exist|Cannot find device|No such device|Cannot assign requested address|Address not found|No such process|Bad rule \(does a matching rule exist|No chain\/target\/match by that name|Error: (?:Could not process rule: )?No such file or directory|Cannot find specified qdisc/,
         NotFoundError,
     ],
     [/File exists|already exists|Address already assigned/, ExistsError],

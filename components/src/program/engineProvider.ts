@@ -15,7 +15,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { ENGINE_MODULE } from "../common/package";
 
 /** The kinds of dynamic resource this library registers. */
-export type ResourceKind = "Bridge" | "DockerContainer" | "Network" | "NetworkAttachment" | "VethAttachment" | "VethLink" | "VxlanLink";
+export type ResourceKind =
+    "Bridge" | "DockerContainer" | "Network" | "NetworkAttachment" | "Policy" | "Probe" | "VethAttachment" | "VethLink" | "VxlanLink";
 
 // Copied into a local so that the serialized closures capture a string, not the module.
 const engineModule: string = ENGINE_MODULE;

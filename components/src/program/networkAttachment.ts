@@ -9,6 +9,7 @@ import { checkNetworkAttachmentInputs } from "../common/specs/networkAttachment"
 import { engineProvider } from "./engineProvider";
 import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
+import { declareForContainer } from "./declared";
 import { containerIdOf, ContainerRef, networkIdOf, NetworkRef } from "./refs";
 
 export interface NetworkAttachmentArgs {
@@ -57,5 +58,7 @@ export class NetworkAttachment extends pulumi.dynamic.Resource {
             "NetworkAttachment",
         );
         rememberHost(this, host);
+        // The container's address on the network is Docker's: the Policy reads it from the container itself.
+        declareForContainer(args.container, this, inputs);
     }
 }

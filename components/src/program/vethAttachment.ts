@@ -11,6 +11,7 @@ import { declaredBridgeAddresses } from "./bridge";
 import { engineProvider } from "./engineProvider";
 import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
+import { declareForContainer } from "./declared";
 import { containerIdOf, ContainerRef, DockerNetworkResource } from "./refs";
 
 /** A Linux bridge: its name, a `Bridge`, a `Network` (its bridge), or @pulumi/docker's `docker.Network`. */
@@ -112,6 +113,7 @@ export class VethAttachment extends pulumi.dynamic.Resource {
             "VethAttachment",
         );
         rememberHost(this, host);
+        declareForContainer(args.container, this, inputs, args.address);
     }
 }
 

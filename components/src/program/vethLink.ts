@@ -10,6 +10,7 @@ import { checkVethLinkInputs, VethLinkEnd } from "../common/specs/vethLink";
 import { engineProvider } from "./engineProvider";
 import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
+import { declareForContainer } from "./declared";
 import { containerIdOf, ContainerRef } from "./refs";
 
 export interface VethLinkEndArgs {
@@ -63,5 +64,8 @@ export class VethLink extends pulumi.dynamic.Resource {
             "VethLink",
         );
         rememberHost(this, host);
+        // A link's traffic never crosses the host (a Policy cannot filter it): its addresses are not declared for Policies.
+        declareForContainer(args.a.container, this, inputs);
+        declareForContainer(args.b.container, this, inputs);
     }
 }
