@@ -9,6 +9,7 @@ export { DockerContainer, DockerContainerArgs } from "./program/dockerContainer"
 export { Network, NetworkArgs } from "./program/network";
 export { NetworkAttachment, NetworkAttachmentArgs } from "./program/networkAttachment";
 export { Policy, PolicyArgs, PolicyEndpointArgs, PolicyRuleArgs } from "./program/policy";
+export { Probe, ProbeArgs } from "./program/probe";
 export { BridgeRef, VethAttachment, VethAttachmentArgs } from "./program/vethAttachment";
 export { VethLink, VethLinkArgs, VethLinkEndArgs } from "./program/vethLink";
 export { VxlanLink, VxlanLinkArgs, VxlanLinkEndArgs } from "./program/vxlanLink";

@@ -9,7 +9,7 @@
 export type NetMode = "none" | "bridge" | "host" | "container" | "networks";
 
 /** What a container, by its mode, may be asked to take part in. */
-export type ModeUse = "ports" | "vethAttachment" | "vethLink" | "networkAttachment" | "containerTarget" | "policyEndpoint";
+export type ModeUse = "ports" | "vethAttachment" | "vethLink" | "networkAttachment" | "containerTarget" | "policyEndpoint" | "probe";
 
 const NO_NAMESPACE = "it has no network namespace of its own: its interfaces are the host's";
 const SHARED_NAMESPACE = "it shares another container's network namespace";
@@ -40,6 +40,8 @@ const REFUSALS: Record<ModeUse, Partial<Record<NetMode, string>>> = {
     policyEndpoint: {
         host: `${NO_NAMESPACE}, so the host does not forward its traffic and a Policy cannot filter it; name the host's addresses (a CIDR) or a bridge instead`,
     },
+    // A probe runs in whatever namespace the container has: the host's for --net=host, the target's for container:.
+    probe: {},
 };
 
 /** The reason `mode` cannot take `use`, or undefined when it can. */

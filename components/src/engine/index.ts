@@ -17,6 +17,7 @@ import * as dockerContainer from "./providers/dockerContainer";
 import * as network from "./providers/network";
 import * as networkAttachment from "./providers/networkAttachment";
 import * as policy from "./providers/policy";
+import * as probe from "./providers/probe";
 import * as vethAttachment from "./providers/vethAttachment";
 import * as vethLink from "./providers/vethLink";
 import * as vxlanLink from "./providers/vxlanLink";
@@ -31,6 +32,7 @@ const KINDS: Record<string, { provider: AnyProvider; describeChange: Describe }>
     Network: { provider: network.networkProvider, describeChange: network.describeChange },
     NetworkAttachment: { provider: networkAttachment.networkAttachmentProvider, describeChange: networkAttachment.describeChange },
     Policy: { provider: policy.policyProvider, describeChange: policy.describeChange },
+    Probe: { provider: probe.probeProvider, describeChange: probe.describeChange },
     VethAttachment: { provider: vethAttachment.vethAttachmentProvider, describeChange: vethAttachment.describeChange },
     VethLink: { provider: vethLink.vethLinkProvider, describeChange: vethLink.describeChange },
     VxlanLink: { provider: vxlanLink.vxlanLinkProvider, describeChange: vxlanLink.describeChange },

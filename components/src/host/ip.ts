@@ -261,10 +261,13 @@ export function setVxlanPeers(name: string, local: string, remote: string): IpCo
     return { args: ["link", "set", "dev", name, "type", "vxlan", "local", local, "remote", remote] };
 }
 
-/** The route this host takes to `address`: its device and source address (`ip route get`). */
-export async function routeTo(address: string): Promise<{ dev: string; prefsrc?: string } | undefined> {
-    const out = await runHost(`find the route to ${address}`, ["ip", "-j", "route", "get", address]);
-    return parseJson<{ dev: string; prefsrc?: string }>(out)[0];
+/** The route this host (or process `pid`'s namespace) takes to `address`: its device, gateway and source address (`ip route get`). */
+export async function routeTo(
+    address: string,
+    pid?: number,
+): Promise<{ dev: string; gateway?: string; type?: string; prefsrc?: string } | undefined> {
+    const out = await runHost(`find the route to ${address}`, ip(pid, ["-j", "route", "get", address]));
+    return parseJson<{ dev: string; gateway?: string; type?: string; prefsrc?: string }>(out)[0];
 }
 
 export interface BridgeOptions {
