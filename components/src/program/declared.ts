@@ -61,3 +61,17 @@ export function declaredFor(container: unknown): Promise<Declared> {
 export function declaredAddresses(container: unknown): pulumi.Output<string[]> {
     return pulumi.output(declaredFor(container).then((d) => d.addresses)).apply((a) => pulumi.all(a));
 }
+
+/** `dependsOn` of the options, with `more` (resources found once the program's body has run) added. */
+export function withDependencies(
+    dependsOn: pulumi.Input<pulumi.Input<pulumi.Resource>[]> | pulumi.Input<pulumi.Resource> | undefined,
+    more: Promise<pulumi.Resource[]>,
+): pulumi.Input<pulumi.Input<pulumi.Resource>[]> {
+    return pulumi
+        .output(more)
+        .apply((found) =>
+            pulumi
+                .output(dependsOn as pulumi.Input<pulumi.Resource | pulumi.Resource[]> | undefined)
+                .apply((given) => [...(Array.isArray(given) ? given : given ? [given] : []), ...found]),
+        );
+}

@@ -58,7 +58,7 @@ export class NetworkAttachment extends pulumi.dynamic.Resource {
             "NetworkAttachment",
         );
         rememberHost(this, host);
-        // The container's address on the network is Docker's: the Policy reads it from the container itself.
-        declareForContainer(args.container, this, inputs);
+        // A Policy counts the address before the connection is made (and the new one when it changes).
+        declareForContainer(args.container, this, inputs, args.ipv4Address);
     }
 }

@@ -12,7 +12,7 @@ import { defaultTableName } from "../common/naming";
 import { checkPolicyInputs, PolicyAction, PolicyEndpoint, PolicyProtocol } from "../common/specs/policy";
 import { UNKNOWN } from "../common/validation";
 import { Bridge } from "./bridge";
-import { declaredAddresses } from "./declared";
+import { declaredAddresses, declaredFor, withDependencies } from "./declared";
 import { engineProvider } from "./engineProvider";
 import { HostRef, rememberHost, resolveHost } from "./host";
 import { Network } from "./network";
@@ -91,6 +91,22 @@ const declaredPolicies: Policy[] = [];
 /** Every Policy of this program, with the inputs it was declared with. */
 export function programPolicies(): readonly Policy[] {
     return declaredPolicies;
+}
+
+/** The container an endpoint names, as the program gave it (for what the program declares around it). */
+function containerOfEndpoint(e: PolicyEndpointArgs | undefined): unknown {
+    if (e === undefined || typeof e === "string" || pulumi.Output.isInstance(e)) return undefined;
+    if (isContainerLike(e)) return e;
+    if (
+        pulumi.CustomResource.isInstance(e) &&
+        !(e instanceof VethAttachment) &&
+        !(e instanceof Bridge) &&
+        !(e instanceof Network) &&
+        !("driver" in e)
+    )
+        return e;
+    if (isObject(e) && "container" in e) return e.container;
+    return undefined;
 }
 
 function resourceName(r: pulumi.Resource): pulumi.Output<string> {
@@ -211,11 +227,17 @@ export class Policy extends pulumi.dynamic.Resource {
             ...(host ? { host: host.input } : {}),
         };
         checkPromptly(what, { table: inputs.table, rules: promptRules, owner }, checkPolicyInputs);
+        // Written after what gives the containers it names their addresses (attachments), so that it finds them on the host.
+        const containers = (args.rules ?? [])
+            .flatMap((r) => [r.from, r.to])
+            .map(containerOfEndpoint)
+            .filter((c) => c !== undefined);
+        const around = Promise.all(containers.map((c) => declaredFor(c))).then((all) => all.flatMap((d) => d.resources));
         super(
             engineProvider("Policy"),
             name,
             { sets: undefined, listing: undefined, resolved: undefined, live: undefined, ...inputs },
-            opts,
+            { ...opts, dependsOn: withDependencies(opts?.dependsOn, around) },
             "hostnet",
             "Policy",
         );

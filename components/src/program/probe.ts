@@ -15,7 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { hostPart } from "../common/addresses";
 import { checkProbeInputs, parseHostPort, ProbeExpectation, ProbeProtocol, ProbeTarget } from "../common/specs/probe";
-import { declaredFor } from "./declared";
+import { declaredFor, withDependencies } from "./declared";
 import { engineProvider } from "./engineProvider";
 import { HostRef, rememberHost, resolveHost } from "./host";
 import { programPolicies } from "./policy";
@@ -154,9 +154,7 @@ export class Probe extends pulumi.dynamic.Resource {
             }),
         );
         const network = pulumi.output(around.then((a) => a.inputs)).apply((inputs) => digest(inputs));
-        const dependsOn = pulumi
-            .output(around.then((a) => a.resources))
-            .apply((r) => [...r, ...(isResource(args.from) ? [args.from] : []), ...(isResource(container) ? [container] : [])]);
+        const after = around.then((a) => [...a.resources, ...[args.from, container].filter(isResource)]);
 
         const inputs = {
             from,
@@ -172,20 +170,11 @@ export class Probe extends pulumi.dynamic.Resource {
             ...(host ? { host: host.input } : {}),
         };
         checkPromptly(what, { ...inputs, port: typeof givenPort === "number" ? givenPort : undefined }, checkProbeInputs);
-        const userDeps = opts.dependsOn;
         super(
             engineProvider("Probe"),
             name,
             { address: undefined, outcome: undefined, detail: undefined, ...inputs },
-            {
-                ...opts,
-                dependsOn: pulumi
-                    .all([dependsOn, userDeps as pulumi.Input<pulumi.Resource[]> | undefined])
-                    .apply(([mine, theirs]) => [
-                        ...(mine as pulumi.Resource[]),
-                        ...(Array.isArray(theirs) ? theirs : theirs ? [theirs] : []),
-                    ]),
-            },
+            { ...opts, dependsOn: withDependencies(opts.dependsOn, after) },
             "hostnet",
             "Probe",
         );
