@@ -17,6 +17,7 @@ export { Host, HostArgs, HostRef, SshArgs } from "./program/host";
 export { Sandbox, SandboxArgs, SandboxAttachmentArgs, SandboxMemberArgs } from "./program/sandbox";
 export { ContainerLike, ContainerRef, DockerContainerResource, DockerNetworkResource, NetworkRef } from "./program/refs";
 export { NetMode } from "./common/modes";
+export { Bandwidth } from "./common/specs/bandwidth";
 export { defaultDockerName, defaultHostIfName, ownerMark, OWNER_LABEL } from "./common/naming";
 export {
     checkTopology,

@@ -47,11 +47,11 @@ const CLASSIFIERS: readonly [RegExp, HostErrorClass][] = [
         ToolMissingError,
     ],
     [
-        /does not exist|Cannot find device|No such device|Cannot assign requested address|Address not found|No such process|Bad rule \(does a matching rule exist|No chain\/target\/match by that name|Error: (?:Could not process rule: )?No such file or directory|Cannot find specified qdisc/,
+        /does not exist|Cannot find device|No such device|Cannot assign requested address|Address not found|No such process|Bad rule \(does a matching rule exist|No chain\/target\/match by that name|Error: (?:Could not process rule: )?No such file or directory|Cannot find specified qdisc|Cannot delete qdisc with handle of zero/,
         NotFoundError,
     ],
     [/File exists|already exists|Address already assigned/, ExistsError],
-    [/Operation not supported|not supported/, NotSupportedError],
+    [/Operation not supported|not supported|Specified qdisc kind is unknown/, NotSupportedError],
 ];
 
 /** The typed error for a command that failed with `stderr`. */

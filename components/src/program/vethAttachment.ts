@@ -6,6 +6,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { defaultHostIfName, defaultMac } from "../common/naming";
+import { Bandwidth } from "../common/specs/bandwidth";
 import { checkVethAttachmentInputs } from "../common/specs/vethAttachment";
 import { declaredBridgeAddresses } from "./bridge";
 import { engineProvider } from "./engineProvider";
@@ -60,6 +61,17 @@ export interface VethAttachmentArgs {
      */
     mac?: pulumi.Input<string>;
     /**
+     * Limits on the container's traffic through this interface, applied on the
+     * host end (the container cannot lift them): `ingressRate` caps what comes
+     * in (a tbf on the host end), `egressRate` what goes out (through an ifb
+     * device, `hn-ifb-...`), both in bits per second or as "10mbit"; `burst`
+     * in bytes or as "64kb" (default: 10 ms at the rate, at least 16 kb).
+     * Changed in place; read back with `tc -j` (a limit removed by hand is
+     * drift that `up` puts back). `delay`/`loss` (netem) are refused at
+     * preview on a kernel without sch_netem. Default: no limit.
+     */
+    bandwidth?: pulumi.Input<Bandwidth>;
+    /**
      * The host it lives on: a Host, or `{ name?, ssh: { host, port?, user?, privateKeyPath?, knownHostsPath? } }`.
      * Default: the nearest Host among its parents, else the host of the container or bridge (a Container, Bridge or Network), else this machine. Changing it replaces the resource.
      */
@@ -100,6 +112,7 @@ export class VethAttachment extends pulumi.dynamic.Resource {
             hostIfName: args.hostIfName ?? defaultHostIfName(owner, name),
             mtu: args.mtu,
             mac: args.mac ?? defaultMac(owner, "peer"),
+            bandwidth: args.bandwidth,
             owner,
             ...(host ? { host: host.input } : {}),
         };

@@ -17,6 +17,7 @@ import {
     containsUnknown,
     InputFailure,
 } from "../validation";
+import { Bandwidth, checkBandwidth } from "./bandwidth";
 
 /** Inputs as the provider sees them: defaults applied, owner mark set. */
 export interface VethAttachmentInputs {
@@ -35,6 +36,8 @@ export interface VethAttachmentInputs {
     hostIfName: string;
     mtu?: number;
     mac?: string;
+    /** Limits on the traffic into and out of the container through this interface, applied on the host end. */
+    bandwidth?: Bandwidth;
     /** Ownership mark, stored as the host end's interface alias. */
     owner: string;
 }
@@ -72,5 +75,6 @@ export function checkVethAttachmentInputs(inputs: Record<string, unknown>): Inpu
         const reason = checkGatewayInSubnet(gateway, address);
         if (reason) failures.push({ property: "gateway", reason });
     }
+    for (const reason of checkBandwidth("bandwidth", inputs.bandwidth)) failures.push({ property: "bandwidth", reason });
     return failures;
 }

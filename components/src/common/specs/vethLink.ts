@@ -4,12 +4,15 @@
 // (`check`). No Pulumi, no host access.
 
 import { checkCidr, checkContainerRef, checkIfName, checkMac, checkMtu, containsUnknown, InputFailure } from "../validation";
+import { Bandwidth, checkLinkBandwidth } from "./bandwidth";
 
 export interface VethLinkEnd {
     container: string;
     ifName: string;
     address?: string;
     mac?: string;
+    /** Limits on the traffic into and out of this end's container over the link. */
+    bandwidth?: Bandwidth;
 }
 
 export interface VethLinkInputs {
@@ -26,7 +29,9 @@ export interface VethLinkOutputs extends VethLinkInputs {
 
 function checkEnd(side: "a" | "b", end: unknown): InputFailure[] {
     if (typeof end !== "object" || end === null) {
-        return [{ property: side, reason: `\`${side}\` must be { container, ifName, address?, mac? }; got ${JSON.stringify(end)}` }];
+        return [
+            { property: side, reason: `\`${side}\` must be { container, ifName, address?, mac?, bandwidth? }; got ${JSON.stringify(end)}` },
+        ];
     }
     const e = Object.fromEntries(Object.entries(end).filter(([, v]) => !containsUnknown(v)));
     const known = (k: string) => k in e || !(k in (end as object));
@@ -54,5 +59,6 @@ export function checkVethLinkInputs(inputs: Record<string, unknown>): InputFailu
     if (a && b && failures.length === 0 && !containsUnknown(a.container) && a.container === b.container) {
         failures.push({ property: "b", reason: "`a.container` and `b.container` are the same container: a link joins two namespaces" });
     }
+    failures.push(...checkLinkBandwidth(inputs));
     return failures;
 }

@@ -14,6 +14,8 @@ import * as ip from "../../host/ip";
 import { describe, execute, ipStep, making, Netns, Plan } from "../plan";
 import { claim, isClaimed } from "../registry";
 import { containerNetns } from "./containerNetns";
+import { bandwidthHostFailures, linkSteps, readLinkBandwidth } from "./shaping";
+import { sameBandwidth } from "../../common/specs/bandwidth";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 /** The live state of one end, or undefined when that end is not ours or gone. */
@@ -27,7 +29,7 @@ async function readEnd(containerId: string, end: VethLinkEnd, owner: string) {
     const live: VethLinkEnd = { ...end };
     if (end.address !== undefined) live.address = inet.includes(end.address) ? end.address : (inet[0] ?? "");
     if (end.mac !== undefined) live.mac = link.address;
-    return { live, link };
+    return { live, link, pid: c.State.Pid };
 }
 
 /** True when an end is this link's: marked as such, or made by it and not marked yet (an interrupted create). */
@@ -71,6 +73,7 @@ export function planCreate(inputs: VethLinkInputs, a: Netns, b: Netns, leftover?
             ),
             ...configure(inputs.a, a),
             ...configure(inputs.b, b),
+            ...linkSteps(undefined, inputs, a, b),
         ],
         undo: [ipStep(`delete veth pair ${inputs.a.ifName} / ${inputs.b.ifName}`, a, [ip.deleteLink(inputs.a.ifName)])],
     };
@@ -100,6 +103,7 @@ export function planUpdate(olds: VethLinkOutputs, news: VethLinkInputs, a: Netns
             ]),
         );
     }
+    steps.push(...linkSteps(olds, news, a, b));
     return { steps };
 }
 
@@ -199,6 +203,9 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
         const inputs = { ...news, a: lower(news.a), b: lower(news.b) };
         const failures = checkVethLinkInputs({ ...inputs });
         if (failures.length === 0) failures.push(...(await hostFailures(inputs, olds)));
+        for (const side of ["a", "b"] as const) {
+            if (failures.length === 0) failures.push(...(await bandwidthHostFailures(`${side}.bandwidth`, inputs[side]?.bandwidth)));
+        }
         return { inputs, failures };
     },
 
@@ -211,7 +218,11 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
         }
         if (olds.owner !== news.owner) replaces.push("owner");
         const inPlace =
-            !sameValue(olds.a.address, news.a.address) || !sameValue(olds.b.address, news.b.address) || !sameValue(olds.mtu, news.mtu);
+            !sameValue(olds.a.address, news.a.address) ||
+            !sameValue(olds.b.address, news.b.address) ||
+            !sameValue(olds.mtu, news.mtu) ||
+            !sameBandwidth(olds.a.bandwidth, news.a.bandwidth) ||
+            !sameBandwidth(olds.b.bandwidth, news.b.bandwidth);
         return { changes: replaces.length > 0 || inPlace, replaces, deleteBeforeReplace: true };
     },
 
@@ -243,6 +254,9 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
         if (!a || !b || a.link.link_index !== b.link.ifindex || b.link.link_index !== a.link.ifindex) return {};
         const live: VethLinkOutputs = { ...props, a: a.live, b: b.live };
         if (props.mtu !== undefined) live.mtu = a.link.mtu;
+        const shaped = await readLinkBandwidth(props, a.pid, b.pid);
+        if (shaped.a) live.a.bandwidth = shaped.a;
+        if (shaped.b) live.b.bandwidth = shaped.b;
         return { id, props: definedOnly(live) };
     },
 
