@@ -75,12 +75,11 @@ export function ingressCapSteps(d: Device, ifb: Ifb, before: tc.Cap | undefined,
                     ip.setLink(ifb.name, { alias: ifb.owner, up: true }),
                 ]),
             );
-            const text = `redirect what ${where(d)} receives to "${ifb.name}" (tc ingress, u32, mirred)`;
+            const ingress = `add an ingress qdisc to ${where(d)}`;
+            const redirect = `redirect what ${where(d)} receives to "${ifb.name}" (tc filter u32, action mirred)`;
             steps.push(
-                callStep(text, async () => {
-                    await tc.runTc(text, tc.addIngress(d.dev), d.ns.pid);
-                    await tc.runTc(text, tc.redirectIngress(d.dev, ifb.name), d.ns.pid);
-                }),
+                callStep(ingress, () => tc.runTc(ingress, tc.addIngress(d.dev), d.ns.pid)),
+                callStep(redirect, () => tc.runTc(redirect, tc.redirectIngress(d.dev, ifb.name), d.ns.pid)),
             );
         }
         if (!before || !sameCap(before, after)) {

@@ -47,7 +47,7 @@ const CLASSIFIERS: readonly [RegExp, HostErrorClass][] = [
         ToolMissingError,
     ],
     [
-        /does not exist|Cannot find device|No such device|Cannot assign requested address|Address not found|No such process|Bad rule \(does a matching rule exist|No chain\/target\/match by that name|Error: (?:Could not process rule: )?No such file or directory|Cannot find specified qdisc|Cannot delete qdisc with handle of zero/,
+        /does not exist|Cannot find device|No such device|Cannot assign requested address|Address not found|No such process|Bad rule \(does a matching rule exist|No chain\/target\/match by that name|Error: (?:Could not process rule: )?No such file or directory|Cannot find specified qdisc|Cannot delete qdisc with handle of zero|^Error: Invalid handle\.$/,
         NotFoundError,
     ],
     [/File exists|already exists|Address already assigned/, ExistsError],

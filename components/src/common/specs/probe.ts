@@ -118,11 +118,12 @@ export function checkProbeInputs(inputs: Record<string, unknown>): InputFailure[
     return failures;
 }
 
-/** The probe in words: `tcp from container "cli" to 10.10.0.20:80 (container "web")`. */
+/** The probe in words: `tcp from container "cli" to 10.10.0.20:80 (container "web")`; a value not known yet shows as such. */
 export function probeText(p: Pick<ProbeInputs, "protocol" | "from" | "fromName" | "to" | "port">, address?: string): string {
-    const where = address ?? p.to.address ?? `the address of container "${p.to.name ?? p.to.container}"`;
+    const to: ProbeTarget = typeof p.to === "object" && p.to !== null ? p.to : { address: String(p.to) };
+    const where = address ?? to.address ?? `the address of container "${to.name ?? to.container}"`;
     const shown = where.includes(":") && p.port !== undefined ? `[${where}]` : where;
     const target = `${shown}${p.port !== undefined ? `:${p.port}` : ""}`;
-    const named = p.to.container !== undefined && address !== undefined ? ` (container "${p.to.name ?? p.to.container}")` : "";
+    const named = to.container !== undefined && address !== undefined ? ` (container "${to.name ?? to.container}")` : "";
     return `${p.protocol} from container "${p.fromName ?? p.from}" to ${target}${named}`;
 }

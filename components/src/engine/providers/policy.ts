@@ -129,6 +129,10 @@ function changeLines(before: readonly string[], after: readonly string[]): strin
 /** For the preview report: what a change would run, with nothing observed; rules and sets in nft's syntax. */
 export function describeChange(op: "create" | "update" | "delete", olds?: PolicyOutputs, news?: PolicyInputs): string[] {
     if (op === "delete") return describe(planDelete(olds!));
+    if (!isKnown(news!.rules) || !isKnown(news!.isolate)) {
+        const text = `${op === "create" ? "create" : "replace"} nftables table inet ${news!.table}, marked as ${news!.owner}, in one transaction (nft -f)`;
+        return [text, "its rules are known once the containers they name are made (they are created or replaced in this up)"];
+    }
     if (op === "create") return [...describe(planApply(news!, {}, false)), ...setLines(news!), ...changeLines([], tableListing(news!))];
     const before = olds!.live ?? olds!.listing ?? tableListing(olds!);
     return [...describe(planApply(news!, {}, true)), ...setLines(news!, olds), ...changeLines(before, tableListing(news!))];
@@ -152,8 +156,15 @@ async function hostFailures(
         if (other) fail("table", `\`table\` ${inputs.table} is also the table of ${describeOwner(other)}; give each Policy its own`);
     }
     // A network named by name is resolved to its bridge here, so that the rule's text (and the preview) says which.
+    // Not known yet in a preview (the ids of containers still to be made): checked at create.
+    const given = Array.isArray(inputs.rules) ? inputs.rules : [];
+    const isolate = Array.isArray(inputs.isolate) && isKnown(inputs.isolate) ? inputs.isolate : [];
     const rules: PolicyRule[] = [];
-    for (const [i, rule] of (inputs.rules ?? []).entries()) {
+    for (const [i, rule] of given.entries()) {
+        if (typeof rule !== "object" || rule === null) {
+            rules.push(rule);
+            continue;
+        }
         const resolved = { ...rule };
         for (const side of ["from", "to"] as const) {
             const e = rule[side];
@@ -178,7 +189,7 @@ async function hostFailures(
         }
         rules.push(resolved);
     }
-    const out: PolicyInputs = { ...inputs, rules };
+    const out: PolicyInputs = Array.isArray(inputs.rules) ? { ...inputs, rules } : inputs;
     const unchanged =
         olds &&
         Object.keys(olds).length > 0 &&
@@ -207,7 +218,7 @@ async function hostFailures(
         }
     }
     const bridges = new Set<string>();
-    for (const [i, rule] of out.rules.entries()) {
+    for (const [i, rule] of rules.entries()) {
         for (const side of ["from", "to"] as const) {
             const e = rule[side];
             if (!e || !isKnown(e)) continue;
@@ -229,16 +240,16 @@ async function hostFailures(
             if (e.bridge !== undefined) bridges.add(e.bridge);
         }
     }
-    for (const b of isKnown(inputs.isolate) ? inputs.isolate : []) bridges.add(b);
+    for (const b of isolate) bridges.add(b);
     for (const b of bridges) {
         if (!(await ip.getLink(b)) && !isClaimed("bridge", b)) {
-            const where = (inputs.isolate ?? []).includes(b) ? "isolate" : "rules";
+            const where = isolate.includes(b) ? "isolate" : "rules";
             fail(where, `bridge "${b}" (in \`${where}\`) does not exist; create it first (a Bridge resource), or name an existing bridge`);
         }
     }
     // Traffic between the ports of one bridge reaches the forward hook only through br_netfilter, which Docker turns on.
-    const bridged = (isKnown(inputs.isolate) ? inputs.isolate : []).length > 0;
-    if (bridged || out.rules.length > 0) {
+    const bridged = isolate.length > 0;
+    if (bridged || rules.length > 0) {
         const off = [];
         for (const family of [4, 6] as const) if ((await readSysctl(BR_NETFILTER[family])) !== "1") off.push(BR_NETFILTER[family]);
         if (off.length > 0) {
@@ -276,9 +287,18 @@ async function apply(inputs: PolicyInputs): Promise<PolicyOutputs> {
     }
     const elements = await resolveElements(inputs);
     await execute(planApply(inputs, elements, existing !== undefined));
-    const table = await nft.readTable(inputs.table);
-    if (!table)
-        throw new Error(`failed to read nftables table inet ${inputs.table} back after writing it: it is gone; run \`pulumi up\` again`);
+    let table: nft.NftTable | undefined;
+    try {
+        table = await nft.readTable(inputs.table);
+        if (!table)
+            throw new Error(
+                `failed to read nftables table inet ${inputs.table} back after writing it: it is gone; run \`pulumi up\` again`,
+            );
+    } catch (err) {
+        // A create that fails leaves nothing behind: the table it just wrote goes (an update's stays, for the next up to rewrite).
+        if (!existing) await execute(planDelete({ ...inputs, sets: {}, listing: [] })).catch(() => undefined);
+        throw err;
+    }
     return definedOnly({ ...inputs, sets: liveElements(inputs, table), listing: nft.listingOf(table) });
 }
 

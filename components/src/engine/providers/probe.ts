@@ -20,7 +20,7 @@ import { HostCommandError, ToolMissingError } from "../../host/errors";
 import * as ip from "../../host/ip";
 import * as probe from "../../host/probe";
 import { callStep, describe, Plan } from "../plan";
-import { isClaimed } from "../registry";
+import { isClaimed, isClaimedAddress } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 /** The inputs whose change runs the probe again. */
@@ -117,7 +117,8 @@ async function hostFailures(inputs: ProbeInputs, olds?: Partial<ProbeInputs>): P
             reason: `\`to\` container "${inputs.to.container}" does not exist; create it first, or pass the Container resource that makes it`,
         });
     }
-    if (pid !== undefined && isKnown(inputs.to) && inputs.to.address !== undefined) {
+    // An address the stack gives an interface counts before it exists (a link made in the same up); any other must be on this host's networks now.
+    if (pid !== undefined && isKnown(inputs.to) && inputs.to.address !== undefined && !isClaimedAddress(inputs.to.address)) {
         const why = await offHost(inputs.to.address, pid);
         if (why) failures.push({ property: "to", reason: `\`to\` ${why}` });
     }
@@ -152,8 +153,9 @@ async function run(inputs: Omit<ProbeInputs, "expect">, confirm: boolean): Promi
             detail: `container "${inputs.to.name ?? inputs.to.container}" is not running, or has no IPv${inputs.family ?? 4} address`,
         };
     }
+    // A path that would leave the machine (the container's route goes through the host, which sends it on via a gateway) is not tried.
     const why = await offHost(address, pid);
-    if (why) throw new Error(`failed to ${what}: ${why}`);
+    if (why) return { address, outcome: "blocked", detail: `not sent: ${why.replace(/: a probe sends traffic only between .*$/, "")}` };
     const once = async (): Promise<probe.ProbeResult> => {
         try {
             if (inputs.protocol === "icmp") return await probe.probeIcmp(what, pid, address, inputs.timeoutSeconds);
@@ -215,7 +217,14 @@ export const probeProvider: pulumi.dynamic.ResourceProvider<ProbeInputs, ProbeOu
 
     async read(id, stored) {
         const props = storedProps(stored);
-        const ran = await run(props, props.outcome === "reachable");
+        let ran: Ran;
+        try {
+            ran = await run(props, props.outcome === "reachable");
+        } catch (err) {
+            // A container that went away while it ran: the path is broken, which is what a refresh reports.
+            if (!(err instanceof HostCommandError) || err instanceof ToolMissingError) throw err;
+            ran = { address: props.address, outcome: "blocked", detail: err.message };
+        }
         // What the path does now, in `expect` (reachable, blocked or refused): against the program's expectation, a difference is drift.
         return { id, props: definedOnly({ ...props, ...ran, expect: ran.outcome }) };
     },
