@@ -7,12 +7,16 @@
 //     always` in Pulumi.yaml, no --refresh flag), does those repairs,
 //   - traffic works again (ping across every attachment, link and network),
 //   - a second refresh finds nothing.
+// The example's Probes are part of it: a path a change by hand breaks shows as
+// its probe's drift (`expect` is what the path does now), and the repairing
+// `up` runs that probe again after the repair (the up would fail, naming it,
+// if the path were still broken).
 // Each case ends with the stack converged again, which is where the next one
 // starts; a failed case is followed by a repairing `up` so the next still can.
 
 import * as assert from "node:assert/strict";
-import { containerPid, firewallRules, freePort, ipLinks, ping, RUN, runByte, sh, sweepRun } from "../helpers/host";
-import { refreshOps, updateOps, type Ops } from "../helpers/ops";
+import { containerPid, firewallRules, freePort, ipLinks, nftTables, ping, RUN, runByte, sh, sweepRun } from "../helpers/host";
+import { probeOps, refreshOps, updateOps, type Ops } from "../helpers/ops";
 import { exampleStack, TestStack } from "../helpers/pulumi";
 
 describe("drift made by hand: `preview --refresh` names it, a plain `up` repairs it", function () {
@@ -102,12 +106,16 @@ describe("drift made by hand: `preview --refresh` names it, a plain `up` repairs
         blockedBy?: string;
     }
 
+    // The probes of the paths through the seed's eth0, and through the link too.
+    const SEED_PATHS = probeOps("update", ["seed-gateway", "seed-web", "web-seed"]);
+    const SEED_AND_LINK_PATHS = probeOps("update", ["seed-gateway", "seed-link", "seed-web", "web-seed"]);
+
     const cases: DriftCase[] = [
         {
             kind: "host veth deleted",
             drift: async () => void (await sh(["ip", "link", "del", "dev", seedHostEnd()])),
-            found: { "VethAttachment seed-eth0": "delete" },
-            repair: { "VethAttachment seed-eth0": "create" },
+            found: { "VethAttachment seed-eth0": "delete", ...SEED_PATHS },
+            repair: { "VethAttachment seed-eth0": "create", ...SEED_PATHS },
         },
         {
             kind: "container address changed",
@@ -121,8 +129,8 @@ describe("drift made by hand: `preview --refresh` names it, a plain `up` repairs
         {
             kind: "container address removed",
             drift: async () => void (await inSeed("ip", "addr", "del", `${seedAddress}/16`, "dev", "eth0")),
-            found: { "VethAttachment seed-eth0": "update" },
-            repair: { "VethAttachment seed-eth0": "update" },
+            found: { "VethAttachment seed-eth0": "update", ...SEED_PATHS },
+            repair: { "VethAttachment seed-eth0": "update", ...SEED_PATHS },
         },
         {
             kind: "default route removed",
@@ -133,52 +141,74 @@ describe("drift made by hand: `preview --refresh` names it, a plain `up` repairs
         {
             kind: "host end detached from its bridge",
             drift: async () => void (await sh(["ip", "link", "set", "dev", seedHostEnd(), "nomaster"])),
-            found: { "VethAttachment seed-eth0": "update" },
-            repair: { "VethAttachment seed-eth0": "replace" },
+            found: { "VethAttachment seed-eth0": "update", ...SEED_PATHS },
+            repair: { "VethAttachment seed-eth0": "replace", ...SEED_PATHS },
         },
         {
             kind: "host end set down",
             drift: async () => void (await sh(["ip", "link", "set", "dev", seedHostEnd(), "down"])),
-            found: { "VethAttachment seed-eth0": "update" },
-            repair: { "VethAttachment seed-eth0": "update" },
+            found: { "VethAttachment seed-eth0": "update", ...SEED_PATHS },
+            repair: { "VethAttachment seed-eth0": "update", ...SEED_PATHS },
         },
         {
             kind: "container end set down",
             drift: async () => void (await inSeed("ip", "link", "set", "dev", "eth0", "down")),
-            found: { "VethAttachment seed-eth0": "update" },
-            repair: { "VethAttachment seed-eth0": "update" },
+            found: { "VethAttachment seed-eth0": "update", ...SEED_PATHS },
+            repair: { "VethAttachment seed-eth0": "update", ...SEED_PATHS },
         },
         {
             kind: "container restarted",
             drift: async () => void (await sh(["docker", "restart", "-t", "0", cname("seed")])),
-            found: { "VethAttachment seed-eth0": "delete", "VethLink seed-isolated": "delete" },
-            repair: { "VethAttachment seed-eth0": "create", "VethLink seed-isolated": "create" },
+            found: { "VethAttachment seed-eth0": "delete", "VethLink seed-isolated": "delete", ...SEED_AND_LINK_PATHS },
+            repair: { "VethAttachment seed-eth0": "create", "VethLink seed-isolated": "create", ...SEED_AND_LINK_PATHS },
         },
         {
             // Docker keeps web's connection to lab across the restart (with a new endpoint id, which refresh records),
             // and the sidecar stays in web's old namespace until it restarts too: that is the drift up repairs.
             kind: "container with a NetworkAttachment and a container: sidecar restarted",
             drift: async () => void (await sh(["docker", "restart", "-t", "0", cname("web")])),
-            found: { "DockerContainer sidecar": "update" },
-            repair: { "DockerContainer sidecar": "update" },
+            // The sidecar's probe finds nothing listening on 127.0.0.1:80 in the old namespace: refused.
+            found: { "DockerContainer sidecar": "update", "Probe sidecar-web": "update" },
+            repair: { "DockerContainer sidecar": "update", "Probe sidecar-web": "update" },
         },
         {
             kind: "container stopped",
             drift: async () => void (await sh(["docker", "stop", "-t", "0", cname("seed")])),
-            found: { "DockerContainer seed": "update", "VethAttachment seed-eth0": "delete", "VethLink seed-isolated": "delete" },
-            repair: { "DockerContainer seed": "update", "VethAttachment seed-eth0": "create", "VethLink seed-isolated": "create" },
+            found: {
+                "DockerContainer seed": "update",
+                "VethAttachment seed-eth0": "delete",
+                "VethLink seed-isolated": "delete",
+                ...SEED_AND_LINK_PATHS,
+            },
+            repair: {
+                "DockerContainer seed": "update",
+                "VethAttachment seed-eth0": "create",
+                "VethLink seed-isolated": "create",
+                ...SEED_AND_LINK_PATHS,
+            },
         },
         {
             kind: "container removed",
             drift: async () => void (await sh(["docker", "rm", "-f", cname("seed")])),
-            found: { "DockerContainer seed": "delete", "VethAttachment seed-eth0": "delete", "VethLink seed-isolated": "delete" },
-            repair: { "DockerContainer seed": "create", "VethAttachment seed-eth0": "create", "VethLink seed-isolated": "create" },
+            found: {
+                "DockerContainer seed": "delete",
+                "VethAttachment seed-eth0": "delete",
+                "VethLink seed-isolated": "delete",
+                ...SEED_AND_LINK_PATHS,
+            },
+            // A new seed: the probes from it follow its id, the one to its attachment found the path broken.
+            repair: {
+                "DockerContainer seed": "create",
+                "VethAttachment seed-eth0": "create",
+                "VethLink seed-isolated": "create",
+                ...SEED_AND_LINK_PATHS,
+            },
         },
         {
             kind: "created bridge deleted",
             drift: async () => void (await sh(["ip", "link", "del", "dev", lanBridge()])),
-            found: { "Bridge lan": "delete", "VethAttachment isolated-eth0": "update" },
-            repair: { "Bridge lan": "create", "VethAttachment isolated-eth0": "replace" },
+            found: { "Bridge lan": "delete", "VethAttachment isolated-eth0": "update", "Probe isolated-lan": "update" },
+            repair: { "Bridge lan": "create", "VethAttachment isolated-eth0": "replace", "Probe isolated-lan": "update" },
         },
         {
             kind: "created bridge's forwarding rule removed",
@@ -194,14 +224,14 @@ describe("drift made by hand: `preview --refresh` names it, a plain `up` repairs
         {
             kind: "network attachment disconnected",
             drift: async () => void (await sh(["docker", "network", "disconnect", labNetwork(), cname("web")])),
-            found: { "NetworkAttachment web-lab": "delete" },
-            repair: { "NetworkAttachment web-lab": "create" },
+            found: { "NetworkAttachment web-lab": "delete", "Probe api-web": "update" },
+            repair: { "NetworkAttachment web-lab": "create", "Probe api-web": "update" },
         },
         {
             kind: "container's own network disconnected",
             drift: async () => void (await sh(["docker", "network", "disconnect", labNetwork(), cname("api")])),
-            found: { "DockerContainer api": "update" },
-            repair: { "DockerContainer api": "update" },
+            found: { "DockerContainer api": "update", ...probeOps("update", ["api-web", "cli-api"]) },
+            repair: { "DockerContainer api": "update", ...probeOps("update", ["api-web", "cli-api"]) },
         },
         {
             kind: "Docker network removed",
@@ -215,13 +245,37 @@ describe("drift made by hand: `preview --refresh` names it, a plain `up` repairs
                 "DockerContainer api": "update",
                 "DockerContainer cli": "update",
                 "NetworkAttachment web-lab": "delete",
+                ...probeOps("update", ["api-web", "cli-api"]),
             },
+            // New containers api and cli: the Policy naming cli follows, and every probe runs again.
             repair: {
                 "Network lab": "create",
                 "DockerContainer api": "replace",
                 "DockerContainer cli": "replace",
                 "NetworkAttachment web-lab": "create",
+                "Policy policy": "update",
+                ...probeOps("update"),
             },
+        },
+        {
+            kind: "the policy's nftables table deleted",
+            drift: async () => {
+                const tables = (await nftTables()).filter((t) => t.comment === `${ownerPrefix}Policy/policy`);
+                assert.equal(tables.length, 1, "the policy has its table before the drift");
+                await sh(["nft", "delete", "table", tables[0].family, tables[0].name]);
+            },
+            found: { "Policy policy": "delete", "Probe cli-web": "update" },
+            repair: { "Policy policy": "create", "Probe cli-web": "update" },
+        },
+        {
+            kind: "a rule of the policy's table deleted",
+            drift: async () => {
+                const chain = (await sh(["nft", "-a", "list", "chain", "inet", out.policyTable, "forward"])).stdout;
+                const handle = /tcp dport 80 .* drop comment "cli may not use web" # handle (\d+)/.exec(chain)![1];
+                await sh(["nft", "delete", "rule", "inet", out.policyTable, "forward", "handle", handle]);
+            },
+            found: { "Policy policy": "update", "Probe cli-web": "update" },
+            repair: { "Policy policy": "update", "Probe cli-web": "update" },
         },
     ];
 
@@ -230,7 +284,7 @@ describe("drift made by hand: `preview --refresh` names it, a plain `up` repairs
         const found = refreshOps();
         const refresh = await t.stack.previewRefresh({ onEvent: found.onEvent });
         assert.deepEqual(found.ops, {});
-        assert.deepEqual(refresh.changeSummary, { same: 22 });
+        assert.deepEqual(refresh.changeSummary, { same: 34 });
     });
 
     for (const c of cases) {
@@ -261,7 +315,7 @@ describe("drift made by hand: `preview --refresh` names it, a plain `up` repairs
             const again = refreshOps();
             const refresh = await t.stack.previewRefresh({ onEvent: again.onEvent });
             assert.deepEqual(again.ops, {}, "a second refresh finds nothing");
-            assert.deepEqual(refresh.changeSummary, { same: 22 });
+            assert.deepEqual(refresh.changeSummary, { same: 34 });
         });
     }
 
@@ -273,6 +327,12 @@ describe("drift made by hand: `preview --refresh` names it, a plain `up` repairs
             rules.map((r) => [r.bridge, r.mark]),
             [[lanBridge(), `${ownerPrefix}Bridge/lan`]],
             "one forwarding rule, the created bridge's",
+        );
+        const tables = (await nftTables()).filter((t) => t.comment?.startsWith(ownerPrefix));
+        assert.deepEqual(
+            tables.map((t) => [t.family, t.name, t.comment]),
+            [["inet", out.policyTable, `${ownerPrefix}Policy/policy`]],
+            "one nftables table, the policy's",
         );
     });
 });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import {
     containerPid,
     dockerInspect,
+    nftListTable,
     execPing,
     freePort,
     ipDefaultRoutes,
@@ -22,8 +23,9 @@ import {
     runByte,
     sh,
     sweepRun,
+    tcpConnects,
 } from "../helpers/host";
-import { updateOps, type Ops } from "../helpers/ops";
+import { EXAMPLE_PROBES, probeOps, updateOps, type Ops } from "../helpers/ops";
 import { exampleStack, TestStack } from "../helpers/pulumi";
 
 function filesUnder(dir: string): string[] {
@@ -135,7 +137,7 @@ describe("example stack through the real Pulumi engine", function () {
     });
 
     it("preview announces every resource, and up creates them", async () => {
-        assert.deepEqual((await t.stack.preview()).changeSummary, { create: 22 });
+        assert.deepEqual((await t.stack.preview()).changeSummary, { create: 34 });
         const up = await t.stack.up();
         assert.equal(up.summary.result, "succeeded");
         out = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value]));
@@ -230,9 +232,33 @@ describe("example stack through the real Pulumi engine", function () {
         assert.equal(seedEth1?.ifalias, owner("VethLink", "seed-isolated"));
     });
 
+    it("Policy: cli cannot open web's port 80 (dropped in the stack's nftables table), api can; ping still works", async () => {
+        const cli = await containerPid(cname("cli"));
+        const api = await containerPid(cname("api"));
+        const web = `10.210.${n}.20`;
+        assert.equal(await tcpConnects(web, 80, cli), false, "cli -> web:80 is dropped");
+        assert.ok(await tcpConnects(web, 80, api), "api -> web:80 gets through");
+        assert.ok(await execPing(cname("cli"), "www"), "cli still pings web: only tcp/80 is denied");
+        const listed = (await nftListTable(out.policyTable))!;
+        assert.match(listed, new RegExp(`comment "${owner("Policy", "policy")}"`));
+        assert.match(
+            listed,
+            /ip saddr @cli_v4 ip daddr @web_v4 tcp dport 80 counter packets [1-9]\d* bytes \d+ drop comment "cli may not use web"/,
+        );
+        assert.match(listed, new RegExp(`set web_v4 \\{[^}]*elements = \\{[^}]*10\\.210\\.${n}\\.20`));
+    });
+
+    it("Probes: every --net mode's path and the policy's hold as the program expects, and the up recorded them", async () => {
+        assert.deepEqual(Object.keys(out.probeResults).sort(), [...EXAMPLE_PROBES]);
+        const blocked = ["cli-seed", "cli-web"];
+        for (const [name, outcome] of Object.entries(out.probeResults)) {
+            assert.equal(outcome, blocked.includes(name) ? "blocked" : "reachable", name);
+        }
+    });
+
     it("a second preview and up report no changes", async () => {
-        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 22 });
-        assert.deepEqual((await t.stack.up()).summary.resourceChanges, { same: 22 });
+        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 34 });
+        assert.deepEqual((await t.stack.up()).summary.resourceChanges, { same: 34 });
     });
 
     it("refresh sees an address removed by hand and a disconnect made by hand; up repairs both", async () => {
@@ -240,8 +266,14 @@ describe("example stack through the real Pulumi engine", function () {
         await sh(["nsenter", "-t", String(pid), "-n", "ip", "addr", "del", `${seedAt(n)}/16`, "dev", "eth0"]);
         await sh(["docker", "network", "disconnect", out.networks[0].id, cname("api")]);
         const refresh = await t.stack.refresh();
-        assert.equal(refresh.summary.resourceChanges?.update, 2);
-        assert.deepEqual(await plannedOps(), { "VethAttachment seed-eth0": "update", "DockerContainer api": "update" });
+        // The probes of the paths through them see them broken: the seed's, and those to and from api.
+        const broken = ["api-web", "cli-api", "seed-gateway", "seed-web", "web-seed"];
+        assert.equal(refresh.summary.resourceChanges?.update, 2 + broken.length);
+        assert.deepEqual(await plannedOps(), {
+            "VethAttachment seed-eth0": "update",
+            "DockerContainer api": "update",
+            ...probeOps("update", broken),
+        });
         const apiId = (await dockerInspect(cname("api"))).Id;
         await t.stack.up();
         assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), [`${seedAt(n)}/16`]);
@@ -260,9 +292,12 @@ describe("example stack through the real Pulumi engine", function () {
     it("previews of changed programs show update in place or replacement, per resource", async () => {
         const inPlace = { "hostnet:address": `${seedAt(n + 1)}/16`, "hostnet:webLabHost": "21" };
         await withConfig(inPlace, async () => {
+            // web's new address on lab changes the Policy (it counts the address before the up), so every probe runs again.
             assert.deepEqual(await plannedOps(), {
                 "VethAttachment seed-eth0": "update",
                 "NetworkAttachment web-lab": "update",
+                "Policy policy": "update",
+                ...probeOps("update"),
             });
         });
         await withConfig({ "hostnet:webPort": String(otherPort) }, async () => {
@@ -270,6 +305,8 @@ describe("example stack through the real Pulumi engine", function () {
                 "NetworkAttachment web-lab": "replace",
                 "DockerContainer web": "replace",
                 "DockerContainer sidecar": "replace",
+                "Policy policy": "update",
+                ...probeOps("update"),
             });
         });
         await withConfig({ "hostnet:labSubnet": `10.211.${n}.0/24` }, async () => {
@@ -278,6 +315,8 @@ describe("example stack through the real Pulumi engine", function () {
                 "DockerContainer api": "replace",
                 "DockerContainer cli": "replace",
                 "NetworkAttachment web-lab": "replace",
+                "Policy policy": "update",
+                ...probeOps("update"),
             });
         });
     });
@@ -289,7 +328,7 @@ describe("example stack through the real Pulumi engine", function () {
         for (const [k, v] of Object.entries(changes)) config[k] = v;
         await t.stack.setConfig("hostnet:address", { value: changes["hostnet:address"] });
         await t.stack.setConfig("hostnet:webLabHost", { value: changes["hostnet:webLabHost"] });
-        assert.deepEqual((await t.stack.up()).summary.resourceChanges, { same: 20, update: 2 });
+        assert.deepEqual((await t.stack.up()).summary.resourceChanges, { same: 20, update: 14 });
         const after = await Promise.all(names.map(async (c) => (await dockerInspect(c)).State.StartedAt + (await dockerInspect(c)).Id));
         assert.deepEqual(after, before, "no container was recreated or restarted");
         const web = await dockerInspect(cname("web"));
@@ -313,11 +352,15 @@ describe("example stack through the real Pulumi engine", function () {
         config["hostnet:lanAddress"] = `${lan}.254/24`;
         await t.stack.setConfig("hostnet:lanAddress", { value: config["hostnet:lanAddress"] });
         // isolated's own address (.2) stays: only its gateway, the bridge's address, changes.
-        assert.deepEqual(await plannedOps(), { "Bridge lan": "update", "VethAttachment isolated-eth0": "update" });
-        assert.deepEqual((await t.stack.up()).summary.resourceChanges, { same: 20, update: 2 });
+        assert.deepEqual(await plannedOps(), {
+            "Bridge lan": "update",
+            "VethAttachment isolated-eth0": "update",
+            "Probe isolated-lan": "update",
+        });
+        assert.deepEqual((await t.stack.up()).summary.resourceChanges, { same: 31, update: 3 });
         assert.deepEqual(await defaultVia(), [`${lan}.254 eth0`]);
         assert.ok(await execPing(cname("isolated"), `${lan}.254`), "isolated reaches its new gateway");
-        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 22 }, "nothing left to do");
+        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 34 }, "nothing left to do");
     });
 
     it("a replacing up brings dependents along: the sidecar follows the new web", async () => {
@@ -346,8 +389,9 @@ describe("example stack through the real Pulumi engine", function () {
     it("destroy leaves nothing of the stack's on the host, and docker0 as it was", async () => {
         const docker0 = await ipLink("docker0");
         const destroy = await t.stack.destroy();
-        assert.equal(destroy.summary.resourceChanges?.delete, 22);
+        assert.equal(destroy.summary.resourceChanges?.delete, 34);
         assert.deepEqual(await stackObjects(), [], "no container, network or interface of the stack's");
+        assert.equal(await nftListTable(out.policyTable), undefined, "the policy's table is gone");
         assert.equal(await ipLink(out.bridges.lan.name), undefined, "the created bridge is gone");
         const after = await ipLink("docker0");
         assert.ok(after, "the adopted docker0 is still there");

@@ -173,13 +173,21 @@ describe("hostnet preview-report: what a pull request's change will do, through 
         assertGolden("none", run);
     });
 
-    it("an address: exit 2, the seed's VethAttachment updated in place, only `address` changes", async () => {
+    it("an address: exit 2, the seed's VethAttachment updated in place, only `address` changes; the probes of its paths run again", async () => {
         await withConfig({ "hostnet:address": `${seedAt(1)}/16` }, async () => {
             const run = await report("address");
             assert.equal(run.exitCode, 2, run.markdown);
             assert.deepEqual(
                 run.json.resources.map((r: any) => [r.kind, r.name, r.op, r.properties.map((p: any) => p.path)]),
-                [["VethAttachment", "seed-eth0", "update", ["address"]]],
+                [
+                    // To the seed's attachment: its address. From the seed: what makes its network changed.
+                    ["Probe", "cli-seed", "update", ["to.address"]],
+                    ["Probe", "seed-gateway", "update", ["network"]],
+                    ["Probe", "seed-link", "update", ["network"]],
+                    ["Probe", "seed-web", "update", ["network"]],
+                    ["Probe", "web-seed", "update", ["to.address"]],
+                    ["VethAttachment", "seed-eth0", "update", ["address"]],
+                ],
             );
             assertGolden("address", run);
         });
@@ -190,12 +198,21 @@ describe("hostnet preview-report: what a pull request's change will do, through 
             const run = await report("mode");
             assert.equal(run.exitCode, 2, run.markdown);
             assert.deepEqual(
-                run.json.resources.map((r: any) => [r.kind, r.name, r.op]),
+                run.json.resources.filter((r: any) => r.kind !== "Probe").map((r: any) => [r.kind, r.name, r.op]),
                 [
                     ["DockerContainer", "web", "replace"],
                     ["DockerContainer", "sidecar", "replace"],
                     ["NetworkAttachment", "web-lab", "delete"],
+                    // It names web: its rules are written again with the new web's addresses.
+                    ["Policy", "policy", "update"],
                 ],
+            );
+            // Every probe runs again after the Policy; the two between docker0 and lab now expect Docker's isolation.
+            const probes = run.json.resources.filter((r: any) => r.kind === "Probe");
+            assert.equal(probes.length, 11);
+            assert.deepEqual(
+                probes.filter((r: any) => r.properties.some((p: any) => p.path === "expect")).map((r: any) => r.name),
+                ["seed-web", "web-seed"],
             );
             const [web, sidecar] = run.json.resources;
             assert.deepEqual(web.replaceReasons, ["networkMode"]);
@@ -219,11 +236,39 @@ describe("hostnet preview-report: what a pull request's change will do, through 
                 run.json.resources.map((r: any) => [r.kind, r.name, r.op, r.properties.map((p: any) => p.path)]),
                 [
                     ["Bridge", "lan", "update", ["addresses"]],
+                    // The probe to the bridge's address follows it.
+                    ["Probe", "isolated-lan", "update", ["network", "to.address"]],
                     // The bridge's addresses, as the program declares them, travel with the attachment: its route follows them.
                     ["VethAttachment", "isolated-eth0", "update", ["address", "bridgeAddresses"]],
                 ],
             );
             assertGolden("bridge-address", run);
+        });
+    });
+
+    it("a policy change: the Policy updated in place, the rules that change in nft's syntax; every probe runs again after it", async () => {
+        await withConfig({ "hostnet:cliDeniedPorts": "80,443" }, async () => {
+            const run = await report("policy");
+            assert.equal(run.exitCode, 2, run.markdown);
+            const [policy, ...probes] = run.json.resources;
+            assert.deepEqual([policy.kind, policy.name, policy.op], ["Policy", "policy", "update"]);
+            assert.deepEqual(
+                policy.properties.map((p: any) => p.path),
+                ["rules[0].ports"],
+            );
+            assert.deepEqual(policy.hostOperations.slice(1), [
+                'remove: ip saddr @cli_v4 ip daddr @web_v4 tcp dport 80 counter drop comment "cli may not use web"',
+                'remove: ip6 saddr @cli_v6 ip6 daddr @web_v6 tcp dport 80 counter drop comment "cli may not use web"',
+                'add: ip saddr @cli_v4 ip daddr @web_v4 tcp dport { 80, 443 } counter drop comment "cli may not use web"',
+                'add: ip6 saddr @cli_v6 ip6 daddr @web_v6 tcp dport { 80, 443 } counter drop comment "cli may not use web"',
+            ]);
+            assert.equal(probes.length, 11);
+            assert.ok(
+                probes.every(
+                    (p: any) => p.kind === "Probe" && p.op === "update" && p.properties.map((x: any) => x.path).join() === "network",
+                ),
+            );
+            assertGolden("policy", run);
         });
     });
 
@@ -242,7 +287,8 @@ describe("hostnet preview-report: what a pull request's change will do, through 
         await withConfig({ "hostnet:address": `${seedAt(1)}/16`, "hostnet:webMode": "lab" }, async () => {
             const run = await report("host-operations");
             assert.equal(run.exitCode, 2, run.markdown);
-            assert.equal(run.json.resources.length, 4);
+            // web, its sidecar, its NetworkAttachment and the seed's attachment; the Policy naming web, and every probe after it.
+            assert.equal(run.json.resources.length, 4 + 1 + 11);
             if (typeof describeChange !== "function") {
                 assert.ok(run.json.resources.every((r: any) => !("hostOperations" in r)));
                 assert.doesNotMatch(run.markdown, /Host operations/);

@@ -15,7 +15,7 @@ import { formatAddress, parsePrefix, reachableAddresses } from "../../common/add
 import { modeRefusal, netModeOf } from "../../common/modes";
 import { describeOwner, nftMark } from "../../common/naming";
 import { addressSets, deleteScript, listingChanges, setElements, tableListing, tableScript } from "../../common/policyTable";
-import { checkPolicyInputs, PolicyEndpoint, PolicyInputs, PolicyOutputs, PolicyRule } from "../../common/specs/policy";
+import { checkPolicyInputs, PolicyInputs, PolicyOutputs, PolicyRule } from "../../common/specs/policy";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as docker from "../../host/docker";
 import * as networks from "../../host/dockerNetworks";
@@ -37,15 +37,6 @@ const BR_NETFILTER = { 4: "net.bridge.bridge-nf-call-iptables", 6: "net.bridge.b
 
 function isOurs(table: nft.NftTable | undefined, owner: string): boolean {
     return table !== undefined && table.comment === nftMark(owner);
-}
-
-/** Where a rule's endpoint sends people: `container "cli"`, `bridge lan`, `10.0.0.0/8`. */
-function endpointText(e: PolicyEndpoint | undefined): string {
-    if (!e) return "anywhere";
-    if (e.container !== undefined) return `container "${e.name ?? e.container}"`;
-    if (e.bridge !== undefined) return `bridge ${e.bridge}${e.name && e.name !== e.bridge ? ` (${e.name})` : ""}`;
-    if (e.network !== undefined) return `network "${e.network}"`;
-    return (e.addresses ?? []).join(", ");
 }
 
 /**
@@ -342,9 +333,3 @@ export const policyProvider: pulumi.dynamic.ResourceProvider<PolicyInputs, Polic
         if (isOurs(await nft.readTable(props.table), props.owner)) await execute(planDelete(props));
     },
 };
-
-/** For tests and messages: a rule in one line, for people. */
-export function ruleText(rule: PolicyRule): string {
-    const what = rule.protocol ? `${rule.protocol}${rule.ports ? `/${rule.ports.join(",")}` : ""}` : "any protocol";
-    return `${rule.action} ${endpointText(rule.from)} -> ${endpointText(rule.to)} (${what})`;
-}
