@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     const stack = `b${RUN}-n${o.n}-p`;
     await initStack(project, stack, {
         containers: containers.map((c) => c.name),
-        addressPrefix: plan.prefix24,
+        firstAddress: plan.first,
         prefixLength: String(plan.prefixLength),
         bridge: plan.bridge,
     });

@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, totalmem, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { AddressPlan, Baseline, Timing } from "./baselines/baseline";
-import { CNI_BRIDGE, cniBaseline } from "./baselines/cni";
+import { cniBaseline, ensureCniPlugin } from "./baselines/cni";
 import { dockerConnectBaseline } from "./baselines/dockerConnect";
 import { seedBaseline } from "./baselines/seed";
 import { cleanup, cleanupOnExit, onCleanup } from "./lib/cleanup";
@@ -28,6 +28,7 @@ import {
     Container,
     createNetwork,
     hostLinks,
+    MAX_N,
     ownerPrefix,
     registerRun,
     RUN,
@@ -110,8 +111,8 @@ function parseArgs(argv: string[]): Options {
                 o.ns = value()
                     .split(",")
                     .map((x) => Number(x));
-                if (o.ns.some((n) => !Number.isInteger(n) || n < 1 || n > 240))
-                    fail(`--n takes whole numbers from 1 to 240, like 1,10,50,100`);
+                if (o.ns.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_N))
+                    fail(`--n takes whole numbers from 1 to ${MAX_N}, like 1,10,50,100,500`);
                 o.ns = [...new Set(o.ns)].sort((a, b) => a - b);
                 break;
             case "--runs":
@@ -163,6 +164,13 @@ function log(line: string): void {
 
 type Recorder = (rep: number, n: number, op: string, t: Timing, extra?: Partial<Sample>) => void;
 
+const cpuText = (by: Sample["cpuByRole"]) =>
+    by && Object.keys(by).length > 0
+        ? ` [CPU s by process: ${Object.entries(by)
+              .map(([role, ms]) => `${role} ${(ms! / 1000).toFixed(2)}`)
+              .join(", ")}]`
+        : "";
+
 const rssText = (rss: PeakRss | undefined) =>
     rss && rss.engine !== undefined
         ? ` (peak RSS MiB: engine ${rss.engine?.toFixed(0)}, program ${rss.program?.toFixed(0) ?? "-"}, provider ${rss.provider?.toFixed(0) ?? "-"})`
@@ -193,6 +201,10 @@ function machineFacts(): Record<string, string> {
         iproute2: sh(["ip", "-V"]),
         cniPlugins: sh(["dpkg-query", "-W", "-f", "${Version}", "containernetworking-plugins"]),
         loadAverageAtStart: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
+        cpuCountedBy: existsSync("/sys/fs/cgroup/cpuacct/cgroup.procs")
+            ? "a cpuacct cgroup per command: every process it started, also one outliving it"
+            : "the children's rusage: the processes waited for",
+        hostnetHelper: process.env.HOSTNET_HELPER ?? "netlink (default)",
     };
 }
 
@@ -202,25 +214,7 @@ async function preflight(o: Options): Promise<void> {
     if (!existsSync(join(repoRoot, "components", "dist", "index.js"))) fail("pulumi-hostnet is not built: run `npm run setup` first");
     const image = await run(["docker", "image", "inspect", "hostnet/busybox:1"]);
     if (image.exitCode !== 0) fail("Docker or the base image is missing: run `npm run setup` first");
-    if (o.only.includes("cni") && !existsSync(CNI_BRIDGE)) {
-        log("installing Debian's containernetworking-plugins (the CNI bridge plugin baseline) ...");
-        const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-        await runOk(
-            "install containernetworking-plugins",
-            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "containernetworking-plugins"],
-            {
-                env,
-            },
-        ).catch(async () => {
-            await runOk("update the package lists", ["apt-get", "update", "-qq"], { env });
-            await runOk(
-                "install containernetworking-plugins",
-                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "containernetworking-plugins"],
-                { env },
-            );
-        });
-        log(`installed ${CNI_BRIDGE}`);
-    }
+    if (o.only.includes("cni")) await ensureCniPlugin(log);
 }
 
 async function main(): Promise<void> {
@@ -253,7 +247,7 @@ async function main(): Promise<void> {
 
     // Fixtures, outside any timing.
     const plan = await addressPlan(o.bridge);
-    log(`attachments on ${plan.bridge}: ${plan.prefix24}.10 and up, gateway ${plan.gateway}`);
+    log(`attachments on ${plan.bridge}: ${plan.first} and up, gateway ${plan.gateway}`);
     const attachOnes = o.only.some((m) => m !== "docker");
     const containers = attachOnes
         ? await startContainers(`hnb-${RUN}-c`, maxN, (d) => d % 25 === 0 && log(`started ${d}/${maxN} --net=none containers`))
@@ -298,11 +292,12 @@ async function main(): Promise<void> {
     if (network) baselines.docker = { b: dockerConnectBaseline(network), cs: dockerContainers };
 
     const record: Recorder = (rep, n, op, t, extra = {}) => {
-        samples.push({ rep, n, op, ms: t.ms, cpuMs: t.cpuMs, ...extra });
+        const reaped = (t as Partial<{ cpuReapedMs: number }>).cpuReapedMs;
+        samples.push({ rep, n, op, ms: t.ms, cpuMs: t.cpuMs, ...(reaped === undefined ? {} : { cpuReapedMs: reaped }), ...extra });
         step++;
         log(
             `[${String(step).padStart(3)}/${steps}] run ${rep}/${o.runs} N=${String(n || "-").padEnd(3)} ${op.padEnd(18)} ` +
-                `${(t.ms / 1000).toFixed(3)} s (CPU ${(t.cpuMs / 1000).toFixed(2)} s)${rssText(extra.rss)}`,
+                `${(t.ms / 1000).toFixed(3)} s (CPU ${(t.cpuMs / 1000).toFixed(2)} s)${rssText(extra.rss)}${cpuText(extra.cpuByRole)}`,
         );
     };
 
@@ -367,13 +362,13 @@ async function hostnet(
     const op = (name: string) => `hostnet.${name}${v.name ? `@${v.name}` : ""}`;
     await initStack(project, stack, {
         containers: cs.map((c) => c.name),
-        addressPrefix: plan.prefix24,
+        firstAddress: plan.first,
         prefixLength: String(plan.prefixLength),
         bridge: plan.bridge,
     });
     const up = await pulumiOk(`deploy ${n} attachments`, project, ["up", "--yes", ...skip, "--non-interactive", "--stack", stack]);
     await checkAttached("pulumi up", cs, plan.cidr, plan.gateway);
-    record(rep, n, op("up"), up, { rss: up.rss, stateBytes: stateBytes(project, stack) });
+    record(rep, n, op("up"), up, { rss: up.rss, cpuByRole: up.cpuByRole, stateBytes: stateBytes(project, stack) });
     const preview = await pulumiOk(`preview ${n} unchanged attachments`, project, [
         "preview",
         "--non-interactive",
@@ -381,7 +376,7 @@ async function hostnet(
         "--stack",
         stack,
     ]);
-    record(rep, n, op("preview"), preview, { rss: preview.rss });
+    record(rep, n, op("preview"), preview, { rss: preview.rss, cpuByRole: preview.cpuByRole });
     const refresh = await pulumiOk(`refresh ${n} attachments`, project, [
         "refresh",
         "--yes",
@@ -391,7 +386,7 @@ async function hostnet(
         "--stack",
         stack,
     ]);
-    record(rep, n, op("refresh"), refresh, { rss: refresh.rss });
+    record(rep, n, op("refresh"), refresh, { rss: refresh.rss, cpuByRole: refresh.cpuByRole });
     const destroy = await pulumiOk(`destroy ${n} attachments`, project, [
         "destroy",
         "--yes",
@@ -404,7 +399,7 @@ async function hostnet(
     const left = (await hostLinks()).filter((l) => l.ifalias?.startsWith(ownerPrefix(RUN)));
     if (left.length > 0)
         throw new Error(`pulumi destroy left ${left.length} interfaces of the stack: ${left.map((l) => l.ifname).join(", ")}`);
-    record(rep, n, op("destroy"), destroy, { rss: destroy.rss });
+    record(rep, n, op("destroy"), destroy, { rss: destroy.rss, cpuByRole: destroy.cpuByRole });
 }
 
 main()

@@ -19,6 +19,9 @@ fail() { printf 'pack: FAILED: %s\n' "$*" >&2; exit 1; }
 [ -x "$root/node_modules/.bin/tsc" ] || fail "TypeScript is not installed: run \`npm run setup\` (or \`npm ci\`) in $root first"
 mkdir -p "$out"
 
+# The netlink helper for both Linux architectures Node runs on (static Go binaries).
+"$root/scripts/build-helper.sh" x64 arm64 >&2 || fail "building the netlink helper failed (see the output above)"
+
 # npm runs the package's prepack (clean, then tsc) before packing.
 json=$(cd "$root" && npm pack --workspace components --pack-destination "$out" --json --loglevel=error) \
   || fail "npm pack failed (see the output above): does the library compile? (\`npm run build\`)"

@@ -70,6 +70,10 @@ else
   done_stage "compiled"
 fi
 
+stage "netlink helper (components/netlink, Go -> components/native/, cached in $HOSTNET_CACHE)"
+"$root/scripts/build-helper.sh" || fail "building the netlink helper failed (see the output above); is the Go module proxy reachable?"
+done_stage
+
 stage "Pulumi CLI $PULUMI_VERSION and language host (built from Go modules, cached in $HOSTNET_TOOLCHAIN)"
 "$root/scripts/build-pulumi.sh" || fail "building the Pulumi CLI failed (see the output above); is the Go module proxy reachable?"
 done_stage "$("$HOSTNET_TOOLCHAIN/bin/pulumi" version)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the Go unit tests of the project's own Node.js language host
-# (tools/pulumi-build/cmd/pulumi-language-nodejs), offline: the modules come
-# from the Go module cache that scripts/build-pulumi.sh filled, go.mod is
+# (tools/pulumi-build/cmd/pulumi-language-nodejs) and of the netlink helper
+# (components/netlink), offline: the modules come from the Go module cache
+# that scripts/build-pulumi.sh and scripts/build-helper.sh filled, go.mod is
 # read-only, and nothing is downloaded.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,4 +14,6 @@ if ! out=$(go list -deps -test ./cmd/pulumi-language-nodejs/... 2>&1); then
   echo "test-go: failed to load the language host's Go modules from the cache (above); run \`npm run setup\` first, which downloads them" >&2
   exit 1
 fi
-exec go test -count=1 -tags osusergo,grpcnotrace "$@" ./cmd/pulumi-language-nodejs/...
+go test -count=1 -tags osusergo,grpcnotrace "$@" ./cmd/pulumi-language-nodejs/...
+cd "$root/components/netlink"
+exec go test -count=1 "$@" .

@@ -5,10 +5,24 @@
 // plugin's result is checked against what the container then has.
 
 import { checkAttached, checkDetached, Container, RUN } from "../lib/host";
+import { existsSync } from "node:fs";
 import { runOk } from "../lib/proc";
 import { AddressPlan, Baseline, sum, Timing } from "./baseline";
 
 export const CNI_BRIDGE = "/usr/lib/cni/bridge";
+
+/** Installs Debian's containernetworking-plugins when the bridge plugin is missing. */
+export async function ensureCniPlugin(log: (line: string) => void): Promise<void> {
+    if (existsSync(CNI_BRIDGE)) return;
+    log("installing Debian's containernetworking-plugins (the CNI bridge plugin baseline) ...");
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "containernetworking-plugins"];
+    await runOk("install containernetworking-plugins", install, { env }).catch(async () => {
+        await runOk("update the package lists", ["apt-get", "update", "-qq"], { env });
+        await runOk("install containernetworking-plugins", install, { env });
+    });
+    log(`installed ${CNI_BRIDGE}`);
+}
 
 export function cniBaseline(plan: AddressPlan, dataDir: string): Baseline {
     const netconf = JSON.stringify({
@@ -20,7 +34,7 @@ export function cniBaseline(plan: AddressPlan, dataDir: string): Baseline {
         ipMasq: false,
         ipam: {
             type: "host-local",
-            ranges: [[{ subnet: plan.subnet, rangeStart: `${plan.prefix24}.10`, rangeEnd: `${plan.prefix24}.250`, gateway: plan.gateway }]],
+            ranges: [[{ subnet: plan.subnet, rangeStart: plan.first, rangeEnd: plan.last, gateway: plan.gateway }]],
             routes: [{ dst: "0.0.0.0/0" }],
             dataDir,
         },

@@ -88,11 +88,11 @@ export async function startContainers(prefix: string, count: number, progress: (
     return out;
 }
 
-/** A Docker network of driver bridge, marked, in a free 10.23x.y.0/24. */
+/** A Docker network of driver bridge, marked, in a free 10.23x.y.0/22 (room for MAX_N containers). */
 export async function createNetwork(name: string): Promise<{ name: string; subnet: string }> {
     const base = randomBytes(1)[0];
     for (let k = 0; k < 20; k++) {
-        const subnet = `10.${231 + (k % 5)}.${(base + k * 37) % 256}.0/24`;
+        const subnet = `10.${231 + (k % 5)}.${(4 * (base + k * 37)) % 256}.0/22`;
         const r = await run([
             "docker",
             "network",
@@ -111,17 +111,31 @@ export async function createNetwork(name: string): Promise<{ name: string; subne
     throw new Error(`failed to create Docker network ${name}: every subnet tried overlaps another network; remove unused networks`);
 }
 
+/** The most attachments a run makes (`--n`): the address plans below hold this many. */
+export const MAX_N = 500;
+
+const toInt = (a: string) => a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+const toDotted = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+
+/** The address `i` places after `first` (dotted IPv4). */
+export function nthAddress(first: string, i: number): string {
+    return toDotted(toInt(first) + i);
+}
+
 /**
  * Where the attachments of seed, CNI and hostnet go: a bridge, its subnet and
- * gateway, and container i's address `<prefix24>.<10+i>/<prefixLength>`.
+ * gateway, and container i's address `first + i`, with `prefixLength` (room
+ * for MAX_N of them).
  */
 export interface AddressPlan {
     bridge: string;
     gateway: string;
     subnet: string;
     prefixLength: number;
-    /** e.g. "172.17.163" */
-    prefix24: string;
+    /** Container 0's address, e.g. "172.17.162.10". */
+    first: string;
+    /** The last address a run may use (for CNI's host-local range). */
+    last: string;
     cidr(i: number): string;
 }
 
@@ -129,44 +143,42 @@ export interface AddressPlan {
 export const bridgeAlias = (id: string) => `hostnet-bench/${id}`;
 
 /**
- * The address plan on docker0 (addresses 172.17.150-199.x, clear of Docker's
- * own allocations from 172.17.0.2 and of the tests' 172.17.200+), or, with
- * `own`, on a Linux bridge of the run's own (marked, 10.236-239.y.0/24),
- * which no one else's work can change or remove during the run.
+ * The address plan on docker0 (from 172.17.64-110.10, two /24s' worth, in the
+ * half that the project's dockerd leaves free, `--fixed-cidr`
+ * 172.17.128.0/17, as the README asks of attachments; clear of the tests'
+ * 172.17.200+),
+ * or, with `own`, on a Linux bridge of the run's own (marked, a /22 in
+ * 10.236-239.0.0/16), which no one else's work can change or remove during
+ * the run.
  */
 export async function addressPlan(which: "docker0" | "own"): Promise<AddressPlan> {
     const byte = parseInt(RUN.slice(0, 4), 16);
+    const plan = (bridge: string, gateway: string, subnet: string, prefixLength: number, first: string): AddressPlan => ({
+        bridge,
+        gateway,
+        subnet,
+        prefixLength,
+        first,
+        last: nthAddress(first, MAX_N - 1),
+        cidr: (i) => `${nthAddress(first, i)}/${prefixLength}`,
+    });
     if (which === "docker0") {
         const docker0 = JSON.parse((await runOk("read docker0", ["ip", "-j", "-4", "addr", "show", "dev", "docker0"])).stdout);
         if (docker0[0]?.addr_info?.[0]?.local !== "172.17.0.1") {
             throw new Error("failed to plan addresses on docker0: it is missing or not 172.17.0.1/16 here; run with `--bridge own`");
         }
-        const prefix24 = `172.17.${150 + (byte % 50)}`;
-        return {
-            bridge: "docker0",
-            gateway: "172.17.0.1",
-            subnet: "172.17.0.0/16",
-            prefixLength: 16,
-            prefix24,
-            cidr: (i) => `${prefix24}.${10 + i}/16`,
-        };
+        return plan("docker0", "172.17.0.1", "172.17.0.0/16", 16, `172.17.${64 + 2 * (byte % 24)}.10`);
     }
     const bridge = `hnb${RUN}`;
     const taken = (await runOk("list addresses", ["ip", "-j", "-4", "addr", "show"])).stdout;
     for (let k = 0; k < 20; k++) {
-        const prefix24 = `10.${236 + ((byte + k) % 4)}.${(byte + 37 * k) % 256}`;
-        if (taken.includes(`"${prefix24}.`)) continue;
+        const net = `10.${236 + ((byte + k) % 4)}.${(4 * (byte + 37 * k)) % 256}`;
+        const octets = net.split(".");
+        if ([0, 1, 2, 3].some((d) => taken.includes(`"${octets[0]}.${octets[1]}.${Number(octets[2]) + d}.`))) continue;
         await runOk(`create bridge ${bridge}`, ["ip", "link", "add", "name", bridge, "type", "bridge"]);
         await runOk(`configure bridge ${bridge}`, ["ip", "link", "set", "dev", bridge, "alias", bridgeAlias(RUN), "up"]);
-        await runOk(`address bridge ${bridge}`, ["ip", "addr", "add", `${prefix24}.1/24`, "dev", bridge]);
-        return {
-            bridge,
-            gateway: `${prefix24}.1`,
-            subnet: `${prefix24}.0/24`,
-            prefixLength: 24,
-            prefix24,
-            cidr: (i) => `${prefix24}.${10 + i}/24`,
-        };
+        await runOk(`address bridge ${bridge}`, ["ip", "addr", "add", `${net}.1/22`, "dev", bridge]);
+        return plan(bridge, `${net}.1`, `${net}.0/22`, 22, `${net}.10`);
     }
     throw new Error("failed to create the bench's bridge: every subnet tried is in use");
 }

@@ -9,7 +9,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { join } from "node:path";
 import * as ts from "typescript";
 import { run, RunResult, tail } from "./proc";
-import { PeakRss, RssSampler } from "./rss";
+import { PeakRss, Role, RssSampler } from "./rss";
 
 export const repoRoot = join(__dirname, "..", "..");
 
@@ -116,6 +116,8 @@ export function pulumiEnv(ws: Workspace): NodeJS.ProcessEnv {
 
 export interface CommandResult extends RunResult {
     rss: PeakRss;
+    /** CPU time by role (engine, program, provider, helper, ...), ms, as sampled: lower bounds. */
+    cpuByRole: Partial<Record<Role, number>>;
 }
 
 /**
@@ -134,7 +136,7 @@ export async function pulumi(
         onSpawn: (pid) => (sampler = new RssSampler(pid)),
     });
     const rss = sampler?.stop() ?? {};
-    return { ...r, rss };
+    return { ...r, rss, cpuByRole: sampler?.cpuByRole() ?? {} };
 }
 
 /** Like `pulumi`, but throws "failed to <what>" with the command's last output lines unless it exits 0. */

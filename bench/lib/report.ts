@@ -14,9 +14,13 @@ export interface Sample {
     op: string;
     /** Wall time, ms. */
     ms: number;
-    /** CPU time of every process the step started, ms. */
+    /** CPU time of every process the step started, ms (machine.cpuCountedBy says how). */
     cpuMs: number;
+    /** CPU time of the processes the step waited for (children's rusage), ms, when it differs in kind from cpuMs. */
+    cpuReapedMs?: number;
     rss?: PeakRss;
+    /** CPU time by role as sampled (lower bounds), ms. */
+    cpuByRole?: Partial<Record<Role, number>>;
     stateBytes?: number;
 }
 
@@ -293,6 +297,7 @@ export function renderMarkdown(s: Summary): string {
         languageHost: "language host",
         program: "program",
         provider: "dynamic provider",
+        helper: "netlink helper",
     };
     lines.push("", `| peak RSS, MiB (largest of the runs) | ${ROLES.map((r) => roleName[r]).join(" | ")} |`);
     lines.push(`|---|${ROLES.map(() => "---|").join("")}`);

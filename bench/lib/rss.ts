@@ -9,8 +9,8 @@
 
 import { readdirSync, readFileSync } from "node:fs";
 
-export type Role = "engine" | "languageHost" | "program" | "provider";
-export const ROLES: readonly Role[] = ["engine", "languageHost", "program", "provider"];
+export type Role = "engine" | "languageHost" | "program" | "provider" | "helper";
+export const ROLES: readonly Role[] = ["engine", "languageHost", "program", "provider", "helper"];
 
 /** Peak RSS per role, in MiB (the largest over processes of that role); undefined when none was seen. */
 export type PeakRss = Partial<Record<Role, number>>;
@@ -30,6 +30,17 @@ function parentOf(pid: string): string | undefined {
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1];
 }
 
+let ticks: number | undefined;
+
+/** A process's CPU time so far (utime + stime of /proc/<pid>/stat), in ms. */
+function cpuMsOf(pid: string): number | undefined {
+    const stat = readText(`/proc/${pid}/stat`);
+    if (!stat) return undefined;
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ticks ??= 100; // USER_HZ on Linux
+    return ((Number(f[11]) + Number(f[12])) * 1000) / ticks;
+}
+
 function hwmKiB(pid: string): number | undefined {
     const m = /^VmHWM:\s+(\d+) kB$/m.exec(readText(`/proc/${pid}/status`) ?? "");
     return m ? Number(m[1]) : undefined;
@@ -39,6 +50,7 @@ function roleOf(pid: string): Role | undefined {
     const argv = (readText(`/proc/${pid}/cmdline`) ?? "").split("\0");
     if (/(^|\/)pulumi$/.test(argv[0])) return "engine";
     if (argv[0].endsWith("pulumi-language-nodejs")) return "languageHost";
+    if (argv[0].endsWith("hostnet-netlink")) return "helper";
     if (!/(^|\/)node$/.test(argv[0]) || argv[1] === "-e") return undefined;
     if (argv.some((a) => a.includes("@pulumi/pulumi/cmd/run"))) return "program";
     if (argv.some((a) => a.includes("cmd/dynamic-provider"))) return "provider";
@@ -48,6 +60,7 @@ function roleOf(pid: string): Role | undefined {
 /** Samples the tree under `rootPid` until stopped. */
 export class RssSampler {
     private readonly peaks = new Map<string, { role: Role; kib: number }>();
+    private readonly cpu = new Map<string, { role: Role; ms: number }>();
     private timer: NodeJS.Timeout | undefined;
 
     constructor(
@@ -78,7 +91,19 @@ export class RssSampler {
             if (!role) continue;
             const kib = hwmKiB(pid);
             if (kib !== undefined) this.peaks.set(pid, { role, kib: Math.max(kib, known?.kib ?? 0) });
+            const cpu = cpuMsOf(pid);
+            if (cpu !== undefined) this.cpu.set(pid, { role, ms: cpu });
         }
+    }
+
+    /**
+     * CPU time per role, in ms, as last sampled (a lower bound: what a process
+     * did in its last interval before exiting is missed); call after stop().
+     */
+    cpuByRole(): Partial<Record<Role, number>> {
+        const out: Partial<Record<Role, number>> = {};
+        for (const { role, ms } of this.cpu.values()) out[role] = (out[role] ?? 0) + ms;
+        return out;
     }
 
     /** Stops sampling; the peak per role, in MiB. */

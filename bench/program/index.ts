@@ -4,7 +4,7 @@
 // "pulumi-hostnet" by name; the bench copies this file into a project folder
 // of its own and sets the stack's configuration:
 //   containers     the containers' names, in order
-//   addressPrefix  the first three octets of the addresses; container i gets <prefix>.<10+i>/<prefixLength>
+//   firstAddress   container 0's address; container i gets the i-th after it, /<prefixLength>
 //   prefixLength   default 16 (docker0's)
 //   bridge         the bridge (default docker0)
 
@@ -13,8 +13,12 @@ import { VethAttachment } from "pulumi-hostnet";
 
 const config = new pulumi.Config();
 const containers = config.requireObject<string[]>("containers");
-const prefix = config.require("addressPrefix");
+const first = config
+    .require("firstAddress")
+    .split(".")
+    .reduce((n, o) => n * 256 + Number(o), 0);
+const nth = (i: number) => [24, 16, 8, 0].map((shift) => ((first + i) >>> shift) & 255).join(".");
 const prefixLength = config.getNumber("prefixLength") ?? 16;
 const bridge = config.get("bridge") ?? "docker0";
 
-containers.forEach((container, i) => new VethAttachment(`a${i}`, { container, bridge, address: `${prefix}.${10 + i}/${prefixLength}` }));
+containers.forEach((container, i) => new VethAttachment(`a${i}`, { container, bridge, address: `${nth(i)}/${prefixLength}` }));

@@ -74,10 +74,17 @@ describe("examples/lab: pack -> npm install -> deploy -> check -> destroy", func
         }
     });
 
-    it("the tarball holds only dist/**/*.js, dist/**/*.d.ts, README.md and package.json", async () => {
+    it("the tarball holds only dist/**/*.js, dist/**/*.d.ts, the netlink helper per architecture, README.md and package.json", async () => {
         const files = (await sh(["tar", "-tzf", tgz])).stdout.split("\n").filter(Boolean).sort();
-        const stray = files.filter((f) => !/^package\/(dist\/.+\.(js|d\.ts)|README\.md|package\.json)$/.test(f));
+        const stray = files.filter(
+            (f) => !/^package\/(dist\/.+\.(js|d\.ts)|native\/linux-(x64|arm64)\/hostnet-netlink|README\.md|package\.json)$/.test(f),
+        );
         assert.deepEqual(stray, []);
+        // The helper for this machine's architecture is packed and executable.
+        const helper = `package/native/linux-${process.arch}/hostnet-netlink`;
+        assert.ok(files.includes(helper), `${helper} is packed`);
+        const mode = (await sh(["tar", "-tvzf", tgz, helper])).stdout.trim();
+        assert.match(mode, /^-rwx/, `${helper} is executable: ${mode}`);
         for (const f of [
             "package/package.json",
             "package/README.md",

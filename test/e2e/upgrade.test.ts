@@ -12,12 +12,31 @@
 //
 // Needs the repository's git history (commit 7b01f5e): a shallow clone fails
 // this test with a message saying so.
+//
+// Then the move to the netlink helper (host/helper.ts): a stack deployed by
+// the package doing its host work with ip and nsenter processes
+// (HOSTNET_HELPER=off: the code path of every version before the helper) is
+// previewed, refreshed, updated and destroyed with the helper: the state
+// and the host stay exactly as they were until the update changes what it
+// asks for, and the helper really did the work (its binary is reached
+// through a wrapper that logs each start).
 
 import * as assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+    chmodSync,
+    existsSync,
+    mkdirSync,
+    mkdtempSync,
+    readdirSync,
+    readFileSync,
+    readlinkSync,
+    rmSync,
+    symlinkSync,
+    writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { EngineEvent } from "@pulumi/pulumi/automation";
+import type { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
 import {
     dockerInspect,
     firewallRules,
@@ -255,6 +274,102 @@ describe(`upgrade: a stack made with the library at ${OLD_COMMIT} (code by value
         const destroy = await stacks[untouched].stack.destroy();
         assert.equal(destroy.summary.result, "succeeded");
         assert.deepEqual(await markedObjects(prefixOf(untouched)), []);
+    });
+});
+
+/** Resources in the state by URN (the engine may write them in another order). */
+const byUrn = (a: unknown[], b: unknown[]) => String(a[0]).localeCompare(String(b[0]));
+
+describe("upgrade: a stack whose host work was ip and nsenter processes moves to the netlink helper with nothing to do", function () {
+    const stackName = `e2e-${RUN}-nl`;
+    const prefix = `hostnet/${PROJECT}/${stackName}/`;
+    let scratch: string;
+    let workDir: string;
+    let t: TestStack;
+    let net24: string;
+    let startsLog: string;
+    const helperStarts = () => (existsSync(startsLog) ? readFileSync(startsLog, "utf8").split("\n").filter(Boolean).length : 0);
+
+    before(async () => {
+        const real = join(projectRoot, "components", "native", `linux-${process.arch}`, "hostnet-netlink");
+        if (!existsSync(real)) throw new Error(`the netlink helper is not built (${real}): run \`npm run setup\``);
+        scratch = mkdtempSync(join(tmpdir(), "hostnet-upgrade-nl-"));
+        workDir = join(scratch, "project");
+        mkdirSync(workDir);
+        startsLog = join(scratch, "helper-starts.log");
+        const wrapper = join(scratch, "hostnet-netlink");
+        writeFileSync(wrapper, `#!/bin/sh\necho "$$" >> '${startsLog}'\nexec '${real}' "$@"\n`);
+        chmodSync(wrapper, 0o755);
+        writeFileSync(
+            join(workDir, "Pulumi.yaml"),
+            `name: ${PROJECT}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: index.ts\n`,
+        );
+        writeFileSync(join(workDir, "package.json"), JSON.stringify({ name: PROJECT, private: true }));
+        writeFileSync(join(workDir, "index.ts"), program("pulumi-hostnet"));
+        symlinkSync(join(projectRoot, "tsconfig.json"), join(workDir, "tsconfig.json"));
+        symlinkSync(join(projectRoot, "node_modules"), join(workDir, "node_modules"));
+        net24 = (await unusedSubnets(1))[0].split(".").slice(0, 3).join(".");
+        t = await projectStack(workDir, stackName, { [`${PROJECT}:net24`]: net24 });
+        // Each command of the stack runs with the workspace's envVars as they are then.
+        Object.assign((t.stack.workspace as LocalWorkspace).envVars, { HOSTNET_HELPER_PATH: wrapper, HOSTNET_HELPER: "off" });
+    });
+
+    after(async () => {
+        if (!t) return;
+        try {
+            delete (t.stack.workspace as LocalWorkspace).envVars.HOSTNET_HELPER;
+            await t.stack.destroy().catch(() => undefined);
+            await t.stack.workspace.removeStack(stackName).catch(() => undefined);
+        } finally {
+            await sweepRun(prefix);
+            t.dispose();
+            if (scratch) rmSync(scratch, { recursive: true, force: true });
+        }
+    });
+
+    it("deploys with ip and nsenter processes (HOSTNET_HELPER=off): the helper never starts", async () => {
+        const up = await t.stack.up();
+        assert.equal(up.summary.result, "succeeded");
+        assert.ok(await ping(`${net24}.2`));
+        assert.equal(helperStarts(), 0);
+    });
+
+    it("with the helper: preview and refresh find nothing to do, the state and the host are unchanged, and the helper did the reading", async () => {
+        const container = `hn-${stackName}-box`;
+        const host = await hostSnapshot(prefix, container);
+        const state = (await exportedState(t.stack)).resources;
+        delete (t.stack.workspace as LocalWorkspace).envVars.HOSTNET_HELPER;
+        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 5 });
+        const refresh = await t.stack.refresh();
+        assert.deepEqual(refresh.summary.resourceChanges, { same: 5 });
+        const up = await t.stack.up();
+        assert.deepEqual(up.summary.resourceChanges, { same: 5 });
+        assert.deepEqual(await hostSnapshot(prefix, container), host);
+        const after = (await exportedState(t.stack)).resources;
+        assert.deepEqual(
+            after.map((r) => [r.urn, r.inputs, r.outputs]).sort(byUrn),
+            state.map((r) => [r.urn, r.inputs, r.outputs]).sort(byUrn),
+            "the same inputs and outputs, the same provider text",
+        );
+        assert.ok(helperStarts() > 0, "the helper was started by the engine's providers");
+    });
+
+    it("with the helper: an address change is made in place, and destroy leaves nothing", async () => {
+        const container = `hn-${stackName}-box`;
+        const before = await hostSnapshot(prefix, container);
+        writeFileSync(join(workDir, "index.ts"), program("pulumi-hostnet").replace("${net24}.2/24", "${net24}.3/24"));
+        const up = await t.stack.up();
+        assert.deepEqual(up.summary.resourceChanges, { update: 1, same: 4 });
+        const pid = (await dockerInspect(container)).State.Pid as number;
+        const eth0 = (await ipLinks(pid)).find((l) => l.ifname === "eth0");
+        assert.deepEqual(ipv4Of(eth0), [`${net24}.3/24`]);
+        assert.deepEqual(await ipDefaultRoutes(pid), [{ dst: "default", gateway: `${net24}.1`, dev: "eth0", flags: [] }]);
+        const after = (await hostSnapshot(prefix, container)) as { links: unknown };
+        assert.deepEqual(after.links, (before as { links: unknown }).links, "the same pair, not a new one");
+        assert.ok(await ping(`${net24}.3`));
+        const destroy = await t.stack.destroy();
+        assert.equal(destroy.summary.result, "succeeded");
+        assert.deepEqual(await markedObjects(prefix), []);
     });
 });
 

@@ -12,8 +12,10 @@ export interface Operation {
     mutating: boolean;
     /** `ip link add ...` (in `host` or a namespace label), or `POST /containers/create`. */
     text: string;
-    /** For `ip`: the arguments after `ip` (a batch line's words). */
+    /** For `ip`: the arguments after `ip` (a batch line's words; for a helper operation, the `ip` arguments that do the same). */
     args?: string[];
+    /** For a netlink helper operation: the operation as the host layer sent it. */
+    op?: { op: string; [field: string]: unknown };
     /** For `ip`: the namespace's label ("host", or what the fake Docker named it), and the PID that entered it. */
     ns?: string;
     pid?: number;
@@ -26,6 +28,8 @@ export interface FailFault {
     kind: "fail";
     /** For `ip`: what it prints (default: EBUSY, a failure no provider treats as success). */
     stderr?: string;
+    /** For a netlink helper operation: the errno (default EBUSY; the message is `stderr`). */
+    errno?: string;
     exitCode?: number;
     /** For Docker: the status code and the `message` of the answer. */
     status?: number;

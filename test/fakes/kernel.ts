@@ -18,6 +18,14 @@
 // address that reached the gateway). Not modelled: other routes, neighbours,
 // carrier delays, IPv6 beyond the link-local.
 //
+// The same kernel also answers the netlink helper's requests (the host
+// layer's boundary on this machine: host/helper.ts, components/netlink/):
+// `helper` serves each operation by the model above, answering a failure
+// with the errno the real helper gets from the kernel for it (the `errno`
+// column of `ERR`, checked against the real helper in
+// test/host/fakeKernel.test.ts), and programs (`exec`) through the runner.
+// Faults count each operation of a request as one, as each batch line.
+//
 // Also the filter table of `iptables` (1.8.9, nf_tables), as far as the host
 // layer uses it: `-S`, and `-C`/`-I CHAIN 1`/`-D` of rules, in the host
 // namespace, whose chains are Docker's (policy DROP on FORWARD, DOCKER-USER)
@@ -30,28 +38,39 @@
 // devices; the br_netfilter settings read with `cat`; and the kernel's answer
 // to a netem qdisc (this kernel has none). Probes' traffic is not modelled.
 
+import type { HelperAnswer, HelperOp, HelperTransport } from "../../components/src/host/helper";
 import type { CommandResult, CommandRunner } from "../../components/src/host/run";
 import { Fault, Faults, INJECTED_STDERR } from "./faults";
 
 /** The exact text iproute2 6.1 prints (checked here against the real tool), with its exit code. */
 export const ERR = {
-    noDevice: (name: string) => ({ stderr: `Device "${name}" does not exist.`, exitCode: 1 }),
-    cannotFind: (name: string) => ({ stderr: `Cannot find device "${name}"`, exitCode: 1 }),
-    exists: { stderr: "RTNETLINK answers: File exists", exitCode: 2 },
-    noSuchProcess: { stderr: "RTNETLINK answers: No such process", exitCode: 2 },
-    badRule: { stderr: "iptables: Bad rule (does a matching rule exist in that chain?).", exitCode: 1 },
-    noChain: { stderr: "iptables: No chain/target/match by that name.", exitCode: 1 },
-    notSupported: { stderr: "RTNETLINK answers: Operation not supported", exitCode: 2 },
-    addressAssigned: { stderr: "Error: ipv4: Address already assigned.", exitCode: 2 },
-    addressNotFound: { stderr: "Error: ipv4: Address not found.", exitCode: 2 },
-    invalidGateway: { stderr: "Error: Nexthop has invalid gateway.", exitCode: 2 },
-    mtuTooBig: { stderr: "Error: mtu greater than device maximum.", exitCode: 2 },
-    mtuTooSmall: { stderr: "Error: mtu less than device minimum.", exitCode: 2 },
-    badLladdr: (mac: string) => ({ stderr: `"${mac}" is invalid lladdr.`, exitCode: 1 }),
-    masterMissing: (name: string) => ({ stderr: `Error: argument "${name}" is wrong: Device does not exist`, exitCode: 255 }),
+    noDevice: (name: string) => ({ stderr: `Device "${name}" does not exist.`, exitCode: 1, errno: "ENODEV" }),
+    cannotFind: (name: string) => ({ stderr: `Cannot find device "${name}"`, exitCode: 1, errno: "ENODEV" }),
+    exists: { stderr: "RTNETLINK answers: File exists", exitCode: 2, errno: "EEXIST" },
+    noSuchProcess: { stderr: "RTNETLINK answers: No such process", exitCode: 2, errno: "ESRCH" },
+    badRule: { stderr: "iptables: Bad rule (does a matching rule exist in that chain?).", exitCode: 1, errno: undefined },
+    noChain: { stderr: "iptables: No chain/target/match by that name.", exitCode: 1, errno: undefined },
+    notSupported: { stderr: "RTNETLINK answers: Operation not supported", exitCode: 2, errno: "ENOTSUP" },
+    addressAssigned: { stderr: "Error: ipv4: Address already assigned.", exitCode: 2, errno: "EEXIST" },
+    addressNotFound: { stderr: "Error: ipv4: Address not found.", exitCode: 2, errno: "EADDRNOTAVAIL" },
+    invalidGateway: { stderr: "Error: Nexthop has invalid gateway.", exitCode: 2, errno: "ENETUNREACH" },
+    mtuTooBig: { stderr: "Error: mtu greater than device maximum.", exitCode: 2, errno: "EINVAL" },
+    mtuTooSmall: { stderr: "Error: mtu less than device minimum.", exitCode: 2, errno: "EINVAL" },
+    badLladdr: (mac: string) => ({ stderr: `"${mac}" is invalid lladdr.`, exitCode: 1, errno: "EINVAL" }),
+    masterMissing: (name: string) => ({
+        stderr: `Error: argument "${name}" is wrong: Device does not exist`,
+        exitCode: 255,
+        errno: "ENODEV",
+    }),
     badIfname: (name: string, field: string) => ({
         stderr: `Error: argument "${name}" is wrong: "${field}" not a valid ifname`,
         exitCode: 255,
+        errno: "EINVAL",
+    }),
+    nsenterGone: (pid: string) => ({
+        stderr: `nsenter: cannot open /proc/${pid}/ns/net: No such file or directory`,
+        exitCode: 1,
+        errno: "ENOENT",
     }),
     noTable: (name: string) => ({
         stderr: `Error: No such file or directory\nlist table inet ${name}\n                ${"^".repeat(name.length)}`,
@@ -60,10 +79,12 @@ export const ERR = {
     tcNoRoot: { stderr: "Error: Cannot delete qdisc with handle of zero.", exitCode: 2 },
     tcInvalidHandle: { stderr: "Error: Invalid handle.", exitCode: 2 },
     noNetem: { stderr: "Error: Specified qdisc kind is unknown.", exitCode: 2 },
-    nsenterGone: (pid: string) => ({ stderr: `nsenter: cannot open /proc/${pid}/ns/net: No such file or directory`, exitCode: 1 }),
 } as const;
 
-type Failure = { stderr: string; exitCode: number };
+/** A command's result, with the errno the kernel gave for its failure (what the netlink helper answers). */
+type Answered = CommandResult & { errno?: string };
+
+type Failure = { stderr: string; exitCode: number; errno?: string };
 
 export type LinkKind = "loopback" | "bridge" | "veth" | "ifb";
 
@@ -253,6 +274,88 @@ export class FakeKernel {
 
     /** The runner to pass to setCommandRunner. */
     readonly runner: CommandRunner = async (argv, input) => this.run([...argv], input);
+
+    /** The netlink helper to pass to setHelperTransport: requests as components/netlink answers them. */
+    readonly helper: HelperTransport = async (pid, ops) => this.serve(pid, ops);
+
+    /** Every request made of the helper. */
+    readonly requests: { ns?: number; ops: HelperOp[] }[] = [];
+
+    // ---- the helper ----
+
+    private async serve(pid: number | undefined, ops: readonly HelperOp[]): Promise<HelperAnswer> {
+        this.requests.push({ ns: pid, ops: [...ops] });
+        const ns = pid ? this.byPid.get(pid) : this.host;
+        const results: unknown[] = [];
+        for (const [index, op] of ops.entries()) {
+            const mutating = !HELPER_READS.has(op.op);
+            const args = op.op === "exec" ? undefined : argsOf(op);
+            if (args === undefined && op.op !== "exec") {
+                this.unknown.push(`helper ${JSON.stringify(op)}`);
+                return { error: { index, message: `fake kernel: cannot read this operation: ${JSON.stringify(op)}` } };
+            }
+            const verdict =
+                op.op === "exec"
+                    ? undefined
+                    : this.faults.next({
+                          layer: "ip",
+                          mutating,
+                          text: `${op.op} ${args!.join(" ")} (in ${ns?.label ?? `pid ${pid}`}, netlink)`,
+                          args,
+                          op,
+                          ns: ns?.label,
+                          pid,
+                      });
+            if (verdict === "dead") throw new Error("fake kernel: the calling process was killed here (fault injection)");
+            if (!ns)
+                return {
+                    error: { index: 0, errno: "ENOENT", message: `open /proc/${pid}/ns/net: no such file or directory`, netns: true },
+                };
+            if (verdict) {
+                try {
+                    if (args && args.length > 0) this.dryRun(ns, args);
+                } catch (err) {
+                    if (err instanceof Unknown) return this.unknownOp(index, op);
+                    throw err;
+                }
+                return { error: { index, errno: verdict.errno ?? "EBUSY", message: verdict.stderr ?? INJECTED_STDERR } };
+            }
+            let r: Answered;
+            try {
+                r = await this.serveOne(ns, op, args);
+            } catch (err) {
+                if (err instanceof Unknown) return this.unknownOp(index, op);
+                throw err;
+            }
+            if (r.exitCode !== 0) return { error: { index, errno: r.errno, message: r.stderr } };
+            results.push(r.stdout === "" ? null : JSON.parse(r.stdout));
+        }
+        return { results };
+    }
+
+    private async serveOne(ns: FakeNetns, op: HelperOp, args: string[] | undefined): Promise<Answered> {
+        if (op.op === "exec") {
+            const r = await this.run([...(op.argv as string[])], op.input as string | undefined);
+            return ok(JSON.stringify({ exitCode: r.exitCode ?? 255, stdout: r.stdout, stderr: r.stderr }));
+        }
+        if (op.op === "netnsOf") {
+            const target = this.byPid.get(op.pid as number);
+            return ok(JSON.stringify(target ? `net:[${4026531840 + this.namespaces().indexOf(target)}]` : ""));
+        }
+        if (op.op === "addrSettle") {
+            // IPv4 only in this model: nothing is ever tentative.
+            return ns.byName(op.name as string) ? ok() : result(ERR.cannotFind(op.name as string));
+        }
+        const r = this.exec(ns, args!) as Answered;
+        // `linkGet` answers the link, not a list of one.
+        if (op.op === "linkGet" && r.exitCode === 0) return ok(JSON.stringify(JSON.parse(r.stdout)[0]));
+        return r;
+    }
+
+    private unknownOp(index: number, op: HelperOp): HelperAnswer {
+        this.unknown.push(`helper ${JSON.stringify(op)}`);
+        return { error: { index, message: `fake kernel: cannot read this operation: ${JSON.stringify(op)}` } };
+    }
 
     // ---- the runner ----
 
@@ -831,6 +934,88 @@ export class FakeKernel {
     }
 }
 
+/** The helper's operations that only read. */
+const HELPER_READS = new Set(["linkGet", "linkList", "routeList", "routeGet", "netnsOf", "addrSettle", "exec"]);
+
+/**
+ * The `ip` arguments that do what a helper operation does: the fake serves
+ * both boundaries with one model. Written here from components/netlink/ops.go,
+ * not from the library's builders, so that a builder that sends the wrong
+ * operation is caught. Undefined: an operation this fake does not model.
+ */
+function argsOf(op: HelperOp): string[] | undefined {
+    const str = (k: string) => (op[k] === undefined ? undefined : String(op[k]));
+    const opt = (k: string, word: string, from: Record<string, unknown> = op) =>
+        from[k] === undefined || from[k] === "" || from[k] === 0 ? [] : [word, String(from[k])];
+    switch (op.op) {
+        case "linkGet":
+            return ["-j", "-d", op.addrs ? "addr" : "link", "show", "dev", str("name")!];
+        case "linkList":
+            return ["-j", "-d", op.addrs ? "addr" : "link", "show"];
+        case "routeList":
+            return op.family === 6 ? undefined : ["-j", "-4", "route", "show", "default"];
+        case "netnsOf":
+        case "addrSettle":
+            return [];
+        case "vethAdd": {
+            const peer = op.peer as Record<string, unknown>;
+            return [
+                "link",
+                "add",
+                "name",
+                str("name")!,
+                ...opt("mtu", "mtu"),
+                ...opt("mac", "address"),
+                "type",
+                "veth",
+                "peer",
+                "name",
+                String(peer.name),
+                ...opt("mtu", "mtu", peer),
+                ...opt("mac", "address", peer),
+                ...opt("pid", "netns", peer),
+            ];
+        }
+        case "bridgeAdd":
+            return ["link", "add", "name", str("name")!, ...opt("mtu", "mtu"), ...opt("mac", "address"), "type", "bridge"];
+        case "ifbAdd":
+            return ["link", "add", "name", str("name")!, ...opt("mac", "address"), "type", "ifb"];
+        case "linkSet":
+            return [
+                "link",
+                "set",
+                "dev",
+                str("name")!,
+                ...(op.master === undefined ? [] : ["master", String(op.master)]),
+                ...(op.alias === undefined ? [] : ["alias", String(op.alias)]),
+                ...opt("mtu", "mtu"),
+                ...opt("mac", "address"),
+                ...(op.up === undefined ? [] : [op.up ? "up" : "down"]),
+            ];
+        case "bridgeSet":
+            return [
+                "link",
+                "set",
+                "dev",
+                str("name")!,
+                "type",
+                "bridge",
+                ...(op.stp === undefined ? [] : ["stp_state", op.stp ? "1" : "0"]),
+                ...(op.vlanFiltering === undefined ? [] : ["vlan_filtering", op.vlanFiltering ? "1" : "0"]),
+            ];
+        case "linkDel":
+            return ["link", "del", "dev", str("name")!];
+        case "addrAdd":
+        case "addrDel":
+            return ["addr", op.op === "addrAdd" ? "add" : "del", str("cidr")!, "dev", str("name")!];
+        case "routeAddDefault":
+            return ["route", "add", "default", "via", str("gateway")!, "dev", str("name")!];
+        case "routeDelDefault":
+            return op.family === 6 ? undefined : ["route", "del", "default", "dev", str("name")!];
+    }
+    return undefined;
+}
+
 function isRead(args: readonly string[]): boolean {
     return args[1] === "-j";
 }
@@ -876,8 +1061,8 @@ function ok(stdout = ""): CommandResult {
     return { exitCode: 0, stdout, stderr: "" };
 }
 
-function result(f: Failure): CommandResult {
-    return { exitCode: f.exitCode, stdout: "", stderr: f.stderr };
+function result(f: Failure): Answered {
+    return { exitCode: f.exitCode, stdout: "", stderr: f.stderr, errno: f.errno };
 }
 
 function failed(fault: Fault): CommandResult {

@@ -4,6 +4,7 @@
 // inspect`: objects by name, without what the kernel or Docker pick at random
 // (ifindexes, unset MACs, ids, PIDs).
 
+import { HelperTransport, setHelperTransport } from "../../components/src/host/helper";
 import { setCommandRunner } from "../../components/src/host/run";
 import { forgetObservations } from "../../components/src/engine/observe";
 import { resetClaims } from "../../components/src/engine/registry";
@@ -117,9 +118,11 @@ export function objectsOf(s: Snapshot): Set<string> {
     return names;
 }
 
-/** Points the host layer at a world: its runner, and DOCKER_HOST at the shared fake API serving its engine. */
+/** Points the host layer at a world: its runner and netlink helper, and DOCKER_HOST at the shared fake API serving its engine. */
 export class FakeHost {
     private previousRunner: ReturnType<typeof setCommandRunner> | undefined;
+    private previousHelper: HelperTransport | undefined;
+    private helperSet = false;
     private previousDockerHost: string | undefined;
 
     private constructor(private readonly api: FakeDockerApi) {}
@@ -131,18 +134,24 @@ export class FakeHost {
         return host;
     }
 
-    /** A fresh world, served from now on. */
-    world(): World {
+    /**
+     * A fresh world, served from now on: through the netlink helper (the
+     * default), or, with `helper: false`, through `ip`/`nsenter` commands only.
+     */
+    world(opts: { helper?: boolean } = {}): World {
         const w = new World();
         this.api.docker = w.docker;
         const previous = setCommandRunner(w.kernel.runner);
         this.previousRunner ??= previous;
+        const previousHelper = setHelperTransport(opts.helper === false ? undefined : w.kernel.helper);
+        if (!this.helperSet) [this.previousHelper, this.helperSet] = [previousHelper, true];
         w.newProcess();
         return w;
     }
 
     async stop(): Promise<void> {
         if (this.previousRunner) setCommandRunner(this.previousRunner);
+        if (this.helperSet) setHelperTransport(this.previousHelper);
         if (this.previousDockerHost === undefined) delete process.env.DOCKER_HOST;
         else process.env.DOCKER_HOST = this.previousDockerHost;
         await this.api.close();

@@ -1,13 +1,18 @@
-// The fake kernel (test/fakes/kernel.ts) against the real one: the same
-// script of `ip` commands runs through the real iproute2 in two throw-away
-// network namespaces (`unshare --net`, gone when their process ends: nothing
-// to clean up, nothing shared with other tests) and through the fake; each
-// command's exit code and stderr must be the same, and its JSON the same in
-// every field the library reads. This keeps the fake honest as the kernel or
-// iproute2 changes.
+// The fake kernel (test/fakes/kernel.ts) against the real one, at both of
+// the host layer's boundaries: the same script of `ip` commands runs
+// through the real iproute2, and the same script of netlink helper requests
+// through the real helper (components/netlink, as `npm run setup` built it),
+// each in two throw-away network namespaces (`unshare --net`, gone when their
+// process ends: nothing to clean up, nothing shared with other tests), and
+// through the fake; each command's exit code and stderr (each operation's
+// errno, and which one failed) must be the same, and the JSON the same in
+// every field the library reads. This keeps the fake honest as the kernel,
+// iproute2 or the helper changes.
 
 import * as assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { HelperOp, helperPath, localHelper, setHelperTransport, stopHelper } from "../../components/src/host/helper";
 import { tableScript, deleteScript } from "../../components/src/common/policyTable";
 import { FakeKernel } from "../fakes/kernel";
 import { sh } from "../helpers/host";
@@ -72,6 +77,97 @@ const SCRIPT: [Where, string, string?][] = [
     ["H", "link del dev nosuch"],
     ["H", "link del dev br0"],
     ["DEAD", "-j addr show"],
+];
+
+/** The helper's operations, as requests (one per line; several operations in one request run in order, up to the first failure). */
+const O = (op: string, fields: Record<string, unknown> = {}): HelperOp => ({ op, ...fields });
+const REQUESTS: [Where, HelperOp[]][] = [
+    ["H", [O("bridgeAdd", { name: "br0" })]],
+    ["H", [O("bridgeAdd", { name: "br0" })]],
+    ["H", [O("bridgeAdd", { name: "br1", mac: "02:00:00:00:00:01" })]],
+    ["H", [O("linkSet", { name: "br0", alias: "hostnet/x/y/Bridge/b c", up: true })]],
+    ["H", [O("linkGet", { name: "br0" })]],
+    ["H", [O("linkGet", { name: "nosuch" })]],
+    [
+        "H",
+        [
+            O("vethAdd", {
+                name: "v0",
+                mtu: 1400,
+                mac: "02:00:00:00:00:02",
+                peer: { name: "eth0", mtu: 1400, mac: "02:00:00:00:00:03", pid: "{C}" },
+            }),
+        ],
+    ],
+    ["H", [O("vethAdd", { name: "v1", peer: { name: "eth0", pid: "{C}" } })]],
+    ["H", [O("vethAdd", { name: "v3", peer: { name: "eth3", pid: "{DEAD}" } })]],
+    ["H", [O("linkSet", { name: "v0", master: "nosuch" })]],
+    ["H", [O("linkSet", { name: "v0", master: "br0", alias: "hostnet/x/y/VethAttachment/a", up: true })]],
+    ["H", [O("linkSet", { name: "nosuch", up: true })]],
+    ["H", [O("linkSet", { name: "br0", mac: "zz" })]],
+    ["H", [O("linkSet", { name: "br0", mtu: 99999 })]],
+    ["H", [O("bridgeSet", { name: "br0", stp: true })]],
+    ["H", [O("bridgeSet", { name: "br0", vlanFiltering: false })]],
+    ["H", [O("linkSet", { name: "v0", master: "br1" })]],
+    ["H", [O("addrAdd", { name: "br0", cidr: "10.9.0.1/24" })]],
+    ["H", [O("addrAdd", { name: "br0", cidr: "10.9.0.1/24" })]],
+    ["H", [O("addrAdd", { name: "nosuch", cidr: "10.9.0.2/24" })]],
+    ["H", [O("addrDel", { name: "br0", cidr: "10.9.0.7/24" })]],
+    ["H", [O("addrDel", { name: "br0", cidr: "10.9.0.1/16" })]],
+    ["H", [O("linkGet", { name: "br0", addrs: true })]],
+    ["H", [O("linkGet", { name: "nosuch", addrs: true })]],
+    ["H", [O("linkGet", { name: "v0" })]],
+    ["C", [O("linkGet", { name: "eth0" })]],
+    ["C", [O("addrAdd", { name: "eth0", cidr: "10.9.0.5/24" })]],
+    ["C", [O("routeAddDefault", { name: "eth0", gateway: "10.9.0.1" })]],
+    ["C", [O("linkSet", { name: "eth0", up: true })]],
+    ["C", [O("routeAddDefault", { name: "eth0", gateway: "10.8.0.1" })]],
+    ["C", [O("routeAddDefault", { name: "eth0", gateway: "10.9.0.1" })]],
+    ["C", [O("routeAddDefault", { name: "eth0", gateway: "10.9.0.1" })]],
+    ["C", [O("routeAddDefault", { name: "nosuch", gateway: "10.9.0.1" })]],
+    ["C", [O("routeList", { family: 4 })]],
+    ["C", [O("routeDelDefault", { name: "eth0", family: 4 })]],
+    ["C", [O("routeDelDefault", { name: "eth0", family: 4 })]],
+    [
+        "C",
+        [
+            O("routeAddDefault", { name: "eth0", gateway: "10.9.0.1" }),
+            O("addrDel", { name: "eth0", cidr: "10.9.0.5/24" }),
+            O("routeList", { family: 4 }),
+        ],
+    ],
+    [
+        "C",
+        [
+            O("addrAdd", { name: "eth0", cidr: "10.9.0.5/24" }),
+            O("routeAddDefault", { name: "eth0", gateway: "10.9.0.1" }),
+            O("linkSet", { name: "eth0", up: false }),
+        ],
+    ],
+    ["C", [O("routeList", { family: 4 }), O("linkList", { addrs: true })]],
+    ["C", [O("addrSettle", { name: "eth0", timeoutMs: 1000 })]],
+    ["H", [O("linkList", { addrs: true })]],
+    [
+        "H",
+        [
+            O("linkSet", { name: "br0", up: true }),
+            O("addrAdd", { name: "br0", cidr: "10.9.0.3/24" }),
+            O("linkSet", { name: "br0", mtu: 1400 }),
+        ],
+    ],
+    [
+        "H",
+        [
+            O("linkSet", { name: "br0", up: true }),
+            O("addrAdd", { name: "br0", cidr: "10.9.0.3/24" }),
+            O("linkSet", { name: "br0", mtu: 1300 }),
+        ],
+    ],
+    ["H", [O("linkDel", { name: "v0" })]],
+    ["C", [O("linkGet", { name: "eth0" })]],
+    ["H", [O("linkDel", { name: "nosuch" })]],
+    ["H", [O("linkDel", { name: "br0" }), O("linkGet", { name: "br0" })]],
+    ["DEAD", [O("linkList", { addrs: true })]],
 ];
 
 /** The firewall rule's life as the host layer runs it (argv after `iptables -w`; the comment has no spaces). */
@@ -176,6 +272,66 @@ describe("fake kernel against the real one: the same commands, the same answers"
                     problems.push(`${where_}: output differs:\n${(err as Error).message}`);
                 }
             }
+        }
+        assert.deepEqual(fake.unknown, []);
+        assert.deepEqual(problems, []);
+    });
+
+    it(`${REQUESTS.length} netlink helper requests: which operation fails, its errno, and the JSON the library reads are the same`, async function () {
+        if (!existsSync(helperPath())) assert.fail(`the netlink helper is not built (${helperPath()}): run \`npm run setup\``);
+        const previous = setHelperTransport(undefined);
+        const real = localHelper()!;
+        const h = holdNamespace();
+        const c = holdNamespace();
+        held.push(h, c);
+        await new Promise((r) => setTimeout(r, 300));
+        const gone = spawn("true");
+        await new Promise((r) => gone.once("exit", r));
+        const realPid = { H: h.pid!, C: c.pid!, DEAD: gone.pid! };
+
+        const fake = new FakeKernel();
+        const fakeC = fake.addNamespace("c");
+        for (const ns of [fake.host, fakeC]) Object.assign(ns.byName("lo")!, { up: false, addrs: [] });
+        const fakePid = { H: 1, C: fakeC.pid, DEAD: 999999 };
+        const withPids = (ops: HelperOp[], pids: Record<Where, number>) =>
+            JSON.parse(JSON.stringify(ops).replace('"{C}"', String(pids.C)).replace('"{DEAD}"', String(pids.DEAD))) as HelperOp[];
+        // Carrier (LOWER_UP, NO-CARRIER) is settled by the kernel asynchronously (linkwatch, up to a second
+        // after a peer goes down), and a helper request follows the previous one within microseconds: the
+        // library reads only UP, so the carrier flags are left out of this comparison (the command script
+        // above, with a process start between commands, compares them).
+        const settled = (v: unknown): unknown =>
+            Array.isArray(v)
+                ? v.map(settled)
+                : v && typeof v === "object" && "flags" in v
+                  ? { ...v, flags: (v as { flags: string[] }).flags.filter((f) => f !== "LOWER_UP" && f !== "NO-CARRIER") }
+                  : v;
+        const shape = (answer: Awaited<ReturnType<typeof real>>) =>
+            answer.error
+                ? { failed: answer.error.index, errno: answer.error.errno, netns: answer.error.netns ?? false }
+                : {
+                      results: answer.results.map((r) =>
+                          r === null || typeof r !== "object"
+                              ? r
+                              : settled(Array.isArray(r) ? normalize(JSON.stringify(r)) : normalize(JSON.stringify([r]))),
+                      ),
+                  };
+
+        const problems: string[] = [];
+        try {
+            for (const [where, ops] of REQUESTS) {
+                const got = shape(await real(realPid[where], withPids(ops, realPid)));
+                const want = shape(await fake.helper(fakePid[where], withPids(ops, fakePid)));
+                try {
+                    assert.deepEqual(want, got);
+                } catch (err) {
+                    problems.push(
+                        `[${where}] ${ops.map((o) => JSON.stringify(o)).join(", ")}: fake differs from the real helper:\n${(err as Error).message}`,
+                    );
+                }
+            }
+        } finally {
+            stopHelper();
+            setHelperTransport(previous);
         }
         assert.deepEqual(fake.unknown, []);
         assert.deepEqual(problems, []);

@@ -450,7 +450,7 @@ interface Prepared {
 }
 
 async function prepare(c: Case, op: Op): Promise<Prepared> {
-    const w = host.world();
+    const w = host.world({ helper: boundary.helper });
     c.setup(w);
     const initial = w.snapshot();
     let prev: Made | undefined;
@@ -510,15 +510,23 @@ async function baseline(c: Case, op: Op): Promise<Baseline> {
     let k = 0;
     for (const step of plan.steps) {
         // A call step is one change that is not an `ip` command: a Docker API call, one iptables, tc or nft command.
+        // An `ip` step's commands reach the kernel as the netlink helper's operations, or as `ip` arguments.
         const expected =
             step.kind === "ip"
-                ? step.commands.map((cmd) => ({ layer: "ip", text: cmd.args.join(" "), pid: step.netns.pid }))
-                : [{ layer: "call", text: step.text, pid: undefined }];
+                ? step.commands.map((cmd) => ({
+                      layer: "ip",
+                      text: `${cmd.args.join(" ")} (${JSON.stringify(cmd.op)})`,
+                      cmd,
+                      pid: step.netns.pid,
+                  }))
+                : [{ layer: "call", text: step.text, cmd: undefined, pid: undefined }];
         for (const e of expected) {
             const got = changes[k++];
-            const same =
-                got &&
-                (e.layer === "call" ? got.layer !== "ip" : got.layer === "ip" && got.args!.join(" ") === e.text && got.pid === e.pid);
+            const sameCommand = (o: Operation) =>
+                boundary.helper
+                    ? o.op !== undefined && JSON.stringify(o.op) === JSON.stringify(e.cmd!.op)
+                    : o.op === undefined && o.args!.join(" ") === e.cmd!.args.join(" ");
+            const same = got && (e.layer === "call" ? got.layer !== "ip" : got.layer === "ip" && sameCommand(got) && got.pid === e.pid);
             assert.ok(
                 same,
                 `plan step "${step.text}" says ${e.layer === "ip" ? `ip ${e.text}` : "one Docker call or iptables command"}; the provider's change #${k} was ${got?.text ?? "nothing"}`,
@@ -600,174 +608,190 @@ function leaks(op: Op, p: Prepared, base: Baseline): string | undefined {
     return extra.length > 0 ? `a failed ${op} left objects that are neither the old nor the new state: ${extra.join(", ")}` : undefined;
 }
 
-describe("faults: every step of every provider fails in turn, leaks nothing, and the next up converges (fake kernel and Docker)", function () {
-    before(async () => {
-        host = await FakeHost.start();
-    });
-    after(async () => {
-        await host?.stop();
-    });
+/** The two ways host work reaches the kernel: the netlink helper (this machine), and `ip`/`nsenter` commands (hosts over SSH, HOSTNET_HELPER=off). */
+const BOUNDARIES = [
+    { name: "the netlink helper", helper: true },
+    { name: "ip and nsenter commands (SSH hosts, HOSTNET_HELPER=off)", helper: false },
+] as const;
+let boundary: (typeof BOUNDARIES)[number] = BOUNDARIES[0];
 
-    for (const c of CASES) {
-        describe(c.title, () => {
-            const ops: Op[] = c.news ? ["create", "update", "delete"] : ["create", "delete"];
-            for (const op of ops) {
-                it(`${op}: each change fails in turn -> the error names the step with the typed cause, nothing is left, the next up converges`, async () => {
-                    const base = await baseline(c, op);
-                    const problems: string[] = [];
-                    const changes = base.ops.filter((o) => o.mutating);
-                    assert.ok(changes.length > 0, "the clean run changed something");
-                    for (const change of changes) {
-                        const step = base.stepOf.get(change.seq)!;
-                        const p = await prepare(c, op);
-                        p.w.faults.at(change.seq, { kind: "fail" });
-                        counted.failedChanges++;
-                        const err = await perform(c, op, p.prev).then(
-                            () => undefined,
-                            (e: unknown) => e,
-                        );
-                        const where = `[${op}, change #${change.seq} ${change.text}, step "${step.text}"]`;
-                        assert.equal(p.w.faults.log[change.seq - 1]?.text, change.text, `${where} the run is deterministic`);
-                        if (!err) {
-                            problems.push(`${where} the injected failure was not reported`);
-                            continue;
-                        }
-                        const message = (err as Error).message ?? String(err);
-                        if (!message.includes(`failed to ${step.text}`))
-                            problems.push(`${where} the error does not name the step: ${message}`);
-                        const typed = causes(err).find((e) =>
-                            change.layer === "docker"
-                                ? e instanceof DockerApiError && JSON.stringify(e.body).includes(INJECTED_DOCKER_MESSAGE)
-                                : e instanceof HostCommandError && e.stderr.includes(INJECTED_STDERR),
-                        );
-                        if (!typed) problems.push(`${where} the error does not keep the host layer's typed error as its cause: ${message}`);
-                        const leak = leaks(op, p, base);
-                        if (leak) problems.push(`${where} ${leak}`);
-                        for (const q of await convergesAfter(c, op, p, base, true)) problems.push(`${where} ${q}`);
-                        for (const u of p.w.unknown()) problems.push(`${where} the fakes could not read: ${u}`);
-                    }
-                    assert.deepEqual(problems, []);
-                });
+for (const b of BOUNDARIES)
+    describe(`faults through ${b.name}: every step of every provider fails in turn, leaks nothing, and the next up converges (fake kernel and Docker)`, function () {
+        let previousMode: string | undefined;
+        before(async () => {
+            boundary = b;
+            previousMode = process.env.HOSTNET_HELPER;
+            if (!b.helper) process.env.HOSTNET_HELPER = "off";
+            for (const k of Object.keys(counted) as (keyof typeof counted)[]) counted[k] = 0;
+            host = await FakeHost.start();
+        });
+        after(async () => {
+            if (previousMode === undefined) delete process.env.HOSTNET_HELPER;
+            else process.env.HOSTNET_HELPER = previousMode;
+            await host?.stop();
+        });
 
-                it(`${op}: each read fails in turn -> a clean error (or coped with), nothing is left, the next up converges`, async () => {
-                    const base = await baseline(c, op);
-                    const problems: string[] = [];
-                    for (const read of base.ops.filter((o) => !o.mutating)) {
-                        const p = await prepare(c, op);
-                        p.w.faults.at(read.seq, { kind: "fail" });
-                        counted.failedReads++;
-                        const err = await perform(c, op, p.prev).then(
-                            () => undefined,
-                            (e: unknown) => e,
-                        );
-                        const where = `[${op}, read #${read.seq} ${read.text}]`;
-                        assert.equal(p.w.faults.log[read.seq - 1]?.text, read.text, `${where} the run is deterministic`);
-                        if (err) {
+        for (const c of CASES) {
+            describe(c.title, () => {
+                const ops: Op[] = c.news ? ["create", "update", "delete"] : ["create", "delete"];
+                for (const op of ops) {
+                    it(`${op}: each change fails in turn -> the error names the step with the typed cause, nothing is left, the next up converges`, async () => {
+                        const base = await baseline(c, op);
+                        const problems: string[] = [];
+                        const changes = base.ops.filter((o) => o.mutating);
+                        assert.ok(changes.length > 0, "the clean run changed something");
+                        for (const change of changes) {
+                            const step = base.stepOf.get(change.seq)!;
+                            const p = await prepare(c, op);
+                            p.w.faults.at(change.seq, { kind: "fail" });
+                            counted.failedChanges++;
+                            const err = await perform(c, op, p.prev).then(
+                                () => undefined,
+                                (e: unknown) => e,
+                            );
+                            const where = `[${op}, change #${change.seq} ${change.text}, step "${step.text}"]`;
+                            assert.equal(p.w.faults.log[change.seq - 1]?.text, change.text, `${where} the run is deterministic`);
+                            if (!err) {
+                                problems.push(`${where} the injected failure was not reported`);
+                                continue;
+                            }
                             const message = (err as Error).message ?? String(err);
-                            if (!/^failed to /.test(message)) problems.push(`${where} the error does not say what failed: ${message}`);
-                            if (!causes(err).some((e) => e instanceof HostCommandError || e instanceof DockerApiError))
-                                problems.push(`${where} the error does not keep the host layer's typed error: ${message}`);
+                            if (!message.includes(`failed to ${step.text}`))
+                                problems.push(`${where} the error does not name the step: ${message}`);
+                            const typed = causes(err).find((e) =>
+                                change.layer === "docker"
+                                    ? e instanceof DockerApiError && JSON.stringify(e.body).includes(INJECTED_DOCKER_MESSAGE)
+                                    : e instanceof HostCommandError && e.stderr.includes(INJECTED_STDERR),
+                            );
+                            if (!typed)
+                                problems.push(`${where} the error does not keep the host layer's typed error as its cause: ${message}`);
                             const leak = leaks(op, p, base);
                             if (leak) problems.push(`${where} ${leak}`);
+                            for (const q of await convergesAfter(c, op, p, base, true)) problems.push(`${where} ${q}`);
+                            for (const u of p.w.unknown()) problems.push(`${where} the fakes could not read: ${u}`);
                         }
-                        for (const q of await convergesAfter(c, op, p, base, err !== undefined)) problems.push(`${where} ${q}`);
-                        for (const u of p.w.unknown()) problems.push(`${where} the fakes could not read: ${u}`);
-                    }
-                    assert.deepEqual(problems, []);
-                });
+                        assert.deepEqual(problems, []);
+                    });
 
-                it(`${op}: the process dies before each operation (and after the last) -> the next up converges, nothing leaks`, async () => {
-                    const base = await baseline(c, op);
-                    const problems: string[] = [];
-                    for (let seq = 1; seq <= base.ops.length + 1; seq++) {
-                        const p = await prepare(c, op);
-                        counted.crashes++;
-                        const where =
-                            seq <= base.ops.length
-                                ? `[${op}, killed before #${seq} ${base.ops[seq - 1].text}]`
-                                : `[${op}, killed after the last operation, its result lost]`;
-                        if (seq <= base.ops.length) {
-                            p.w.faults.at(seq, { kind: "crash" });
-                            await perform(c, op, p.prev).catch(() => undefined);
-                            assert.equal(p.w.faults.log[seq - 1]?.text, base.ops[seq - 1].text, `${where} the run is deterministic`);
-                        } else {
-                            await perform(c, op, p.prev);
+                    it(`${op}: each read fails in turn -> a clean error (or coped with), nothing is left, the next up converges`, async () => {
+                        const base = await baseline(c, op);
+                        const problems: string[] = [];
+                        for (const read of base.ops.filter((o) => !o.mutating)) {
+                            const p = await prepare(c, op);
+                            p.w.faults.at(read.seq, { kind: "fail" });
+                            counted.failedReads++;
+                            const err = await perform(c, op, p.prev).then(
+                                () => undefined,
+                                (e: unknown) => e,
+                            );
+                            const where = `[${op}, read #${read.seq} ${read.text}]`;
+                            assert.equal(p.w.faults.log[read.seq - 1]?.text, read.text, `${where} the run is deterministic`);
+                            if (err) {
+                                const message = (err as Error).message ?? String(err);
+                                if (!/^failed to /.test(message)) problems.push(`${where} the error does not say what failed: ${message}`);
+                                if (!causes(err).some((e) => e instanceof HostCommandError || e instanceof DockerApiError))
+                                    problems.push(`${where} the error does not keep the host layer's typed error: ${message}`);
+                                const leak = leaks(op, p, base);
+                                if (leak) problems.push(`${where} ${leak}`);
+                            }
+                            for (const q of await convergesAfter(c, op, p, base, err !== undefined)) problems.push(`${where} ${q}`);
+                            for (const u of p.w.unknown()) problems.push(`${where} the fakes could not read: ${u}`);
                         }
-                        for (const q of await convergesAfter(c, op, p, base, true)) problems.push(`${where} ${q}`);
-                        for (const u of p.w.unknown()) problems.push(`${where} the fakes could not read: ${u}`);
-                    }
-                    assert.deepEqual(problems, []);
-                });
-            }
+                        assert.deepEqual(problems, []);
+                    });
 
-            it("a leftover marked as this resource's (a create whose result was lost) is taken over: same host as one create, nothing twice", async () => {
-                const p = await prepare(c, "create");
-                await c.provider.create(c.inputs);
-                const once = p.w.snapshot();
-                p.w.newProcess();
-                const checked = await c.provider.check({}, c.inputs);
-                assert.deepEqual(checked.failures ?? [], []);
-                const made = await c.provider.create(checked.inputs);
-                assert.deepEqual(p.w.snapshot(), once);
-                p.w.newProcess();
-                await c.provider.delete(made.id, made.outs);
-                const left = p.w.snapshot();
-                assert.deepEqual(c.knownLimit ? c.knownLimit.forgive(left) : left, p.initial);
-                assert.deepEqual(p.w.unknown(), []);
-            });
-
-            if (c.makeByHand) {
-                for (const [whose, mark] of [
-                    ["another stack's mark", `${OTHER}/${c.kind}/x`],
-                    ["no mark (made by hand)", undefined],
-                ] as const) {
-                    it(`an object of the same name with ${whose} is refused (check and create) and left untouched`, async () => {
-                        const p = await prepare(c, "create");
-                        c.makeByHand!(p.w, mark);
-                        const before = p.w.snapshot();
-                        const checked = await c.provider.check({}, c.inputs);
-                        assert.ok((checked.failures ?? []).length > 0, "check refuses");
-                        p.w.newProcess();
-                        await assert.rejects(c.provider.create(c.inputs), /^Error: failed to /);
-                        assert.deepEqual(p.w.snapshot(), before);
-                        assert.deepEqual(p.w.unknown(), []);
+                    it(`${op}: the process dies before each operation (and after the last) -> the next up converges, nothing leaks`, async () => {
+                        const base = await baseline(c, op);
+                        const problems: string[] = [];
+                        for (let seq = 1; seq <= base.ops.length + 1; seq++) {
+                            const p = await prepare(c, op);
+                            counted.crashes++;
+                            const where =
+                                seq <= base.ops.length
+                                    ? `[${op}, killed before #${seq} ${base.ops[seq - 1].text}]`
+                                    : `[${op}, killed after the last operation, its result lost]`;
+                            if (seq <= base.ops.length) {
+                                p.w.faults.at(seq, { kind: "crash" });
+                                await perform(c, op, p.prev).catch(() => undefined);
+                                assert.equal(p.w.faults.log[seq - 1]?.text, base.ops[seq - 1].text, `${where} the run is deterministic`);
+                            } else {
+                                await perform(c, op, p.prev);
+                            }
+                            for (const q of await convergesAfter(c, op, p, base, true)) problems.push(`${where} ${q}`);
+                            for (const u of p.w.unknown()) problems.push(`${where} the fakes could not read: ${u}`);
+                        }
+                        assert.deepEqual(problems, []);
                     });
                 }
-            }
 
-            if (c.knownLimit) {
-                it(`known limit, pinned: ${c.knownLimit.why}`, async () => {
+                it("a leftover marked as this resource's (a create whose result was lost) is taken over: same host as one create, nothing twice", async () => {
                     const p = await prepare(c, "create");
-                    await c.provider.create(c.inputs); // its result lost: the process died
-                    const made = await nextUp(c, "create", p.w);
+                    await c.provider.create(c.inputs);
+                    const once = p.w.snapshot();
                     p.w.newProcess();
-                    await c.provider.delete(made!.id, made!.outs);
-                    assert.notDeepEqual(p.w.snapshot(), p.initial, "fixed? then drop the known limit");
-                    assert.deepEqual(c.knownLimit!.forgive(p.w.snapshot()), p.initial);
+                    const checked = await c.provider.check({}, c.inputs);
+                    assert.deepEqual(checked.failures ?? [], []);
+                    const made = await c.provider.create(checked.inputs);
+                    assert.deepEqual(p.w.snapshot(), once);
+                    p.w.newProcess();
+                    await c.provider.delete(made.id, made.outs);
+                    const left = p.w.snapshot();
+                    assert.deepEqual(c.knownLimit ? c.knownLimit.forgive(left) : left, p.initial);
+                    assert.deepEqual(p.w.unknown(), []);
                 });
-            }
 
-            it("delete of what is already gone succeeds, and delete twice succeeds", async () => {
-                const p = await prepare(c, "delete");
-                c.removeByHand(p.w, p.prev!);
-                const gone = p.w.snapshot();
-                await c.provider.delete(p.prev!.id, p.prev!.outs);
-                assert.deepEqual(p.w.snapshot(), gone);
+                if (c.makeByHand) {
+                    for (const [whose, mark] of [
+                        ["another stack's mark", `${OTHER}/${c.kind}/x`],
+                        ["no mark (made by hand)", undefined],
+                    ] as const) {
+                        it(`an object of the same name with ${whose} is refused (check and create) and left untouched`, async () => {
+                            const p = await prepare(c, "create");
+                            c.makeByHand!(p.w, mark);
+                            const before = p.w.snapshot();
+                            const checked = await c.provider.check({}, c.inputs);
+                            assert.ok((checked.failures ?? []).length > 0, "check refuses");
+                            p.w.newProcess();
+                            await assert.rejects(c.provider.create(c.inputs), /^Error: failed to /);
+                            assert.deepEqual(p.w.snapshot(), before);
+                            assert.deepEqual(p.w.unknown(), []);
+                        });
+                    }
+                }
 
-                const q = await prepare(c, "delete");
-                await c.provider.delete(q.prev!.id, q.prev!.outs);
-                q.w.newProcess();
-                await c.provider.delete(q.prev!.id, q.prev!.outs);
-                assert.deepEqual(q.w.snapshot(), q.initial);
-                assert.deepEqual([...p.w.unknown(), ...q.w.unknown()], []);
+                if (c.knownLimit) {
+                    it(`known limit, pinned: ${c.knownLimit.why}`, async () => {
+                        const p = await prepare(c, "create");
+                        await c.provider.create(c.inputs); // its result lost: the process died
+                        const made = await nextUp(c, "create", p.w);
+                        p.w.newProcess();
+                        await c.provider.delete(made!.id, made!.outs);
+                        assert.notDeepEqual(p.w.snapshot(), p.initial, "fixed? then drop the known limit");
+                        assert.deepEqual(c.knownLimit!.forgive(p.w.snapshot()), p.initial);
+                    });
+                }
+
+                it("delete of what is already gone succeeds, and delete twice succeeds", async () => {
+                    const p = await prepare(c, "delete");
+                    c.removeByHand(p.w, p.prev!);
+                    const gone = p.w.snapshot();
+                    await c.provider.delete(p.prev!.id, p.prev!.outs);
+                    assert.deepEqual(p.w.snapshot(), gone);
+
+                    const q = await prepare(c, "delete");
+                    await c.provider.delete(q.prev!.id, q.prev!.outs);
+                    q.w.newProcess();
+                    await c.provider.delete(q.prev!.id, q.prev!.outs);
+                    assert.deepEqual(q.w.snapshot(), q.initial);
+                    assert.deepEqual([...p.w.unknown(), ...q.w.unknown()], []);
+                });
             });
-        });
-    }
+        }
 
-    after(() => {
-        console.log(
-            `      faults injected: ${counted.failedChanges} failed changes, ${counted.failedReads} failed reads, ${counted.crashes} crashes; ` +
-                `the known limit forgiven ${counted.knownLimit} times`,
-        );
+        after(() => {
+            console.log(
+                `      faults injected: ${counted.failedChanges} failed changes, ${counted.failedReads} failed reads, ${counted.crashes} crashes; ` +
+                    `the known limit forgiven ${counted.knownLimit} times`,
+            );
+        });
     });
-});

@@ -17,6 +17,7 @@ import { HostUnreachableError } from "../../components/src/host/errors";
 import { currentHostKey, HostConnection, withHost } from "../../components/src/host/hostScope";
 import { shellQuote } from "../../components/src/host/quote";
 import { ShellSession, ShellSessionError } from "../../components/src/host/shellSession";
+import { setHelperTransport } from "../../components/src/host/helper";
 import { CommandRunner, runHost, setCommandRunner } from "../../components/src/host/run";
 import { claim, claimsIn, isClaimed } from "../../components/src/engine/registry";
 import { RUN, sh } from "../helpers/host";
@@ -282,12 +283,14 @@ describe("the engine and a resource's host", () => {
         const d = await p.diff!("br0", bridge(b), moved);
         assert.deepEqual([d.changes, d.replaces ?? []], [true, []]);
         const previous = setCommandRunner(async (argv) => assert.fail(`ran ${argv.join(" ")}`));
+        const previousHelper = setHelperTransport(async (_ns, ops) => assert.fail(`asked the netlink helper ${JSON.stringify(ops)}`));
         try {
             // Nothing is run on the host (a command would fail the test, and no connection is made).
             const u = await p.update!("br0", bridge(b), moved);
             assert.deepEqual((u.outs as any).host, moved.host);
         } finally {
             setCommandRunner(previous);
+            setHelperTransport(previousHelper);
         }
         assert.deepEqual((await p.diff!("br0", bridge(b), bridge(b))).changes, false, "the same host: no change");
     });

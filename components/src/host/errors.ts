@@ -10,11 +10,15 @@ export class HostCommandError extends Error {
         readonly argv: readonly string[],
         readonly exitCode: number | undefined,
         readonly stderr: string,
-        options?: { cause?: unknown },
+        options?: { cause?: unknown; errno?: string },
     ) {
         super(message, options);
         this.name = new.target.name;
+        this.errno = options?.errno;
     }
+
+    /** The kernel's errno ("EEXIST"), when the operation went over netlink (the helper) rather than a command. */
+    readonly errno?: string;
 }
 
 /** The named link, address, route or namespace does not exist. */
@@ -33,7 +37,7 @@ type HostErrorClass = new (
     argv: readonly string[],
     exitCode: number | undefined,
     stderr: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; errno?: string },
 ) => HostCommandError;
 
 // What iproute2, nsenter, iptables, nft and tc print, mapped to a class. Order matters: the first match wins.
@@ -65,6 +69,36 @@ export function classifyHostError(
     const message = `failed to ${what}: \`${argv.join(" ")}\`: ${stderr}`;
     const Class = CLASSIFIERS.find(([pattern]) => pattern.test(stderr))?.[1] ?? HostCommandError;
     return new Class(message, argv, exitCode, stderr, { cause });
+}
+
+// The same classes from the errno the netlink helper answers with (components/netlink/errors.go):
+// what iproute2 prints above is these errnos' strerror. ESRCH: no such route (or a process gone).
+const ERRNO_CLASSES: Readonly<Record<string, HostErrorClass>> = {
+    ENODEV: NotFoundError,
+    ENOENT: NotFoundError,
+    ESRCH: NotFoundError,
+    EADDRNOTAVAIL: NotFoundError,
+    EEXIST: ExistsError,
+    EOPNOTSUPP: NotSupportedError,
+    ENOTSUP: NotSupportedError,
+};
+
+/**
+ * The typed error for an operation the netlink helper failed. `argv` is the
+ * equivalent command (what a person would type to do the same); the message
+ * has the same shape as a command's: "failed to <what>: `<argv>`: <why>".
+ */
+export function classifyErrno(
+    what: string,
+    argv: readonly string[],
+    failure: { errno?: string; message: string; netns?: boolean },
+    cause?: unknown,
+): HostCommandError {
+    const why = `${failure.message}${failure.errno ? ` (netlink: ${failure.errno})` : ""}`;
+    const message = `failed to ${what}: \`${argv.join(" ")}\`: ${why}`;
+    const gone = failure.netns && (failure.errno === "ENOENT" || failure.errno === "ESRCH");
+    const Class = gone ? NamespaceGoneError : ((failure.errno ? ERRNO_CLASSES[failure.errno] : undefined) ?? HostCommandError);
+    return new Class(message, argv, undefined, why, { cause, errno: failure.errno });
 }
 
 /** An answer of the Docker Engine API other than the expected one. */

@@ -1,12 +1,19 @@
-// Link, address and route primitives over iproute2's JSON output (`ip -j`).
-// Each function does one kernel operation and owns its argv; orchestration
-// (and rollback) lives in the providers. `pid` selects a container's network
-// namespace through nsenter, so no /var/run/netns links are ever created
-// (nothing to leak). Failures are the typed errors of errors.ts.
+// Link, address and route primitives. Each function does one kernel
+// operation and owns both of its forms: the netlink helper's operation
+// (helper.ts; how this machine is changed) and the `ip` argv that does the
+// same (how a host over SSH is changed, how HOSTNET_HELPER=exec|off does it,
+// and how messages name it). Reads answer in iproute2's JSON shape (`ip -j`)
+// either way. Orchestration (and rollback) lives in the providers. `pid`
+// selects a container's network namespace (setns in the helper, nsenter for
+// a command), so no /var/run/netns links are ever created (nothing to leak).
+// Addresses, gateways and routes are IPv4 or IPv6 alike. Failures are the
+// typed errors of errors.ts, classified from errno or from iproute2's words.
 //
 // Engine side: loaded by the dynamic-provider process. No Pulumi imports.
 
-import { classifyHostError, ExistsError, HostCommandError, NotFoundError } from "./errors";
+import { classifyErrno, classifyHostError, ExistsError, HostCommandError, NotFoundError } from "./errors";
+import { HelperOp, HelperTransport, helperMode, localHelper } from "./helper";
+import { currentHost } from "./hostScope";
 import { inNetns, onCurrentHost, runHost } from "./run";
 
 /** The fields of `ip -j -d link show` this library reads. */
@@ -43,6 +50,9 @@ export interface AddressInfo {
     family: "inet" | "inet6";
     local: string;
     prefixlen: number;
+    /** IPv6: duplicate address detection has not finished (the address is not usable yet). */
+    tentative?: boolean;
+    dadfailed?: boolean;
 }
 
 export interface RouteInfo {
@@ -65,11 +75,34 @@ function parseJson<T>(stdout: string): T[] {
     return stdout.trim() === "" ? [] : (JSON.parse(stdout) as T[]);
 }
 
+/** The netlink helper when this machine's host work goes through it (not over SSH, not HOSTNET_HELPER=exec|off). */
+function netlinkHelper(): HelperTransport | undefined {
+    return currentHost() || helperMode() !== "netlink" ? undefined : localHelper();
+}
+
+/** A read: the helper's operation, or the `ip -j` argv; either way iproute2's JSON objects. */
+async function read<T>(what: string, args: string[], op: HelperOp, pid?: number): Promise<T[]> {
+    const helper = netlinkHelper();
+    if (!helper) return parseJson<T>(await runHost(what, ip(pid, args)));
+    const answer = await ask(helper, what, [op], [args], pid);
+    if (answer.error) throw classifyErrno(onCurrentHost(what), ip(pid, args), answer.error);
+    const result = answer.results[0];
+    return (Array.isArray(result) ? result : [result]) as T[];
+}
+
+/** One request to the helper; a helper that died is a failure of the first command (a HostCommandError). */
+async function ask(helper: HelperTransport, what: string, ops: HelperOp[], args: string[][], pid?: number) {
+    try {
+        return await helper(pid, ops);
+    } catch (err) {
+        throw classifyErrno(onCurrentHost(what), ip(pid, args[0]), { message: (err as Error).message }, err);
+    }
+}
+
 /** The link named `name`, or undefined when there is none. */
 export async function getLink(name: string, pid?: number): Promise<LinkInfo | undefined> {
     try {
-        const out = await runHost(`read link "${name}"`, ip(pid, ["-j", "-d", "link", "show", "dev", name]));
-        return parseJson<LinkInfo>(out)[0];
+        return (await read<LinkInfo>(`read link "${name}"`, ["-j", "-d", "link", "show", "dev", name], { op: "linkGet", name }, pid))[0];
     } catch (err) {
         if (err instanceof NotFoundError) return undefined;
         throw err;
@@ -79,8 +112,12 @@ export async function getLink(name: string, pid?: number): Promise<LinkInfo | un
 /** The link named `name` with its addresses (one process), or undefined when there is none. */
 export async function getLinkWithAddresses(name: string, pid?: number): Promise<(LinkInfo & { addr_info: AddressInfo[] }) | undefined> {
     try {
-        const out = await runHost(`read link "${name}"`, ip(pid, ["-j", "-d", "addr", "show", "dev", name]));
-        const [link] = parseJson<LinkInfo & { addr_info?: AddressInfo[] }>(out);
+        const [link] = await read<LinkInfo & { addr_info?: AddressInfo[] }>(
+            `read link "${name}"`,
+            ["-j", "-d", "addr", "show", "dev", name],
+            { op: "linkGet", name, addrs: true },
+            pid,
+        );
         return link && { ...link, addr_info: link.addr_info ?? [] };
     } catch (err) {
         if (err instanceof NotFoundError) return undefined;
@@ -90,14 +127,23 @@ export async function getLinkWithAddresses(name: string, pid?: number): Promise<
 
 /** Every link of a namespace, with its addresses. */
 export async function listLinksWithAddresses(pid?: number): Promise<(LinkInfo & { addr_info: AddressInfo[] })[]> {
-    const out = await runHost("list links", ip(pid, ["-j", "-d", "addr", "show"]));
-    return parseJson(out);
+    const links = await read<LinkInfo & { addr_info?: AddressInfo[] }>(
+        "list links",
+        ["-j", "-d", "addr", "show"],
+        { op: "linkList", addrs: true },
+        pid,
+    );
+    return links.map((l) => ({ ...l, addr_info: l.addr_info ?? [] }));
 }
 
 export async function getAddresses(name: string, pid?: number): Promise<AddressInfo[]> {
     try {
-        const out = await runHost(`read addresses of "${name}"`, ip(pid, ["-j", "addr", "show", "dev", name]));
-        const [link] = parseJson<{ addr_info?: AddressInfo[] }>(out);
+        const [link] = await read<{ addr_info?: AddressInfo[] }>(
+            `read addresses of "${name}"`,
+            ["-j", "addr", "show", "dev", name],
+            { op: "linkGet", name, addrs: true },
+            pid,
+        );
         return link?.addr_info ?? [];
     } catch (err) {
         if (err instanceof NotFoundError) return [];
@@ -105,9 +151,43 @@ export async function getAddresses(name: string, pid?: number): Promise<AddressI
     }
 }
 
-export async function getDefaultRoutes(pid?: number): Promise<RouteInfo[]> {
-    const out = await runHost("read default routes", ip(pid, ["-j", "-4", "route", "show", "default"]));
-    return parseJson<RouteInfo>(out);
+/** The namespace's default routes of one family (4 or 6). */
+export async function getDefaultRoutes(pid?: number, family: 4 | 6 = 4): Promise<RouteInfo[]> {
+    return read<RouteInfo>("read default routes", ["-j", `-${family}`, "route", "show", "default"], { op: "routeList", family }, pid);
+}
+
+/**
+ * Waits until no global IPv6 address of `name` is tentative (duplicate
+ * address detection has finished, so the address can be used), as CNI's
+ * SettleAddresses. Fails with the address when DAD found a duplicate, or
+ * when it is still tentative after `timeoutMs` (a link that is down never
+ * finishes DAD). IPv4 addresses are usable at once.
+ */
+export async function settleAddresses(name: string, pid?: number, timeoutMs = 10_000): Promise<void> {
+    const what = `wait for duplicate address detection on ${name}`;
+    const helper = netlinkHelper();
+    if (helper) {
+        const args = ["-6", "addr", "show", "dev", name, "tentative"];
+        const answer = await ask(helper, what, [{ op: "addrSettle", name, timeoutMs }], [args], pid);
+        if (answer.error) throw classifyErrno(onCurrentHost(what), ip(pid, args), answer.error);
+        return;
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const addrs = (await getAddresses(name, pid)).filter((a) => a.family === "inet6" && !a.local.toLowerCase().startsWith("fe80:"));
+        const failed = addrs.find((a) => a.dadfailed);
+        if (failed)
+            throw new Error(
+                `failed to ${onCurrentHost(what)}: ${failed.local}/${failed.prefixlen} is a duplicate on the link (DAD failed); choose another address`,
+            );
+        const tentative = addrs.find((a) => a.tentative);
+        if (!tentative) return;
+        if (Date.now() > deadline)
+            throw new Error(
+                `failed to ${onCurrentHost(what)}: ${tentative.local}/${tentative.prefixlen} still tentative after ${timeoutMs} ms; is the link up?`,
+            );
+        await new Promise((r) => setTimeout(r, 50));
+    }
 }
 
 /** One end of a veth pair. */
@@ -132,7 +212,10 @@ export interface VethSpec {
  * for one namespace run together (see runIp).
  */
 export interface IpCommand {
+    /** The `ip` arguments (without `ip`): run over SSH and with HOSTNET_HELPER=exec|off, and named in messages. */
     args: string[];
+    /** The same as the netlink helper's operation: how this machine runs it. */
+    op: HelperOp;
     /** "Not found" is success: the command removes something that may be gone already. */
     absentOk?: boolean;
     /** "Exists" is success: the command adds something that an interrupted run may have added already. */
@@ -152,8 +235,16 @@ export interface IpCommand {
 export function addVeth(spec: VethSpec): IpCommand {
     const mtu = spec.mtu === undefined ? [] : ["mtu", String(spec.mtu)];
     const mac = (end: VethEnd) => (end.mac === undefined ? [] : ["address", end.mac]);
-    const peerNetns = spec.peer.pid === undefined || spec.peer.pid === spec.local.pid ? [] : ["netns", String(spec.peer.pid)];
+    const peerPid = spec.peer.pid === undefined || spec.peer.pid === spec.local.pid ? undefined : spec.peer.pid;
+    const peerNetns = peerPid === undefined ? [] : ["netns", String(peerPid)];
     return {
+        op: {
+            op: "vethAdd",
+            name: spec.local.name,
+            mtu: spec.mtu,
+            mac: spec.local.mac,
+            peer: { name: spec.peer.name, mtu: spec.mtu, mac: spec.peer.mac, pid: peerPid },
+        },
         args: [
             "link",
             "add",
@@ -188,32 +279,38 @@ export function setLink(name: string, settings: LinkSettings): IpCommand {
     if (settings.mtu !== undefined) args.push("mtu", String(settings.mtu));
     if (settings.mac !== undefined) args.push("address", settings.mac);
     if (settings.up !== undefined) args.push(settings.up ? "up" : "down");
-    return { args };
+    return { args, op: { op: "linkSet", name, ...settings } };
 }
 
 /** Deletes a link (for a veth: both ends). Already gone is success. */
 export function deleteLink(name: string): IpCommand {
-    return { args: ["link", "del", "dev", name], absentOk: true };
+    return { args: ["link", "del", "dev", name], op: { op: "linkDel", name }, absentOk: true };
 }
 
+/** Adds an address (IPv4 or IPv6, with its prefix length): an ExistsError if the link has it. */
 export function addAddress(name: string, cidr: string): IpCommand {
-    return { args: ["addr", "add", cidr, "dev", name] };
+    return { args: ["addr", "add", cidr, "dev", name], op: { op: "addrAdd", name, cidr } };
 }
 
 /** Removes an address. Already absent is success. */
 export function deleteAddress(name: string, cidr: string): IpCommand {
-    return { args: ["addr", "del", cidr, "dev", name], absentOk: true };
+    return { args: ["addr", "del", cidr, "dev", name], op: { op: "addrDel", name, cidr }, absentOk: true };
 }
 
-/** Adds the IPv4 default route through `gateway`: an ExistsError if the namespace has one. */
+/** Adds the default route through `gateway` (IPv4 or IPv6: the gateway's family): an ExistsError if the namespace has one of that family. */
 export function addDefaultRoute(dev: string, gateway: string): IpCommand {
-    // No `-4`: `ip -batch` takes no per-line options; an IPv4 gateway makes it an IPv4 route.
-    return { args: ["route", "add", "default", "via", gateway, "dev", dev] };
+    // No `-4`/`-6`: `ip -batch` takes no per-line options; the gateway's family is the route's.
+    return { args: ["route", "add", "default", "via", gateway, "dev", dev], op: { op: "routeAddDefault", name: dev, gateway } };
 }
 
-/** Removes the IPv4 default route through `dev`. Already absent is success. */
-export function deleteDefaultRoute(dev: string): IpCommand {
-    return { args: ["route", "del", "default", "dev", dev], absentOk: true };
+/** Removes the default route (IPv4, or IPv6 with `family` 6) through `dev`. Already absent is success. */
+export function deleteDefaultRoute(dev: string, family: 4 | 6 = 4): IpCommand {
+    // `default` is IPv4 to ip; IPv6's default is written as its prefix.
+    return {
+        args: ["route", "del", family === 6 ? "::/0" : "default", "dev", dev],
+        op: { op: "routeDelDefault", name: dev, family },
+        absentOk: true,
+    };
 }
 
 /** One end of a point-to-point VXLAN tunnel: this host's device towards one peer. */
@@ -235,6 +332,7 @@ export interface VxlanSpec {
  */
 export function addVxlan(spec: VxlanSpec): IpCommand {
     return {
+        op: { op: "vxlanAdd", ...spec },
         args: [
             "link",
             "add",
@@ -258,16 +356,22 @@ export function addVxlan(spec: VxlanSpec): IpCommand {
 
 /** Changes a VXLAN device's underlay addresses in place (the kernel cannot change its VNI or port). */
 export function setVxlanPeers(name: string, local: string, remote: string): IpCommand {
-    return { args: ["link", "set", "dev", name, "type", "vxlan", "local", local, "remote", remote] };
+    return {
+        args: ["link", "set", "dev", name, "type", "vxlan", "local", local, "remote", remote],
+        op: { op: "vxlanSetPeers", name, local, remote },
+    };
 }
 
 /** The route this host (or process `pid`'s namespace) takes to `address`: its device, gateway and source address (`ip route get`). */
-export async function routeTo(
-    address: string,
-    pid?: number,
-): Promise<{ dev: string; gateway?: string; type?: string; prefsrc?: string } | undefined> {
-    const out = await runHost(`find the route to ${address}`, ip(pid, ["-j", "route", "get", address]));
-    return parseJson<{ dev: string; gateway?: string; type?: string; prefsrc?: string }>(out)[0];
+export async function routeTo(address: string, pid?: number): Promise<{ dev: string; gateway?: string; prefsrc?: string } | undefined> {
+    return (
+        await read<{ dev: string; gateway?: string; prefsrc?: string }>(
+            `find the route to ${address}`,
+            ["-j", "route", "get", address],
+            { op: "routeGet", address },
+            pid,
+        )
+    )[0];
 }
 
 export interface BridgeOptions {
@@ -277,7 +381,7 @@ export interface BridgeOptions {
 
 /** Creates a bridge, with a fixed MAC when given (a bridge otherwise takes its ports' lowest). */
 export function addBridge(name: string, mac?: string): IpCommand {
-    return { args: ["link", "add", "name", name, ...(mac ? ["address", mac] : []), "type", "bridge"] };
+    return { args: ["link", "add", "name", name, ...(mac ? ["address", mac] : []), "type", "bridge"], op: { op: "bridgeAdd", name, mac } };
 }
 
 /** Sets bridge options; undefined when there is nothing to set. */
@@ -285,7 +389,12 @@ export function setBridgeOptions(name: string, options: BridgeOptions): IpComman
     const args: string[] = [];
     if (options.stp !== undefined) args.push("stp_state", options.stp ? "1" : "0");
     if (options.vlanFiltering !== undefined) args.push("vlan_filtering", options.vlanFiltering ? "1" : "0");
-    return args.length === 0 ? undefined : { args: ["link", "set", "dev", name, "type", "bridge", ...args] };
+    return args.length === 0
+        ? undefined
+        : {
+              args: ["link", "set", "dev", name, "type", "bridge", ...args],
+              op: { op: "bridgeSet", name, stp: options.stp, vlanFiltering: options.vlanFiltering },
+          };
 }
 
 // Arguments `ip -batch` reads back exactly: no whitespace, quotes, backslashes or comments.
@@ -315,6 +424,8 @@ function failedLine(stderr: string): { line: number; message: string } | undefin
  * their own).
  */
 export async function runIp(what: string, commands: readonly IpCommand[], pid?: number): Promise<void> {
+    const helper = netlinkHelper();
+    if (helper) return runOps(helper, what, commands, pid);
     let batch: IpCommand[] = [];
     const flush = async () => {
         if (batch.length === 0) return;
@@ -347,6 +458,34 @@ export async function runIp(what: string, commands: readonly IpCommand[], pid?: 
         }
     }
     await flush();
+}
+
+/**
+ * runIp through the netlink helper: the commands as one request (one
+ * message each, no process), in order, up to the first failure; a failure
+ * that the command tolerates (absentOk, existsOk) goes on with the rest.
+ */
+async function runOps(helper: HelperTransport, what: string, commands: readonly IpCommand[], pid?: number): Promise<void> {
+    let from = 0;
+    while (from < commands.length) {
+        const rest = commands.slice(from);
+        const answer = await ask(
+            helper,
+            rest[0].what ?? what,
+            rest.map((c) => c.op),
+            rest.map((c) => c.args),
+            pid,
+        );
+        if (!answer.error) return;
+        const at = answer.error.netns ? 0 : Math.min(Math.max(answer.error.index, 0), rest.length - 1);
+        const cmd = rest[at];
+        const typed = classifyErrno(onCurrentHost(cmd.what ?? what), ip(pid, cmd.args), answer.error);
+        if ((cmd.absentOk && typed instanceof NotFoundError) || (cmd.existsOk && typed instanceof ExistsError)) {
+            from += at + 1;
+            continue;
+        }
+        throw cmd.explain?.(typed) ?? typed;
+    }
 }
 
 async function runOne(what: string, cmd: IpCommand, pid?: number): Promise<void> {

@@ -5,13 +5,25 @@
 //
 // Host layer: no Pulumi imports.
 
-import { NotFoundError } from "./errors";
-import { runHost } from "./run";
+import { classifyErrno, NotFoundError } from "./errors";
+import { helperMode, localHelper } from "./helper";
+import { currentHost } from "./hostScope";
+import { onCurrentHost, runHost } from "./run";
 
 /** The network namespace of process `pid`, or undefined when the process is gone. */
 export async function netnsOf(pid: number): Promise<string | undefined> {
+    const what = `read the network namespace of process ${pid}`;
+    const argv = ["readlink", `/proc/${pid}/ns/net`];
+    const helper = currentHost() || helperMode() !== "netlink" ? undefined : localHelper();
+    if (helper) {
+        const answer = await helper(undefined, [{ op: "netnsOf", pid }]).catch((err: Error) => ({
+            error: { index: 0, message: err.message },
+        }));
+        if (answer.error) throw classifyErrno(onCurrentHost(what), argv, answer.error);
+        return (answer.results[0] as string) || undefined;
+    }
     try {
-        return (await runHost(`read the network namespace of process ${pid}`, ["readlink", `/proc/${pid}/ns/net`])).trim() || undefined;
+        return (await runHost(what, argv)).trim() || undefined;
     } catch (err) {
         // readlink prints nothing and exits 1 for a missing link.
         if (err instanceof NotFoundError || (err as { exitCode?: number }).exitCode === 1) return undefined;

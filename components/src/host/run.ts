@@ -8,6 +8,7 @@
 
 import { spawn } from "node:child_process";
 import { classifyHostError, NamespaceGoneError, ToolMissingError } from "./errors";
+import { HelperTransport, localHelper } from "./helper";
 import { currentHost } from "./hostScope";
 
 /** Runs argv and resolves with what it printed; never throws for a non-zero exit. */
@@ -21,8 +22,31 @@ export interface CommandResult {
     spawnError?: Error;
 }
 
-/** Runs a local process: argv[0] from PATH, the rest as arguments, no shell, C locale. */
-export const localRunner: CommandRunner = (argv, input) =>
+/**
+ * Runs a program on this machine: argv[0] from PATH, the rest as arguments,
+ * no shell, C locale. Forked by the netlink helper (helper.ts) when there is
+ * one, so that this process never forks; by this process otherwise.
+ */
+export const localRunner: CommandRunner = (argv, input) => {
+    const helper = localHelper();
+    return helper ? execByHelper(helper, argv, input) : forkRunner(argv, input);
+};
+
+async function execByHelper(helper: HelperTransport, argv: readonly string[], input?: string): Promise<CommandResult> {
+    try {
+        const answer = await helper(undefined, [{ op: "exec", argv, ...(input === undefined ? {} : { input }) }]);
+        if (answer.error) {
+            return { exitCode: undefined, stdout: "", stderr: "", spawnError: new Error(`${argv[0]}: ${answer.error.message}`) };
+        }
+        const r = answer.results[0] as { exitCode: number; stdout: string; stderr: string };
+        return { exitCode: r.exitCode, stdout: r.stdout.replace(/\n$/, ""), stderr: r.stderr.trim() };
+    } catch (err) {
+        return { exitCode: undefined, stdout: "", stderr: "", spawnError: err as Error };
+    }
+}
+
+/** Forks argv from this process (HOSTNET_HELPER=off, or no helper). */
+export const forkRunner: CommandRunner = (argv, input) =>
     new Promise((resolve) => {
         const child = spawn(argv[0], argv.slice(1), {
             env: { ...process.env, LC_ALL: "C" },

@@ -97,7 +97,7 @@ export function deleteIngress(dev: string): string[] {
 
 /** The command that makes an ifb device (with a MAC derived from its owner, so a half-made one is known as its). */
 export function addIfb(name: string, mac: string): IpCommand {
-    return { args: ["link", "add", "name", name, "address", mac, "type", "ifb"] };
+    return { args: ["link", "add", "name", name, "address", mac, "type", "ifb"], op: { op: "ifbAdd", name, mac } };
 }
 
 /** Runs one tc command; `absentOk`: a qdisc that is not there is success. */
