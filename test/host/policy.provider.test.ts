@@ -42,6 +42,18 @@ async function dockerDrops(): Promise<boolean> {
     return forward && bridged;
 }
 
+/** The objects of an `nft -j list ...` answer (metainfo left out). */
+function nftJson(r: { stdout: string }): any[] {
+    return (JSON.parse(r.stdout).nftables as any[]).filter((o) => !o.metainfo);
+}
+
+/** The named sets a rule matches against (`@a_v4`), in order. */
+function matchedSets(rule: any): string[] {
+    return rule.expr
+        .filter((e: any) => e.match && typeof e.match.right === "string" && e.match.right.startsWith("@"))
+        .map((e: any) => e.match.right);
+}
+
 describe("Policy provider on the real host, beside Docker's FORWARD DROP", function () {
     const sfx = uniqueSuffix();
     const owner = `${RUN_OWNER}policy-${sfx}`;
@@ -130,6 +142,26 @@ describe("Policy provider on the real host, beside Docker's FORWARD DROP", funct
         assert.match(listed, new RegExp(`set a_v4 \\{\\n\\s+type ipv4_addr\\n\\s+elements = \\{ ${addr.a!.replace(/\./g, "\\.")} \\}`));
         assert.deepEqual(outs!.sets.b_v4, [addr.b]);
         assert.deepEqual(outs!.listing, tableListing(outs!), "nft lists the rules exactly as the preview writes them");
+        // The same read as JSON (`nft -j list table`), as a script would check it: the table, marked, and its drop rule.
+        // (nft 1.0.6 leaves a table's comment out of its JSON: the mark is checked in the text listing above.)
+        const json = nftJson(await sh(["nft", "-j", "list", "table", "inet", table]));
+        const drops = json.filter((o) => o.rule && o.rule.expr.some((e: any) => "drop" in e)).map((o) => o.rule);
+        assert.deepEqual(
+            drops.map((r) => [r.table, r.chain, matchedSets(r)]),
+            [
+                [table, "forward", ["@a_v4", "@b_v4"]],
+                [table, "forward", ["@a_v6", "@b_v6"]], // the same rule for each family (the IPv6 sets are empty here)
+            ],
+        );
+        assert.ok(drops[0].expr.find((e: any) => e.counter).counter.packets > 0, "the IPv4 rule's counter saw a's pings");
+        // Nothing of it anywhere else in the host's ruleset: no other table has a rule on its sets or with its mark.
+        const elsewhere = nftJson(await sh(["nft", "-j", "list", "ruleset"])).filter(
+            (o) => o.rule && !(o.rule.family === "inet" && o.rule.table === table),
+        );
+        assert.deepEqual(
+            elsewhere.filter((o) => JSON.stringify(o).includes(`"@a_v4"`) || JSON.stringify(o).includes(nftMark(owner))),
+            [],
+        );
     });
 
     it("isolate the bridge, allow a -> b tcp/8080: a connects to b:8080; every ping between them and c fails", async () => {
@@ -267,5 +299,60 @@ describe("Policy provider and `nft flush ruleset`, in a throw-away network names
         assert.ok(await nftListTable(table, holder.pid));
         await policies.delete(table, again);
         assert.equal(await nftListTable(table, holder.pid), undefined);
+    });
+
+    it("only its own table changes: the other tables of `nft -j list ruleset` are the same before create, after create, update and delete", async () => {
+        const inNs = (argv: string[]) => ["nsenter", "--target", String(holder.pid), "--net", "--", ...argv];
+        // What else lives there: an iptables-nft-like `ip filter` FORWARD chain (policy drop), and another tool's inet table.
+        const others = [
+            "table ip filter {",
+            "\tchain FORWARD {",
+            "\t\ttype filter hook forward priority filter; policy drop;",
+            '\t\tiifname "docker0" counter accept',
+            "\t}",
+            "}",
+            "table inet someone_else {",
+            "\tset blocked {",
+            "\t\ttype ipv4_addr",
+            "\t\telements = { 10.77.0.9 }",
+            "\t}",
+            "\tchain forward {",
+            "\t\ttype filter hook forward priority filter; policy accept;",
+            "\t\tip saddr @blocked counter drop",
+            "\t}",
+            "}",
+        ].join("\n");
+        await sh(inNs(["nft", "-f", "-"]), { input: `${others}\n` });
+        const ruleset = async () => nftJson(await sh(inNs(["nft", "-j", "list", "ruleset"])));
+        const notOurs = (objects: any[]) =>
+            objects.filter((o) => Object.values<any>(o)[0].table !== table && Object.values<any>(o)[0].name !== table);
+        const before = await ruleset();
+        assert.equal(notOurs(before).length, before.length);
+
+        const outs = (await policies.create(want)).outs;
+        let now = await ruleset();
+        assert.deepEqual(notOurs(now), before, "after create: every other table, chain, set and rule as it was (handles too)");
+        const ours = now.filter((o) => o.rule && o.rule.table === table).map((o) => o.rule);
+        assert.deepEqual(
+            ours.map((r) => [r.family, r.chain, Object.keys(r.expr.at(-1))[0]]),
+            [
+                ["inet", "forward", "accept"], // replies of what was let through
+                ["inet", "forward", "drop"], // the deny
+            ],
+            "the Policy's rules, in its table",
+        );
+        assert.match((await nftListTable(table, holder.pid))!, new RegExp(`comment "${nftMark(owner)}"`));
+
+        const wider = { ...want, rules: [{ ...want.rules[0], ports: [80, 443] }] };
+        const updated = (await policies.update(table, outs, (await policies.check(outs, wider)).inputs)).outs;
+        now = await ruleset();
+        assert.deepEqual(notOurs(now), before, "after update: the same");
+        assert.ok(
+            now.some((o) => o.rule?.table === table && JSON.stringify(o.rule.expr).includes('{"set":[80,443]}')),
+            "the update's ports, in the Policy's table",
+        );
+
+        await policies.delete(table, updated);
+        assert.deepEqual(await ruleset(), before, "after delete: the ruleset is exactly what it was before create");
     });
 });
