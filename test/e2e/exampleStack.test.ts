@@ -256,6 +256,25 @@ describe("example stack through the real Pulumi engine", function () {
         }
     });
 
+    it("a probe that does not hold fails the up, naming the probe and the pair; the next up with the program's rule holds again", async () => {
+        const cli = await containerPid(cname("cli"));
+        await withConfig({ "hostnet:cliDeniedPorts": "443" }, async () => {
+            // The Policy now drops 443 only: cli reaches web:80, which the probe cli-web expects blocked.
+            await assert.rejects(t.stack.up(), (err: Error) => {
+                assert.match(
+                    err.message,
+                    new RegExp(
+                        `failed to check Probe "cli-web": expected tcp from container "cli" to 10\\.210\\.${n}\\.20:80 \\(container "web"\\) to be blocked, but it is reachable`,
+                    ),
+                );
+                return true;
+            });
+            assert.ok(await tcpConnects(`10.210.${n}.20`, 80, cli), "the probe told the truth: cli -> web:80 gets through");
+        });
+        assert.equal((await t.stack.up()).summary.result, "succeeded");
+        assert.equal(await tcpConnects(`10.210.${n}.20`, 80, cli), false, "cli -> web:80 dropped again");
+    });
+
     it("a second preview and up report no changes", async () => {
         assert.deepEqual((await t.stack.preview()).changeSummary, { same: 34 });
         assert.deepEqual((await t.stack.up()).summary.resourceChanges, { same: 34 });
