@@ -22,6 +22,7 @@
 //   webMode bridge          (or `lab`: web created on the lab network itself,
 //                           with no NetworkAttachment; changing it replaces web)
 //   cliDeniedPorts 80       (web's tcp ports cli may not open, comma-separated)
+//   seedEgressRate          (unset: a cap on what the seed sends, like 10mbit)
 
 import * as pulumi from "@pulumi/pulumi";
 import { Bridge, Container, Network, NetworkAttachment, Policy, Probe, ProbeArgs, VethAttachment, VethLink } from "pulumi-hostnet";
@@ -46,6 +47,8 @@ const seedEth0 = new VethAttachment("seed-eth0", {
     bridge: config.get("bridge") ?? "docker0",
     address: config.get("address") ?? "172.17.0.3/16",
     gateway: config.get("gateway"),
+    // What the seed may send, when set (tc's units: "10mbit"); none by default.
+    ...(config.get("seedEgressRate") ? { bandwidth: { egressRate: config.get("seedEgressRate") } } : {}),
 });
 
 // A user-defined network; two containers reach each other by name.

@@ -129,7 +129,9 @@ describe("hostnet preview-report: what a pull request's change will do, through 
             .replace(/\b[0-9a-f]{64}\b/g, "<id>")
             .replace(/\b[0-9a-f]{12}…/g, "<id>…")
             .replace(/\bhn-([a-z0-9]{1,5})-[0-9a-f]{6}\b/g, "hn-$1-<hash>")
-            .replace(/\b02(:[0-9a-f]{2}){5}\b/g, "<mac>");
+            .replace(/\b02(:[0-9a-f]{2}){5}\b/g, "<mac>")
+            .replace(/\bhn_\w+?_policy_[0-9a-f]{6}\b/g, "hn_<stack>_policy_<hash>")
+            .replace(/\b[0-9a-f]{16}\b/g, "<digest>");
     }
 
     /** What a reviewer reads in the JSON: no stored inputs and outputs. */
@@ -269,6 +271,26 @@ describe("hostnet preview-report: what a pull request's change will do, through 
                 ),
             );
             assertGolden("policy", run);
+        });
+    });
+
+    it("a bandwidth limit: the seed's attachment updated in place, `bandwidth` its only change, the tc commands listed; nothing replaced", async () => {
+        await withConfig({ "hostnet:seedEgressRate": "10mbit" }, async () => {
+            const run = await report("bandwidth");
+            assert.equal(run.exitCode, 2, run.markdown);
+            const seed = run.json.resources.find((r: any) => r.kind === "VethAttachment" && r.name === "seed-eth0");
+            assert.equal(seed?.op, "update", run.markdown);
+            assert.ok(seed.properties.length > 0 && seed.properties.every((p: any) => p.path.startsWith("bandwidth")), run.markdown);
+            assert.ok(
+                run.json.resources.every((r: any) => r.op === "update"),
+                "nothing replaced, created or deleted",
+            );
+            if (typeof require(ENGINE).describeChange === "function") {
+                const ops = seed.hostOperations.join("\n");
+                assert.match(ops, /ifb/, ops);
+                assert.match(ops, /tbf/, ops);
+                assert.match(run.markdown, /seed-eth0/);
+            }
         });
     });
 
