@@ -118,6 +118,8 @@ describe("hostnet preview-report: what a pull request's change will do, through 
             .join("<seed address 2>")
             .split(`${seedAt(0)}/16`)
             .join("<seed address>")
+            .replace(new RegExp(`\\b${seedAt(1).replace(/\./g, "\\.")}\\b`, "g"), "<seed ip 2>")
+            .replace(new RegExp(`\\b${seedAt(0).replace(/\./g, "\\.")}\\b`, "g"), "<seed ip>")
             .split(`10.212.${n}.`)
             .join("10.212.<n>.")
             .split(`10.222.${n}.`)
