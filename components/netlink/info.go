@@ -25,6 +25,7 @@ type LinkJSON struct {
 	Master      string        `json:"master,omitempty"`
 	Operstate   string        `json:"operstate"`
 	Address     string        `json:"address"`
+	LinkType    string        `json:"link_type,omitempty"`
 	LinkNetnsid *int          `json:"link_netnsid,omitempty"`
 	Ifalias     string        `json:"ifalias,omitempty"`
 	Linkinfo    *LinkinfoJSON `json:"linkinfo,omitempty"`
@@ -131,6 +132,7 @@ func render(links []netlink.Link, withAddrs bool, all []netlink.Link) ([]*LinkJS
 			Operstate: strings.ToUpper(a.OperState.String()),
 			Address:   a.HardwareAddr.String(),
 			Ifalias:   a.Alias,
+			LinkType:  a.EncapType,
 		}
 		// A veth's peer: by index in another namespace (which may equal this link's own), by name in this one.
 		if a.ParentIndex != 0 && a.NetNsID >= 0 {
@@ -185,6 +187,10 @@ func linkinfo(l netlink.Link, nameOf func(int) string) *LinkinfoJSON {
 			data["vlan_filtering"] = boolNum(*v.VlanFiltering)
 		}
 		info.InfoData = data
+	case *netlink.Macvlan:
+		info.InfoData = modeData(macvlanModes, v.Mode)
+	case *netlink.IPVlan:
+		info.InfoData = modeData(ipvlanModes, v.Mode)
 	case *netlink.Vxlan:
 		data := map[string]any{"id": v.VxlanId, "port": v.Port}
 		if v.Group != nil {
@@ -204,6 +210,16 @@ func linkinfo(l netlink.Link, nameOf func(int) string) *LinkinfoJSON {
 		info.InfoSlaveKind = "bridge"
 	}
 	return info
+}
+
+// modeData is a macvlan's or ipvlan's info_data: its mode by iproute2's name.
+func modeData[M comparable](modes map[string]M, mode M) map[string]any {
+	for name, m := range modes {
+		if m == mode {
+			return map[string]any{"mode": name}
+		}
+	}
+	return nil
 }
 
 // dump runs a netlink dump again when the kernel says it was interrupted by a

@@ -23,7 +23,9 @@ type Op struct {
 	Name string `json:"name,omitempty"`
 	// linkGet, linkList: with each link's addresses (as `ip -j addr show`).
 	Addrs bool `json:"addrs,omitempty"`
-	// Link settings (vethAdd, bridgeAdd, vxlanAdd, linkSet).
+	// linkSet: a new name for the link (it must be down).
+	NewName string `json:"newName,omitempty"`
+	// Link settings (vethAdd, bridgeAdd, vxlanAdd, sublinkAdd, linkSet).
 	MTU    int     `json:"mtu,omitempty"`
 	MAC    string  `json:"mac,omitempty"`
 	Master *string `json:"master,omitempty"`
@@ -31,6 +33,11 @@ type Op struct {
 	Up     *bool   `json:"up,omitempty"`
 	// vethAdd: the other end, created in the namespace of Peer.PID (0: this one).
 	Peer *End `json:"peer,omitempty"`
+	// sublinkAdd: the kind (macvlan, ipvlan), its mode, and the parent (lower) device in this namespace;
+	// the new link is made in the namespace of PID (0: this one).
+	Kind   string `json:"kind,omitempty"`
+	Mode   string `json:"mode,omitempty"`
+	Parent string `json:"parent,omitempty"`
 	// bridgeSet.
 	STP           *bool `json:"stp,omitempty"`
 	VlanFiltering *bool `json:"vlanFiltering,omitempty"`
@@ -86,6 +93,8 @@ func run(op Op) (any, error) {
 		return nil, ifbAdd(op)
 	case "vxlanAdd":
 		return nil, vxlanAdd(op)
+	case "sublinkAdd":
+		return nil, sublinkAdd(op)
 	case "vxlanSetPeers":
 		return nil, vxlanSetPeers(op)
 	case "linkSet":
@@ -200,7 +209,52 @@ func vxlanAdd(op Op) error {
 	return netlink.LinkAdd(&netlink.Vxlan{LinkAttrs: attrs, VxlanId: op.VNI, SrcAddr: local, Group: remote, Port: op.Port, Learning: true})
 }
 
-// linkSet is `ip link set dev NAME [master M] [alias A] [mtu N] [address MAC] [up|down]` in one message.
+// The modes of a macvlan and an ipvlan, as iproute2 names them.
+var (
+	macvlanModes = map[string]netlink.MacvlanMode{
+		"private": netlink.MACVLAN_MODE_PRIVATE, "vepa": netlink.MACVLAN_MODE_VEPA, "bridge": netlink.MACVLAN_MODE_BRIDGE,
+		"passthru": netlink.MACVLAN_MODE_PASSTHRU, "source": netlink.MACVLAN_MODE_SOURCE,
+	}
+	ipvlanModes = map[string]netlink.IPVlanMode{"l2": netlink.IPVLAN_MODE_L2, "l3": netlink.IPVLAN_MODE_L3, "l3s": netlink.IPVLAN_MODE_L3S}
+)
+
+// sublinkAdd is `ip link add link PARENT name NAME [mtu N] [address MAC] [netns PID] type macvlan|ipvlan mode M`:
+// one message, the link made straight in its namespace under its name.
+func sublinkAdd(op Op) error {
+	parent, err := linkByName(op.Parent)
+	if err != nil {
+		return err
+	}
+	attrs, err := linkAttrs(op.Name, op.MTU, op.MAC)
+	if err != nil {
+		return err
+	}
+	attrs.ParentIndex = parent.Attrs().Index
+	if op.PID != 0 {
+		// As `netns PID`: the kernel finds the namespace (ESRCH when the process is gone).
+		attrs.Namespace = netlink.NsPid(op.PID)
+	}
+	switch op.Kind {
+	case "macvlan":
+		mode, ok := macvlanModes[op.Mode]
+		if !ok {
+			return Usage(fmt.Sprintf("unknown macvlan mode %q", op.Mode))
+		}
+		return netlink.LinkAdd(&netlink.Macvlan{LinkAttrs: attrs, Mode: mode})
+	case "ipvlan":
+		mode, ok := ipvlanModes[op.Mode]
+		if !ok {
+			return Usage(fmt.Sprintf("unknown ipvlan mode %q", op.Mode))
+		}
+		if attrs.HardwareAddr != nil {
+			return Usage("an ipvlan has its parent's MAC")
+		}
+		return netlink.LinkAdd(&netlink.IPVlan{LinkAttrs: attrs, Mode: mode})
+	}
+	return Usage(fmt.Sprintf("sublinkAdd: unknown kind %q (macvlan, ipvlan)", op.Kind))
+}
+
+// linkSet is `ip link set dev NAME [name NEW] [master M] [alias A] [mtu N] [address MAC] [up|down]` in one message.
 func linkSet(op Op) error {
 	link, err := linkByName(op.Name)
 	if err != nil {
@@ -220,6 +274,9 @@ func linkSet(op Op) error {
 		return err
 	}
 	var attrs []*nl.RtAttr
+	if op.NewName != "" {
+		attrs = append(attrs, nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(op.NewName)))
+	}
 	if hw != nil {
 		attrs = append(attrs, nl.NewRtAttr(unix.IFLA_ADDRESS, hw))
 	}

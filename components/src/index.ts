@@ -6,6 +6,7 @@
 export { Bridge, BridgeArgs } from "./program/bridge";
 export { Container, ContainerArgs, ContainerNetwork, EndpointArgs, resolveNetwork } from "./program/container";
 export { DockerContainer, DockerContainerArgs } from "./program/dockerContainer";
+export { MacvlanAttachment, MacvlanAttachmentArgs, ParentRef, SublinkMode } from "./program/macvlanAttachment";
 export { Network, NetworkArgs } from "./program/network";
 export { NetworkAttachment, NetworkAttachmentArgs } from "./program/networkAttachment";
 export { Policy, PolicyArgs, PolicyEndpointArgs, PolicyRuleArgs } from "./program/policy";
@@ -14,10 +15,13 @@ export { BridgeRef, VethAttachment, VethAttachmentArgs } from "./program/vethAtt
 export { VethLink, VethLinkArgs, VethLinkEndArgs } from "./program/vethLink";
 export { VxlanLink, VxlanLinkArgs, VxlanLinkEndArgs } from "./program/vxlanLink";
 export { Host, HostArgs, HostRef, SshArgs } from "./program/host";
+export { Swarm, SwarmArgs, SwarmCluster, SwarmNode, SwarmNodeArgs } from "./program/swarm";
+export { SwarmAvailability, SwarmRole } from "./common/specs/swarm";
 export { Sandbox, SandboxArgs, SandboxAttachmentArgs, SandboxMemberArgs } from "./program/sandbox";
 export { ContainerLike, ContainerRef, DockerContainerResource, DockerNetworkResource, NetworkRef } from "./program/refs";
 export { NetMode } from "./common/modes";
 export { Bandwidth } from "./common/specs/bandwidth";
+export { SublinkKind } from "./common/specs/macvlanAttachment";
 export { defaultDockerName, defaultHostIfName, ownerMark, OWNER_LABEL } from "./common/naming";
 export {
     checkTopology,

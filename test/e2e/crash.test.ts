@@ -16,158 +16,19 @@
 //   (d) 40 attachments in one `up` at the engine's default parallelism;
 //   (e) two stacks deploying onto the same bridge at the same time (one
 //       created it, the other adopts it), then destroying the creator while
-//       the other's ports are on it is refused, naming them.
+//       the other's ports are on it is refused, naming them;
+//   (f) after each stack's destroy (the suite's own cleanup), `hostnet gc`
+//       finds nothing of it.
 
 import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
+import { CliStack as TestStack, killTree, Result } from "../helpers/cliStack";
 import { ipLinks, IpLink, ipv4Of, makeTestBridge, ping, RUN, runByte, sh, sweepRun, TEST_LABEL, uniqueSuffix } from "../helpers/host";
-import { projectRoot, toolchainRoot } from "../helpers/pulumi";
 
-const PULUMI = join(toolchainRoot(), "bin", "pulumi");
 const IMAGE = "hostnet/busybox:1";
-
-interface Result {
-    exitCode: number;
-    stdout: string;
-    stderr: string;
-}
-
-/** A stack of the attachments program in a scratch folder, with its own file backend and PULUMI_HOME. */
-class TestStack {
-    readonly dir: string;
-    readonly env: Record<string, string>;
-    readonly ownerPrefix: string;
-    private readonly scratch: string;
-
-    constructor(
-        readonly name: string,
-        extraEnv: Record<string, string> = {},
-    ) {
-        this.scratch = mkdtempSync(join(tmpdir(), "hostnet-crash-"));
-        this.dir = join(this.scratch, "project");
-        mkdirSync(this.dir);
-        mkdirSync(join(this.scratch, "state"));
-        writeFileSync(
-            join(this.dir, "Pulumi.yaml"),
-            "name: hostnet\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: index.ts\n",
-        );
-        writeFileSync(
-            join(this.dir, "tsconfig.json"),
-            JSON.stringify({
-                compilerOptions: {
-                    strict: true,
-                    target: "ES2022",
-                    module: "commonjs",
-                    moduleResolution: "node10",
-                    esModuleInterop: true,
-                    skipLibCheck: true,
-                },
-                files: ["index.ts"],
-            }),
-        );
-        symlinkSync(join(projectRoot, "test", "e2e", "programs", "attachments.ts"), join(this.dir, "index.ts"));
-        for (const entry of ["package.json", "node_modules"]) symlinkSync(join(projectRoot, entry), join(this.dir, entry));
-        this.env = {
-            PATH: `${join(toolchainRoot(), "bin")}:${process.env.PATH}`,
-            PULUMI_HOME: join(this.scratch, "home"),
-            PULUMI_BACKEND_URL: `file://${join(this.scratch, "state")}`,
-            PULUMI_CONFIG_PASSPHRASE: "",
-            PULUMI_SKIP_UPDATE_CHECK: "true",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-            // Pulumi's own opt-out of type-checking: these tests run many commands on a busy machine.
-            PULUMI_NODEJS_TRANSPILE_ONLY: "true",
-            ...extraEnv,
-        };
-        this.ownerPrefix = `hostnet/hostnet/${name}/`;
-    }
-
-    /** `pulumi <args> --stack <name>`, as a user runs it; never throws for a non-zero exit. */
-    async run(args: string[]): Promise<Result> {
-        const r = await execa(PULUMI, [...args, "--stack", this.name, "--non-interactive", "--color", "never"], {
-            cwd: this.dir,
-            env: this.env,
-            reject: false,
-        });
-        return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
-    }
-
-    async ok(args: string[]): Promise<Result> {
-        const r = await this.run(args);
-        assert.equal(r.exitCode, 0, `pulumi ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
-        return r;
-    }
-
-    async init(config: Record<string, string>): Promise<void> {
-        const r = await execa(PULUMI, ["stack", "init", this.name, "--non-interactive"], { cwd: this.dir, env: this.env, reject: false });
-        assert.equal(r.exitCode, 0, r.stderr);
-        for (const [k, v] of Object.entries(config)) await this.ok(["config", "set", k, v]);
-    }
-
-    /** Starts `pulumi up` as its own process group; returns the CLI's process. */
-    startUp(): ReturnType<typeof spawn> {
-        return spawn(PULUMI, ["up", "--yes", "--skip-preview", "--stack", this.name, "--non-interactive", "--color", "never"], {
-            cwd: this.dir,
-            env: { ...process.env, ...this.env },
-            stdio: ["ignore", "pipe", "pipe"],
-            detached: true,
-        });
-    }
-
-    /** The stack's checkpoint, as the file backend stores it. */
-    checkpoint(): any {
-        const file = join(this.scratch, "state", ".pulumi", "stacks", "hostnet", `${this.name}.json`);
-        return JSON.parse(readFileSync(file, "utf8"));
-    }
-
-    dispose(): void {
-        rmSync(this.scratch, { recursive: true, force: true });
-    }
-}
-
-/** Every process below `root` (and root), from /proc. */
-function processTree(root: number): number[] {
-    const parent = new Map<number, number>();
-    for (const entry of readdirSync("/proc")) {
-        if (!/^\d+$/.test(entry)) continue;
-        try {
-            const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-            parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-        } catch {
-            // gone meanwhile
-        }
-    }
-    const tree = [root];
-    for (let i = 0; i < tree.length; i++) for (const [pid, ppid] of parent) if (ppid === tree[i] && !tree.includes(pid)) tree.push(pid);
-    return tree;
-}
-
-/** SIGKILL for the whole tree at once: frozen first (SIGSTOP), so that none of it reacts or starts anything more. */
-function killTree(root: number): number[] {
-    const stopped = new Set<number>();
-    for (let pass = 0; pass < 3; pass++) {
-        for (const pid of processTree(root)) {
-            if (stopped.has(pid)) continue;
-            try {
-                process.kill(pid, "SIGSTOP");
-                stopped.add(pid);
-            } catch {
-                // gone
-            }
-        }
-    }
-    for (const pid of stopped) {
-        try {
-            process.kill(pid, "SIGKILL");
-        } catch {
-            // gone
-        }
-    }
-    return [...stopped];
-}
 
 /**
  * A Docker daemon of this test's own (and its containerd), so that restarting
@@ -446,8 +307,10 @@ describe("crash recovery and concurrency through the real engine", function () {
     });
 
     /** A stack to destroy and remove after the tests, whatever happens. */
+    const stacks: TestStack[] = [];
     function stackFor(suffix: string, env: Record<string, string> = {}): TestStack {
         const s = new TestStack(`e2e-${RUN}-${suffix}`, env);
+        stacks.push(s);
         cleanups.push(async () => {
             if ((await s.run(["destroy", "--yes", "--skip-preview"])).exitCode !== 0) {
                 await s.run(["cancel", "--yes"]);
@@ -596,5 +459,20 @@ describe("crash recovery and concurrency through the real engine", function () {
         await creator.ok(["destroy", "--yes", "--skip-preview"]);
         assert.ok(!(await ipLinks()).some((l) => l.ifname === bridge), "its creator deleted it");
         await creator.ok(["destroy", "--yes", "--skip-preview"]);
+    });
+
+    it("(f) after each stack's destroy, as the suite's cleanup runs it, `hostnet gc` finds nothing of it", async () => {
+        const found: string[] = [];
+        for (const s of stacks) {
+            if ((await s.run(["destroy", "--yes", "--skip-preview"])).exitCode !== 0) {
+                await s.ok(["cancel", "--yes"]);
+                await s.ok(["destroy", "--yes", "--skip-preview"]);
+            }
+            const gc = await s.gc();
+            timings.push(`(f) hostnet gc after the destroy of ${s.name}: ${gc.report.leftovers.length} leftovers`);
+            found.push(...gc.report.leftovers.map((l) => `${s.name}: ${l.text} (${l.why})`));
+            assert.equal(gc.exitCode, gc.report.leftovers.length > 0 ? 2 : 0, gc.stdout + gc.stderr);
+        }
+        assert.deepEqual(found, []);
     });
 });

@@ -4,6 +4,15 @@
 // by hand -> refresh sees it -> up repairs it -> previews of changed programs
 // show the right operation per resource -> in-place and replacing ups ->
 // destroy -> nothing of the stack's left, adopted docker0 untouched.
+//
+// The tests share one stack (an `up` of the example takes tens of seconds),
+// but each stands on its own: `config` is what the stack should be, every
+// test that needs the stack deployed starts with `converged()` (which runs
+// `up` when the stack is not known to match `config`: before the first up,
+// or after a test that failed), expects what `config` says rather than what
+// an earlier test left, and a test that changes the stack records the change
+// in `config`. A failed test puts the stack's config back to `config` and
+// leaves the next one to re-converge: one failure does not cascade.
 
 import * as assert from "node:assert/strict";
 import { readdirSync, readlinkSync, statSync } from "node:fs";
@@ -22,11 +31,10 @@ import {
     RUN,
     runByte,
     sh,
-    sweepRun,
     tcpConnects,
 } from "../helpers/host";
 import { EXAMPLE_PROBES, probeOps, updateOps, type Ops } from "../helpers/ops";
-import { exampleStack, TestStack } from "../helpers/pulumi";
+import { exampleStack, tearDown, TestStack } from "../helpers/pulumi";
 
 function filesUnder(dir: string): string[] {
     return readdirSync(dir).flatMap((entry) => {
@@ -60,15 +68,27 @@ describe("example stack through the real Pulumi engine", function () {
     const cname = (name: string) => `hn-${stackName}-${name}`;
     // In docker0's lower half, which Docker does not hand out (scripts/start-docker.sh), clear of the example's defaults.
     const seedAt = (host: number) => `172.17.${70 + (n % 50)}.${host}`;
+    /** What the stack's config is, and what the host should hold once `up` ran: tests that change the stack change it here too. */
     const config: Record<string, string> = {
         "hostnet:address": `${seedAt(n)}/16`,
         "hostnet:labSubnet": `10.210.${n}.0/24`,
         "hostnet:lanAddress": `10.220.${n}.1/24`,
+        "hostnet:webLabHost": "20",
     };
-    let webPort: number;
-    let otherPort: number;
+    const ports: number[] = [];
     let t: TestStack;
     let netnsBefore: string;
+    let out: Record<string, any>;
+    /** True when the host is known to hold the stack as `config` says (an `up` of it succeeded, and no test failed since). */
+    let isConverged = false;
+
+    // What `config` says, in the forms the tests compare with.
+    const seedIp = () => config["hostnet:address"].split("/")[0];
+    const webPort = () => Number(config["hostnet:webPort"]);
+    const webLabIp = () => `10.210.${n}.${config["hostnet:webLabHost"]}`;
+    const lanGateway = () => config["hostnet:lanAddress"].split("/")[0];
+    /** The other of two values: a change from whatever the stack holds now. */
+    const other = <T>(current: T, a: T, b: T): T => (current === a ? b : a);
 
     /** Runs `body` with stack config changed, restoring the config whatever happens. */
     async function withConfig(changes: Record<string, string>, body: () => Promise<void>): Promise<void> {
@@ -82,7 +102,28 @@ describe("example stack through the real Pulumi engine", function () {
             }
         }
     }
-    let out: Record<string, any>;
+
+    /** Sets stack config for good: in the stack and in `config`, the state the following tests expect. */
+    async function changeConfig(changes: Record<string, string>): Promise<void> {
+        for (const [k, v] of Object.entries(changes)) {
+            config[k] = v;
+            await t.stack.setConfig(k, { value: v });
+        }
+    }
+
+    /** `up`, keeping its outputs for the tests that read them. */
+    async function deploy(opts: { refresh?: boolean } = {}) {
+        const up = await t.stack.up(opts);
+        out = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value]));
+        return up;
+    }
+
+    /** The stack as `config` says, on the host: deployed by the first test that needs it, or again after a failed test. */
+    async function converged(): Promise<void> {
+        if (isConverged) return;
+        assert.equal((await deploy()).summary.result, "succeeded", "the stack converges before the test");
+        isConverged = true;
+    }
 
     /**
      * The operation the preview plans for each resource, by type and name:
@@ -96,22 +137,20 @@ describe("example stack through the real Pulumi engine", function () {
     }
 
     before(async () => {
-        webPort = await freePort();
-        otherPort = await freePort();
-        config["hostnet:webPort"] = String(webPort);
+        ports.push(await freePort(), await freePort());
+        config["hostnet:webPort"] = String(ports[0]);
         netnsBefore = (await sh(["ip", "netns", "list"])).stdout;
         t = await exampleStack(stackName, config);
     });
 
-    after(async () => {
-        try {
-            await t?.stack.destroy();
-            await t?.stack.workspace.removeStack(stackName);
-        } finally {
-            await sweepRun(ownerPrefix);
-            t?.dispose();
-        }
+    afterEach(async function () {
+        if (this.currentTest?.state !== "failed") return;
+        // A test that failed may have left the stack half-changed, its config too: the next test re-converges to `config`.
+        isConverged = false;
+        await t.stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, value]) => [k, { value }])));
     });
+
+    after(() => tearDown(t, ownerPrefix));
 
     /** Everything of this stack's on the host, as docker and ip list it. */
     async function stackObjects(): Promise<string[]> {
@@ -120,10 +159,11 @@ describe("example stack through the real Pulumi engine", function () {
             .split("\n")
             .filter(Boolean);
         const links = (await ipLinks()).filter((l) => l.ifalias?.startsWith(ownerPrefix)).map((l) => l.ifname);
-        return [...containers, ...networks, ...links];
+        return [...containers, ...networks, ...links].sort();
     }
 
     it("bad configuration fails the preview with the field named, and touches nothing", async () => {
+        const before = await stackObjects();
         await withConfig({ "hostnet:address": "172.17.250.300/16" }, async () => {
             await assert.rejects(
                 t.stack.preview(),
@@ -133,18 +173,19 @@ describe("example stack through the real Pulumi engine", function () {
         await withConfig({ "hostnet:gateway": "10.0.0.1" }, async () => {
             await assert.rejects(t.stack.preview(), /`gateway` 10\.0\.0\.1 is outside the subnet of `address` 172\.17\.\d+\.\d+\/16/);
         });
-        assert.deepEqual(await stackObjects(), [], "no container, network or interface was created");
+        assert.deepEqual(await stackObjects(), before, "no container, network or interface was created or removed");
     });
 
     it("preview announces every resource, and up creates them", async () => {
         assert.deepEqual((await t.stack.preview()).changeSummary, { create: 34 });
-        const up = await t.stack.up();
+        const up = await deploy();
         assert.equal(up.summary.result, "succeeded");
-        out = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value]));
+        isConverged = true;
         assert.equal(out.containers.seed, cname("seed"));
     });
 
     it("none + VethAttachment (the seed): eth0 on docker0 with the address and route; Docker gave it only lo", async () => {
+        await converged();
         const c = await dockerInspect(cname("seed"));
         assert.equal(c.HostConfig.NetworkMode, "none");
         assert.equal(c.Config.Labels["io.hostnet.owner"], owner("DockerContainer", "seed"));
@@ -160,30 +201,33 @@ describe("example stack through the real Pulumi engine", function () {
         assert.equal(links.find((l) => l.ifname === "eth1")?.ifalias, owner("VethLink", "seed-isolated"));
         const eth0 = links.find((l) => l.ifname === "eth0");
         assert.equal(eth0?.ifindex, host?.link_index);
-        assert.deepEqual(ipv4Of(eth0), [`${seedAt(n)}/16`]);
+        assert.deepEqual(ipv4Of(eth0), [config["hostnet:address"]]);
         assert.deepEqual(
             (await ipDefaultRoutes(pid)).map((r) => [r.gateway, r.dev]),
             [["172.17.0.1", "eth0"]],
         );
-        assert.ok(await ping(seedAt(n)), "the host reaches the seed");
+        assert.ok(await ping(seedIp()), "the host reaches the seed");
         assert.ok(await execPing(cname("seed"), "172.17.0.1"), "the seed reaches the bridge");
     });
 
     it("bridge: web has an address in docker0's subnet, reachable from the host; its port answers on 127.0.0.1", async () => {
+        await converged();
         const c = await dockerInspect(cname("web"));
         assert.equal(c.HostConfig.NetworkMode, "bridge");
         const address = c.NetworkSettings.Networks.bridge.IPAddress;
         assert.match(address, /^172\.17\./);
         assert.ok(await ping(address));
-        assert.equal((await fetchText(`http://127.0.0.1:${webPort}/`)).trim(), "hostnet");
+        assert.equal((await fetchText(`http://127.0.0.1:${webPort()}/`)).trim(), "hostnet");
     });
 
     it("host: the container is in the host's network namespace", async () => {
+        await converged();
         const pid = await containerPid(cname("hostns"));
         assert.equal(netnsOf(pid), netnsOf("self"));
     });
 
     it("container:web: the sidecar shares web's network namespace", async () => {
+        await converged();
         const sidecar = await containerPid(cname("sidecar"));
         const web = await containerPid(cname("web"));
         assert.equal(netnsOf(sidecar), netnsOf(web));
@@ -191,40 +235,44 @@ describe("example stack through the real Pulumi engine", function () {
     });
 
     it("user-defined network: static addresses, names resolve, isolated from docker0", async () => {
+        await converged();
         const api = await dockerInspect(cname("api"));
         const ep = Object.values<any>(api.NetworkSettings.Networks)[0];
         assert.equal(ep.IPAddress, `10.210.${n}.10`);
         assert.equal(ep.NetworkID, out.networks[0].id);
         assert.ok(await execPing(cname("cli"), "api"), "cli reaches api by alias");
         assert.ok(await execPing(cname("cli"), cname("api")), "cli reaches api by name");
-        assert.ok(!(await execPing(cname("cli"), seedAt(n))), "cli cannot reach the seed on docker0");
+        assert.ok(!(await execPing(cname("cli"), seedIp())), "cli cannot reach the seed on docker0");
         const net = JSON.parse((await sh(["docker", "network", "inspect", out.networks[0].id])).stdout)[0];
         assert.equal(net.Labels["io.hostnet.owner"], owner("Network", "lab"));
         assert.deepEqual(net.IPAM.Config, [{ Subnet: `10.210.${n}.0/24`, Gateway: `10.210.${n}.1` }]);
     });
 
     it("NetworkAttachment: web is on the lab network too, reachable by its alias", async () => {
+        await converged();
         const web = await dockerInspect(cname("web"));
         assert.equal(
             Object.values<any>(web.NetworkSettings.Networks).find((e) => e.NetworkID === out.networks[0].id)?.IPAddress,
-            `10.210.${n}.20`,
+            webLabIp(),
         );
         assert.ok(await execPing(cname("cli"), "www"));
     });
 
     it("Bridge: the stack's bridge carries isolated's veth; docker0 is recorded as adopted", async () => {
+        await converged();
         const lan = await ipLink(out.bridges.lan.name);
         assert.equal(lan?.linkinfo?.info_kind, "bridge");
         assert.equal(lan?.ifalias, owner("Bridge", "lan"));
-        assert.deepEqual(ipv4Of(lan), [`10.220.${n}.1/24`]);
+        assert.deepEqual(ipv4Of(lan), [config["hostnet:lanAddress"]]);
         assert.equal(out.bridges.lan.adopted, false);
         assert.equal(out.bridges.docker0.adopted, true);
         assert.equal((await ipLink("docker0"))?.ifalias, undefined, "an adopted bridge gets no owner mark");
         assert.equal((await ipLink(out.bridges.lan.interfaces[0]))?.master, out.bridges.lan.name);
-        assert.ok(await execPing(cname("isolated"), `10.220.${n}.1`));
+        assert.ok(await execPing(cname("isolated"), lanGateway()));
     });
 
     it("VethLink: seed and isolated ping each other across the link, no bridge between", async () => {
+        await converged();
         assert.ok(await execPing(cname("seed"), "10.30.0.2"));
         assert.ok(await execPing(cname("isolated"), "10.30.0.1"));
         const seedEth1 = await ipLink("eth1", await containerPid(cname("seed")));
@@ -233,9 +281,10 @@ describe("example stack through the real Pulumi engine", function () {
     });
 
     it("Policy: cli cannot open web's port 80 (dropped in the stack's nftables table), api can; ping still works", async () => {
+        await converged();
         const cli = await containerPid(cname("cli"));
         const api = await containerPid(cname("api"));
-        const web = `10.210.${n}.20`;
+        const web = webLabIp();
         assert.equal(await tcpConnects(web, 80, cli), false, "cli -> web:80 is dropped");
         assert.ok(await tcpConnects(web, 80, api), "api -> web:80 gets through");
         assert.ok(await execPing(cname("cli"), "www"), "cli still pings web: only tcp/80 is denied");
@@ -245,10 +294,11 @@ describe("example stack through the real Pulumi engine", function () {
             listed,
             /ip saddr @cli_v4 ip daddr @web_v4 tcp dport 80 counter packets [1-9]\d* bytes \d+ drop comment "cli may not use web"/,
         );
-        assert.match(listed, new RegExp(`set web_v4 \\{[^}]*elements = \\{[^}]*10\\.210\\.${n}\\.20`));
+        assert.match(listed, new RegExp(`set web_v4 \\{[^}]*elements = \\{[^}]*${web.replace(/\./g, "\\.")}`));
     });
 
     it("Probes: every --net mode's path and the policy's hold as the program expects, and the up recorded them", async () => {
+        await converged();
         assert.deepEqual(Object.keys(out.probeResults).sort(), [...EXAMPLE_PROBES]);
         const blocked = ["cli-seed", "cli-web"];
         for (const [name, outcome] of Object.entries(out.probeResults)) {
@@ -257,32 +307,36 @@ describe("example stack through the real Pulumi engine", function () {
     });
 
     it("a probe that does not hold fails the up, naming the probe and the pair; the next up with the program's rule holds again", async () => {
+        await converged();
         const cli = await containerPid(cname("cli"));
+        const web = webLabIp();
         await withConfig({ "hostnet:cliDeniedPorts": "443" }, async () => {
             // The Policy now drops 443 only: cli reaches web:80, which the probe cli-web expects blocked.
             await assert.rejects(t.stack.up(), (err: Error) => {
                 assert.match(
                     err.message,
                     new RegExp(
-                        `failed to check Probe "cli-web": expected tcp from container "cli" to 10\\.210\\.${n}\\.20:80 \\(container "web"\\) to be blocked, but it is reachable`,
+                        `failed to check Probe "cli-web": expected tcp from container "cli" to ${web.replace(/\./g, "\\.")}:80 \\(container "web"\\) to be blocked, but it is reachable`,
                     ),
                 );
                 return true;
             });
-            assert.ok(await tcpConnects(`10.210.${n}.20`, 80, cli), "the probe told the truth: cli -> web:80 gets through");
+            assert.ok(await tcpConnects(web, 80, cli), "the probe told the truth: cli -> web:80 gets through");
         });
-        assert.equal((await t.stack.up()).summary.result, "succeeded");
-        assert.equal(await tcpConnects(`10.210.${n}.20`, 80, cli), false, "cli -> web:80 dropped again");
+        assert.equal((await deploy()).summary.result, "succeeded");
+        assert.equal(await tcpConnects(web, 80, cli), false, "cli -> web:80 dropped again");
     });
 
     it("a second preview and up report no changes", async () => {
+        await converged();
         assert.deepEqual((await t.stack.preview()).changeSummary, { same: 34 });
-        assert.deepEqual((await t.stack.up()).summary.resourceChanges, { same: 34 });
+        assert.deepEqual((await deploy()).summary.resourceChanges, { same: 34 });
     });
 
     it("refresh sees an address removed by hand and a disconnect made by hand; up repairs both", async () => {
+        await converged();
         const pid = await containerPid(cname("seed"));
-        await sh(["nsenter", "-t", String(pid), "-n", "ip", "addr", "del", `${seedAt(n)}/16`, "dev", "eth0"]);
+        await sh(["nsenter", "-t", String(pid), "-n", "ip", "addr", "del", config["hostnet:address"], "dev", "eth0"]);
         await sh(["docker", "network", "disconnect", out.networks[0].id, cname("api")]);
         const refresh = await t.stack.refresh();
         // The probes of the paths through them see them broken: the seed's, and those to and from api.
@@ -294,14 +348,14 @@ describe("example stack through the real Pulumi engine", function () {
             ...probeOps("update", broken),
         });
         const apiId = (await dockerInspect(cname("api"))).Id;
-        await t.stack.up();
-        assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), [`${seedAt(n)}/16`]);
+        await deploy();
+        assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), [config["hostnet:address"]]);
         assert.deepEqual(
             (await ipDefaultRoutes(pid)).map((r) => [r.gateway, r.dev]),
             [["172.17.0.1", "eth0"]],
             "the route is back too",
         );
-        assert.ok(await ping(seedAt(n)));
+        assert.ok(await ping(seedIp()));
         const api = await dockerInspect(cname("api"));
         assert.equal(api.Id, apiId, "api was reconnected, not recreated");
         assert.equal(Object.values<any>(api.NetworkSettings.Networks)[0]?.IPAddress, `10.210.${n}.10`);
@@ -309,7 +363,11 @@ describe("example stack through the real Pulumi engine", function () {
     });
 
     it("previews of changed programs show update in place or replacement, per resource", async () => {
-        const inPlace = { "hostnet:address": `${seedAt(n + 1)}/16`, "hostnet:webLabHost": "21" };
+        await converged();
+        const inPlace = {
+            "hostnet:address": `${other(seedIp(), seedAt(n), seedAt(n + 1))}/16`,
+            "hostnet:webLabHost": other(config["hostnet:webLabHost"], "20", "21"),
+        };
         await withConfig(inPlace, async () => {
             // web's new address on lab changes the Policy (it counts the address before the up), so every probe runs again.
             assert.deepEqual(await plannedOps(), {
@@ -319,7 +377,7 @@ describe("example stack through the real Pulumi engine", function () {
                 ...probeOps("update"),
             });
         });
-        await withConfig({ "hostnet:webPort": String(otherPort) }, async () => {
+        await withConfig({ "hostnet:webPort": String(other(webPort(), ports[0], ports[1])) }, async () => {
             assert.deepEqual(await plannedOps(), {
                 "NetworkAttachment web-lab": "replace",
                 "DockerContainer web": "replace",
@@ -341,25 +399,27 @@ describe("example stack through the real Pulumi engine", function () {
     });
 
     it("an in-place up keeps every container running as it was", async () => {
+        await converged();
         const names = Object.values<string>(out.containers);
         const before = await Promise.all(names.map(async (c) => (await dockerInspect(c)).State.StartedAt + (await dockerInspect(c)).Id));
-        const changes = { "hostnet:address": `${seedAt(n + 1)}/16`, "hostnet:webLabHost": "21" };
-        for (const [k, v] of Object.entries(changes)) config[k] = v;
-        await t.stack.setConfig("hostnet:address", { value: changes["hostnet:address"] });
-        await t.stack.setConfig("hostnet:webLabHost", { value: changes["hostnet:webLabHost"] });
-        assert.deepEqual((await t.stack.up()).summary.resourceChanges, { same: 20, update: 14 });
+        await changeConfig({
+            "hostnet:address": `${other(seedIp(), seedAt(n), seedAt(n + 1))}/16`,
+            "hostnet:webLabHost": other(config["hostnet:webLabHost"], "20", "21"),
+        });
+        assert.deepEqual((await deploy()).summary.resourceChanges, { same: 20, update: 14 });
         const after = await Promise.all(names.map(async (c) => (await dockerInspect(c)).State.StartedAt + (await dockerInspect(c)).Id));
         assert.deepEqual(after, before, "no container was recreated or restarted");
         const web = await dockerInspect(cname("web"));
         assert.equal(
             Object.values<any>(web.NetworkSettings.Networks).find((e) => e.NetworkID === out.networks[0].id)?.IPAddress,
-            `10.210.${n}.21`,
+            webLabIp(),
         );
-        assert.deepEqual(ipv4Of(await ipLink("eth0", await containerPid(cname("seed")))), [`${seedAt(n + 1)}/16`]);
-        assert.ok(await ping(seedAt(n + 1)));
+        assert.deepEqual(ipv4Of(await ipLink("eth0", await containerPid(cname("seed")))), [config["hostnet:address"]]);
+        assert.ok(await ping(seedIp()));
     });
 
     it("a new address on the stack's bridge moves the default route of the attachment on it, in the same preview and up", async () => {
+        await converged();
         const lan = `10.220.${n}`;
         const defaultVia = async () => {
             const pid = await containerPid(cname("isolated"));
@@ -367,51 +427,54 @@ describe("example stack through the real Pulumi engine", function () {
                 (r: { gateway?: string; dev: string }) => `${r.gateway} ${r.dev}`,
             );
         };
-        assert.deepEqual(await defaultVia(), [`${lan}.1 eth0`]);
-        config["hostnet:lanAddress"] = `${lan}.254/24`;
-        await t.stack.setConfig("hostnet:lanAddress", { value: config["hostnet:lanAddress"] });
+        assert.deepEqual(await defaultVia(), [`${lanGateway()} eth0`]);
+        await changeConfig({ "hostnet:lanAddress": `${other(lanGateway(), `${lan}.1`, `${lan}.254`)}/24` });
         // isolated's own address (.2) stays: only its gateway, the bridge's address, changes.
         assert.deepEqual(await plannedOps(), {
             "Bridge lan": "update",
             "VethAttachment isolated-eth0": "update",
             "Probe isolated-lan": "update",
         });
-        assert.deepEqual((await t.stack.up()).summary.resourceChanges, { same: 31, update: 3 });
-        assert.deepEqual(await defaultVia(), [`${lan}.254 eth0`]);
-        assert.ok(await execPing(cname("isolated"), `${lan}.254`), "isolated reaches its new gateway");
+        assert.deepEqual((await deploy()).summary.resourceChanges, { same: 31, update: 3 });
+        assert.deepEqual(await defaultVia(), [`${lanGateway()} eth0`]);
+        assert.ok(await execPing(cname("isolated"), lanGateway()), "isolated reaches its new gateway");
         assert.deepEqual((await t.stack.preview()).changeSummary, { same: 34 }, "nothing left to do");
     });
 
     it("a replacing up brings dependents along: the sidecar follows the new web", async () => {
+        await converged();
         const webBefore = await dockerInspect(cname("web"));
-        config["hostnet:webPort"] = String(otherPort);
-        await t.stack.setConfig("hostnet:webPort", { value: String(otherPort) });
-        await t.stack.up();
+        await changeConfig({ "hostnet:webPort": String(other(webPort(), ports[0], ports[1])) });
+        await deploy();
         const web = await dockerInspect(cname("web"));
         assert.notEqual(web.Id, webBefore.Id, "web was replaced");
         assert.equal(netnsOf(await containerPid(cname("sidecar"))), netnsOf(web.State.Pid), "the sidecar shares the new web's namespace");
-        assert.equal((await fetchText(`http://127.0.0.1:${otherPort}/`)).trim(), "hostnet");
+        assert.equal((await fetchText(`http://127.0.0.1:${webPort()}/`)).trim(), "hostnet");
         assert.ok(await execPing(cname("cli"), "www"), "web is back on the lab network");
     });
 
     it("after a container restart, `up --refresh` gives it its veth attachment and link back", async () => {
+        await converged();
         await sh(["docker", "restart", "-t", "0", cname("seed")]);
         const pid = await containerPid(cname("seed"));
         assert.equal(await ipLink("eth0", pid), undefined, "the veth went with the old namespace");
-        await t.stack.up({ refresh: true });
-        assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), [`${seedAt(n + 1)}/16`]);
+        await deploy({ refresh: true });
+        assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), [config["hostnet:address"]]);
         assert.deepEqual(ipv4Of(await ipLink("eth1", pid)), ["10.30.0.1/30"]);
-        assert.ok(await ping(seedAt(n + 1)));
+        assert.ok(await ping(seedIp()));
         assert.ok(await execPing(cname("seed"), "10.30.0.2"));
     });
 
     it("destroy leaves nothing of the stack's on the host, and docker0 as it was", async () => {
+        await converged();
         const docker0 = await ipLink("docker0");
+        const lanName = out.bridges.lan.name;
+        isConverged = false;
         const destroy = await t.stack.destroy();
         assert.equal(destroy.summary.resourceChanges?.delete, 34);
         assert.deepEqual(await stackObjects(), [], "no container, network or interface of the stack's");
         assert.equal(await nftListTable(out.policyTable), undefined, "the policy's table is gone");
-        assert.equal(await ipLink(out.bridges.lan.name), undefined, "the created bridge is gone");
+        assert.equal(await ipLink(lanName), undefined, "the created bridge is gone");
         const after = await ipLink("docker0");
         assert.ok(after, "the adopted docker0 is still there");
         for (const key of ["ifindex", "mtu", "address", "ifalias"] as const) assert.deepEqual(after[key], docker0?.[key], key);

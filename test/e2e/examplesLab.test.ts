@@ -121,6 +121,7 @@ describe("examples/lab: pack -> npm install -> deploy -> check -> destroy", func
                 "Bridge",
                 "Container",
                 "Host",
+                "MacvlanAttachment",
                 "Network",
                 "NetworkAttachment",
                 "Topology",
@@ -133,6 +134,7 @@ describe("examples/lab: pack -> npm install -> deploy -> check -> destroy", func
             assert.deepEqual([...r.kinds].sort(), [
                 "Bridge",
                 "DockerContainer",
+                "MacvlanAttachment",
                 "Network",
                 "NetworkAttachment",
                 "VethAttachment",

@@ -15,8 +15,8 @@ import * as assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { freePort, RUN, runByte, sh, sweepRun } from "../helpers/host";
-import { exampleStack, projectRoot, TestStack, toolchainRoot } from "../helpers/pulumi";
+import { freePort, RUN, runByte, sh } from "../helpers/host";
+import { exampleStack, tearDown, projectRoot, TestStack, toolchainRoot } from "../helpers/pulumi";
 import { UNKNOWN } from "../../components/src/cli/previewPlan";
 
 const CLI = join(projectRoot, "components", "dist", "cli", "index.js");
@@ -53,11 +53,8 @@ describe("hostnet preview-report: what a pull request's change will do, through 
 
     after(async () => {
         try {
-            await t?.stack.destroy();
-            await t?.stack.workspace.removeStack(stackName);
+            await tearDown(t, ownerPrefix);
         } finally {
-            await sweepRun(ownerPrefix);
-            t?.dispose();
             if (out) rmSync(out, { recursive: true, force: true });
         }
     });

@@ -7,9 +7,9 @@
 import * as assert from "node:assert/strict";
 import { readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { containerPid, dockerInspect, ipLink, ipv4Of, ping, RUN, runByte, sh, sweepRun } from "../helpers/host";
+import { containerPid, dockerInspect, ipLink, ipv4Of, ping, RUN, runByte, sh } from "../helpers/host";
 import { refreshOps } from "../helpers/ops";
-import { exampleStack, TestStack } from "../helpers/pulumi";
+import { exampleStack, tearDown, TestStack } from "../helpers/pulumi";
 
 describe("Sandbox: an application restart keeps its network", function () {
     const n = runByte(23);
@@ -34,15 +34,7 @@ describe("Sandbox: an application restart keeps its network", function () {
         );
     });
 
-    after(async () => {
-        try {
-            await t?.stack.destroy();
-            await t?.stack.workspace.removeStack(stackName);
-        } finally {
-            await sweepRun(ownerPrefix);
-            t?.dispose();
-        }
-    });
+    after(() => tearDown(t, ownerPrefix));
 
     it("up: the holder runs --net=none with eth0 on docker0; the application shares its namespace and serves on its address", async () => {
         const up = await t.stack.up();

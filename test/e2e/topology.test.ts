@@ -13,7 +13,7 @@ import { createServer, Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { containerPid, dockerInspect, freePort, ipLinks, RUN, RUN_OWNER, runByte, sh, sweepRun, TEST_LABEL } from "../helpers/host";
-import { exampleStack, projectRoot, TestStack } from "../helpers/pulumi";
+import { exampleStack, tearDown, projectRoot, TestStack } from "../helpers/pulumi";
 
 const CLI = join(projectRoot, "components", "dist", "cli", "index.js");
 
@@ -119,15 +119,7 @@ describe("hostnet topology: a picture of the host's network", function () {
             mine = await topology(["--stack", stackName]);
         });
 
-        after(async () => {
-            try {
-                await t?.stack.destroy();
-                await t?.stack.workspace.removeStack(stackName);
-            } finally {
-                await sweepRun(ownerPrefix);
-                t?.dispose();
-            }
-        });
+        after(() => tearDown(t, ownerPrefix));
 
         for (const view of ["the whole host", "--stack"] as const) {
             it(`text view (${view}): every container with its --net mode, addresses, port and owner`, () => {

@@ -37,17 +37,22 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
+import { execa } from "execa";
+import { HOSTNET_CLI, PULUMI } from "../helpers/cliStack";
 import {
+    addressRecords,
     dockerInspect,
     firewallRules,
     ipDefaultRoutes,
     ipLinks,
     ipv4Of,
+    makeTestBridge,
     markedObjects,
     ping,
     RUN,
     sh,
     sweepRun,
+    unusedSlash16,
     unusedSubnets,
 } from "../helpers/host";
 import { dynamicResources, ExportedResource, exportedState, projectRoot, projectStack, TestStack } from "../helpers/pulumi";
@@ -370,6 +375,160 @@ describe("upgrade: a stack whose host work was ip and nsenter processes moves to
         const destroy = await t.stack.destroy();
         assert.equal(destroy.summary.result, "succeeded");
         assert.deepEqual(await markedObjects(prefix), []);
+    });
+});
+
+// Upgrading a stack deployed with the package before address records and
+// `hostnet gc` (commit 7408c02): the package as it was then, built, deploys
+// one resource of every marked kind (test/e2e/programs/leftovers.ts: a
+// created Bridge with its forwarding rule, an adopted one with an address
+// added, containers, a VethAttachment, a VethLink, a Network and a
+// NetworkAttachment); then the stack's node_modules get this version. The
+// preview plans nothing, `up` and `refresh` change nothing on the host (read
+// back with ip, docker inspect, iptables; no record is written for the
+// address added before), gc finds nothing, and destroy takes back everything,
+// the adopted bridge's address too (by the state's word: it has no record).
+const RECORDS_COMMIT = "7408c02";
+
+describe(`upgrade: a stack deployed with the package at ${RECORDS_COMMIT} (before address records and gc) moves to this version with no change on the host`, function () {
+    const stackName = `e2e-${RUN}-rec`;
+    const prefix = `hostnet/hostnet/${stackName}/`;
+    let scratch: string;
+    let workDir: string;
+    let t: TestStack;
+    let tag: string;
+    let shared: string;
+    let net: string;
+    const PROGRAM = join(projectRoot, "test", "e2e", "programs", "leftovers.ts");
+
+    /** The stack's node_modules: the project's, with pulumi-hostnet from `dir`. */
+    function linkPackage(dir: string): void {
+        const modules = join(workDir, "node_modules");
+        rmSync(modules, { recursive: true, force: true });
+        mkdirSync(modules);
+        for (const entry of readdirSync(join(projectRoot, "node_modules"))) {
+            if (entry === "pulumi-hostnet" || entry === ".bin") continue;
+            symlinkSync(join(projectRoot, "node_modules", entry), join(modules, entry));
+        }
+        symlinkSync(dir, join(modules, "pulumi-hostnet"));
+    }
+
+    /** What a user compares: the stack's interfaces (with their addresses), the adopted bridge's addresses, containers, networks, connections, rules, records. */
+    async function snapshot(): Promise<unknown> {
+        const links = (await ipLinks())
+            .filter((l) => l.ifalias?.startsWith(prefix) || l.ifname === shared)
+            .map((l) => ({
+                ifindex: l.ifindex,
+                ifname: l.ifname,
+                alias: l.ifalias,
+                mac: l.address,
+                master: l.master,
+                mtu: l.mtu,
+                flags: l.flags,
+                ipv4: ipv4Of(l),
+            }));
+        const containers = [];
+        for (const name of [`${tag}-box`, `${tag}-peer`, `${tag}-web`]) {
+            const c = await dockerInspect(name);
+            const inside = (await ipLinks(c.State.Pid)).map((l) => ({
+                ifindex: l.ifindex,
+                ifname: l.ifname,
+                alias: l.ifalias,
+                mac: l.address,
+                ipv4: ipv4Of(l),
+            }));
+            const endpoints = Object.fromEntries(
+                Object.entries<any>(c.NetworkSettings.Networks).map(([n, ep]) => [
+                    n,
+                    { id: ep.EndpointID, ip: ep.IPAddress, opts: ep.DriverOpts, aliases: ep.Aliases },
+                ]),
+            );
+            containers.push({ id: c.Id, startedAt: c.State.StartedAt, pid: c.State.Pid, labels: c.Config.Labels, inside, endpoints });
+        }
+        const net = await sh(["docker", "network", "inspect", `${tag}-lab`]);
+        return {
+            links,
+            containers,
+            network: JSON.parse(net.stdout)[0].Id,
+            rules: (await firewallRules()).filter((r) => r.mark.startsWith(prefix)),
+            records: await addressRecords(),
+        };
+    }
+
+    before(async () => {
+        const has = await sh(["git", "-C", projectRoot, "cat-file", "-e", `${RECORDS_COMMIT}^{commit}`], { reject: false });
+        if (has.exitCode !== 0)
+            throw new Error(
+                `failed to check out the package as it was at commit ${RECORDS_COMMIT}: ${projectRoot} does not have that commit; this test needs the repository's history: run \`git fetch --unshallow\``,
+            );
+        scratch = mkdtempSync(join(tmpdir(), "hostnet-upgrade-rec-"));
+        // The package at that commit, built from its sources with this project's compiler and types.
+        const tar = join(scratch, "components.tar");
+        await sh(["git", "-C", projectRoot, "archive", "--format=tar", "-o", tar, RECORDS_COMMIT, "components"]);
+        await sh(["tar", "-xf", tar, "-C", scratch]);
+        symlinkSync(join(projectRoot, "node_modules"), join(scratch, "node_modules"));
+        await sh([join(projectRoot, "node_modules", ".bin", "tsc"), "-p", join(scratch, "components", "tsconfig.json")]);
+        workDir = join(scratch, "project");
+        mkdirSync(workDir);
+        writeFileSync(
+            join(workDir, "Pulumi.yaml"),
+            "name: hostnet\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: index.ts\n",
+        );
+        writeFileSync(join(workDir, "package.json"), JSON.stringify({ name: "upgrade-records", private: true }));
+        symlinkSync(join(projectRoot, "tsconfig.json"), join(workDir, "tsconfig.json"));
+        symlinkSync(PROGRAM, join(workDir, "index.ts"));
+        linkPackage(join(scratch, "components"));
+        tag = `hlu${RUN.slice(0, 3)}`;
+        net = await unusedSlash16();
+        shared = `${tag}-sh`;
+        await makeTestBridge(shared, `${net}.2.1/24`);
+        t = await projectStack(workDir, stackName, { "hostnet:tag": tag, "hostnet:net": net, "hostnet:shared": shared });
+    });
+
+    after(async () => {
+        try {
+            await t?.stack.destroy().catch(() => undefined);
+            await t?.stack.workspace.removeStack(stackName).catch(() => undefined);
+        } finally {
+            await sweepRun(prefix);
+            t?.dispose();
+            if (scratch) rmSync(scratch, { recursive: true, force: true });
+        }
+    });
+
+    it(`the package at ${RECORDS_COMMIT} deploys one resource of every marked kind, recording nothing`, async () => {
+        assert.equal((await t.stack.up()).summary.result, "succeeded");
+        assert.ok(await ping(`${net}.1.2`), "the host reaches box over the created bridge");
+        assert.deepEqual(ipv4Of((await ipLinks()).find((l) => l.ifname === shared)).sort(), [`${net}.2.1/24`, `${net}.2.5/24`]);
+        assert.deepEqual(
+            (await addressRecords()).filter((r) => r.owner.startsWith(prefix)),
+            [],
+            "that version records nothing",
+        );
+    });
+
+    it("with this version installed: the preview plans nothing, up and refresh change nothing on the host, gc finds nothing", async () => {
+        linkPackage(join(projectRoot, "components"));
+        const before = await snapshot();
+        const preview = await t.stack.preview();
+        assert.deepEqual(Object.keys(preview.changeSummary ?? {}), ["same"], JSON.stringify(preview.changeSummary));
+        const up = await t.stack.up();
+        assert.deepEqual(up.summary.resourceChanges, preview.changeSummary);
+        const refresh = await t.stack.refresh();
+        assert.deepEqual(refresh.summary.resourceChanges, preview.changeSummary);
+        assert.deepEqual(await snapshot(), before);
+        // As a user runs it, with the stack's backend (the workspace's environment).
+        const gc = await execa("node", [HOSTNET_CLI, "gc", "--stack", stackName, "--cwd", workDir, "--pulumi", PULUMI], {
+            env: { ...process.env, ...(t.stack.workspace as LocalWorkspace).envVars },
+            reject: false,
+        });
+        assert.equal(gc.exitCode, 0, gc.stdout + gc.stderr);
+    });
+
+    it("destroy takes everything back, the address added to the adopted bridge too (by the state's word), and leaves the adopted bridge's own", async () => {
+        assert.equal((await t.stack.destroy()).summary.result, "succeeded");
+        assert.deepEqual(await markedObjects(prefix), []);
+        assert.deepEqual(ipv4Of((await ipLinks()).find((l) => l.ifname === shared)), [`${net}.2.1/24`]);
     });
 });
 

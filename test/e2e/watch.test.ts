@@ -10,8 +10,8 @@ import { ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { LocalWorkspace } from "@pulumi/pulumi/automation";
-import { containerPid, dockerInspect, freePort, ipLink, ipv4Of, RUN, runByte, sh, sweepRun } from "../helpers/host";
-import { exampleStack, projectRoot, TestStack, toolchainRoot } from "../helpers/pulumi";
+import { containerPid, dockerInspect, freePort, ipLink, ipv4Of, RUN, runByte, sh } from "../helpers/host";
+import { exampleStack, tearDown, projectRoot, TestStack, toolchainRoot } from "../helpers/pulumi";
 
 const CLI = join(projectRoot, "components", "dist", "cli", "index.js");
 
@@ -107,11 +107,8 @@ describe("hostnet watch: a restarted container gets its network back by itself",
                 await Promise.race([watch.exited, new Promise((r) => setTimeout(r, 60000))]);
                 if (watch.child.exitCode === null) watch.child.kill("SIGKILL");
             }
-            await t?.stack.destroy();
-            await t?.stack.workspace.removeStack(stackName);
         } finally {
-            await sweepRun(ownerPrefix);
-            t?.dispose();
+            await tearDown(t, ownerPrefix);
         }
     });
 

@@ -11,9 +11,15 @@
 // (present/absent). A route it does not know is answered 404 "page not found"
 // (what the engine says) and recorded in `unknown`, a test failure.
 //
-// Docker's own veths are not modelled in the fake kernel: a container on a
-// Docker network has its endpoint here, and its namespace holds only `lo`.
-// A network's Linux bridge is made in the fake kernel, with the gateway.
+// Networks of driver macvlan too (parent and macvlan_mode options, checked
+// as Docker 20.10 checks them: a valid mode, one macvlan network per parent,
+// a parent that exists, or else Docker's dummy or 802.1Q VLAN parent, which
+// fail on a kernel without those kinds), and `GET /version`.
+//
+// Docker's own veths and macvlans are not modelled in the fake kernel: a
+// container on a Docker network has its endpoint here, and its namespace
+// holds only `lo`. A bridge network's Linux bridge is made in the fake
+// kernel, with the gateway.
 
 import { createHash, randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
@@ -32,6 +38,7 @@ export interface FakeEndpoint {
     Aliases: string[] | null;
     IPAMConfig: { IPv4Address?: string } | null;
     MacAddress: string;
+    DriverOpts: Record<string, string> | null;
 }
 
 export interface FakeContainer {
@@ -56,7 +63,7 @@ export interface FakeContainer {
 export interface FakeNetwork {
     Id: string;
     Name: string;
-    Driver: "bridge" | "host" | "null";
+    Driver: "bridge" | "host" | "null" | "macvlan";
     Internal: boolean;
     Subnet?: string;
     Gateway?: string;
@@ -181,6 +188,25 @@ export class FakeDocker {
         return this.networks.get((res.body as { Id: string }).Id)!;
     }
 
+    /** `docker network create -d macvlan -o parent=<parent>` by hand. */
+    macvlanNetwork(
+        name: string,
+        subnet: string,
+        parent: string,
+        opts: { labels?: Record<string, string>; mode?: string } = {},
+    ): FakeNetwork {
+        const res = this.createNetwork({
+            Name: name,
+            Driver: "macvlan",
+            CheckDuplicate: true,
+            IPAM: { Config: [{ Subnet: subnet }] },
+            Options: { parent, ...(opts.mode ? { macvlan_mode: opts.mode } : {}) },
+            Labels: opts.labels ?? {},
+        });
+        if (res.status !== 201) throw new Error(`fake docker network create ${name}: ${JSON.stringify(res.body)}`);
+        return this.networks.get((res.body as { Id: string }).Id)!;
+    }
+
     /** `docker rm -f` by hand. */
     remove(ref: string): void {
         const c = this.findContainer(ref)!;
@@ -195,7 +221,11 @@ export class FakeDocker {
     }
 
     /** `docker network connect` by hand. */
-    connectByHand(network: string, container: string, endpoint: { IPAMConfig?: { IPv4Address?: string }; Aliases?: string[] } = {}): void {
+    connectByHand(
+        network: string,
+        container: string,
+        endpoint: { IPAMConfig?: { IPv4Address?: string }; Aliases?: string[]; DriverOpts?: Record<string, string> } = {},
+    ): void {
         const res = this.connect(network, { Container: container, EndpointConfig: endpoint });
         if (res.status !== 200) throw new Error(`fake docker network connect: ${JSON.stringify(res.body)}`);
     }
@@ -318,6 +348,9 @@ export class FakeDocker {
                       }
                     : notFound(`no such image: ${image}: No such image: ${image}`);
         }
+        if (method === "GET" && path === "/version") {
+            return () => ({ status: 200, body: { Version: "20.10.24+dfsg1", ApiVersion: "1.41", MinAPIVersion: "1.12", Os: "linux" } });
+        }
         if (method === "GET" && path === "/networks") {
             if ([...q.keys()].length > 0) return undefined;
             return () => ({ status: 200, body: [...this.networks.values()].map((n) => this.inspectNetwork(n, false)) });
@@ -406,7 +439,7 @@ export class FakeDocker {
     private configuredEndpoint(
         containerId: string,
         network: string,
-        config: { IPAMConfig?: { IPv4Address?: string }; Aliases?: string[] },
+        config: { IPAMConfig?: { IPv4Address?: string }; Aliases?: string[]; DriverOpts?: Record<string, string> },
     ): FakeEndpoint {
         const n = this.findNetwork(network);
         const userDefined = n ? !n.builtin : true;
@@ -421,6 +454,7 @@ export class FakeDocker {
             Aliases: aliases.length > 0 ? aliases : null,
             IPAMConfig: config.IPAMConfig?.IPv4Address ? { IPv4Address: config.IPAMConfig.IPv4Address } : null,
             MacAddress: "",
+            DriverOpts: config.DriverOpts && Object.keys(config.DriverOpts).length > 0 ? { ...config.DriverOpts } : null,
         };
     }
 
@@ -535,7 +569,7 @@ export class FakeDocker {
                 GlobalIPv6Address: "",
                 GlobalIPv6PrefixLen: 0,
                 MacAddress: ep.MacAddress,
-                DriverOpts: null,
+                DriverOpts: ep.DriverOpts,
             };
         }
         const running = c.status === "running";
@@ -620,13 +654,18 @@ export class FakeDocker {
         if (body?.CheckDuplicate && [...this.networks.values()].some((n) => n.Name === name)) {
             return { status: 409, body: { message: `network with name ${name} already exists` } };
         }
-        if ((body?.Driver ?? "bridge") !== "bridge")
+        const driver = body?.Driver ?? "bridge";
+        if (driver !== "bridge" && driver !== "macvlan")
             return { status: 400, body: { message: `fake docker: driver ${body.Driver} is not modelled` } };
         const config = body?.IPAM?.Config?.[0] as { Subnet?: string; Gateway?: string; IPRange?: string } | undefined;
         const taken = [...this.networks.values()].map((n) => n.Subnet).filter((s): s is string => !!s);
         let subnet = config?.Subnet;
         if (subnet && taken.some((s) => overlaps(s, subnet!)))
             return { status: 403, body: { message: "Pool overlaps with other one on this address space" } };
+        if (driver === "macvlan") {
+            const why = this.macvlanRefusal(body?.Options ?? {});
+            if (why) return { status: 500, body: { message: why } };
+        }
         if (!subnet) {
             while (taken.some((s) => overlaps(s, `172.${this.nextPool}.0.0/16`))) this.nextPool++;
             subnet = `172.${this.nextPool++}.0.0/16`;
@@ -635,7 +674,7 @@ export class FakeDocker {
         const n = this.addNetwork(
             {
                 Name: name,
-                Driver: "bridge",
+                Driver: driver,
                 Subnet: `${intToIp(r.base)}/${r.prefix}`,
                 Gateway: config?.Gateway ?? intToIp(r.base + 1),
                 IPRange: config?.IPRange,
@@ -648,6 +687,25 @@ export class FakeDocker {
             body?.Options ?? {},
         );
         return { status: 201, body: { Id: n.Id, Warning: "" } };
+    }
+
+    /** What Docker 20.10's macvlan driver refuses of a network's options, in its words (status 500). */
+    private macvlanRefusal(options: Record<string, string>): string | undefined {
+        const mode = options.macvlan_mode;
+        if (mode !== undefined && !["bridge", "private", "vepa", "passthru"].includes(mode))
+            return `requested macvlan mode '${mode}' is not valid, 'bridge' mode is the macvlan driver default`;
+        const parent = options.parent;
+        // Without a parent, Docker makes a dummy link as the parent.
+        if (!parent) return this.kernel.kinds.includes("dummy") ? "fake docker: dummy parents are not modelled" : "operation not supported";
+        const same = [...this.networks.values()].find((n) => n.Driver === "macvlan" && n.Options.parent === parent);
+        if (same) return `network dm-${same.Id.slice(0, 12)} is already using parent interface ${parent}`;
+        if (!this.kernel.host.byName(parent)) {
+            if (!/^.+\.\d+$/.test(parent)) return `invalid subinterface vlan name ${parent}, example formatting is eth0.10`;
+            return this.kernel.kinds.includes("vlan")
+                ? "fake docker: VLAN parents are not modelled"
+                : `failed to create ${parent} vlan link: operation not supported`;
+        }
+        return undefined;
     }
 
     private inspectNetwork(n: FakeNetwork, withContainers: boolean): Record<string, unknown> {

@@ -12,6 +12,12 @@
 // What it models: loopback, bridges (ports, STP, no VLAN filtering: this
 // kernel lacks it), veth pairs across namespaces (deleting one end deletes
 // the other; a namespace that goes away takes its veths and their peers),
+// macvlans on a parent, made in any namespace (the kernel's refusals: a
+// parent that is a bridge port, loopback, passthru beside others, an MTU
+// above the parent's; a macvlan of a macvlan sits on its parent; deleting the
+// parent deletes them; passthru takes the parent's MAC), renames, the kinds
+// of link the kernel has (`unshare --net ip link add ... type K`: this
+// machine's have no ipvlan, dummy or 802.1Q VLAN),
 // IPv4 addresses (an IPv6 link-local on links that are up, as the kernel
 // adds), and default routes (refused without an up device whose subnet holds
 // the gateway; flushed when the device goes down, is deleted, or loses the
@@ -32,11 +38,16 @@
 // unless the kernel is made `withoutDocker`. Rules are kept as their argv.
 //
 // And, for the Policy and bandwidth limits: nftables tables (nft 1.0.6:
-// `--version`, `list table inet T`, and `-f -` with the scripts the Policy
+// `--version`, `list tables inet`, `list table inet T`, and `-f -` with the scripts the Policy
 // writes, applied as one transaction), per namespace; tc (iproute2 6.1) root
 // tbf and ingress qdiscs and the one u32/mirred filter, `-j` reads; ifb
 // devices; the br_netfilter settings read with `cat`; and the kernel's answer
 // to a netem qdisc (this kernel has none). Probes' traffic is not modelled.
+// And the host's files as far as the library keeps records in them
+// (host/records.ts): folders and symbolic links, through `mkdir -p`, `ln -s`,
+// `rm -f`, `readlink -v` and `find DIR -type l -exec readlink {} +`, with
+// GNU coreutils' and findutils' words (C locale). `mkdir -p` counts as a
+// read for fault injection: it only makes sure the records' folder is there.
 
 import type { HelperAnswer, HelperOp, HelperTransport } from "../../components/src/host/helper";
 import type { CommandResult, CommandRunner } from "../../components/src/host/run";
@@ -79,14 +90,28 @@ export const ERR = {
     tcNoRoot: { stderr: "Error: Cannot delete qdisc with handle of zero.", exitCode: 2 },
     tcInvalidHandle: { stderr: "Error: Invalid handle.", exitCode: 2 },
     noNetem: { stderr: "Error: Specified qdisc kind is unknown.", exitCode: 2 },
+    lnExists: (path: string) => ({ stderr: `ln: failed to create symbolic link '${path}': File exists`, exitCode: 1 }),
+    lnNoFolder: (path: string) => ({ stderr: `ln: failed to create symbolic link '${path}': No such file or directory`, exitCode: 1 }),
+    readlinkMissing: (path: string) => ({ stderr: `readlink: ${path}: No such file or directory`, exitCode: 1 }),
+    findMissing: (path: string) => ({ stderr: `find: '${path}': No such file or directory`, exitCode: 1 }),
+    invalid: { stderr: "RTNETLINK answers: Invalid argument", exitCode: 2, errno: "EINVAL" },
+    busy: { stderr: "RTNETLINK answers: Device or resource busy", exitCode: 2, errno: "EBUSY" },
+    unknownKind: { stderr: "Error: Unknown device type.", exitCode: 2, errno: "ENOTSUP" },
+    requiredAttributes: { stderr: "Error: Required attributes not provided to perform the operation.", exitCode: 2, errno: "EINVAL" },
 } as const;
+
+/** The kinds of link this machine's kernel makes (checked: `unshare --net ip link add ... type K`). */
+export const KERNEL_KINDS = ["bridge", "veth", "macvlan", "vxlan"];
+
+const MACVLAN_MODES = ["private", "vepa", "bridge", "passthru", "source"];
+const IPVLAN_MODES = ["l2", "l3", "l3s"];
 
 /** A command's result, with the errno the kernel gave for its failure (what the netlink helper answers). */
 type Answered = CommandResult & { errno?: string };
 
 type Failure = { stderr: string; exitCode: number; errno?: string };
 
-export type LinkKind = "loopback" | "bridge" | "veth" | "ifb";
+export type LinkKind = "loopback" | "bridge" | "veth" | "ifb" | "macvlan";
 
 export interface FakeLink {
     ifindex: number;
@@ -101,6 +126,10 @@ export interface FakeLink {
     /** ifindex of the bridge this link is a port of (same namespace). */
     master?: number;
     peer?: { ns: FakeNetns; ifindex: number };
+    /** A macvlan's parent (lower device), in its own namespace. */
+    lower?: { ns: FakeNetns; ifindex: number };
+    /** A macvlan's mode. */
+    mode?: string;
     addrs: { local: string; prefixlen: number }[];
     stp: boolean;
     /** A bridge that has had a port: its carrier follows its ports from then on (an empty new one has carrier). */
@@ -195,13 +224,19 @@ export class FakeKernel {
     private macCounter = 0;
     /** Commands it could not read: a test failure. */
     readonly unknown: string[] = [];
+    /** The host's files the library touches: path -> a symbolic link's target, or null for a folder. */
+    readonly files = new Map<string, string | null>();
     /** Every command run through the runner, with its stdin. */
     readonly commands: { argv: string[]; input?: string }[] = [];
 
+    /** The kinds of link it makes (`unshare --net ip link add ... type K` answers "Unknown device type" for others). */
+    readonly kinds: readonly string[];
+
     constructor(
         readonly faults: Faults = new Faults(),
-        opts: { withoutDocker?: boolean } = {},
+        opts: { withoutDocker?: boolean; kinds?: readonly string[] } = {},
     ) {
+        this.kinds = opts.kinds ?? KERNEL_KINDS;
         this.host = this.addNamespace("host", 1);
         if (!opts.withoutDocker) this.host.chains.set("DOCKER-USER", []);
     }
@@ -265,6 +300,24 @@ export class FakeKernel {
         }
         la.up = lb.up = opts.up ?? false;
         return la;
+    }
+
+    /** A macvlan made by hand (or by Docker) in `ns`, on `parent` of `parentNs`: not through the runner. */
+    addMacvlan(
+        ns: FakeNetns,
+        name: string,
+        parentNs: FakeNetns,
+        parent: string,
+        opts: { alias?: string; mode?: string; up?: boolean } = {},
+    ): FakeLink {
+        const lower = parentNs.byName(parent)!;
+        const l = this.newLink(ns, name, "macvlan", {});
+        l.lower = { ns: parentNs, ifindex: lower.ifindex };
+        l.mode = opts.mode ?? "bridge";
+        l.alias = opts.alias;
+        l.up = opts.up ?? false;
+        l.mtu = lower.mtu;
+        return l;
     }
 
     removeLink(ns: FakeNetns, name: string): void {
@@ -383,12 +436,14 @@ export class FakeKernel {
             }
             ns = target;
         }
+        if (args.join(" ") === "unshare --net -- tc qdisc add dev lo root netem delay 1ms")
+            return this.readOnly("tc", argv, result(ERR.noNetem));
+        if (args[0] === "unshare" && ns === this.host) return this.probe(argv);
         if (args[0] === "iptables" && ns === this.host) return this.iptables(argv);
         if (args[0] === "nft") return this.nft(ns, argv, args.slice(1), input);
         if (args[0] === "tc") return this.tc(ns, argv, args.slice(1));
         if (args[0] === "cat" && args.length === 2 && BR_NETFILTER.includes(args[1])) return this.readOnly("sysctl", argv, ok("1"));
-        if (args.join(" ") === "unshare --net -- tc qdisc add dev lo root netem delay 1ms")
-            return this.readOnly("tc", argv, result(ERR.noNetem));
+        if (FILE_TOOLS.includes(args[0]) && argv[0] !== "nsenter") return this.fileCommand(argv);
         if (args[0] !== "ip") return this.unknownCommand(argv);
         const ipArgs = args.slice(1);
         try {
@@ -491,6 +546,8 @@ export class FakeKernel {
         const a = args.join(" ");
         if (a === "--version" && input === undefined) return this.readOnly("nft", argv, ok("nftables v1.0.6 (Lester Gooch #5)"));
         let m: RegExpExecArray | null;
+        if (a === "list tables inet" && input === undefined)
+            return this.readOnly("nft", argv, ok([...ns.tables.keys()].map((name) => `table inet ${name}`).join("\n")));
         if ((m = /^list table inet (\S+)$/.exec(a)) && input === undefined) {
             const t = ns.tables.get(m[1]);
             return this.readOnly("nft", argv, t ? ok(nftListing(m[1], t)) : result(ERR.noTable(m[1])));
@@ -569,6 +626,65 @@ export class FakeKernel {
 
     private nextHandle = 0x8001;
 
+    /** `mkdir -p D`, `ln -s T P`, `rm -f P`, `readlink -v P`, `find D -type l -exec readlink {} +`. */
+    private fileCommand(argv: string[]): CommandResult {
+        const a = argv.join(" ");
+        const read = argv[0] === "find" || argv[0] === "readlink" || argv[0] === "mkdir";
+        const shape =
+            (argv[0] === "mkdir" && argv.length === 3 && argv[1] === "-p") ||
+            (argv[0] === "ln" && argv.length === 4 && argv[1] === "-s") ||
+            (argv[0] === "rm" && argv.length === 3 && argv[1] === "-f") ||
+            (argv[0] === "readlink" && argv.length === 3 && argv[1] === "-v") ||
+            (argv[0] === "find" && argv.length === 8 && a.endsWith(" -type l -exec readlink {} +"));
+        if (!shape || !argv.slice(1).every((w) => !w.startsWith("-") || ["-p", "-s", "-f", "-v", "-type", "-exec"].includes(w)))
+            return this.unknownCommand(argv);
+        const verdict = this.faults.next({ layer: "file", mutating: !read, text: a, args: argv });
+        if (verdict === "dead") return dead();
+        if (verdict) return failed(verdict);
+        const parent = (path: string) => path.slice(0, path.lastIndexOf("/")) || "/";
+        if (argv[0] === "mkdir") {
+            for (let p = argv[2]; p !== "/" && p !== ""; p = parent(p)) if (!this.files.has(p)) this.files.set(p, null);
+            return ok();
+        }
+        if (argv[0] === "ln") {
+            const path = argv[3];
+            if (this.files.has(path)) return result(ERR.lnExists(path));
+            if (this.files.get(parent(path)) !== null) return result(ERR.lnNoFolder(path));
+            this.files.set(path, argv[2]);
+            return ok();
+        }
+        if (argv[0] === "rm") {
+            if (typeof this.files.get(argv[2]) === "string") this.files.delete(argv[2]);
+            return ok();
+        }
+        if (argv[0] === "readlink") {
+            const target = this.files.get(argv[2]);
+            return typeof target === "string" ? ok(target) : result(ERR.readlinkMissing(argv[2]));
+        }
+        const dir = argv[1];
+        if (this.files.get(dir) !== null) return result(ERR.findMissing(dir));
+        const targets = [...this.files].filter(([p, t]) => p.startsWith(`${dir}/`) && typeof t === "string").map(([, t]) => t);
+        return ok(targets.join("\n"));
+    }
+
+    /**
+     * `unshare --net ip link add name N type K`: the kernel asked, in a new
+     * namespace that dies with the command, whether it makes links of kind K.
+     * Nothing anyone sees changes: a read.
+     */
+    private probe(argv: string[]): CommandResult {
+        const m = /^unshare --net ip link add name (\S+) type (\S+)$/.exec(argv.join(" "));
+        if (!m) return this.unknownCommand(argv);
+        const verdict = this.faults.next({ layer: "ip", mutating: false, text: argv.join(" "), args: argv.slice(1) });
+        if (verdict === "dead") return dead();
+        if (verdict) return failed(verdict);
+        const kind = m[2];
+        if (!this.kinds.includes(kind)) return result(ERR.unknownKind);
+        // A new namespace has only lo: a kind that needs a parent (or a VNI) refuses the bare request, in its own words.
+        if (kind === "vxlan") return result(ERR.requiredAttributes);
+        return kind === "macvlan" || kind === "ipvlan" ? result(ERR.invalid) : ok();
+    }
+
     /** Removes by hand the rules whose comment is `mark`: not through the runner. */
     removeRules(mark: string): void {
         for (const [chain, rules] of this.host.chains)
@@ -641,6 +757,7 @@ export class FakeKernel {
     private linkAdd(ns: FakeNetns, args: string[]): CommandResult {
         const [own, typeArgs] = splitAt(args, "type");
         if (!typeArgs || typeArgs.length === 0) throw new Unknown(args.join(" "));
+        if (typeArgs[0] === "macvlan" || typeArgs[0] === "ipvlan") return this.macvlanAdd(ns, own, typeArgs);
         const local = parseLinkOptions(own, ["name", "mtu", "address"]);
         if (!local.name) throw new Unknown(args.join(" "));
         if (!IFNAME.test(local.name)) return result(ERR.badIfname(local.name, "name"));
@@ -671,8 +788,9 @@ export class FakeKernel {
         const peerNs = peer.netns === undefined ? ns : this.byPid.get(peer.netns);
         if (!peerNs) return result(ERR.noSuchProcess);
         if (ns.byName(local.name) || peerNs.byName(peer.name) || (peerNs === ns && peer.name === local.name)) return result(ERR.exists);
-        const l = this.newLink(ns, local.name, "veth", { mac: local.address });
+        // The kernel registers the peer first: in one namespace, it has the lower index.
         const p = this.newLink(peerNs, peer.name, "veth", { mac: peer.address });
+        const l = this.newLink(ns, local.name, "veth", { mac: local.address });
         if (local.mtu !== undefined) l.mtu = local.mtu;
         if (peer.mtu !== undefined) p.mtu = peer.mtu;
         l.peer = { ns: peerNs, ifindex: p.ifindex };
@@ -680,7 +798,50 @@ export class FakeKernel {
         return ok();
     }
 
-    /** `link set dev N [master B] [alias A] [mtu M] [address A] [up|down]` or `link set dev N type bridge [stp_state 0|1] [vlan_filtering 0|1]`. */
+    /** A macvlan (an ipvlan is an unknown kind here), with the kernel's refusals. */
+    private macvlanAdd(ns: FakeNetns, own: string[], typeArgs: string[]): CommandResult {
+        const o = parseLinkOptions(own, ["link", "name", "mtu", "address", "netns"]);
+        if (!o.name || typeArgs.length !== 3 || typeArgs[1] !== "mode") throw new Unknown([...own, "type", ...typeArgs].join(" "));
+        const mode = typeArgs[2];
+        if (!(typeArgs[0] === "macvlan" ? MACVLAN_MODES : IPVLAN_MODES).includes(mode)) throw new Unknown(`mode ${mode}`);
+        if (!IFNAME.test(o.name)) return result(ERR.badIfname(o.name, "name"));
+        const bad = this.checkSettings(o);
+        if (bad) return result(bad);
+        if (o.link === undefined) return result(ERR.invalid);
+        let parent = ns.byName(o.link);
+        // iproute2 finds the parent by name before it asks the kernel anything.
+        if (!parent) return result(ERR.cannotFind(o.link));
+        if (!this.kinds.includes(typeArgs[0])) return result(ERR.unknownKind);
+        const target = o.netns === undefined ? ns : this.byPid.get(o.netns);
+        if (!target) return result(ERR.noSuchProcess);
+        // A macvlan of a macvlan sits on that one's parent.
+        let parentNs = ns;
+        if (parent.kind === "macvlan" && parent.lower) {
+            parentNs = parent.lower.ns;
+            parent = parent.lower.ns.links.get(parent.lower.ifindex)!;
+        }
+        if (parent.kind === "loopback") return result(ERR.invalid);
+        if (parent.master !== undefined) return result(ERR.busy);
+        const siblings = this.macvlansOf(parentNs, parent);
+        if (siblings.some((c) => c.mode === "passthru") || (mode === "passthru" && siblings.length > 0)) return result(ERR.invalid);
+        if (o.mtu !== undefined && o.mtu > parent.mtu) return result(ERR.invalid);
+        if (target.byName(o.name)) return result(ERR.exists);
+        const l = this.newLink(target, o.name, "macvlan", { mac: mode === "passthru" ? parent.mac : o.address });
+        l.macSet = mode === "passthru" || o.address !== undefined;
+        l.lower = { ns: parentNs, ifindex: parent.ifindex };
+        l.mode = mode;
+        l.mtu = o.mtu ?? parent.mtu;
+        return ok();
+    }
+
+    /** The macvlans on `parent`, in any namespace. */
+    private macvlansOf(parentNs: FakeNetns, parent: FakeLink): FakeLink[] {
+        return this.namespaces().flatMap((n) =>
+            [...n.links.values()].filter((l) => l.kind === "macvlan" && l.lower?.ns === parentNs && l.lower.ifindex === parent.ifindex),
+        );
+    }
+
+    /** `link set dev N [name X] [master B] [alias A] [mtu M] [address A] [up|down]` or `link set dev N type bridge [stp_state 0|1] [vlan_filtering 0|1]`. */
     private linkSet(ns: FakeNetns, args: string[]): CommandResult {
         if (args[0] !== "dev" || args.length < 3) throw new Unknown(args.join(" "));
         const name = args[1];
@@ -703,9 +864,19 @@ export class FakeKernel {
             state = last;
             words.pop();
         }
-        const s = parseLinkOptions(words, ["master", "alias", "mtu", "address"]);
+        const s = parseLinkOptions(words, ["name", "master", "alias", "mtu", "address"]);
         const l = ns.byName(name);
         if (!l) return result(ERR.cannotFind(name));
+        if (s.name !== undefined) {
+            // The name is changed first; a failure changes nothing. (This kernel renames a link that is up too;
+            // kernels before 6.2 need it down, as a new link is.)
+            if (!IFNAME.test(s.name)) return result(ERR.badIfname(s.name, "name"));
+            if (s.name !== name && ns.byName(s.name)) return result(ERR.exists);
+        }
+        if (l.kind === "macvlan" && s.mtu !== undefined && l.lower) {
+            const lower = l.lower.ns.links.get(l.lower.ifindex);
+            if (lower && s.mtu > lower.mtu) return result(ERR.invalid);
+        }
         if (s.master !== undefined && !ns.byName(s.master)) return result(ERR.masterMissing(s.master));
         const bad = this.checkSettings(s);
         if (bad) return result(bad);
@@ -719,6 +890,7 @@ export class FakeKernel {
             l.mtu = s.mtu;
             l.mtuSet = true;
         }
+        if (s.name !== undefined) l.name = s.name;
         if (s.alias !== undefined) l.alias = s.alias === "" ? undefined : s.alias;
         const before = l.master;
         if (master) {
@@ -808,6 +980,12 @@ export class FakeKernel {
     }
 
     private deleteLink(ns: FakeNetns, l: FakeLink): void {
+        // A parent takes its macvlans with it, wherever they are.
+        for (const child of this.macvlansOf(ns, l))
+            this.deleteLink(
+                this.namespaces().find((n) => n.links.get(child.ifindex) === child)!,
+                child,
+            );
         ns.links.delete(l.ifindex);
         if (l.master !== undefined) this.adjustMtu(ns, l.master);
         ns.routes = ns.routes.filter((r) => r.dev !== l.ifindex);
@@ -827,6 +1005,10 @@ export class FakeKernel {
         if (!l.up) return false;
         if (l.kind === "veth") return !!l.peer && !!l.peer.ns.links.get(l.peer.ifindex)?.up;
         if (l.kind === "ifb") return true;
+        if (l.kind === "macvlan") {
+            const lower = l.lower && l.lower.ns.links.get(l.lower.ifindex);
+            return !!lower && this.carrier(l.lower!.ns, lower);
+        }
         if (l.kind === "bridge") {
             const ports = [...ns.links.values()].filter((p) => p.master === l.ifindex);
             return ports.length === 0 ? !l.hadPorts : ports.some((p) => this.carrier(ns, p));
@@ -836,10 +1018,12 @@ export class FakeKernel {
 
     private linkJson(ns: FakeNetns, l: FakeLink, details: boolean, withAddrs: boolean): Record<string, unknown> {
         const carrier = this.carrier(ns, l);
-        const peer = l.peer ? l.peer.ns.links.get(l.peer.ifindex) : undefined;
+        // A veth's peer, or a macvlan's parent: by name in the same namespace, by index (and nsid) in another.
+        const other = l.peer ?? l.lower;
+        const peer = other ? other.ns.links.get(other.ifindex) : undefined;
         const o: Record<string, unknown> = { ifindex: l.ifindex };
-        if (peer && l.peer!.ns === ns) o.link = peer.name;
-        if (peer && l.peer!.ns !== ns) o.link_index = peer.ifindex;
+        if (peer && other!.ns === ns) o.link = peer.name;
+        if (peer && other!.ns !== ns) o.link_index = peer.ifindex;
         o.ifname = l.name;
         const flags = l.kind === "loopback" ? ["LOOPBACK"] : l.kind === "ifb" ? ["BROADCAST", "NOARP"] : ["BROADCAST", "MULTICAST"];
         if (l.up) flags.push("UP");
@@ -864,7 +1048,7 @@ export class FakeKernel {
         o.link_type = l.kind === "loopback" ? "loopback" : "ether";
         o.address = l.mac;
         o.broadcast = l.kind === "loopback" ? "00:00:00:00:00:00" : "ff:ff:ff:ff:ff:ff";
-        if (peer && l.peer!.ns !== ns) o.link_netnsid = ns.nsid(l.peer!.ns);
+        if (peer && other!.ns !== ns) o.link_netnsid = ns.nsid(other!.ns);
         if (details) {
             o.promiscuity = l.master !== undefined ? 1 : 0;
             o.allmulti = l.master !== undefined ? 1 : 0;
@@ -874,6 +1058,7 @@ export class FakeKernel {
                 const info: Record<string, unknown> = { info_kind: l.kind };
                 if (l.kind === "bridge")
                     info.info_data = { forward_delay: 1500, stp_state: l.stp ? 1 : 0, priority: 32768, vlan_filtering: 0 };
+                if (l.kind === "macvlan") info.info_data = { mode: l.mode, bcqueuelen: 1000, usedbcqueuelen: 1000 };
                 if (l.master !== undefined) {
                     info.info_slave_kind = "bridge";
                     info.info_slave_data = { state: l.up ? "forwarding" : "disabled" };
@@ -934,6 +1119,9 @@ export class FakeKernel {
     }
 }
 
+/** The file tools the records use (host/records.ts). */
+const FILE_TOOLS = ["mkdir", "ln", "rm", "readlink", "find"];
+
 /** The helper's operations that only read. */
 const HELPER_READS = new Set(["linkGet", "linkList", "routeList", "routeGet", "netnsOf", "addrSettle", "exec"]);
 
@@ -976,6 +1164,22 @@ function argsOf(op: HelperOp): string[] | undefined {
                 ...opt("pid", "netns", peer),
             ];
         }
+        case "sublinkAdd":
+            return [
+                "link",
+                "add",
+                "link",
+                str("parent")!,
+                "name",
+                str("name")!,
+                ...opt("mtu", "mtu"),
+                ...opt("mac", "address"),
+                ...opt("pid", "netns"),
+                "type",
+                str("kind")!,
+                "mode",
+                str("mode")!,
+            ];
         case "bridgeAdd":
             return ["link", "add", "name", str("name")!, ...opt("mtu", "mtu"), ...opt("mac", "address"), "type", "bridge"];
         case "ifbAdd":
@@ -986,6 +1190,7 @@ function argsOf(op: HelperOp): string[] | undefined {
                 "set",
                 "dev",
                 str("name")!,
+                ...(op.newName === undefined ? [] : ["name", String(op.newName)]),
                 ...(op.master === undefined ? [] : ["master", String(op.master)]),
                 ...(op.alias === undefined ? [] : ["alias", String(op.alias)]),
                 ...opt("mtu", "mtu"),
@@ -1027,6 +1232,7 @@ function splitAt(args: string[], word: string): [string[], string[] | undefined]
 
 interface LinkOptions {
     name?: string;
+    link?: string;
     mtu?: number;
     address?: string;
     netns?: number;

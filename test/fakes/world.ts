@@ -5,6 +5,7 @@
 // (ifindexes, unset MACs, ids, PIDs).
 
 import { HelperTransport, setHelperTransport } from "../../components/src/host/helper";
+import { forgetLinkKinds } from "../../components/src/host/linkKinds";
 import { setCommandRunner } from "../../components/src/host/run";
 import { forgetObservations } from "../../components/src/engine/observe";
 import { resetClaims } from "../../components/src/engine/registry";
@@ -15,12 +16,20 @@ import { FakeKernel } from "./kernel";
 export interface Snapshot {
     kernel: Record<string, { links: Record<string, unknown>; routes: string[]; rules?: string[]; tables?: Record<string, unknown> }>;
     docker: { containers: Record<string, unknown>; networks: Record<string, unknown> };
+    /** The host's records (symbolic links by path, with their targets); folders are left out. */
+    files?: Record<string, string>;
 }
 
 export class World {
     readonly faults = new Faults();
-    readonly kernel = new FakeKernel(this.faults);
-    readonly docker = new FakeDocker(this.kernel, this.faults);
+    readonly kernel: FakeKernel;
+    readonly docker: FakeDocker;
+
+    /** `kinds`: the kinds of link its kernel makes (default: this machine's). */
+    constructor(opts: { kinds?: readonly string[] } = {}) {
+        this.kernel = new FakeKernel(this.faults, { kinds: opts.kinds });
+        this.docker = new FakeDocker(this.kernel, this.faults);
+    }
 
     /** What the fakes could not read, across both: a test failure when not empty. */
     unknown(): string[] {
@@ -34,6 +43,7 @@ export class World {
     newProcess(): void {
         resetClaims();
         forgetObservations();
+        forgetLinkKinds();
         this.faults.revive();
         this.faults.resetLog();
     }
@@ -53,6 +63,7 @@ export class World {
                     mac: l.macSet ? l.mac : "(kernel's)",
                     addrs: l.addrs.map((a) => `${a.local}/${a.prefixlen}`).sort(),
                     peer: peer ? `${l.peer!.ns.label}/${peer.name}` : undefined,
+                    ...(l.lower ? { parent: `${l.lower.ns.label}/${l.lower.ns.links.get(l.lower.ifindex)?.name}`, mode: l.mode } : {}),
                     stp: l.stp,
                     ...(l.tbf ? { tbf: { rate: l.tbf.rate, burst: l.tbf.burst } } : {}),
                     ...(l.ingress ? { ingress: true, redirect: l.redirect } : {}),
@@ -75,6 +86,7 @@ export class World {
                     address: ep.IPAddress,
                     static: ep.IPAMConfig?.IPv4Address,
                     aliases: (ep.Aliases ?? []).filter((a) => a !== c.Id.slice(0, 12)).sort(),
+                    ...(ep.DriverOpts ? { driverOpts: ep.DriverOpts } : {}),
                 };
             }
             containers[c.Name] = {
@@ -101,7 +113,8 @@ export class World {
                 labels: n.Labels,
             };
         }
-        return { kernel, docker: { containers, networks } };
+        const files = Object.fromEntries([...this.kernel.files].filter(([, t]) => typeof t === "string").sort()) as Record<string, string>;
+        return { kernel, docker: { containers, networks }, ...(Object.keys(files).length > 0 ? { files } : {}) };
     }
 }
 
@@ -115,6 +128,7 @@ export function objectsOf(s: Snapshot): Set<string> {
     }
     for (const c of Object.keys(s.docker.containers)) names.add(`container:${c}`);
     for (const n of Object.keys(s.docker.networks)) names.add(`network:${n}`);
+    for (const f of Object.keys(s.files ?? {})) names.add(`file:${f}`);
     return names;
 }
 
@@ -136,10 +150,11 @@ export class FakeHost {
 
     /**
      * A fresh world, served from now on: through the netlink helper (the
-     * default), or, with `helper: false`, through `ip`/`nsenter` commands only.
+     * default), or, with `helper: false`, through `ip`/`nsenter` commands only;
+     * `kinds`: the kinds of link its kernel makes (default: this machine's).
      */
-    world(opts: { helper?: boolean } = {}): World {
-        const w = new World();
+    world(opts: { helper?: boolean; kinds?: readonly string[] } = {}): World {
+        const w = new World({ kinds: opts.kinds });
         this.api.docker = w.docker;
         const previous = setCommandRunner(w.kernel.runner);
         this.previousRunner ??= previous;

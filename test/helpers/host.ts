@@ -11,6 +11,7 @@ import { execa } from "execa";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { join } from "node:path";
 
 export const TEST_LABEL = "io.hostnet.test";
 
@@ -60,7 +61,9 @@ export interface IpLink {
     master?: string;
     ifalias?: string;
     link_index?: number;
-    linkinfo?: { info_kind?: string };
+    link_netnsid?: number;
+    link?: string;
+    linkinfo?: { info_kind?: string; info_data?: { mode?: string } & Record<string, unknown> };
     addr_info?: { family: string; local: string; prefixlen: number }[];
 }
 
@@ -121,6 +124,28 @@ export async function makeTestBridge(name: string, cidr: string): Promise<void> 
     await sh(["ip", "link", "add", "name", name, "type", "bridge"]);
     await sh(["ip", "link", "set", "dev", name, "alias", TEST_ALIAS, "up"]);
     await sh(["ip", "addr", "add", cidr, "dev", name]);
+}
+
+/**
+ * A wire standing for a LAN: a veth pair whose end `parent` stays on the host
+ * (up, marked as a test fixture: the parent of macvlans) and whose peer is
+ * `eth0` of the container with `peerPid`, up, with `cidr`: the rest of the LAN.
+ */
+export async function makeTestWire(parent: string, peerPid: number, cidr: string): Promise<void> {
+    await sh(["ip", "link", "add", "name", parent, "type", "veth", "peer", "name", "eth0", "netns", String(peerPid)]);
+    await sh(["ip", "link", "set", "dev", parent, "alias", TEST_ALIAS, "up"]);
+    await sh(["nsenter", "-t", String(peerPid), "-n", "ip", "addr", "add", cidr, "dev", "eth0"]);
+    await sh(["nsenter", "-t", String(peerPid), "-n", "ip", "link", "set", "dev", "eth0", "up"]);
+}
+
+/**
+ * Whether this kernel makes links of `kind`, asked the way `ip` asks it, in a
+ * throw-away namespace: "Unknown device type" means no (read here with the
+ * system's tools, not through the library).
+ */
+export async function kernelHas(kind: string): Promise<boolean> {
+    const r = await sh(["unshare", "--net", "ip", "link", "add", "name", "probe", "type", kind], { reject: false });
+    return !/Unknown device type/.test(r.stderr);
 }
 
 /** True when at least one of three echo requests (within 3 s) is answered. */
@@ -185,7 +210,28 @@ export async function tcpConnects(address: string, port: number, pid?: number, s
     return r.exitCode === 0;
 }
 
-/** Removes containers, links and firewall rules whose marks match; nothing unmarked is touched. */
+/** A record of an address the library added to an adopted bridge (components/src/host/records.ts), as `readlink` reads it. */
+export interface AddressRecord {
+    path: string;
+    ifindex: number;
+    bridge: string;
+    cidr: string;
+    owner: string;
+}
+
+/** The records in /run/hostnet/addresses, read with find and readlink. */
+export async function addressRecords(): Promise<AddressRecord[]> {
+    const r = await sh(["find", "/run/hostnet/addresses", "-type", "l"], { reject: false });
+    const records: AddressRecord[] = [];
+    for (const path of r.exitCode === 0 ? r.stdout.split("\n").filter(Boolean) : []) {
+        const target = await sh(["readlink", path], { reject: false });
+        const m = /^(\d+) (\S+) (\S+) (.+)$/.exec(target.stdout);
+        if (m) records.push({ path, ifindex: Number(m[1]), bridge: m[2], cidr: m[3], owner: m[4] });
+    }
+    return records;
+}
+
+/** Removes containers, links, firewall rules, nft tables and address records whose marks match; nothing unmarked is touched. */
 async function sweep(match: { label?: (v: string) => boolean; alias: (a: string) => boolean }): Promise<void> {
     const ids: string[] = [];
     for (const id of (await sh(["docker", "ps", "-aq"])).stdout.split("\n").filter(Boolean)) {
@@ -214,6 +260,13 @@ async function sweep(match: { label?: (v: string) => boolean; alias: (a: string)
     for (const t of await nftTables()) {
         if (t.comment !== undefined && match.alias(t.comment)) await sh(["nft", "delete", "table", t.family, t.name], { reject: false });
     }
+    const links = new Map((await ipLinks()).map((l) => [l.ifname, l]));
+    for (const r of await addressRecords()) {
+        if (!match.alias(r.owner)) continue;
+        // The address too, when it is still on that very bridge (same ifindex): the record says it was added by the run.
+        if (links.get(r.bridge)?.ifindex === r.ifindex) await sh(["ip", "addr", "del", r.cidr, "dev", r.bridge], { reject: false });
+        await sh(["rm", "-f", r.path]);
+    }
 }
 
 /** Removes what this run made (fixtures and provider-made objects), plus objects under `ownerPrefix`. */
@@ -230,27 +283,92 @@ function runOfMark(mark: string): string | undefined {
     return /^(?:hostnet-test\/|hostnet\/test\/|hostnet\/[^/]+\/(?:e2e|bad)-)([0-9a-f]{6})(?:[-/]|$)/.exec(mark)?.[1];
 }
 
-/** Removes leftovers of earlier test runs that are no longer running (killed before their own cleanup). */
+/**
+ * Removes leftovers of earlier test runs that are no longer running (killed
+ * before their own cleanup): marked containers, networks, links and firewall
+ * rules, and test beds (scripts/testbed.sh) named a letter and a run id
+ * (`t<run>`, `r<run>`: the multihost suites'). Run once before a whole run
+ * (the global setup in hooks.ts), never from a test file.
+ */
 export async function sweepStale(): Promise<void> {
     const dead = (run: string | undefined) => run !== undefined && !runIsAlive(run);
     await sweep({ label: (v) => dead(/^[0-9a-f]{6}$/.test(v) ? v : undefined), alias: (a) => dead(runOfMark(a)) });
+    const testbed = join(__dirname, "..", "..", "scripts", "testbed.sh");
+    for (const { id } of JSON.parse((await sh(["bash", testbed, "status", "--json"])).stdout) as { id: string }[]) {
+        if (dead(/^[a-z]([0-9a-f]{6})$/.exec(id)?.[1])) await sh(["bash", testbed, "down", "--id", id], { reject: false });
+    }
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+// Claims: what one test process picked (a port, a subnet) and is about to use,
+// so that no other test process running at the same time (the workers of
+// `npm test`, other people's runs) picks it too between the look and the use.
+// A claim is a file named for the thing, holding the claimer's pid; it is
+// free again once that process is gone.
+const CLAIMS_DIR = "/run/hostnet-test-claims";
+mkdirSync(CLAIMS_DIR, { recursive: true });
+const claimed: string[] = [];
+process.on("exit", () => {
+    for (const f of claimed) rmSync(f, { force: true });
+});
+
+function pidIsAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** True when this process now holds `thing`; false when a live process holds it. */
+function claim(thing: string): boolean {
+    const file = `${CLAIMS_DIR}/${thing.replace(/\//g, "_")}`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+            writeFileSync(file, String(process.pid), { flag: "wx" });
+            claimed.push(file);
+            return true;
+        } catch {
+            let holder = NaN;
+            try {
+                holder = Number(readFileSync(file, "utf8"));
+            } catch {
+                continue; // released meanwhile
+            }
+            if (holder === process.pid || pidIsAlive(holder)) return false;
+            rmSync(file, { force: true }); // its process is gone
+        }
+    }
+    return false;
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now, and that no other test process has picked. */
 export async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as { port: number };
-            server.close(() => resolve(port));
+    for (;;) {
+        const port = await new Promise<number>((resolve, reject) => {
+            const server = createServer();
+            server.once("error", reject);
+            server.listen(0, "127.0.0.1", () => {
+                const { port } = server.address() as { port: number };
+                server.close(() => resolve(port));
+            });
         });
-    });
+        if (claim(`port-${port}`)) return port;
+    }
 }
 
-/** A byte derived from the run id, for addresses and subnets distinct per run. */
+/**
+ * A byte derived from the run, for addresses and subnets distinct per run:
+ * suites use it with offsets of their own (runByte(4), runByte(11), ...) on
+ * prefixes of their own. The workers of one `npm test` (scripts/test.js) share
+ * its base, HOSTNET_TEST_BASE, so that two suites running at once in two
+ * workers still get different bytes, as they would one after the other in
+ * one process; a process without it (one file run by hand) derives the base
+ * from its own run id.
+ */
 export function runByte(offset = 0): number {
-    return ((parseInt(RUN.slice(0, 4), 16) + offset) % 250) + 2;
+    const base = process.env.HOSTNET_TEST_BASE ?? RUN.slice(0, 4);
+    return ((parseInt(base, 16) + offset) % 250) + 2;
 }
 
 /** Polls `probe` until it returns true, for at most `ms`; the kernel tears namespaces down asynchronously. */
@@ -263,7 +381,7 @@ export async function eventually(probe: () => Promise<boolean>, ms = 5000): Prom
     }
 }
 
-/** Everything on the host whose owner mark starts with `ownerPrefix`: containers, networks, links, firewall rules, nft tables (as "kind name"). */
+/** Everything on the host whose owner mark starts with `ownerPrefix`: containers, networks, links, firewall rules, nft tables, address records, connections (as "kind name"). */
 export async function markedObjects(ownerPrefix: string): Promise<string[]> {
     const found: string[] = [];
     for (const id of (await sh(["docker", "ps", "-aq"])).stdout.split("\n").filter(Boolean)) {
@@ -280,6 +398,12 @@ export async function markedObjects(ownerPrefix: string): Promise<string[]> {
     }
     for (const r of await firewallRules()) if (r.mark.startsWith(ownerPrefix)) found.push(`firewall rule ${r.chain} ${r.bridge}`);
     for (const t of await nftTables()) if (t.comment?.startsWith(ownerPrefix)) found.push(`nft table ${t.family} ${t.name}`);
+    for (const r of await addressRecords()) if (r.owner.startsWith(ownerPrefix)) found.push(`address record ${r.cidr} on ${r.bridge}`);
+    for (const id of (await sh(["docker", "ps", "-aq"])).stdout.split("\n").filter(Boolean)) {
+        const c = await dockerInspect(id);
+        for (const [net, ep] of Object.entries<any>(c?.NetworkSettings?.Networks ?? {}))
+            if (ep?.DriverOpts?.["io.hostnet.owner"]?.startsWith(ownerPrefix)) found.push(`connection ${c.Name.slice(1)} ${net}`);
+    }
     return found;
 }
 
@@ -291,12 +415,8 @@ function ipv4Range(cidr: string): [number, number] {
     return [start, start + size - 1];
 }
 
-/**
- * `count` IPv4 /24 networks under 10.0.0.0/8 that overlap nothing on this host
- * right now: no route, no interface address, no Docker network (other test
- * runs work beside this one). Picked at random from 10.160.0.0-10.254.255.0.
- */
-export async function unusedSubnets(count: number): Promise<string[]> {
+/** The address ranges in use on this host: routes, interface addresses, Docker networks' subnets. */
+async function usedRanges(): Promise<[number, number][]> {
     const used: [number, number][] = [];
     const routes = JSON.parse((await sh(["ip", "-j", "-4", "route", "show", "table", "all"])).stdout) as { dst: string }[];
     for (const r of routes) if (/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(r.dst)) used.push(ipv4Range(r.dst));
@@ -306,16 +426,46 @@ export async function unusedSubnets(count: number): Promise<string[]> {
         const configs: { Subnet?: string }[] = r.exitCode === 0 ? (JSON.parse(r.stdout)[0]?.IPAM?.Config ?? []) : [];
         for (const c of configs) if (c.Subnet && !c.Subnet.includes(":")) used.push(ipv4Range(c.Subnet));
     }
+    return used;
+}
+
+/**
+ * The first two octets (`10.b`) of a /16 in 10.160.0.0-10.179.255.255 that
+ * overlaps nothing on this host right now and no other test process has
+ * picked, at random (apart from unusedSubnets' 10.184-10.209 and the suites'
+ * fixed prefixes).
+ */
+export async function unusedSlash16(): Promise<string> {
+    const used = await usedRanges();
+    for (let tries = 0; tries < 1000; tries++) {
+        const b = 160 + (randomBytes(1)[0] % 20);
+        const [lo, hi] = ipv4Range(`10.${b}.0.0/16`);
+        if (!used.some(([s, e]) => s <= hi && lo <= e) && claim(`slash16-10.${b}`)) return `10.${b}`;
+    }
+    throw new Error("failed to find an unused /16 in 10.160.0.0-10.179.255.255; remove leftover test networks");
+}
+
+/**
+ * `count` IPv4 /24 networks under 10.0.0.0/8 that overlap nothing on this host
+ * right now (no route, no interface address, no Docker network) and that no
+ * other test process has picked (other test runs work beside this one, and
+ * the workers of `npm test` beside each other). Picked at random from
+ * 10.184.0.0-10.209.255.0: 10.210 and above are the suites' runByte prefixes, and
+ * badInputs uses 10.180-10.182.
+ */
+export async function unusedSubnets(count: number): Promise<string[]> {
+    const used = await usedRanges();
     const picked: string[] = [];
     for (let tries = 0; picked.length < count; tries++) {
         if (tries > 10000)
-            throw new Error(`failed to find ${count} unused /24 networks under 10.160.0.0/11; remove leftover test networks`);
-        const b = 160 + (randomBytes(1)[0] % 95);
+            throw new Error(`failed to find ${count} unused /24 networks in 10.184.0.0-10.209.255.0; remove leftover test networks`);
+        const b = 184 + (randomBytes(1)[0] % 26);
         const c = randomBytes(1)[0];
         const subnet = `10.${b}.${c}.0/24`;
         const [lo, hi] = ipv4Range(subnet);
         if (used.some(([s, e]) => s <= hi && lo <= e)) continue;
         used.push([lo, hi]);
+        if (!claim(`subnet-10.${b}.${c}.0`)) continue;
         picked.push(subnet);
     }
     return picked;

@@ -17,13 +17,15 @@ export interface Registration {
     dependencies: string[];
     /** Per input property, the URNs its value came from. */
     propertyDependencies: Record<string, string[]>;
+    /** Outputs the resource asks to be kept as secrets (`additionalSecretOutputs`). */
+    additionalSecretOutputs: string[];
 }
 
 /**
  * Sets mocks for `project`/`stack` and returns the list every registration is
  * appended to. `newResource` gives a resource's id and outputs (default: id
  * `<name>-id`; its inputs, plus `containerId`, `networkId` and `bridge`
- * derived from its name).
+ * derived from its name, and a VxlanLink's `effectiveMtu`).
  */
 export async function recordingMocks(
     project: string,
@@ -46,6 +48,7 @@ export async function recordingMocks(
             custom: req.getCustom(),
             dependencies: req.getDependenciesList(),
             propertyDependencies,
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         };
         register(req, (err: any, resp: any) => {
             if (!err) registered.push({ ...base, urn: resp.getUrn(), inputs: pulumi.runtime.deserializeProperties(req.getObject()) });
@@ -56,7 +59,14 @@ export async function recordingMocks(
 }
 
 function defaultResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
-    const state = { ...args.inputs, containerId: `${args.name}-cid`, networkId: `${args.name}-nid`, bridge: `br-${args.name}` };
+    const state = {
+        ...args.inputs,
+        containerId: `${args.name}-cid`,
+        networkId: `${args.name}-nid`,
+        bridge: `br-${args.name}`,
+        // A VxlanLink's MTU, as its provider computes it (the underlay's 1500 minus 50).
+        ...(args.type.endsWith(":VxlanLink") ? { effectiveMtu: args.inputs.mtu ?? 1450 } : {}),
+    };
     return { id: `${args.name}-id`, state };
 }
 

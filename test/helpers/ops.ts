@@ -64,3 +64,22 @@ export const EXAMPLE_PROBES = [
 export function probeOps(op: string, names: readonly string[] = EXAMPLE_PROBES): Ops {
     return Object.fromEntries(names.map((n) => [`Probe ${n}`, op]));
 }
+
+/**
+ * Collects the warnings the engine printed (the engine's own, and a
+ * provider's `console.warn`, which reaches the CLI as its stderr), with the resource they were printed for
+ * when the engine knows it (`VethAttachment seed-eth0`), in text without
+ * colour codes.
+ */
+export function warningsOf(): { texts: { resource?: string; text: string }[]; onEvent: (e: EngineEvent) => void } {
+    const texts: { resource?: string; text: string }[] = [];
+    const onEvent = (e: EngineEvent) => {
+        const d = e.diagnosticEvent;
+        if (!d) return;
+        const text = d.message.replace(/\x1b\[[0-9;]*m/g, "").trim();
+        // A dynamic provider's console.warn reaches the engine as its process's stderr ("info#err"), in text "warning: ...".
+        if (d.severity !== "warning" && !text.startsWith("warning:")) return;
+        texts.push({ resource: d.urn ? keyOf(d.urn) : undefined, text });
+    };
+    return { texts, onEvent };
+}

@@ -3,9 +3,21 @@
 // throw-away file backend and PULUMI_HOME per run.
 
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+import {
+    copyFileSync,
+    existsSync,
+    mkdirSync,
+    mkdtempSync,
+    readdirSync,
+    readFileSync,
+    rmSync,
+    statSync,
+    symlinkSync,
+    writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sweepRun } from "./host";
 
 export const projectRoot = join(__dirname, "..", "..");
 
@@ -30,6 +42,11 @@ export interface ExampleStackOptions {
      * times. `npm test` type-checks every program once with `tsc -p .`.
      */
     transpileOnly?: boolean;
+    /**
+     * Leave out the project's `options: refresh: always` (Pulumi.yaml), as a stack that installs the
+     * package and does not set it: a plain preview and up then diff against the recorded outputs.
+     */
+    withoutRefreshOption?: boolean;
 }
 
 /**
@@ -45,6 +62,12 @@ export async function exampleStack(stackName: string, config: Record<string, str
     mkdirSync(workDir);
     mkdirSync(stateDir);
     copyFileSync(join(projectRoot, "Pulumi.yaml"), join(workDir, "Pulumi.yaml"));
+    if (opts.withoutRefreshOption) {
+        const project = readFileSync(join(workDir, "Pulumi.yaml"), "utf8");
+        const without = project.replace(/^options:\n  refresh: always\n/m, "");
+        if (without === project) throw new Error("the project's Pulumi.yaml has no `options: refresh: always` to leave out");
+        writeFileSync(join(workDir, "Pulumi.yaml"), without);
+    }
     symlinkSync(opts.program ?? join(projectRoot, "index.ts"), join(workDir, "index.ts"));
     for (const entry of ["tsconfig.json", "package.json", "node_modules"]) {
         symlinkSync(join(projectRoot, entry), join(workDir, entry));
@@ -65,6 +88,23 @@ export async function exampleStack(stackName: string, config: Record<string, str
     } catch (err) {
         dispose();
         throw err;
+    }
+}
+
+/**
+ * The end of a suite's stack, whatever state the tests left it in: `destroy`,
+ * then the stack removed from its backend; and, even when those fail, every
+ * object on the host under `ownerPrefix` swept (a test that failed half-way
+ * may leave what the state does not know) and the scratch folder deleted.
+ * A failed destroy still fails the suite's `after`, after the sweep.
+ */
+export async function tearDown(t: TestStack | undefined, ownerPrefix: string): Promise<void> {
+    try {
+        await t?.stack.destroy();
+        await t?.stack.workspace.removeStack(t.stack.name);
+    } finally {
+        await sweepRun(ownerPrefix);
+        t?.dispose();
     }
 }
 

@@ -140,7 +140,67 @@ describe("Bridge provider on the real host", function () {
             assert.deepEqual(ipv4Of(await ipLink(name)), [`10.252.${net}.1/24`]);
         });
 
+        it("each address added to an adopted bridge is recorded on the host first (a link in /run/hostnet/addresses naming the owner), and the record goes with the address", async () => {
+            const owner = `${RUN_OWNER}rec-${sfx}`;
+            const ifindex = (await ipLink(name))!.ifindex;
+            const created = await provider.create!(inputs({ name, owner, adopt: true, addresses: [`10.252.${net}.21/24`] }));
+            const path = `/run/hostnet/addresses/${name}@10.252.${net}.21_24`;
+            assert.equal((await sh(["readlink", path])).stdout, `${ifindex} ${name} 10.252.${net}.21/24 ${owner}`);
+            await provider.delete!(name, created.outs);
+            assert.deepEqual(ipv4Of(await ipLink(name)), [`10.252.${net}.1/24`]);
+            assert.equal((await sh(["readlink", path], { reject: false })).exitCode, 1, "the record is gone with the address");
+        });
+
+        it("an address a killed run added is recognised by its record: refresh counts it as this resource's and delete takes it back; one added by hand, unrecorded, stays", async () => {
+            const owner = `${RUN_OWNER}killed-${sfx}`;
+            const created = await provider.create!(inputs({ name, owner, adopt: true, addresses: [`10.252.${net}.31/24`] }));
+            // What an update killed right after adding .32 leaves: its record and the address; the state still says .31 only.
+            const ifindex = (await ipLink(name))!.ifindex;
+            await sh(["ln", "-s", `${ifindex} ${name} 10.252.${net}.32/24 ${owner}`, `/run/hostnet/addresses/${name}@10.252.${net}.32_24`]);
+            await sh(["ip", "addr", "add", `10.252.${net}.32/24`, "dev", name]);
+            // And a person adds .33 by hand.
+            await sh(["ip", "addr", "add", `10.252.${net}.33/24`, "dev", name]);
+            const read = await provider.read!(name, created.outs);
+            assert.deepEqual(read.props.addedAddresses, [`10.252.${net}.31/24`, `10.252.${net}.32/24`]);
+            // The program no longer has .32 (nor ever had .33): the update takes .32 back, with its record.
+            const diff = await provider.diff!(name, read.props, inputs({ name, owner, adopt: true, addresses: [`10.252.${net}.31/24`] }));
+            assert.deepEqual([diff.changes, diff.replaces], [true, []]);
+            // Destroy with the state as it was before the refresh (the killed run's result lost) takes it back too.
+            await provider.delete!(name, created.outs);
+            assert.deepEqual(
+                ipv4Of(await ipLink(name)).sort(),
+                [`10.252.${net}.1/24`, `10.252.${net}.33/24`],
+                "only the hand-made .33 stays",
+            );
+            assert.deepEqual((await sh(["find", "/run/hostnet/addresses", "-name", `${name}@*`])).stdout, "", "no record is left");
+            await sh(["ip", "addr", "del", `10.252.${net}.33/24`, "dev", name]);
+        });
+
+        it("an address recorded by another resource but not there (its run was killed before adding it) is refused at preview, naming it and `hostnet gc`", async () => {
+            const other = `hostnet/test/${RUN}x/Bridge/other-${sfx}`;
+            const ifindex = (await ipLink(name))!.ifindex;
+            const path = `/run/hostnet/addresses/${name}@10.252.${net}.41_24`;
+            await sh(["ln", "-s", `${ifindex} ${name} 10.252.${net}.41/24 ${other}`, path]);
+            try {
+                const checked = await provider.check({}, inputs({ name, adopt: true, addresses: [`10.252.${net}.41/24`] }));
+                assert.deepEqual(checked.failures, [
+                    {
+                        property: "addresses",
+                        reason:
+                            `\`addresses\`: 10.252.${net}.41/24 is recorded on bridge ${name} as added by Bridge "other-${sfx}" of stack test/${RUN}x, but is not there (a run of it was interrupted); ` +
+                            `let that stack's next \`up\` or \`destroy\` finish, or remove the record with \`hostnet gc --stack ${RUN}x --delete\` (project test); or choose another address`,
+                    },
+                ]);
+            } finally {
+                await sh(["rm", "-f", path]);
+            }
+        });
+
         it("docker0 is adopted and survives delete untouched", async () => {
+            // docker0's carrier flags (LOWER_UP, NO-CARRIER) follow its ports, which other files' containers add and
+            // remove at any moment (they run beside this one): with a port of this test's up throughout, a change of
+            // flags can only be the provider's.
+            await startTestContainer(`hnt-d0-${sfx}`, "bridge");
             const before = await ipLink("docker0");
             const created = await provider.create!(inputs({ name: "docker0", adopt: true, addresses: undefined }));
             assert.equal(created.outs.adopted, true);
@@ -153,6 +213,7 @@ describe("Bridge provider on the real host", function () {
                 assert.deepEqual(after[key], before?.[key], key);
             }
             assert.deepEqual(ipv4Of(after), ipv4Of(before));
+            await sh(["docker", "rm", "-f", `hnt-d0-${sfx}`]);
         });
 
         it("a delete whose stored owner mark is missing never deletes an unmarked bridge", async () => {
@@ -205,7 +266,7 @@ describe("Bridge provider on the real host", function () {
         it("a created bridge keeps its fixed MAC as ports come and go", async () => {
             const mac = "02:aa:bb:cc:dd:01";
             const name = `hnt-x-${sfx}`;
-            const created = await provider.create!(inputs({ name, mac, owner: `${RUN_OWNER}x-${sfx}`, addresses: [`10.250.${net}.1/24`] }));
+            const created = await provider.create!(inputs({ name, mac, owner: `${RUN_OWNER}x-${sfx}`, addresses: [`10.255.${net}.1/24`] }));
             assert.equal((await ipLink(name))?.address, mac);
             await sh([
                 "ip",
@@ -340,6 +401,31 @@ describe("Bridge provider on the real host", function () {
             if (await dockerDrops()) assert.equal(await ping(`${net24}.11`, pids[0]), false, "dropped without the rule");
             outs = (await provider.update!(name, outs, want())).outs;
             assert.equal((await ours()).length, 1);
+        });
+
+        it("a bridge deleted by hand whose rule is left stays in the state as gone: update makes it again (one rule); removed from the program, its delete takes the rule back", async () => {
+            for (const i of [0, 1]) await sh(["ip", "link", "del", "dev", `hnt-f${i}-${sfx}`], { reject: false });
+            await sh(["ip", "link", "del", "dev", name]);
+            const read = await provider.read!(name, outs);
+            assert.equal(read.id, name, "kept: its firewall rule is still there");
+            assert.equal(read.props.gone, true);
+            const diff = await provider.diff!(name, read.props, want());
+            assert.deepEqual([diff.changes, diff.replaces], [true, []]);
+            outs = (await provider.update!(name, read.props, want())).outs;
+            const link = await ipLink(name);
+            assert.equal(link?.ifalias, owner, "made again, marked");
+            assert.deepEqual(ipv4Of(link), [`${net24}.1/24`]);
+            assert.equal(outs.gone, undefined);
+            assert.equal((await ours()).length, 1, "one rule");
+            assert.deepEqual((await provider.read!(name, outs)).props, outs, "no drift after");
+
+            await sh(["ip", "link", "del", "dev", name]);
+            const again = await provider.read!(name, outs);
+            await provider.delete!(name, again.props);
+            assert.deepEqual(await ours(), [], "the Bridge removed from the program: its rule is gone");
+            assert.deepEqual(await provider.read!(name, again.props), {}, "nothing of it is left: a refresh drops it");
+            outs = (await provider.create!(want())).outs;
+            await plugIn();
         });
 
         it("delete removes the rule with the bridge, and the rule alone when the bridge was deleted by hand", async () => {

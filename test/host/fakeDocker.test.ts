@@ -9,7 +9,7 @@ import * as http from "node:http";
 import { startFakeDockerApi } from "../fakes/dockerApi";
 import { FakeKernel } from "../fakes/kernel";
 import { FakeDocker } from "../fakes/dockerApi";
-import { runByte, RUN, sh, TEST_LABEL, uniqueSuffix } from "../helpers/host";
+import { runByte, RUN, sh, TEST_ALIAS, TEST_LABEL, uniqueSuffix } from "../helpers/host";
 
 interface Answer {
     status: number;
@@ -56,12 +56,14 @@ function project(body: any, ours: string): unknown {
             Object.entries(body.NetworkSettings.Networks ?? {}).map(([name, ep]: [string, any]) => [
                 name,
                 {
-                    IPAddress: ep.IPAddress,
+                    // docker0 is shared with every other test: which address it hands out next is not this script's.
+                    IPAddress: name === "bridge" && ep.IPAddress ? "<docker0's next>" : ep.IPAddress,
                     IPPrefixLen: ep.IPPrefixLen,
                     IPAMConfig: ep.IPAMConfig,
                     Aliases: (ep.Aliases ?? []).map(withoutIds),
                     NetworkID: ep.NetworkID ? "<id>" : "",
                     EndpointID: ep.EndpointID ? "<id>" : "",
+                    DriverOpts: ep.DriverOpts ?? null,
                 },
             ]),
         );
@@ -90,6 +92,7 @@ function project(body: any, ours: string): unknown {
     if ("Id" in body && "Warnings" in body) return { Id: "<id>", Warnings: body.Warnings };
     if ("Id" in body && "Warning" in body) return { Id: "<id>", Warning: body.Warning };
     if ("RepoTags" in body) return { RepoTags: body.RepoTags };
+    if ("ApiVersion" in body) return { Version: body.Version, ApiVersion: body.ApiVersion };
     if ("Warnings" in body) return { Warnings: body.Warnings };
     return body;
 }
@@ -106,7 +109,19 @@ describe("fake Docker Engine API against the real engine: the same requests, the
         HostConfig: { NetworkMode: mode },
         ...extra,
     });
+    // Parents for macvlan networks, the same names on the real host and in the fake kernel (short: `<q>.10` must be a name).
+    const parents = { p: `hp${sfx}`, q: `hq${sfx}` };
+    const mvSubnet = (i: number) => `10.239.${(runByte(9) + i) % 250}.0/24`;
+    const macvlanNet = (name: string, subnet: string, options: Record<string, string>) => ({
+        Name: name,
+        Driver: "macvlan",
+        CheckDuplicate: true,
+        IPAM: { Driver: "default", Config: [{ Subnet: subnet }] },
+        Options: options,
+        Labels: label,
+    });
     const script: [string, string, unknown?][] = [
+        ["GET", "/version"],
         ["GET", `/containers/${n}-absent/json`],
         ["POST", `/containers/create?name=${n}-c`, ctr("none")],
         ["POST", `/containers/create?name=${n}-c`, ctr("none")],
@@ -178,8 +193,17 @@ describe("fake Docker Engine API against the real engine: the same requests, the
         [
             "POST",
             `/networks/${n}-n/connect`,
-            { Container: `${n}-f`, EndpointConfig: { IPAMConfig: { IPv4Address: `${subnet}.20` }, Aliases: ["api"] } },
+            {
+                Container: `${n}-f`,
+                EndpointConfig: {
+                    IPAMConfig: { IPv4Address: `${subnet}.20` },
+                    Aliases: ["api"],
+                    // Where a NetworkAttachment's owner mark goes: kept with the connection, shown by inspect.
+                    DriverOpts: { "io.hostnet.owner": `hostnet/test/${RUN}/NetworkAttachment/f` },
+                },
+            },
         ],
+        ["GET", `/containers/${n}-f/json`],
         ["POST", `/networks/${n}-n/connect`, { Container: `${n}-f`, EndpointConfig: {} }],
         ["POST", `/networks/${n}-n/connect`, { Container: `${n}-absent`, EndpointConfig: {} }],
         ["POST", `/networks/${n}-absent/connect`, { Container: `${n}-f`, EndpointConfig: {} }],
@@ -197,19 +221,51 @@ describe("fake Docker Engine API against the real engine: the same requests, the
         ["DELETE", `/containers/${n}-w?force=true&v=true`],
         ["DELETE", `/networks/${n}-n`],
         ["DELETE", `/networks/${n}-absent`],
+        // macvlan networks: Docker 20.10's rules for the parent and the mode, and a container with a static address on one.
+        ["POST", "/networks/create", macvlanNet(`${n}-v`, mvSubnet(0), { parent: parents.p })],
+        ["POST", "/networks/create", macvlanNet(`${n}-v2`, mvSubnet(1), { parent: parents.p, macvlan_mode: "private" })],
+        ["POST", "/networks/create", macvlanNet(`${n}-v3`, mvSubnet(2), { parent: parents.q, macvlan_mode: "loud" })],
+        ["POST", "/networks/create", macvlanNet(`${n}-v4`, mvSubnet(3), { parent: `${parents.q}x` })],
+        ["POST", "/networks/create", macvlanNet(`${n}-v5`, mvSubnet(4), { parent: `${parents.q}.10` })],
+        ["POST", "/networks/create", macvlanNet(`${n}-v6`, mvSubnet(5), {})],
+        ["POST", "/networks/create", macvlanNet(`${n}-v7`, mvSubnet(0).replace(".0/24", ".128/25"), { parent: parents.q })],
+        ["GET", `/networks/${n}-v`],
+        [
+            "POST",
+            `/containers/create?name=${n}-mv`,
+            ctr(`${n}-v`, {
+                NetworkingConfig: { EndpointsConfig: { [`${n}-v`]: { IPAMConfig: { IPv4Address: mvSubnet(0).replace(".0/24", ".9") } } } },
+            }),
+        ],
+        ["POST", `/containers/${n}-mv/start`],
+        ["GET", `/containers/${n}-mv/json`],
+        ["GET", `/networks/${n}-v`],
+        ["DELETE", `/networks/${n}-v`],
+        ["DELETE", `/containers/${n}-mv?force=true&v=true`],
+        ["DELETE", `/networks/${n}-v`],
     ];
+
+    before(async () => {
+        for (const parent of Object.values(parents)) {
+            await sh(["ip", "link", "add", "name", parent, "type", "veth", "peer", "name", `${parent}y`]);
+            await sh(["ip", "link", "set", "dev", parent, "alias", TEST_ALIAS, "up"]);
+        }
+    });
 
     after(async () => {
         const ids = (await sh(["docker", "ps", "-aq", "--filter", `label=${TEST_LABEL}=${RUN}`, "--filter", `name=${n}-`])).stdout
             .split("\n")
             .filter(Boolean);
         if (ids.length > 0) await sh(["docker", "rm", "-f", ...ids], { reject: false });
-        for (const net of [`${n}-n`, `${n}-m`]) await sh(["docker", "network", "rm", net], { reject: false });
+        for (const net of [`${n}-n`, `${n}-m`, `${n}-v`, `${n}-v2`, `${n}-v3`, `${n}-v4`, `${n}-v5`, `${n}-v6`, `${n}-v7`])
+            await sh(["docker", "network", "rm", net], { reject: false });
+        for (const parent of Object.values(parents)) await sh(["ip", "link", "del", parent], { reject: false });
     });
 
     it(`${script.length} requests: status codes, messages and the fields the library reads are the same`, async () => {
         const api = await startFakeDockerApi();
         const kernel = new FakeKernel();
+        for (const parent of Object.values(parents)) kernel.addVeth(kernel.host, parent, kernel.host, `${parent}y`, { up: true });
         api.docker = new FakeDocker(kernel);
         const problems: string[] = [];
         try {

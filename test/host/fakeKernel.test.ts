@@ -33,6 +33,42 @@ const SCRIPT: [Where, string, string?][] = [
     ["H", "link add name v3 type veth peer name eth3 netns {DEAD}"],
     ["H", "link set dev v0 master nosuch"],
     ["H", "link set dev v0 master br0 alias hostnet/x/y/VethAttachment/a up"],
+    // macvlans: on a veth end as the parent (this kernel has no dummy), made in the other namespace under a
+    // temporary name, renamed and marked there; the kernel's refusals; a parent's deletion takes them along.
+    ["H", "link add name p0 type veth peer name p1"],
+    ["H", "link set dev p0 up"],
+    ["H", "link add link p0 name hn-t0 address 02:00:00:00:00:10 netns {C} type macvlan mode bridge"],
+    ["C", "-j -d link show dev hn-t0"],
+    ["C", "link set dev hn-t0 name mv0 alias hostnet/x/y/MacvlanAttachment/m"],
+    ["C", "-j -d addr show dev mv0"],
+    ["C", "link set dev mv0 mtu 9000"],
+    ["C", "link set dev mv0 mtu 1400"],
+    ["H", "link add link p0 name mv1 type macvlan mode private"],
+    ["H", "-j -d link show dev mv1"],
+    ["H", "link add link mv1 name mv2 type macvlan mode vepa"],
+    ["H", "-j -d link show dev mv2"],
+    ["H", "link add link p0 name mv3 type macvlan mode passthru"],
+    ["H", "link add link nosuch name mv3 type macvlan mode bridge"],
+    ["H", "link add link v0 name mv3 type macvlan mode bridge"],
+    ["H", "link add link lo name mv3 type macvlan mode bridge"],
+    ["H", "link add link p0 name mv3 mtu 9000 type macvlan mode bridge"],
+    ["H", "link add link p0 name mv1 type macvlan mode bridge"],
+    ["H", "link add link p1 name iv0 type ipvlan mode l2"],
+    ["C", "link add link p0 name mv3 type macvlan mode bridge"],
+    ["H", "link add link p0 name hn-t1 netns {C} type macvlan mode bridge"],
+    ["C", "link set dev hn-t1 name mv0 alias hostnet/x/y/MacvlanAttachment/n"],
+    ["C", "link set dev mv0 up"],
+    ["C", "link set dev mv0 name mv5"],
+    ["C", "link set dev hn-t1 name mv5"],
+    ["C", "-j -d addr show"],
+    ["H", "link del dev p0"],
+    ["C", "-j -d link show dev mv5"],
+    ["H", "-j -d link show dev mv1"],
+    ["H", "link add name p2 type veth peer name p3"],
+    ["H", "link add link p2 name hn-t2 netns {C} type macvlan mode passthru"],
+    ["C", "-j -d link show dev hn-t2"],
+    ["H", "link add link p2 name mv6 type macvlan mode bridge"],
+    ["H", "link del dev p2"],
     ["H", "link set dev nosuch up"],
     ["H", "link set dev br0 address zz"],
     ["H", "link set dev br0 mtu 99999"],
@@ -103,6 +139,35 @@ const REQUESTS: [Where, HelperOp[]][] = [
     ["H", [O("vethAdd", { name: "v3", peer: { name: "eth3", pid: "{DEAD}" } })]],
     ["H", [O("linkSet", { name: "v0", master: "nosuch" })]],
     ["H", [O("linkSet", { name: "v0", master: "br0", alias: "hostnet/x/y/VethAttachment/a", up: true })]],
+    // macvlans through the helper, as MacvlanAttachment makes them (see the command script above).
+    ["H", [O("vethAdd", { name: "p0", peer: { name: "p1" } }), O("linkSet", { name: "p0", up: true })]],
+    ["H", [O("sublinkAdd", { kind: "macvlan", parent: "p0", name: "hn-t0", mac: "02:00:00:00:00:10", pid: "{C}", mode: "bridge" })]],
+    ["C", [O("linkGet", { name: "hn-t0" })]],
+    [
+        "C",
+        [
+            O("linkSet", { name: "hn-t0", newName: "mv0", alias: "hostnet/x/y/MacvlanAttachment/m" }),
+            O("linkGet", { name: "mv0", addrs: true }),
+        ],
+    ],
+    ["C", [O("linkSet", { name: "mv0", mtu: 9000 })]],
+    ["C", [O("linkSet", { name: "mv0", mtu: 1400 })]],
+    ["H", [O("sublinkAdd", { kind: "macvlan", parent: "p0", name: "mv1", mode: "private" }), O("linkGet", { name: "mv1" })]],
+    ["H", [O("sublinkAdd", { kind: "macvlan", parent: "mv1", name: "mv2", mode: "vepa" }), O("linkGet", { name: "mv2" })]],
+    ["H", [O("sublinkAdd", { kind: "macvlan", parent: "p0", name: "mv3", mode: "passthru" })]],
+    ["H", [O("sublinkAdd", { kind: "macvlan", parent: "nosuch", name: "mv3", mode: "bridge" })]],
+    ["H", [O("sublinkAdd", { kind: "macvlan", parent: "v0", name: "mv3", mode: "bridge" })]],
+    ["H", [O("sublinkAdd", { kind: "macvlan", parent: "lo", name: "mv3", mode: "bridge" })]],
+    ["H", [O("sublinkAdd", { kind: "macvlan", parent: "p0", name: "mv3", mtu: 9000, mode: "bridge" })]],
+    ["H", [O("sublinkAdd", { kind: "macvlan", parent: "p0", name: "mv1", mode: "bridge" })]],
+    ["H", [O("sublinkAdd", { kind: "ipvlan", parent: "p1", name: "iv0", mode: "l2" })]],
+    ["C", [O("sublinkAdd", { kind: "macvlan", parent: "p0", name: "mv3", mode: "bridge" })]],
+    ["H", [O("sublinkAdd", { kind: "macvlan", parent: "p0", name: "hn-t1", pid: "{C}", mode: "bridge" })]],
+    ["C", [O("linkSet", { name: "hn-t1", newName: "mv0", alias: "hostnet/x/y/MacvlanAttachment/n" })]],
+    ["C", [O("linkSet", { name: "mv0", up: true }), O("linkSet", { name: "mv0", newName: "mv5" }), O("linkList", { addrs: true })]],
+    ["H", [O("linkDel", { name: "p0" })]],
+    ["C", [O("linkGet", { name: "mv5" })]],
+    ["H", [O("linkGet", { name: "mv1" })]],
     ["H", [O("linkSet", { name: "nosuch", up: true })]],
     ["H", [O("linkSet", { name: "br0", mac: "zz" })]],
     ["H", [O("linkSet", { name: "br0", mtu: 99999 })]],
@@ -199,7 +264,9 @@ function project(l: any): unknown {
         ifalias: l.ifalias,
         address: typeof l.address === "string" && l.address.startsWith("02:00:") ? l.address : "(kernel's)",
         netnsid: "link_netnsid" in l,
+        linkType: l.link_type,
         kind: l.linkinfo?.info_kind,
+        mode: l.linkinfo?.info_data?.mode,
         stp: l.linkinfo?.info_data?.stp_state,
         slave: l.linkinfo?.info_slave_kind,
         inet: l.addr_info?.filter((a: any) => a.family === "inet").map((a: any) => `${a.local}/${a.prefixlen} ${a.label}`),
@@ -337,6 +404,22 @@ describe("fake kernel against the real one: the same commands, the same answers"
         assert.deepEqual(problems, []);
     });
 
+    it("the kernel's kinds of link, asked in a throw-away namespace as the host layer asks: the same answers", async () => {
+        const fake = new FakeKernel();
+        const problems: string[] = [];
+        for (const kind of ["bridge", "veth", "macvlan", "vxlan", "ipvlan", "dummy", "vlan", "bond", "wireguard"]) {
+            const argv = ["unshare", "--net", "ip", "link", "add", "name", "hn-probe", "type", kind];
+            const real = await sh(argv, { reject: false });
+            const got = await fake.runner(argv);
+            if (real.exitCode !== got.exitCode || real.stderr.trim() !== got.stderr)
+                problems.push(
+                    `${kind}: real ${real.exitCode} ${JSON.stringify(real.stderr.trim())}, fake ${got.exitCode} ${JSON.stringify(got.stderr)}`,
+                );
+        }
+        assert.deepEqual(fake.unknown, []);
+        assert.deepEqual(problems, []);
+    });
+
     it(`${IPTABLES.length} iptables commands (a namespace's own filter table, without Docker): exit code, stderr and listing are the same`, async () => {
         const h = holdNamespace();
         held.push(h);
@@ -383,12 +466,15 @@ describe("fake kernel against the real one: the same commands, the same answers"
         };
         const steps: [string, string?][] = [
             ["--version"],
+            ["list tables inet"],
             ["list table inet hn_t"],
             ["-f -", tableScript("hn_t", "hostnet/x/y/Policy/p", rules, { cli_v4: ["10.0.0.2", "10.0.0.11"], web_v6: ["fd00::b"] })],
+            ["list tables inet"],
             ["list table inet hn_t"],
             ["-f -", tableScript("hn_t", "hostnet/x/y/Policy/p", { rules: rules.rules.slice(1), isolate: [] }, {})],
             ["list table inet hn_t"],
             ["-f -", deleteScript("hn_t")],
+            ["list tables inet"],
             ["list table inet hn_t"],
             ["-f -", deleteScript("hn_t")],
         ];

@@ -83,29 +83,12 @@ async function sshProcessesOf(tb: TestbedInfo): Promise<string[]> {
         .filter((l) => l.includes("hostnet-ssh-") && !l.includes(`hostnet-ssh-${process.pid}-`));
 }
 
-function runIsAlive(run: string): boolean {
-    try {
-        process.kill(Number(readFileSync(`/run/hostnet-test-runs/${run}`, "utf8")), 0);
-        return true;
-    } catch {
-        return false;
-    }
-}
-
 describe("resources on other hosts over SSH (test bed: this machine is host A; hosts b, c, d)", function () {
     const id = `r${RUN}`;
     let tb: TestbedInfo;
     const host = (name: string) => tb.hosts.find((h) => h.name === name)!;
 
     before(async function () {
-        // Test beds of killed runs of this suite (r<run>), and only those.
-        if (process.env.HOSTNET_TEST_SWEEP_STALE === "1") {
-            for (const { id: other } of JSON.parse((await sh(["bash", TESTBED, "status", "--json"])).stdout) as { id: string }[]) {
-                const run = /^r([0-9a-f]{6})$/.exec(other)?.[1];
-                if (run !== undefined && run !== RUN && !runIsAlive(run))
-                    await sh(["bash", TESTBED, "down", "--id", other], { reject: false });
-            }
-        }
         await sh(["bash", TESTBED, "up", "--id", id]);
         tb = JSON.parse(readFileSync(join(RUN_ROOT, id, "testbed.json"), "utf8"));
     });

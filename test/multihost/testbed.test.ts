@@ -80,27 +80,9 @@ async function leftovers(id: string, inodes: Set<string>) {
 
 const NOTHING = { namespaces: [], links: [], processes: [], mounts: [], runDir: false };
 
-// Test beds of this run are named <letter><RUN>, so that a full suite run
-// (HOSTNET_TEST_SWEEP_STALE=1) can remove those of killed runs, and only those.
-const TEST_ID = /^[tkc]([0-9a-f]{6})$/;
-
-function runIsAlive(run: string): boolean {
-    if (run === RUN) return true;
-    try {
-        process.kill(Number(readFileSync(`/run/hostnet-test-runs/${run}`, "utf8")), 0);
-        return true;
-    } catch {
-        return false;
-    }
-}
-
-async function sweepStaleTestbeds(): Promise<void> {
-    const beds = JSON.parse((await sh(["bash", SCRIPT, "status", "--json"])).stdout) as { id: string }[];
-    for (const { id } of beds) {
-        const run = TEST_ID.exec(id)?.[1];
-        if (run !== undefined && !runIsAlive(run)) await sh(["bash", SCRIPT, "down", "--id", id], { reject: false });
-    }
-}
+// Test beds of this run are named <letter><RUN>, so that a whole run's stale
+// sweep (sweepStale in helpers/host.ts, once before all files) can remove those
+// of killed runs, and only those.
 
 describe("multi-host test bed (scripts/testbed.sh)", function () {
     const id = `t${RUN}`;
@@ -109,7 +91,6 @@ describe("multi-host test bed (scripts/testbed.sh)", function () {
     const byName = (name: string) => tb.hosts.find((h) => h.name === name)!;
 
     before(async function () {
-        if (process.env.HOSTNET_TEST_SWEEP_STALE === "1") await sweepStaleTestbeds();
         const r = await testbed("up", "--id", id);
         console.log(`      testbed up (3 hosts): ${r.seconds.toFixed(1)}s wall, ${readInfo(id).upSeconds}s inside`);
         tb = readInfo(id);

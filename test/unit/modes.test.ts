@@ -11,6 +11,7 @@ describe("modes: what each --net mode refuses", () => {
     const refused: Record<ModeUse, NetMode[]> = {
         ports: ["host", "container"],
         vethAttachment: ["host", "container"],
+        macvlanAttachment: ["host", "container"],
         vethLink: ["host", "container"],
         networkAttachment: ["none", "host", "container"],
         containerTarget: ["host", "container"],

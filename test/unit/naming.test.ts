@@ -1,5 +1,13 @@
 import * as assert from "node:assert/strict";
-import { defaultDockerName, defaultHostIfName, defaultMac, isOwnedBy, ownerMark, parseOwnerMark } from "../../components/src/common/naming";
+import {
+    defaultDockerName,
+    defaultHostIfName,
+    defaultMac,
+    isOwnedBy,
+    ownerMark,
+    parseOwnerMark,
+    temporaryIfName,
+} from "../../components/src/common/naming";
 import { checkMac } from "../../components/src/common/validation";
 
 const id = (name: string, over: Partial<{ project: string; stack: string; type: string }> = {}) => ({
@@ -83,5 +91,14 @@ describe("naming", () => {
         assert.equal(isOwnedBy(null, undefined), false);
         assert.equal(isOwnedBy("", ""), false);
         assert.equal(isOwnedBy("someone", "someone"), false, "a mark the library never writes");
+    });
+
+    it("temporaryIfName: 15 characters, stable for an owner, different across owners and from the default host names", () => {
+        const owner = ownerMark(id("probe-lan", { type: "MacvlanAttachment" }));
+        const t = temporaryIfName(owner);
+        assert.match(t, /^hn-t[0-9a-f]{11}$/);
+        assert.equal(t, temporaryIfName(owner));
+        assert.notEqual(t, temporaryIfName(ownerMark(id("probe-lan", { type: "MacvlanAttachment", stack: "prod" }))));
+        assert.notEqual(t, defaultHostIfName(owner, "probe-lan"));
     });
 });

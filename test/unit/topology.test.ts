@@ -255,7 +255,7 @@ attachments:
         assert.equal(
             refusal("many", text),
             'invalid Topology "many" (<file>):\n' +
-                "  - `nodes.api.imgae` is not a field here; known fields: image, command, env, net, ipv4Address, aliases, ports, restartPolicy, labels, name\n" +
+                "  - `nodes.api.imgae` is not a field here; known fields: image, command, env, net, ipv4Address, aliases, ports, restartPolicy, labels, name, host\n" +
                 "  - `nodes.api.image` is required (or set `defaults.image`)\n" +
                 '  - `nodes.api.net` "container:db" names no node of this topology; nodes: api, web, cli\n' +
                 '  - `nodes.web.image` must be an image reference like hostnet/busybox:1 (lower-case repository, optional tag); got "Not/An/Image"\n' +
@@ -303,6 +303,107 @@ attachments:
                 "  - `attachments[2].node` is a container with network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead (node box)\n" +
                 "  - `attachments[3].network` lab is already node api's `net`; remove this attachment\n" +
                 "  - `attachments[5]` connects node cli to lab again (`attachments[4]` already does)",
+        );
+    });
+
+    it("on several hosts: each node, network and bridge on the host its `host` names, links and attachments on their node's; vxlan joins two hosts' bridges, its MTU on their attachments", async () => {
+        const text = `
+name: mh
+defaults: { image: hostnet/busybox:1 }
+bridges:
+  br-b: { host: b }
+  br-c: { host: c }
+networks:
+  net-c: { host: c, subnet: 10.89.0.0/24 }
+vxlan:
+  - { bridges: [br-b, br-c], vni: 42 }
+nodes:
+  b1: { host: b }
+  b2: { host: b }
+  c1: { host: c, net: net-c }
+  c2: { host: c, net: "container:c1" }
+links:
+  - endpoints: ["b1:eth1", "b2:eth1"]
+attachments:
+  - { node: b1, bridge: br-b, address: 10.88.0.11/24 }
+  - { node: c1, bridge: br-c, address: 10.88.0.21/24, mtu: 1400 }
+`;
+        const b = new lib.Host("mh-host-b", { name: "b", ssh: { host: "10.0.0.2" } });
+        const rs = await expand("mh", { file: file("mh.yaml", text), hosts: { b, c: { name: "c", ssh: { host: "10.0.0.3" } } } });
+        const hostOf = (type: string, name: string) => byName(rs, type, name).inputs.host?.name;
+        assert.deepEqual(
+            [
+                ["Bridge", "mh-br-b"],
+                ["Bridge", "mh-br-c"],
+                ["Network", "mh-net-c"],
+                ["DockerContainer", "mh-b1"],
+                ["DockerContainer", "mh-c1"],
+                ["DockerContainer", "mh-c2"],
+                ["VethLink", "mh-b1-eth1-b2-eth1"],
+                ["VethAttachment", "mh-b1-eth0"],
+                ["VethAttachment", "mh-c1-eth0"],
+            ].map(([t, n]) => `${n} ${hostOf(t, n)}`),
+            [
+                "mh-br-b b",
+                "mh-br-c c",
+                "mh-net-c c",
+                "mh-b1 b",
+                "mh-c1 c",
+                "mh-c2 c",
+                "mh-b1-eth1-b2-eth1 b",
+                "mh-b1-eth0 b",
+                "mh-c1-eth0 c",
+            ],
+        );
+        const vx = byName(rs, "VxlanLink", "mh-vxlan-br-b-br-c");
+        assert.deepEqual(
+            [vx.inputs.vni, vx.inputs.a.host.name, vx.inputs.a.underlay, vx.inputs.b.host.name, vx.inputs.b.underlay],
+            [42, "b", "10.0.0.2", "c", "10.0.0.3"],
+            "each side's underlay is its host's SSH address",
+        );
+        const b1 = byName(rs, "VethAttachment", "mh-b1-eth0");
+        assert.deepEqual([b1.inputs.mtu, b1.propertyDependencies.mtu], [1450, [vx.urn]], "the tunnel's MTU");
+        assert.equal(byName(rs, "VethAttachment", "mh-c1-eth0").inputs.mtu, 1400, "an MTU given stays");
+    });
+
+    it("refuses a host the Topology has not, and what would join two hosts other than a vxlan link, naming each place", () => {
+        const text = `
+defaults: { image: hostnet/busybox:1 }
+bridges:
+  br-b: { host: b }
+  br-b2: { host: b }
+  br-x: { host: x }
+networks:
+  net-c: { host: c }
+nodes:
+  b1: { host: b, net: net-c }
+  b2: { host: b }
+  c1: { host: c }
+  c2: { host: c, net: "container:b2" }
+links:
+  - endpoints: ["b2:eth1", "c1:eth1"]
+attachments:
+  - { node: c1, bridge: br-b, address: 10.88.0.21/24 }
+vxlan:
+  - { bridges: [br-b, br-b2], vni: 7 }
+  - { bridges: [br-b, nope], vni: 0 }
+`;
+        const hosts = { b: { name: "b", ssh: { host: "10.0.0.2" } }, c: { name: "c", ssh: { host: "10.0.0.3" } } };
+        assert.equal(
+            refusal("place", text, { hosts }),
+            'invalid Topology "place" (<file>):\n' +
+                '  - `bridges.br-x.host` names no host of the Topology\'s `hosts` (b, c); got "x"\n' +
+                "  - `nodes.b1.net` net-c is a network of host c, but node b1 is on host b; put them on one host\n" +
+                "  - `nodes.c2.net` container:b2 is on host b, but node c2 is on host c: a shared namespace is on one host\n" +
+                "  - `links[0]` joins node b2 (host b) and node c1 (host c): a veth pair stays on one host; join their hosts' bridges with `vxlan` instead\n" +
+                "  - `attachments[0]` puts node c1 (host c) on bridges br-b (host b); attach a node to what is on its own host\n" +
+                "  - `vxlan[0].bridges` br-b and br-b2 are both on host b: a VXLAN link joins bridges of two hosts (give them `host`s)\n" +
+                "  - `vxlan[1].vni` must be an integer from 1 to 16777215; got 0\n" +
+                '  - `vxlan[1].bridges[1]` names no bridge of this topology: "nope"; bridges: br-b, br-b2, br-x',
+        );
+        assert.match(
+            refusal("nohosts", "nodes:\n  a: { image: hostnet/busybox:1, host: b }\n"),
+            /`nodes\.a\.host` is "b", but the Topology has no `hosts`; pass `hosts: \{ b: <a Host> \}`, or remove `host`/,
         );
     });
 

@@ -4,6 +4,7 @@ import { checkDockerContainerInputs } from "../../components/src/common/specs/do
 import { checkNetworkInputs } from "../../components/src/common/specs/network";
 import { checkBridgeInputs } from "../../components/src/common/specs/bridge";
 import { checkVethLinkInputs } from "../../components/src/common/specs/vethLink";
+import { checkMacvlanAttachmentInputs } from "../../components/src/common/specs/macvlanAttachment";
 import {
     checkCidr,
     checkContainerRef,
@@ -346,5 +347,115 @@ describe("validation: Network, Bridge and VethLink inputs", () => {
             checkVethLinkInputs({ a: end, b: end }).map((f) => f.reason),
             ["`a.container` and `b.container` are the same container: a link joins two namespaces"],
         );
+    });
+});
+
+describe("validation: MacvlanAttachment inputs, and Network drivers macvlan and ipvlan", () => {
+    const mv = {
+        container: "hn-dev-probe",
+        parent: "eth0",
+        kind: "macvlan",
+        mode: "bridge",
+        addresses: ["192.168.1.50/24"],
+        containerIfName: "eth0",
+        owner: "hostnet/p/s/MacvlanAttachment/probe",
+    };
+    const reasons = (over: Record<string, unknown>) => checkMacvlanAttachmentInputs({ ...mv, ...over }).map((f) => [f.property, f.reason]);
+
+    it("accepts a macvlan with an address, a gateway on its subnet, an MTU and a MAC; an ipvlan in l3; no addresses at all", () => {
+        assert.deepEqual(reasons({ gateway: "192.168.1.1", mtu: 1400, mac: "02:00:00:00:00:01" }), []);
+        assert.deepEqual(reasons({ kind: "ipvlan", mode: "l3" }), []);
+        assert.deepEqual(reasons({ addresses: [] }), []);
+        assert.deepEqual(reasons({ addresses: ["192.168.1.50/24", "10.0.0.5/8"], gateway: "10.0.0.1" }), []);
+    });
+
+    it("kind and mode: only the kernel's and Docker's, each kind its own modes", () => {
+        assert.deepEqual(reasons({ kind: "tap" }), [["kind", '`kind` must be macvlan or ipvlan; got "tap"']]);
+        assert.deepEqual(reasons({ mode: "source" }), [
+            ["mode", '`mode` must be one of bridge, private, vepa, passthru for a macvlan (`kind`); got "source"'],
+        ]);
+        assert.deepEqual(reasons({ kind: "ipvlan", mode: "bridge" }), [
+            ["mode", '`mode` must be one of l2, l3, l3s for an ipvlan (`kind`); got "bridge"'],
+        ]);
+        assert.deepEqual(reasons({ mode: undefined }), [["mode", "`mode` is required"]]);
+    });
+
+    it("a MAC on an ipvlan or a passthru macvlan is refused, saying why", () => {
+        assert.deepEqual(reasons({ kind: "ipvlan", mode: "l2", mac: "02:00:00:00:00:01" }), [
+            [
+                "mac",
+                "`mac` cannot be set on an ipvlan: it has its parent's MAC (that is what ipvlan is); remove `mac`, or use kind macvlan",
+            ],
+        ]);
+        assert.deepEqual(reasons({ mode: "passthru", mac: "02:00:00:00:00:01" }), [
+            [
+                "mac",
+                "`mac` cannot be set on a passthru macvlan: it takes its parent's MAC, and setting one would change the parent's; remove `mac`",
+            ],
+        ]);
+    });
+
+    it("addresses: each with its prefix, none twice; the gateway on one of their subnets, not one of them", () => {
+        assert.deepEqual(reasons({ addresses: ["192.168.1.50"] }), [
+            ["addresses", '`addresses[0]` must be an IPv4 address with its prefix length (1-32), like 172.17.0.3/16; got "192.168.1.50"'],
+        ]);
+        assert.deepEqual(reasons({ addresses: ["192.168.1.50/24", "192.168.1.50/16"] }), [
+            ["addresses", "`addresses` lists 192.168.1.50 twice; give each address once"],
+        ]);
+        assert.deepEqual(reasons({ gateway: "10.9.9.9" }), [
+            [
+                "gateway",
+                "`gateway` 10.9.9.9 is outside the subnets of `addresses` (192.168.1.50/24): the default route could not reach it; use the LAN router's address on one of them",
+            ],
+        ]);
+        assert.deepEqual(reasons({ gateway: "192.168.1.50" }), [
+            ["gateway", "`gateway` 192.168.1.50 is one of this attachment's own `addresses`; use the LAN router's address"],
+        ]);
+        assert.deepEqual(reasons({ addresses: [], gateway: "192.168.1.1" }), [
+            [
+                "gateway",
+                "`gateway` needs an IPv4 address on its subnet in `addresses`: the default route must reach it; add one, or drop `gateway`",
+            ],
+        ]);
+    });
+
+    const net = { name: "hn-dev-lan", internal: false, icc: true, masquerade: true, labels: {}, owner: "hostnet/p/s/Network/lan" };
+    const netReasons = (over: Record<string, unknown>) => checkNetworkInputs({ ...net, ...over }).map((f) => [f.property, f.reason]);
+
+    it("Network: macvlan and ipvlan take a parent and a mode of their own, and none of the bridge's options", () => {
+        assert.deepEqual(netReasons({ driver: "macvlan", parent: "eth0", mode: "private", subnet: "192.168.1.0/24" }), []);
+        assert.deepEqual(netReasons({ driver: "vlan" }), [["driver", '`driver` must be bridge, macvlan, ipvlan or overlay; got "vlan"']]);
+        // An overlay is a driver too (specs/overlayNetwork.ts): it needs its swarm, not a parent.
+        assert.deepEqual(netReasons({ driver: "overlay" }), [
+            ["swarm", "`swarm` is required with driver overlay: the Swarm whose nodes the network spans"],
+        ]);
+        assert.deepEqual(netReasons({ driver: "overlay", swarm: { clusterId: "x", nodes: [] }, parent: "eth0" }), [
+            ["parent", "`parent` is an option of drivers macvlan and ipvlan; set `driver`, or remove `parent`"],
+        ]);
+        assert.deepEqual(netReasons({ driver: "macvlan", parent: "eth0", attachable: true }), [
+            [
+                "attachable",
+                "`attachable` is an option of driver overlay (a network across the hosts of a Swarm); this network's driver is macvlan",
+            ],
+        ]);
+        assert.deepEqual(netReasons({ driver: "ipvlan", parent: "eth0", mode: "vepa" }), [
+            ["mode", '`mode` must be one of l2, l3, l3s for an ipvlan (`driver`); got "vepa"'],
+        ]);
+        assert.deepEqual(netReasons({ driver: "macvlan", parent: "eth0", mode: "bridge", bridgeName: "br9", mtu: 9000 }), [
+            ["bridgeName", "`bridgeName` is an option of driver bridge; a macvlan network takes none: it has no Linux bridge; remove it"],
+            [
+                "mtu",
+                "`mtu` is an option of driver bridge; a macvlan network takes none: its containers' links take the parent's MTU (set that); remove it",
+            ],
+        ]);
+        assert.deepEqual(netReasons({ driver: "macvlan", parent: "eth0", mode: "bridge", icc: false }), [
+            [
+                "icc",
+                '`icc` is an option of driver bridge; to keep the containers of a macvlan network from reaching each other, use `mode: "private"` and remove `icc`',
+            ],
+        ]);
+        assert.deepEqual(netReasons({ parent: "eth0" }), [
+            ["parent", "`parent` is an option of drivers macvlan and ipvlan; set `driver`, or remove `parent`"],
+        ]);
     });
 });

@@ -3,20 +3,35 @@
 //   scripts/testbed.sh up     [--hosts N] [--id ID] [--image IMAGE]
 //   scripts/testbed.sh down   [--id ID]
 //   scripts/testbed.sh status [--json]
+//   scripts/testbed.sh docker-stop|docker-start|docker-restart --host H [--id ID]
 //
 // See testbed.ts for the layout. ID defaults to "tb" (HOSTNET_TESTBED_ID).
 
-import { DEFAULT_HOSTS, DEFAULT_ID, DEFAULT_IMAGE, down, interruptUp, status, TestbedInfo, up, validateId } from "./testbed";
+import {
+    DEFAULT_HOSTS,
+    DEFAULT_ID,
+    DEFAULT_IMAGE,
+    down,
+    interruptUp,
+    startDocker,
+    status,
+    stopDocker,
+    TestbedInfo,
+    up,
+    validateId,
+} from "./testbed";
 
 const USAGE = `usage:
   scripts/testbed.sh up     [--hosts N] [--id ID] [--image IMAGE]   N simulated hosts (default ${DEFAULT_HOSTS}); this machine is host A
   scripts/testbed.sh down   [--id ID]                               remove test bed ID completely (idempotent)
   scripts/testbed.sh status [--json]                                every test bed on this machine
+  scripts/testbed.sh docker-stop|docker-start|docker-restart --host H [--id ID]
+                                                                    stop, start or restart host H's dockerd (as its init would)
 ID: 1-8 of a-z0-9, default ${DEFAULT_ID} (or HOSTNET_TESTBED_ID).`;
 
-function parse(argv: string[]): { cmd: string; id: string; hosts: number; image: string; json: boolean } {
+function parse(argv: string[]): { cmd: string; id: string; hosts: number; image: string; json: boolean; host?: string } {
     const [cmd, ...rest] = argv;
-    const out = {
+    const out: ReturnType<typeof parse> = {
         cmd: cmd ?? "",
         id: process.env.HOSTNET_TESTBED_ID || DEFAULT_ID,
         hosts: DEFAULT_HOSTS,
@@ -34,6 +49,7 @@ function parse(argv: string[]): { cmd: string; id: string; hosts: number; image:
         else if (flag === "--hosts") out.hosts = Number(value());
         else if (flag === "--image") out.image = value();
         else if (flag === "--json") out.json = true;
+        else if (flag === "--host") out.host = value();
         else throw new Error(`failed to read the arguments: unknown ${flag}\n${USAGE}`);
     }
     return out;
@@ -100,6 +116,19 @@ async function main(): Promise<number> {
                     );
                 }
             }
+            return 0;
+        }
+        case "docker-stop":
+        case "docker-start":
+        case "docker-restart": {
+            validateId(args.id);
+            if (!args.host) throw new Error(`failed to read the arguments: ${args.cmd} needs --host\n${USAGE}`);
+            const t = Date.now();
+            if (args.cmd !== "docker-start") await stopDocker(args.id, args.host);
+            if (args.cmd !== "docker-stop") await startDocker(args.id, args.host);
+            process.stdout.write(
+                `test bed ${args.id}: host ${args.host}'s dockerd ${{ "docker-stop": "stopped", "docker-start": "started", "docker-restart": "restarted" }[args.cmd]} in ${((Date.now() - t) / 1000).toFixed(1)}s\n`,
+            );
             return 0;
         }
         default:

@@ -706,38 +706,7 @@ async function upInside(
 
             // dockerd, in the namespace only (nsenter --net; `ip netns exec` would hide the cgroup mounts).
             writeFileSync(join(h.dir, "daemon.json"), "{}\n"); // not the machine's /etc/docker/daemon.json
-            const dpid = startDetached(
-                h.netnsPath,
-                [
-                    "dockerd",
-                    "--config-file",
-                    join(h.dir, "daemon.json"),
-                    "--containerd",
-                    containerdSock,
-                    "--data-root",
-                    join(h.dir, "docker"),
-                    "--exec-root",
-                    join(h.dir, "exec"),
-                    "--pidfile",
-                    h.pidFiles.dockerd,
-                    "-H",
-                    h.dockerHost,
-                    "--bip",
-                    h.dockerBridge.cidr,
-                    "--iptables=false",
-                    "--ip-masq=false",
-                    "--userland-proxy=false",
-                    "--shutdown-timeout",
-                    "2",
-                ],
-                join(h.dir, "dockerd.log"),
-            );
-            const sock = join(h.dir, "docker.sock");
-            if (!(await waitFor(async () => !alive(dpid) || (await dockerPing(sock)), 60000)) || !alive(dpid)) {
-                throw new TestbedError(
-                    `failed to start host ${h.name}'s dockerd: ${tail(join(h.dir, "dockerd.log"))}; see ${join(h.dir, "dockerd.log")}`,
-                );
-            }
+            await startDockerd(h);
         }),
     );
     log(`${count} host(s): namespaces, links, sshd, containerd, dockerd in ${seconds(t)}s`);
@@ -813,6 +782,72 @@ async function upInside(
     };
     writeFileSync(join(n.runDir, "testbed.json"), `${JSON.stringify(info, null, 2)}\n`);
     return info;
+}
+
+/** The argv of a host's dockerd: its own socket, roots, containerd, bridge; no iptables. */
+function dockerdArgv(h: HostInfo): string[] {
+    return [
+        "dockerd",
+        "--config-file",
+        join(h.dir, "daemon.json"),
+        "--containerd",
+        join(h.dir, "containerd", "containerd.sock"),
+        "--data-root",
+        join(h.dir, "docker"),
+        "--exec-root",
+        join(h.dir, "exec"),
+        "--pidfile",
+        h.pidFiles.dockerd,
+        "-H",
+        h.dockerHost,
+        "--bip",
+        h.dockerBridge.cidr,
+        "--iptables=false",
+        "--ip-masq=false",
+        "--userland-proxy=false",
+        "--shutdown-timeout",
+        "2",
+    ];
+}
+
+/** Starts a host's dockerd in its namespace and waits until its engine answers. */
+async function startDockerd(h: HostInfo): Promise<void> {
+    const dpid = startDetached(h.netnsPath, dockerdArgv(h), join(h.dir, "dockerd.log"));
+    const sock = join(h.dir, "docker.sock");
+    if (!(await waitFor(async () => !alive(dpid) || (await dockerPing(sock)), 60000)) || !alive(dpid)) {
+        throw new TestbedError(
+            `failed to start host ${h.name}'s dockerd: ${tail(join(h.dir, "dockerd.log"))}; see ${join(h.dir, "dockerd.log")}`,
+        );
+    }
+}
+
+function hostOf(id: string, host: string): HostInfo {
+    const h = readInfo(id).hosts.find((x) => x.name === host);
+    if (!h)
+        throw new TestbedError(
+            `failed to find host ${host} in test bed ${id}; its hosts: ${readInfo(id)
+                .hosts.map((x) => x.name)
+                .join(", ")}`,
+        );
+    return h;
+}
+
+/**
+ * Stops host `host`'s dockerd as its init would (SIGTERM, then SIGKILL after
+ * 15 s): its containers stop with it, its swarm membership stays on disk.
+ */
+export async function stopDocker(id: string, host: string): Promise<void> {
+    const h = hostOf(id, host);
+    const pid = pidFromFile(h.pidFiles.dockerd, `${names(id).runDir}/`);
+    if (pid === undefined) return;
+    await stopPid(pid, 15000);
+}
+
+/** Starts host `host`'s dockerd again (as it was started by `up`); a running one is left as it is. */
+export async function startDocker(id: string, host: string): Promise<void> {
+    const h = hostOf(id, host);
+    if (pidFromFile(h.pidFiles.dockerd, `${names(id).runDir}/`) !== undefined && (await dockerPing(join(h.dir, "docker.sock")))) return;
+    await startDockerd(h);
 }
 
 // ---------------------------------------------------------------- down

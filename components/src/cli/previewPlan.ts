@@ -85,12 +85,16 @@ export interface ResourceChange extends ResourceRef {
     /** The provider's old outputs and new inputs (without the stored provider code), as its diff sees them. */
     olds?: Record<string, unknown>;
     news?: Record<string, unknown>;
+    /** The hosts it is on, by name (`local`: this machine); a VxlanLink is on two. */
+    hosts: string[];
 }
 
 export interface PreviewPlan {
     changes: ResourceChange[];
     /** Resources (custom ones: the host objects) the preview leaves as they are. */
     unchanged: number;
+    /** The same, per host (`local`: this machine). */
+    unchangedByHost?: Record<string, number>;
     errors: string[];
     warnings: string[];
 }
@@ -210,6 +214,18 @@ export function diagnosticText(message: string): string {
         .trim();
 }
 
+/** The name this machine goes by in reports and `--host`. */
+export const LOCAL = "local";
+
+/** The hosts a resource's inputs name (`host`, or each side's for a VxlanLink); `local` when none. */
+export function hostsOf(inputs: Record<string, unknown> | undefined): string[] {
+    const name = (h: unknown) =>
+        typeof h === "object" && h !== null && typeof (h as { name?: unknown }).name === "string" ? (h as { name: string }).name : LOCAL;
+    const sides = ["a", "b"].filter((k) => typeof inputs?.[k] === "object" && inputs?.[k] !== null && "bridge" in (inputs[k] as object));
+    const hosts = sides.length === 2 ? sides.map((k) => name((inputs![k] as { host?: unknown }).host)) : [name(inputs?.host)];
+    return [...new Set(hosts)];
+}
+
 /** Reads the preview digest into one change per host object (custom resource). */
 export function planOf(digest: PreviewDigest): PreviewPlan {
     const byUrn = new Map<string, Gathered>();
@@ -226,10 +242,14 @@ export function planOf(digest: PreviewDigest): PreviewPlan {
 
     const ops = new Map<string, { op: Operation; deleteBeforeReplace?: boolean }>();
     let unchanged = 0;
+    const unchangedByHost: Record<string, number> = {};
     for (const [urn, g] of byUrn) {
         const op = operationOf(g.ops);
         if (op) ops.set(urn, op);
-        else unchanged++;
+        else {
+            unchanged++;
+            for (const h of hostsOf(g.new?.inputs ?? g.old?.inputs)) unchangedByHost[h] = (unchangedByHost[h] ?? 0) + 1;
+        }
     }
 
     const changes: ResourceChange[] = [];
@@ -287,6 +307,7 @@ export function planOf(digest: PreviewDigest): PreviewPlan {
             dragsAlong: [],
             ...(olds ? { olds } : {}),
             ...(news ? { news } : {}),
+            hosts: hostsOf(g.new?.inputs ?? g.old?.inputs),
         });
     }
     for (const c of changes) {
@@ -311,7 +332,7 @@ export function planOf(digest: PreviewDigest): PreviewPlan {
                 .filter(Boolean),
         ),
     ];
-    return { changes, unchanged, errors: texts("error"), warnings: texts("warning") };
+    return { changes, unchanged, unchangedByHost, errors: texts("error"), warnings: texts("warning") };
 }
 
 /** How many resources each operation touches. */

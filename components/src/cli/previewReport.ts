@@ -6,6 +6,9 @@
 // The host operations of each change come from the engine module's
 // `describeChange` (the plan its providers execute) when the installed
 // version exports it; without it the section is left out, never guessed.
+// After a preview that worked, it also looks on this machine for objects
+// that carry the stack's marks but that no resource of its state accounts
+// for (cli/gc.ts), and warns about them.
 //
 // Runs in the `hostnet` command-line tool: neither in a Pulumi program nor in
 // the engine's provider process.
@@ -13,9 +16,11 @@
 import { writeFileSync } from "node:fs";
 import * as engine from "../engine";
 import { localRunner } from "../host/run";
+import { findLeftovers, readStateView } from "./gc";
 import {
     countByOperation,
     diagnosticText,
+    LOCAL,
     Operation,
     OPERATIONS,
     planOf,
@@ -38,18 +43,45 @@ export function engineDescribeChange(): DescribeChange | undefined {
 
 export interface PreviewReport {
     stack?: string;
+    /** The hosts the report is limited to (`--host`), by name; `local` is this machine. */
+    hosts?: string[];
     /** 0 no change, 2 changes, 1 the preview failed. */
     exitCode: 0 | 1 | 2;
     summary: Record<Operation, number> & { unchanged: number };
-    resources: (ResourceChange & { hostOperations?: string[] })[];
+    /** Each change; `hosts` says where it runs when the stack is on hosts other than this machine. */
+    resources: (Omit<ResourceChange, "hosts"> & { hosts?: string[]; hostOperations?: string[] })[];
     errors: string[];
     warnings: string[];
+    /**
+     * Objects on this machine that carry the stack's marks but that no
+     * resource of its state accounts for (`hostnet gc` lists and removes
+     * them); absent when they were not looked for.
+     */
+    leftovers?: { kind: string; text: string; resource: string; why: string }[];
 }
 
-/** The report of a finished preview. `describe` adds each change's host operations. */
-export function reportOf(plan: PreviewPlan, options: { stack?: string; failed?: boolean; describe?: DescribeChange } = {}): PreviewReport {
+/**
+ * The report of a finished preview. `describe` adds each change's host
+ * operations; `hosts` keeps only the changes on those hosts (by name,
+ * `local` for this machine).
+ */
+export function reportOf(
+    plan: PreviewPlan,
+    options: { stack?: string; failed?: boolean; describe?: DescribeChange; hosts?: string[] } = {},
+): PreviewReport {
     const failed = options.failed || plan.errors.length > 0;
-    const resources = plan.changes.map((c) => {
+    const filter = options.hosts && options.hosts.length > 0 ? new Set(options.hosts) : undefined;
+    // Where each change runs is said once the stack is on another host than this machine (or only some hosts are shown).
+    const multiHost =
+        filter !== undefined ||
+        plan.changes.some((c) => c.hosts.some((h) => h !== LOCAL)) ||
+        Object.keys(plan.unchangedByHost ?? {}).some((h) => h !== LOCAL);
+    const kept = filter ? plan.changes.filter((c) => c.hosts.some((h) => filter.has(h))) : plan.changes;
+    const unchanged = filter
+        ? Object.entries(plan.unchangedByHost ?? {}).reduce((n, [h, k]) => n + (filter.has(h) ? k : 0), 0)
+        : plan.unchanged;
+    const resources = kept.map(({ hosts, ...rest }) => {
+        const c = multiHost ? { ...rest, hosts } : rest;
         if (!options.describe) return c;
         let hostOperations: string[];
         try {
@@ -61,11 +93,10 @@ export function reportOf(plan: PreviewPlan, options: { stack?: string; failed?: 
     });
     return {
         ...(options.stack ? { stack: options.stack } : {}),
-        exitCode: failed ? 1 : plan.changes.length > 0 ? 2 : 0,
+        ...(filter ? { hosts: [...filter] } : {}),
+        exitCode: failed ? 1 : kept.length > 0 ? 2 : 0,
         // A failed preview is no plan: nothing is counted.
-        summary: failed
-            ? { create: 0, update: 0, replace: 0, delete: 0, unchanged: 0 }
-            : { ...countByOperation(plan.changes), unchanged: plan.unchanged },
+        summary: failed ? { create: 0, update: 0, replace: 0, delete: 0, unchanged: 0 } : { ...countByOperation(kept), unchanged },
         resources: failed ? [] : resources,
         errors: plan.errors,
         warnings: plan.warnings,
@@ -104,12 +135,18 @@ function ref(r: ResourceRef): string {
     return `${r.kind} ${code(r.name)}`;
 }
 
+/** `host b`, `hosts b and c`, `this machine`. */
+function onHosts(hosts: string[]): string {
+    const named = hosts.map((h) => (h === LOCAL ? "this machine" : h));
+    return hosts.length === 1 && hosts[0] === LOCAL ? "this machine" : `${hosts.length === 1 ? "host" : "hosts"} ${list(named)}`;
+}
+
 function list(items: string[]): string {
     return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
 }
 
 /** Why a resource is replaced, in one sentence; undefined for other operations. */
-function why(c: ResourceChange): string {
+function why(c: Omit<ResourceChange, "hosts">): string {
     if (c.op === "delete") return "removed from the program";
     if (c.op === "create") return "new in the program";
     if (c.op === "update") {
@@ -139,7 +176,7 @@ function propertyTable(properties: PropertyChange[], created: boolean): string[]
 
 /** The report as Markdown, for a pull-request comment. */
 export function renderMarkdown(report: PreviewReport): string {
-    const title = `### hostnet preview${report.stack ? ` of stack ${code(report.stack)}` : ""}`;
+    const title = `### hostnet preview${report.stack ? ` of stack ${code(report.stack)}` : ""}${report.hosts ? `, on ${onHosts(report.hosts)} only` : ""}`;
     const out: string[] = [];
     if (report.exitCode === 1) {
         out.push(`${title}: failed`, "", "The preview failed; nothing here is a plan.", "");
@@ -149,15 +186,32 @@ export function renderMarkdown(report: PreviewReport): string {
     const s = report.summary;
     out.push(title, "", `**${OPERATIONS.map((op) => `${s[op]} to ${op}`).join(", ")}** (${s.unchanged} unchanged)`, "");
     for (const w of report.warnings) out.push(`> **Warning:** ${w.replace(/\n/g, " ")}`, "");
+    if (report.leftovers && report.leftovers.length > 0) {
+        const gc = `hostnet gc${report.stack ? ` --stack ${report.stack}` : ""}`;
+        out.push(
+            `> **Warning:** ${report.leftovers.length} object(s) on this machine carry this stack's marks, but no resource of its state accounts for them ` +
+                `(a killed \`pulumi up\`'s leftovers): \`${gc}\` lists them, \`${gc} --delete\` removes them.`,
+            "",
+            ...report.leftovers.map((l) => `- ${plain(l.text)}: ${l.resource}; ${l.why}`),
+            "",
+        );
+    }
     if (report.resources.length === 0) {
         out.push("No change: `pulumi up` would leave every host object as it is.", "");
         return `${out.join("\n").trimEnd()}\n`;
     }
-    out.push("| | resource | operation | why |", "|---|---|---|---|");
-    for (const c of report.resources) out.push(`| \`${SYMBOL[c.op]}\` | ${ref(c)} | ${c.op} | ${why(c)} |`);
+    const multiHost = report.resources.some((c) => c.hosts !== undefined);
+    if (multiHost) {
+        out.push("| | resource | on | operation | why |", "|---|---|---|---|---|");
+        for (const c of report.resources)
+            out.push(`| \`${SYMBOL[c.op]}\` | ${ref(c)} | ${onHosts(c.hosts ?? [LOCAL])} | ${c.op} | ${why(c)} |`);
+    } else {
+        out.push("| | resource | operation | why |", "|---|---|---|---|");
+        for (const c of report.resources) out.push(`| \`${SYMBOL[c.op]}\` | ${ref(c)} | ${c.op} | ${why(c)} |`);
+    }
     out.push("");
     for (const c of report.resources) {
-        out.push(`#### \`${SYMBOL[c.op]}\` ${c.op} ${ref(c)}`, "");
+        out.push(`#### \`${SYMBOL[c.op]}\` ${c.op} ${ref(c)}${c.hosts ? ` on ${onHosts(c.hosts)}` : ""}`, "");
         if (c.op === "delete") out.push("Removed from the program: deleted from the host.", "");
         if (c.op === "replace") {
             out.push(`Why: ${why(c)}.`);
@@ -192,6 +246,8 @@ export interface PreviewReportOptions {
     cwd?: string;
     /** Refresh the state from the host first (`pulumi preview --refresh`). */
     refresh?: boolean;
+    /** Only the changes on these hosts (by name; `local` is this machine). */
+    hosts?: string[];
 }
 
 /** Runs the preview through the real engine and reads it into a report (the preview changes nothing). */
@@ -224,7 +280,32 @@ export async function previewReport(options: PreviewReportOptions): Promise<Prev
             : diagnosticText(result.stderr || result.stdout || `exit code ${result.exitCode}`);
         plan.errors.push(`failed to run \`${argv.join(" ")}\`: ${why}`);
     }
-    return reportOf(plan, { stack: options.stack, failed, describe: engineDescribeChange() });
+    const report = reportOf(plan, { stack: options.stack, failed, describe: engineDescribeChange(), hosts: options.hosts });
+    if (!failed) await addLeftovers(report, options);
+    return report;
+}
+
+/** The stack's leftovers on this machine (see cli/gc.ts), in the report; a failure to look is a warning. */
+async function addLeftovers(report: PreviewReport, options: PreviewReportOptions): Promise<void> {
+    const pulumi = options.pulumi ?? "pulumi";
+    const cwd = options.cwd ?? process.cwd();
+    try {
+        let stack = options.stack;
+        if (!stack) {
+            const r = await localRunner([pulumi, "stack", "--show-name", "--cwd", cwd, "--non-interactive"]);
+            if (r.exitCode !== 0 || r.spawnError) throw new Error(`\`${pulumi} stack --show-name\`: ${r.stderr || r.spawnError?.message}`);
+            stack = r.stdout.trim();
+        }
+        const view = await readStateView({ stack, cwd, pulumi, withoutState: false });
+        report.leftovers = (await findLeftovers(view)).map((l) => ({
+            kind: l.object.kind,
+            text: l.object.text,
+            resource: l.resource,
+            why: l.why,
+        }));
+    } catch (err) {
+        report.warnings.push(`failed to look for objects of the stack that its state does not account for: ${(err as Error).message}`);
+    }
 }
 
 /** Writes the report's Markdown and JSON; `undefined` for a path means standard output (Markdown only). */

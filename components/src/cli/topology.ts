@@ -44,6 +44,8 @@ export interface Interface {
     master?: string;
     owner?: Owner;
     peer?: PeerRef;
+    /** A VXLAN device's tunnel: its VNI, underlay addresses and UDP port. */
+    vxlan?: { vni?: number; local?: string; remote?: string; port?: number };
 }
 
 export interface Namespace {
@@ -88,6 +90,8 @@ export interface DockerNetwork {
     subnet?: string;
     gateway?: string;
     bridge?: string;
+    /** An overlay's VXLAN network identifier. */
+    vni?: number;
     owner?: Owner;
     containers: { name: string; address: string }[];
 }
@@ -128,6 +132,7 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
 
 function interfaceOf(link: Link): Interface {
     const owner = parseOwnerMark(link.ifalias);
+    const vx = link.linkinfo?.info_kind === "vxlan" ? link.linkinfo.info_data : undefined;
     return {
         name: link.ifname,
         ...(link.linkinfo?.info_kind ? { kind: link.linkinfo.info_kind } : link.ifname === "lo" ? { kind: "loopback" } : {}),
@@ -136,7 +141,12 @@ function interfaceOf(link: Link): Interface {
         addresses: ipv4Cidrs(link.addr_info),
         ...(link.master ? { master: link.master } : {}),
         ...(owner ? { owner } : {}),
+        ...(vx ? { vxlan: definedOnly({ vni: vx.id, local: vx.local, remote: vx.remote, port: vx.port }) } : {}),
     };
+}
+
+function definedOnly<T extends object>(o: T): T {
+    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 function publishedPorts(c: docker.ContainerInspect): string[] {
@@ -273,6 +283,7 @@ export function buildTopology(hostLinks: Link[], rawContainers: RawContainer[], 
         const ipam = n.IPAM.Config?.[0];
         const owner = parseOwnerMark(n.Labels?.[OWNER_LABEL]);
         const bridge = networkBridge(n);
+        const vni = n.Driver === "overlay" ? Number(n.Options?.["com.docker.network.driver.overlay.vxlanid_list"]?.split(",")[0]) : NaN;
         return {
             name: n.Name,
             id: n.Id,
@@ -280,6 +291,7 @@ export function buildTopology(hostLinks: Link[], rawContainers: RawContainer[], 
             ...(ipam?.Subnet ? { subnet: ipam.Subnet } : {}),
             ...(ipam?.Gateway ? { gateway: ipam.Gateway } : {}),
             ...(bridge ? { bridge } : {}),
+            ...(Number.isInteger(vni) ? { vni } : {}),
             ...(owner ? { owner } : {}),
             containers: [],
         };

@@ -20,7 +20,8 @@ function peerText(p: PeerRef | undefined): string {
     return `-> ${where}${p.addresses.length ? ` ${p.addresses.join(" ")}` : ""}`;
 }
 
-function table(rows: string[][], indent = ""): string[] {
+/** Rows as aligned columns (two spaces between them), each line indented by `indent`. */
+export function table(rows: string[][], indent = ""): string[] {
     const widths: number[] = [];
     for (const r of rows) r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
     return rows.map((r) => (indent + r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join("  ")).trimEnd());
@@ -153,7 +154,7 @@ function ownerRow(owner: Owner | undefined, span = 2): string {
         : "";
 }
 
-function bridgeNode(b: Bridge): string {
+function bridgeNode(b: Bridge, scope = ""): string {
     const rows = [
         `<tr><td align="left"><b>${esc(b.name)}</b>  <font point-size="8">bridge, ${esc(b.state)}</font></td></tr>`,
         ...b.addresses.map((a) => `<tr><td align="left">${esc(a)}</td></tr>`),
@@ -161,7 +162,7 @@ function bridgeNode(b: Bridge): string {
         ownerRow(b.owner, 1),
     ];
     const fill = b.owner ? OWNED_FILL : FOREIGN_FILL;
-    return `${id(`bridge:${b.name}`)} [label=<<table border="1" cellborder="0" cellspacing="0" cellpadding="3" bgcolor="${fill}">${rows.join("")}</table>>];`;
+    return `${id(`${scope}bridge:${b.name}`)} [label=<<table border="1" cellborder="0" cellspacing="0" cellpadding="3" bgcolor="${fill}">${rows.join("")}</table>>];`;
 }
 
 function portId(ifname: string): string {
@@ -169,7 +170,7 @@ function portId(ifname: string): string {
 }
 
 /** `via` maps an interface name to the host end it hangs on, written into the node where no edge label says it. */
-function containerNode(c: Container, via: Map<string, string> = new Map()): string {
+function containerNode(c: Container, via: Map<string, string> = new Map(), scope = ""): string {
     const fill = c.owner ? OWNED_FILL : FOREIGN_FILL;
     const rows = [
         `<tr><td colspan="2" align="left"><b>${esc(c.name)}</b>${c.running ? "" : "  <i>stopped</i>"}</td></tr>`,
@@ -186,7 +187,7 @@ function containerNode(c: Container, via: Map<string, string> = new Map()): stri
         ...c.ports.map((p) => `<tr><td colspan="2" align="left"><font point-size="8">port ${esc(p)}</font></td></tr>`),
         ownerRow(c.owner),
     ];
-    return `${id(`container:${c.name}`)} [label=<<table border="1" cellborder="0" cellspacing="0" cellpadding="3" bgcolor="${fill}">${rows.join("")}</table>>];`;
+    return `${id(`${scope}container:${c.name}`)} [label=<<table border="1" cellborder="0" cellspacing="0" cellpadding="3" bgcolor="${fill}">${rows.join("")}</table>>];`;
 }
 
 /** The diagram in the DOT language: one cluster per bridge, holding the bridge and the containers attached to it first. */
@@ -197,7 +198,20 @@ export function renderDot(t: Topology): string {
         `         label=${id(`hostnet topology of ${t.host}${t.stack ? `, stack ${t.stack}` : ""}`)}+"\\lblue: owned by a hostnet stack; thick line: veth link between containers; dashed: shared namespace\\l"];`,
         `  node [shape=plain, fontname="${FONT}", fontsize=10];`,
         `  edge [fontname="${FONT}", fontsize=8, arrowhead=none];`,
+        ...dotBody(t),
+        "}",
     ];
+    return `${out.join("\n")}\n`;
+}
+
+/**
+ * The statements that draw one host: its clusters and nodes, then its edges.
+ * `scope` names several hosts apart in one diagram: node ids and cluster
+ * names start with it (nothing for a diagram of one host).
+ */
+export function dotBody(t: Topology, scope = ""): string[] {
+    const out: string[] = [];
+    const nid = (text: string) => id(`${scope}${text}`);
     const byName = new Map(t.containers.map((c) => [c.name, c]));
     // Each container sits in the cluster of the first bridge one of its interfaces is on.
     const home = new Map<string, string>();
@@ -211,7 +225,11 @@ export function renderDot(t: Topology): string {
     const compact = new Map<string, Map<string, number>>();
     t.bridges.forEach((b, i) => {
         const members = t.containers.filter((c) => home.get(c.name) === b.name);
-        out.push(`  subgraph cluster_${i} {`, `    style=rounded; color="#9ca3af"; label="";`, `    ${bridgeNode(b)}`);
+        out.push(
+            `  subgraph cluster_${scope.replace(/[^A-Za-z0-9_]/g, "_")}${i} {`,
+            `    style=rounded; color="#9ca3af"; label="";`,
+            `    ${bridgeNode(b, scope)}`,
+        );
         if (members.length > COMPACT_ABOVE) {
             const perColumn = Math.ceil(Math.sqrt(members.length) * 1.5);
             compact.set(b.name, new Map(members.map((c, k) => [c.name, 1 + Math.floor(k / perColumn)])));
@@ -223,29 +241,29 @@ export function renderDot(t: Topology): string {
                     ? b.ports.filter((p) => p.peer?.namespace === c.name).map((p) => [p.peer!.ifname, p.name] as const)
                     : [],
             );
-            out.push(`    ${containerNode(c, via)}`);
+            out.push(`    ${containerNode(c, via, scope)}`);
         }
         out.push("  }");
     });
     const hostMode = t.containers.filter((c) => c.netMode === "host");
     if (hostMode.length > 0) {
         out.push(
-            `  "host-namespace" [label=<<table border="1" cellborder="0" cellpadding="4" bgcolor="${FOREIGN_FILL}"><tr><td><b>host network namespace</b></td></tr></table>>];`,
+            `  ${nid("host-namespace")} [label=<<table border="1" cellborder="0" cellpadding="4" bgcolor="${FOREIGN_FILL}"><tr><td><b>host network namespace</b></td></tr></table>>];`,
         );
     }
-    for (const c of t.containers) if (!home.has(c.name)) out.push(`  ${containerNode(c)}`);
+    for (const c of t.containers) if (!home.has(c.name)) out.push(`  ${containerNode(c, new Map(), scope)}`);
 
     for (const b of t.bridges) {
         const column = compact.get(b.name);
         // Compact bridges: invisible edges in the containers' order, so that the columns read in that order.
         for (const [name, minlen] of column ?? [])
-            out.push(`  ${id(`bridge:${b.name}`)} -> ${id(`container:${name}`)} [style=invis, minlen=${minlen}];`);
+            out.push(`  ${nid(`bridge:${b.name}`)} -> ${nid(`container:${name}`)} [style=invis, minlen=${minlen}];`);
         for (const p of b.ports) {
             if (p.peer && column?.has(p.peer.namespace)) continue;
             const color = p.owner ? OWNED_EDGE : FOREIGN_EDGE;
             if (p.peer && byName.has(p.peer.namespace)) {
                 out.push(
-                    `  ${id(`bridge:${b.name}`)} -> ${id(`container:${p.peer.namespace}`)}:${portId(p.peer.ifname)}:w [color="${color}", fontcolor="${color}", label=${id(p.name)}];`,
+                    `  ${nid(`bridge:${b.name}`)} -> ${nid(`container:${p.peer.namespace}`)}:${portId(p.peer.ifname)}:w [color="${color}", fontcolor="${color}", label=${id(p.name)}];`,
                 );
             }
         }
@@ -255,7 +273,7 @@ export function renderDot(t: Topology): string {
         const color = l.owner ? OWNED_EDGE : FOREIGN_EDGE;
         // Both ends leave eastwards, so a link loops beside the clusters instead of through them.
         out.push(
-            `  ${id(`container:${l.a.namespace}`)}:${portId(l.a.ifname)}_e:e -> ${id(`container:${l.b.namespace}`)}:${portId(l.b.ifname)}_e:e [penwidth=2.5, color="${color}", constraint=false];`,
+            `  ${nid(`container:${l.a.namespace}`)}:${portId(l.a.ifname)}_e:e -> ${nid(`container:${l.b.namespace}`)}:${portId(l.b.ifname)}_e:e [penwidth=2.5, color="${color}", constraint=false];`,
         );
     }
     for (const c of t.containers) {
@@ -263,12 +281,11 @@ export function renderDot(t: Topology): string {
             const target = c.mode.slice("container:".length);
             if (byName.has(target))
                 out.push(
-                    `  ${id(`container:${c.name}`)} -> ${id(`container:${target}`)} [style=dashed, label="shares netns", constraint=false];`,
+                    `  ${nid(`container:${c.name}`)} -> ${nid(`container:${target}`)} [style=dashed, label="shares netns", constraint=false];`,
                 );
         } else if (c.netMode === "host") {
-            out.push(`  ${id(`container:${c.name}`)} -> "host-namespace" [style=dashed, label="--net=host"];`);
+            out.push(`  ${nid(`container:${c.name}`)} -> ${nid("host-namespace")} [style=dashed, label="--net=host"];`);
         }
     }
-    out.push("}");
-    return `${out.join("\n")}\n`;
+    return out;
 }

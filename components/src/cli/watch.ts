@@ -16,6 +16,10 @@
 // changed while it was not running: after a reboot the stack's bridges are
 // gone as well as its veths.
 //
+// On several hosts: it follows the Docker engine of every host the stack's
+// resources name (their `host` in the state), this machine included, or of
+// the hosts given with `--host`.
+//
 // It never changes the host itself: everything goes through the engine. A
 // `container:` sidecar whose target restarted is in an orphaned namespace
 // that no resource of the stack describes; that is reported, not repaired
@@ -28,7 +32,10 @@ import { existsSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { OWNER_LABEL } from "../common/naming";
+import { HostSpec } from "../common/specs/host";
 import { ContainerEvent, EventStream, followContainerEvents } from "../host/dockerEvents";
+import { onHost } from "../host/ssh";
+import { HostArg, LOCAL_HOST, parseHostArgs } from "./hostArgs";
 import { describeOrphan, orphanedSidecars } from "./sidecars";
 
 export interface WatchOptions {
@@ -42,6 +49,8 @@ export interface WatchOptions {
     debounceMs: number;
     /** Run one full `up --refresh` before following events. */
     initialUp: boolean;
+    /** The hosts to follow (`--host`); default: this machine and every host the stack's resources name. */
+    hosts?: HostArg[];
     /** Where log lines go. */
     log: (line: string) => void;
     /** Stops the watch: the event stream closes, a heal under way finishes. */
@@ -50,7 +59,7 @@ export interface WatchOptions {
     abortHeal?: AbortSignal;
 }
 
-export const WATCH_USAGE = `usage: hostnet watch --stack NAME [--cwd DIR] [--pulumi PATH] [--debounce MS] [--no-initial-up]
+export const WATCH_USAGE = `usage: hostnet watch --stack NAME [--cwd DIR] [--pulumi PATH] [--debounce MS] [--no-initial-up] [--host H ...]
 
 Follows Docker's events for the containers the stack owns; when one starts
 again (a restart, a crash under a restart policy, a reboot), runs a targeted
@@ -62,7 +71,11 @@ it, and logs what it healed. Runs until SIGINT or SIGTERM.
   --pulumi PATH     the Pulumi CLI, as <root>/bin/pulumi (default: DIR/bin/pulumi
                     when it exists, else \`pulumi\` on PATH)
   --debounce MS     wait this long after a container's last start event (default 300)
-  --no-initial-up   skip the full \`up --refresh\` at start`;
+  --no-initial-up   skip the full \`up --refresh\` at start
+  --host H          follow host H's Docker engine (repeat for several): NAME (how the stack
+                    reaches it), NAME=[USER@]ADDRESS[:PORT] over SSH, or local for this machine.
+                    Default: this machine and every host the stack's resources are on
+  --ssh-key FILE, --known-hosts FILE   for hosts given with an address`;
 
 /** Parses `hostnet watch` arguments; throws a usage error naming the problem. */
 export function parseWatchArgs(argv: string[]): Omit<WatchOptions, "log" | "signal" | "abortHeal"> {
@@ -74,6 +87,9 @@ export function parseWatchArgs(argv: string[]): Omit<WatchOptions, "log" | "sign
             pulumi: { type: "string" },
             debounce: { type: "string" },
             "no-initial-up": { type: "boolean" },
+            host: { type: "string", multiple: true },
+            "ssh-key": { type: "string" },
+            "known-hosts": { type: "string" },
         },
         strict: true,
         allowPositionals: false,
@@ -83,12 +99,17 @@ export function parseWatchArgs(argv: string[]): Omit<WatchOptions, "log" | "sign
     if (!Number.isInteger(debounceMs) || debounceMs < 0 || debounceMs > 60000) {
         throw new Error(`\`--debounce\` must be a whole number of milliseconds, 0-60000; got ${JSON.stringify(values.debounce)}`);
     }
+    const hosts = parseHostArgs(values.host, {
+        ...(values["ssh-key"] ? { privateKeyPath: resolve(values["ssh-key"]) } : {}),
+        ...(values["known-hosts"] ? { knownHostsPath: resolve(values["known-hosts"]) } : {}),
+    });
     return {
         stack: values.stack,
         cwd: resolve(values.cwd ?? "."),
         pulumi: values.pulumi === undefined ? undefined : resolve(values.pulumi),
         debounceMs,
         initialUp: !values["no-initial-up"],
+        ...(hosts.length > 0 ? { hosts } : {}),
     };
 }
 
@@ -149,6 +170,54 @@ export function healTargets(resources: StateResource[], container: StateResource
     return [...targets.values()];
 }
 
+/** Every host the state's resources name (their `host`, or a VxlanLink side's), by name. */
+export function hostsInState(resources: StateResource[]): Map<string, HostSpec> {
+    const hosts = new Map<string, HostSpec>();
+    const add = (h: unknown) => {
+        const spec = h as HostSpec | undefined;
+        if (spec && typeof spec === "object" && typeof spec.name === "string" && spec.ssh && typeof spec.ssh.host === "string") {
+            if (!hosts.has(spec.name)) hosts.set(spec.name, spec);
+        }
+    };
+    for (const r of resources) {
+        for (const bag of [r.inputs, r.outputs]) {
+            add(bag?.host);
+            add(bag?.a?.host);
+            add(bag?.b?.host);
+        }
+    }
+    return hosts;
+}
+
+/**
+ * The engines to follow, by host name (undefined spec: this machine): the
+ * `--host`s given (a name alone is looked up in the state), or this machine
+ * and every host of the state.
+ */
+export function hostsToFollow(args: HostArg[] | undefined, resources: StateResource[]): Map<string, HostSpec | undefined> {
+    const inState = hostsInState(resources);
+    const out = new Map<string, HostSpec | undefined>();
+    if (!args || args.length === 0) {
+        out.set(LOCAL_HOST, undefined);
+        for (const [name, spec] of inState) out.set(name, spec);
+        return out;
+    }
+    for (const a of args) {
+        if (a.local) out.set(LOCAL_HOST, undefined);
+        else if (a.ssh) out.set(a.name, { name: a.name, ssh: a.ssh });
+        else {
+            const spec = inState.get(a.name);
+            if (!spec) {
+                throw new Error(
+                    `\`--host ${a.name}\`: no resource of the stack is on a host of that name${inState.size > 0 ? ` (its hosts: ${[...inState.keys()].join(", ")})` : ""}; give its address as ${a.name}=[USER@]ADDRESS[:PORT]`,
+                );
+            }
+            out.set(a.name, spec);
+        }
+    }
+    return out;
+}
+
 /** The DockerContainer resource of a container, by its id in the state. */
 function containerResource(resources: StateResource[], id: string): StateResource | undefined {
     return resources.find((r) => r.type === CONTAINER_TYPE && (r.id === id || r.outputs?.containerId === id));
@@ -205,6 +274,8 @@ export async function watch(opts: WatchOptions): Promise<void> {
     const stack: Stack = await LocalWorkspace.selectStack({ stackName: opts.stack, workDir: opts.cwd }, { pulumiCommand: pulumi, envVars });
     const project = (await stack.workspace.projectSettings()).name;
     const ownerPrefix = `hostnet/${project}/${opts.stack}/`;
+    /** The owner-mark prefix of the stack's containers on a host (`hostnet@b/...` on host b). */
+    const prefixOn = (host: string) => (host === LOCAL_HOST ? ownerPrefix : `hostnet@${host}/${project}/${opts.stack}/`);
     log(`watching stack "${opts.stack}" of project "${project}" in ${opts.cwd} (containers labelled ${OWNER_LABEL}=${ownerPrefix}...)`);
 
     // Events of the stack's containers, by id: the name (for logs) and the pending debounce.
@@ -214,18 +285,22 @@ export async function watch(opts: WatchOptions): Promise<void> {
     const reportedOrphans = new Set<string>();
     let busy = false;
     let wake: () => void = () => undefined;
-    let lastEventTime = Math.floor(Date.now() / 1000);
+    // The engines followed, by host name, and the time of the last event of each (a reconnect replays from there).
+    const followed = new Map<string, HostSpec | undefined>();
+    const lastEventTime = new Map<string, number>();
 
     async function reportOrphans(): Promise<void> {
-        try {
-            for (const o of await orphanedSidecars(ownerPrefix)) {
-                const key = `${o.id} ${o.sidecarNetns} ${o.targetNetns}`;
-                if (reportedOrphans.has(key)) continue;
-                reportedOrphans.add(key);
-                log(`warning: ${describeOrphan(o)}`);
+        for (const [host, spec] of followed) {
+            try {
+                for (const o of await onHost(spec, () => orphanedSidecars(prefixOn(host)))) {
+                    const key = `${o.id} ${o.sidecarNetns} ${o.targetNetns}`;
+                    if (reportedOrphans.has(key)) continue;
+                    reportedOrphans.add(key);
+                    log(`warning: ${host === LOCAL_HOST ? "" : `host ${host}: `}${describeOrphan(o)}`);
+                }
+            } catch (err) {
+                log(`warning: failed to check container: sidecars${host === LOCAL_HOST ? "" : ` on host ${host}`}: ${brief(err)}`);
             }
-        } catch (err) {
-            log(`warning: failed to check container: sidecars: ${brief(err)}`);
         }
     }
 
@@ -316,7 +391,7 @@ export async function watch(opts: WatchOptions): Promise<void> {
                     );
                 }
                 await reportOrphans();
-                if (ready.size === 0) await loadState().catch(() => undefined);
+                if (ready.size === 0) await loadState().then(followAll, () => undefined);
             }
         } finally {
             busy = false;
@@ -324,14 +399,14 @@ export async function watch(opts: WatchOptions): Promise<void> {
         }
     }
 
-    function onEvent(e: ContainerEvent): void {
+    function onEvent(host: string, e: ContainerEvent): void {
         const owner = e.Actor.Attributes[OWNER_LABEL] ?? "";
         // Long marks are stored hashed: those are matched by id in the state when healed.
-        if (!owner.startsWith(ownerPrefix) && !owner.startsWith("hostnet/sha256:")) return;
+        if (!owner.startsWith(prefixOn(host)) && !/^hostnet(@[^/]+)?\/sha256:/.test(owner)) return;
         const id = e.Actor.ID;
-        const name = e.Actor.Attributes.name ?? id.slice(0, 12);
+        const name = `${e.Actor.Attributes.name ?? id.slice(0, 12)}${host === LOCAL_HOST ? "" : ` (host ${host})`}`;
         names.set(id, name);
-        lastEventTime = Math.max(lastEventTime, e.time);
+        lastEventTime.set(host, Math.max(lastEventTime.get(host) ?? 0, e.time));
         if (e.Action === "die") {
             log(`${name}: died (exit code ${e.Actor.Attributes.exitCode ?? "?"}); healed when it starts again`);
             return;
@@ -350,21 +425,39 @@ export async function watch(opts: WatchOptions): Promise<void> {
     }
 
     // Follow first, so that no start is missed while the initial up runs; reconnect when dockerd restarts.
-    let events: EventStream | undefined;
-    const follow = () => {
-        events = followContainerEvents({
-            actions: ["start", "restart", "die"],
-            label: OWNER_LABEL,
-            since: lastEventTime,
-            onEvent,
-            onEnd: (err) => {
-                if (opts.signal.aborted) return;
-                log(`Docker's event stream ended${err ? ` (${err.message})` : ""}; following again in 2 s`);
-                setTimeout(() => !opts.signal.aborted && follow(), 2000);
-            },
-        });
+    const streams = new Map<string, EventStream>();
+    const follow = (host: string, spec: HostSpec | undefined) => {
+        followed.set(host, spec);
+        if (!lastEventTime.has(host)) lastEventTime.set(host, Math.floor(Date.now() / 1000));
+        streams.set(
+            host,
+            onHost(spec, () =>
+                followContainerEvents({
+                    actions: ["start", "restart", "die"],
+                    label: OWNER_LABEL,
+                    since: lastEventTime.get(host),
+                    onEvent: (e) => onEvent(host, e),
+                    onEnd: (err) => {
+                        if (opts.signal.aborted) return;
+                        const where = host === LOCAL_HOST ? "" : ` of host ${host}`;
+                        log(`Docker's event stream${where} ended${err ? ` (${err.message})` : ""}; following again in 2 s`);
+                        setTimeout(() => !opts.signal.aborted && follow(host, spec), 2000);
+                    },
+                }),
+            ),
+        );
     };
-    follow();
+    /** Follows every host to follow that is not followed yet (the state may name new ones after an up). */
+    const followAll = (resources: StateResource[]) => {
+        for (const [host, spec] of hostsToFollow(opts.hosts, resources)) {
+            if (followed.has(host)) continue;
+            if (host !== LOCAL_HOST || (opts.hosts ?? []).length > 0) {
+                log(`following the Docker engine of ${host === LOCAL_HOST ? "this machine" : `host ${host}`}`);
+            }
+            follow(host, spec);
+        }
+    };
+    followAll(await loadState().catch(() => [] as StateResource[]));
 
     if (opts.initialUp) {
         busy = true;
@@ -383,14 +476,14 @@ export async function watch(opts: WatchOptions): Promise<void> {
             wake();
         }
     }
+    await loadState().then(followAll, (err) => log(`warning: failed to read the stack's state: ${brief(err)}`));
     await reportOrphans();
-    await loadState().catch((err) => log(`warning: failed to read the stack's state: ${brief(err)}`));
     log(`following Docker events`);
     void drain();
 
     await new Promise<void>((resolveStop) => {
         const stop = () => {
-            events?.close();
+            for (const e of streams.values()) e.close();
             for (const t of timers.values()) clearTimeout(t);
             if (!busy) return resolveStop();
             log(`stopping after the heal under way`);

@@ -9,7 +9,8 @@
 export type NetMode = "none" | "bridge" | "host" | "container" | "networks";
 
 /** What a container, by its mode, may be asked to take part in. */
-export type ModeUse = "ports" | "vethAttachment" | "vethLink" | "networkAttachment" | "containerTarget" | "policyEndpoint" | "probe";
+export type ModeUse =
+    "ports" | "vethAttachment" | "macvlanAttachment" | "vethLink" | "networkAttachment" | "containerTarget" | "policyEndpoint" | "probe";
 
 const NO_NAMESPACE = "it has no network namespace of its own: its interfaces are the host's";
 const SHARED_NAMESPACE = "it shares another container's network namespace";
@@ -21,6 +22,10 @@ const REFUSALS: Record<ModeUse, Partial<Record<NetMode, string>>> = {
         container: `${SHARED_NAMESPACE}; publish the ports on that container`,
     },
     vethAttachment: {
+        host: NO_NAMESPACE,
+        container: `${SHARED_NAMESPACE}; attach to that container instead`,
+    },
+    macvlanAttachment: {
         host: NO_NAMESPACE,
         container: `${SHARED_NAMESPACE}; attach to that container instead`,
     },

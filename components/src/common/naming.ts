@@ -82,6 +82,19 @@ export function defaultTableName(owner: string, stack: string, name: string): st
 }
 
 /**
+ * The name a link is made under before it is renamed to its final one in a
+ * container's namespace: stable for the owner mark, so that one left by an
+ * interrupted run is known as this resource's (nobody else derives it), and
+ * unlike any name a person gives: `hn-t<11 hex>`. Kernels before 6.14 look
+ * the new link's name up in the namespace the request comes from (the
+ * host's), so making a macvlan straight under the name `eth0` fails there
+ * whenever the host has an `eth0` (the CNI macvlan plugin does the same).
+ */
+export function temporaryIfName(owner: string): string {
+    return `${NAME_PREFIX}t${shortHash(`${owner}#temporary`, MAX_IFNAME_LENGTH - NAME_PREFIX.length - 1)}`;
+}
+
+/**
  * The default Docker container or network name: `hn-<stack>-<name>`, with characters
  * Docker refuses replaced by `-`. e.g. stack `dev`, name `seed` -> `hn-dev-seed`.
  * Short on purpose (people type it in `docker exec`); two projects with the same
@@ -101,6 +114,16 @@ export function defaultDockerName(stack: string, name: string): string {
 export function defaultMac(owner: string, role: string): string {
     const hex = shortHash(`${owner}#${role}`, 10);
     return `02:${hex.match(/../g)!.join(":")}`;
+}
+
+/**
+ * The ifb device of a resource's bandwidth limit on what a container sends:
+ * `hn-ifb-<8 hex>` (15 characters), from the MAC derived from the owner mark
+ * for the role `ifb` (so that one made and not marked yet is known as the
+ * resource's too).
+ */
+export function ifbName(owner: string): string {
+    return `hn-ifb-${defaultMac(owner, "ifb").replace(/:/g, "").slice(2, 10)}`;
 }
 
 /**

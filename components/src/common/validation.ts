@@ -107,6 +107,7 @@ export function staticAddressFailure(
     network: string,
     subnet: string,
     gateway?: string,
+    gatewayIs = "its bridge's address",
 ): string | undefined {
     const a = parseIPv4(address);
     const s = parseCidr(subnet);
@@ -121,7 +122,7 @@ export function staticAddressFailure(
     }
     const gw = gateway !== undefined ? parseIPv4(gateway) : first + 1;
     if (a === gw) {
-        return `\`${field}\` ${address} is ${network}'s gateway (its bridge's address); choose another address in ${subnet}`;
+        return `\`${field}\` ${address} is ${network}'s gateway (${gatewayIs}); choose another address in ${subnet}`;
     }
     return undefined;
 }
@@ -161,6 +162,16 @@ export function checkCidr(field: string, value: unknown): string | undefined {
             const which = cidr.address === network ? "network" : "broadcast";
             return `\`${field}\` ${show(value)} is the ${which} address of its subnet; choose a host address inside it, ${example}`;
         }
+    }
+    return undefined;
+}
+
+/** A list of addresses with their prefix lengths, each as `checkCidr` wants it: `["10.20.0.1/24"]`. */
+export function checkCidrList(field: string, value: unknown): string | undefined {
+    if (!Array.isArray(value)) return `\`${field}\` must be a list of addresses like ["10.20.0.1/24"]; got ${show(value)}`;
+    for (const [i, a] of value.entries()) {
+        const reason = checkCidr(`${field}[${i}]`, a);
+        if (reason) return reason;
     }
     return undefined;
 }

@@ -13,7 +13,7 @@
 // Engine side: loaded by the dynamic-provider process.
 
 import { Bandwidth, bandwidthNumbers, bandwidthText, needsNetem } from "../common/specs/bandwidth";
-import { defaultMac, isOwnedBy, markedByMac } from "../common/naming";
+import { defaultMac, ifbName, isOwnedBy, markedByMac } from "../common/naming";
 import * as ip from "../host/ip";
 import * as tc from "../host/tc";
 import { callStep, ipStep, Netns, Step } from "./plan";
@@ -33,8 +33,7 @@ export interface Ifb {
 
 /** The ifb of a resource: `hn-ifb-<8 hex>` (15 characters), its MAC derived from the owner mark. */
 export function ifbOf(owner: string): Ifb {
-    const mac = defaultMac(owner, "ifb");
-    return { name: `hn-ifb-${mac.replace(/:/g, "").slice(2, 10)}`, owner, mac };
+    return { name: ifbName(owner), owner, mac: defaultMac(owner, "ifb") };
 }
 
 function rateText(bits: number): string {

@@ -12,12 +12,17 @@ import { checkHost, HostSpec, sameHost } from "../common/specs/host";
 import { containsUnknown } from "../common/validation";
 import { HostUnreachableError } from "../host/errors";
 import { onHost, sshConnection } from "../host/ssh";
+import { seeingDrift } from "./drift";
+import { PROVIDER_KEY, withoutProvider } from "./providers/props";
 import * as bridge from "./providers/bridge";
 import * as dockerContainer from "./providers/dockerContainer";
+import * as macvlanAttachment from "./providers/macvlanAttachment";
 import * as network from "./providers/network";
 import * as networkAttachment from "./providers/networkAttachment";
 import * as policy from "./providers/policy";
 import * as probe from "./providers/probe";
+import * as swarmCluster from "./providers/swarmCluster";
+import * as swarmNode from "./providers/swarmNode";
 import * as vethAttachment from "./providers/vethAttachment";
 import * as vethLink from "./providers/vethLink";
 import * as vxlanLink from "./providers/vxlanLink";
@@ -29,10 +34,13 @@ type Describe = (op: "create" | "update" | "delete", olds?: any, news?: any) => 
 const KINDS: Record<string, { provider: AnyProvider; describeChange: Describe }> = {
     Bridge: { provider: bridge.bridgeProvider, describeChange: bridge.describeChange },
     DockerContainer: { provider: dockerContainer.dockerContainerProvider, describeChange: dockerContainer.describeChange },
+    MacvlanAttachment: { provider: macvlanAttachment.macvlanAttachmentProvider, describeChange: macvlanAttachment.describeChange },
     Network: { provider: network.networkProvider, describeChange: network.describeChange },
     NetworkAttachment: { provider: networkAttachment.networkAttachmentProvider, describeChange: networkAttachment.describeChange },
     Policy: { provider: policy.policyProvider, describeChange: policy.describeChange },
     Probe: { provider: probe.probeProvider, describeChange: probe.describeChange },
+    SwarmCluster: { provider: swarmCluster.swarmClusterProvider, describeChange: swarmCluster.describeChange },
+    SwarmNode: { provider: swarmNode.swarmNodeProvider, describeChange: swarmNode.describeChange },
     VethAttachment: { provider: vethAttachment.vethAttachmentProvider, describeChange: vethAttachment.describeChange },
     VethLink: { provider: vethLink.vethLinkProvider, describeChange: vethLink.describeChange },
     VxlanLink: { provider: vxlanLink.vxlanLinkProvider, describeChange: vxlanLink.describeChange },
@@ -40,8 +48,6 @@ const KINDS: Record<string, { provider: AnyProvider; describeChange: Describe }>
 
 /** The resource kinds this version serves. */
 export const RESOURCE_KINDS = Object.keys(KINDS);
-
-const PROVIDER_KEY = "__provider";
 
 /**
  * True when a resource's stored provider is code by value (what versions
@@ -51,11 +57,6 @@ const PROVIDER_KEY = "__provider";
 export function storedByValue(props: Record<string, unknown> | undefined): boolean {
     const text = props?.[PROVIDER_KEY];
     return typeof text === "string" && !text.includes(ENGINE_MODULE);
-}
-
-function withoutProvider(props: Record<string, unknown>): Record<string, unknown> {
-    const { [PROVIDER_KEY]: _, ...rest } = props;
-    return rest;
 }
 
 /**
@@ -153,7 +154,7 @@ export function provider(kind: string): AnyProvider {
                     `(it serves ${RESOURCE_KINDS.join(", ")}); install the ${PACKAGE_NAME} version that created it`,
             );
         }
-        p = migrating(onItsHost(inner));
+        p = migrating(seeingDrift(kind, onItsHost(inner)));
         cache.set(kind, p);
     }
     return p;

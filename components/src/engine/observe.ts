@@ -1,6 +1,8 @@
 // Reads of the host that the preview-time checks need: a bridge and its
 // addresses, and who holds which address on a bridge (containers Docker
-// placed there, and veths made by hand or by any stack). Read-only.
+// placed there, and veths made by hand or by any stack); which macvlans and
+// ipvlans sit on a parent interface (in any container's namespace or the
+// host's, made by Docker, by hand or by any stack). Read-only.
 //
 // The scan of every container's namespace costs a process per running
 // container, so checks ask for it only when an input that it guards changed,
@@ -14,6 +16,8 @@ import * as docker from "../host/docker";
 import { currentHostKey } from "../host/hostScope";
 import * as networks from "../host/dockerNetworks";
 import * as ip from "../host/ip";
+import { inSwarm, swarmInfo } from "../host/swarm";
+import { swarmNetwork } from "./registry";
 
 export interface AddressHolder {
     /** The address without prefix length. */
@@ -31,10 +35,42 @@ export async function bridgeState(name: string): Promise<{ kind: string; cidrs: 
     return { kind: link.linkinfo?.info_kind ?? "plain", cidrs: ip.ipv4Cidrs(link.addr_info), alias: link.ifalias };
 }
 
+/** A macvlan or ipvlan found on a parent interface. */
+export interface Sublink {
+    kind: "macvlan" | "ipvlan";
+    mode: string;
+    /** For people: `eth0 of container "web"`, or `interface "mv0" of this host`. */
+    holder: string;
+    /** Its owner mark (interface alias), if it has one. */
+    owner?: string;
+    /** Its IPv4 addresses, without prefix length. */
+    addresses: string[];
+}
+
+interface Scan {
+    /** Address holders by bridge. */
+    byBridge: Map<string, AddressHolder[]>;
+    /** Macvlans and ipvlans by parent (a host interface). */
+    byParent: Map<string, Sublink[]>;
+}
+
 // One scan per host per provider process, i.e. per deployment: the holders as the deployment found them.
 // The stack's own attachments are judged by its claims, not by the scan; a foreign holder that
 // appears while the deployment runs is a race no check can close.
-const scans = new Map<string, Promise<Map<string, AddressHolder[]>>>(); // by host ("" this machine)
+const scans = new Map<string, Promise<Scan>>(); // by host ("" this machine)
+
+/** The namespace scan of the current host, made once per deployment and shared by every check. */
+function namespaceScan(): Promise<Scan> {
+    const host = currentHostKey();
+    let scan = scans.get(host);
+    if (!scan) {
+        const made = scanNamespaces();
+        scan = made;
+        scans.set(host, made);
+        made.catch(() => scans.get(host) === made && scans.delete(host));
+    }
+    return scan;
+}
 
 /**
  * Who holds which IPv4 address on each bridge, by bridge name: containers
@@ -47,16 +83,64 @@ const scans = new Map<string, Promise<Map<string, AddressHolder[]>>>(); // by ho
 export async function addressesOnBridges(namespaces: boolean): Promise<Map<string, AddressHolder[]>> {
     const byBridge = await dockerHolders();
     if (!namespaces) return byBridge;
-    const host = currentHostKey();
-    let scan = scans.get(host);
-    if (!scan) {
-        const made = namespaceHolders();
-        scan = made;
-        scans.set(host, made);
-        made.catch(() => scans.get(host) === made && scans.delete(host));
-    }
-    for (const [bridge, holders] of await scan) byBridge.set(bridge, [...(byBridge.get(bridge) ?? []), ...holders]);
+    for (const [bridge, holders] of (await namespaceScan()).byBridge) byBridge.set(bridge, [...(byBridge.get(bridge) ?? []), ...holders]);
     return byBridge;
+}
+
+/**
+ * The macvlans and ipvlans on the host interface `parent`: in the host's
+ * namespace (read now), and, with `namespaces`, in every container's (the
+ * deployment's shared scan: Docker's macvlan endpoints, attachments of any
+ * stack, links made by hand).
+ */
+export async function sublinksOf(parent: string, namespaces: boolean): Promise<Sublink[]> {
+    const inHost = (await ip.listLinksWithAddresses())
+        .filter((l) => l.link === parent && isSublink(l))
+        .map((l) => sublink(l, `interface "${l.ifname}" of the host`));
+    return namespaces ? [...inHost, ...((await namespaceScan()).byParent.get(parent) ?? [])] : inHost;
+}
+
+function isSublink(l: ip.LinkInfo): boolean {
+    const kind = l.linkinfo?.info_kind;
+    return kind === "macvlan" || kind === "ipvlan";
+}
+
+function sublink(l: ip.LinkInfo & { addr_info: ip.AddressInfo[] }, holder: string): Sublink {
+    const kind = l.linkinfo!.info_kind as Sublink["kind"];
+    return {
+        kind,
+        mode: l.linkinfo?.info_data?.mode ?? (kind === "macvlan" ? "vepa" : "l3"),
+        holder,
+        owner: l.ifalias,
+        addresses: ip.ipv4Cidrs(l.addr_info).map((c) => c.split("/")[0]),
+    };
+}
+
+/** A Docker network of driver macvlan or ipvlan, as the checks of a parent read it. */
+export interface DockerSublinkNetwork {
+    name: string;
+    driver: "macvlan" | "ipvlan";
+    mode: string;
+    owner?: string;
+    /** Its containers, with their IPv4 addresses (without prefix length). */
+    containers: { name: string; address: string }[];
+}
+
+/** Docker networks of driver macvlan or ipvlan whose parent is `parent`, with what they say of it. */
+export async function dockerNetworksOn(parent: string): Promise<DockerSublinkNetwork[]> {
+    const found: DockerSublinkNetwork[] = [];
+    for (const n of await networks.listNetworks()) {
+        if ((n.Driver !== "macvlan" && n.Driver !== "ipvlan") || n.Options?.parent !== parent) continue;
+        const full = await networks.inspectNetwork(n.Id);
+        found.push({
+            name: n.Name,
+            driver: n.Driver,
+            mode: n.Driver === "macvlan" ? (n.Options?.macvlan_mode ?? "bridge") : (n.Options?.ipvlan_mode ?? "l2"),
+            owner: n.Labels?.[OWNER_LABEL],
+            containers: Object.values(full?.Containers ?? {}).map((c) => ({ name: c.Name, address: c.IPv4Address.split("/")[0] })),
+        });
+    }
+    return found;
 }
 
 /** Forgets the shared scan (tests: a new engine process starts with none). */
@@ -82,10 +166,12 @@ async function dockerHolders(): Promise<Map<string, AddressHolder[]>> {
     return byBridge;
 }
 
-async function namespaceHolders(): Promise<Map<string, AddressHolder[]>> {
+async function scanNamespaces(): Promise<Scan> {
     const byBridge = new Map<string, AddressHolder[]>();
+    const byParent = new Map<string, Sublink[]>();
     const hostLinks = await ip.listLinksWithAddresses();
     const ports = new Map(hostLinks.filter((l) => l.master).map((l) => [l.ifindex, l]));
+    const byIndex = new Map(hostLinks.map((l) => [l.ifindex, l]));
     const running = (await docker.listContainers()).filter((c) => c.HostConfig.NetworkMode !== "host");
     const seenPids = new Set<number>();
     for (const c of running) {
@@ -99,20 +185,28 @@ async function namespaceHolders(): Promise<Map<string, AddressHolder[]>> {
         } catch {
             continue; // gone meanwhile
         }
+        const name = inspect!.Name.replace(/^\//, "");
         for (const l of links) {
+            // A macvlan or ipvlan whose parent is in another namespace (the host's, as the library makes them).
+            if (isSublink(l) && l.link_index !== undefined && l.link_netnsid !== undefined) {
+                const parent = byIndex.get(l.link_index);
+                if (parent)
+                    byParent.set(parent.ifname, [...(byParent.get(parent.ifname) ?? []), sublink(l, `${l.ifname} of container "${name}"`)]);
+                continue;
+            }
             const port = l.link_index === undefined ? undefined : ports.get(l.link_index);
             if (!port || port.link_index !== l.ifindex || !port.master) continue;
             for (const cidr of ip.ipv4Cidrs(l.addr_info)) {
                 const holder: AddressHolder = {
                     address: cidr.split("/")[0],
-                    holder: `${l.ifname} of container "${inspect!.Name.replace(/^\//, "")}" (host end "${port.ifname}")`,
+                    holder: `${l.ifname} of container "${name}" (host end "${port.ifname}")`,
                     owner: port.ifalias,
                 };
                 byBridge.set(port.master, [...(byBridge.get(port.master) ?? []), holder]);
             }
         }
     }
-    return byBridge;
+    return { byBridge, byParent };
 }
 
 /** Every IPv4 address on the host's own interfaces, by interface, as CIDRs. */
@@ -152,6 +246,22 @@ export async function foreignHolder(
 }
 
 /**
+ * Why a container cannot have `address` on `n` for a reason of the wire
+ * itself: on a macvlan or ipvlan network, the address is the parent's own
+ * (the host's on that LAN, which Docker's IPAM knows nothing of). Undefined
+ * for any other network, or a free address.
+ */
+export async function parentAddressClash(n: networks.NetworkInspect, address: string): Promise<string | undefined> {
+    const parent = n.Options?.parent;
+    if ((n.Driver !== "macvlan" && n.Driver !== "ipvlan") || !parent) return undefined;
+    const link = await ip.getLinkWithAddresses(parent);
+    const own = ip.ipv4Cidrs(link?.addr_info).map((c) => c.split("/")[0]);
+    return own.includes(address)
+        ? `address ${address} on network ${n.Name} is the address of its parent "${parent}" itself (this host on that wire); choose another address`
+        : undefined;
+}
+
+/**
  * The range Docker hands addresses out of on a bridge it manages (docker0, a
  * network's bridge): the network's IP range, or else its whole subnet.
  * Undefined for a bridge Docker does not manage.
@@ -177,4 +287,31 @@ export function warn(message: string): void {
 /** Forgets the namespace scan (tests: a new deployment). */
 export function forgetScan(): void {
     scans.clear();
+}
+
+/** A network as the current host knows it; see `networkOnHost`. */
+export interface NetworkOnHost {
+    /** Its inspect, when the host's engine knows it. */
+    inspect?: networks.NetworkInspect;
+    /** Its id (or the name given, when only the managers know it). */
+    id: string;
+    /** Scope swarm: the same network on every node of a swarm. */
+    swarm: boolean;
+}
+
+/**
+ * The network `nameOrId` as the current host sees it. A swarm worker knows an
+ * overlay only once one of its containers is on it: until then, an overlay
+ * of this deployment (the registry's) or, on a worker, any network the
+ * managers may know, is taken as it is given; Docker says at create whether
+ * the managers know it. Undefined: no such network.
+ */
+export async function networkOnHost(nameOrId: string): Promise<NetworkOnHost | undefined> {
+    const inspect = await networks.inspectNetwork(nameOrId);
+    if (inspect) return { inspect, id: inspect.Id, swarm: inspect.Scope === "swarm" };
+    const declared = swarmNetwork(nameOrId);
+    if (declared) return { id: declared.id ?? nameOrId, swarm: true };
+    const info = await swarmInfo();
+    if (inSwarm(info) && !info.ControlAvailable) return { id: nameOrId, swarm: true };
+    return undefined;
 }

@@ -29,6 +29,8 @@ export interface IpStep {
     commands: IpCommand[];
     /** The step makes the plan's object (its first command does): see Plan.undo. */
     makes?: boolean;
+    /** Takes back what this step made: see Step.undo. */
+    undo?: Step[];
 }
 
 /** A call of the Docker Engine API (or any step that is not an `ip` command). */
@@ -38,8 +40,18 @@ export interface CallStep {
     run: () => Promise<void>;
     /** The step makes the plan's object: see Plan.undo. */
     makes?: boolean;
+    /** Takes back what this step made: see Step.undo. */
+    undo?: Step[];
 }
 
+/**
+ * One host operation. A step's own `undo` takes back what that step made
+ * (an address it added, a record it wrote): when a later step fails, the
+ * undo of every step that finished runs, newest first, and a step that
+ * failed (an address someone else added meanwhile) is never undone. A step
+ * with an undo runs on its own, never batched with others, so that whether
+ * it finished is known exactly.
+ */
 export type Step = IpStep | CallStep;
 
 export interface Plan {
@@ -65,6 +77,11 @@ export function callStep(text: string, run: () => Promise<void>): CallStep {
 /** The step, as the one that makes the plan's object (see Plan.undo). */
 export function making<S extends Step>(step: S): S {
     return { ...step, makes: true };
+}
+
+/** The step, with what takes back what it made when a later step fails (see Step). */
+export function undoneBy<S extends Step>(step: S, ...undo: Step[]): S {
+    return { ...step, undo };
 }
 
 /** The plan's steps, for people, one line each, with where they run. */
@@ -107,17 +124,17 @@ async function runStep(step: Step): Promise<void> {
 
 /**
  * Runs the steps in order. Consecutive `ip` steps in the same namespace run
- * as one `ip -batch` (one process). When a step fails, the undo steps run
- * (their own failures are ignored) and the step's error is thrown; its
- * message names the step, and its cause (or itself) is the host layer's typed
- * error.
+ * as one `ip -batch` (one process). When a step fails, the undo of the steps
+ * that finished runs (see Step), then the plan's undo steps (their own
+ * failures are ignored), and the step's error is thrown; its message names
+ * the step, and its cause (or itself) is the host layer's typed error.
  */
 export async function execute(plan: Plan): Promise<void> {
     // Steps run in groups; `making` is the index, in its group's commands, of the command that makes the object.
     const groups: { step: Step; making?: number }[] = [];
     for (const step of plan.steps) {
         const last = groups[groups.length - 1];
-        if (step.kind === "ip" && last?.step.kind === "ip" && last.step.netns === step.netns) {
+        if (step.kind === "ip" && !step.undo && last?.step.kind === "ip" && !last.step.undo && last.step.netns === step.netns) {
             // Merged for speed; a failure still names the command that failed.
             const merged = last.step;
             groups[groups.length - 1] = {
@@ -130,11 +147,14 @@ export async function execute(plan: Plan): Promise<void> {
     }
     // Without a making step, anything may have been made: undo applies from the start.
     let made = !plan.steps.some((s) => s.makes);
+    const finished: Step[] = [];
     for (const { step, making } of groups) {
         try {
             await runStep(step);
             if (making !== undefined) made = true;
+            finished.push(step);
         } catch (err) {
+            for (const done of finished.reverse()) for (const u of done.undo ?? []) await runStep(u).catch(() => undefined);
             if (made || (making !== undefined && failedAfter(step, making, err))) {
                 for (const u of plan.undo ?? []) await runStep(u).catch(() => undefined);
             }

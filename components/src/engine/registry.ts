@@ -96,4 +96,40 @@ export function resetClaims(): void {
     claims.clear();
     byOwner.clear();
     declarations.clear();
+    swarmNetworks.clear();
+    swarmClaims.clear();
+}
+
+// Swarm-scoped networks are one object across hosts: known by id and name to
+// every host's checks, not per host. `networks` holds what this deployment's
+// overlay Networks declared (their cluster and subnet).
+const swarmNetworks = new Map<string, { clusterId: string; name: string; id?: string }>();
+
+/** Records an overlay network of this deployment, by its name and (once known) its id. */
+export function declareSwarmNetwork(n: { clusterId: string; name: string; id?: string }): void {
+    swarmNetworks.set(n.name, n);
+    if (n.id) swarmNetworks.set(n.id, n);
+}
+
+/** The overlay network of this deployment that `nameOrId` names, if any. */
+export function swarmNetwork(nameOrId: string): { clusterId: string; name: string; id?: string } | undefined {
+    return swarmNetworks.get(nameOrId);
+}
+
+const swarmClaims = new Map<string, string>(); // `${space}|${key}` -> owner, the same on every host
+
+/**
+ * `claim` in a space shared by every host (an address on a swarm network is
+ * one address whichever node the container is on). Returns the other owner
+ * that claimed it first, if any.
+ */
+export function claimAcrossHosts(space: string, keys: readonly string[], owner: string): string | undefined {
+    for (const [k, o] of [...swarmClaims]) if (o === owner && k.startsWith(`${space}|`)) swarmClaims.delete(k);
+    let conflict: string | undefined;
+    for (const key of keys) {
+        const other = swarmClaims.get(`${space}|${key}`);
+        if (other !== undefined && other !== owner) conflict ??= other;
+        else swarmClaims.set(`${space}|${key}`, owner);
+    }
+    return conflict;
 }

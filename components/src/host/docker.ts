@@ -36,12 +36,16 @@ export interface EndpointInspect {
     IPPrefixLen: number;
     Aliases: string[] | null;
     IPAMConfig: { IPv4Address?: string } | null;
+    /** Options given at connect; the library's own carries its owner mark (OWNER_LABEL). */
+    DriverOpts?: Record<string, string> | null;
 }
 
 /** An endpoint as `docker run --network NAME --ip IP --network-alias A` sets it. */
 export interface EndpointSpec {
     ipv4Address?: string;
     aliases?: string[];
+    /** Kept with the connection (and shown by `docker inspect`) across restarts: where a connection's owner mark goes. */
+    driverOpts?: Record<string, string>;
 }
 
 export interface PortBinding {
@@ -60,6 +64,7 @@ function endpointConfig(spec: EndpointSpec): Record<string, unknown> {
     return {
         IPAMConfig: spec.ipv4Address ? { IPv4Address: spec.ipv4Address } : undefined,
         Aliases: spec.aliases,
+        DriverOpts: spec.driverOpts,
     };
 }
 
@@ -114,9 +119,10 @@ export async function request(method: string, path: string, body?: unknown): Pro
         req.on("error", (err: NodeJS.ErrnoException) => {
             if (host) {
                 reject(
-                    new DockerUnreachableError(`failed to reach the Docker engine of host ${host.name}: ${err.message}`, {
-                        cause: err,
-                    }),
+                    new DockerUnreachableError(
+                        `failed to reach the Docker engine of host ${host.name}: ${err.message}; check that its dockerd runs (\`docker info\` there)`,
+                        { cause: err },
+                    ),
                 );
                 return;
             }
@@ -145,6 +151,15 @@ export function apiError(what: string, res: ApiResponse): DockerApiError {
     const message = `failed to ${what}: Docker engine answered ${res.statusCode}: ${apiMessage(res)}`;
     const Class = res.statusCode === 404 ? DockerNotFoundError : res.statusCode === 409 ? DockerConflictError : DockerApiError;
     return new Class(message, res.statusCode, res.body);
+}
+
+/** The Docker engine's version (`GET /version`), e.g. `20.10.24+dfsg1`, as major and minor numbers with the text. */
+export async function engineVersion(): Promise<{ text: string; major: number; minor: number }> {
+    const res = await request("GET", "/version");
+    if (res.statusCode !== 200) throw apiError("read the Docker engine's version", res);
+    const text = String((res.body as { Version?: unknown }).Version ?? "");
+    const m = /^(\d+)\.(\d+)/.exec(text);
+    return { text, major: m ? Number(m[1]) : 0, minor: m ? Number(m[2]) : 0 };
 }
 
 /** The container's state, or undefined when no container has this name or id. */
@@ -222,8 +237,18 @@ export async function disconnectNetwork(network: string, container: string): Pro
     throw apiError(`disconnect container "${container}" from network "${network}"`, res);
 }
 
+/**
+ * A swarm manager that did not hand out a container's attachment to an
+ * overlay within its 20 s (a busy manager, a node joining meanwhile): the
+ * start may be tried again, and usually succeeds.
+ */
+const ATTACH_TIMEOUT = /attaching to network failed.*context deadline exceeded|could not attach to network .*context deadline exceeded/i;
+
 export async function startContainer(id: string): Promise<void> {
-    const res = await request("POST", `/containers/${encodeURIComponent(id)}/start`);
+    let res = await request("POST", `/containers/${encodeURIComponent(id)}/start`);
+    for (let attempt = 1; attempt < 3 && res.statusCode === 500 && ATTACH_TIMEOUT.test(apiMessage(res)); attempt++) {
+        res = await request("POST", `/containers/${encodeURIComponent(id)}/start`);
+    }
     // 304: already running.
     if (res.statusCode !== 204 && res.statusCode !== 304) throw apiError(`start container "${id}"`, res);
 }

@@ -1,11 +1,13 @@
 // Docker's event stream (`GET /events`, what `docker events` prints) and the
-// container listing, over the Engine API socket (see docker.ts).
+// container listing, over the Engine API socket (see docker.ts); inside a
+// host's scope (hostScope.ts), that host's engine over SSH.
 //
 // Host layer: no Pulumi imports. Used by the `hostnet watch` command.
 
 import * as http from "node:http";
 import { apiError, request, socketPath } from "./docker";
 import { DockerUnreachableError } from "./errors";
+import { currentHost } from "./hostScope";
 
 /** The fields of a container event this library reads (API 1.41, Docker 20.10). */
 export interface ContainerEvent {
@@ -34,8 +36,10 @@ export interface FollowOptions {
     onEnd: (err?: Error) => void;
 }
 
-/** Follows container events, as `docker events --filter type=container --filter event=...`. */
+/** Follows container events, as `docker events --filter type=container --filter event=...`, of the current host's engine. */
 export function followContainerEvents(opts: FollowOptions): EventStream {
+    const host = currentHost();
+    const where = host ? `the Docker engine of host ${host.name}` : socketPath();
     const filters: Record<string, string[]> = { type: ["container"], event: opts.actions };
     if (opts.label) filters.label = [opts.label];
     const query = new URLSearchParams({ filters: JSON.stringify(filters) });
@@ -47,7 +51,27 @@ export function followContainerEvents(opts: FollowOptions): EventStream {
         ended = true;
         opts.onEnd(err);
     };
-    const req = http.request({ socketPath: socketPath(), method: "GET", path: `/events?${query}` }, (res) => {
+    let req: http.ClientRequest | undefined;
+    const open = () => {
+        req = http.request(
+            {
+                ...(host ? { agent: host.dockerAgent, host: "docker" } : { socketPath: socketPath() }),
+                method: "GET",
+                path: `/events?${query}`,
+            },
+            onResponse,
+        );
+        req.on("error", (err) =>
+            end(
+                new DockerUnreachableError(
+                    `failed to follow Docker events at ${where}: ${err.message}; ${host ? "check that its dockerd runs" : "start dockerd, or set DOCKER_HOST=unix://<socket>"}`,
+                    { cause: err },
+                ),
+            ),
+        );
+        req.end();
+    };
+    const onResponse = (res: http.IncomingMessage) => {
         if (res.statusCode !== 200) {
             end(new Error(`failed to follow Docker events: the Docker engine answered ${res.statusCode}`));
             res.resume();
@@ -67,20 +91,18 @@ export function followContainerEvents(opts: FollowOptions): EventStream {
         });
         res.on("end", () => end());
         res.on("error", (err) => end(err));
-    });
-    req.on("error", (err) =>
-        end(
-            new DockerUnreachableError(
-                `failed to follow Docker events at ${socketPath()}: ${err.message}; start dockerd, or set DOCKER_HOST=unix://<socket>`,
-                { cause: err },
-            ),
-        ),
-    );
-    req.end();
+    };
+    // Another host: its SSH connection first (a host that cannot be reached ends the stream with its reason).
+    if (host)
+        host.ensure().then(
+            () => !closed && open(),
+            (err: Error) => end(err),
+        );
+    else open();
     return {
         close() {
             closed = true;
-            req.destroy();
+            req?.destroy();
         },
     };
 }

@@ -2,13 +2,16 @@
 //
 // Engine side: loaded by the dynamic-provider process. No Pulumi imports.
 
-import { apiError, request } from "./docker";
+import { apiError, apiMessage, request } from "./docker";
 
 export interface NetworkInspect {
     Id: string;
     Name: string;
     Driver: string;
+    /** `local`, or `swarm` for a network of a swarm (an overlay). */
+    Scope?: string;
     Internal: boolean;
+    Attachable?: boolean;
     IPAM: { Config: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null };
     Options: Record<string, string> | null;
     Labels: Record<string, string> | null;
@@ -17,6 +20,10 @@ export interface NetworkInspect {
 
 export interface NetworkCreateSpec {
     name: string;
+    /** Default bridge. */
+    driver?: "bridge" | "macvlan" | "ipvlan" | "overlay";
+    /** Overlay: plain containers may join. */
+    attachable?: boolean;
     subnet?: string;
     gateway?: string;
     ipRange?: string;
@@ -32,12 +39,13 @@ export async function inspectNetwork(nameOrId: string): Promise<NetworkInspect |
     return res.body as NetworkInspect;
 }
 
-/** Creates a bridge-driver network and returns its id. */
+/** Creates a network (driver bridge, macvlan or ipvlan, or overlay on a swarm manager) and returns its id. */
 export async function createNetwork(spec: NetworkCreateSpec): Promise<string> {
     const ipam = spec.subnet ? [{ Subnet: spec.subnet, Gateway: spec.gateway, IPRange: spec.ipRange }] : [];
     const res = await request("POST", "/networks/create", {
         Name: spec.name,
-        Driver: "bridge",
+        Driver: spec.driver ?? "bridge",
+        ...(spec.attachable === undefined ? {} : { Attachable: spec.attachable }),
         CheckDuplicate: true,
         Internal: spec.internal,
         IPAM: { Driver: "default", Config: ipam },
@@ -48,9 +56,18 @@ export async function createNetwork(spec: NetworkCreateSpec): Promise<string> {
     return (res.body as { Id: string }).Id;
 }
 
-/** Removes a network. Already gone is success; one still in use is an error saying by whom. */
+/**
+ * Removes a network. Already gone is success; one still in use is an error
+ * saying by whom. A swarm network is held a few seconds after its last
+ * container went, until the managers drop that node's attachment ("in use by
+ * task"): that wait is made here.
+ */
 export async function removeNetwork(id: string): Promise<void> {
-    const res = await request("DELETE", `/networks/${encodeURIComponent(id)}`);
+    let res = await request("DELETE", `/networks/${encodeURIComponent(id)}`);
+    for (let waited = 0; /in use by task/.test(apiMessage(res)) && waited < 30000; waited += 500) {
+        await new Promise((r) => setTimeout(r, 500));
+        res = await request("DELETE", `/networks/${encodeURIComponent(id)}`);
+    }
     if (res.statusCode === 204 || res.statusCode === 404) return;
     const users = Object.values((await inspectNetwork(id))?.Containers ?? {})
         .map((c) => c.Name)

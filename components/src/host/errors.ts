@@ -25,7 +25,7 @@ export class HostCommandError extends Error {
 export class NotFoundError extends HostCommandError {}
 /** The object to create exists already (a link name, an address, a route). */
 export class ExistsError extends HostCommandError {}
-/** The kernel lacks the feature (e.g. bridge VLAN filtering). */
+/** The kernel lacks the feature (e.g. bridge VLAN filtering, or a kind of link: "Unknown device type"). */
 export class NotSupportedError extends HostCommandError {}
 /** The target process is gone: its network namespace cannot be entered. */
 export class NamespaceGoneError extends HostCommandError {}
@@ -40,7 +40,7 @@ type HostErrorClass = new (
     options?: { cause?: unknown; errno?: string },
 ) => HostCommandError;
 
-// What iproute2, nsenter, iptables, nft and tc print, mapped to a class. Order matters: the first match wins.
+// What iproute2, nsenter, iptables, nft, tc and the file tools (records.ts) print, mapped to a class. Order matters: the first match wins.
 // Kernels with extended acks word address errors themselves: "Error: ipv4: Address not
 // found." (EADDRNOTAVAIL) and "Error: ipv4: Address already assigned." (EEXIST).
 const CLASSIFIERS: readonly [RegExp, HostErrorClass][] = [
@@ -51,11 +51,11 @@ const CLASSIFIERS: readonly [RegExp, HostErrorClass][] = [
         ToolMissingError,
     ],
     [
-        /does not exist|Cannot find device|No such device|Cannot assign requested address|Address not found|No such process|Bad rule \(does a matching rule exist|No chain\/target\/match by that name|Error: (?:Could not process rule: )?No such file or directory|Cannot find specified qdisc|Cannot delete qdisc with handle of zero|^Error: Invalid handle\.$/,
+        /does not exist|Cannot find device|No such device|Cannot assign requested address|Address not found|No such process|Bad rule \(does a matching rule exist|No chain\/target\/match by that name|No such file or directory|Cannot find specified qdisc|Cannot delete qdisc with handle of zero|^Error: Invalid handle\.$/,
         NotFoundError,
     ],
     [/File exists|already exists|Address already assigned/, ExistsError],
-    [/Operation not supported|not supported|Specified qdisc kind is unknown/, NotSupportedError],
+    [/Operation not supported|not supported|Unknown device type|Specified qdisc kind is unknown/, NotSupportedError],
 ];
 
 /** The typed error for a command that failed with `stderr`. */

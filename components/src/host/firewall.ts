@@ -38,6 +38,23 @@ export async function forwardChain(): Promise<string> {
     return rules.split("\n").includes(`-N ${DOCKER_USER}`) ? DOCKER_USER : FORWARD;
 }
 
+/** A forwarding rule of the library's, as `iptables -S` lists it: its chain, bridge and mark. */
+export interface MarkedRule {
+    chain: string;
+    bridge: string;
+    mark: string;
+}
+
+/** Every rule of the filter table with the library's shape (forwarding accepted on one bridge, commented with a mark). */
+export async function markedRules(): Promise<MarkedRule[]> {
+    const rules: MarkedRule[] = [];
+    for (const line of (await runHost("list the firewall's rules", iptables("-S"))).split("\n")) {
+        const m = /^-A (\S+) -i (\S+) -o (\S+) -m comment --comment "([^"]*)" -j ACCEPT$/.exec(line);
+        if (m && m[2] === m[3]) rules.push({ chain: m[1], bridge: m[2], mark: m[4] });
+    }
+    return rules;
+}
+
 /** True when the rule of `owner` for `bridge` is in `chain`. */
 export async function hasForwardRule(chain: string, bridge: string, owner: string): Promise<boolean> {
     try {

@@ -28,9 +28,16 @@ export interface LinkInfo {
     master?: string;
     /** Interface alias: the ownership mark of links this library made. */
     ifalias?: string;
-    /** For a veth: ifindex of the peer, in the namespace given by link_netnsid. */
+    /**
+     * For a veth: ifindex of the peer; for a macvlan or ipvlan: of its parent
+     * (lower) device; in the namespace given by link_netnsid.
+     */
     link_index?: number;
     link_netnsid?: number;
+    /** The peer or parent by name, when it is in the same namespace (then there is no link_index). */
+    link?: string;
+    /** `ether` for Ethernet-like devices, `loopback`, `none` (a tunnel without L2)... */
+    link_type?: string;
     linkinfo?: {
         info_kind?: string;
         info_data?: {
@@ -42,6 +49,8 @@ export interface LinkInfo {
             local?: string;
             port?: number;
             link?: string;
+            /** macvlan: bridge, private, vepa, passthru, source; ipvlan: l2, l3, l3s. */
+            mode?: string;
         };
     };
 }
@@ -265,6 +274,8 @@ export function addVeth(spec: VethSpec): IpCommand {
 }
 
 export interface LinkSettings {
+    /** A new name (the link must be down). */
+    name?: string;
     master?: string;
     alias?: string;
     mtu?: number;
@@ -274,12 +285,14 @@ export interface LinkSettings {
 
 export function setLink(name: string, settings: LinkSettings): IpCommand {
     const args = ["link", "set", "dev", name];
+    if (settings.name !== undefined) args.push("name", settings.name);
     if (settings.master !== undefined) args.push("master", settings.master);
     if (settings.alias !== undefined) args.push("alias", settings.alias);
     if (settings.mtu !== undefined) args.push("mtu", String(settings.mtu));
     if (settings.mac !== undefined) args.push("address", settings.mac);
     if (settings.up !== undefined) args.push(settings.up ? "up" : "down");
-    return { args, op: { op: "linkSet", name, ...settings } };
+    const { name: newName, ...rest } = settings;
+    return { args, op: { op: "linkSet", name, newName, ...rest } };
 }
 
 /** Deletes a link (for a veth: both ends). Already gone is success. */
@@ -310,6 +323,61 @@ export function deleteDefaultRoute(dev: string, family: 4 | 6 = 4): IpCommand {
         args: ["route", "del", family === 6 ? "::/0" : "default", "dev", dev],
         op: { op: "routeDelDefault", name: dev, family },
         absentOk: true,
+    };
+}
+
+/** The kinds of link that sit on a parent interface, sharing its wire: what MacvlanAttachment and Docker's macvlan and ipvlan drivers make. */
+export type SublinkKind = "macvlan" | "ipvlan";
+
+/** A macvlan or ipvlan on a host interface, made in a namespace of its own. */
+export interface SublinkSpec {
+    kind: SublinkKind;
+    /** The parent (lower) device, in the namespace the command runs in. */
+    parent: string;
+    /** The new link's name, in the namespace it is made in. */
+    name: string;
+    /** macvlan: bridge, private, vepa, passthru; ipvlan: l2, l3, l3s. */
+    mode: string;
+    /** The namespace (a process's) the link is made in, under its final name; default: where the command runs. */
+    pid?: number;
+    mtu?: number;
+    /** macvlan only (an ipvlan has its parent's MAC). */
+    mac?: string;
+}
+
+/**
+ * The command that makes a macvlan or ipvlan on `parent` straight in the
+ * namespace of `pid`, under its final name, in one kernel operation (the
+ * parent is found in the namespace the command runs in). The one place the
+ * library spells them.
+ */
+export function addSublink(spec: SublinkSpec): IpCommand {
+    return {
+        op: {
+            op: "sublinkAdd",
+            kind: spec.kind,
+            parent: spec.parent,
+            name: spec.name,
+            mode: spec.mode,
+            mtu: spec.mtu,
+            mac: spec.mac,
+            pid: spec.pid,
+        },
+        args: [
+            "link",
+            "add",
+            "link",
+            spec.parent,
+            "name",
+            spec.name,
+            ...(spec.mtu === undefined ? [] : ["mtu", String(spec.mtu)]),
+            ...(spec.mac === undefined ? [] : ["address", spec.mac]),
+            ...(spec.pid === undefined ? [] : ["netns", String(spec.pid)]),
+            "type",
+            spec.kind,
+            "mode",
+            spec.mode,
+        ],
     };
 }
 

@@ -7,7 +7,7 @@
 //
 // Engine side: loaded by the dynamic-provider process. No Pulumi imports.
 
-import { NotFoundError } from "./errors";
+import { NotFoundError, ToolMissingError } from "./errors";
 import { runHost } from "./run";
 
 /** A set of the table, as nft lists it. */
@@ -38,6 +38,9 @@ export interface NftTable {
 export function listTableArgv(table: string): string[] {
     return ["nft", "list", "table", "inet", table];
 }
+
+/** `nft list tables inet`: the argv, for the fake kernel and tests. */
+export const LIST_TABLES_ARGV: readonly string[] = ["nft", "list", "tables", "inet"];
 
 /** `nft -f -`: reads a script on standard input and applies it as one transaction. */
 export const APPLY_ARGV: readonly string[] = ["nft", "-f", "-"];
@@ -126,6 +129,20 @@ export async function readTable(table: string): Promise<NftTable | undefined> {
         return parseTable(await runHost(`read nftables table inet ${table}`, listTableArgv(table)));
     } catch (err) {
         if (err instanceof NotFoundError) return undefined;
+        throw err;
+    }
+}
+
+/** The names of the host's inet tables (none when nft is not installed: nobody can have made one through it). */
+export async function listTables(): Promise<string[]> {
+    try {
+        const text = await runHost("list nftables tables (inet)", LIST_TABLES_ARGV);
+        return text
+            .split("\n")
+            .map((l) => /^table inet (\S+)$/.exec(l.trim())?.[1])
+            .filter((n): n is string => n !== undefined);
+    } catch (err) {
+        if (err instanceof ToolMissingError) return [];
         throw err;
     }
 }

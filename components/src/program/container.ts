@@ -8,7 +8,7 @@ import { NetMode, portsRefusal } from "../common/modes";
 import { checkDockerContainerInputs } from "../common/specs/dockerContainer";
 import { staticAddressFailure } from "../common/validation";
 import { DockerContainer, DockerContainerArgs, dockerContainerInputs } from "./dockerContainer";
-import { HostRef, rememberHost, resolveHost } from "./host";
+import { HostRef, hostSetMembers, rememberHost, resolveHost } from "./host";
 import { declaredSubnetOf } from "./network";
 import { checkPromptly, refuse } from "./promptCheck";
 import { containerIdOf, ContainerLike, ContainerRef, networkIdOf, NetworkRef } from "./refs";
@@ -106,6 +106,7 @@ export function resolveNetwork(
                     `Network "${net.name}"`,
                     net.subnet,
                     gateway,
+                    net.driver === "macvlan" || net.driver === "ipvlan" ? "the LAN's router" : undefined,
                 );
                 return reason ? [reason] : [];
             });
@@ -160,7 +161,15 @@ export class Container extends pulumi.ComponentResource implements ContainerLike
         super("hostnet:index:Container", name, {}, opts);
         // Its DockerContainer (a child) lives where it does.
         rememberHost(this, host);
-        const container = new DockerContainer(name, dockerArgs, { parent: this });
+        // On a swarm's overlay: made once its host's engine joined the swarm, removed before it leaves.
+        const members =
+            network.mode === "networks"
+                ? hostSetMembers(
+                      host,
+                      network.networks.map((e) => e.network),
+                  )
+                : [];
+        const container = new DockerContainer(name, dockerArgs, { parent: this, ...(members.length > 0 ? { dependsOn: members } : {}) });
         this.networkMode = network.mode;
         // The resource's id is the Docker id. Unlike the `containerId` output, it stays known in a
         // preview while the container is only updated in place, so what refers to this container

@@ -16,7 +16,18 @@ import { ENGINE_MODULE } from "../common/package";
 
 /** The kinds of dynamic resource this library registers. */
 export type ResourceKind =
-    "Bridge" | "DockerContainer" | "Network" | "NetworkAttachment" | "Policy" | "Probe" | "VethAttachment" | "VethLink" | "VxlanLink";
+    | "Bridge"
+    | "DockerContainer"
+    | "MacvlanAttachment"
+    | "Network"
+    | "NetworkAttachment"
+    | "Policy"
+    | "Probe"
+    | "SwarmCluster"
+    | "SwarmNode"
+    | "VethAttachment"
+    | "VethLink"
+    | "VxlanLink";
 
 // Copied into a local so that the serialized closures capture a string, not the module.
 const engineModule: string = ENGINE_MODULE;

@@ -39,6 +39,40 @@ export interface ResolvedHost {
 // The host of each resource of this library (and of each Host), for children and resources that refer to them.
 const hostsByResource = new WeakMap<pulumi.Resource, ResolvedHost | undefined>();
 
+/**
+ * A resource that is on every host of a set, not on one: a swarm's overlay
+ * network is joined from any of the swarm's nodes. Resources on one of those
+ * hosts may refer to it; `member` gives what they must wait for there (the
+ * host's SwarmNode: its engine joined the swarm).
+ */
+export interface HostSet {
+    /** For messages: `an overlay of Swarm "sw"`. */
+    what: string;
+    /** The hosts' names (undefined: this machine). */
+    hosts: (string | undefined)[];
+    member(host: string | undefined): pulumi.Resource | undefined;
+}
+
+const hostSets = new WeakMap<object, HostSet>();
+
+/** Records that a resource of this library is on every host of `set`. */
+export function rememberHostSet(resource: pulumi.Resource, set: HostSet): void {
+    hostSets.set(resource, set);
+}
+
+/** The host set of a resource (a swarm's overlay network), if it has one. */
+export function hostSetOf(resource: unknown): HostSet | undefined {
+    return typeof resource === "object" && resource !== null ? hostSets.get(resource) : undefined;
+}
+
+/** What resources of `host` that refer to `related` values must wait for on that host (a swarm node's join). */
+export function hostSetMembers(host: ResolvedHost | undefined, related: unknown[]): pulumi.Resource[] {
+    return related.flatMap((r) => {
+        const m = hostSetOf(r)?.member(host?.name);
+        return m ? [m] : [];
+    });
+}
+
 /** Where a resource is: a Host, or `{ name?, ssh }`. Undefined: this machine. */
 export type HostRef = HostArgs | Host;
 
@@ -133,7 +167,10 @@ export function resolveHost(
     opts: { parent?: pulumi.Resource } | undefined,
     related: { field: string; value: unknown }[] = [],
 ): ResolvedHost | undefined {
-    const known = related.filter((r) => typeof r.value === "object" && r.value !== null && hostsByResource.has(r.value as pulumi.Resource));
+    const known = related.filter(
+        (r) => typeof r.value === "object" && r.value !== null && hostsByResource.has(r.value as pulumi.Resource) && !hostSets.has(r.value),
+    );
+    const shared = related.filter((r) => hostSetOf(r.value) !== undefined);
     let resolved: ResolvedHost | undefined;
     if (host !== undefined) {
         resolved = isHost(host) ? host.resolved : hostInput(what, host as HostArgs);
@@ -151,7 +188,31 @@ export function resolveHost(
             refuse(what, [reason]);
         }
     }
+    for (const r of shared) {
+        const set = hostSetOf(r.value)!;
+        if (!set.hosts.includes(resolved?.name)) {
+            const remote = set.hosts.filter((h): h is string => h !== undefined);
+            const hosts = [
+                ...(remote.length > 0 ? [`${remote.length === 1 ? "host" : "hosts"} ${remote.join(", ")}`] : []),
+                ...(set.hosts.includes(undefined) ? ["this machine"] : []),
+            ].join(" and ");
+            refuse(what, [
+                `\`${r.field}\` is ${set.what}, whose nodes are ${hosts}; this resource is on ${where(resolved)}: put it on one of them (its \`host\`, or a parent Host)`,
+            ]);
+        }
+    }
     return resolved;
+}
+
+/** The host's SSH address when it is an IPv4 address (a default for addresses on its underlay), else undefined. */
+export function sshIPv4Of(host: ResolvedHost | undefined): string | undefined {
+    const address = host?.input.ssh.host;
+    return typeof address === "string" && /^\d{1,3}(\.\d{1,3}){3}$/.test(address) ? address : undefined;
+}
+
+/** The resolved host of a HostRef (a Host, or `{ name?, ssh }`), checked now; undefined: this machine. */
+export function hostOfRef(what: string, ref: HostRef | undefined): ResolvedHost | undefined {
+    return ref === undefined ? undefined : isHost(ref) ? ref.resolved : hostInput(what, ref as HostArgs);
 }
 
 /** Records where a resource of this library lives, for its children and for resources that refer to it. */

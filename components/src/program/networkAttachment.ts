@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { checkNetworkAttachmentInputs } from "../common/specs/networkAttachment";
 import { engineProvider } from "./engineProvider";
-import { HostRef, rememberHost, resolveHost } from "./host";
+import { HostRef, hostSetMembers, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
 import { declareForContainer } from "./declared";
 import { containerIdOf, ContainerRef, networkIdOf, NetworkRef } from "./refs";
@@ -49,11 +49,13 @@ export class NetworkAttachment extends pulumi.dynamic.Resource {
             ...(host ? { host: host.input } : {}),
         };
         checkPromptly(what, inputs, checkNetworkAttachmentInputs);
+        // On a swarm's overlay: made once its host's engine joined the swarm, removed before it leaves.
+        const members = hostSetMembers(host, [args.network]);
         super(
             engineProvider("NetworkAttachment"),
             name,
             { containerId: undefined, networkId: undefined, address: undefined, endpointId: undefined, ...inputs },
-            opts,
+            members.length === 0 ? opts : pulumi.mergeOptions(opts, { dependsOn: members }),
             "hostnet",
             "NetworkAttachment",
         );

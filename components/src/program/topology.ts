@@ -1,9 +1,10 @@
 // Topology: a lab described as data, in the spirit of containerlab's topology
 // file: nodes (containers with an image, a command and a `--net` mode),
 // Docker networks, Linux bridges, veth links between nodes, and attachments of
-// nodes to bridges or networks. One component expands it into this library's
-// resources, with names derived from the data alone, so the same data always
-// gives the same URNs.
+// nodes to bridges or networks; on one host or several (`hosts`, and VXLAN
+// links between bridges of two hosts). One component expands it into this
+// library's resources, with names derived from the data alone, so the same
+// data always gives the same URNs.
 //
 // Program side: runs in the user's Pulumi program. The YAML parser is loaded
 // here only; the engine never sees a topology, only the resources it expands to.
@@ -30,12 +31,16 @@ import {
     inSubnet,
     parseCidr,
 } from "../common/validation";
+import { MAX_VNI } from "../common/specs/vxlanLink";
 import { Bridge } from "./bridge";
 import { Container, ContainerNetwork } from "./container";
+import { HostRef, hostOfRef, sshIPv4Of } from "./host";
 import { Network } from "./network";
 import { NetworkAttachment } from "./networkAttachment";
+import { refuse } from "./promptCheck";
 import { VethAttachment } from "./vethAttachment";
 import { VethLink } from "./vethLink";
+import { VxlanLink } from "./vxlanLink";
 
 /** A container of the topology. */
 export interface TopologyNode {
@@ -62,6 +67,8 @@ export interface TopologyNode {
     labels?: Record<string, string>;
     /** Docker container name. Default `hn-<stack>-<topology>-<node>`. */
     name?: string;
+    /** The host it runs on: a key of the Topology's `hosts`. Default: the Topology's `host`. */
+    host?: string;
 }
 
 /** What a node leaves out is taken from here. */
@@ -85,6 +92,8 @@ export interface TopologyNetwork {
     masquerade?: boolean;
     mtu?: number;
     labels?: Record<string, string>;
+    /** The host it is made on: a key of the Topology's `hosts`. Default: the Topology's `host`. */
+    host?: string;
 }
 
 /** A Linux bridge, created or adopted (see `BridgeArgs`). */
@@ -97,6 +106,26 @@ export interface TopologyBridge {
     up?: boolean;
     /** Accept forwarding between its ports in the firewall (default true; see `BridgeArgs.forward`). */
     forward?: boolean;
+    /** The host it is made on: a key of the Topology's `hosts`. Default: the Topology's `host`. */
+    host?: string;
+}
+
+/**
+ * A VXLAN tunnel between two bridges of the topology on two hosts (a
+ * VxlanLink): what is attached to either is on one L2 segment. Attachments
+ * on those bridges get the tunnel's MTU unless they set one.
+ */
+export interface TopologyVxlan {
+    /** The two bridges, by their names in `bridges`, on two hosts. */
+    bridges: [string, string];
+    /** VXLAN network identifier, 1-16777215. */
+    vni: number;
+    /** Each host's underlay address, in the order of `bridges`. Default: each host's SSH address (when it is an IPv4 address). */
+    underlay?: [string, string];
+    /** UDP port. Default 4789. */
+    port?: number;
+    /** MTU of both devices. Default: the underlay's minus 50. */
+    mtu?: number;
 }
 
 /** A veth pair straight between two nodes, as containerlab writes links: `["a:eth1", "b:eth1"]`. */
@@ -138,6 +167,8 @@ export interface TopologySpec {
     bridges?: Record<string, TopologyBridge>;
     links?: TopologyLink[];
     attachments?: TopologyAttachment[];
+    /** VXLAN tunnels between bridges on two hosts. */
+    vxlan?: TopologyVxlan[];
 }
 
 export interface TopologyArgs {
@@ -154,6 +185,18 @@ export interface TopologyArgs {
      * is exactly one `${name}` takes the value with its type (a number stays a number).
      */
     vars?: Record<string, string | number | boolean>;
+    /**
+     * Where everything of the topology lives: a Host, or `{ name?, ssh }`.
+     * Default: the nearest Host among the Topology's parents, else this
+     * machine. With `hosts`, what names no host of its own.
+     */
+    host?: HostRef;
+    /**
+     * Several hosts, by the names the topology's nodes, networks and bridges
+     * give in their `host` field (`nodes: { web: { host: b } }`). Links and
+     * attachments join things of one host; `vxlan` joins bridges of two.
+     */
+    hosts?: Record<string, HostRef>;
 }
 
 /** The resource names a topology expands to, from its data alone. */
@@ -164,6 +207,7 @@ export const topologyNames = {
     link: (prefix: string, a: Endpoint, b: Endpoint) => `${prefix}-${a.node}-${a.ifName}-${b.node}-${b.ifName}`,
     vethAttachment: (prefix: string, node: string, ifName: string) => `${prefix}-${node}-${ifName}`,
     networkAttachment: (prefix: string, node: string, network: string) => `${prefix}-${node}-${network}`,
+    vxlan: (prefix: string, a: string, b: string) => `${prefix}-vxlan-${a}-${b}`,
 };
 
 /**
@@ -188,25 +232,70 @@ export class Topology extends pulumi.ComponentResource {
     public readonly links: Record<string, VethLink> = {};
     /** The VethAttachments and NetworkAttachments, by resource name. */
     public readonly attachments: Record<string, VethAttachment | NetworkAttachment> = {};
+    /** The VxlanLinks between hosts, by resource name. */
+    public readonly vxlanLinks: Record<string, VxlanLink> = {};
+    private readonly hostRefs: Record<string, HostRef>;
+    private readonly defaultHost?: HostRef;
 
     constructor(name: string, args: TopologyArgs, opts?: pulumi.ComponentResourceOptions) {
         const what = args.file === undefined ? `Topology "${name}"` : `Topology "${name}" (${args.file})`;
         const spec = loadTopology(what, args);
+        // Each host checked now, so that a bad one names the topology.
+        for (const [key, ref] of Object.entries(args.hosts ?? {})) hostOfRef(`${what} (hosts.${key})`, ref);
+        hostOfRef(`${what} (host)`, args.host);
         super("hostnet:index:Topology", name, {}, opts);
         this.prefix = spec.name ?? name;
-        this.expand(spec, { parent: this });
+        this.hostRefs = args.hosts ?? {};
+        this.defaultHost = args.host;
+        this.expand(spec, { parent: this }, what);
         this.registerOutputs({
             containers: Object.fromEntries(Object.entries(this.nodes).map(([k, c]) => [k, c.containerName])),
         });
     }
 
-    private expand(spec: TopologySpec, opts: pulumi.CustomResourceOptions): void {
+    /** The host of an item that names `key` (undefined: the topology's own host). */
+    private hostOf(key: string | undefined): HostRef | undefined {
+        return key === undefined ? this.defaultHost : this.hostRefs[key];
+    }
+
+    private expand(spec: TopologySpec, opts: pulumi.CustomResourceOptions, what: string): void {
         const p = this.prefix;
         for (const [key, n] of Object.entries(spec.networks ?? {})) {
-            this.networks[key] = new Network(topologyNames.network(p, key), n ?? {}, opts);
+            const { host, ...args } = n ?? {};
+            this.networks[key] = new Network(topologyNames.network(p, key), { ...args, host: this.hostOf(host) }, opts);
         }
         for (const [key, b] of Object.entries(spec.bridges ?? {})) {
-            this.bridges[key] = new Bridge(topologyNames.bridge(p, key), b ?? {}, opts);
+            const { host, ...args } = b ?? {};
+            this.bridges[key] = new Bridge(topologyNames.bridge(p, key), { ...args, host: this.hostOf(host) }, opts);
+        }
+        // Tunnels first: attachments on their bridges take their MTU.
+        const tunnelMtu = new Map<string, pulumi.Output<number>>();
+        for (const v of spec.vxlan ?? []) {
+            const [a, b] = v.bridges;
+            const underlay = (i: 0 | 1) => {
+                const key = (spec.bridges?.[v.bridges[i]] ?? {}).host;
+                const address = v.underlay?.[i] ?? sshIPv4Of(hostOfRef(what, this.hostOf(key)));
+                if (address === undefined) {
+                    refuse(what, [
+                        `\`vxlan\` ${a} - ${b}: \`underlay[${i}]\` is required: ${key === undefined ? "this machine" : `host ${key}`} has no IPv4 SSH address to take it from`,
+                    ]);
+                }
+                return address;
+            };
+            const name = topologyNames.vxlan(p, a, b);
+            const link = new VxlanLink(
+                name,
+                {
+                    vni: v.vni,
+                    port: v.port,
+                    mtu: v.mtu,
+                    a: { bridge: this.bridges[a], underlay: underlay(0) },
+                    b: { bridge: this.bridges[b], underlay: underlay(1) },
+                },
+                opts,
+            );
+            this.vxlanLinks[name] = link;
+            for (const br of [a, b]) if (!tunnelMtu.has(br)) tunnelMtu.set(br, link.effectiveMtu);
         }
         const defaults = spec.defaults ?? {};
         const makeNode = (key: string): Container => {
@@ -224,6 +313,7 @@ export class Topology extends pulumi.ComponentResource {
                     ports: n.ports,
                     restartPolicy: n.restartPolicy ?? defaults.restartPolicy,
                     labels: n.labels ?? defaults.labels,
+                    host: this.hostOf(n.host),
                 },
                 opts,
             );
@@ -232,6 +322,8 @@ export class Topology extends pulumi.ComponentResource {
         };
         for (const key of Object.keys(spec.nodes)) makeNode(key);
 
+        // Links and attachments are on their nodes' host.
+        const nodeHost = (key: string) => this.hostOf(spec.nodes[key]?.host);
         for (const link of spec.links ?? []) {
             const [a, b] = link.endpoints.map(parseEndpoint) as [Endpoint, Endpoint];
             const name = topologyNames.link(p, a, b);
@@ -241,6 +333,7 @@ export class Topology extends pulumi.ComponentResource {
                     a: { container: this.nodes[a.node], ifName: a.ifName, address: link.addresses?.[0] },
                     b: { container: this.nodes[b.node], ifName: b.ifName, address: link.addresses?.[1] },
                     mtu: link.mtu,
+                    host: nodeHost(a.node),
                 },
                 opts,
             );
@@ -255,6 +348,7 @@ export class Topology extends pulumi.ComponentResource {
                         network: this.networks[at.network],
                         ipv4Address: at.ipv4Address,
                         aliases: at.aliases,
+                        host: nodeHost(at.node),
                     },
                     opts,
                 );
@@ -271,7 +365,8 @@ export class Topology extends pulumi.ComponentResource {
                         containerIfName: ifName,
                         gateway: at.gateway,
                         defaultRoute: at.defaultRoute,
-                        mtu: at.mtu,
+                        mtu: at.mtu ?? tunnelMtu.get(bridge),
+                        host: nodeHost(at.node),
                     },
                     opts,
                 );
@@ -305,7 +400,7 @@ function loadTopology(what: string, args: TopologyArgs): TopologySpec {
     const raw = args.file !== undefined ? readTopologyFile(args.file) : args.spec;
     const failures: string[] = [];
     const data = substitute(raw, "", args.vars ?? {}, failures);
-    if (failures.length === 0) failures.push(...checkTopology(data));
+    if (failures.length === 0) failures.push(...checkTopology(data, Object.keys(args.hosts ?? {})));
     if (failures.length > 0) throw new Error(`invalid ${what}:\n${failures.map((f) => `  - ${f}`).join("\n")}`);
     return data as TopologySpec;
 }
@@ -387,6 +482,7 @@ const NODE_RULES: Record<string, Rule> = {
     restartPolicy: checkRestartPolicy,
     labels: checkLabels,
     name: checkContainerName,
+    host: checkString,
 };
 const DEFAULTS_RULES: Record<string, Rule> = {
     image: checkImage,
@@ -406,6 +502,7 @@ const NETWORK_RULES: Record<string, Rule> = {
     masquerade: checkBoolean,
     mtu: checkMtu,
     labels: checkLabels,
+    host: checkString,
 };
 const BRIDGE_RULES: Record<string, Rule> = {
     name: checkIfName,
@@ -415,6 +512,7 @@ const BRIDGE_RULES: Record<string, Rule> = {
     vlanFiltering: checkBoolean,
     up: checkBoolean,
     forward: checkBoolean,
+    host: checkString,
 };
 const LINK_RULES: Record<string, Rule> = {
     endpoints: (field, value) =>
@@ -452,6 +550,27 @@ const TOP_RULES: Record<string, Rule> = {
     bridges: () => undefined,
     links: () => undefined,
     attachments: () => undefined,
+    vxlan: () => undefined,
+};
+
+const VXLAN_RULES: Record<string, Rule> = {
+    bridges: (field, value) =>
+        Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === "string")
+            ? undefined
+            : `\`${field}\` must name two bridges of this topology on two hosts, like ["b-br", "c-br"]; got ${show(value)}`,
+    vni: (field, value) =>
+        typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= MAX_VNI
+            ? undefined
+            : `\`${field}\` must be an integer from 1 to ${MAX_VNI}; got ${show(value)}`,
+    underlay: (field, value) =>
+        Array.isArray(value) && value.length === 2
+            ? (checkIPv4(`${field}[0]`, value[0]) ?? checkIPv4(`${field}[1]`, value[1]))
+            : `\`${field}\` must list the two hosts' underlay addresses, like ["10.0.0.2", "10.0.0.3"]; got ${show(value)}`,
+    port: (field, value) =>
+        typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= 65535
+            ? undefined
+            : `\`${field}\` must be a UDP port, 1-65535; got ${show(value)}`,
+    mtu: checkMtu,
 };
 
 /** Checks the fields of one object against `rules`: unknown fields, then each present field. */
@@ -498,8 +617,12 @@ function checkList(path: string, value: unknown, each: (at: string, item: unknow
     value.forEach((item, i) => each(`${path}[${i}]`, item));
 }
 
-/** Every mistake in a topology, each naming its place (`nodes.api.image`) and what is allowed. */
-export function checkTopology(data: unknown): string[] {
+/**
+ * Every mistake in a topology, each naming its place (`nodes.api.image`) and
+ * what is allowed. `hosts`: the names the Topology's `hosts` gives (what the
+ * `host` fields may name).
+ */
+export function checkTopology(data: unknown, hosts: readonly string[] = []): string[] {
     const failures: string[] = [];
     if (!checkObject("", data, TOP_RULES, failures)) return failures;
     const spec = data as Record<string, unknown>;
@@ -688,6 +811,103 @@ export function checkTopology(data: unknown): string[] {
                         );
                     }
                 }
+            }
+        },
+        failures,
+    );
+    failures.push(...checkHostPlacement(spec, hosts));
+    return failures;
+}
+
+/**
+ * Where each thing of a topology lives, and what may join what: every `host`
+ * names one of the Topology's `hosts`; a container shares a namespace, a
+ * network, a veth link or a bridge only with things of its own host; a
+ * `vxlan` link joins bridges of two hosts.
+ */
+function checkHostPlacement(spec: Record<string, unknown>, hosts: readonly string[]): string[] {
+    const failures: string[] = [];
+    const section = (k: string): Record<string, unknown> => (isPlainObject(spec[k]) ? (spec[k] as Record<string, unknown>) : {});
+    const [nodes, networks, bridges] = [section("nodes"), section("networks"), section("bridges")];
+    // Each item's host ("" for the topology's own), for the items that name a good one.
+    const placed = new Map<string, string>();
+    const place = (kind: string, items: Record<string, unknown>) => {
+        for (const [key, item] of Object.entries(items)) {
+            const h = isPlainObject(item) ? item.host : undefined;
+            if (h === undefined || h === null) placed.set(`${kind}:${key}`, "");
+            else if (typeof h === "string" && hosts.includes(h)) placed.set(`${kind}:${key}`, h);
+            else if (typeof h === "string") {
+                failures.push(
+                    hosts.length === 0
+                        ? `\`${kind}.${key}.host\` is ${show(h)}, but the Topology has no \`hosts\`; pass \`hosts: { ${h}: <a Host> }\`, or remove \`host\``
+                        : `\`${kind}.${key}.host\` names no host of the Topology's \`hosts\` (${hosts.join(", ")}); got ${show(h)}`,
+                );
+            }
+        }
+    };
+    place("nodes", nodes);
+    place("networks", networks);
+    place("bridges", bridges);
+    const where = (h: string) => (h === "" ? "the topology's own host" : `host ${h}`);
+    const apart = (a: string, b: string) => placed.has(a) && placed.has(b) && placed.get(a) !== placed.get(b);
+
+    for (const [key, n] of Object.entries(nodes)) {
+        const net = isPlainObject(n) && typeof n.net === "string" ? n.net : undefined;
+        if (net?.startsWith("container:") && apart(`nodes:${key}`, `nodes:${net.slice(10)}`)) {
+            failures.push(
+                `\`nodes.${key}.net\` ${net} is on ${where(placed.get(`nodes:${net.slice(10)}`)!)}, but node ${key} is on ${where(placed.get(`nodes:${key}`)!)}: a shared namespace is on one host`,
+            );
+        } else if (net !== undefined && net in networks && apart(`nodes:${key}`, `networks:${net}`)) {
+            failures.push(
+                `\`nodes.${key}.net\` ${net} is a network of ${where(placed.get(`networks:${net}`)!)}, but node ${key} is on ${where(placed.get(`nodes:${key}`)!)}; put them on one host`,
+            );
+        }
+    }
+    (Array.isArray(spec.links) ? spec.links : []).forEach((l, i) => {
+        const ends =
+            isPlainObject(l) && Array.isArray(l.endpoints) ? l.endpoints.map((e) => (typeof e === "string" ? e.split(":")[0] : "")) : [];
+        if (ends.length === 2 && apart(`nodes:${ends[0]}`, `nodes:${ends[1]}`)) {
+            failures.push(
+                `\`links[${i}]\` joins node ${ends[0]} (${where(placed.get(`nodes:${ends[0]}`)!)}) and node ${ends[1]} (${where(placed.get(`nodes:${ends[1]}`)!)}): a veth pair stays on one host; join their hosts' bridges with \`vxlan\` instead`,
+            );
+        }
+    });
+    (Array.isArray(spec.attachments) ? spec.attachments : []).forEach((a, i) => {
+        if (!isPlainObject(a) || typeof a.node !== "string") return;
+        const target =
+            typeof a.network === "string"
+                ? `networks:${a.network}`
+                : typeof a.bridge === "string"
+                  ? a.bridge in bridges
+                      ? `bridges:${a.bridge}`
+                      : `networks:${a.bridge}`
+                  : "";
+        if (target && apart(`nodes:${a.node}`, target)) {
+            failures.push(
+                `\`attachments[${i}]\` puts node ${a.node} (${where(placed.get(`nodes:${a.node}`)!)}) on ${target.replace(":", " ")} (${where(placed.get(target)!)}); attach a node to what is on its own host`,
+            );
+        }
+    });
+    checkList(
+        "vxlan",
+        spec.vxlan,
+        (at, item) => {
+            if (!checkObject(at, item, VXLAN_RULES, failures)) return;
+            const v = item as Record<string, unknown>;
+            for (const k of ["bridges", "vni"]) if (v[k] === undefined) failures.push(`\`${at}.${k}\` is required`);
+            if (!Array.isArray(v.bridges) || v.bridges.length !== 2) return;
+            const [a, b] = v.bridges as string[];
+            for (const [j, br] of [a, b].entries()) {
+                if (!(br in bridges)) {
+                    failures.push(
+                        `\`${at}.bridges[${j}]\` names no bridge of this topology: ${show(br)}; bridges: ${Object.keys(bridges).join(", ") || "none"}`,
+                    );
+                }
+            }
+            if (placed.has(`bridges:${a}`) && placed.get(`bridges:${a}`) === placed.get(`bridges:${b}`)) {
+                failures.push(
+                    `\`${at}.bridges\` ${a} and ${b} are both on ${where(placed.get(`bridges:${a}`)!)}: a VXLAN link joins bridges of two hosts (give them \`host\`s)`,
+                );
             }
         },
         failures,

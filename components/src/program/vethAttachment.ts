@@ -10,8 +10,9 @@ import { Bandwidth } from "../common/specs/bandwidth";
 import { checkVethAttachmentInputs } from "../common/specs/vethAttachment";
 import { declaredBridgeAddresses } from "./bridge";
 import { engineProvider } from "./engineProvider";
-import { HostRef, rememberHost, resolveHost } from "./host";
-import { checkPromptly, ownerOf } from "./promptCheck";
+import { HostRef, hostSetOf, rememberHost, resolveHost } from "./host";
+import { declaredSubnetOf } from "./network";
+import { checkPromptly, ownerOf, refuse } from "./promptCheck";
 import { declareForContainer } from "./declared";
 import { containerIdOf, ContainerRef, DockerNetworkResource } from "./refs";
 
@@ -95,10 +96,17 @@ export class VethAttachment extends pulumi.dynamic.Resource {
     declare readonly owner: pulumi.Output<string>;
 
     constructor(name: string, args: VethAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
+        refuseOverlayBridge(`VethAttachment "${name}"`, "bridge", args.bridge);
         const host = resolveHost(`VethAttachment "${name}"`, args.host, opts, [
             { field: "container", value: args.container },
             { field: "bridge", value: args.bridge },
         ]);
+        const onNetwork = declaredSubnetOf(args.bridge);
+        if (onNetwork && onNetwork.driver !== "bridge") {
+            refuse(`VethAttachment "${name}"`, [
+                `\`bridge\` is Network "${onNetwork.name}" of driver ${onNetwork.driver}, which has no Linux bridge; give the container a MacvlanAttachment on the same parent, or connect it with a NetworkAttachment`,
+            ]);
+        }
         const owner = ownerOf("VethAttachment", name, host?.name);
         const bridge = bridgeNameOf(args.bridge ?? "docker0");
         const inputs = {
@@ -131,6 +139,16 @@ export class VethAttachment extends pulumi.dynamic.Resource {
 }
 
 const DOCKER_BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
+
+/** Refuses an overlay Network where a bridge is wanted: its bridge is in Docker's own namespace on each node, not the host's. */
+export function refuseOverlayBridge(what: string, field: string, ref: unknown): void {
+    const set = hostSetOf(ref);
+    if (set) {
+        refuse(what, [
+            `\`${field}\` is ${set.what}: an overlay has no bridge on the host (Docker keeps it in a namespace of its own); connect containers to it as a Container's \`networks\` or with a NetworkAttachment`,
+        ]);
+    }
+}
 
 /** The bridge's name; an Output of a resource carries the dependency. */
 export function bridgeNameOf(ref: BridgeRef): pulumi.Input<string> {

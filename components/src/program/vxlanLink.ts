@@ -11,7 +11,7 @@ import { checkVxlanLinkInputs, VXLAN_PORT } from "../common/specs/vxlanLink";
 import { engineProvider } from "./engineProvider";
 import { HostRef, resolveHost } from "./host";
 import { checkPromptly, ownerOf, refuse } from "./promptCheck";
-import { BridgeRef, bridgeNameOf } from "./vethAttachment";
+import { BridgeRef, bridgeNameOf, refuseOverlayBridge } from "./vethAttachment";
 
 export interface VxlanLinkEndArgs {
     /**
@@ -83,6 +83,7 @@ export class VxlanLink extends pulumi.dynamic.Resource {
         const what = `VxlanLink "${name}"`;
         const hosts: (string | undefined)[] = [];
         const end = (side: "a" | "b", e: VxlanLinkEndArgs) => {
+            refuseOverlayBridge(what, `${side}.bridge`, e?.bridge);
             // A side on no Host of its own follows its Bridge (not the link's parent: the link spans two hosts).
             const host = resolveHost(`${what} (side ${side})`, e.host, undefined, [{ field: `${side}.bridge`, value: e.bridge }]);
             hosts.push(host?.name);

@@ -3,7 +3,7 @@
 // Common: pure, used by both the program (prompt checks) and the engine
 // (`check`). No Pulumi, no host access.
 
-import { checkBoolean, checkCidr, checkFields, checkIfName, checkMac, checkMtu, InputFailure } from "../validation";
+import { checkBoolean, checkCidrList, checkFields, checkIfName, checkMac, checkMtu, InputFailure } from "../validation";
 
 export interface BridgeInputs {
     name: string;
@@ -32,19 +32,17 @@ export interface BridgeInputs {
 export interface BridgeOutputs extends BridgeInputs {
     /** True when the bridge existed before this resource (adopted): it will never be deleted by it. */
     adopted: boolean;
-    /** Addresses this resource added to an adopted bridge (taken back on destroy). */
+    /** Addresses this resource added to an adopted bridge (taken back on destroy; each also has a record on the host, see host/records.ts). */
     addedAddresses: string[];
     /** The chain holding the forwarding rule (`DOCKER-USER` or `FORWARD`), while there is one. */
     forwardChain?: string;
-}
-
-function checkAddresses(field: string, value: unknown): string | undefined {
-    if (!Array.isArray(value)) return `\`${field}\` must be a list of addresses like ["10.20.0.1/24"]; got ${JSON.stringify(value)}`;
-    for (const [i, a] of value.entries()) {
-        const reason = checkCidr(`${field}[${i}]`, a);
-        if (reason) return reason;
-    }
-    return undefined;
+    /**
+     * Set by a refresh that found the bridge gone (deleted by hand, or
+     * another's now) but its firewall rule left: the resource stays in the
+     * state, so that `up` makes the bridge again and a delete takes the rule
+     * back. Absent otherwise.
+     */
+    gone?: boolean;
 }
 
 /** iptables keeps at most 255 characters of a rule's comment, where the owner mark goes. */
@@ -53,7 +51,7 @@ const MAX_RULE_COMMENT = 255;
 export function checkBridgeInputs(inputs: Record<string, unknown>): InputFailure[] {
     const failures = checkFields(inputs, {
         name: { check: checkIfName, required: true },
-        addresses: { check: checkAddresses },
+        addresses: { check: checkCidrList },
         mtu: { check: checkMtu },
         adopt: { check: checkBoolean },
         mac: { check: checkMac },

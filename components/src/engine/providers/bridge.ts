@@ -5,19 +5,24 @@
 // interface alias and a fixed MAC; it is deleted on destroy, unless ports of
 // other stacks (or foreign ones) are still on it. An adopted bridge is never
 // deleted: destroy only takes back the addresses this resource added to it.
+// An address carries no mark, so each one added to an adopted bridge is
+// recorded on the host before it is added (host/records.ts): what a killed
+// run added is recognised by its record and taken back, and an address
+// without this resource's record (or its state's word) is never removed.
 // Two stacks sharing a bridge cannot race: one creates it, the others adopt.
 //
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
-import { describeOwner, isOwnedBy, markedByMac, sameStack } from "../../common/naming";
+import { describeOwner, isOwnedBy, markedByMac, parseOwnerMark, sameStack } from "../../common/naming";
 import { BridgeInputs, BridgeOutputs, checkBridgeInputs } from "../../common/specs/bridge";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { ExistsError, NotSupportedError } from "../../host/errors";
 import * as firewall from "../../host/firewall";
 import * as ip from "../../host/ip";
+import * as records from "../../host/records";
 import { hostAddresses } from "../observe";
-import { callStep, describe, execute, HOST, ipStep, making, Plan, Step } from "../plan";
+import { callStep, describe, execute, HOST, ipStep, making, Plan, Step, undoneBy } from "../plan";
 import { claim, declare } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
 
@@ -47,19 +52,92 @@ interface LiveSettings {
 }
 
 /**
- * The steps that bring a bridge's settings to `want`; `managed` are the
- * addresses they may remove. A setting `live` already has is not set again.
+ * What an adopted bridge holds of this resource's, as read before a change:
+ * its ifindex, and the addresses this resource recorded on it (host/
+ * records.ts: it added them, or a killed run was about to).
  */
-function convergeSteps(want: BridgeInputs, liveAddresses: string[], managed: string[], live: LiveSettings = {}): Step[] {
+export interface Adoption {
+    /** Unknown when the plan is only described (a preview report). */
+    ifindex?: number;
+    /** Addresses with a record of this resource's on this bridge. */
+    recorded: string[];
+    /** Addresses with a record of this resource's on an earlier bridge of that name (deleted, made again): taken back. */
+    stale: string[];
+}
+
+/** An adoption with nothing recorded (a bridge this resource has not touched yet, or a described plan). */
+const NOTHING_RECORDED: Adoption = { recorded: [], stale: [] };
+
+/** What the records say about this resource on bridge `name` (whose ifindex is `ifindex`). */
+export function adoptionOf(all: records.AddressRecord[], name: string, ifindex: number, owner: string): Adoption {
+    const mine = all.filter((r) => r.bridge === name && r.owner === owner);
+    return {
+        ifindex,
+        recorded: mine.filter((r) => r.ifindex === ifindex).map((r) => r.cidr),
+        stale: mine.filter((r) => r.ifindex !== ifindex).map((r) => r.cidr),
+    };
+}
+
+function recordStep(name: string, owner: string, a: string, adoption: Adoption): Step {
+    return callStep(`record that ${owner} adds address ${a} to bridge ${name}`, () =>
+        records.writeAddressRecord(`record that ${owner} adds address ${a} to bridge ${name}`, {
+            bridge: name,
+            ifindex: adoption.ifindex!,
+            cidr: a,
+            owner,
+        }),
+    );
+}
+
+function forgetStep(name: string, a: string): Step {
+    const text = `take back the record of address ${a} on bridge ${name}`;
+    return callStep(text, () => records.removeAddressRecord(text, name, a));
+}
+
+/**
+ * The steps that change a bridge's addresses to `want`'s; `managed` are the
+ * addresses they may remove. On an adopted bridge (`adoption`), each address
+ * is recorded before it is added and its record taken back after it is
+ * removed; a step that fails takes back what the steps before it added.
+ */
+function addressSteps(want: BridgeInputs, liveAddresses: string[], managed: string[], adoption?: Adoption): Step[] {
     const name = want.name;
+    const wanted = want.addresses ?? [];
+    const recorded = adoption?.recorded ?? [];
     const steps: Step[] = [];
-    for (const a of managed) {
-        if (!(want.addresses ?? []).includes(a) && liveAddresses.includes(a))
-            steps.push(ipStep(`remove address ${a} from bridge ${name}`, HOST, [ip.deleteAddress(name, a)]));
+    for (const a of adoption?.stale ?? []) steps.push(forgetStep(name, a));
+    for (const a of new Set([...managed, ...recorded])) {
+        if (wanted.includes(a)) continue;
+        if (liveAddresses.includes(a)) steps.push(ipStep(`remove address ${a} from bridge ${name}`, HOST, [ip.deleteAddress(name, a)]));
+        if (recorded.includes(a)) steps.push(forgetStep(name, a));
     }
-    for (const a of want.addresses ?? []) {
-        if (!liveAddresses.includes(a)) steps.push(ipStep(`add address ${a} to bridge ${name}`, HOST, [ip.addAddress(name, a)]));
+    for (const a of wanted) {
+        if (liveAddresses.includes(a)) continue;
+        const add = ipStep(`add address ${a} to bridge ${name}`, HOST, [ip.addAddress(name, a)]);
+        if (!adoption) {
+            steps.push(add);
+            continue;
+        }
+        if (!recorded.includes(a)) steps.push(undoneBy(recordStep(name, want.owner, a, adoption), forgetStep(name, a)));
+        steps.push(undoneBy(add, ipStep(`remove address ${a} from bridge ${name}`, HOST, [ip.deleteAddress(name, a)])));
     }
+    return steps;
+}
+
+/**
+ * The steps that bring a bridge's settings to `want`; `managed` are the
+ * addresses they may remove (`adoption`: see addressSteps). A setting
+ * `live` already has is not set again.
+ */
+function convergeSteps(
+    want: BridgeInputs,
+    liveAddresses: string[],
+    managed: string[],
+    live: LiveSettings = {},
+    adoption?: Adoption,
+): Step[] {
+    const name = want.name;
+    const steps = addressSteps(want, liveAddresses, managed, adoption);
     const differs = <T>(wanted: T | undefined, now: T | undefined): T | undefined =>
         wanted !== undefined && wanted !== now ? wanted : undefined;
     const stp = differs(want.stp, live.stp);
@@ -164,17 +242,30 @@ export function planCreate(inputs: BridgeInputs, leftover?: LinkWithAddresses, c
     };
 }
 
-/** The host operations that adopt an existing bridge: only what the resource manages. */
-export function planAdopt(inputs: BridgeInputs, liveAddresses: string[], live: LiveSettings = {}, chain?: string): Plan {
-    const added = (inputs.addresses ?? []).filter((a) => !liveAddresses.includes(a));
+/**
+ * The host operations that adopt an existing bridge: only what the resource
+ * manages. `adoption`: what this resource recorded on it before (a killed
+ * run's addresses, taken over or taken back). A step that fails takes back
+ * the addresses this adoption added; the bridge itself is not ours.
+ */
+export function planAdopt(
+    inputs: BridgeInputs,
+    liveAddresses: string[],
+    live: LiveSettings = {},
+    chain?: string,
+    adoption: Adoption = NOTHING_RECORDED,
+): Plan {
     return {
         steps: [
-            ...convergeSteps({ ...inputs, mac: undefined }, liveAddresses, [], live),
+            ...convergeSteps({ ...inputs, mac: undefined }, liveAddresses, [], live, adoption),
             ...(inputs.forward ? [acceptStep(inputs.name, inputs.owner, chain)] : []),
         ],
-        // Take back what this failed adoption added; the bridge itself is not ours.
-        undo: added.map((a) => ipStep(`remove address ${a} from bridge ${inputs.name}`, HOST, [ip.deleteAddress(inputs.name, a)])),
     };
+}
+
+/** The addresses of `want` this resource has added to an adopted bridge, after a change: not there before it, or recorded as its own. */
+function addedAfter(want: BridgeInputs, liveBefore: string[], ownBefore: string[]): string[] {
+    return (want.addresses ?? []).filter((a) => !liveBefore.includes(a) || ownBefore.includes(a));
 }
 
 /**
@@ -192,30 +283,52 @@ function keepsMac(olds: BridgeOutputs): boolean {
  * described). A rule the last refresh found gone is recorded as `forward:
  * false`, so the update puts it back.
  */
-export function planUpdate(olds: BridgeOutputs, news: BridgeInputs, liveAddresses: string[], live: LiveSettings, chain?: string): Plan {
+export function planUpdate(
+    olds: BridgeOutputs,
+    news: BridgeInputs,
+    liveAddresses: string[],
+    live: LiveSettings,
+    chain?: string,
+    adoption: Adoption = { recorded: olds.addedAddresses, stale: [] },
+    leftover?: LinkWithAddresses,
+): Plan {
+    // Found gone (deleted by hand) with its firewall rule left: made again (`leftover`: as a create finds it).
+    if (olds.gone && !olds.adopted) {
+        const made = planCreate({ ...news, forward: false }, leftover);
+        const steps = [...made.steps];
+        if (news.forward) steps.push(acceptStep(news.name, news.owner, chain));
+        else if (olds.forwardChain) steps.push(dropRuleStep(olds.name, olds.owner, olds.forwardChain));
+        return { steps, undo: made.undo };
+    }
     // On an adopted bridge only addresses this resource added may go; the rest were there before it.
     const managed = olds.adopted ? olds.addedAddresses : liveAddresses;
-    const steps = convergeSteps(keepsMac(olds) ? { ...news, mac: undefined } : news, liveAddresses, managed, live);
+    const want = keepsMac(olds) ? { ...news, mac: undefined } : news;
+    const steps = convergeSteps(want, liveAddresses, managed, live, olds.adopted ? adoption : undefined);
     if (news.forward && !olds.forward) steps.push(acceptStep(news.name, news.owner, chain));
     if (!news.forward && olds.forwardChain) steps.push(dropRuleStep(olds.name, olds.owner, olds.forwardChain));
     return { steps };
 }
 
-/** `bridge`: false when the bridge is gone or not this resource's any more; its firewall rule goes all the same. */
-export function planDelete(props: BridgeOutputs, bridge = true): Plan {
+/**
+ * `bridge`: false when the bridge is gone or not this resource's any more;
+ * its firewall rule goes all the same. `adoption`: the addresses this
+ * resource recorded on an adopted bridge (the state's are taken back too).
+ */
+export function planDelete(props: BridgeOutputs, bridge = true, adoption: Adoption = { recorded: props.addedAddresses, stale: [] }): Plan {
     const rule = props.forwardChain ? [dropRuleStep(props.name, props.owner, props.forwardChain)] : [];
-    if (!bridge) return { steps: rule };
+    if (!bridge) return { steps: [...rule, ...adoption.stale.map((a) => forgetStep(props.name, a))] };
     if (props.adopted) {
-        return {
-            steps: [
-                ...rule,
-                ...props.addedAddresses.map((a) =>
-                    ipStep(`remove address ${a} from bridge ${props.name} (adopted: the bridge stays)`, HOST, [
-                        ip.deleteAddress(props.name, a),
-                    ]),
-                ),
-            ],
-        };
+        const steps: Step[] = [...rule];
+        for (const a of adoption.stale) steps.push(forgetStep(props.name, a));
+        for (const a of new Set([...props.addedAddresses, ...adoption.recorded])) {
+            steps.push(
+                ipStep(`remove address ${a} from bridge ${props.name} (adopted: the bridge stays)`, HOST, [
+                    ip.deleteAddress(props.name, a),
+                ]),
+            );
+            if (adoption.recorded.includes(a)) steps.push(forgetStep(props.name, a));
+        }
+        return { steps };
     }
     return { steps: [...rule, ipStep(`delete bridge ${props.name}`, HOST, [ip.deleteLink(props.name)])] };
 }
@@ -263,7 +376,7 @@ async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, 
         olds && Object.keys(olds).length > 0 && (["name", "addresses", "adopt"] as const).every((k) => sameValue(olds[k], inputs[k]));
     if (unchanged) return failures;
 
-    const link = await ip.getLink(inputs.name);
+    const link = await bridgeWithAddresses(inputs.name);
     const adopt = adopts(inputs, stored);
     if (adopt && !link) {
         failures.push({
@@ -281,6 +394,26 @@ async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, 
             property: "adopt",
             reason: `bridge "${inputs.name}" exists already (${whose}); set \`adopt: true\` to use it without owning it (it is then never deleted), or choose another \`name\``,
         });
+    }
+    if (adopt && link?.linkinfo?.info_kind === "bridge") {
+        // An address to add that another resource recorded on this bridge, but is not there: a run of that resource was interrupted.
+        const live = ip.ipv4Cidrs(link.addr_info);
+        const missing = addresses.filter((a) => !live.includes(a));
+        const held =
+            missing.length === 0
+                ? undefined
+                : (await records.listAddressRecords()).find(
+                      (r) => r.bridge === inputs.name && r.ifindex === link.ifindex && r.owner !== inputs.owner && missing.includes(r.cidr),
+                  );
+        if (held) {
+            const stack = parseOwnerMark(held.owner);
+            failures.push({
+                property: "addresses",
+                reason:
+                    `\`addresses\`: ${held.cidr} is recorded on bridge ${inputs.name} as added by ${describeOwner(held.owner)}, but is not there (a run of it was interrupted); ` +
+                    `let that stack's next \`up\` or \`destroy\` finish, or remove the record with \`hostnet gc --stack ${stack?.stack ?? "<stack>"} --delete\`${stack ? ` (project ${stack.project})` : ""}; or choose another address`,
+            });
+        }
     }
     if (addresses.length > 0) {
         const elsewhere = (await hostAddresses()).filter(
@@ -321,7 +454,10 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
                 (k) => news[k] !== undefined && !sameValue(olds[k], news[k]),
             ) ||
             (news.addresses === undefined && (olds.addresses ?? []).length > 0 && !olds.adopted) ||
-            (!keepsMac(olds) && news.mac !== undefined && news.mac !== olds.mac);
+            (!keepsMac(olds) && news.mac !== undefined && news.mac !== olds.mac) ||
+            // Found gone with its firewall rule left (made again), or holding an address it added that the program no longer has.
+            olds.gone === true ||
+            (olds.adopted && (olds.addedAddresses ?? []).some((a) => !(news.addresses ?? []).includes(a)));
         // An adopted bridge is not deleted, so the replacement may be created first.
         return { changes: replaces.length > 0 || inPlace, replaces, deleteBeforeReplace: !olds.adopted };
     },
@@ -333,8 +469,10 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
         const forwardChain = inputs.forward ? await firewall.forwardChain() : undefined;
         if (adopts(inputs) && existing) {
             const before = ip.ipv4Cidrs(existing.addr_info);
-            await execute(planAdopt(inputs, before, liveOf(existing), forwardChain));
-            const added = (inputs.addresses ?? []).filter((a) => !before.includes(a));
+            // Addresses an interrupted run of this resource recorded: taken over when still declared, else taken back.
+            const adoption = adoptionOf(await records.listAddressRecords(), inputs.name, existing.ifindex, inputs.owner);
+            await execute(planAdopt(inputs, before, liveOf(existing), forwardChain, adoption));
+            const added = addedAfter(inputs, before, adoption.recorded);
             const outs: BridgeOutputs = { ...inputs, mac: undefined, adopted: true, addedAddresses: added, forwardChain };
             return { id: inputs.name, outs: definedOnly(outs) };
         }
@@ -347,11 +485,24 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
     async read(id, stored) {
         const props = storedProps(stored);
         const link = await bridgeWithAddresses(props.name);
-        if (!link || link.linkinfo?.info_kind !== "bridge" || (!props.adopted && !isOwnedBy(link.ifalias, props.owner))) return {};
+        if (!link || link.linkinfo?.info_kind !== "bridge" || (!props.adopted && !isOwnedBy(link.ifalias, props.owner))) {
+            // The bridge is gone (or another's now), but its firewall rule, marked as this resource's, may be left: then the
+            // resource stays in the state, as gone, so that `up` makes the bridge again and a delete takes the rule back.
+            const rule = props.forward && props.forwardChain !== undefined;
+            if (rule && (await firewall.hasForwardRule(props.forwardChain!, props.name, props.owner)))
+                return { id, props: definedOnly({ ...props, gone: true }) };
+            return {};
+        }
         const addresses = ip.ipv4Cidrs(link.addr_info);
         const data = link.linkinfo?.info_data ?? {};
+        // On an adopted bridge, an address a killed run of this resource added is known by its record: it is this resource's.
+        const recorded = props.adopted
+            ? adoptionOf(await records.listAddressRecords(), props.name, link.ifindex, props.owner).recorded
+            : [];
         const live: BridgeOutputs = {
             ...props,
+            gone: undefined,
+            addedAddresses: [...new Set([...(props.addedAddresses ?? []), ...recorded.filter((a) => addresses.includes(a))])],
             // A created bridge is wholly ours: addresses added by hand are drift. On an adopted one, only ours count.
             addresses: props.adopted
                 ? (props.addresses ?? []).filter((a) => addresses.includes(a))
@@ -379,19 +530,28 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
 
     async update(_id, olds, news) {
         const link = await bridgeWithAddresses(news.name);
-        const live = link ? ip.ipv4Cidrs(link.addr_info) : [];
-        const adding = news.forward && !olds.forward;
-        const forwardChain = adding ? await firewall.forwardChain() : news.forward ? olds.forwardChain : undefined;
-        await execute(planUpdate(olds, news, live, link ? liveOf(link) : {}, forwardChain));
-        const added = olds.adopted
-            ? [...new Set([...olds.addedAddresses, ...(news.addresses ?? []).filter((a) => !live.includes(a))])].filter((a) =>
-                  (news.addresses ?? []).includes(a),
-              )
-            : [];
+        const isBridge = link?.linkinfo?.info_kind === "bridge";
+        if (olds.adopted && !isBridge) {
+            throw new Error(
+                `failed to update bridge "${news.name}": the bridge this resource adopts is gone (deleted by hand, or its Docker network removed); ` +
+                    "make it again, or remove this Bridge from the program (its firewall rule goes with it)",
+            );
+        }
+        // Gone (deleted by hand: the last refresh found only its firewall rule): made again, taking over what an
+        // interrupted run of this very update made.
+        const gone = !olds.adopted && !(isBridge && isOwnedBy(link.ifalias, olds.owner));
+        const leftover = gone && isBridge && ownBridge(link, olds.owner) ? link : undefined;
+        const live = link && !gone ? ip.ipv4Cidrs(link.addr_info) : [];
+        // A rule there already stays in its chain; a new one goes where the firewall says now.
+        const kept = olds.forward && olds.forwardChain !== undefined;
+        const forwardChain = !news.forward ? undefined : kept ? olds.forwardChain : await firewall.forwardChain();
+        const adoption = olds.adopted ? adoptionOf(await records.listAddressRecords(), news.name, link!.ifindex, olds.owner) : undefined;
+        await execute(planUpdate({ ...olds, gone }, news, live, link && !gone ? liveOf(link) : {}, forwardChain, adoption, leftover));
+        const added = olds.adopted ? addedAfter(news, live, [...olds.addedAddresses, ...adoption!.recorded]) : [];
         return {
             outs: definedOnly({
                 ...news,
-                mac: keepsMac(olds) ? undefined : news.mac,
+                mac: keepsMac(olds) && !gone ? undefined : news.mac,
                 adopted: olds.adopted,
                 addedAddresses: added,
                 forwardChain,
@@ -401,8 +561,13 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
 
     async delete(_id, props) {
         const link = await ip.getLink(props.name);
+        const bridge = link?.linkinfo?.info_kind === "bridge" ? link : undefined;
+        // What this resource recorded on an adopted bridge; with the bridge gone, its records are stale.
+        const adoption = props.adopted
+            ? adoptionOf(await records.listAddressRecords(), props.name, bridge?.ifindex ?? -1, props.owner)
+            : undefined;
         // Gone, or not ours (any more): never deleted; its firewall rule (marked as ours) goes all the same.
-        if (!link || (!props.adopted && !isOwnedBy(link.ifalias, props.owner))) return execute(planDelete(props, false));
+        if (!bridge || (!props.adopted && !isOwnedBy(bridge.ifalias, props.owner))) return execute(planDelete(props, false, adoption));
         if (!props.adopted) {
             const others = await foreignPorts(props);
             if (others.length > 0) {
@@ -412,6 +577,6 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
                 );
             }
         }
-        await execute(planDelete(props));
+        await execute(planDelete(props, true, adoption));
     },
 };

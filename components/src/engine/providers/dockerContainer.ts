@@ -22,11 +22,10 @@ import {
 import { containsUnknown, failuresError, InputFailure, isBuiltinNetworkMode, isKnown, parsePortSpec } from "../../common/validation";
 import * as docker from "../../host/docker";
 import { netnsOf } from "../../host/netns";
-import * as networks from "../../host/dockerNetworks";
 import { DockerApiError } from "../../host/errors";
-import { foreignHolder } from "../observe";
+import { foreignHolder, networkOnHost, parentAddressClash } from "../observe";
 import { callStep, describe, execute, making, Plan } from "../plan";
-import { claim, isClaimed } from "../registry";
+import { claim, claimAcrossHosts, isClaimed, swarmNetwork } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 const replaceOnChange = ["name", "image", "command", "env", "networkMode", "ports", "labels", "owner"] as const;
@@ -236,7 +235,11 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
     }
     for (const e of known(inputs.networks) ? (inputs.networks ?? []) : []) {
         if (!e.ipv4Address) continue;
-        const other = claim(`address@net:${e.network}`, [e.ipv4Address], `${inputs.owner}#${e.network}`);
+        // On an overlay, an address is one across all the swarm's hosts.
+        const overlay = swarmNetwork(e.network);
+        const other = overlay
+            ? claimAcrossHosts(`address@swarmnet:${overlay.id ?? overlay.name}`, [e.ipv4Address], `${inputs.owner}#${e.network}`)
+            : claim(`address@net:${e.network}`, [e.ipv4Address], `${inputs.owner}#${e.network}`);
         if (other)
             fail(
                 "networks",
@@ -282,9 +285,10 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
     }
     for (const e of known(inputs.networks) ? (inputs.networks ?? []) : []) {
         if (isBuiltinNetworkMode(e.network)) continue;
-        const n = await networks.inspectNetwork(e.network);
+        const on = await networkOnHost(e.network);
+        const n = on?.inspect;
         if (!n) {
-            if (!isClaimed("network", e.network))
+            if (!on && !isClaimed("network", e.network))
                 fail(
                     "networks",
                     `\`networks\`: network "${e.network}" does not exist; create it first, or pass the Network resource that makes it`,
@@ -292,11 +296,13 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
             continue;
         }
         const holder = e.ipv4Address ? await foreignHolder(n, e.ipv4Address, inputs.owner, inputs.name) : undefined;
+        const clash = e.ipv4Address ? await parentAddressClash(n, e.ipv4Address) : undefined;
         if (holder)
             fail(
                 "networks",
                 `\`networks\`: address ${e.ipv4Address} on network ${n.Name} is already used by container "${holder}"; choose a free address`,
             );
+        else if (clash) fail("networks", `\`networks\`: ${clash}`);
     }
     return failures;
 }

@@ -1,4 +1,10 @@
-// Network: a user-defined Docker network of driver bridge, as desired state.
+// Network: a user-defined Docker network of driver bridge, macvlan or
+// ipvlan, as desired state. A macvlan or ipvlan network's containers sit on
+// a host interface (its parent) with links Docker makes as they join; the
+// parent is checked at preview by the same rules as a MacvlanAttachment's
+// (engine/parent.ts), plus Docker's own (one macvlan network per parent
+// before Docker 27, one ipvlan network per parent, the dummy or VLAN parent
+// Docker makes where none or `eth0.10` is given).
 //
 // Docker changes nothing of a network in place (subnet, gateway, options and
 // labels are fixed at creation), so every change replaces it, deleting the old
@@ -11,20 +17,34 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { describeOwner, isOwnedBy, OWNER_LABEL } from "../../common/naming";
 import { checkNetworkInputs, NetworkInputs, NetworkOutputs } from "../../common/specs/network";
-import { failuresError, InputFailure, isKnown } from "../../common/validation";
+import { containsUnknown, failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as networks from "../../host/dockerNetworks";
+import * as ip from "../../host/ip";
+import * as docker from "../../host/docker";
 import { hostAddresses, overlaps } from "../observe";
+import { checkParent, kernelKindFailure, kernelLacks } from "../parent";
 import { callStep, describe, execute, Plan } from "../plan";
 import { claim, claimsIn } from "../registry";
+import { declareOverlay, isOverlay, liveOverlay, overlayFailures, overlayOptions, overlayText, vniOf } from "./overlayNetwork";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 const OPT_BRIDGE = "com.docker.network.bridge.name";
 const OPT_ICC = "com.docker.network.bridge.enable_icc";
 const OPT_MASQ = "com.docker.network.bridge.enable_ip_masquerade";
 const OPT_MTU = "com.docker.network.driver.mtu";
+const OPT_PARENT = "parent";
+const OPT_MODE = { macvlan: "macvlan_mode", ipvlan: "ipvlan_mode" } as const;
 
+/** The driver's options: what `docker network create -o` would get. */
 function options(i: NetworkInputs): Record<string, string> {
-    const o: Record<string, string> = { [OPT_ICC]: String(i.icc), [OPT_MASQ]: String(i.masquerade) };
+    if (isOverlay(i)) return overlayOptions(i);
+    if (i.driver === "macvlan" || i.driver === "ipvlan") {
+        const o: Record<string, string> = {};
+        if (i.parent) o[OPT_PARENT] = i.parent;
+        if (i.mode) o[OPT_MODE[i.driver]] = i.mode;
+        return o;
+    }
+    const o: Record<string, string> = { [OPT_ICC]: String(i.icc ?? true), [OPT_MASQ]: String(i.masquerade ?? true) };
     if (i.bridgeName) o[OPT_BRIDGE] = i.bridgeName;
     if (i.mtu !== undefined) o[OPT_MTU] = String(i.mtu);
     return o;
@@ -32,6 +52,11 @@ function options(i: NetworkInputs): Record<string, string> {
 
 const replaceOnChange = [
     "name",
+    "driver",
+    "parent",
+    "mode",
+    "attachable",
+    "encrypted",
     "subnet",
     "gateway",
     "ipRange",
@@ -47,11 +72,14 @@ const replaceOnChange = [
 /** The host operations of a create (`leftover`: a network marked as this resource's, left by an interrupted run, without containers). */
 export function planCreate(inputs: NetworkInputs, leftover?: string): Plan {
     const what = [
+        inputs.parent ? `on parent ${inputs.parent}` : "",
+        inputs.mode ? `mode ${inputs.mode}` : "",
         inputs.subnet ? `subnet ${inputs.subnet}` : "",
         inputs.gateway ? `gateway ${inputs.gateway}` : "",
         inputs.ipRange ? `range ${inputs.ipRange}` : "",
         inputs.bridgeName ? `bridge ${inputs.bridgeName}` : "",
         inputs.internal ? "internal" : "",
+        ...(isOverlay(inputs) ? overlayText(inputs) : []),
     ].filter(Boolean);
     return {
         steps: [
@@ -62,24 +90,34 @@ export function planCreate(inputs: NetworkInputs, leftover?: string): Plan {
                       ),
                   ]
                 : []),
-            callStep(`create Docker network "${inputs.name}" (driver bridge${what.length ? `, ${what.join(", ")}` : ""})`, async () => {
-                await networks.createNetwork({
-                    name: inputs.name,
-                    subnet: inputs.subnet,
-                    gateway: inputs.gateway,
-                    ipRange: inputs.ipRange,
-                    internal: inputs.internal,
-                    options: options(inputs),
-                    labels: { ...inputs.labels, [OWNER_LABEL]: inputs.owner },
-                });
-            }),
+            callStep(
+                `create Docker network "${inputs.name}" (driver ${inputs.driver ?? "bridge"}${what.length ? `, ${what.join(", ")}` : ""})`,
+                async () => {
+                    await networks.createNetwork({
+                        name: inputs.name,
+                        driver: inputs.driver,
+                        attachable: isOverlay(inputs) ? inputs.attachable !== false : undefined,
+                        subnet: inputs.subnet,
+                        gateway: inputs.gateway,
+                        ipRange: inputs.ipRange,
+                        internal: inputs.internal,
+                        options: options(inputs),
+                        labels: { ...inputs.labels, [OWNER_LABEL]: inputs.owner },
+                    });
+                },
+            ),
         ],
     };
 }
 
 export function planDelete(id: string, props: NetworkOutputs): Plan {
+    const what = isOverlay(props)
+        ? ` from every node of swarm ${props.swarm?.clusterId}`
+        : props.bridge
+          ? ` (and its bridge ${props.bridge})`
+          : "";
     return {
-        steps: [callStep(`remove Docker network "${props.name}" (and its bridge ${props.bridge})`, () => networks.removeNetwork(id))],
+        steps: [callStep(`remove Docker network "${props.name}"${what}`, () => networks.removeNetwork(id))],
     };
 }
 
@@ -101,6 +139,7 @@ async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>
     const fail = (property: string, reason: string) => failures.push({ property, reason });
     const known = isKnown;
     if (!known(inputs.owner)) return failures;
+    if (isOverlay(inputs)) declareOverlay(inputs);
     if (known(inputs.name)) {
         const other = claim("network", [inputs.name], inputs.owner);
         if (other) fail("name", `\`name\` "${inputs.name}" is also the network of ${describeOwner(other)}; give each network its own name`);
@@ -119,9 +158,17 @@ async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>
                 `\`subnet\` ${inputs.subnet} overlaps ${clash[0]} of ${describeOwner(clash[1])}; give each network a subnet of its own`,
             );
     }
+    // An overlay's swarm and its nodes' kernels, whenever it is checked (a node may have come).
+    if (isOverlay(inputs)) failures.push(...(await overlayFailures(inputs)));
     const unchanged =
-        olds && Object.keys(olds).length > 0 && (["name", "subnet", "bridgeName"] as const).every((k) => sameValue(olds[k], inputs[k]));
+        olds &&
+        Object.keys(olds).length > 0 &&
+        (["name", "subnet", "bridgeName", "driver", "parent", "mode"] as const).every((k) => sameValue(olds[k], inputs[k]));
     if (unchanged) return failures;
+
+    if ((inputs.driver === "macvlan" || inputs.driver === "ipvlan") && !containsUnknown(inputs.parent) && known(inputs.mode)) {
+        failures.push(...(await sublinkFailures(inputs)));
+    }
 
     const all = await networks.listNetworks();
     if (known(inputs.name)) {
@@ -143,8 +190,11 @@ async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>
                 break;
             }
         }
+        // A macvlan network's subnet is its parent's LAN: the parent's own address lies in it by design.
         const mine = (i: { ifname: string; alias?: string }) =>
-            isOwnedBy(i.alias, inputs.owner) || (inputs.bridgeName !== undefined && i.ifname === inputs.bridgeName);
+            isOwnedBy(i.alias, inputs.owner) ||
+            (inputs.bridgeName !== undefined && i.ifname === inputs.bridgeName) ||
+            (inputs.parent !== undefined && (i.ifname === inputs.parent || i.ifname === inputs.parent.split(".")[0]));
         const onHost = (await hostAddresses()).find(
             (h) => !mine(h) && overlaps(h.cidr, inputs.subnet!) && !all.some((n) => networks.bridgeOfNetwork(n) === h.ifname),
         );
@@ -158,6 +208,81 @@ async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>
     return failures;
 }
 
+/**
+ * What the host says against a macvlan or ipvlan network: the kernel's kinds,
+ * the parent (the rules every link on a parent follows, engine/parent.ts),
+ * and what Docker itself refuses of this driver, parent and mode.
+ */
+async function sublinkFailures(inputs: NetworkInputs): Promise<InputFailure[]> {
+    const driver = inputs.driver!;
+    const failures: InputFailure[] = [];
+    const fail = (property: string, reason: string) => failures.push({ property, reason });
+    const missingKind = await kernelKindFailure(
+        "driver",
+        driver,
+        driver === "ipvlan" ? "use driver macvlan (same parent, a MAC of its own per container)" : "use driver bridge",
+    );
+    if (missingKind) return [{ property: "driver", reason: missingKind }];
+
+    const parent = inputs.parent;
+    if (!parent) {
+        // Docker makes a dummy interface as the parent of an isolated network.
+        const noDummy = await kernelLacks("dummy");
+        if (noDummy)
+            fail(
+                "parent",
+                `\`parent\` is required here: without it Docker makes a dummy interface as the parent, and ${noDummy}; name the host interface on the LAN`,
+            );
+        return failures;
+    }
+    const vlan = /^(.+)\.(\d{1,4})$/.exec(parent);
+    if (vlan && !(await ip.getLink(parent))) {
+        // Docker makes `eth0.10` as VLAN 10 of eth0 when it does not exist (and deletes it with the network).
+        const noVlan = await kernelLacks("vlan");
+        if (noVlan) {
+            fail(
+                "parent",
+                `\`parent\` "${parent}" does not exist, and Docker would make it as 802.1Q VLAN ${vlan[2]} of "${vlan[1]}", but ${noVlan}; name an existing interface`,
+            );
+            return failures;
+        }
+        const base = await checkParent(vlan[1], parentUse(inputs, "parent"), true);
+        return base.failures;
+    }
+    const found = await checkParent(parent, parentUse(inputs, "parent"), true);
+    failures.push(...found.failures);
+    if (found.failures.length > 0 || !found.link) return failures;
+
+    // Docker's own rules: one ipvlan network per parent; one macvlan network per parent before Docker 27.
+    const version = await docker.engineVersion();
+    const sameDriver = [
+        ...found.networks.filter((n) => n.driver === driver).map((n) => `Docker's ${driver} network "${n.name}"`),
+        ...found.claims.filter((c) => c.role === "network" && c.kind === driver).map((c) => describeOwner(c.owner)),
+    ];
+    if (sameDriver.length > 0 && (driver === "ipvlan" || version.major < 27)) {
+        fail(
+            "parent",
+            `\`parent\` "${parent}" is already the parent of ${sameDriver[0]}, and Docker ${version.text} makes one ${driver} network per parent${driver === "macvlan" ? " (27.0 lifted that, but for passthru)" : ""}; put both subnets on one network, or use another parent`,
+        );
+    }
+    if (driver === "ipvlan" && inputs.mode === "l3s" && version.major < 23) {
+        fail("mode", `\`mode\` l3s: Docker ${version.text} has no ipvlan mode l3s (it came with Docker 23.0); use l2 or l3`);
+    }
+    return failures;
+}
+
+function parentUse(inputs: NetworkInputs, field: string) {
+    return {
+        field,
+        kind: inputs.driver as "macvlan" | "ipvlan",
+        kindField: "driver",
+        modeField: "mode",
+        mode: inputs.mode!,
+        owner: inputs.owner,
+        role: "network" as const,
+    };
+}
+
 export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, NetworkOutputs> = {
     async check(olds, news) {
         const failures = checkNetworkInputs({ ...news });
@@ -166,8 +291,12 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
     },
 
     async diff(_id: string, olds: NetworkOutputs, news: NetworkInputs) {
-        const replaces = replaceOnChange.filter((k) => !sameValue(olds[k], news[k]));
-        return { changes: replaces.length > 0, replaces: [...replaces], deleteBeforeReplace: true };
+        // By its id too (`check` sees no id): containers refer to it so, on nodes that do not know it yet.
+        if (isOverlay(news) && sameValue(olds.swarm?.clusterId, news.swarm?.clusterId)) declareOverlay(news, olds.networkId);
+        const replaces: string[] = replaceOnChange.filter((k) => !sameValue(olds[k], news[k]));
+        // Another swarm: the network is made again there. A node more or less changes nothing of the network.
+        if (!sameValue(olds.swarm?.clusterId, news.swarm?.clusterId)) replaces.push("swarm");
+        return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
     },
 
     async create(inputs) {
@@ -185,7 +314,14 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
             throw err;
         });
         if (!n) throw new Error(`failed to create network "${inputs.name}": it vanished right after it was made; see \`docker events\``);
-        const outs: NetworkOutputs = { ...inputs, networkId: n.Id, bridge: inputs.bridgeName ?? `br-${n.Id.slice(0, 12)}` };
+        const outs: NetworkOutputs = isOverlay(inputs)
+            ? { ...inputs, networkId: n.Id, vni: vniOf(n) }
+            : {
+                  ...inputs,
+                  networkId: n.Id,
+                  bridge: inputs.driver === "macvlan" || inputs.driver === "ipvlan" ? "" : (inputs.bridgeName ?? `br-${n.Id.slice(0, 12)}`),
+              };
+        if (isOverlay(inputs)) declareOverlay(inputs, n.Id);
         return { id: n.Id, outs: definedOnly(outs) };
     },
 
@@ -199,10 +335,15 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
             ...props,
             name: n.Name,
             internal: n.Internal,
-            icc: opts[OPT_ICC] !== "false",
-            masquerade: opts[OPT_MASQ] !== "false",
+            ...(isOverlay(props) ? liveOverlay(n, props) : { icc: opts[OPT_ICC] !== "false", masquerade: opts[OPT_MASQ] !== "false" }),
             labels: Object.fromEntries(Object.entries(n.Labels ?? {}).filter(([k]) => !k.startsWith("io.hostnet."))),
         };
+        if (props.driver !== undefined || n.Driver !== "bridge") live.driver = n.Driver as NetworkOutputs["driver"];
+        if (live.driver === "macvlan" || live.driver === "ipvlan") {
+            live.parent = opts[OPT_PARENT];
+            live.mode = opts[OPT_MODE[live.driver]] ?? (live.driver === "macvlan" ? "bridge" : "l2");
+        }
+        if (isOverlay(props)) declareOverlay(props, n.Id);
         // Compare only what the user set; Docker fills in the rest.
         if (props.subnet !== undefined) live.subnet = ipam.Subnet;
         if (props.gateway !== undefined) live.gateway = ipam.Gateway;

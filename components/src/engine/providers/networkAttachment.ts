@@ -5,24 +5,27 @@
 // A connection carries no label. Ownership is its endpoint id, which Docker
 // makes new for every connection: an attachment refuses a connection that
 // already exists, records the endpoint id of the one it makes, and disconnects
-// only that one; a connection re-made by hand is not its to remove.
+// only that one; a connection re-made by hand is not its to remove. It also
+// carries two marks, kept by Docker across restarts: an extra alias derived
+// from the owner mark, and the owner mark itself as a driver option
+// (`io.hostnet.owner`, which `hostnet gc` reads to find a stack's leftovers).
 //
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
 import { modeRefusal, netModeOf } from "../../common/modes";
-import { connectionMark, describeOwner } from "../../common/naming";
-import { foreignHolder } from "../observe";
+import { connectionMark, describeOwner, OWNER_LABEL } from "../../common/naming";
+import { foreignHolder, networkOnHost, parentAddressClash } from "../observe";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { callStep, describe, execute, Plan } from "../plan";
-import { claim, isClaimed } from "../registry";
+import { claim, claimAcrossHosts, isClaimed, swarmNetwork } from "../registry";
 import { checkNetworkAttachmentInputs, NetworkAttachmentInputs, NetworkAttachmentOutputs } from "../../common/specs/networkAttachment";
 import * as docker from "../../host/docker";
-import * as networks from "../../host/dockerNetworks";
 import { definedOnly, sameValue, storedProps } from "./props";
 
-function endpointOf(c: docker.ContainerInspect, networkId: string): docker.EndpointInspect | undefined {
-    return Object.values(c.NetworkSettings.Networks ?? {}).find((ep) => ep.NetworkID === networkId);
+/** The container's endpoint on a network given by id (or by name, for an overlay a swarm worker had not seen). */
+function endpointOf(c: docker.ContainerInspect, network: string): docker.EndpointInspect | undefined {
+    return Object.entries(c.NetworkSettings.Networks ?? {}).find(([name, ep]) => ep.NetworkID === network || name === network)?.[1];
 }
 
 /** Connects and returns the connection's endpoint id and address; a half-done connect is undone. */
@@ -31,7 +34,12 @@ async function connect(
     networkId: string,
     i: NetworkAttachmentInputs,
 ): Promise<{ endpointId: string; address: string }> {
-    await docker.connectNetwork(networkId, containerId, { ipv4Address: i.ipv4Address, aliases: withMark(i) });
+    await docker.connectNetwork(networkId, containerId, {
+        ipv4Address: i.ipv4Address,
+        aliases: withMark(i),
+        // The owner mark itself, which the alias (a hash) cannot say: `hostnet gc` finds a connection's stack by it.
+        driverOpts: i.owner ? { [OWNER_LABEL]: i.owner } : undefined,
+    });
     try {
         const c = await docker.inspectContainer(containerId);
         const ep = c && endpointOf(c, networkId);
@@ -57,7 +65,9 @@ async function ownEndpoint(props: NetworkAttachmentOutputs): Promise<docker.Endp
     const c = await docker.inspectContainer(props.containerId);
     const ep = c ? endpointOf(c, props.networkId) : undefined;
     if (!ep) return undefined;
-    const marked = props.owner !== undefined && (ep.Aliases ?? []).includes(connectionMark(props.owner));
+    const marked =
+        props.owner !== undefined &&
+        ((ep.Aliases ?? []).includes(connectionMark(props.owner)) || ep.DriverOpts?.[OWNER_LABEL] === props.owner);
     return ep.EndpointID === props.endpointId || marked ? ep : undefined;
 }
 
@@ -154,7 +164,11 @@ async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<Netw
     const known = isKnown;
     const claimer = inputs.owner ?? `${inputs.container}/${inputs.network}`;
     if (known(inputs.ipv4Address) && inputs.ipv4Address && known(inputs.network)) {
-        const other = claim(`address@net:${inputs.network}`, [inputs.ipv4Address], `${claimer}#attachment`);
+        // On an overlay, an address is one across all the swarm's hosts.
+        const overlay = swarmNetwork(inputs.network);
+        const other = overlay
+            ? claimAcrossHosts(`address@swarmnet:${overlay.id ?? overlay.name}`, [inputs.ipv4Address], `${claimer}#attachment`)
+            : claim(`address@net:${inputs.network}`, [inputs.ipv4Address], `${claimer}#attachment`);
         if (other)
             fail(
                 "ipv4Address",
@@ -176,9 +190,10 @@ async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<Netw
         const why = modeRefusal("networkAttachment", netModeOf(c.HostConfig.NetworkMode));
         if (why) fail("container", `\`container\` "${inputs.container}" uses network mode ${c.HostConfig.NetworkMode}: ${why}`);
     }
-    const n = known(inputs.network) ? await networks.inspectNetwork(inputs.network) : undefined;
+    const on = known(inputs.network) ? await networkOnHost(inputs.network) : undefined;
+    const n = on?.inspect;
     if (known(inputs.network) && !n) {
-        if (!isClaimed("network", inputs.network))
+        if (!on && !isClaimed("network", inputs.network))
             fail("network", `\`network\` "${inputs.network}" does not exist; create it first, or pass the Network resource that makes it`);
         return failures;
     }
@@ -193,11 +208,13 @@ async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<Netw
     }
     if (n && inputs.ipv4Address && known(inputs.ipv4Address)) {
         const holder = await foreignHolder(n, inputs.ipv4Address, inputs.owner, c?.Name);
+        const clash = await parentAddressClash(n, inputs.ipv4Address);
         if (holder)
             fail(
                 "ipv4Address",
                 `\`ipv4Address\` ${inputs.ipv4Address} on network ${n.Name} is already used by container "${holder}"; choose a free address`,
             );
+        else if (clash) fail("ipv4Address", `\`ipv4Address\`: ${clash}`);
     }
     return failures;
 }
@@ -221,16 +238,24 @@ export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider<NetworkA
         if (failures.length > 0) throw failuresError(`connect container "${inputs.container}" to network "${inputs.network}"`, failures);
         const c = await docker.inspectContainer(inputs.container);
         if (!c) throw new Error(`failed to connect container "${inputs.container}": no such container; create it first`);
-        const n = await networks.inspectNetwork(inputs.network);
+        // A swarm worker knows an overlay only once a container of its is on it: then by the id given.
+        const n = await networkOnHost(inputs.network);
         if (!n)
             throw new Error(
                 `failed to connect container "${inputs.container}" to network "${inputs.network}": no such network; create it first`,
             );
-        const leftover = endpointOf(c, n.Id) !== undefined; // hostFailures let it through only if it carries this attachment's mark
+        const leftover = endpointOf(c, n.id) !== undefined; // hostFailures let it through only if it carries this attachment's mark
         let result = { endpointId: "", address: "" };
-        await execute(planCreate(inputs, c.Id, n.Id, (r) => (result = r), leftover));
-        const outs: NetworkAttachmentOutputs = { ...inputs, containerId: c.Id, networkId: n.Id, ...result };
-        return { id: `${c.Id}/${n.Id}`, outs: definedOnly(outs) };
+        await execute(planCreate(inputs, c.Id, n.id, (r) => (result = r), leftover));
+        // The network's id as the connection names it (a name given for an overlay the host did not know).
+        const ep = n.inspect
+            ? undefined
+            : Object.values((await docker.inspectContainer(c.Id))?.NetworkSettings.Networks ?? {}).find(
+                  (e) => e.EndpointID === result.endpointId,
+              );
+        const networkId = ep?.NetworkID ?? n.id;
+        const outs: NetworkAttachmentOutputs = { ...inputs, containerId: c.Id, networkId, ...result };
+        return { id: `${c.Id}/${networkId}`, outs: definedOnly(outs) };
     },
 
     async read(id: string, stored?: NetworkAttachmentOutputs) {

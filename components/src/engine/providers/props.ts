@@ -30,3 +30,12 @@ export function storedProps<T>(props: T | undefined): T {
         throw new Error("failed to read a resource: the engine passed no stored state; refresh it with `pulumi refresh`");
     return props;
 }
+
+/** The key under which the engine stores a dynamic resource's provider code with its outputs. */
+export const PROVIDER_KEY = "__provider";
+
+/** The recorded outputs without the stored provider code. */
+export function withoutProvider(props: Record<string, unknown>): Record<string, unknown> {
+    const { [PROVIDER_KEY]: _, ...rest } = props;
+    return rest;
+}

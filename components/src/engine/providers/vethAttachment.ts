@@ -7,8 +7,7 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
-import { modeRefusal, netModeOf } from "../../common/modes";
-import { defaultMac, describeOwner, isOwnedBy, markedByMac, OWNER_LABEL, sameStack } from "../../common/naming";
+import { defaultMac, describeOwner, isOwnedBy, markedByMac, sameStack } from "../../common/naming";
 import { checkVethAttachmentInputs, VethAttachmentInputs, VethAttachmentOutputs } from "../../common/specs/vethAttachment";
 import { failuresError, InputFailure, inSubnet, isKnown, parseCidr } from "../../common/validation";
 import * as docker from "../../host/docker";
@@ -17,7 +16,7 @@ import * as ip from "../../host/ip";
 import { addressesOnBridges, bridgeState, dockerAllocationRange, warn } from "../observe";
 import { describe, execute, HOST, ipStep, making, Netns, Plan } from "../plan";
 import { claim, declaration, isClaimed } from "../registry";
-import { containerNetns } from "./containerNetns";
+import { containerFailure, containerNetns } from "./containerNetns";
 import { attachmentCleanupSteps, attachmentHasIfb, attachmentSteps, bandwidthHostFailures, readAttachmentBandwidth } from "./shaping";
 import { capsOf } from "../bandwidth";
 import { sameBandwidth } from "../../common/specs/bandwidth";
@@ -268,24 +267,9 @@ async function hostFailures(
 
     let pid: number | undefined;
     if (known(inputs.container)) {
-        const c = await docker.inspectContainer(inputs.container);
-        if (!c) {
-            if (!isClaimed("container", inputs.container)) {
-                fail(
-                    "container",
-                    `\`container\` "${inputs.container}" does not exist; create it first, or pass the Container resource that makes it`,
-                );
-            }
-        } else if (!c.State.Running || !c.State.Pid) {
-            // A stopped container of this very stack is started by its own resource in this deployment.
-            if (!sameStack(c.Config.Labels?.[OWNER_LABEL], inputs.owner)) {
-                fail("container", `\`container\` "${inputs.container}" is ${c.State.Status}, not running; start it first`);
-            }
-        } else {
-            const why = modeRefusal("vethAttachment", netModeOf(c.HostConfig.NetworkMode));
-            if (why) fail("container", `\`container\` "${inputs.container}" uses network mode ${c.HostConfig.NetworkMode}: ${why}`);
-            else pid = c.State.Pid;
-        }
+        const c = await containerFailure("container", inputs.container, inputs.owner, "vethAttachment");
+        if (c.reason) fail("container", c.reason);
+        pid = c.pid;
     }
 
     const hostLink = known(inputs.hostIfName) ? await ip.getLink(inputs.hostIfName) : undefined;

@@ -5,15 +5,14 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
-import { modeRefusal, netModeOf } from "../../common/modes";
-import { describeOwner, isOwnedBy, markedByMac, OWNER_LABEL, sameStack } from "../../common/naming";
+import { describeOwner, isOwnedBy, markedByMac } from "../../common/naming";
 import { checkVethLinkInputs, VethLinkEnd, VethLinkInputs, VethLinkOutputs } from "../../common/specs/vethLink";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as docker from "../../host/docker";
 import * as ip from "../../host/ip";
 import { describe, execute, ipStep, making, Netns, Plan } from "../plan";
-import { claim, isClaimed } from "../registry";
-import { containerNetns } from "./containerNetns";
+import { claim } from "../registry";
+import { containerFailure, containerNetns } from "./containerNetns";
 import { bandwidthHostFailures, linkSteps, readLinkBandwidth } from "./shaping";
 import { sameBandwidth } from "../../common/specs/bandwidth";
 import { definedOnly, sameValue, storedProps } from "./props";
@@ -152,34 +151,10 @@ async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInput
     for (const side of ["a", "b"] as const) {
         const end = inputs[side];
         if (!end || !known(end.container)) continue;
-        const c = await docker.inspectContainer(end.container);
-        if (!c) {
-            if (!isClaimed("container", end.container)) {
-                failures.push({
-                    property: side,
-                    reason: `\`${side}.container\` "${end.container}" does not exist; create it first, or pass the Container resource that makes it`,
-                });
-            }
-            continue;
-        }
-        if (!c.State.Running || !c.State.Pid) {
-            // A stopped container of this very stack is started by its own resource in this deployment.
-            if (sameStack(c.Config.Labels?.[OWNER_LABEL], inputs.owner)) continue;
-            failures.push({
-                property: side,
-                reason: `\`${side}.container\` "${end.container}" is ${c.State.Status}, not running; start it first`,
-            });
-            continue;
-        }
-        const why = modeRefusal("vethLink", netModeOf(c.HostConfig.NetworkMode));
-        if (why) {
-            failures.push({
-                property: side,
-                reason: `\`${side}.container\` "${end.container}" uses network mode ${c.HostConfig.NetworkMode}: ${why}`,
-            });
-            continue;
-        }
-        taken[side] = known(end.ifName) ? await ip.getLink(end.ifName, c.State.Pid) : undefined;
+        const c = await containerFailure(`${side}.container`, end.container, inputs.owner, "vethLink");
+        if (c.reason) failures.push({ property: side, reason: c.reason });
+        if (c.pid === undefined) continue;
+        taken[side] = known(end.ifName) ? await ip.getLink(end.ifName, c.pid) : undefined;
     }
     for (const side of ["a", "b"] as const) {
         const link = taken[side];

@@ -1,0 +1,140 @@
+// The drift read of a plain preview and up (components/src/engine/drift.ts),
+// around a provider made here: what the diff plans from what its read says
+// the host holds, what it warns, and what update is given. The real providers
+// on the real host: test/e2e/driftPlain.test.ts.
+
+import * as assert from "node:assert/strict";
+import type * as pulumi from "@pulumi/pulumi";
+import { driftedValues, driftReadOn, forgetReads, seeingDrift } from "../../components/src/engine/drift";
+
+type Props = Record<string, any>;
+
+/** A provider whose host holds `host.now` (undefined: gone); its diff compares `address`, and replaces on `name`. */
+function fakeProvider(host: { now: Props | undefined; reads: number; updatedFrom?: Props }): pulumi.dynamic.ResourceProvider {
+    return {
+        async diff(_id, olds: Props, news: Props) {
+            const replaces = olds.name !== news.name ? ["name"] : [];
+            return { changes: replaces.length > 0 || olds.address !== news.address, replaces, deleteBeforeReplace: true };
+        },
+        async read(id) {
+            host.reads++;
+            return host.now ? { id, props: { ...host.now } } : {};
+        },
+        async create(inputs) {
+            return { id: "x", outs: inputs };
+        },
+        async update(_id, olds: Props, news: Props) {
+            host.updatedFrom = olds;
+            return { outs: news };
+        },
+    };
+}
+
+const recorded = { name: "n", address: "10.0.0.2/24", owner: "hostnet/p/s/VethAttachment/seed-eth0", __provider: "code" };
+
+/** Runs `f` with console.warn collected. */
+async function warnings<T>(f: () => Promise<T>): Promise<{ result: T; said: string[] }> {
+    const said: string[] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => void said.push(args.join(" "));
+    try {
+        return { result: await f(), said };
+    } finally {
+        console.warn = original;
+    }
+}
+
+describe("drift read: a plain preview plans from what the host holds", () => {
+    const saved = process.env.HOSTNET_DRIFT;
+    beforeEach(() => {
+        forgetReads();
+        delete process.env.HOSTNET_DRIFT;
+    });
+    after(() => (saved === undefined ? delete process.env.HOSTNET_DRIFT : (process.env.HOSTNET_DRIFT = saved)));
+
+    it("nothing drifted: the provider's own plan (no change), no warning", async () => {
+        const host = { now: { name: "n", address: "10.0.0.2/24", owner: recorded.owner }, reads: 0 };
+        const p = seeingDrift("VethAttachment", fakeProvider(host));
+        const { result, said } = await warnings(() => p.diff!("x", recorded, { name: "n", address: "10.0.0.2/24" }));
+        assert.equal(result.changes, false);
+        assert.deepEqual(said, []);
+        assert.equal(host.reads, 1);
+    });
+
+    it("gone from the host: a replacement, deleting first, with a warning naming the resource by its Pulumi name", async () => {
+        const host = { now: undefined, reads: 0 };
+        const p = seeingDrift("VethAttachment", fakeProvider(host));
+        const { result, said } = await warnings(() => p.diff!("hn-seed", recorded, { name: "n", address: "10.0.0.2/24" }));
+        assert.equal(result.changes, true);
+        assert.equal(result.replaces?.length, 1);
+        assert.equal(result.deleteBeforeReplace, true);
+        assert.equal(said.length, 1);
+        assert.match(said[0], /^warning: VethAttachment "seed-eth0" \(hn-seed\) is gone from the host/);
+    });
+
+    it("an address removed by hand: the diff of the live values (an update), and a warning with the path and both values", async () => {
+        const host = { now: { name: "n", address: "", owner: recorded.owner }, reads: 0 };
+        const p = seeingDrift("VethAttachment", fakeProvider(host));
+        const { result, said } = await warnings(() => p.diff!("hn-seed", recorded, { name: "n", address: "10.0.0.2/24" }));
+        assert.equal(result.changes, true);
+        assert.deepEqual(result.replaces, []);
+        assert.equal(said.length, 1);
+        assert.match(said[0], /address: recorded "10\.0\.0\.2\/24", on the host ""; it will be updated in place$/);
+    });
+
+    it("update works from the live values, so that up repairs what the plan announced", async () => {
+        const host: { now: Props; reads: number; updatedFrom?: Props } = {
+            now: { name: "n", address: "", owner: recorded.owner },
+            reads: 0,
+        };
+        const p = seeingDrift("VethAttachment", fakeProvider(host));
+        await p.update!("hn-seed", recorded, { name: "n", address: "10.0.0.2/24" });
+        assert.equal(host.updatedFrom?.address, "");
+    });
+
+    it("a change the program makes anyway (a replacement) plans without reading the host", async () => {
+        const host = { now: undefined, reads: 0 };
+        const p = seeingDrift("VethAttachment", fakeProvider(host));
+        const result = await p.diff!("x", recorded, { name: "other", address: "10.0.0.2/24" });
+        assert.deepEqual(result.replaces, ["name"]);
+        assert.equal(host.reads, 0);
+    });
+
+    it("HOSTNET_DRIFT=off: the recorded outputs are the truth, the host is not read", async () => {
+        process.env.HOSTNET_DRIFT = "off";
+        const host = { now: undefined, reads: 0 };
+        const p = seeingDrift("VethAttachment", fakeProvider(host));
+        const result = await p.diff!("x", recorded, { name: "n", address: "10.0.0.2/24" });
+        assert.equal(result.changes, false);
+        assert.equal(host.reads, 0);
+        assert.equal(driftReadOn({ HOSTNET_DRIFT: "0" }), false);
+        assert.equal(driftReadOn({}), true);
+    });
+
+    it("a refresh's read is reused by the diff that follows it (one read per resource with `refresh: always`)", async () => {
+        const live = { name: "n", address: "10.0.0.2/24", owner: recorded.owner };
+        const host = { now: live, reads: 0 };
+        const p = seeingDrift("VethAttachment", fakeProvider(host));
+        const read = await p.read!("x", recorded);
+        // The engine records the read's props (with the provider code) and diffs them against the program.
+        await p.diff!("x", { ...read.props, __provider: "code" }, { name: "n", address: "10.0.0.2/24" });
+        assert.equal(host.reads, 1);
+        // Used once: the next diff reads the host again.
+        await p.diff!("x", { ...read.props, __provider: "code" }, { name: "n", address: "10.0.0.2/24" });
+        assert.equal(host.reads, 2);
+    });
+
+    it("drifted values are listed by path down to what differs", () => {
+        assert.deepEqual(
+            driftedValues(
+                { networks: [{ network: "lab", ipv4Address: "10.40.0.10" }], up: true },
+                { networks: [{ network: "lab", ipv4Address: "10.40.0.11" }], up: false },
+            ),
+            ['networks[0].ipv4Address: recorded "10.40.0.10", on the host "10.40.0.11"', "up: recorded true, on the host false"],
+        );
+        assert.deepEqual(driftedValues({ addresses: ["a", "b"] }, { addresses: ["a"] }), [
+            'addresses: recorded ["a","b"], on the host ["a"]',
+        ]);
+        assert.deepEqual(driftedValues({ mtu: 1500 }, {}), ["mtu: recorded 1500, on the host nothing"]);
+    });
+});
