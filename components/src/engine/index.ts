@@ -12,7 +12,7 @@ import { checkHost, HostSpec, sameHost } from "../common/specs/host";
 import { containsUnknown } from "../common/validation";
 import { HostUnreachableError } from "../host/errors";
 import { onHost, sshConnection } from "../host/ssh";
-import { seeingDrift } from "./drift";
+import { Measured, seeingDrift } from "./drift";
 import { PROVIDER_KEY, withoutProvider } from "./providers/props";
 import * as bridge from "./providers/bridge";
 import * as dockerContainer from "./providers/dockerContainer";
@@ -31,14 +31,14 @@ type AnyProvider = pulumi.dynamic.ResourceProvider<any, any>;
 
 type Describe = (op: "create" | "update" | "delete", olds?: any, news?: any) => string[];
 
-const KINDS: Record<string, { provider: AnyProvider; describeChange: Describe }> = {
+const KINDS: Record<string, { provider: AnyProvider; describeChange: Describe; measured?: Measured }> = {
     Bridge: { provider: bridge.bridgeProvider, describeChange: bridge.describeChange },
     DockerContainer: { provider: dockerContainer.dockerContainerProvider, describeChange: dockerContainer.describeChange },
     MacvlanAttachment: { provider: macvlanAttachment.macvlanAttachmentProvider, describeChange: macvlanAttachment.describeChange },
     Network: { provider: network.networkProvider, describeChange: network.describeChange },
     NetworkAttachment: { provider: networkAttachment.networkAttachmentProvider, describeChange: networkAttachment.describeChange },
     Policy: { provider: policy.policyProvider, describeChange: policy.describeChange },
-    Probe: { provider: probe.probeProvider, describeChange: probe.describeChange },
+    Probe: { provider: probe.probeProvider, describeChange: probe.describeChange, measured: probe.measured },
     SwarmCluster: { provider: swarmCluster.swarmClusterProvider, describeChange: swarmCluster.describeChange },
     SwarmNode: { provider: swarmNode.swarmNodeProvider, describeChange: swarmNode.describeChange },
     VethAttachment: { provider: vethAttachment.vethAttachmentProvider, describeChange: vethAttachment.describeChange },
@@ -154,7 +154,7 @@ export function provider(kind: string): AnyProvider {
                     `(it serves ${RESOURCE_KINDS.join(", ")}); install the ${PACKAGE_NAME} version that created it`,
             );
         }
-        p = migrating(seeingDrift(kind, onItsHost(inner)));
+        p = migrating(seeingDrift(kind, onItsHost(inner), KINDS[kind].measured));
         cache.set(kind, p);
     }
     return p;

@@ -19,6 +19,7 @@ import * as docker from "../../host/docker";
 import { HostCommandError, ToolMissingError } from "../../host/errors";
 import * as ip from "../../host/ip";
 import * as probe from "../../host/probe";
+import type { Measured } from "../drift";
 import { callStep, describe, Plan } from "../plan";
 import { isClaimed, isClaimedAddress } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
@@ -195,6 +196,22 @@ async function assertProbe(inputs: ProbeInputs): Promise<ProbeOutputs> {
     }
     return definedOnly({ ...inputs, ...ran });
 }
+
+/**
+ * What a probe's path goes between, for the drift read of a plain diff
+ * (engine/drift.ts): its containers and addresses. A plan that repairs a
+ * resource naming one of them runs the probe again; nothing else does.
+ */
+export const measured: Measured = {
+    pathOf(props) {
+        const p = props as Partial<ProbeOutputs>;
+        const to = (p.to ?? {}) as Partial<ProbeInputs["to"]>;
+        return {
+            containers: [p.from, to.container].filter((c): c is string => typeof c === "string" && c !== ""),
+            addresses: [to.address, p.address].filter((a): a is string => typeof a === "string" && a !== ""),
+        };
+    },
+};
 
 export const probeProvider: pulumi.dynamic.ResourceProvider<ProbeInputs, ProbeOutputs> = {
     async check(olds, news) {
