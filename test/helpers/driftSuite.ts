@@ -258,6 +258,8 @@ function suite(plain: boolean): void {
                 "VethLink seed-isolated": "create",
                 ...SEED_AND_LINK_PATHS,
             },
+            // The attachment and link are made again with the new seed: the probes to the seed's address and from isolated run again.
+            near: ["cli-seed", "isolated-lan"],
             follow: ["VethAttachment seed-eth0", "VethLink seed-isolated", ...Object.keys(SEED_AND_LINK_PATHS)],
         },
         {

@@ -199,6 +199,29 @@ describe("drift read: a plain preview plans from what the host holds", () => {
             assert.equal(probeHost.reads, 0, "the diff sent nothing");
         });
 
+        it("an attachment made again because its container is (removed by hand): the probes to its address run again", async () => {
+            const container = seeingDrift("DockerContainer", fakeProvider({ now: undefined, reads: 0 }));
+            await warnings(() =>
+                container.diff!(
+                    "ctr-seed",
+                    { ...recorded, owner: "hostnet/p/s/DockerContainer/seed" },
+                    { name: "n", address: "10.0.0.2/24" },
+                ),
+            );
+            const attachment = seeingDrift("VethAttachment", fakeProvider({ now: undefined, reads: 0 }));
+            const replaced = await attachment.diff!(
+                "hn-seed",
+                { ...recorded, address: "10.0.0.7/24", containerId: "ctr-seed" },
+                { name: "new", address: "10.0.0.7/24" },
+            );
+            assert.deepEqual(replaced.replaces, ["name"]);
+            const p = seeingDrift("Probe", probeProvider, measured);
+            const toSeed = probe("ctr-web", { address: "10.0.0.7" });
+            const { result, said } = await warnings(() => p.diff!("p1", toSeed, toSeed));
+            assert.equal(result.changes, true);
+            assert.match(said[0], /VethAttachment "seed-eth0" \(hn-seed\) is made again with a container this plan repairs$/);
+        });
+
         it("a repaired Policy: every probe on its host runs again, none on another host", async () => {
             const policy = seeingDrift("Policy", fakeProvider({ now: undefined, reads: 0 }));
             await warnings(() =>

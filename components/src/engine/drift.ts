@@ -58,7 +58,7 @@ const recent = new Map<string, Observed>(); // by kind and id
 
 /** A resource this deployment's plan repairs (gone or drifted), and what traffic may cross it. */
 interface Repair {
-    /** For people: `VethAttachment "seed-eth0" (hn-seede-1a2b3c)`. */
+    /** For people: `VethAttachment "seed-eth0" (hn-seede-1a2b3c) drifted on the host and this plan repairs it`. */
     what: string;
     /** The host it is on ("" for this machine). */
     host: string;
@@ -93,10 +93,18 @@ function pathEnds(value: unknown, key: string, into: { containers: Set<string>; 
 }
 
 /** Records that this deployment's plan repairs `olds` (kind `kind`, id `id`). */
-function repairing(kind: string, id: string, olds: Props): void {
+function repairing(kind: string, id: string, olds: Props, how = "drifted on the host and this plan repairs it"): void {
     const into = { containers: new Set<string>(kind === "DockerContainer" ? [id] : []), addresses: new Set<string>() };
     pathEnds(withoutProvider(olds), "", into);
-    repairs.push({ what: named(kind, id, olds), host: hostOf(olds), ...into, everyPath: kind === "Policy" });
+    repairs.push({ what: `${named(kind, id, olds)} ${how}`, host: hostOf(olds), ...into, everyPath: kind === "Policy" });
+}
+
+/** True when this plan repairs a container `olds` names (on its host): its replacement follows that repair. */
+function followsRepair(olds: Props): boolean {
+    const into = { containers: new Set<string>(), addresses: new Set<string>() };
+    pathEnds(withoutProvider(olds), "", into);
+    const host = hostOf(olds);
+    return repairs.some((r) => r.host === host && !r.everyPath && [...into.containers].some((c) => r.containers.has(c)));
 }
 
 /**
@@ -194,7 +202,12 @@ export function seeingDrift(kind: string, inner: AnyProvider, measured?: Measure
         async diff(id, olds, news) {
             const planned = await diff(id, olds, news);
             // A replacement makes it all again; and without the switch, the recorded outputs are the truth.
-            if ((planned.replaces ?? []).length > 0 || !driftReadOn()) return planned;
+            if (!driftReadOn()) return planned;
+            if ((planned.replaces ?? []).length > 0) {
+                // Made again because a container it names is (a removed container's attachments): on the probes' paths too.
+                if (followsRepair(olds)) repairing(kind, id, olds, "is made again with a container this plan repairs");
+                return planned;
+            }
             const live = await observe(id, olds);
             if (live === undefined) {
                 repairing(kind, id, olds);
@@ -243,7 +256,7 @@ function rerunNearRepairs(kind: string, inner: AnyProvider, measured: Measured):
             const path = measured.pathOf(withoutProvider(storedProps(olds)));
             const near = repairOnPath(hostOf(olds), path.containers, path.addresses);
             if (near === undefined) return planned;
-            warn(`${named(kind, id, olds)} runs again after a repair on its path: ${near} drifted on the host and this plan repairs it`);
+            warn(`${named(kind, id, olds)} runs again after a repair on its path: ${near}`);
             return { ...planned, changes: true };
         },
     };

@@ -132,8 +132,10 @@ function onItsHost(inner: AnyProvider): AnyProvider {
         read: (id, props) => onHost(hostOfProps(props), () => inner.read!(id, props)),
         update: (id, olds, news) =>
             onHost(hostOfProps(news), async () => {
-                // Only how the host is reached changed: store it, touch nothing.
-                const result = inner.diff ? await inner.diff(id, olds, news) : { changes: true };
+                // Only how the host is reached changed: store it, touch nothing. (An update with the same
+                // inputs and host is the provider's own: a Probe run again after a repair on its path.)
+                const reached = JSON.stringify(olds.host ?? null) !== JSON.stringify(news.host ?? null);
+                const result = reached && inner.diff ? await inner.diff(id, olds, news) : { changes: true };
                 if (!result.changes) return { outs: { ...withoutProvider(olds), host: news.host } };
                 return inner.update!(id, olds, news);
             }),
