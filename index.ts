@@ -1,6 +1,8 @@
 // The example stack: every `docker run --net` mode side by side, plus the
 // seed's manual procedure (../shared/seed/README.md, section 4) as desired
-// state.
+// state. Dual-stack: everything made here has an IPv6 address beside its IPv4
+// one (docker0 has fd17:ac11::1/64 from the project's dockerd, see
+// scripts/start-docker.sh).
 //
 //   seed      --net=none, given eth0 on docker0 by a VethAttachment (the seed)
 //   web       --net=bridge (docker0), port 80 published on 127.0.0.1
@@ -16,9 +18,13 @@
 //
 // Configuration (`bin/pulumi config set KEY VALUE`), with defaults:
 //   address 172.17.0.3/16   bridge docker0   gateway (the bridge's address)
+//   address6 fd17:ac11::3/64 (the seed's IPv6 address on docker0; `none`: IPv4 only)
+//   ipv6Gateway (the bridge's IPv6 address)
 //   image hostnet/busybox:1 webPort 18080    labSubnet 10.10.0.0/24
+//   labSubnet6 fd17:10::/64 (the lab network's IPv6 subnet; api ::10, cli ::11)
 //   lanAddress 10.20.0.1/24 (the created bridge's; isolated gets .2)
-//   webLabHost 20           (web's host number on the lab network)
+//   lanAddress6 fd17:20::1/64 (the created bridge's IPv6 address; isolated gets ::2)
+//   webLabHost 20           (web's host number on the lab network, IPv4 and IPv6)
 //   webMode bridge          (or `lab`: web created on the lab network itself,
 //                           with no NetworkAttachment; changing it replaces web)
 //   cliDeniedPorts 80       (web's tcp ports cli may not open, comma-separated)
@@ -39,21 +45,34 @@ const lan24 = lanAddress.split(".").slice(0, 3).join(".");
 const webMode = config.get("webMode") ?? "bridge";
 if (webMode !== "bridge" && webMode !== "lab") throw new Error(`\`webMode\` must be bridge or lab; got "${webMode}"`);
 const cliDeniedPorts = (config.get("cliDeniedPorts") ?? "80").split(",").map((p) => Number(p.trim()));
+// IPv6: a /64 each, written with their prefix length; `::` ends the prefix the host numbers follow.
+const address6 = config.get("address6") ?? "fd17:ac11::3/64";
+const labSubnet6 = config.get("labSubnet6") ?? "fd17:10::/64";
+const lab6 = labSubnet6.split("/")[0];
+const lanAddress6 = config.get("lanAddress6") ?? "fd17:20::1/64";
+const lan6 = lanAddress6.split("/")[0].replace(/[0-9a-f]+$/i, "");
 
-// --net=none, attached by hand: the seed.
+// --net=none, attached by hand: the seed, dual-stack.
 const seed = new Container("seed", { image, command: sleep, network: { mode: "none" } });
+const seedAddress = config.get("address") ?? "172.17.0.3/16";
 const seedEth0 = new VethAttachment("seed-eth0", {
     container: seed,
     bridge: config.get("bridge") ?? "docker0",
-    address: config.get("address") ?? "172.17.0.3/16",
+    addresses: address6 === "none" ? [seedAddress] : [seedAddress, address6],
     gateway: config.get("gateway"),
+    ipv6Gateway: config.get("ipv6Gateway"),
     // What the seed may send, when set (tc's units: "10mbit"); none by default.
     ...(config.get("seedEgressRate") ? { bandwidth: { egressRate: config.get("seedEgressRate") } } : {}),
 });
 
-// A user-defined network; two containers reach each other by name.
-const lab = new Network("lab", { subnet: labSubnet, gateway: `${lab24}.1` });
-const webOnLabEndpoint = { network: lab, ipv4Address: `${lab24}.${webLabHost}`, aliases: ["www"] };
+// A user-defined dual-stack network; two containers reach each other by name.
+const lab = new Network("lab", { subnet: labSubnet, gateway: `${lab24}.1`, ipv6Subnet: labSubnet6 });
+const webOnLabEndpoint = {
+    network: lab,
+    ipv4Address: `${lab24}.${webLabHost}`,
+    ipv6Address: `${lab6}${webLabHost}`,
+    aliases: ["www"],
+};
 
 // --net=bridge, with a published port (or, with webMode lab, on the lab network).
 const web = new Container("web", {
@@ -71,29 +90,33 @@ const sidecar = new Container("sidecar", { image, command: sleep, network: { mod
 const api = new Container("api", {
     image,
     command: sleep,
-    network: { mode: "networks", networks: [{ network: lab, ipv4Address: `${lab24}.10`, aliases: ["api"] }] },
+    network: { mode: "networks", networks: [{ network: lab, ipv4Address: `${lab24}.10`, ipv6Address: `${lab6}10`, aliases: ["api"] }] },
 });
 const cli = new Container("cli", {
     image,
     command: sleep,
-    network: { mode: "networks", networks: [{ network: lab, ipv4Address: `${lab24}.11` }] },
+    network: { mode: "networks", networks: [{ network: lab, ipv4Address: `${lab24}.11`, ipv6Address: `${lab6}11` }] },
 });
 
 // web joins the lab network too, without being recreated.
 const webOnLab = webMode === "bridge" ? new NetworkAttachment("web-lab", { container: web, ...webOnLabEndpoint }) : undefined;
 
 // A Linux bridge made by the stack, and docker0 adopted (never deleted).
-const lan = new Bridge("lan", { addresses: [lanAddress] });
+const lan = new Bridge("lan", { addresses: [lanAddress, lanAddress6] });
 const docker0 = new Bridge("docker0", { name: "docker0", adopt: true });
 
 // A --net=none container on the stack's bridge, and a link between it and the seed.
 const isolated = new Container("isolated", { image, command: sleep, network: { mode: "none" } });
-const isolatedEth0 = new VethAttachment("isolated-eth0", { container: isolated, bridge: lan.name, address: `${lan24}.2/24` });
+const isolatedEth0 = new VethAttachment("isolated-eth0", {
+    container: isolated,
+    bridge: lan.name,
+    addresses: [`${lan24}.2/24`, `${lan6}2/64`],
+});
 const link = new VethLink(
     "seed-isolated",
     {
-        a: { container: seed, ifName: "eth1", address: "10.30.0.1/30" },
-        b: { container: isolated, ifName: "eth1", address: "10.30.0.2/30" },
+        a: { container: seed, ifName: "eth1", addresses: ["10.30.0.1/30", "fd17:30::1/64"] },
+        b: { container: isolated, ifName: "eth1", addresses: ["10.30.0.2/30", "fd17:30::2/64"] },
     },
     { dependsOn: [seedEth0, isolatedEth0] },
 );
@@ -132,7 +155,9 @@ export const containers = {
     cli: cli.containerName,
     isolated: isolated.containerName,
 };
-export const networks = [{ name: lab.name, id: lab.networkId, driver: "bridge", subnet: labSubnet, bridge: lab.bridge }];
+export const networks = [
+    { name: lab.name, id: lab.networkId, driver: "bridge", subnet: labSubnet, ipv6Subnet: labSubnet6, bridge: lab.bridge },
+];
 export const bridges = {
     [String(config.get("bridge") ?? "docker0")]: { adopted: docker0.adopted, interfaces: [seedEth0.hostIfName] },
     lan: { name: lan.name, adopted: lan.adopted, addresses: lan.addresses, interfaces: [isolatedEth0.hostIfName] },
@@ -141,11 +166,13 @@ export const seedAttachment = {
     container: seed.containerName,
     hostInterface: seedEth0.hostIfName,
     bridge: seedEth0.bridge,
-    address: seedEth0.address,
+    addresses: seedEth0.addresses,
     gateway: seedEth0.effectiveGateway,
+    ipv6Gateway: seedEth0.effectiveIpv6Gateway,
 };
 export const webUrl = `http://127.0.0.1:${webPort}/`;
 export const webOnLabAddress = webOnLab?.address ?? webOnLabEndpoint.ipv4Address;
+export const webOnLabIpv6Address = webOnLab?.globalIpv6Address ?? webOnLabEndpoint.ipv6Address;
 export const linkEnds = { a: link.a, b: link.b };
 export const policyTable = policy.table;
 export const probeResults = Object.fromEntries(Object.entries(probes).map(([name, p]) => [name, p.outcome]));

@@ -79,7 +79,13 @@ stage "Pulumi CLI $PULUMI_VERSION and language host (built from Go modules, cach
 done_stage "$("$HOSTNET_TOOLCHAIN/bin/pulumi" version)"
 
 stage "Docker engine"
-"$root/scripts/start-docker.sh" || fail "the Docker engine did not start (see the output above)"
+# A CI run (CI=true) needs docker0 with the project's settings (IPv6 among
+# them: the dual-stack tests depend on it), so a dockerd already running with
+# other settings is restarted with them there; elsewhere it is left alone and
+# described (start-docker.sh says how to restart it).
+docker_args=()
+if [ "${CI:-}" = true ]; then docker_args=(--restart); fi
+"$root/scripts/start-docker.sh" "${docker_args[@]}" || fail "the Docker engine did not start (see the output above)"
 done_stage "server $(docker version --format '{{.Server.Version}}')"
 
 stage "local base image $HOSTNET_BASE_IMAGE (busybox-static, no registry)"

@@ -46,6 +46,8 @@ type AddrJSON struct {
 	Label     string `json:"label,omitempty"`
 	Tentative bool   `json:"tentative,omitempty"`
 	Dadfailed bool   `json:"dadfailed,omitempty"`
+	// Dynamic: the address has a finite lifetime (autoconfigured from a router advertisement, or by DHCP), as iproute2 prints it.
+	Dynamic bool `json:"dynamic,omitempty"`
 }
 
 // RouteJSON is a route in the shape of `ip -j route show` / `ip -j route get`.
@@ -193,11 +195,12 @@ func linkinfo(l netlink.Link, nameOf func(int) string) *LinkinfoJSON {
 		info.InfoData = modeData(ipvlanModes, v.Mode)
 	case *netlink.Vxlan:
 		data := map[string]any{"id": v.VxlanId, "port": v.Port}
+		// As iproute2 names them: `remote`/`local` over IPv4, `remote6`/`local6` over IPv6.
 		if v.Group != nil {
-			data["remote"] = v.Group.String()
+			data[family6Key("remote", v.Group)] = v.Group.String()
 		}
 		if v.SrcAddr != nil {
-			data["local"] = v.SrcAddr.String()
+			data[family6Key("local", v.SrcAddr)] = v.SrcAddr.String()
 		}
 		if v.VtepDevIndex != 0 {
 			data["link"] = nameOf(v.VtepDevIndex)
@@ -299,6 +302,7 @@ func addresses(links []netlink.Link) (map[int][]AddrJSON, error) {
 				Scope:     scopeName(a.Scope),
 				Tentative: a.Flags&unix.IFA_F_TENTATIVE != 0,
 				Dadfailed: a.Flags&unix.IFA_F_DADFAILED != 0,
+				Dynamic:   a.Flags&unix.IFA_F_PERMANENT == 0,
 			}
 			if want {
 				j.Label = a.Label
@@ -385,4 +389,12 @@ func routeGet(address string) ([]RouteJSON, error) {
 		out = append(out, j)
 	}
 	return out, nil
+}
+
+// family6Key is `key` for an IPv4 address, `key6` for an IPv6 one (iproute2's JSON names of VXLAN addresses).
+func family6Key(key string, ip net.IP) string {
+	if ip.To4() != nil {
+		return key
+	}
+	return key + "6"
 }

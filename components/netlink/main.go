@@ -27,7 +27,9 @@ import (
 )
 
 // Protocol is the version of the request and answer shapes; the engine refuses another.
-const Protocol = 1
+// 2: ipv6Enable. 3: sublinkAdd and linkSet's newName beside ipv6Enable (the
+// dual-stack and macvlan work met; a helper of either alone lacks an operation).
+const Protocol = 3
 
 // Request is one line of input.
 type Request struct {

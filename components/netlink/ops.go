@@ -111,6 +111,8 @@ func run(op Op) (any, error) {
 		return nil, routeDelDefault(op.Name, op.Family)
 	case "addrSettle":
 		return nil, addrSettle(op.Name, time.Duration(op.TimeoutMs)*time.Millisecond)
+	case "ipv6Enable":
+		return nil, ipv6Enable(op.Name)
 	case "netnsOf":
 		return netnsOf(op.PID)
 	case "exec":
@@ -483,6 +485,19 @@ func addrSettle(name string, timeout time.Duration) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// ipv6Enable turns IPv6 on for one interface (`sysctl -w
+// net/ipv6/conf/NAME/disable_ipv6=0`), as CNI does before it adds IPv6
+// addresses: Docker turns IPv6 off in the namespace of a container without
+// an IPv6 network, and an interface made there refuses IPv6 addresses. The
+// file is opened on this locked thread, so it is the request namespace's
+// (/proc/sys/net is the opener's namespace's); nothing else is changed.
+func ipv6Enable(name string) error {
+	if _, err := linkByName(name); err != nil {
+		return err
+	}
+	return os.WriteFile(fmt.Sprintf("/proc/sys/net/ipv6/conf/%s/disable_ipv6", name), []byte("0"), 0)
 }
 
 // netnsOf is the name of a process's network namespace (`net:[4026532412]`), or "" when the process is gone.

@@ -9,6 +9,11 @@
 //   bin/pulumi config set privateKeyPath /root/.ssh/id_ed25519
 //   bin/pulumi config set knownHostsPath /root/.ssh/known_hosts
 //   bin/pulumi up
+//
+// Dual-stack and an IPv6 underlay (both optional):
+//   bin/pulumi config set --path 'underlays.b' fd00:250:7::2   # the tunnel's address of each host (default: its SSH address)
+//   bin/pulumi config set --path 'underlays.c' fd00:250:7::3
+//   bin/pulumi config set overlay6 fd17:77::                    # the containers get an IPv6 address in this /64 too
 
 import * as pulumi from "@pulumi/pulumi";
 import { Bridge, Container, Host, VethAttachment, VxlanLink } from "pulumi-hostnet";
@@ -19,9 +24,11 @@ const privateKeyPath = config.get("privateKeyPath");
 const privateKey = config.getSecret("privateKey"); // or the key itself: `config set --secret privateKey < key`
 const knownHostsPath = config.get("knownHostsPath");
 const containers = config.getNumber("containers") ?? 1;
+const underlays = config.getObject<Record<string, string>>("underlays") ?? {};
 const overlay = config.get("overlay") ?? "10.77.0"; // the segment's /24, without its last byte
+const overlay6 = config.get("overlay6"); // the segment's IPv6 /64 prefix, ending in "::" (e.g. fd17:77::): dual-stack
 const vni = config.getNumber("vni") ?? 42;
-const tunnelMtu = config.getNumber("tunnelMtu"); // default: the underlay's MTU - 50
+const tunnelMtu = config.getNumber("tunnelMtu"); // default: the underlay's MTU - 50 (70 over IPv6)
 const image = config.get("image") ?? "hostnet/busybox:1";
 
 interface Site {
@@ -36,7 +43,7 @@ const sites: Site[] = (names.length > 0 ? names : ["local"]).map((name) => {
     const host = names.length > 0 ? new Host(name, { ssh: { host: hosts[name], privateKeyPath, privateKey, knownHostsPath } }) : undefined;
     // Everything created with `{ parent: host }` lives on that host.
     const bridge = new Bridge(`${name}-br`, {}, { parent: host });
-    return { name, host, address: hosts[name], bridge };
+    return { name, host, address: underlays[name] ?? hosts[name], bridge };
 });
 
 // One VXLAN tunnel between each pair of neighbours, each with its own VNI (a host in
@@ -58,14 +65,17 @@ sites.forEach((site, i) => {
     addresses[site.name] = [];
     for (let j = 0; j < containers; j++) {
         const name = `${site.name}-c${j}`;
-        const address = `${overlay}.${i * 50 + j + 2}`;
+        const address = `${overlay}.${i * 50 + j + 2}/24`;
         const c = new Container(name, { image, command: ["sleep", "2147483647"] }, { parent: site.host });
+        // Dual-stack with `overlay6`: the same host number in the IPv6 /64.
+        const addressing = overlay6 ? { addresses: [address, `${overlay6}${(i * 50 + j + 2).toString(16)}/64`] } : { address };
         const eth0 = new VethAttachment(
             `${name}-eth0`,
-            { container: c, bridge: site.bridge, address: `${address}/24`, defaultRoute: false, mtu },
+            { container: c, bridge: site.bridge, ...addressing, defaultRoute: false, mtu },
             { parent: site.host },
         );
-        addresses[site.name].push(pulumi.interpolate`${c.containerName} ${eth0.address}`);
+        const given = pulumi.all([eth0.address, eth0.addresses]).apply(([one, list]) => (list ?? [one]).join(" "));
+        addresses[site.name].push(pulumi.interpolate`${c.containerName} ${given}`);
     }
 });
 export const tunnels = links.map((l) => pulumi.interpolate`${l.a.ifName} <-> ${l.b.ifName} (VNI ${l.vni}, MTU ${l.effectiveMtu})`);

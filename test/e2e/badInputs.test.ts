@@ -6,9 +6,12 @@
 // container), its containers and its networks must read back byte for byte
 // the same, and nothing may carry the stack's owner mark.
 //
-// The fixtures are made once: containers in each mode, a bridge with an
-// address, a foreign interface, a veth, a Docker network with a container on
-// it, and a hand-made attachment of "another stack" on the bridge.
+// The fixtures are made once: containers in each mode, a dual-stack bridge, a
+// foreign interface, a veth, a dual-stack Docker network with a container on
+// it (and an IPv4-only one), and a hand-made dual-stack attachment of
+// "another stack" on the bridge. The rows cover IPv4 and IPv6 alike; the
+// snapshot compares the IPv4 and global IPv6 addresses of every interface
+// (link-local ones come by themselves).
 
 import * as assert from "node:assert/strict";
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
@@ -21,6 +24,8 @@ import {
     kernelHas,
     makeForeignLink,
     makeTestBridge,
+    eventually,
+    ipv6Addresses,
     RUN,
     RUN_OWNER,
     runByte,
@@ -30,6 +35,7 @@ import {
     TEST_ALIAS,
     TEST_LABEL,
     uniqueSuffix,
+    unusedIpv6Subnets,
 } from "../helpers/host";
 import { createStack, projectRoot } from "../helpers/pulumi";
 
@@ -58,6 +64,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
         veth: `hnt-bv-${sfx}`,
         other: `hnt-bo-${sfx}`,
         network: `hnt-bnet-${sfx}`,
+        network4: `hnt-bn4-${sfx}`,
         wire: `hnt-bw1-${sfx}`,
         // Short enough that "<wire2>.10" is a valid interface name.
         wire2: `hnt-w2${sfx}`,
@@ -68,6 +75,12 @@ describe("bad input is refused at preview, naming the resource and the field, wi
     const dockerNet = `10.247.${n}`;
     const macvlanNet = `10.248.${n}`;
     let dockerIp = "";
+    let dockerIp6 = "";
+    // IPv6 /64s of the fixtures, each with its `::` (bridge6 `fdXX:...::`), and one nothing uses.
+    let bridge6 = "";
+    let dockerNet6 = "";
+    let free6 = "";
+    let other6 = "";
     let scratch = "";
     let stack: Stack;
     let pids: number[] = [];
@@ -75,9 +88,12 @@ describe("bad input is refused at preview, naming the resource and the field, wi
     /** What the rows must not change: filtered to this suite's own objects, since other runs may share the host. */
     async function snapshot(): Promise<string> {
         const mine = (s: string) => s.includes(sfx) || s === "docker0" || s === "lo";
-        // IPv6 link-local addresses come by themselves (and stay "tentative" for a moment): only IPv4 is the library's.
-        const ipv4Only = (links: { addr_info?: { family: string }[] }[]) =>
-            links.map((l) => ({ ...l, addr_info: (l.addr_info ?? []).filter((a) => a.family === "inet") }));
+        // IPv6 link-local addresses come by themselves (and stay "tentative" for a moment): only IPv4 and global IPv6 ones are the library's.
+        const ipv4Only = (links: { addr_info?: { family: string; scope?: string }[] }[]) =>
+            links.map((l) => ({
+                ...l,
+                addr_info: (l.addr_info ?? []).filter((a) => a.family === "inet" || (a.family === "inet6" && a.scope === "global")),
+            }));
         const hostLinks = ipv4Only(
             JSON.parse((await sh(["ip", "-j", "addr", "show"])).stdout).filter((l: { ifname: string }) => mine(l.ifname)),
         );
@@ -120,7 +136,9 @@ describe("bad input is refused at preview, naming the resource and the field, wi
         await startTestContainer(names.hostMode, "host");
         await startTestContainer(names.bridged, "bridge");
         dockerIp = (await dockerInspect(names.bridged)).NetworkSettings.Networks.bridge.IPAddress;
+        [bridge6, dockerNet6, free6, other6] = (await unusedIpv6Subnets(4)).map((c) => c.split("/")[0]);
         await makeTestBridge(names.bridge, `${bridgeNet}.1/24`);
+        await sh(["ip", "addr", "add", `${bridge6}1/64`, "dev", names.bridge]);
         await makeForeignLink(names.foreign);
         await sh(["ip", "link", "add", "name", names.veth, "type", "veth", "peer", "name", `hnt-bw-${sfx}`]);
         await sh(["ip", "link", "set", "dev", names.veth, "alias", TEST_ALIAS]);
@@ -130,6 +148,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
         await sh(["ip", "link", "add", "name", names.other, "type", "veth", "peer", "name", "eth5", "netns", String(nonePid)]);
         await sh(["ip", "link", "set", "dev", names.other, "alias", TEST_ALIAS, "master", names.bridge, "up"]);
         await sh(["nsenter", "-t", String(nonePid), "-n", "ip", "addr", "add", `${bridgeNet}.77/24`, "dev", "eth5"]);
+        await sh(["nsenter", "-t", String(nonePid), "-n", "sysctl", "-q", "-w", "net/ipv6/conf/eth5/disable_ipv6=0"]);
+        await sh(["nsenter", "-t", String(nonePid), "-n", "ip", "addr", "add", `${bridge6}77/64`, "dev", "eth5"]);
         await sh(["nsenter", "-t", String(nonePid), "-n", "ip", "link", "set", "eth5", "up"]);
         await sh([
             "docker",
@@ -137,6 +157,9 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             "create",
             "--subnet",
             `${dockerNet}.0/24`,
+            "--ipv6",
+            "--subnet",
+            `${dockerNet6}/64`,
             "--label",
             `io.hostnet.owner=${RUN_OWNER}fixture-${sfx}`,
             "--opt",
@@ -153,12 +176,25 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             names.network,
             "--ip",
             `${dockerNet}.50`,
+            "--ip6",
+            `${dockerNet6}50`,
             "--label",
             `${TEST_LABEL}=${RUN}`,
             "hostnet/busybox:1",
             "sleep",
             "2147483647",
         ]);
+        await sh([
+            "docker",
+            "network",
+            "create",
+            "--subnet",
+            `10.179.${n}.0/24`,
+            "--label",
+            `io.hostnet.owner=${RUN_OWNER}fixture4-${sfx}`,
+            names.network4,
+        ]);
+        dockerIp6 = (await dockerInspect(names.bridged)).NetworkSettings.Networks.bridge.GlobalIPv6Address;
         pids = [nonePid, await containerPid(names.onNet), await containerPid(names.bridged)];
         // Two parents for macvlans (veth ends: this kernel has no dummy links), a macvlan of one of them,
         // and a Docker macvlan network on the other.
@@ -182,6 +218,10 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             `io.hostnet.owner=${RUN_OWNER}fixture-mv-${sfx}`,
             names.macvlanNet,
         ]);
+        // The fixtures' own IPv6 addresses finish their duplicate address detection before any row compares the host.
+        const settled = async (dev: string, pid?: number) =>
+            (await ipv6Addresses(dev, pid)).filter((a) => a.scope === "global").every((a) => !a.tentative);
+        assert.ok(await eventually(async () => (await settled(names.bridge)) && (await settled("eth5", nonePid)), 10000));
 
         scratch = mkdtempSync(join(tmpdir(), "hostnet-bad-"));
         const workDir = join(scratch, "project");
@@ -199,7 +239,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
         try {
             await sh(["ip", "link", "del", names.veth], { reject: false });
             await sh(["docker", "rm", "-f", names.onNet], { reject: false });
-            await sh(["docker", "network", "rm", names.network, names.macvlanNet], { reject: false });
+            await sh(["docker", "network", "rm", names.network, names.network4, names.macvlanNet], { reject: false });
             for (const wire of [names.wire, names.wire2]) await sh(["ip", "link", "del", wire], { reject: false });
         } finally {
             await sweepRun(ownerPrefix);
@@ -803,6 +843,27 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             resources: [mac("n5m", { addresses: ["10.249.0.10/24"] })],
             messages: ['invalid MacvlanAttachment "n5m":', "give `address` or `addresses`, not both (`address: x` is `addresses: [x]`)"],
         },
+        {
+            title: "IPv6: an IPv6 `gateway` on a macvlan (its default route is IPv4's)",
+            resources: [mac("m6g", { gateway: "fd00:249::1" })],
+            messages: [
+                'invalid MacvlanAttachment "m6g":',
+                v("gateway", 'must be an IPv4 address without a prefix length, like 172.17.0.1; got "fd00:249::1"'),
+            ],
+        },
+        {
+            title: "IPv6: one IPv6 address twice in a macvlan's `addresses`, written two ways",
+            resources: [mac("m6d", { address: undefined, addresses: ["fd00:249::9/64", "FD00:249:0::9/64"] })],
+            messages: [
+                'invalid MacvlanAttachment "m6d":',
+                v("addresses", "lists fd00:249::9 twice (`addresses[0]` and `addresses[1]`); give each address once"),
+            ],
+        },
+        {
+            title: "IPv6: a macvlan Network's `ipv6Gateway` outside its `ipv6Subnet`",
+            resources: [net("r6", { driver: "macvlan", parent: names.wire2, ipv6Subnet: "fd00:249:1::/64", ipv6Gateway: "fd00:249:2::1" })],
+            messages: ['invalid Network "r6":', v("ipv6Gateway", "fd00:249:2::1 is outside `ipv6Subnet` fd00:249:1::/64")],
+        },
         // Network of driver macvlan or ipvlan
         {
             title: "a macvlan network mode that does not exist",
@@ -916,9 +977,361 @@ describe("bad input is refused at preview, naming the resource and the field, wi
                 ),
             ],
         },
+        // IPv6 and dual-stack: every check above, for IPv6 too.
+        // VethAttachment
+        {
+            title: "IPv6: an address without its prefix length",
+            resources: [veth("e1", { address: undefined, addresses: [`${bridgeNet}.9/24`, `${bridge6}9`] })],
+            messages: [
+                v("addresses[1]", `must be an IPv6 address with its prefix length (1-128), like fd17:ac11::3/64; got "${bridge6}9"`),
+            ],
+        },
+        {
+            title: "IPv6: a link-local address",
+            resources: [veth("e2", { address: "fe80::9/64" })],
+            messages: [
+                v(
+                    "address",
+                    '"fe80::9/64" is a link-local address: the kernel gives every interface one by itself; choose a global or unique local address, like fd17:ac11::3/64',
+                ),
+            ],
+        },
+        {
+            title: "IPv6: `address` and `addresses` at once",
+            resources: [veth("e3", { addresses: [`${bridgeNet}.9/24`, `${bridge6}9/64`] })],
+            messages: [
+                'give `address` or `addresses`, not both: `addresses` lists every address of the attachment (IPv4 and IPv6), e.g. ["172.17.0.3/16", "fd17:ac11::3/64"]',
+            ],
+        },
+        {
+            title: "IPv6: the same address twice in one attachment",
+            resources: [veth("e4", { address: undefined, addresses: [`${bridge6}9/64`, `${bridge6.replace("::", ":0::")}9/64`] })],
+            messages: [v("addresses", `lists ${bridge6}9 twice (\`addresses[0]\` and \`addresses[1]\`); give each address once`)],
+        },
+        {
+            title: "IPv6: the bridge's own address",
+            resources: [veth("e5", { address: undefined, addresses: [`${bridgeNet}.9/24`, `${bridge6}1/64`] })],
+            messages: [
+                v(
+                    "addresses[1]",
+                    `${bridge6}1/64 is bridge ${names.bridge}'s own address (${bridge6}1/64); choose another address in its subnet`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: an address outside the bridge's IPv6 subnet",
+            resources: [veth("e6", { address: undefined, addresses: [`${bridgeNet}.9/24`, `${other6}9/64`] })],
+            messages: [
+                v(
+                    "addresses[1]",
+                    `${other6}9/64 is outside the subnet of bridge ${names.bridge} (${bridge6}1/64); choose an address in it`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: the all-zero (subnet-router anycast) address of the bridge's IPv6 subnet",
+            resources: [veth("e7", { address: `${bridge6}/8` })],
+            messages: [
+                v(
+                    "address",
+                    `${bridge6}/8 is the network address of bridge ${names.bridge}'s subnet ${bridge6}1/64; choose a host address in it`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: an address Docker gave a --net=bridge container on docker0",
+            resources: [
+                veth("e8", {
+                    bridge: "docker0",
+                    address: undefined,
+                    addresses: [`172.17.${100 + (n % 27)}.9/16`, `${dockerIp6}/64`],
+                }),
+            ],
+            messages: [
+                v(
+                    "addresses[1]",
+                    `${dockerIp6} is already used on bridge docker0 by container "${names.bridged}" (Docker's network "bridge"); choose a free address`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: an address another stack's attachment holds on the bridge",
+            resources: [veth("e9", { address: `${bridge6}77/64` })],
+            messages: [
+                v(
+                    "address",
+                    `${bridge6}77 is already used on bridge ${names.bridge} by eth5 of container "${names.none}" (host end "${names.other}"); choose a free address`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: the same address twice in the stack",
+            resources: [veth("f1", { address: `${bridge6}9/64` }), veth("f2", { address: `${bridge6}9/64`, containerIfName: "eth1" })],
+            messages: [
+                either(
+                    `${bridge6}9 on bridge ${names.bridge} is also given to VethAttachment "f1"`,
+                    `${bridge6}9 on bridge ${names.bridge} is also given to VethAttachment "f2"`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: a gateway outside the address's subnet",
+            resources: [veth("f3", { address: `${bridge6}9/64`, ipv6Gateway: `${other6}1` })],
+            messages: [
+                v(
+                    "ipv6Gateway",
+                    `${other6}1 is outside the subnet of \`address\` ${bridge6}9/64: the default route could not reach it; use an address in that subnet (usually the bridge's)`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: a gateway without an IPv6 address",
+            resources: [veth("f4", { ipv6Gateway: `${bridge6}1` })],
+            messages: [
+                v(
+                    "ipv6Gateway",
+                    `${bridge6}1 is an IPv6 gateway, and the attachment has no IPv6 address; add one, or remove \`ipv6Gateway\``,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: an IPv6 address as the IPv4 gateway",
+            resources: [veth("f5", { gateway: `${bridge6}1` })],
+            messages: [v("gateway", `must be an IPv4 address without a prefix length, like 172.17.0.1; got "${bridge6}1"`)],
+        },
+        {
+            title: "IPv6: a bridge without an IPv6 address, needing an IPv6 default gateway",
+            resources: [veth("f6", { bridge: names.foreign, address: `${free6}9/64` })],
+            messages: [
+                `bridge "${names.foreign}" has no IPv6 address to use as the IPv6 default gateway; set \`ipv6Gateway\`, or \`defaultRoute: false\``,
+            ],
+        },
+        // VethLink
+        {
+            title: "IPv6: a link end with `address` and `addresses`",
+            resources: [link("m1", { address: "10.30.0.1/30", addresses: ["10.30.0.1/30", "fd17:30::1/64"] }, {})],
+            messages: [
+                'give `a.address` or `a.addresses`, not both: `a.addresses` lists every address of the end (IPv4 and IPv6), e.g. ["10.30.0.1/30", "fd17:30::1/64"]',
+            ],
+        },
+        {
+            title: "IPv6: the same address for two link ends in one container",
+            resources: [
+                link("m2", { addresses: ["10.31.0.1/30", `${free6}1/64`] }, {}),
+                link("m3", { ifName: "eth8", addresses: [`${free6}1/64`] }, { ifName: "eth8" }),
+            ],
+            messages: [
+                either(
+                    `in container "${names.none}" is also given to VethLink "m2"`,
+                    `in container "${names.none}" is also given to VethLink "m3"`,
+                ),
+            ],
+        },
+        // Bridge
+        {
+            title: "IPv6: the same address on two bridges of the stack",
+            resources: [bridgeRes("z1", { addresses: [`${free6}1/64`] }), bridgeRes("z2", { addresses: [`${free6}1/64`] })],
+            messages: [
+                either(
+                    `of bridge hnt-yz2-${sfx} repeat an address of Bridge "z1"`,
+                    `of bridge hnt-yz1-${sfx} repeat an address of Bridge "z2"`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: a bridge address already on an interface of the host",
+            resources: [bridgeRes("z3", { addresses: [`${bridge6}1/64`] })],
+            messages: [v("addresses", `: ${bridge6}1/64 is already on interface ${names.bridge} of this host; choose another address`)],
+        },
+        {
+            title: "IPv6: a bridge address that is link-local",
+            resources: [bridgeRes("z4", { addresses: ["fe80::1/64"] })],
+            messages: [
+                v(
+                    "addresses[0]",
+                    '"fe80::1/64" is a link-local address: the kernel gives every interface one by itself; choose a global or unique local address, like fd17:ac11::3/64',
+                ),
+            ],
+        },
+        // Network
+        {
+            title: "IPv6: a subnet overlapping another Docker network's",
+            resources: [net("p1", { ipv6Subnet: `${dockerNet6}/80` })],
+            messages: [
+                v(
+                    "ipv6Subnet",
+                    `${dockerNet6}/80 overlaps subnet ${dockerNet6}/64 of Docker network "${names.network}"; choose a free subnet`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: a subnet overlapping docker0's",
+            resources: [net("p2", { ipv6Subnet: "fd17:ac11::/80" })],
+            messages: [v("ipv6Subnet", 'fd17:ac11::/80 overlaps subnet fd17:ac11::/64 of Docker network "bridge"; choose a free subnet')],
+        },
+        {
+            title: "IPv6: a subnet overlapping a bridge's IPv6 address",
+            resources: [net("p3", { ipv6Subnet: `${bridge6}/64` })],
+            messages: [
+                v(
+                    "ipv6Subnet",
+                    `${bridge6}/64 overlaps address ${bridge6}1/64 of interface ${names.bridge} on this host (traffic to it would be misrouted); choose a free subnet`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: a subnet with host bits",
+            resources: [net("p4", { ipv6Subnet: `${free6}1/64` })],
+            messages: [
+                v(
+                    "ipv6Subnet",
+                    `must be an IPv6 network with its prefix length (up to /126), host bits zero, like fd17:10::/64; got "${free6}1/64"`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: a gateway that is the subnet's network address",
+            resources: [net("p5", { ipv6Subnet: `${free6}/64`, ipv6Gateway: free6 })],
+            messages: [
+                v(
+                    "ipv6Gateway",
+                    `"${free6}/64" is the network address of its subnet; choose a host address inside it, like fd17:ac11::3/64`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: a range outside the subnet",
+            resources: [net("p6", { ipv6Subnet: `${free6}/64`, ipv6Range: `${other6}/120` })],
+            messages: [v("ipv6Range", `${other6}/120 must lie inside \`ipv6Subnet\` ${free6}/64`)],
+        },
+        {
+            title: "IPv6: IPv6 addressing with enableIpv6 false",
+            resources: [net("p7", { ipv6Subnet: `${free6}/64`, enableIpv6: false })],
+            messages: [
+                v(
+                    "enableIpv6",
+                    "is false, but `ipv6Subnet` is given: IPv6 addressing needs IPv6 on; drop `enableIpv6: false` (or the IPv6 fields)",
+                ),
+            ],
+        },
+        {
+            title: "IPv6: two networks of the stack with overlapping subnets",
+            resources: [net("p8", { ipv6Subnet: `${free6}/64` }), net("p9", { ipv6Subnet: `${free6}/80` })],
+            messages: [either(`${free6}/80 overlaps ${free6}/64 of Network "p8"`, `${free6}/64 overlaps ${free6}/80 of Network "p9"`)],
+        },
+        // Container
+        {
+            title: "IPv6: a static address another container holds on the network",
+            resources: [
+                ctr("x1", { network: { mode: "networks", networks: [{ network: names.network, ipv6Address: `${dockerNet6}50` }] } }),
+            ],
+            messages: [
+                v(
+                    "networks",
+                    `: address ${dockerNet6}50 on network ${names.network} is already used by container "${names.onNet}"; choose a free address`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: a static address on a network without IPv6",
+            resources: [ctr("x2", { network: { mode: "networks", networks: [{ network: names.network4, ipv6Address: `${free6}5` }] } })],
+            messages: [
+                v(
+                    "networks",
+                    `: network ${names.network4} has no IPv6 subnet, so it cannot give address ${free6}5; make the network with \`ipv6Subnet\`, or drop \`ipv6Address\``,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: a static address on a Network of the program without an IPv6 subnet",
+            resources: [
+                net("q1", { subnet: `10.188.${n}.0/24` }),
+                ctr("x3", { network: { mode: "networks", networks: [{ network: { ref: "q1" }, ipv6Address: `${free6}5` }] } }),
+            ],
+            messages: [
+                'invalid Container "x3":',
+                v(
+                    "network.networks[0].ipv6Address",
+                    `${free6}5: Network "q1" has no IPv6 subnet; give it \`ipv6Subnet\`, or drop \`ipv6Address\``,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: a static address outside its Network's IPv6 subnet",
+            resources: [
+                net("q2", { ipv6Subnet: `${free6}/64` }),
+                ctr("x4", { network: { mode: "networks", networks: [{ network: { ref: "q2" }, ipv6Address: `${other6}5` }] } }),
+            ],
+            messages: [
+                'invalid Container "x4":',
+                v(
+                    "network.networks[0].ipv6Address",
+                    `${other6}5 is outside Network "q2"'s subnet ${free6}/64; choose an address inside it`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: a static address that is its Network's IPv6 gateway",
+            resources: [
+                net("q3", { ipv6Subnet: `${free6}/64` }),
+                ctr("x5", { network: { mode: "networks", networks: [{ network: { ref: "q3" }, ipv6Address: `${free6}1` }] } }),
+            ],
+            messages: [
+                'invalid Container "x5":',
+                v(
+                    "network.networks[0].ipv6Address",
+                    `${free6}1 is Network "q3"'s gateway (its bridge's address); choose another address in ${free6}/64`,
+                ),
+            ],
+        },
+        // NetworkAttachment
+        {
+            title: "IPv6: connecting with an address another container holds",
+            resources: [att("u1", { container: names.bridged, ipv6Address: `${dockerNet6}50` })],
+            messages: [
+                v(
+                    "ipv6Address",
+                    `${dockerNet6}50 on network ${names.network} is already used by container "${names.onNet}"; choose a free address`,
+                ),
+            ],
+        },
+        {
+            title: "IPv6: connecting with an IPv6 address to a network without IPv6",
+            resources: [att("u2", { container: names.bridged, network: names.network4, ipv6Address: `${free6}5` })],
+            messages: [
+                v(
+                    "ipv6Address",
+                    `${free6}5: network ${names.network4} has no IPv6 subnet; make the network with \`ipv6Subnet\`, or drop \`ipv6Address\``,
+                ),
+            ],
+        },
+        // VxlanLink (refused when the program runs: nothing reaches the far host)
+        {
+            title: "IPv6: a VXLAN tunnel with underlays of two families",
+            resources: [
+                {
+                    type: "VxlanLink",
+                    name: "v1",
+                    args: {
+                        vni: 4242,
+                        a: { bridge: names.bridge, underlay: `${bridge6}1` },
+                        b: { bridge: "br0", underlay: "192.0.2.2", host: { name: "far", ssh: { host: "192.0.2.2" } } },
+                    },
+                },
+            ],
+            messages: [
+                'invalid VxlanLink "v1":',
+                `\`a.underlay\` ${bridge6}1 and \`b.underlay\` 192.0.2.2 are of two families: the tunnel runs over IPv4 or over IPv6; give both sides addresses of one`,
+            ],
+        },
     ];
 
-    it("has at least 40 rows", () => assert.ok(rows().length >= 40, `${rows().length} rows`));
+    it("has at least 40 rows, 30 of them IPv6", () => {
+        assert.ok(rows().length >= 40, `${rows().length} rows`);
+        const six = rows().filter((r) => r.title.startsWith("IPv6: ")).length;
+        console.log(`      rows: ${rows().length}, IPv6: ${six}`);
+        assert.ok(six >= 30, `${six} IPv6 rows`);
+    });
 
     for (const [i, title] of rows()
         .map((r) => r.title)

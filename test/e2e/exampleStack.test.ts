@@ -13,6 +13,10 @@
 // an earlier test left, and a test that changes the stack records the change
 // in `config`. A failed test puts the stack's config back to `config` and
 // leaves the next one to re-converge: one failure does not cascade.
+//
+// The stack is dual-stack: every mode is checked over IPv6 too (`ip -j -6`,
+// `docker inspect`, `ping -6` both ways across docker0, the lab network, the
+// stack's bridge and the veth link).
 
 import * as assert from "node:assert/strict";
 import { readdirSync, readlinkSync, statSync } from "node:fs";
@@ -22,16 +26,21 @@ import {
     dockerInspect,
     nftListTable,
     execPing,
+    execPing6,
     freePort,
     ipDefaultRoutes,
     ipLink,
     ipLinks,
     ipv4Of,
+    ipv6Addresses,
+    ipv6Of,
     ping,
+    ping6,
     RUN,
     runByte,
     sh,
     tcpConnects,
+    unusedIpv6Subnets,
 } from "../helpers/host";
 import { EXAMPLE_PROBES, probeOps, updateOps, type Ops } from "../helpers/ops";
 import { exampleStack, tearDown, TestStack } from "../helpers/pulumi";
@@ -68,6 +77,10 @@ describe("example stack through the real Pulumi engine", function () {
     const cname = (name: string) => `hn-${stackName}-${name}`;
     // In docker0's lower half, which Docker does not hand out (scripts/start-docker.sh), clear of the example's defaults.
     const seedAt = (host: number) => `172.17.${70 + (n % 50)}.${host}`;
+    // docker0's IPv6 /64 is fd17:ac11::/64; Docker's own addresses there are fd17:ac11::242:*.
+    const seed6At = (host: number) => `fd17:ac11::${(70 + (n % 50)).toString(16)}:${host.toString(16)}`;
+    let lab6 = "";
+    let lan6 = "";
     /** What the stack's config is, and what the host should hold once `up` ran: tests that change the stack change it here too. */
     const config: Record<string, string> = {
         "hostnet:address": `${seedAt(n)}/16`,
@@ -87,6 +100,8 @@ describe("example stack through the real Pulumi engine", function () {
     const webPort = () => Number(config["hostnet:webPort"]);
     const webLabIp = () => `10.210.${n}.${config["hostnet:webLabHost"]}`;
     const lanGateway = () => config["hostnet:lanAddress"].split("/")[0];
+    const seed6Ip = () => config["hostnet:address6"].split("/")[0];
+    const lan6Gateway = () => config["hostnet:lanAddress6"].split("/")[0];
     /** The other of two values: a change from whatever the stack holds now. */
     const other = <T>(current: T, a: T, b: T): T => (current === a ? b : a);
 
@@ -139,6 +154,12 @@ describe("example stack through the real Pulumi engine", function () {
     before(async () => {
         ports.push(await freePort(), await freePort());
         config["hostnet:webPort"] = String(ports[0]);
+        const [labSubnet6, lanSubnet6] = await unusedIpv6Subnets(2);
+        lab6 = labSubnet6.split("/")[0];
+        lan6 = lanSubnet6.split("/")[0];
+        config["hostnet:address6"] = `${seed6At(n)}/64`;
+        config["hostnet:labSubnet6"] = labSubnet6;
+        config["hostnet:lanAddress6"] = `${lan6}1/64`;
         netnsBefore = (await sh(["ip", "netns", "list"])).stdout;
         t = await exampleStack(stackName, config);
     });
@@ -167,11 +188,20 @@ describe("example stack through the real Pulumi engine", function () {
         await withConfig({ "hostnet:address": "172.17.250.300/16" }, async () => {
             await assert.rejects(
                 t.stack.preview(),
-                /`address` must be an IPv4 address with its prefix length \(1-32\), like 172\.17\.0\.3\/16; got "172\.17\.250\.300\/16"/,
+                /`addresses\[0\]` must be an IPv4 address with its prefix length \(1-32\), like 172\.17\.0\.3\/16; got "172\.17\.250\.300\/16"/,
             );
         });
         await withConfig({ "hostnet:gateway": "10.0.0.1" }, async () => {
-            await assert.rejects(t.stack.preview(), /`gateway` 10\.0\.0\.1 is outside the subnet of `address` 172\.17\.\d+\.\d+\/16/);
+            await assert.rejects(
+                t.stack.preview(),
+                /`gateway` 10\.0\.0\.1 is outside the subnet of `addresses\[0\]` 172\.17\.\d+\.\d+\/16/,
+            );
+        });
+        await withConfig({ "hostnet:address6": "fe80::5/64" }, async () => {
+            await assert.rejects(
+                t.stack.preview(),
+                /`addresses\[1\]` "fe80::5\/64" is a link-local address: the kernel gives every interface one by itself; choose a global or unique local address/,
+            );
         });
         assert.deepEqual(await stackObjects(), before, "no container, network or interface was created or removed");
     });
@@ -210,6 +240,26 @@ describe("example stack through the real Pulumi engine", function () {
         assert.ok(await execPing(cname("seed"), "172.17.0.1"), "the seed reaches the bridge");
     });
 
+    it("none + VethAttachment, IPv6: the seed's eth0 has its IPv6 address (valid) beside its link-local one, and `::/0` via docker0's fd17:ac11::1", async () => {
+        const pid = await containerPid(cname("seed"));
+        const six = await ipv6Addresses("eth0", pid);
+        assert.deepEqual(
+            six.filter((a) => a.scope === "global").map((a) => [`${a.local}/${a.prefixlen}`, a.tentative ?? false]),
+            [[`${seed6At(n)}/64`, false]],
+        );
+        assert.ok(
+            six.some((a) => a.scope === "link"),
+            "the kernel's link-local address",
+        );
+        assert.deepEqual(
+            (await ipDefaultRoutes(pid, 6)).map((r) => [r.gateway, r.dev]),
+            [["fd17:ac11::1", "eth0"]],
+        );
+        assert.equal(out.seedAttachment.ipv6Gateway, "fd17:ac11::1");
+        assert.ok(await ping6(seed6At(n)), "the host reaches the seed over IPv6");
+        assert.ok(await execPing6(cname("seed"), "fd17:ac11::1"), "the seed reaches docker0 over IPv6");
+    });
+
     it("bridge: web has an address in docker0's subnet, reachable from the host; its port answers on 127.0.0.1", async () => {
         await converged();
         const c = await dockerInspect(cname("web"));
@@ -218,6 +268,13 @@ describe("example stack through the real Pulumi engine", function () {
         assert.match(address, /^172\.17\./);
         assert.ok(await ping(address));
         assert.equal((await fetchText(`http://127.0.0.1:${webPort()}/`)).trim(), "hostnet");
+    });
+
+    it("bridge, IPv6: web has Docker's IPv6 address on docker0; web and the seed ping each other over IPv6 across docker0, both ways", async () => {
+        const web6 = (await dockerInspect(cname("web"))).NetworkSettings.Networks.bridge.GlobalIPv6Address;
+        assert.match(web6, /^fd17:ac11::242:ac11:/, "derived from its MAC, in the part of docker0's /64 Docker keeps");
+        assert.ok(await execPing6(cname("seed"), web6), "seed -> web");
+        assert.ok(await execPing6(cname("web"), seed6At(n)), "web -> seed");
     });
 
     it("host: the container is in the host's network namespace", async () => {
@@ -245,7 +302,16 @@ describe("example stack through the real Pulumi engine", function () {
         assert.ok(!(await execPing(cname("cli"), seedIp())), "cli cannot reach the seed on docker0");
         const net = JSON.parse((await sh(["docker", "network", "inspect", out.networks[0].id])).stdout)[0];
         assert.equal(net.Labels["io.hostnet.owner"], owner("Network", "lab"));
-        assert.deepEqual(net.IPAM.Config, [{ Subnet: `10.210.${n}.0/24`, Gateway: `10.210.${n}.1` }]);
+        assert.deepEqual(net.IPAM.Config, [{ Subnet: `10.210.${n}.0/24`, Gateway: `10.210.${n}.1` }, { Subnet: `${lab6}/64` }]);
+        assert.equal(net.EnableIPv6, true);
+    });
+
+    it("user-defined network, IPv6: static IPv6 addresses; api and cli ping each other over IPv6 across the Docker network, both ways", async () => {
+        const ep = async (c: string) => Object.values<any>((await dockerInspect(cname(c))).NetworkSettings.Networks)[0];
+        assert.equal((await ep("api")).GlobalIPv6Address, `${lab6}10`);
+        assert.equal((await ep("cli")).GlobalIPv6Address, `${lab6}11`);
+        assert.ok(await execPing6(cname("cli"), `${lab6}10`), "cli -> api");
+        assert.ok(await execPing6(cname("api"), `${lab6}11`), "api -> cli");
     });
 
     it("NetworkAttachment: web is on the lab network too, reachable by its alias", async () => {
@@ -256,6 +322,10 @@ describe("example stack through the real Pulumi engine", function () {
             webLabIp(),
         );
         assert.ok(await execPing(cname("cli"), "www"));
+        const ep = Object.values<any>(web.NetworkSettings.Networks).find((e) => e.NetworkID === out.networks[0].id);
+        assert.equal(ep?.GlobalIPv6Address, `${lab6}20`, "its static IPv6 address");
+        assert.equal(out.webOnLabIpv6Address, `${lab6}20`);
+        assert.ok(await execPing6(cname("api"), `${lab6}20`), "api -> web over IPv6");
     });
 
     it("Bridge: the stack's bridge carries isolated's veth; docker0 is recorded as adopted", async () => {
@@ -264,17 +334,22 @@ describe("example stack through the real Pulumi engine", function () {
         assert.equal(lan?.linkinfo?.info_kind, "bridge");
         assert.equal(lan?.ifalias, owner("Bridge", "lan"));
         assert.deepEqual(ipv4Of(lan), [config["hostnet:lanAddress"]]);
+        assert.deepEqual(await ipv6Of(out.bridges.lan.name), [config["hostnet:lanAddress6"]]);
         assert.equal(out.bridges.lan.adopted, false);
         assert.equal(out.bridges.docker0.adopted, true);
         assert.equal((await ipLink("docker0"))?.ifalias, undefined, "an adopted bridge gets no owner mark");
         assert.equal((await ipLink(out.bridges.lan.interfaces[0]))?.master, out.bridges.lan.name);
         assert.ok(await execPing(cname("isolated"), lanGateway()));
+        assert.ok(await execPing6(cname("isolated"), lan6Gateway()), "isolated -> the bridge over IPv6");
+        assert.ok(await ping6(`${lan6}2`), "the host -> isolated over IPv6, across the stack's bridge");
     });
 
-    it("VethLink: seed and isolated ping each other across the link, no bridge between", async () => {
+    it("VethLink: seed and isolated ping each other across the link, no bridge between, over IPv4 and IPv6", async () => {
         await converged();
         assert.ok(await execPing(cname("seed"), "10.30.0.2"));
         assert.ok(await execPing(cname("isolated"), "10.30.0.1"));
+        assert.ok(await execPing6(cname("seed"), "fd17:30::2"), "seed -> isolated over IPv6");
+        assert.ok(await execPing6(cname("isolated"), "fd17:30::1"), "isolated -> seed over IPv6");
         const seedEth1 = await ipLink("eth1", await containerPid(cname("seed")));
         assert.equal(seedEth1?.master, undefined);
         assert.equal(seedEth1?.ifalias, owner("VethLink", "seed-isolated"));
@@ -337,6 +412,7 @@ describe("example stack through the real Pulumi engine", function () {
         await converged();
         const pid = await containerPid(cname("seed"));
         await sh(["nsenter", "-t", String(pid), "-n", "ip", "addr", "del", config["hostnet:address"], "dev", "eth0"]);
+        await sh(["nsenter", "-t", String(pid), "-n", "ip", "addr", "del", config["hostnet:address6"], "dev", "eth0"]);
         await sh(["docker", "network", "disconnect", out.networks[0].id, cname("api")]);
         const refresh = await t.stack.refresh();
         // The probes of the paths through them see them broken: the seed's, and those to and from api.
@@ -355,7 +431,13 @@ describe("example stack through the real Pulumi engine", function () {
             [["172.17.0.1", "eth0"]],
             "the route is back too",
         );
+        assert.deepEqual(await ipv6Of("eth0", pid), [config["hostnet:address6"]], "and the IPv6 address");
+        assert.deepEqual(
+            (await ipDefaultRoutes(pid, 6)).map((r) => r.gateway),
+            ["fd17:ac11::1"],
+        );
         assert.ok(await ping(seedIp()));
+        assert.ok(await ping6(seed6Ip()));
         const api = await dockerInspect(cname("api"));
         assert.equal(api.Id, apiId, "api was reconnected, not recreated");
         assert.equal(Object.values<any>(api.NetworkSettings.Networks)[0]?.IPAddress, `10.210.${n}.10`);
@@ -414,30 +496,38 @@ describe("example stack through the real Pulumi engine", function () {
             Object.values<any>(web.NetworkSettings.Networks).find((e) => e.NetworkID === out.networks[0].id)?.IPAddress,
             webLabIp(),
         );
+        assert.equal(
+            Object.values<any>(web.NetworkSettings.Networks).find((e) => e.NetworkID === out.networks[0].id)?.GlobalIPv6Address,
+            `${lab6}${config["hostnet:webLabHost"]}`,
+        );
         assert.deepEqual(ipv4Of(await ipLink("eth0", await containerPid(cname("seed")))), [config["hostnet:address"]]);
         assert.ok(await ping(seedIp()));
     });
 
-    it("a new address on the stack's bridge moves the default route of the attachment on it, in the same preview and up", async () => {
+    it("new addresses on the stack's bridge move the default routes (IPv4 and IPv6) of the attachment on it, in the same preview and up", async () => {
         await converged();
         const lan = `10.220.${n}`;
-        const defaultVia = async () => {
+        const defaultVia = async (family: 4 | 6) => {
             const pid = await containerPid(cname("isolated"));
-            return JSON.parse((await sh(["nsenter", "-t", String(pid), "-n", "ip", "-j", "route", "show", "default"])).stdout).map(
-                (r: { gateway?: string; dev: string }) => `${r.gateway} ${r.dev}`,
-            );
+            return (await ipDefaultRoutes(pid, family)).map((r) => `${r.gateway} ${r.dev}`);
         };
-        assert.deepEqual(await defaultVia(), [`${lanGateway()} eth0`]);
-        await changeConfig({ "hostnet:lanAddress": `${other(lanGateway(), `${lan}.1`, `${lan}.254`)}/24` });
-        // isolated's own address (.2) stays: only its gateway, the bridge's address, changes.
+        assert.deepEqual(await defaultVia(4), [`${lanGateway()} eth0`]);
+        assert.deepEqual(await defaultVia(6), [`${lan6Gateway()} eth0`]);
+        await changeConfig({
+            "hostnet:lanAddress": `${other(lanGateway(), `${lan}.1`, `${lan}.254`)}/24`,
+            "hostnet:lanAddress6": `${other(lan6Gateway(), `${lan6}1`, `${lan6}fe`)}/64`,
+        });
+        // isolated's own addresses (.2, ::2) stay: only its gateways, the bridge's addresses, change.
         assert.deepEqual(await plannedOps(), {
             "Bridge lan": "update",
             "VethAttachment isolated-eth0": "update",
             "Probe isolated-lan": "update",
         });
         assert.deepEqual((await deploy()).summary.resourceChanges, { same: 31, update: 3 });
-        assert.deepEqual(await defaultVia(), [`${lanGateway()} eth0`]);
+        assert.deepEqual(await defaultVia(4), [`${lanGateway()} eth0`]);
+        assert.deepEqual(await defaultVia(6), [`${lan6Gateway()} eth0`]);
         assert.ok(await execPing(cname("isolated"), lanGateway()), "isolated reaches its new gateway");
+        assert.ok(await execPing6(cname("isolated"), lan6Gateway()), "and its new IPv6 gateway");
         assert.deepEqual((await t.stack.preview()).changeSummary, { same: 34 }, "nothing left to do");
     });
 
@@ -461,8 +551,11 @@ describe("example stack through the real Pulumi engine", function () {
         await deploy({ refresh: true });
         assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), [config["hostnet:address"]]);
         assert.deepEqual(ipv4Of(await ipLink("eth1", pid)), ["10.30.0.1/30"]);
+        assert.deepEqual(await ipv6Of("eth0", pid), [config["hostnet:address6"]]);
+        assert.deepEqual(await ipv6Of("eth1", pid), ["fd17:30::1/64"]);
         assert.ok(await ping(seedIp()));
         assert.ok(await execPing(cname("seed"), "10.30.0.2"));
+        assert.ok(await execPing6(cname("seed"), "fd17:30::2"));
     });
 
     it("destroy leaves nothing of the stack's on the host, and docker0 as it was", async () => {
@@ -479,6 +572,7 @@ describe("example stack through the real Pulumi engine", function () {
         assert.ok(after, "the adopted docker0 is still there");
         for (const key of ["ifindex", "mtu", "address", "ifalias"] as const) assert.deepEqual(after[key], docker0?.[key], key);
         assert.deepEqual(ipv4Of(after), ipv4Of(docker0));
+        assert.deepEqual(await ipv6Of("docker0"), ["fd17:ac11::1/64"], "docker0's own IPv6 address, as Docker set it");
         // Other suites' test beds (hntb-*) may come and go meanwhile; nothing else may appear.
         const names = (text: string) =>
             text

@@ -15,7 +15,7 @@ import * as assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { freePort, RUN, runByte, sh } from "../helpers/host";
+import { freePort, RUN, runByte, sh, unusedIpv6Subnets } from "../helpers/host";
 import { exampleStack, tearDown, projectRoot, TestStack, toolchainRoot } from "../helpers/pulumi";
 import { UNKNOWN } from "../../components/src/cli/previewPlan";
 
@@ -36,6 +36,10 @@ describe("hostnet preview-report: what a pull request's change will do, through 
     const ownerPrefix = `hostnet/hostnet/${stackName}/`;
     // Clear of the other e2e suites' addresses in the same run (they use runByte(4), 10.210/10.220).
     const seedAt = (host: number) => `172.17.${200 + (n % 50)}.${((n + 120 + host) % 250) + 2}`;
+    // The seed's IPv6 address on docker0 (fd17:ac11::/64), clear of Docker's fd17:ac11::242:*.
+    const seed6At = (host: number) => `fd17:ac11::${(200 + (n % 50)).toString(16)}:${(((n + 120 + host) % 250) + 2).toString(16)}`;
+    let lab6 = "";
+    let lan6 = "";
     const config: Record<string, string> = {
         "hostnet:address": `${seedAt(0)}/16`,
         "hostnet:labSubnet": `10.212.${n}.0/24`,
@@ -46,6 +50,10 @@ describe("hostnet preview-report: what a pull request's change will do, through 
 
     before(async () => {
         config["hostnet:webPort"] = String(await freePort());
+        [lab6, lan6] = (await unusedIpv6Subnets(2)).map((c) => c.split("/")[0]);
+        config["hostnet:address6"] = `${seed6At(0)}/64`;
+        config["hostnet:labSubnet6"] = `${lab6}/64`;
+        config["hostnet:lanAddress6"] = `${lan6}1/64`;
         t = await exampleStack(stackName, config);
         out = mkdtempSync(join(tmpdir(), "hostnet-report-"));
         assert.equal((await t.stack.up()).summary.result, "succeeded");
@@ -115,6 +123,18 @@ describe("hostnet preview-report: what a pull request's change will do, through 
             .join("<seed address 2>")
             .split(`${seedAt(0)}/16`)
             .join("<seed address>")
+            .split(`${seed6At(1)}/64`)
+            .join("<seed IPv6 address 2>")
+            .split(`${seed6At(0)}/64`)
+            .join("<seed IPv6 address>")
+            .split(seed6At(1))
+            .join("<seed IPv6 2>")
+            .split(seed6At(0))
+            .join("<seed IPv6>")
+            .split(lab6)
+            .join("<lab6>::")
+            .split(lan6)
+            .join("<lan6>::")
             .replace(new RegExp(`\\b${seedAt(1).replace(/\./g, "\\.")}\\b`, "g"), "<seed ip 2>")
             .replace(new RegExp(`\\b${seedAt(0).replace(/\./g, "\\.")}\\b`, "g"), "<seed ip>")
             .split(`10.212.${n}.`)
@@ -174,7 +194,7 @@ describe("hostnet preview-report: what a pull request's change will do, through 
         assertGolden("none", run);
     });
 
-    it("an address: exit 2, the seed's VethAttachment updated in place, only `address` changes; the probes of its paths run again", async () => {
+    it("an address: exit 2, the seed's VethAttachment updated in place, only `addresses` changes; the probes of its paths run again", async () => {
         await withConfig({ "hostnet:address": `${seedAt(1)}/16` }, async () => {
             const run = await report("address");
             assert.equal(run.exitCode, 2, run.markdown);
@@ -187,10 +207,34 @@ describe("hostnet preview-report: what a pull request's change will do, through 
                     ["Probe", "seed-link", "update", ["network"]],
                     ["Probe", "seed-web", "update", ["network"]],
                     ["Probe", "web-seed", "update", ["to.address"]],
-                    ["VethAttachment", "seed-eth0", "update", ["address"]],
+                    ["VethAttachment", "seed-eth0", "update", ["addresses"]],
                 ],
             );
             assertGolden("address", run);
+        });
+    });
+
+    it("an IPv6 address: exit 2, updated in place; the host operations change it, set the IPv6 default route and wait for duplicate address detection", async () => {
+        await withConfig({ "hostnet:address6": `${seed6At(1)}/64` }, async () => {
+            const run = await report("address6");
+            assert.equal(run.exitCode, 2, run.markdown);
+            assert.deepEqual(
+                run.json.resources.map((r: any) => [r.kind, r.name, r.op, r.properties.map((p: any) => p.path)]),
+                [["VethAttachment", "seed-eth0", "update", ["addresses"]]],
+            );
+            assertGolden("address6", run);
+        });
+    });
+
+    it("IPv6 off for the seed: its IPv6 address and IPv6 default route go, in place; IPv4 untouched", async () => {
+        await withConfig({ "hostnet:address6": "none" }, async () => {
+            const run = await report("ipv6-off");
+            assert.equal(run.exitCode, 2, run.markdown);
+            assert.deepEqual(
+                run.json.resources.map((r: any) => [r.kind, r.name, r.op]),
+                [["VethAttachment", "seed-eth0", "update"]],
+            );
+            assertGolden("ipv6-off", run);
         });
     });
 
@@ -240,7 +284,7 @@ describe("hostnet preview-report: what a pull request's change will do, through 
                     // The probe to the bridge's address follows it.
                     ["Probe", "isolated-lan", "update", ["network", "to.address"]],
                     // The bridge's addresses, as the program declares them, travel with the attachment: its route follows them.
-                    ["VethAttachment", "isolated-eth0", "update", ["address", "bridgeAddresses"]],
+                    ["VethAttachment", "isolated-eth0", "update", ["addresses", "bridgeAddresses"]],
                 ],
             );
             assertGolden("bridge-address", run);
@@ -297,7 +341,7 @@ describe("hostnet preview-report: what a pull request's change will do, through 
         await withConfig({ "hostnet:address": "172.17.250.300/16" }, async () => {
             const run = await report("error");
             assert.equal(run.exitCode, 1, run.markdown);
-            assert.match(run.markdown, /`address` must be an IPv4 address with its prefix length/);
+            assert.match(run.markdown, /`addresses\[0\]` must be an IPv4 address with its prefix length/);
             assert.deepEqual(run.json.resources, []);
             assertGolden("error", run);
         });

@@ -12,7 +12,19 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { containerPid, dockerInspect, freePort, ipLinks, RUN, RUN_OWNER, runByte, sh, sweepRun, TEST_LABEL } from "../helpers/host";
+import {
+    containerPid,
+    dockerInspect,
+    freePort,
+    ipLinks,
+    RUN,
+    RUN_OWNER,
+    runByte,
+    sh,
+    sweepRun,
+    TEST_LABEL,
+    unusedIpv6Subnets,
+} from "../helpers/host";
 import { exampleStack, tearDown, projectRoot, TestStack } from "../helpers/pulumi";
 
 const CLI = join(projectRoot, "components", "dist", "cli", "index.js");
@@ -76,6 +88,9 @@ describe("hostnet topology: a picture of the host's network", function () {
         const cname = (name: string) => `hn-${stackName}-${name}`;
         const mark = (type: string, name: string) => `[${stackName}/${type}/${name}]`;
         const seedAddress = `172.17.${200 + (n % 50)}.${((n + 60) % 250) + 2}/16`;
+        const seed6 = `fd17:ac11::${(200 + (n % 50)).toString(16)}:${(((n + 60) % 250) + 2).toString(16)}`;
+        let lab6 = "";
+        let lan6 = "";
         const config: Record<string, string> = {
             "hostnet:address": seedAddress,
             "hostnet:labSubnet": `10.214.${n}.0/24`,
@@ -93,23 +108,41 @@ describe("hostnet topology: a picture of the host's network", function () {
         before(async () => {
             webPort = await freePort();
             config["hostnet:webPort"] = String(webPort);
+            [lab6, lan6] = (await unusedIpv6Subnets(2)).map((c) => c.split("/")[0]);
+            config["hostnet:address6"] = `${seed6}/64`;
+            config["hostnet:labSubnet6"] = `${lab6}/64`;
+            config["hostnet:lanAddress6"] = `${lan6}1/64`;
             t = await exampleStack(stackName, config);
             assert.equal((await t.stack.up()).summary.result, "succeeded");
             const web = await dockerInspect(cname("web"));
             const lab = `${cname("lab")}`;
             const labNet = `10.214.${n}`;
+            const web6 = web.NetworkSettings.Networks.bridge.GlobalIPv6Address;
             expected = [
-                { name: "seed", mode: "none", addresses: [`${seedAddress} (eth0)`, "10.30.0.1/30 (eth1)"] },
+                {
+                    name: "seed",
+                    mode: "none",
+                    addresses: [`${seedAddress} (eth0)`, `${seed6}/64 (eth0)`, "10.30.0.1/30 (eth1)", "fd17:30::1/64 (eth1)"],
+                },
                 {
                     name: "web",
                     mode: "bridge",
-                    addresses: [`${web.NetworkSettings.Networks.bridge.IPAddress}/16 (bridge)`, `${labNet}.20/24 (${lab})`],
+                    addresses: [
+                        `${web.NetworkSettings.Networks.bridge.IPAddress}/16 (bridge)`,
+                        `${web6}/64 (bridge)`,
+                        `${labNet}.20/24 (${lab})`,
+                        `${lab6}20/64 (${lab})`,
+                    ],
                 },
                 { name: "hostns", mode: "host", addresses: [] },
                 { name: "sidecar", mode: `container:${cname("web")}`, addresses: [] },
-                { name: "api", mode: lab, addresses: [`${labNet}.10/24 (${lab})`] },
-                { name: "cli", mode: lab, addresses: [`${labNet}.11/24 (${lab})`] },
-                { name: "isolated", mode: "none", addresses: [`10.224.${n}.2/24 (eth0)`, "10.30.0.2/30 (eth1)"] },
+                { name: "api", mode: lab, addresses: [`${labNet}.10/24 (${lab})`, `${lab6}10/64 (${lab})`] },
+                { name: "cli", mode: lab, addresses: [`${labNet}.11/24 (${lab})`, `${lab6}11/64 (${lab})`] },
+                {
+                    name: "isolated",
+                    mode: "none",
+                    addresses: [`10.224.${n}.2/24 (eth0)`, `${lan6}2/64 (eth0)`, "10.30.0.2/30 (eth1)", "fd17:30::2/64 (eth1)"],
+                },
             ].map((c) => ({ ...c, name: cname(c.name), owner: mark("DockerContainer", c.name) }));
             const links = await ipLinks();
             const byAlias = (alias: string) => links.find((l) => l.ifalias === `${ownerPrefix}${alias}`)!.ifname;
@@ -142,7 +175,7 @@ describe("hostnet topology: a picture of the host's network", function () {
             const q = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
             has(
                 new RegExp(
-                    `^${q(lanName)}\\s+10\\.224\\.${n}\\.1/24\\s+UP\\s+${q(hostEnds.isolated)}\\s+-> ${q(cname("isolated"))}:eth0 10\\.224\\.${n}\\.2/24\\s+${q(mark("VethAttachment", "isolated-eth0"))} ${q(mark("Bridge", "lan"))}$`,
+                    `^${q(lanName)}\\s+10\\.224\\.${n}\\.1/24 ${q(lan6)}1/64\\s+UP\\s+${q(hostEnds.isolated)}\\s+-> ${q(cname("isolated"))}:eth0 10\\.224\\.${n}\\.2/24 ${q(lan6)}2/64\\s+${q(mark("VethAttachment", "isolated-eth0"))} ${q(mark("Bridge", "lan"))}$`,
                     "m",
                 ),
             );
@@ -150,18 +183,20 @@ describe("hostnet topology: a picture of the host's network", function () {
             assert.match(
                 seedPort ?? "",
                 new RegExp(
-                    `\\s${q(hostEnds.seed)}\\s+-> ${q(cname("seed"))}:eth0 ${q(seedAddress)}\\s+${q(mark("VethAttachment", "seed-eth0"))}`,
+                    `\\s${q(hostEnds.seed)}\\s+-> ${q(cname("seed"))}:eth0 ${q(seedAddress)} ${q(seed6)}/64\\s+${q(mark("VethAttachment", "seed-eth0"))}`,
                 ),
             );
             has(
                 new RegExp(
-                    `^[0-9a-f]{12}\\s+${q(cname("lab"))}\\s+bridge\\s+10\\.214\\.${n}\\.0/24\\s+br-[0-9a-f]{12}\\s+${q(cname("api"))} 10\\.214\\.${n}\\.10/24, ${q(cname("cli"))} 10\\.214\\.${n}\\.11/24, ${q(cname("web"))} 10\\.214\\.${n}\\.20/24\\s+${q(mark("Network", "lab"))}$`,
+                    `^[0-9a-f]{12}\\s+${q(cname("lab"))}\\s+bridge\\s+10\\.214\\.${n}\\.0/24 ${q(lab6)}/64\\s+br-[0-9a-f]{12}\\s+` +
+                        `${q(cname("api"))} 10\\.214\\.${n}\\.10/24 ${q(lab6)}10/64, ${q(cname("cli"))} 10\\.214\\.${n}\\.11/24 ${q(lab6)}11/64, ` +
+                        `${q(cname("web"))} 10\\.214\\.${n}\\.20/24 ${q(lab6)}20/64\\s+${q(mark("Network", "lab"))}$`,
                     "m",
                 ),
             );
             has(
                 new RegExp(
-                    `^${q(cname("isolated"))}:eth1 10\\.30\\.0\\.2/30 <-> ${q(cname("seed"))}:eth1 10\\.30\\.0\\.1/30 ${q(mark("VethLink", "seed-isolated"))}$`,
+                    `^${q(cname("isolated"))}:eth1 10\\.30\\.0\\.2/30 fd17:30::2/64 <-> ${q(cname("seed"))}:eth1 10\\.30\\.0\\.1/30 fd17:30::1/64 ${q(mark("VethLink", "seed-isolated"))}$`,
                     "m",
                 ),
             );

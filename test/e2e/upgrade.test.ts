@@ -24,6 +24,7 @@
 import * as assert from "node:assert/strict";
 import {
     chmodSync,
+    copyFileSync,
     existsSync,
     mkdirSync,
     mkdtempSync,
@@ -43,13 +44,16 @@ import {
     addressRecords,
     dockerInspect,
     firewallRules,
+    freePort,
     ipDefaultRoutes,
     ipLinks,
     ipv4Of,
+    ipv6Of,
     makeTestBridge,
     markedObjects,
     ping,
     RUN,
+    runByte,
     sh,
     sweepRun,
     unusedSlash16,
@@ -529,6 +533,135 @@ describe(`upgrade: a stack deployed with the package at ${RECORDS_COMMIT} (befor
         assert.equal((await t.stack.destroy()).summary.result, "succeeded");
         assert.deepEqual(await markedObjects(prefix), []);
         assert.deepEqual(ipv4Of((await ipLinks()).find((l) => l.ifname === shared)), [`${net}.2.1/24`]);
+    });
+});
+
+// Upgrading a stack deployed with 0.2 (main at commit 7408c02, before IPv6):
+// the example stack as it was then (22 resources, every --net mode, all
+// IPv4), deployed by the package as it was then, installed in the stack's
+// node_modules; then the package is replaced by this version. The preview and
+// the `up` find nothing to do, and the host (links, addresses, routes inside
+// the containers, containers, networks and their connections) reads back
+// exactly the same; a refresh finds no drift; destroy by this version leaves
+// nothing.
+const V02_COMMIT = "7408c02";
+
+describe(`upgrade: a stack deployed with 0.2 (commit ${V02_COMMIT}, before IPv6) moves to this version with no change on the host`, function () {
+    const stackName = `e2e-${RUN}-v02`;
+    const ownerPrefix = `hostnet/hostnet/${stackName}/`;
+    const n = runByte(11);
+    let scratch: string;
+    let workDir: string;
+    let t: TestStack;
+    const modules = () => join(workDir, "node_modules");
+
+    /** The stack's containers, interfaces, addresses, routes and networks, as a user would compare them. */
+    async function snapshot(): Promise<unknown> {
+        const links = (await ipLinks())
+            .filter((l) => l.ifalias?.startsWith(ownerPrefix))
+            .map((l) => ({ ifindex: l.ifindex, ifname: l.ifname, mac: l.address, master: l.master, mtu: l.mtu, ipv4: ipv4Of(l) }));
+        const containers: unknown[] = [];
+        for (const id of (await sh(["docker", "ps", "-aq", "--filter", `name=hn-${stackName}-`])).stdout.split("\n").filter(Boolean)) {
+            const c = await dockerInspect(id);
+            const pid = c.State.Pid as number;
+            const inside = c.HostConfig.NetworkMode === "host" ? [] : await ipLinks(pid);
+            containers.push({
+                name: c.Name,
+                id: c.Id,
+                startedAt: c.State.StartedAt,
+                restarts: c.RestartCount,
+                endpoints: Object.fromEntries(
+                    Object.entries<any>(c.NetworkSettings.Networks ?? {}).map(([k, e]) => [k, [e.EndpointID, e.IPAddress, e.Aliases]]),
+                ),
+                inside: inside.map((l) => ({ ifindex: l.ifindex, ifname: l.ifname, mac: l.address, ipv4: ipv4Of(l) })),
+                globalIpv6: c.HostConfig.NetworkMode === "host" ? [] : await Promise.all(inside.map((l) => ipv6Of(l.ifname, pid))),
+                routes: c.HostConfig.NetworkMode === "host" ? [] : await ipDefaultRoutes(pid),
+            });
+        }
+        containers.sort((a, b) => String((a as { name: string }).name).localeCompare((b as { name: string }).name));
+        const networks: unknown[] = [];
+        for (const id of (await sh(["docker", "network", "ls", "-q", "--filter", `name=hn-${stackName}-`])).stdout
+            .split("\n")
+            .filter(Boolean)) {
+            const net = JSON.parse((await sh(["docker", "network", "inspect", id])).stdout)[0];
+            networks.push({ id: net.Id, ipv6: net.EnableIPv6, ipam: net.IPAM.Config, labels: net.Labels });
+        }
+        return { links, containers, networks };
+    }
+
+    /** Points the stack's node_modules/pulumi-hostnet at `target` (the 0.2 package, or this one). */
+    function installPackage(target: string): void {
+        rmSync(join(modules(), "pulumi-hostnet"), { force: true });
+        symlinkSync(target, join(modules(), "pulumi-hostnet"));
+    }
+
+    before(async function () {
+        const has = await sh(["git", "-C", projectRoot, "cat-file", "-e", `${V02_COMMIT}^{commit}`], { reject: false });
+        if (has.exitCode !== 0) {
+            throw new Error(
+                `failed to check out the package as it was at commit ${V02_COMMIT}: ${projectRoot} does not have that commit (${has.stderr.trim()}); ` +
+                    "this test needs the repository's history: run `git fetch --unshallow` (or clone without --depth)",
+            );
+        }
+        scratch = mkdtempSync(join(tmpdir(), "hostnet-v02-"));
+        const old = join(scratch, "v02");
+        workDir = join(scratch, "project");
+        mkdirSync(old);
+        mkdirSync(workDir);
+        // The 0.2 package, built from its sources with the project's compiler and dependencies.
+        const tar = join(scratch, "v02.tar");
+        await sh(["git", "-C", projectRoot, "archive", "--format=tar", "-o", tar, V02_COMMIT, "components", "index.ts", "Pulumi.yaml"]);
+        await sh(["tar", "-xf", tar, "-C", old]);
+        symlinkSync(join(projectRoot, "node_modules"), join(old, "node_modules"));
+        await sh([join(projectRoot, "node_modules", ".bin", "tsc"), "-p", join(old, "components", "tsconfig.json")]);
+        // The example project as it was, with a node_modules of its own: the project's packages, and the 0.2 package.
+        copyFileSync(join(old, "Pulumi.yaml"), join(workDir, "Pulumi.yaml"));
+        copyFileSync(join(old, "index.ts"), join(workDir, "index.ts"));
+        for (const entry of ["tsconfig.json", "package.json"]) symlinkSync(join(projectRoot, entry), join(workDir, entry));
+        mkdirSync(modules());
+        for (const entry of readdirSync(join(projectRoot, "node_modules"))) {
+            if (entry !== "pulumi-hostnet") symlinkSync(join(projectRoot, "node_modules", entry), join(modules(), entry));
+        }
+        installPackage(join(old, "components"));
+        t = await projectStack(workDir, stackName, {
+            "hostnet:address": `172.17.${20 + (n % 40)}.${n}/16`,
+            "hostnet:labSubnet": `10.215.${n}.0/24`,
+            "hostnet:lanAddress": `10.225.${n}.1/24`,
+            "hostnet:webPort": String(await freePort()),
+        });
+    });
+
+    after(async function () {
+        try {
+            await t?.stack.destroy().catch(() => undefined);
+            await t?.stack.workspace.removeStack(stackName).catch(() => undefined);
+        } finally {
+            await sweepRun(ownerPrefix);
+            t?.dispose();
+            if (scratch) rmSync(scratch, { recursive: true, force: true });
+        }
+    });
+
+    it(`0.2 deploys the example stack of its day (22 resources, IPv4 only)`, async () => {
+        const up = await t.stack.up();
+        assert.equal(up.summary.result, "succeeded");
+        assert.deepEqual(up.summary.resourceChanges, { create: 22 });
+    });
+
+    it("with this version installed, preview and up find nothing to do, and the host reads back exactly the same", async () => {
+        const before = await snapshot();
+        installPackage(join(projectRoot, "components"));
+        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 22 });
+        assert.deepEqual((await t.stack.up()).summary.resourceChanges, { same: 22 });
+        assert.deepEqual(await snapshot(), before);
+        const refresh = await t.stack.refresh();
+        assert.deepEqual(refresh.summary.resourceChanges, { same: 22 }, "this version reads the host as 0.2 recorded it");
+        assert.deepEqual(await snapshot(), before);
+    });
+
+    it("destroy by this version leaves nothing of the stack", async () => {
+        assert.equal((await t.stack.destroy()).summary.result, "succeeded");
+        assert.deepEqual(await markedObjects(ownerPrefix), []);
     });
 });
 

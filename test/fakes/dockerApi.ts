@@ -68,6 +68,8 @@ export interface FakeNetwork {
     Subnet?: string;
     Gateway?: string;
     IPRange?: string;
+    /** The IPv6 subnet (docker0 of the project's dockerd only: this fake gives containers no IPv6 addresses). */
+    Subnet6?: string;
     /** The subnet was given by the user (static addresses are allowed only then). */
     userSubnet: boolean;
     /** The gateway was given by the user: the engine lists a user's subnet without the gateway it picked. */
@@ -129,13 +131,15 @@ export class FakeDocker {
         readonly faults: Faults = kernel.faults,
     ) {
         this.addNetwork(
-            // As the project's dockerd makes it (scripts/start-docker.sh: --bip 172.17.0.1/16 --fixed-cidr 172.17.128.0/17).
+            // As the project's dockerd makes it (scripts/start-docker.sh: --bip 172.17.0.1/16 --fixed-cidr 172.17.128.0/17
+            // --ipv6 --fixed-cidr-v6 fd17:ac11::/64).
             {
                 Name: "bridge",
                 Driver: "bridge",
                 Subnet: "172.17.0.0/16",
                 Gateway: "172.17.0.1",
                 IPRange: "172.17.128.0/17",
+                Subnet6: "fd17:ac11::/64",
                 builtin: true,
                 userSubnet: false,
             },
@@ -725,19 +729,21 @@ export class FakeDocker {
         }
         // The engine lists the gateway it picked only for a subnet it picked too, or the daemon's --bip for the default bridge.
         const showGateway = n.Gateway && (n.builtin || !n.userSubnet || n.userGateway);
-        const config =
+        const config: { Subnet: string; Gateway?: string; IPRange?: string }[] =
             n.Subnet && !(n.builtin && n.Driver !== "bridge")
                 ? n.builtin
                     ? [{ Subnet: n.Subnet, ...(n.IPRange ? { IPRange: n.IPRange } : {}), ...(showGateway ? { Gateway: n.Gateway } : {}) }]
                     : [{ Subnet: n.Subnet, ...(showGateway ? { Gateway: n.Gateway } : {}), ...(n.IPRange ? { IPRange: n.IPRange } : {}) }]
                 : [];
+        // The IPv6 subnet is listed after the IPv4 one, without the gateway the engine picked (as `docker network inspect bridge` shows it).
+        if (n.Subnet6) config.push({ Subnet: n.Subnet6 });
         return {
             Name: n.Name,
             Id: n.Id,
             Created: "2026-01-01T00:00:00.000000000Z",
             Scope: "local",
             Driver: n.Driver,
-            EnableIPv6: false,
+            EnableIPv6: n.Subnet6 !== undefined,
             IPAM: { Driver: "default", Options: null, Config: config },
             Internal: n.Internal,
             Attachable: false,

@@ -27,7 +27,7 @@
 // starts; a failed case is followed by a repairing `up` so the next still can.
 
 import * as assert from "node:assert/strict";
-import { containerPid, firewallRules, freePort, ipLinks, nftTables, ping, RUN, runByte, sh } from "./host";
+import { containerPid, firewallRules, freePort, ipLinks, nftTables, ping, ping6, RUN, runByte, sh, unusedIpv6Subnets } from "./host";
 import { EXAMPLE_PROBES, probeOps, refreshOps, updateOps, warningsOf, type Ops } from "./ops";
 import { exampleStack, tearDown, TestStack } from "./pulumi";
 
@@ -69,14 +69,22 @@ function suite(plain: boolean): void {
     const changedSeedAddress = `172.17.${150 + (n % 50)}.${plain ? n + 3 : n + 1}`;
     const labNet = `10.${plain ? 216 : 212}.${n}`;
     const lanNet = `10.${plain ? 226 : 222}.${n}`;
+    // The seed's IPv6 address on docker0 (fd17:ac11::/64, clear of Docker's fd17:ac11::242:*), and the IPv6 /64s of lab and lan.
+    const seed6 = `fd17:ac11::${(150 + (n % 50)).toString(16)}:${(plain ? n + 2 : n).toString(16)}`;
+    let lab6 = "";
+    let lan6 = "";
     let t: TestStack;
     let out: Record<string, any>;
 
     before(async () => {
+        [lab6, lan6] = (await unusedIpv6Subnets(2)).map((c) => c.split("/")[0]);
         t = await exampleStack(
             stackName,
             {
                 "hostnet:address": `${seedAddress}/16`,
+                "hostnet:address6": `${seed6}/64`,
+                "hostnet:labSubnet6": `${lab6}/64`,
+                "hostnet:lanAddress6": `${lan6}1/64`,
                 "hostnet:labSubnet": `${labNet}.0/24`,
                 "hostnet:lanAddress": `${lanNet}.1/24`,
                 "hostnet:webPort": String(await freePort()),
@@ -102,29 +110,38 @@ function suite(plain: boolean): void {
     const inSeed = async (...argv: string[]) =>
         sh(["nsenter", "--target", String(await containerPid(cname("seed"))), "--net", "--", ...argv]);
 
-    /** One echo answered from inside `container` (busybox ping), trying up to 3 times: a repaired path answers at once. */
-    async function reaches(container: string, target: string): Promise<boolean> {
+    /** One echo answered from inside `container` (busybox ping; `-6` for IPv6), trying up to 3 times: a repaired path answers at once. */
+    async function reaches(container: string, target: string, family: 4 | 6 = 4): Promise<boolean> {
+        const six = family === 6 ? ["-6"] : [];
         for (let i = 0; i < 3; i++) {
-            if ((await sh(["docker", "exec", container, "ping", "-c", "1", "-W", "1", target], { reject: false })).exitCode === 0)
+            if ((await sh(["docker", "exec", container, "ping", ...six, "-c", "1", "-W", "1", target], { reject: false })).exitCode === 0)
                 return true;
         }
         return false;
     }
 
-    /** Every path of the stack carries traffic: the seed's and isolated's attachments, the link, the user-defined network. */
+    /** Every path of the stack carries traffic, over IPv4 and IPv6: the seed's and isolated's attachments, the link, the user-defined network. */
     async function assertTrafficWorks(): Promise<void> {
-        const [seed, isolated, link, api, www] = await Promise.all([
+        const [seed, isolated, link, api, www, seed6ok, isolated6, link6, api6] = await Promise.all([
             ping(seedAddress),
             ping(`${lanNet}.2`),
             reaches(cname("seed"), "10.30.0.2"),
             reaches(cname("cli"), "api"),
             reaches(cname("cli"), "www"),
+            ping6(seed6),
+            ping6(`${lan6}2`),
+            reaches(cname("seed"), "fd17:30::2", 6),
+            reaches(cname("cli"), `${lab6}10`, 6),
         ]);
         assert.ok(seed, "the host reaches the seed over docker0");
         assert.ok(isolated, "the host reaches isolated over the stack's bridge");
         assert.ok(link, "the seed reaches isolated over the link");
         assert.ok(api, "cli reaches api on the lab network");
         assert.ok(www, "cli reaches web's attachment on the lab network");
+        assert.ok(seed6ok, "the host reaches the seed over docker0, IPv6");
+        assert.ok(isolated6, "the host reaches isolated over the stack's bridge, IPv6");
+        assert.ok(link6, "the seed reaches isolated over the link, IPv6");
+        assert.ok(api6, "cli reaches api on the lab network, IPv6");
     }
 
     interface DriftCase {
@@ -187,6 +204,44 @@ function suite(plain: boolean): void {
             found: { "VethAttachment seed-eth0": "update" },
             repair: { "VethAttachment seed-eth0": "update" },
             near: SEED_NEAR,
+        },
+        {
+            kind: "container IPv6 address removed",
+            drift: async () => void (await inSeed("ip", "addr", "del", `${seed6}/64`, "dev", "eth0")),
+            found: { "VethAttachment seed-eth0": "update" },
+            repair: { "VethAttachment seed-eth0": "update" },
+        },
+        {
+            kind: "container IPv6 address changed",
+            drift: async () => {
+                await inSeed("ip", "addr", "add", `${seed6}1/64`, "dev", "eth0");
+                await inSeed("ip", "addr", "del", `${seed6}/64`, "dev", "eth0");
+            },
+            found: { "VethAttachment seed-eth0": "update" },
+            repair: { "VethAttachment seed-eth0": "update" },
+        },
+        {
+            kind: "IPv6 default route removed",
+            drift: async () => void (await inSeed("ip", "-6", "route", "del", "default")),
+            found: { "VethAttachment seed-eth0": "update" },
+            repair: { "VethAttachment seed-eth0": "update" },
+        },
+        {
+            // The kernel's own address, never the library's: not drift, and up leaves it (and the rest) alone.
+            kind: "the kernel's link-local address removed from the container's interface",
+            drift: async () => {
+                const six = JSON.parse((await inSeed("ip", "-j", "-6", "addr", "show", "dev", "eth0")).stdout)[0].addr_info;
+                const ll = six.find((a: { scope: string }) => a.scope === "link");
+                await inSeed("ip", "addr", "del", `${ll.local}/${ll.prefixlen}`, "dev", "eth0");
+            },
+            found: {},
+            repair: {},
+        },
+        {
+            kind: "the created bridge's IPv6 address removed",
+            drift: async () => void (await sh(["ip", "addr", "del", `${lan6}1/64`, "dev", lanBridge()])),
+            found: { "Bridge lan": "update" },
+            repair: { "Bridge lan": "update" },
         },
         {
             kind: "host end detached from its bridge",
@@ -354,7 +409,10 @@ function suite(plain: boolean): void {
     });
 
     for (const c of cases) {
-        const title = `${c.kind}: refresh finds ${Object.keys(c.found).join(", ")}; up repairs it`;
+        const title =
+            Object.keys(c.found).length > 0
+                ? `${c.kind}: refresh finds ${Object.keys(c.found).join(", ")}; up repairs it`
+                : `${c.kind}: refresh finds nothing; up changes nothing`;
         if (c.blockedBy) {
             it.skip(`${title} (blocked: ${c.blockedBy})`);
             continue;

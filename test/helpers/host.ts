@@ -11,6 +11,7 @@ import { execa } from "execa";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { formatAddress, formatCidr, parseAddress, parseCidr } from "../../components/src/common/address";
 import { join } from "node:path";
 
 export const TEST_LABEL = "io.hostnet.test";
@@ -81,13 +82,46 @@ export async function ipLink(name: string, pid?: number): Promise<IpLink | undef
     return (await ipLinks(pid)).find((l) => l.ifname === name);
 }
 
-export async function ipDefaultRoutes(pid?: number): Promise<{ dst: string; gateway?: string; dev: string }[]> {
-    const { stdout } = await sh(netns(pid, ["ip", "-j", "-4", "route", "show", "default"]));
+export async function ipDefaultRoutes(pid?: number, family: 4 | 6 = 4): Promise<{ dst: string; gateway?: string; dev: string }[]> {
+    const { stdout } = await sh(netns(pid, ["ip", "-j", `-${family}`, "route", "show", "default"]));
     return stdout.trim() ? JSON.parse(stdout) : [];
 }
 
 export function ipv4Of(link: IpLink | undefined): string[] {
     return (link?.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`);
+}
+
+/** An interface's IPv6 addresses as `ip -j -6 addr` reports them (link-local ones included), with their flags. */
+export interface Ipv6Address {
+    local: string;
+    prefixlen: number;
+    scope: string;
+    tentative?: boolean;
+    dadfailed?: boolean;
+}
+
+/** `ip -j -6 addr show dev <name>` in the host or a container's namespace: the interface's IPv6 addresses, or [] without it. */
+export async function ipv6Addresses(name: string, pid?: number): Promise<Ipv6Address[]> {
+    const r = await sh(netns(pid, ["ip", "-j", "-6", "addr", "show", "dev", name]), { reject: false });
+    if (r.exitCode !== 0 || !r.stdout.trim()) return [];
+    return (JSON.parse(r.stdout)[0]?.addr_info ?? []) as Ipv6Address[];
+}
+
+/** The global (not link-local) IPv6 addresses of an interface, as CIDRs, read with `ip -j -6 addr`. */
+export async function ipv6Of(name: string, pid?: number): Promise<string[]> {
+    return (await ipv6Addresses(name, pid)).filter((a) => a.scope !== "link").map((a) => `${a.local}/${a.prefixlen}`);
+}
+
+/** True when at least one of three ICMPv6 echo requests (within 3 s) is answered. */
+export async function ping6(address: string, pid?: number): Promise<boolean> {
+    const r = await sh(netns(pid, ["ping", "-6", "-c", "3", "-i", "0.2", "-w", "3", address]), { reject: false });
+    return r.exitCode === 0;
+}
+
+/** `ping -6` from inside a container, with docker exec (busybox ping). */
+export async function execPing6(container: string, target: string): Promise<boolean> {
+    const r = await sh(["docker", "exec", container, "ping", "-6", "-c", "3", "-W", "1", target], { reject: false });
+    return r.exitCode === 0;
 }
 
 export async function dockerInspect(nameOrId: string): Promise<any | undefined> {
@@ -413,6 +447,46 @@ function ipv4Range(cidr: string): [number, number] {
     const size = 2 ** (32 - Number(prefix ?? 32));
     const start = value - (value % size);
     return [start, start + size - 1];
+}
+
+/**
+ * `count` IPv6 /64 networks in the unique local range (fd00::/8) that overlap
+ * nothing on this host right now: no route, no interface address, no Docker
+ * network. Random 40-bit global IDs, as RFC 4193 asks: `fdXX:XXXX:XXXX::/64`.
+ */
+export async function unusedIpv6Subnets(count: number): Promise<string[]> {
+    const used = new Set<string>();
+    const prefix64 = (text: string) => {
+        const a = parseAddress(text.split("/")[0]);
+        return a && a.family === 6 ? (a.value >> 64n).toString(16) : undefined;
+    };
+    const routes = JSON.parse((await sh(["ip", "-j", "-6", "route", "show", "table", "all"])).stdout) as { dst: string }[];
+    for (const r of routes) {
+        const p = prefix64(r.dst);
+        if (p) used.add(p);
+    }
+    for (const l of await ipLinks()) for (const a of l.addr_info ?? []) if (a.family === "inet6") used.add(prefix64(a.local) ?? "");
+    for (const n of (await sh(["docker", "network", "ls", "-q"])).stdout.split("\n").filter(Boolean)) {
+        const r = await sh(["docker", "network", "inspect", n], { reject: false });
+        const configs: { Subnet?: string }[] = r.exitCode === 0 ? (JSON.parse(r.stdout)[0]?.IPAM?.Config ?? []) : [];
+        for (const c of configs) if (c.Subnet?.includes(":")) used.add(prefix64(c.Subnet) ?? "");
+    }
+    const picked: string[] = [];
+    while (picked.length < count) {
+        const b = randomBytes(5).toString("hex");
+        const subnet = `fd${b.slice(0, 2)}:${b.slice(2, 6)}:${b.slice(6, 10)}::/64`;
+        const p = prefix64(subnet)!;
+        if (used.has(p)) continue;
+        used.add(p);
+        picked.push(formatCidr(parseCidr(subnet)!));
+    }
+    return picked;
+}
+
+/** The address `n` (a small host number) in an IPv6 subnet like `fd12:3456:789a::/64`: `fd12:3456:789a::5`. */
+export function ipv6Host(subnet: string, n: number): string {
+    const c = parseCidr(subnet)!;
+    return formatAddress({ family: 6, value: c.value + BigInt(n) });
 }
 
 /** The address ranges in use on this host: routes, interface addresses, Docker networks' subnets. */

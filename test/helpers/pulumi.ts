@@ -17,7 +17,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sweepRun } from "./host";
+import { sweepRun, unusedIpv6Subnets } from "./host";
 
 export const projectRoot = join(__dirname, "..", "..");
 
@@ -50,11 +50,30 @@ export interface ExampleStackOptions {
 }
 
 /**
+ * The example's IPv6 settings for a test run, where `config` leaves them out:
+ * a lab subnet and a bridge address in /64s nothing on the host uses, and the
+ * seed's IPv6 address on docker0 numbered after its IPv4 one (172.17.A.B ->
+ * fd17:ac11::<A.B in hex>), so that runs beside each other never share one.
+ */
+export async function exampleIpv6Config(config: Record<string, string>): Promise<Record<string, string>> {
+    const [lab, lan] = await unusedIpv6Subnets(2);
+    const seed = /^172\.17\.(\d+)\.(\d+)\//.exec(config["hostnet:address"] ?? "");
+    return {
+        "hostnet:labSubnet6": lab,
+        "hostnet:lanAddress6": `${lan.split("/")[0]}1/64`,
+        ...(seed ? { "hostnet:address6": `fd17:ac11::${(Number(seed[1]) * 256 + Number(seed[2])).toString(16)}/64` } : {}),
+        ...config,
+    };
+}
+
+/**
  * A stack of the example project in a scratch folder that links to the
  * project's program and node_modules, so that stack files land there and not
- * in the repository.
+ * in the repository. The IPv6 settings `config` leaves out are made unique to
+ * the run (exampleIpv6Config).
  */
-export async function exampleStack(stackName: string, config: Record<string, string>, opts: ExampleStackOptions = {}): Promise<TestStack> {
+export async function exampleStack(stackName: string, given: Record<string, string>, opts: ExampleStackOptions = {}): Promise<TestStack> {
+    const config = opts.program === undefined ? await exampleIpv6Config(given) : given;
     const scratch = mkdtempSync(join(tmpdir(), "hostnet-e2e-"));
     const workDir = join(scratch, "project");
     const stateDir = join(scratch, "state");

@@ -17,16 +17,21 @@ import {
     ipLink,
     ipLinks,
     ipv4Of,
+    ipv6Addresses,
+    ipv6Host,
+    ipv6Of,
     kernelHas,
     makeTestBridge,
     makeTestWire,
     ping,
+    ping6,
     RUN_OWNER,
     sh,
     startTestContainer,
     sweepRun,
     TEST_ALIAS,
     uniqueSuffix,
+    unusedIpv6Subnets,
     unusedSubnets,
 } from "../helpers/host";
 import { forTests } from "../helpers/providers";
@@ -400,6 +405,94 @@ describe("MacvlanAttachment provider on the real host (a veth end as the parent)
             assert.ok(await eventually(async () => (await ipLink("eth0", pids.a)) === undefined));
             assert.deepEqual(await provider.read(created.id, created.outs), {});
             await provider.delete(created.id, created.outs);
+        });
+    });
+
+    describe("dual-stack: IPv6 addresses on a macvlan", () => {
+        // A wire of its own, its far end (the LAN) dual-stack; the attachment's container is a --net=none one,
+        // whose new interfaces Docker leaves with IPv6 off.
+        const wire = `hnt-m6-${sfx}`;
+        const box = `hnt-mx-${sfx}`;
+        const far = `hnt-my-${sfx}`;
+        let v4 = "";
+        let v6 = "";
+        const pid6: Record<string, number> = {};
+        const six = (n: number) => ipv6Host(v6, n);
+        const dual = (v6host: number): MacvlanAttachmentInputs =>
+            inputs(
+                { container: box, parent: wire, addresses: [`${v4}.2/24`, `${six(v6host)}/64`], mac: defaultMac(owner("six"), "macvlan") },
+                "six",
+            );
+
+        before(async () => {
+            v4 = (await unusedSubnets(1))[0].replace(/\.0\/24$/, "");
+            v6 = (await unusedIpv6Subnets(1))[0];
+            for (const name of [box, far]) {
+                await startTestContainer(name);
+                pid6[name] = await containerPid(name);
+            }
+            await makeTestWire(wire, pid6[far], `${v4}.100/24`);
+            await sh(["nsenter", "-t", String(pid6[far]), "-n", "sysctl", "-q", "-w", "net/ipv6/conf/eth0/disable_ipv6=0"]);
+            await sh(["nsenter", "-t", String(pid6[far]), "-n", "ip", "addr", "add", `${six(100)}/64`, "dev", "eth0"]);
+        });
+
+        it("a dual-stack macvlan: IPv6 on in the --net=none container, both addresses there and the IPv6 one valid (not tentative) when create returns; ping -6 both ways across the parent; read is what create recorded", async () => {
+            const created = await provider.create(dual(2));
+            try {
+                const eth0 = await ipLink("eth0", pid6[box]);
+                assert.equal(eth0?.linkinfo?.info_kind, "macvlan");
+                assert.deepEqual(ipv4Of(eth0), [`${v4}.2/24`]);
+                assert.deepEqual(await ipv6Of("eth0", pid6[box]), [`${six(2)}/64`], "ip -j -6 addr inside the container");
+                const global = (await ipv6Addresses("eth0", pid6[box])).filter((a) => a.scope === "global");
+                assert.deepEqual(
+                    global.map((a) => [a.tentative ?? false, a.dadfailed ?? false]),
+                    [[false, false]],
+                    "duplicate address detection finished before create returned",
+                );
+                assert.ok(
+                    await eventually(async () => (await ipv6Addresses("eth0", pid6[far])).every((a) => !a.tentative), 10000),
+                    "the far end's own address is valid",
+                );
+                assert.ok(await ping6(six(100), pid6[box]), "container -> the LAN over IPv6");
+                assert.ok(await ping6(six(2), pid6[far]), "the LAN -> container over IPv6");
+                assert.ok(await ping(`${v4}.100`, pid6[box]), "and over IPv4");
+                const read = await provider.read(created.id, created.outs);
+                assert.deepEqual(read, { id: created.id, props: created.outs }, "the kernel's link-local address is no drift");
+                assert.equal((await provider.diff(created.id, read.props, dual(2))).changes, false);
+
+                // The IPv6 address changed in place: the same interface, IPv4 untouched, the new address valid and reachable.
+                const ifindex = eth0!.ifindex;
+                const updated = await provider.update(created.id, created.outs, dual(3));
+                const after = await ipLink("eth0", pid6[box]);
+                assert.equal(after?.ifindex, ifindex, "changed in place");
+                assert.deepEqual(ipv4Of(after), [`${v4}.2/24`]);
+                assert.deepEqual(await ipv6Of("eth0", pid6[box]), [`${six(3)}/64`]);
+                assert.ok(await ping6(six(3), pid6[far]), "the LAN -> the new IPv6 address");
+                created.outs = updated.outs as MacvlanAttachmentOutputs;
+            } finally {
+                await provider.delete(created.id, created.outs);
+            }
+            assert.equal(await ipLink("eth0", pid6[box]), undefined, "delete removes it");
+            assert.ok(await ipLink(wire), "the parent stays");
+        });
+
+        it("check refuses the parent's own IPv6 address (written in capitals), naming it, before touching anything", async () => {
+            await sh(["ip", "addr", "add", `${six(50)}/64`, "dev", wire]);
+            try {
+                const result = await provider.check({}, { ...dual(2), addresses: [`${v4}.2/24`, `${six(50).toUpperCase()}/64`] });
+                assert.deepEqual(
+                    result.failures!.map((f) => [f.property, f.reason]),
+                    [
+                        [
+                            "addresses",
+                            `\`addresses\`: ${six(50)} is the address of parent "${wire}" itself (this host on that wire); choose another address`,
+                        ],
+                    ],
+                );
+                assert.equal(await ipLink("eth0", pid6[box]), undefined, "nothing made");
+            } finally {
+                await sh(["ip", "addr", "del", `${six(50)}/64`, "dev", wire], { reject: false });
+            }
         });
     });
 

@@ -15,15 +15,20 @@ import {
     containerPid,
     dockerInspect,
     execPing,
+    execPing6,
     ipLink,
+    ipv6Host,
+    ipv6Of,
     kernelHas,
     makeTestWire,
     ping,
+    ping6,
     RUN_OWNER,
     sh,
     startTestContainer,
     sweepRun,
     uniqueSuffix,
+    unusedIpv6Subnets,
     unusedSubnets,
 } from "../helpers/host";
 import { forTests } from "../helpers/providers";
@@ -259,5 +264,94 @@ describe("Docker macvlan networks on a veth end as the parent", function () {
         assert.equal(await networkInspect(networkId), undefined);
         assert.ok(n, "it was there before");
         assert.ok(await ipLink(parent), "the parent is not the network's");
+    });
+});
+
+describe("a dual-stack Docker macvlan network (ipv6Subnet) on a veth end as the parent", function () {
+    const sfx = uniqueSuffix();
+    const parent = `hnt-n6-${sfx}`;
+    const lan = `hnt-nk-${sfx}`;
+    let v4 = "";
+    let v6 = "";
+    let lanPid = 0;
+    let networkId = "";
+    const six = (n: number) => ipv6Host(v6, n);
+    const name = `hnt-n6m-${sfx}`;
+    const netInputs = (): NetworkInputs => ({
+        name,
+        driver: "macvlan",
+        parent,
+        mode: "bridge",
+        subnet: `${v4}.0/24`,
+        gateway: `${v4}.100`,
+        ipv6Subnet: v6,
+        ipv6Gateway: six(100),
+        internal: false,
+        icc: true,
+        masquerade: true,
+        labels: {},
+        owner: `${RUN_OWNER}mvnet6-${sfx}`,
+    });
+    const ctr = (c: string, host: number, ipv6Address: string): DockerContainerInputs => ({
+        name: `hnt-${c}-${sfx}`,
+        image: "hostnet/busybox:1",
+        command: ["sleep", "2147483647"],
+        networkMode: networkId,
+        networks: [{ network: networkId, ipv4Address: `${v4}.${host}`, ipv6Address }],
+        labels: {},
+        owner: `${RUN_OWNER}${c}-${sfx}`,
+    });
+
+    before(async () => {
+        v4 = (await unusedSubnets(1))[0].replace(/\.0\/24$/, "");
+        v6 = (await unusedIpv6Subnets(1))[0];
+        await startTestContainer(lan);
+        lanPid = await containerPid(lan);
+        await makeTestWire(parent, lanPid, `${v4}.100/24`);
+        await sh(["nsenter", "-t", String(lanPid), "-n", "sysctl", "-q", "-w", "net/ipv6/conf/eth0/disable_ipv6=0"]);
+        await sh(["nsenter", "-t", String(lanPid), "-n", "ip", "addr", "add", `${six(100)}/64`, "dev", "eth0"]);
+        // The host's own IPv6 address on that LAN, as a real parent has one.
+        await sh(["ip", "addr", "add", `${six(1)}/64`, "dev", parent]);
+    });
+
+    after(async () => {
+        await sweepRun();
+    });
+
+    it("Network makes it with both subnets and gateways (docker network inspect); no drift", async () => {
+        resetClaims();
+        const checked = await networks.check({}, netInputs());
+        assert.deepEqual(checked.failures, [], "the parent's own IPv6 address in the LAN's prefix is no overlap");
+        const created = await networks.create(checked.inputs as NetworkInputs);
+        networkId = created.id;
+        const n = await networkInspect(networkId);
+        assert.equal(n.Driver, "macvlan");
+        assert.equal(n.EnableIPv6, true);
+        assert.deepEqual(n.IPAM.Config, [
+            { Subnet: `${v4}.0/24`, Gateway: `${v4}.100` },
+            { Subnet: v6, Gateway: six(100) },
+        ]);
+        assert.deepEqual((await networks.read(networkId, created.outs)).props, created.outs, "no drift");
+    });
+
+    it("a container with a static IPv6 address on it: docker inspect and ip -j -6 inside agree; ping -6 to and from the LAN behind the parent", async () => {
+        await containers.create(ctr("mv6", 10, six(10)));
+        const c = await dockerInspect(`hnt-mv6-${sfx}`);
+        assert.equal(Object.values<any>(c.NetworkSettings.Networks)[0].GlobalIPv6Address, six(10));
+        assert.equal((await ipLink("eth0", c.State.Pid))?.linkinfo?.info_kind, "macvlan");
+        assert.deepEqual(await ipv6Of("eth0", c.State.Pid), [`${six(10)}/64`]);
+        assert.ok(await execPing6(`hnt-mv6-${sfx}`, six(100)), "container -> the LAN over IPv6");
+        assert.ok(await ping6(six(10), lanPid), "the LAN -> container over IPv6");
+    });
+
+    it("a static IPv6 address that is the parent's own (written in capitals) is refused at preview, naming it", async () => {
+        resetClaims();
+        const checked = await containers.check({}, ctr("mv7", 11, six(1).toUpperCase()));
+        assert.deepEqual(
+            (checked.failures ?? []).map((f) => f.reason),
+            [
+                `\`networks\`: address ${six(1)} on network ${name} is the address of its parent "${parent}" itself (this host on that wire); choose another address`,
+            ],
+        );
     });
 });

@@ -11,6 +11,7 @@ import { ChildProcess, spawn } from "node:child_process";
 import { ExistsError, HostCommandError, NamespaceGoneError, NotFoundError } from "../../components/src/host/errors";
 import { helperPath, helperPid, localHelper, setHelperTransport, stopHelper } from "../../components/src/host/helper";
 import * as ip from "../../components/src/host/ip";
+import * as sysctl from "../../components/src/host/sysctl";
 import { sh } from "../helpers/host";
 
 function holdNamespace(): ChildProcess {
@@ -194,5 +195,72 @@ describe("the netlink helper on the real kernel: IPv6, DAD, errno causes, restar
             };
         };
         assert.deepEqual(await shape("xb2"), await shape("xb1"));
+    });
+
+    it("turns IPv6 on for one interface of a namespace whose new interfaces have it off (as Docker's --net=none), in both modes; the namespace's default is untouched", async () => {
+        const read = async (key: string) =>
+            (
+                await sh(["nsenter", "--target", String(a), "--net", "--", "cat", `/proc/sys/net/ipv6/conf/${key}/disable_ipv6`])
+            ).stdout.trim();
+        await sh(["nsenter", "--target", String(a), "--net", "--", "sysctl", "-q", "-w", "net/ipv6/conf/default/disable_ipv6=1"]);
+        try {
+            await ip.runIp(
+                "pairs",
+                [
+                    ip.addVeth({ local: { name: "s6a" }, peer: { name: "s6b" } }),
+                    ip.addVeth({ local: { name: "s6c" }, peer: { name: "s6d" } }),
+                ],
+                a,
+            );
+            assert.equal(await read("s6a"), "1", "made with IPv6 off");
+            const refused = await ip.runIp("address", [ip.addAddress("s6a", "fd63::1/64")], a).then(
+                () => undefined,
+                (e: unknown) => e,
+            );
+            assert.ok(refused instanceof HostCommandError, `an IPv6 address is refused while IPv6 is off: ${String(refused)}`);
+
+            await sysctl.enableIPv6("enable IPv6 on s6a", "s6a", a);
+            process.env.HOSTNET_HELPER = "off";
+            try {
+                await sysctl.enableIPv6("enable IPv6 on s6c", "s6c", a);
+            } finally {
+                delete process.env.HOSTNET_HELPER;
+            }
+            assert.deepEqual(
+                [await read("s6a"), await read("s6b"), await read("s6c"), await read("default")],
+                ["0", "1", "0", "1"],
+                "on for s6a (helper) and s6c (sysctl process) only",
+            );
+            await ip.runIp("address", [ip.addAddress("s6a", "fd63::1/64")], a);
+            const [l] = await ipJson(a, ["-6", "addr", "show", "dev", "s6a"]);
+            assert.ok(l.addr_info.some((x: any) => x.local === "fd63::1" && x.prefixlen === 64));
+            const missing = await sysctl.enableIPv6("enable IPv6 on nope0", "nope0", a).then(
+                () => undefined,
+                (e: unknown) => e,
+            );
+            assert.ok(missing instanceof NotFoundError, `an interface that is not there: ${String(missing)}`);
+        } finally {
+            await sh(["nsenter", "--target", String(a), "--net", "--", "sysctl", "-q", "-w", "net/ipv6/conf/default/disable_ipv6=0"]);
+        }
+    });
+
+    it("reads a VXLAN device over an IPv6 underlay as ip does (local6, remote6), and changes its underlay in place", async () => {
+        await ip.runIp("vxlan", [ip.addVxlan({ name: "vx6", vni: 4263, port: 4789, local: "fd64::1", remote: "fd64::2" })], a);
+        const data = async () => {
+            const mine = (await ip.getLink("vx6", a))!.linkinfo!.info_data!;
+            const [theirs] = await ipJson(a, ["-d", "link", "show", "dev", "vx6"]);
+            return {
+                mine: { local6: mine.local6, remote6: mine.remote6, local: mine.local, remote: mine.remote },
+                theirs: theirs.linkinfo.info_data,
+            };
+        };
+        let d = await data();
+        assert.deepEqual(d.mine, { local6: "fd64::1", remote6: "fd64::2", local: undefined, remote: undefined });
+        assert.equal(d.theirs.local6, "fd64::1");
+        assert.equal(d.theirs.remote6, "fd64::2");
+        await ip.runIp("peers", [ip.setVxlanPeers("vx6", "fd64::1", "fd64::3")], a);
+        d = await data();
+        assert.equal(d.mine.remote6, "fd64::3");
+        assert.equal(d.theirs.remote6, "fd64::3");
     });
 });

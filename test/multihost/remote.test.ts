@@ -289,6 +289,91 @@ describe("resources on other hosts over SSH (test bed: this machine is host A; h
         });
     });
 
+    describe("a VxlanLink over an IPv6 underlay, carrying dual-stack containers", function () {
+        const stackName = `m6${RUN}`;
+        const overlay = `10.78.${runByte(10)}`;
+        const overlay6 = `fd17:78:${runByte(10).toString(16)}::`;
+        const mark = (h: string, type: string, name: string) => `hostnet@${h}/test/${stackName}/${type}/${name}`;
+        const cname = (name: string) => `hn-${stackName}-${name}`;
+        const vni = 5000 + runByte();
+        let stack: Stack;
+        let dispose = () => undefined as void;
+
+        /** `ip -j -6 addr show dev eth0` inside a container of host `h` (entered by its pid: the same kernel). */
+        async function ipv6Inside(
+            h: string,
+            name: string,
+        ): Promise<{ local: string; prefixlen: number; scope: string; tentative?: boolean }[]> {
+            const pid = (await docker(host(h), "inspect", "-f", "{{.State.Pid}}", cname(name))).stdout.trim();
+            const out = (await sh(["nsenter", "-t", pid, "-n", "ip", "-j", "-6", "addr", "show", "dev", "eth0"])).stdout;
+            return JSON.parse(out)[0].addr_info;
+        }
+
+        before(async function () {
+            const p = await exampleProject(
+                stackName,
+                { privateKeyPath: tb.ssh.clientKey, knownHostsPath: tb.ssh.knownHosts, overlay, overlay6, vni: String(vni) },
+                {
+                    hosts: { b: host("b").address, c: host("c").address },
+                    underlays: { b: host("b").address6, c: host("c").address6 },
+                },
+            );
+            stack = p.stack;
+            dispose = p.dispose;
+        });
+
+        after(async function () {
+            try {
+                await stack?.destroy();
+            } finally {
+                dispose();
+            }
+        });
+
+        it("up: the VXLAN devices tunnel over IPv6 (local6/remote6, MTU 1500 - 70); the containers' IPv6 addresses are valid; ping -6 both ways", async () => {
+            await stack.up();
+            for (const [h, peer] of [
+                ["b", "c"],
+                ["c", "b"],
+            ]) {
+                const vx = (await linksOn(host(h))).find((l) => l.ifalias === mark(h, "VxlanLink", "b-c"))!;
+                assert.ok(vx, `a VXLAN device marked as the link's on ${h}`);
+                const data = vx.linkinfo?.info_data as Record<string, unknown>;
+                assert.deepEqual(
+                    [data.id, data.local6, data.remote6, vx.mtu],
+                    [vni, host(h).address6, host(peer).address6, 1430],
+                    "VNI, the IPv6 underlay both ways, 1500 - 70",
+                );
+                const global = (await ipv6Inside(h, `${h}-c0`)).filter((a) => a.scope === "global");
+                const n = h === "b" ? 2 : 52;
+                assert.deepEqual(
+                    global.map((a) => [`${a.local}/${a.prefixlen}`, a.tentative ?? false]),
+                    [[`${overlay6}${n.toString(16)}/64`, false]],
+                    `${h}'s container: its IPv6 address, valid`,
+                );
+            }
+            const b6 = `${overlay6}2`;
+            const c6 = `${overlay6}${(52).toString(16)}`;
+            assert.equal(
+                (await docker(host("b"), "exec", cname("b-c0"), "ping", "-6", "-c", "3", "-W", "1", c6)).exitCode,
+                0,
+                `b -> c (${c6}) over IPv6`,
+            );
+            assert.equal(
+                (await docker(host("c"), "exec", cname("c-c0"), "ping", "-6", "-c", "3", "-W", "1", b6)).exitCode,
+                0,
+                `c -> b (${b6}) over IPv6`,
+            );
+            assert.equal(
+                (await docker(host("b"), "exec", cname("b-c0"), "ping", "-c", "3", "-W", "1", `${overlay}.52`)).exitCode,
+                0,
+                "and IPv4",
+            );
+            const preview = await stack.preview();
+            assert.deepEqual(Object.keys(preview.changeSummary), ["same"], "nothing to change after up");
+        });
+    });
+
     it("says why a host cannot be reached, and what to check: host key unknown, key refused, nothing listening", async () => {
         const b = host("b");
         const scratch = mkdtempSync(join(tmpdir(), "hostnet-keys-"));

@@ -263,8 +263,8 @@ const CASES: Case[] = [
         news: { ...vaInputs, address: "10.77.0.3/24", mtu: 1450 },
         plan(op, w, prev) {
             const ctr = containerNs(w, "ctr-a");
-            if (op === "create") return vethAttachment.planCreate(vaInputs, ctr, "10.77.0.1");
-            if (op === "update") return vethAttachment.planUpdate(prev!.outs, this.news, ctr, "10.77.0.1");
+            if (op === "create") return vethAttachment.planCreate(vaInputs, ctr, { 4: "10.77.0.1", 6: "" });
+            if (op === "update") return vethAttachment.planUpdate(prev!.outs, this.news, ctr, { 4: "10.77.0.1", 6: "" });
             return vethAttachment.planDelete(prev!.outs);
         },
         makeByHand(w, mark) {
@@ -283,8 +283,8 @@ const CASES: Case[] = [
         news: { ...vbInputs, bandwidth: { ingressRate: "20mbit", burst: "32kb" } },
         plan(op, w, prev) {
             const ctr = containerNs(w, "ctr-a");
-            if (op === "create") return vethAttachment.planCreate(vbInputs, ctr, "10.77.0.1");
-            if (op === "update") return vethAttachment.planUpdate(prev!.outs, this.news, ctr, "10.77.0.1");
+            if (op === "create") return vethAttachment.planCreate(vbInputs, ctr, { 4: "10.77.0.1", 6: "" });
+            if (op === "update") return vethAttachment.planUpdate(prev!.outs, this.news, ctr, { 4: "10.77.0.1", 6: "" });
             return vethAttachment.planDelete(prev!.outs);
         },
         makeByHand(w, mark) {

@@ -69,7 +69,7 @@ describe("the netlink helper: finding it, falling back, refusing a stranger", ()
             (e: unknown) => e,
         );
         assert.ok(err instanceof HostCommandError, String(err));
-        assert.match((err as Error).message, /speaks protocol 99, this engine 1; reinstall pulumi-hostnet/);
+        assert.match((err as Error).message, /speaks protocol 99, this engine 3; reinstall pulumi-hostnet/);
     });
 
     it("a helper that exits at once fails the operation under way with its exit and stderr", async () => {

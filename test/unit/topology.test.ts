@@ -255,7 +255,7 @@ attachments:
         assert.equal(
             refusal("many", text),
             'invalid Topology "many" (<file>):\n' +
-                "  - `nodes.api.imgae` is not a field here; known fields: image, command, env, net, ipv4Address, aliases, ports, restartPolicy, labels, name, host\n" +
+                "  - `nodes.api.imgae` is not a field here; known fields: image, command, env, net, ipv4Address, ipv6Address, aliases, ports, restartPolicy, labels, name, host\n" +
                 "  - `nodes.api.image` is required (or set `defaults.image`)\n" +
                 '  - `nodes.api.net` "container:db" names no node of this topology; nodes: api, web, cli\n' +
                 '  - `nodes.web.image` must be an image reference like hostnet/busybox:1 (lower-case repository, optional tag); got "Not/An/Image"\n' +
@@ -404,6 +404,72 @@ vxlan:
         assert.match(
             refusal("nohosts", "nodes:\n  a: { image: hostnet/busybox:1, host: b }\n"),
             /`nodes\.a\.host` is "b", but the Topology has no `hosts`; pass `hosts: \{ b: <a Host> \}`, or remove `host`/,
+        );
+    });
+
+    it("expands a dual-stack topology: IPv6 on networks, nodes, bridges, links (a list an end) and attachments", async () => {
+        const dual = `
+name: six
+defaults: { image: hostnet/busybox:1 }
+networks:
+  lab: { subnet: 10.10.0.0/24, ipv6Subnet: "fd17:10::/64", ipv6Range: "fd17:10::100/120" }
+bridges:
+  lan: { addresses: [10.20.0.1/24, "fd17:20::1/64"] }
+nodes:
+  api: { net: lab, ipv4Address: 10.10.0.10, ipv6Address: "fd17:10::10" }
+  web: { net: bridge }
+  box: {}
+links:
+  - endpoints: ["api:eth1", "box:eth1"]
+    addresses: [[10.30.0.1/30, "fd17:30::1/64"], [10.30.0.2/30, "fd17:30::2/64"]]
+attachments:
+  - { node: box, bridge: lan, addresses: [10.20.0.2/24, "fd17:20::2/64"] }
+  - { node: web, network: lab, ipv6Address: "fd17:10::20" }
+`;
+        const rs = await expand("six", { file: file("six.yaml", dual) });
+        const network = byName(rs, "Network", "six-lab");
+        assert.deepEqual([network.inputs.ipv6Subnet, network.inputs.ipv6Range], ["fd17:10::/64", "fd17:10::100/120"]);
+        assert.deepEqual(byName(rs, "Bridge", "six-lan").inputs.addresses, ["10.20.0.1/24", "fd17:20::1/64"]);
+        assert.deepEqual(byName(rs, "DockerContainer", "six-api").inputs.networks, [
+            { network: "six-lab-id", ipv4Address: "10.10.0.10", ipv6Address: "fd17:10::10" },
+        ]);
+        const link = byName(rs, "VethLink", "six-api-eth1-box-eth1");
+        assert.deepEqual(
+            [link.inputs.a.addresses, link.inputs.b.addresses, link.inputs.a.address],
+            [["10.30.0.1/30", "fd17:30::1/64"], ["10.30.0.2/30", "fd17:30::2/64"], undefined],
+        );
+        const onLan = byName(rs, "VethAttachment", "six-box-eth0");
+        assert.deepEqual([onLan.inputs.addresses, onLan.inputs.address], [["10.20.0.2/24", "fd17:20::2/64"], undefined]);
+        assert.equal(byName(rs, "NetworkAttachment", "six-web-lab").inputs.ipv6Address, "fd17:10::20");
+    });
+
+    it("refuses IPv6 addresses outside their network or bridge, on a network without IPv6, and both address forms at once", () => {
+        const text = `
+defaults: { image: hostnet/busybox:1 }
+networks:
+  lab: { subnet: 10.10.0.0/24, ipv6Subnet: "fd17:10::/64" }
+  old: { subnet: 10.11.0.0/24 }
+bridges:
+  lan: { addresses: [10.20.0.1/24, "fd17:20::1/64"] }
+nodes:
+  api: { net: lab, ipv6Address: "fd17:11::10" }
+  cli: { net: old, ipv6Address: "fd17:12::10" }
+  box: {}
+links:
+  - endpoints: ["api:eth1", "box:eth1"]
+    addresses: [["10.30.0.1/30", "fe80::1/64"], "10.30.0.2/30"]
+attachments:
+  - { node: box, bridge: lan, addresses: [10.20.0.2/24, "fd17:21::2/64"] }
+  - { node: box, bridge: lan, address: 10.20.0.3/24, addresses: [10.20.0.4/24], ifName: eth2 }
+`;
+        assert.equal(
+            refusal("six-bad", text),
+            'invalid Topology "six-bad" (<file>):\n' +
+                "  - `nodes.api.ipv6Address` fd17:11::10 is outside `networks.lab.ipv6Subnet` fd17:10::/64\n" +
+                "  - `nodes.cli.ipv6Address` fd17:12::10: network old has no IPv6 subnet; give `networks.old.ipv6Subnet`\n" +
+                '  - `links[0].addresses[0][1]` "fe80::1/64" is a link-local address: the kernel gives every interface one by itself; choose a global or unique local address, like fd17:ac11::3/64\n' +
+                "  - `attachments[0].addresses[1]` fd17:21::2/64 is in none of `bridges.lan.addresses` subnets (fd17:20::1/64)\n" +
+                "  - `attachments[1]`: give `address` or `addresses`, not both: `addresses` lists every address of the attachment",
         );
     });
 

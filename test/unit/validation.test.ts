@@ -6,12 +6,16 @@ import { checkBridgeInputs } from "../../components/src/common/specs/bridge";
 import { checkVethLinkInputs } from "../../components/src/common/specs/vethLink";
 import { checkMacvlanAttachmentInputs } from "../../components/src/common/specs/macvlanAttachment";
 import {
+    checkAddress,
     checkCidr,
     checkContainerRef,
     checkGatewayInSubnet,
     checkIfName,
     checkImage,
     checkIPv4,
+    checkIPv6,
+    checkSubnet,
+    staticAddressFailure,
     checkLabels,
     checkMac,
     checkMtu,
@@ -131,6 +135,154 @@ describe("validation: single fields (exact messages)", () => {
     });
 });
 
+describe("validation: IPv6 addresses, one rule for both families (exact messages)", () => {
+    const cases: [string, string | undefined, string | undefined][] = [
+        ["an IPv6 interface address", checkCidr("address", "fd17:ac11::3/64"), undefined],
+        ["an IPv6 address written in capitals", checkCidr("address", "FD17:AC11::3/64"), undefined],
+        ["a /128", checkCidr("address", "fd17:ac11::3/128"), undefined],
+        ["a /127's all-zero address (RFC 6164)", checkCidr("address", "fd17:ac11::/127"), undefined],
+        [
+            "an IPv6 address without prefix length",
+            checkCidr("address", "fd17:ac11::3"),
+            '`address` must be an IPv6 address with its prefix length (1-128), like fd17:ac11::3/64; got "fd17:ac11::3"',
+        ],
+        [
+            "a prefix length over 128",
+            checkCidr("address", "fd17:ac11::3/129"),
+            '`address` must be an IPv6 address with its prefix length (1-128), like fd17:ac11::3/64; got "fd17:ac11::3/129"',
+        ],
+        [
+            "two ::",
+            checkCidr("addresses[1]", "fd17::ac11::3/64"),
+            '`addresses[1]` must be an IPv6 address with its prefix length (1-128), like fd17:ac11::3/64; got "fd17::ac11::3/64"',
+        ],
+        [
+            "a zone index",
+            checkCidr("address", "fe80::1%eth0/64"),
+            '`address` must be an IPv6 address with its prefix length (1-128), like fd17:ac11::3/64; got "fe80::1%eth0/64"',
+        ],
+        [
+            "the subnet-router anycast address",
+            checkCidr("address", "fd17:ac11::/64"),
+            '`address` "fd17:ac11::/64" is the network address of its subnet; choose a host address inside it, like fd17:ac11::3/64',
+        ],
+        [
+            "a link-local address",
+            checkCidr("address", "fe80::5/64"),
+            '`address` "fe80::5/64" is a link-local address: the kernel gives every interface one by itself; choose a global or unique local address, like fd17:ac11::3/64',
+        ],
+        [
+            "a multicast address",
+            checkCidr("address", "ff02::5/64"),
+            '`address` "ff02::5/64" is a multicast address, not an interface\'s own; choose a host address, like fd17:ac11::3/64',
+        ],
+        [
+            "the loopback address",
+            checkCidr("address", "::1/128"),
+            '`address` "::1/128" is the loopback address, not an interface\'s own; choose a host address, like fd17:ac11::3/64',
+        ],
+        [
+            "an IPv4-mapped address",
+            checkCidr("address", "::ffff:10.0.0.1/96"),
+            '`address` "::ffff:10.0.0.1/96" is an IPv4-mapped address (write the IPv4 address itself), not an interface\'s own; choose a host address, like fd17:ac11::3/64',
+        ],
+        [
+            "an IPv4 loopback address",
+            checkCidr("address", "127.0.0.5/8"),
+            '`address` "127.0.0.5/8" is a loopback address, not an interface\'s own; choose a host address, like 172.17.0.3/16',
+        ],
+        [
+            "IPv6 where only IPv4 is taken",
+            checkCidr("address", "fd17:ac11::3/64", [4]),
+            '`address` must be an IPv4 address with its prefix length (1-32), like 172.17.0.3/16; got "fd17:ac11::3/64"',
+        ],
+        ["an IPv6 gateway", checkIPv6("ipv6Gateway", "fd17:ac11::1"), undefined],
+        ["a link-local IPv6 gateway", checkIPv6("ipv6Gateway", "fe80::1"), undefined],
+        [
+            "an IPv4 address as the IPv6 gateway",
+            checkIPv6("ipv6Gateway", "172.17.0.1"),
+            '`ipv6Gateway` must be an IPv6 address without a prefix length, like fd17:ac11::1; got "172.17.0.1"',
+        ],
+        [
+            "an IPv6 address as the IPv4 gateway",
+            checkIPv4("gateway", "fd17:ac11::1"),
+            '`gateway` must be an IPv4 address without a prefix length, like 172.17.0.1; got "fd17:ac11::1"',
+        ],
+        ["either family, IPv6", checkAddress("a.underlay", "fd00:250::2"), undefined],
+        ["either family, IPv4", checkAddress("a.underlay", "10.250.0.2"), undefined],
+        [
+            "either family, a bad IPv6",
+            checkAddress("a.underlay", "fd00::250::2"),
+            '`a.underlay` must be an IPv6 address without a prefix length, like fd17:ac11::1; got "fd00::250::2"',
+        ],
+        [
+            "either family, a bad IPv4 keeps IPv4's message",
+            checkAddress("a.underlay", "10.250.0"),
+            '`a.underlay` must be an IPv4 address without a prefix length, like 172.17.0.1; got "10.250.0"',
+        ],
+        ["an IPv6 subnet", checkSubnet("ipv6Subnet", "fd17:10::/64", 6), undefined],
+        [
+            "an IPv6 subnet with host bits",
+            checkSubnet("ipv6Subnet", "fd17:10::1/64", 6),
+            '`ipv6Subnet` must be an IPv6 network with its prefix length (up to /126), host bits zero, like fd17:10::/64; got "fd17:10::1/64"',
+        ],
+        [
+            "an IPv4 subnet as the IPv6 one",
+            checkSubnet("ipv6Subnet", "10.10.0.0/24", 6),
+            '`ipv6Subnet` must be an IPv6 network with its prefix length (up to /126), host bits zero, like fd17:10::/64; got "10.10.0.0/24"',
+        ],
+        [
+            "an IPv6 subnet as the IPv4 one",
+            checkSubnet("subnet", "fd17:10::/64"),
+            '`subnet` must be an IPv4 network with its prefix length (up to /30), host bits zero, like 10.10.0.0/24; got "fd17:10::/64"',
+        ],
+        [
+            "an IPv6 gateway outside the address's subnet",
+            checkGatewayInSubnet("fd17:ad::1", "fd17:ac11::3/64", { gateway: "ipv6Gateway", address: "addresses[1]" }),
+            "`ipv6Gateway` fd17:ad::1 is outside the subnet of `addresses[1]` fd17:ac11::3/64: the default route could not reach it; use an address in that subnet (usually the bridge's)",
+        ],
+        [
+            "an IPv6 gateway that is the address itself",
+            checkGatewayInSubnet("fd17:ac11::3", "fd17:ac11::3/64", { gateway: "ipv6Gateway", address: "addresses[1]" }),
+            "`ipv6Gateway` fd17:ac11::3 is the attachment's own `addresses[1]`; use the bridge's address instead",
+        ],
+        ["a link-local IPv6 gateway, reachable on any link", checkGatewayInSubnet("fe80::1", "fd17:ac11::3/64"), undefined],
+        [
+            "a static IPv6 address outside the network's subnet",
+            staticAddressFailure("ipv6Address", "fd17:11::5", 'Network "lab"', "fd17:10::/64"),
+            '`ipv6Address` fd17:11::5 is outside Network "lab"\'s subnet fd17:10::/64; choose an address inside it',
+        ],
+        [
+            "a static IPv6 address that is the network's default gateway (its first address)",
+            staticAddressFailure("ipv6Address", "fd17:10::1", 'Network "lab"', "fd17:10::/64"),
+            "`ipv6Address` fd17:10::1 is Network \"lab\"'s gateway (its bridge's address); choose another address in fd17:10::/64",
+        ],
+        [
+            "a static IPv6 address that is the network's given gateway, written otherwise",
+            staticAddressFailure("ipv6Address", "FD17:10::FE", 'Network "lab"', "fd17:10::/64", "fd17:10:0::fe"),
+            "`ipv6Address` FD17:10::FE is Network \"lab\"'s gateway (its bridge's address); choose another address in fd17:10::/64",
+        ],
+        [
+            "a static IPv6 address that is the network's all-zero address",
+            staticAddressFailure("ipv6Address", "fd17:10::", 'Network "lab"', "fd17:10::/64"),
+            '`ipv6Address` fd17:10:: is the network address of Network "lab"\'s subnet fd17:10::/64; choose a host address inside it',
+        ],
+        [
+            "the last IPv6 address is a host's (no broadcast)",
+            staticAddressFailure("ipv6Address", "fd17:10::ffff:ffff:ffff:ffff", "n", "fd17:10::/64"),
+            undefined,
+        ],
+        [
+            "an IPv4 address against an IPv6 subnet is left to the field's own check",
+            staticAddressFailure("ipv6Address", "10.0.0.5", "n", "fd17:10::/64"),
+            undefined,
+        ],
+    ];
+    for (const [title, actual, expected] of cases) {
+        it(`${title}: ${expected === undefined ? "accepted" : "refused"}`, () => assert.equal(actual, expected));
+    }
+});
+
 describe("validation: VethAttachment inputs as `check` sees them", () => {
     it("accepts a complete, valid set", () => {
         assert.deepEqual(checkVethAttachmentInputs({ ...good, gateway: "172.17.0.1", mtu: 1400, mac: "02:00:00:00:00:01" }), []);
@@ -149,7 +301,7 @@ describe("validation: VethAttachment inputs as `check` sees them", () => {
         assert.deepEqual(failures, [
             { property: "container", reason: "`container` is required" },
             { property: "bridge", reason: "`bridge` is required" },
-            { property: "address", reason: "`address` is required" },
+            { property: "address", reason: "`address` is required (or `addresses`, a list of IPv4 and IPv6 addresses)" },
         ]);
     });
 
@@ -400,7 +552,21 @@ describe("validation: MacvlanAttachment inputs, and Network drivers macvlan and 
             ["addresses", '`addresses[0]` must be an IPv4 address with its prefix length (1-32), like 172.17.0.3/16; got "192.168.1.50"'],
         ]);
         assert.deepEqual(reasons({ addresses: ["192.168.1.50/24", "192.168.1.50/16"] }), [
-            ["addresses", "`addresses` lists 192.168.1.50 twice; give each address once"],
+            ["addresses", "`addresses` lists 192.168.1.50 twice (`addresses[0]` and `addresses[1]`); give each address once"],
+        ]);
+        // Dual-stack: IPv6 beside IPv4, each once in any spelling; the default gateway is IPv4's.
+        assert.deepEqual(reasons({ addresses: ["192.168.1.50/24", "fd00:1::50/64"] }), []);
+        assert.deepEqual(reasons({ addresses: ["fd00:1::50/64", "FD00:1:0::50/64"] }), [
+            ["addresses", "`addresses` lists fd00:1::50 twice (`addresses[0]` and `addresses[1]`); give each address once"],
+        ]);
+        assert.deepEqual(reasons({ addresses: ["fd00:1::50/64"], gateway: "192.168.1.1" }), [
+            [
+                "gateway",
+                "`gateway` needs an IPv4 address on its subnet in `addresses`: the default route must reach it; add one, or drop `gateway`",
+            ],
+        ]);
+        assert.deepEqual(reasons({ gateway: "fd00:1::1" }), [
+            ["gateway", '`gateway` must be an IPv4 address without a prefix length, like 172.17.0.1; got "fd00:1::1"'],
         ]);
         assert.deepEqual(reasons({ gateway: "10.9.9.9" }), [
             [

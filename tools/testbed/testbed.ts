@@ -53,8 +53,9 @@ const CLAIMS_DIR = join(RUN_ROOT, ".claims");
 /** containerd's v2 shims put their sockets here, whatever containerd started them. */
 const SHIM_SOCKET_DIR = "/run/containerd/s";
 const SSHD = "/usr/sbin/sshd";
-/** Underlay subnets are 10.250.<n>.0/24, one per test bed. */
+/** Underlay subnets are 10.250.<n>.0/24, one per test bed; beside each, the unique local IPv6 fd00:250:<n>::/64. */
 const UNDERLAY_PREFIX = "10.250";
+const UNDERLAY_PREFIX6 = "fd00:250";
 export const DEFAULT_ID = "tb";
 export const DEFAULT_HOSTS = 3;
 export const DEFAULT_IMAGE = "hostnet/busybox:1";
@@ -70,6 +71,9 @@ export interface HostInfo {
     interface: string;
     address: string;
     cidr: string;
+    /** The host's IPv6 underlay address on the same interface (`fd00:250:<n>::<i>`), for tunnels over IPv6. */
+    address6: string;
+    cidr6: string;
     /** The host's own Docker engine, and its bridge (inside the namespace). */
     dockerHost: string;
     dockerBridge: { name: string; cidr: string };
@@ -98,7 +102,16 @@ export interface TestbedInfo {
     subnet: string;
     image: string;
     /** Host A: this machine, where Pulumi runs; reaches every host over the underlay. */
-    controller: { name: string; role: "controller"; interface: string; address: string; cidr: string; dockerHost: string };
+    controller: {
+        name: string;
+        role: "controller";
+        interface: string;
+        address: string;
+        cidr: string;
+        address6: string;
+        cidr6: string;
+        dockerHost: string;
+    };
     underlay: { netns: string; bridge: string };
     ssh: { clientKey: string; knownHosts: string; config: string };
     hosts: HostInfo[];
@@ -579,6 +592,7 @@ async function upInside(
     const subnet = await claimSubnet(id);
     writeFileSync(join(n.runDir, "subnet"), `${subnet}\n`);
     const net = subnet.replace(/\.0\/24$/, "");
+    const net6 = `${UNDERLAY_PREFIX6}:${Number(net.split(".")[2]).toString(16)}:`;
     log(`underlay ${subnet} (free here: no route, address, Docker network or other test bed in it)`);
 
     // /run/sshd: sshd's privilege separation directory, normally made by the ssh service.
@@ -605,6 +619,8 @@ async function upInside(
         "attach host A to the underlay bridge",
     );
     await run(["ip", "addr", "add", `${net}.1/24`, "dev", n.controllerLink], `address ${n.controllerLink}`);
+    // nodad: the test bed's own underlay addresses are usable at once (nothing else is on its segment).
+    await run(["ip", "addr", "add", `${net6}:1/64`, "dev", n.controllerLink, "nodad"], `IPv6 address ${n.controllerLink}`);
     await run(["ip", "link", "set", "dev", n.controllerLink, "up"], `bring ${n.controllerLink} up`);
 
     // Keys: one client key for the run, one host key per host.
@@ -631,6 +647,8 @@ async function upInside(
             interface: "eth0",
             address,
             cidr: `${address}/24`,
+            address6: `${net6}:${(i + 2).toString(16)}`,
+            cidr6: `${net6}:${(i + 2).toString(16)}/64`,
             dockerHost: `unix://${dockerSock}`,
             dockerBridge: { name: "docker0", cidr: `172.31.${i + 2}.1/24` },
             ssh: { user: "root", address, port: 22, argv: sshArgv(sshInfo, address), configArgv: ["ssh", "-F", sshInfo.config, name] },
@@ -674,6 +692,7 @@ async function upInside(
             );
             await run(["ip", "-n", h.netns, "link", "set", "dev", "eth0", "alias", n.mark], `mark host ${h.name}'s eth0`);
             await run(["ip", "-n", h.netns, "addr", "add", h.cidr, "dev", "eth0"], `address host ${h.name}'s eth0`);
+            await run(["ip", "-n", h.netns, "addr", "add", h.cidr6, "dev", "eth0", "nodad"], `IPv6 address host ${h.name}'s eth0`);
             await run(["ip", "-n", h.netns, "link", "set", "dev", "eth0", "up"], `bring host ${h.name}'s eth0 up`);
 
             // sshd, bound to the host's underlay address only.
@@ -772,6 +791,8 @@ async function upInside(
             interface: n.controllerLink,
             address: `${net}.1`,
             cidr: `${net}.1/24`,
+            address6: `${net6}:1`,
+            cidr6: `${net6}:1/64`,
             dockerHost: process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock",
         },
         underlay: { netns: n.switchNetns, bridge: "br0" },

@@ -17,7 +17,7 @@ import * as docker from "../host/docker";
 import { bridgeOfNetwork, listNetworks, NetworkInspect } from "../host/dockerNetworks";
 import { DockerUnreachableError } from "../host/errors";
 import { renderSvg } from "../host/graphviz";
-import { AddressInfo, ipv4Cidrs, LinkInfo, listLinksWithAddresses } from "../host/ip";
+import { addressCidrs, AddressInfo, LinkInfo, listLinksWithAddresses } from "../host/ip";
 import { writeFileSync } from "node:fs";
 import { renderDot, renderText } from "./topologyRender";
 
@@ -77,8 +77,8 @@ export interface Container {
     pid?: number;
     /** `127.0.0.1:18080->80/tcp`, as `docker ps` shows them. */
     ports: string[];
-    /** Its endpoints on Docker networks. */
-    networks: { name: string; address: string }[];
+    /** Its endpoints on Docker networks: the IPv4 address, and the IPv6 one when the network has IPv6. */
+    networks: { name: string; address: string; address6?: string }[];
     /** Its own namespace's interfaces; empty for host and container: modes (and stopped containers). */
     interfaces: Interface[];
 }
@@ -89,11 +89,14 @@ export interface DockerNetwork {
     driver: string;
     subnet?: string;
     gateway?: string;
+    /** The IPv6 subnet and gateway, when the network has IPv6. */
+    subnet6?: string;
+    gateway6?: string;
     bridge?: string;
     /** An overlay's VXLAN network identifier. */
     vni?: number;
     owner?: Owner;
-    containers: { name: string; address: string }[];
+    containers: { name: string; address: string; address6?: string }[];
 }
 
 /** A veth pair straight between two containers (a VethLink). */
@@ -138,7 +141,8 @@ function interfaceOf(link: Link): Interface {
         ...(link.linkinfo?.info_kind ? { kind: link.linkinfo.info_kind } : link.ifname === "lo" ? { kind: "loopback" } : {}),
         state: link.operstate,
         mac: link.address,
-        addresses: ipv4Cidrs(link.addr_info),
+        // Both families; link-local IPv6 addresses (every interface has one) are left out, as `ip -br addr` users skip them.
+        addresses: addressCidrs(link.addr_info),
         ...(link.master ? { master: link.master } : {}),
         ...(owner ? { owner } : {}),
         ...(vx ? { vxlan: definedOnly({ vni: vx.id, local: vx.local, remote: vx.remote, port: vx.port }) } : {}),
@@ -232,7 +236,7 @@ export function buildTopology(hostLinks: Link[], rawContainers: RawContainer[], 
         const hostIf = host.interfaces[i];
         if (h.link_netnsid === undefined) {
             const j = hostLinks.findIndex((o) => o !== h && isPeerPair(h, o));
-            if (j >= 0) hostIf.peer = { namespace: "host", ifname: hostLinks[j].ifname, addresses: ipv4Cidrs(hostLinks[j].addr_info) };
+            if (j >= 0) hostIf.peer = { namespace: "host", ifname: hostLinks[j].ifname, addresses: addressCidrs(hostLinks[j].addr_info) };
             return;
         }
         const candidates: { name: string; k: number; link: Link }[] = [];
@@ -280,7 +284,8 @@ export function buildTopology(hostLinks: Link[], rawContainers: RawContainer[], 
 
     // Docker networks, with the containers on them.
     const networks: DockerNetwork[] = rawNetworks.map((n) => {
-        const ipam = n.IPAM.Config?.[0];
+        const ipam = (n.IPAM.Config ?? []).find((c) => !c.Subnet?.includes(":"));
+        const ipam6 = (n.IPAM.Config ?? []).find((c) => c.Subnet?.includes(":"));
         const owner = parseOwnerMark(n.Labels?.[OWNER_LABEL]);
         const bridge = networkBridge(n);
         const vni = n.Driver === "overlay" ? Number(n.Options?.["com.docker.network.driver.overlay.vxlanid_list"]?.split(",")[0]) : NaN;
@@ -290,6 +295,8 @@ export function buildTopology(hostLinks: Link[], rawContainers: RawContainer[], 
             driver: n.Driver,
             ...(ipam?.Subnet ? { subnet: ipam.Subnet } : {}),
             ...(ipam?.Gateway ? { gateway: ipam.Gateway } : {}),
+            ...(ipam6?.Subnet ? { subnet6: ipam6.Subnet } : {}),
+            ...(ipam6?.Gateway ? { gateway6: ipam6.Gateway } : {}),
             ...(bridge ? { bridge } : {}),
             ...(Number.isInteger(vni) ? { vni } : {}),
             ...(owner ? { owner } : {}),
@@ -314,9 +321,10 @@ export function buildTopology(hostLinks: Link[], rawContainers: RawContainer[], 
         for (const [key, ep] of Object.entries(inspect.NetworkSettings.Networks ?? {})) {
             const n = networkByKey.get(ep.NetworkID) ?? networkByKey.get(key);
             const address = ep.IPAddress ? `${ep.IPAddress}/${ep.IPPrefixLen}` : "";
-            endpoints.push({ name: n?.Name ?? key, address });
+            const six = ep.GlobalIPv6Address ? { address6: `${ep.GlobalIPv6Address}/${ep.GlobalIPv6PrefixLen}` } : {};
+            endpoints.push({ name: n?.Name ?? key, address, ...six });
             const view = networks.find((v) => v.id === n?.Id);
-            if (view && n!.Driver !== "host" && n!.Driver !== "null") view.containers.push({ name, address });
+            if (view && n!.Driver !== "host" && n!.Driver !== "null") view.containers.push({ name, address, ...six });
         }
         const owner = parseOwnerMark(inspect.Config.Labels?.[OWNER_LABEL]);
         return {

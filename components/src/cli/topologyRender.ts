@@ -65,9 +65,9 @@ export function renderText(t: Topology): string {
                 n.id.slice(0, 12),
                 n.name,
                 n.driver,
-                n.subnet ?? "-",
+                [n.subnet, n.subnet6].filter(Boolean).join(" ") || "-",
                 n.bridge ?? "-",
-                n.containers.map((c) => `${c.name} ${c.address}`.trim()).join(", ") || "-",
+                n.containers.map((c) => [c.name, c.address, c.address6 ?? ""].join(" ").trim()).join(", ") || "-",
                 ownerText(n.owner),
             ]);
         }
@@ -80,7 +80,7 @@ export function renderText(t: Topology): string {
         const rows = [["name", "--net", "state", "addresses", "ports", "owner"]];
         for (const c of t.containers) {
             const addresses = [
-                ...c.networks.filter((n) => n.address).map((n) => `${n.address} (${n.name})`),
+                ...c.networks.flatMap((n) => [n.address, n.address6 ?? ""].filter(Boolean).map((a) => `${a} (${n.name})`)),
                 ...c.interfaces
                     .filter((i) => i.kind !== "loopback" && !isDockerEndpoint(c, i))
                     .flatMap((i) => i.addresses.map((a) => `${a} (${i.name})`)),
@@ -127,7 +127,7 @@ export function renderText(t: Topology): string {
 
 /** An interface Docker made for an endpoint (its address is listed with the network already). */
 function isDockerEndpoint(c: Container, i: Interface): boolean {
-    return i.addresses.length > 0 && i.addresses.every((a) => c.networks.some((n) => n.address === a));
+    return i.addresses.length > 0 && i.addresses.every((a) => c.networks.some((n) => n.address === a || n.address6 === a));
 }
 
 // ---- Graphviz ----

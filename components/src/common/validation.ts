@@ -9,6 +9,22 @@
 // error ("Invalid argument") names neither the field nor the fix. Each message
 // here names the field in backticks, what is allowed, and what was given.
 
+import {
+    addressPart,
+    BITS,
+    canonical,
+    contains,
+    Family,
+    familyName,
+    intendedFamily,
+    isLinkLocal,
+    isNetwork,
+    lastOf,
+    networkOf,
+    parseAddress,
+    parseCidr,
+    specialUse,
+} from "./address";
 import { MAX_IFNAME_LENGTH, OWNER_LABEL } from "./naming";
 
 /** One bad field, in the shape a provider's `check` returns. */
@@ -48,58 +64,39 @@ function show(value: unknown): string {
     return JSON.stringify(value) ?? String(value);
 }
 
-/** Parses a dotted-quad IPv4 address into a 32-bit number, or undefined. */
-export function parseIPv4(text: string): number | undefined {
-    const parts = text.split(".");
-    if (parts.length !== 4) return undefined;
-    let value = 0;
-    for (const part of parts) {
-        if (!/^(0|[1-9][0-9]{0,2})$/.test(part) || Number(part) > 255) return undefined;
-        value = value * 256 + Number(part);
-    }
-    return value;
+const EXAMPLE_CIDR: Record<Family, string> = { 4: "172.17.0.3/16", 6: "fd17:ac11::3/64" };
+const EXAMPLE_ADDRESS: Record<Family, string> = { 4: "172.17.0.1", 6: "fd17:ac11::1" };
+const EXAMPLE_SUBNET: Record<Family, string> = { 4: "10.10.0.0/24", 6: "fd17:10::/64" };
+/** The longest prefix of a network that still has room for a gateway and an address or two. */
+const MAX_SUBNET_PREFIX: Record<Family, number> = { 4: 30, 6: 126 };
+
+/** The family a message speaks of: the one the text looks like, when the field takes it; else the field's first. */
+function messageFamily(value: unknown, families: readonly Family[]): Family {
+    const meant = intendedFamily(value);
+    return families.includes(meant) ? meant : families[0];
 }
 
-export interface ParsedCidr {
-    address: number;
-    prefix: number;
-}
-
-export function parseCidr(text: string): ParsedCidr | undefined {
-    const match = /^([^/]+)\/([0-9]{1,2})$/.exec(text);
-    if (!match) return undefined;
-    const address = parseIPv4(match[1]);
-    const prefix = Number(match[2]);
-    if (address === undefined || prefix < 1 || prefix > 32) return undefined;
-    return { address, prefix };
-}
-
-function networkOf(address: number, prefix: number): number {
-    const size = 2 ** (32 - prefix);
-    return address - (address % size);
-}
-
-/** An IPv4 network with its prefix length and host bits zero, up to /30: `10.10.0.0/24`. */
-export function checkSubnet(field: string, value: unknown): string | undefined {
+/** A network with its prefix length and host bits zero, up to /30 (IPv4) or /126 (IPv6): `10.10.0.0/24`, `fd17:10::/64`. */
+export function checkSubnet(field: string, value: unknown, family: Family = 4): string | undefined {
     const cidr = typeof value === "string" ? parseCidr(value) : undefined;
-    if (!cidr || cidr.prefix > 30 || cidr.address % 2 ** (32 - cidr.prefix) !== 0) {
-        return `\`${field}\` must be an IPv4 network with its prefix length (up to /30), host bits zero, like 10.10.0.0/24; got ${show(value)}`;
+    if (!cidr || cidr.family !== family || cidr.prefix > MAX_SUBNET_PREFIX[family] || !isNetwork(cidr)) {
+        return `\`${field}\` must be an ${familyName(family)} network with its prefix length (up to /${MAX_SUBNET_PREFIX[family]}), host bits zero, like ${EXAMPLE_SUBNET[family]}; got ${show(value)}`;
     }
     return undefined;
 }
 
-/** True when the IPv4 `address` lies in `subnet` (both valid). */
+/** True when `address` lies in `subnet` (both valid, of one family; false across families). */
 export function inSubnet(address: string, subnet: string): boolean {
-    const a = parseIPv4(address)!;
-    const s = parseCidr(subnet)!;
-    return networkOf(a, s.prefix) === networkOf(s.address, s.prefix);
+    const a = parseAddress(addressPart(address));
+    const s = parseCidr(subnet);
+    return a !== undefined && s !== undefined && contains(s, a);
 }
 
 /**
  * Why a container's static `address` on a network of `subnet` (and
  * `gateway`, default the subnet's first address, as Docker does) cannot be
- * used, or undefined when it can. Values that are not valid are left to the
- * fields' own checks.
+ * used, or undefined when it can. Either family; values that are not valid
+ * (or not of the subnet's family) are left to the fields' own checks.
  */
 export function staticAddressFailure(
     field: string,
@@ -109,19 +106,20 @@ export function staticAddressFailure(
     gateway?: string,
     gatewayIs = "its bridge's address",
 ): string | undefined {
-    const a = parseIPv4(address);
+    const a = parseAddress(address);
     const s = parseCidr(subnet);
-    if (a === undefined || !s) return undefined;
-    const first = networkOf(s.address, s.prefix);
-    const last = first + 2 ** (32 - s.prefix) - 1;
-    if (networkOf(a, s.prefix) !== first) {
+    if (a === undefined || !s || a.family !== s.family) return undefined;
+    if (!contains(s, a)) {
         return `\`${field}\` ${address} is outside ${network}'s subnet ${subnet}; choose an address inside it`;
     }
-    if (a === first || a === last) {
-        return `\`${field}\` ${address} is the ${a === first ? "network" : "broadcast"} address of ${network}'s subnet ${subnet}; choose a host address inside it`;
+    const first = networkOf(s);
+    // IPv6 has no broadcast address; its all-zero host part is the subnet-router anycast address.
+    const last = s.family === 4 ? lastOf(s) : undefined;
+    if (a.value === first || a.value === last) {
+        return `\`${field}\` ${address} is the ${a.value === first ? "network" : "broadcast"} address of ${network}'s subnet ${subnet}; choose a host address inside it`;
     }
-    const gw = gateway !== undefined ? parseIPv4(gateway) : first + 1;
-    if (a === gw) {
+    const gw = gateway !== undefined ? parseAddress(gateway)?.value : first + 1n;
+    if (a.value === gw) {
         return `\`${field}\` ${address} is ${network}'s gateway (${gatewayIs}); choose another address in ${subnet}`;
     }
     return undefined;
@@ -146,53 +144,96 @@ export function checkIfName(field: string, value: unknown): string | undefined {
 /** Names the kernel refuses for an interface ("all" and "default" name sysctl folders) or every namespace has ("lo"). */
 const RESERVED_IFNAMES = ["all", "default", "lo"];
 
-export function checkCidr(field: string, value: unknown): string | undefined {
-    const example = "like 172.17.0.3/16";
+/**
+ * An interface's own address with its prefix length, of the `families` the
+ * field takes: `172.17.0.3/16`, `fd17:ac11::3/64`. Refused: the network (and
+ * IPv4's broadcast) address of its subnet, loopback, multicast and the like,
+ * and IPv6 link-local addresses (the kernel gives every interface one by
+ * itself, and the library leaves those alone).
+ */
+export function checkCidr(field: string, value: unknown, families: readonly Family[] = [4, 6]): string | undefined {
+    const family = messageFamily(value, families);
+    const example = `like ${EXAMPLE_CIDR[family]}`;
     if (typeof value !== "string") {
-        return `\`${field}\` must be an IPv4 address with its prefix length, ${example}; got ${show(value)}`;
+        return `\`${field}\` must be an ${familyName(family)} address with its prefix length, ${example}; got ${show(value)}`;
     }
     const cidr = parseCidr(value);
-    if (!cidr) {
-        return `\`${field}\` must be an IPv4 address with its prefix length (1-32), ${example}; got ${show(value)}`;
+    if (!cidr || !families.includes(cidr.family) || cidr.family !== family) {
+        return `\`${field}\` must be an ${familyName(family)} address with its prefix length (1-${BITS[family]}), ${example}; got ${show(value)}`;
     }
-    if (cidr.prefix <= 30) {
-        const network = networkOf(cidr.address, cidr.prefix);
-        const broadcast = network + 2 ** (32 - cidr.prefix) - 1;
-        if (cidr.address === network || cidr.address === broadcast) {
-            const which = cidr.address === network ? "network" : "broadcast";
+    const special = specialUse(cidr);
+    if (special) {
+        return `\`${field}\` ${show(value)} is ${special}, not an interface's own; choose a host address, ${example}`;
+    }
+    if (isLinkLocal(cidr)) {
+        return `\`${field}\` ${show(value)} is a link-local address: the kernel gives every interface one by itself; choose a global or unique local address, ${example}`;
+    }
+    // Up to /30 (IPv4) and /126 (IPv6): in a /31 or /32 (/127, /128) every address is a host's.
+    if (cidr.prefix <= MAX_SUBNET_PREFIX[family]) {
+        const which = cidr.value === networkOf(cidr) ? "network" : family === 4 && cidr.value === lastOf(cidr) ? "broadcast" : undefined;
+        if (which) {
             return `\`${field}\` ${show(value)} is the ${which} address of its subnet; choose a host address inside it, ${example}`;
         }
     }
     return undefined;
 }
 
-/** A list of addresses with their prefix lengths, each as `checkCidr` wants it: `["10.20.0.1/24"]`. */
-export function checkCidrList(field: string, value: unknown): string | undefined {
-    if (!Array.isArray(value)) return `\`${field}\` must be a list of addresses like ["10.20.0.1/24"]; got ${show(value)}`;
+/** A list of interface addresses of either family, each once (`addresses` of attachments, link ends, bridges). */
+export function checkCidrList(field: string, value: unknown, options: { nonEmpty?: boolean } = {}): string | undefined {
+    if (!Array.isArray(value)) {
+        return `\`${field}\` must be a list of addresses with their prefix lengths, like ["172.17.0.3/16", "fd17:ac11::3/64"]; got ${JSON.stringify(value)}`;
+    }
+    if (options.nonEmpty && value.length === 0) {
+        return `\`${field}\` must list at least one address, like ["172.17.0.3/16", "fd17:ac11::3/64"]`;
+    }
+    const seen = new Map<string, number>();
     for (const [i, a] of value.entries()) {
         const reason = checkCidr(`${field}[${i}]`, a);
         if (reason) return reason;
+        const key = canonical((a as string).split("/")[0]);
+        if (seen.has(key))
+            return `\`${field}\` lists ${key} twice (\`${field}[${seen.get(key)}]\` and \`${field}[${i}]\`); give each address once`;
+        seen.set(key, i);
+    }
+    return undefined;
+}
+
+/** An address without a prefix length, of the `families` the field takes. */
+export function checkAddress(field: string, value: unknown, families: readonly Family[] = [4, 6]): string | undefined {
+    const family = messageFamily(value, families);
+    const a = typeof value === "string" ? parseAddress(value) : undefined;
+    if (!a || a.family !== family) {
+        return `\`${field}\` must be an ${familyName(family)} address without a prefix length, like ${EXAMPLE_ADDRESS[family]}; got ${show(value)}`;
     }
     return undefined;
 }
 
 export function checkIPv4(field: string, value: unknown): string | undefined {
-    if (typeof value !== "string" || parseIPv4(value) === undefined) {
-        return `\`${field}\` must be an IPv4 address without a prefix length, like 172.17.0.1; got ${show(value)}`;
-    }
-    return undefined;
+    return checkAddress(field, value, [4]);
 }
 
-/** The gateway must be reachable on the attachment's own subnet, and not the address itself. */
-export function checkGatewayInSubnet(gateway: string, address: string): string | undefined {
+export function checkIPv6(field: string, value: unknown): string | undefined {
+    return checkAddress(field, value, [6]);
+}
+
+/**
+ * The gateway must be reachable on the attachment's own subnet, and not the
+ * address itself. An IPv6 link-local gateway (`fe80::1`) is on every link:
+ * always reachable. Both of one family (the caller pairs them).
+ */
+export function checkGatewayInSubnet(
+    gateway: string,
+    address: string,
+    fields: { gateway: string; address: string } = { gateway: "gateway", address: "address" },
+): string | undefined {
     const cidr = parseCidr(address);
-    const gw = parseIPv4(gateway);
-    if (!cidr || gw === undefined) return undefined;
-    if (gw === cidr.address) {
-        return `\`gateway\` ${gateway} is the attachment's own \`address\`; use the bridge's address instead`;
+    const gw = parseAddress(gateway);
+    if (!cidr || gw === undefined || cidr.family !== gw.family) return undefined;
+    if (gw.value === cidr.value) {
+        return `\`${fields.gateway}\` ${gateway} is the attachment's own \`${fields.address}\`; use the bridge's address instead`;
     }
-    if (networkOf(gw, cidr.prefix) !== networkOf(cidr.address, cidr.prefix)) {
-        return `\`gateway\` ${gateway} is outside the subnet of \`address\` ${address}: the default route could not reach it; use an address in that subnet (usually the bridge's)`;
+    if (!contains(cidr, gw) && !isLinkLocal(gw)) {
+        return `\`${fields.gateway}\` ${gateway} is outside the subnet of \`${fields.address}\` ${address}: the default route could not reach it; use an address in that subnet (usually the bridge's)`;
     }
     return undefined;
 }
@@ -330,7 +371,7 @@ export function parsePortSpec(text: string): PortSpec | undefined {
     const hostIp = m[1] ?? "0.0.0.0";
     const hostPort = Number(m[2]);
     const containerPort = Number(m[3]);
-    if (parseIPv4(hostIp) === undefined || hostPort < 1 || hostPort > 65535 || containerPort < 1 || containerPort > 65535) {
+    if (parseAddress(hostIp)?.family !== 4 || hostPort < 1 || hostPort > 65535 || containerPort < 1 || containerPort > 65535) {
         return undefined;
     }
     return { hostIp, hostPort, containerPort, protocol: (m[4] ?? "tcp") as PortSpec["protocol"] };
@@ -381,19 +422,21 @@ export function checkHostNames(field: string, value: unknown): string | undefine
     return undefined;
 }
 
-/** Endpoints on user-defined networks: `{ network, ipv4Address?, aliases? }`. */
+/** Endpoints on user-defined networks: `{ network, ipv4Address?, ipv6Address?, aliases? }`. */
 export function checkEndpoints(field: string, value: unknown): string | undefined {
+    const shape = "{ network, ipv4Address?, ipv6Address?, aliases? }";
     if (!Array.isArray(value)) {
-        return `\`${field}\` must be a list of { network, ipv4Address?, aliases? }; got ${show(value)}`;
+        return `\`${field}\` must be a list of ${shape}; got ${show(value)}`;
     }
     const seen = new Set<string>();
     for (const [i, e] of value.entries()) {
         const at = `${field}[${i}]`;
-        if (typeof e !== "object" || e === null) return `\`${at}\` must be { network, ipv4Address?, aliases? }; got ${show(e)}`;
-        const { network, ipv4Address, aliases } = e as Record<string, unknown>;
+        if (typeof e !== "object" || e === null) return `\`${at}\` must be ${shape}; got ${show(e)}`;
+        const { network, ipv4Address, ipv6Address, aliases } = e as Record<string, unknown>;
         const reason =
             checkUserNetwork(`${at}.network`, network) ??
             (ipv4Address === undefined ? undefined : checkIPv4(`${at}.ipv4Address`, ipv4Address)) ??
+            (ipv6Address === undefined ? undefined : checkIPv6(`${at}.ipv6Address`, ipv6Address)) ??
             (aliases === undefined ? undefined : checkHostNames(`${at}.aliases`, aliases));
         if (reason) return reason;
         if (seen.has(network as string)) return `\`${at}.network\` ${show(network)} is listed twice`;

@@ -11,7 +11,7 @@
 // Engine side: loaded by the dynamic-provider process.
 
 import { OWNER_LABEL, sameStack } from "../common/naming";
-import { parseCidr } from "../common/validation";
+import * as addr from "../common/address";
 import * as docker from "../host/docker";
 import { currentHostKey } from "../host/hostScope";
 import * as networks from "../host/dockerNetworks";
@@ -28,11 +28,11 @@ export interface AddressHolder {
     owner?: string;
 }
 
-/** A bridge's IPv4 addresses as CIDRs, or undefined when there is no link of that name. */
+/** A bridge's addresses (IPv4 and IPv6, without link-local ones) as CIDRs, or undefined when there is no link of that name. */
 export async function bridgeState(name: string): Promise<{ kind: string; cidrs: string[]; alias?: string } | undefined> {
     const link = await ip.getLinkWithAddresses(name);
     if (!link) return undefined;
-    return { kind: link.linkinfo?.info_kind ?? "plain", cidrs: ip.ipv4Cidrs(link.addr_info), alias: link.ifalias };
+    return { kind: link.linkinfo?.info_kind ?? "plain", cidrs: ip.addressCidrs(link.addr_info), alias: link.ifalias };
 }
 
 /** A macvlan or ipvlan found on a parent interface. */
@@ -43,7 +43,7 @@ export interface Sublink {
     holder: string;
     /** Its owner mark (interface alias), if it has one. */
     owner?: string;
-    /** Its IPv4 addresses, without prefix length. */
+    /** Its addresses (either family), without prefix length. */
     addresses: string[];
 }
 
@@ -73,7 +73,7 @@ function namespaceScan(): Promise<Scan> {
 }
 
 /**
- * Who holds which IPv4 address on each bridge, by bridge name: containers
+ * Who holds which address (IPv4 or IPv6) on each bridge, by bridge name: containers
  * that Docker attached to a network's bridge (from the Engine API), and, with
  * `namespaces`, container interfaces whose veth peer is a port of the bridge
  * (matched both ways: the peer's index and the port's). The namespace scan
@@ -112,7 +112,7 @@ function sublink(l: ip.LinkInfo & { addr_info: ip.AddressInfo[] }, holder: strin
         mode: l.linkinfo?.info_data?.mode ?? (kind === "macvlan" ? "vepa" : "l3"),
         holder,
         owner: l.ifalias,
-        addresses: ip.ipv4Cidrs(l.addr_info).map((c) => c.split("/")[0]),
+        addresses: ip.addressCidrs(l.addr_info).map(addr.addressPart),
     };
 }
 
@@ -122,7 +122,7 @@ export interface DockerSublinkNetwork {
     driver: "macvlan" | "ipvlan";
     mode: string;
     owner?: string;
-    /** Its containers, with their IPv4 addresses (without prefix length). */
+    /** Its containers, with their addresses of either family (without prefix length; one entry per address). */
     containers: { name: string; address: string }[];
 }
 
@@ -137,7 +137,9 @@ export async function dockerNetworksOn(parent: string): Promise<DockerSublinkNet
             driver: n.Driver,
             mode: n.Driver === "macvlan" ? (n.Options?.macvlan_mode ?? "bridge") : (n.Options?.ipvlan_mode ?? "l2"),
             owner: n.Labels?.[OWNER_LABEL],
-            containers: Object.values(full?.Containers ?? {}).map((c) => ({ name: c.Name, address: c.IPv4Address.split("/")[0] })),
+            containers: Object.values(full?.Containers ?? {}).flatMap((c) =>
+                [c.IPv4Address, c.IPv6Address].filter((a) => !!a).map((a) => ({ name: c.Name, address: addr.addressPart(a!) })),
+            ),
         });
     }
     return found;
@@ -155,12 +157,14 @@ async function dockerHolders(): Promise<Map<string, AddressHolder[]>> {
         const full = await networks.inspectNetwork(n.Id);
         const bridge = networks.bridgeOfNetwork(n);
         for (const c of Object.values(full?.Containers ?? {})) {
-            const address = c.IPv4Address.split("/")[0];
-            if (address)
-                byBridge.set(bridge, [
-                    ...(byBridge.get(bridge) ?? []),
-                    { address, holder: `container "${c.Name}" (Docker's network "${n.Name}")` },
-                ]);
+            for (const cidr of [c.IPv4Address, c.IPv6Address]) {
+                const address = (cidr ?? "").split("/")[0];
+                if (address)
+                    byBridge.set(bridge, [
+                        ...(byBridge.get(bridge) ?? []),
+                        { address, holder: `container "${c.Name}" (Docker's network "${n.Name}")` },
+                    ]);
+            }
         }
     }
     return byBridge;
@@ -196,7 +200,7 @@ async function scanNamespaces(): Promise<Scan> {
             }
             const port = l.link_index === undefined ? undefined : ports.get(l.link_index);
             if (!port || port.link_index !== l.ifindex || !port.master) continue;
-            for (const cidr of ip.ipv4Cidrs(l.addr_info)) {
+            for (const cidr of ip.addressCidrs(l.addr_info)) {
                 const holder: AddressHolder = {
                     address: cidr.split("/")[0],
                     holder: `${l.ifname} of container "${name}" (host end "${port.ifname}")`,
@@ -209,21 +213,18 @@ async function scanNamespaces(): Promise<Scan> {
     return { byBridge, byParent };
 }
 
-/** Every IPv4 address on the host's own interfaces, by interface, as CIDRs. */
+/** Every address (IPv4 and IPv6, without link-local ones) on the host's own interfaces, by interface, as CIDRs. */
 export async function hostAddresses(): Promise<{ ifname: string; cidr: string; alias?: string }[]> {
     return (await ip.listLinksWithAddresses()).flatMap((l) =>
-        ip.ipv4Cidrs(l.addr_info).map((cidr) => ({ ifname: l.ifname, cidr, alias: l.ifalias })),
+        ip.addressCidrs(l.addr_info).map((cidr) => ({ ifname: l.ifname, cidr, alias: l.ifalias })),
     );
 }
 
-/** True when two IPv4 subnets (CIDRs) overlap. */
+/** True when two subnets (CIDRs, of one family) overlap. */
 export function overlaps(a: string, b: string): boolean {
-    const x = parseCidr(a);
-    const y = parseCidr(b);
-    if (!x || !y) return false;
-    const prefix = Math.min(x.prefix, y.prefix);
-    const size = 2 ** (32 - prefix);
-    return x.address - (x.address % size) === y.address - (y.address % size);
+    const x = addr.parseCidr(a);
+    const y = addr.parseCidr(b);
+    return x !== undefined && y !== undefined && addr.overlaps(x, y);
 }
 
 /**
@@ -238,42 +239,72 @@ export async function foreignHolder(
     self?: string,
 ): Promise<string | undefined> {
     for (const c of Object.values(n.Containers ?? {})) {
-        if (c.IPv4Address.split("/")[0] !== address || c.Name === self?.replace(/^\//, "")) continue;
+        const held = [c.IPv4Address, c.IPv6Address ?? ""].some((cidr) => addr.sameAddress(cidr.split("/")[0], address));
+        if (!held || c.Name === self?.replace(/^\//, "")) continue;
         const label = (await docker.inspectContainer(c.Name))?.Config.Labels?.[OWNER_LABEL];
         if (!sameStack(label, owner)) return c.Name;
     }
     return undefined;
 }
 
+/** Where Docker hands addresses out on one of its networks, for one family. */
+export interface AllocationRange {
+    network: string;
+    range: string;
+    /** How, when it is not plain: `addresses Docker derives from its containers' MACs`. */
+    how?: string;
+}
+
+/** True when a Docker network has IPv6 on and an IPv6 subnet (so a container on it may be given an IPv6 address). */
+export function hasIPv6Subnet(n: networks.NetworkInspect): boolean {
+    return n.EnableIPv6 === true && (n.IPAM.Config ?? []).some((c) => c.Subnet?.includes(":"));
+}
+
 /**
- * Why a container cannot have `address` on `n` for a reason of the wire
- * itself: on a macvlan or ipvlan network, the address is the parent's own
- * (the host's on that LAN, which Docker's IPAM knows nothing of). Undefined
- * for any other network, or a free address.
+ * Why a container cannot have `address` (either family) on `n` for a reason
+ * of the wire itself: on a macvlan or ipvlan network, the address is the
+ * parent's own (the host's on that LAN, which Docker's IPAM knows nothing
+ * of). Undefined for any other network, or a free address.
  */
 export async function parentAddressClash(n: networks.NetworkInspect, address: string): Promise<string | undefined> {
     const parent = n.Options?.parent;
     if ((n.Driver !== "macvlan" && n.Driver !== "ipvlan") || !parent) return undefined;
     const link = await ip.getLinkWithAddresses(parent);
-    const own = ip.ipv4Cidrs(link?.addr_info).map((c) => c.split("/")[0]);
-    return own.includes(address)
+    const own = ip.addressCidrs(link?.addr_info).map(addr.addressPart);
+    return own.some((o) => addr.sameAddress(o, address))
         ? `address ${address} on network ${n.Name} is the address of its parent "${parent}" itself (this host on that wire); choose another address`
         : undefined;
 }
 
 /**
- * The range Docker hands addresses out of on a bridge it manages (docker0, a
- * network's bridge): the network's IP range, or else its whole subnet.
- * Undefined for a bridge Docker does not manage.
+ * The ranges Docker hands addresses out of on a bridge it manages (docker0, a
+ * network's bridge), one per family: the network's IP range, or else its
+ * whole subnet. On its default bridge with an IPv6 prefix of /80 or shorter,
+ * Docker 20.10 derives a container's IPv6 address from its MAC (02:42 and
+ * the container's IPv4 address) rather than allocating it: those addresses
+ * lie in <prefix>::242:0:0/96. None for a bridge Docker does not manage.
  */
-export async function dockerAllocationRange(bridge: string): Promise<{ network: string; range: string } | undefined> {
+export async function dockerAllocationRanges(bridge: string): Promise<AllocationRange[]> {
     for (const n of await networks.listNetworks()) {
         if (n.Driver !== "bridge" || networks.bridgeOfNetwork(n) !== bridge) continue;
-        const ipam = (n.IPAM.Config ?? []).find((c) => c.Subnet && !c.Subnet.includes(":"));
-        const range = ipam?.IPRange || ipam?.Subnet;
-        return range ? { network: n.Name, range } : undefined;
+        const ranges: AllocationRange[] = [];
+        for (const ipam of n.IPAM.Config ?? []) {
+            const subnet = ipam.Subnet ? addr.parseCidr(ipam.Subnet) : undefined;
+            if (!subnet) continue;
+            if (subnet.family === 6 && n.Name === "bridge" && !ipam.IPRange && subnet.prefix <= 80) {
+                const derived = { family: 6 as const, value: addr.networkOf(subnet) | (0x0242n << 32n), prefix: 96 };
+                ranges.push({
+                    network: n.Name,
+                    range: addr.formatCidr(derived),
+                    how: "addresses Docker derives from its containers' MACs",
+                });
+            } else {
+                ranges.push({ network: n.Name, range: ipam.IPRange || ipam.Subnet! });
+            }
+        }
+        return ranges;
     }
-    return undefined;
+    return [];
 }
 
 /**

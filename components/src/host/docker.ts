@@ -34,15 +34,19 @@ export interface EndpointInspect {
     EndpointID: string;
     IPAddress: string;
     IPPrefixLen: number;
+    /** The container's IPv6 address on the network ("" without one). */
+    GlobalIPv6Address?: string;
+    GlobalIPv6PrefixLen?: number;
     Aliases: string[] | null;
-    IPAMConfig: { IPv4Address?: string } | null;
+    IPAMConfig: { IPv4Address?: string; IPv6Address?: string } | null;
     /** Options given at connect; the library's own carries its owner mark (OWNER_LABEL). */
     DriverOpts?: Record<string, string> | null;
 }
 
-/** An endpoint as `docker run --network NAME --ip IP --network-alias A` sets it. */
+/** An endpoint as `docker run --network NAME --ip IP --ip6 IP6 --network-alias A` sets it. */
 export interface EndpointSpec {
     ipv4Address?: string;
+    ipv6Address?: string;
     aliases?: string[];
     /** Kept with the connection (and shown by `docker inspect`) across restarts: where a connection's owner mark goes. */
     driverOpts?: Record<string, string>;
@@ -61,8 +65,12 @@ export interface RestartPolicy {
 }
 
 function endpointConfig(spec: EndpointSpec): Record<string, unknown> {
+    const ipam = {
+        ...(spec.ipv4Address ? { IPv4Address: spec.ipv4Address } : {}),
+        ...(spec.ipv6Address ? { IPv6Address: spec.ipv6Address } : {}),
+    };
     return {
-        IPAMConfig: spec.ipv4Address ? { IPv4Address: spec.ipv4Address } : undefined,
+        IPAMConfig: Object.keys(ipam).length > 0 ? ipam : undefined,
         Aliases: spec.aliases,
         DriverOpts: spec.driverOpts,
     };

@@ -15,7 +15,9 @@ export interface NetworkInspect {
     IPAM: { Config: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null };
     Options: Record<string, string> | null;
     Labels: Record<string, string> | null;
-    Containers: Record<string, { Name: string; IPv4Address: string }> | null;
+    /** With an IPv6 subnet (`docker network create --ipv6`). */
+    EnableIPv6?: boolean;
+    Containers: Record<string, { Name: string; IPv4Address: string; IPv6Address?: string }> | null;
 }
 
 export interface NetworkCreateSpec {
@@ -27,6 +29,11 @@ export interface NetworkCreateSpec {
     subnet?: string;
     gateway?: string;
     ipRange?: string;
+    /** `--ipv6`: the network has IPv6, with `ipv6Subnet` or one Docker picks from its pools. */
+    enableIpv6?: boolean;
+    ipv6Subnet?: string;
+    ipv6Gateway?: string;
+    ipv6Range?: string;
     internal: boolean;
     options: Record<string, string>;
     labels: Record<string, string>;
@@ -41,12 +48,16 @@ export async function inspectNetwork(nameOrId: string): Promise<NetworkInspect |
 
 /** Creates a network (driver bridge, macvlan or ipvlan, or overlay on a swarm manager) and returns its id. */
 export async function createNetwork(spec: NetworkCreateSpec): Promise<string> {
-    const ipam = spec.subnet ? [{ Subnet: spec.subnet, Gateway: spec.gateway, IPRange: spec.ipRange }] : [];
+    const ipam = [
+        ...(spec.subnet ? [{ Subnet: spec.subnet, Gateway: spec.gateway, IPRange: spec.ipRange }] : []),
+        ...(spec.ipv6Subnet ? [{ Subnet: spec.ipv6Subnet, Gateway: spec.ipv6Gateway, IPRange: spec.ipv6Range }] : []),
+    ];
     const res = await request("POST", "/networks/create", {
         Name: spec.name,
         Driver: spec.driver ?? "bridge",
         ...(spec.attachable === undefined ? {} : { Attachable: spec.attachable }),
         CheckDuplicate: true,
+        EnableIPv6: spec.enableIpv6 === true,
         Internal: spec.internal,
         IPAM: { Driver: "default", Config: ipam },
         Options: spec.options,

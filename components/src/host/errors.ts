@@ -141,3 +141,19 @@ export class HostUnreachableError extends Error {
         this.name = new.target.name;
     }
 }
+
+/**
+ * IPv6 duplicate address detection found an address on another node of the
+ * link (the kernel marks it `dadfailed`): it does not work, and another
+ * interface already answers for it.
+ */
+export class DuplicateAddressError extends Error {
+    constructor(
+        message: string,
+        readonly addresses: readonly string[],
+        readonly dev: string,
+    ) {
+        super(message);
+        this.name = new.target.name;
+    }
+}

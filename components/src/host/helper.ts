@@ -20,6 +20,7 @@
 import { ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { join } from "node:path";
+import { currentHost } from "./hostScope";
 
 /** One operation of the helper (components/netlink/ops.go `Op`); built only by ip.ts, netns.ts and run.ts. */
 export interface HelperOp {
@@ -47,7 +48,7 @@ export type HelperTransport = (ns: number | undefined, ops: readonly HelperOp[])
 export type HelperMode = "netlink" | "exec" | "off";
 
 /** The protocol version this engine speaks (components/netlink/main.go `Protocol`). */
-export const HELPER_PROTOCOL = 1;
+export const HELPER_PROTOCOL = 3;
 
 /** How host work is done on this machine (HOSTNET_HELPER). */
 export function helperMode(): HelperMode {
@@ -70,6 +71,15 @@ export function setHelperTransport(next: HelperTransport | undefined): HelperTra
     const previous = injected;
     injected = next;
     return previous;
+}
+
+/**
+ * The helper when its netlink operations do this host work: on this machine
+ * (not a host over SSH) with HOSTNET_HELPER=netlink; undefined when the work
+ * is a command (`ip`, `nsenter`, `sysctl`) instead.
+ */
+export function netlinkHelper(): HelperTransport | undefined {
+    return currentHost() || helperMode() !== "netlink" ? undefined : localHelper();
 }
 
 /**

@@ -11,9 +11,9 @@
 //
 // Engine side: loaded by the dynamic-provider process. No Pulumi imports.
 
+import { canonical, familyOf } from "../common/address";
 import { classifyErrno, classifyHostError, ExistsError, HostCommandError, NotFoundError } from "./errors";
-import { HelperOp, HelperTransport, helperMode, localHelper } from "./helper";
-import { currentHost } from "./hostScope";
+import { HelperOp, HelperTransport, netlinkHelper } from "./helper";
 import { inNetns, onCurrentHost, runHost } from "./run";
 
 /** The fields of `ip -j -d link show` this library reads. */
@@ -47,6 +47,9 @@ export interface LinkInfo {
             id?: number;
             remote?: string;
             local?: string;
+            /** VXLAN over IPv6: the peer and local underlay addresses. */
+            remote6?: string;
+            local6?: string;
             port?: number;
             link?: string;
             /** macvlan: bridge, private, vepa, passthru, source; ipvlan: l2, l3, l3s. */
@@ -59,9 +62,14 @@ export interface AddressInfo {
     family: "inet" | "inet6";
     local: string;
     prefixlen: number;
-    /** IPv6: duplicate address detection has not finished (the address is not usable yet). */
+    /** `global`, `link` (IPv6 link-local), `host`. */
+    scope?: string;
+    /** IPv6: duplicate address detection has not finished; the address is not usable yet. */
     tentative?: boolean;
+    /** IPv6: duplicate address detection found the address on another node of the link: it is not usable. */
     dadfailed?: boolean;
+    /** Made by the kernel from a router advertisement (SLAAC), with a lifetime: not the library's. */
+    dynamic?: boolean;
 }
 
 export interface RouteInfo {
@@ -70,9 +78,25 @@ export interface RouteInfo {
     dev: string;
 }
 
-/** A link's IPv4 addresses as CIDRs (`10.0.0.2/24`), in the kernel's order. */
-export function ipv4Cidrs(addresses: readonly AddressInfo[] | undefined): string[] {
-    return (addresses ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`);
+/**
+ * True for an address the kernel makes and keeps by itself, which the
+ * library leaves alone: never reported as drift, never removed. IPv6
+ * link-local addresses (every interface gets one) and addresses
+ * autoconfigured from router advertisements.
+ */
+export function isKernelAddress(a: AddressInfo): boolean {
+    return a.family === "inet6" && (a.scope === "link" || a.dynamic === true);
+}
+
+/**
+ * A link's addresses of both families as CIDRs (`10.0.0.2/24`,
+ * `fd17:ac11::3/64`), in the kernel's order: IPv4 first, as the kernel lists
+ * them. Without what the kernel keeps by itself (link-local IPv6 addresses),
+ * and without an IPv6 address that failed duplicate address detection (it
+ * does not work: as good as absent).
+ */
+export function addressCidrs(addresses: readonly AddressInfo[] | undefined): string[] {
+    return (addresses ?? []).filter((a) => !isKernelAddress(a) && !a.dadfailed).map((a) => `${a.local}/${a.prefixlen}`);
 }
 
 function ip(pid: number | undefined, args: readonly string[]): string[] {
@@ -82,11 +106,6 @@ function ip(pid: number | undefined, args: readonly string[]): string[] {
 
 function parseJson<T>(stdout: string): T[] {
     return stdout.trim() === "" ? [] : (JSON.parse(stdout) as T[]);
-}
-
-/** The netlink helper when this machine's host work goes through it (not over SSH, not HOSTNET_HELPER=exec|off). */
-function netlinkHelper(): HelperTransport | undefined {
-    return currentHost() || helperMode() !== "netlink" ? undefined : localHelper();
 }
 
 /** A read: the helper's operation, or the `ip -j` argv; either way iproute2's JSON objects. */
@@ -160,9 +179,14 @@ export async function getAddresses(name: string, pid?: number): Promise<AddressI
     }
 }
 
-/** The namespace's default routes of one family (4 or 6). */
+/** The namespace's default routes of one family (`0.0.0.0/0`, or `::/0`). */
 export async function getDefaultRoutes(pid?: number, family: 4 | 6 = 4): Promise<RouteInfo[]> {
-    return read<RouteInfo>("read default routes", ["-j", `-${family}`, "route", "show", "default"], { op: "routeList", family }, pid);
+    return read<RouteInfo>(
+        `read ${family === 4 ? "" : "IPv6 "}default routes`,
+        ["-j", `-${family}`, "route", "show", "default"],
+        { op: "routeList", family },
+        pid,
+    );
 }
 
 /**
@@ -310,20 +334,50 @@ export function deleteAddress(name: string, cidr: string): IpCommand {
     return { args: ["addr", "del", cidr, "dev", name], op: { op: "addrDel", name, cidr }, absentOk: true };
 }
 
-/** Adds the default route through `gateway` (IPv4 or IPv6: the gateway's family): an ExistsError if the namespace has one of that family. */
+/**
+ * Adds the default route of the gateway's family through `gateway`: an
+ * ExistsError if the namespace has one. An IPv6 one is spelt `::/0`.
+ */
 export function addDefaultRoute(dev: string, gateway: string): IpCommand {
-    // No `-4`/`-6`: `ip -batch` takes no per-line options; the gateway's family is the route's.
-    return { args: ["route", "add", "default", "via", gateway, "dev", dev], op: { op: "routeAddDefault", name: dev, gateway } };
+    // No `-4`/`-6`: `ip -batch` takes no per-line options; the destination (and gateway) say the family.
+    const destination = familyOf(gateway) === 6 ? "::/0" : "default";
+    return { args: ["route", "add", destination, "via", gateway, "dev", dev], op: { op: "routeAddDefault", name: dev, gateway } };
 }
 
-/** Removes the default route (IPv4, or IPv6 with `family` 6) through `dev`. Already absent is success. */
+/** Removes the default route of `family` through `dev` (`default`, or `::/0`). Already absent is success. */
 export function deleteDefaultRoute(dev: string, family: 4 | 6 = 4): IpCommand {
-    // `default` is IPv4 to ip; IPv6's default is written as its prefix.
     return {
         args: ["route", "del", family === 6 ? "::/0" : "default", "dev", dev],
         op: { op: "routeDelDefault", name: dev, family },
         absentOk: true,
     };
+}
+
+/** Where duplicate address detection stands for IPv6 addresses on a link. */
+export interface DadStatus {
+    /** Still tentative: detection under way. */
+    pending: string[];
+    /** Found on another node of the link (`dadfailed`). */
+    failed: string[];
+    /** Not on the link (any more). */
+    missing: string[];
+}
+
+/**
+ * The state of duplicate address detection of `addresses` (plain IPv6
+ * addresses; others are ignored) on `dev`, read once.
+ */
+export async function dadStatus(dev: string, addresses: readonly string[], pid?: number): Promise<DadStatus> {
+    const live = await getAddresses(dev, pid);
+    const status: DadStatus = { pending: [], failed: [], missing: [] };
+    for (const a of addresses) {
+        if (familyOf(a) !== 6) continue;
+        const info = live.find((l) => l.family === "inet6" && canonical(l.local) === canonical(a));
+        if (!info) status.missing.push(a);
+        else if (info.dadfailed) status.failed.push(a);
+        else if (info.tentative) status.pending.push(a);
+    }
+    return status;
 }
 
 /** The kinds of link that sit on a parent interface, sharing its wire: what MacvlanAttachment and Docker's macvlan and ipvlan drivers make. */

@@ -6,15 +6,14 @@
 // Host layer: no Pulumi imports.
 
 import { classifyErrno, NotFoundError } from "./errors";
-import { helperMode, localHelper } from "./helper";
-import { currentHost } from "./hostScope";
+import { netlinkHelper } from "./helper";
 import { onCurrentHost, runHost } from "./run";
 
 /** The network namespace of process `pid`, or undefined when the process is gone. */
 export async function netnsOf(pid: number): Promise<string | undefined> {
     const what = `read the network namespace of process ${pid}`;
     const argv = ["readlink", `/proc/${pid}/ns/net`];
-    const helper = currentHost() || helperMode() !== "netlink" ? undefined : localHelper();
+    const helper = netlinkHelper();
     if (helper) {
         const answer = await helper(undefined, [{ op: "netnsOf", pid }]).catch((err: Error) => ({
             error: { index: 0, message: err.message },

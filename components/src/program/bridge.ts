@@ -32,7 +32,14 @@ export interface BridgeArgs {
      * Ignored with `adopt`. Changed in place.
      */
     mac?: pulumi.Input<string>;
-    /** IPv4 addresses with prefix length, e.g. `["10.20.0.1/24"]`. Changed in place. On an adopted bridge, only these are managed. */
+    /**
+     * The bridge's own addresses, IPv4 and IPv6, with prefix lengths, e.g.
+     * `["10.20.0.1/24", "fd17:20::1/64"]`: attachments on the bridge take their
+     * default gateway of each family from these. Link-local IPv6 addresses
+     * (the kernel's) are left alone. New IPv6 addresses are waited for
+     * (duplicate address detection) while the bridge has carrier. Changed in
+     * place. On an adopted bridge, only these are managed.
+     */
     addresses?: pulumi.Input<pulumi.Input<string>[]>;
     /** MTU. Changed in place. Default: the kernel's. */
     mtu?: pulumi.Input<number>;

@@ -18,6 +18,12 @@ export interface EndpointArgs {
     network: NetworkRef;
     /** Static IPv4 address on the network (`--ip`). Default: Docker's IPAM picks one. */
     ipv4Address?: pulumi.Input<string>;
+    /**
+     * Static IPv6 address on the network (`--ip6`), e.g. `fd17:10::10`; the
+     * network needs an IPv6 subnet (a Network with `ipv6Subnet`). Default:
+     * Docker's IPAM picks one when the network has IPv6.
+     */
+    ipv6Address?: pulumi.Input<string>;
     /** Extra DNS names on the network (`--network-alias`). */
     aliases?: pulumi.Input<pulumi.Input<string>[]>;
 }
@@ -76,7 +82,7 @@ export function resolveNetwork(
     ports: unknown,
 ): {
     networkMode: pulumi.Input<string>;
-    networks?: pulumi.Input<{ network: string; ipv4Address?: string; aliases?: string[] }>[];
+    networks?: pulumi.Input<{ network: string; ipv4Address?: string; ipv6Address?: string; aliases?: string[] }>[];
 } {
     const portCount = Array.isArray(ports) ? ports.length : ports === undefined ? 0 : 1;
     const portsReason = portCount > 0 && KNOWN_MODES.includes(network.mode) ? portsRefusal(network.mode) : undefined;
@@ -97,26 +103,45 @@ export function resolveNetwork(
             // A static address on a Network of this program is checked against its declared subnet now, in the preview.
             const failures = network.networks.flatMap((e, i) => {
                 const net = declaredSubnetOf(e.network);
-                if (!net || typeof net.subnet !== "string" || typeof e.ipv4Address !== "string") return [];
-                const gateway = typeof net.gateway === "string" ? net.gateway : undefined;
-                if (net.gateway !== undefined && gateway === undefined) return [];
-                const reason = staticAddressFailure(
-                    `network.networks[${i}].ipv4Address`,
-                    e.ipv4Address,
-                    `Network "${net.name}"`,
-                    net.subnet,
-                    gateway,
-                    net.driver === "macvlan" || net.driver === "ipvlan" ? "the LAN's router" : undefined,
-                );
-                return reason ? [reason] : [];
+                if (!net) return [];
+                const reasons: string[] = [];
+                for (const [field, address, subnet, gw] of [
+                    ["ipv4Address", e.ipv4Address, net.subnet, net.gateway],
+                    ["ipv6Address", e.ipv6Address, net.ipv6Subnet, net.ipv6Gateway],
+                ] as const) {
+                    if (typeof address !== "string") continue;
+                    const at = `network.networks[${i}].${field}`;
+                    if (field === "ipv6Address" && subnet === undefined && (net.enableIpv6 === undefined || net.enableIpv6 === false)) {
+                        reasons.push(
+                            `\`${at}\` ${address}: Network "${net.name}" has no IPv6 subnet; give it \`ipv6Subnet\`, or drop \`ipv6Address\``,
+                        );
+                        continue;
+                    }
+                    if (typeof subnet !== "string") continue;
+                    const gateway = typeof gw === "string" ? gw : undefined;
+                    if (gw !== undefined && gateway === undefined) continue;
+                    const reason = staticAddressFailure(
+                        at,
+                        address,
+                        `Network "${net.name}"`,
+                        subnet,
+                        gateway,
+                        net.driver === "macvlan" || net.driver === "ipvlan" ? "the LAN's router" : undefined,
+                    );
+                    if (reason) reasons.push(reason);
+                }
+                return reasons;
             });
             if (failures.length > 0) refuse(what, failures);
             const networks = network.networks.map((e) =>
-                pulumi.all([networkIdOf(e.network), e.ipv4Address, e.aliases]).apply(([id, ipv4Address, aliases]) => ({
-                    network: id,
-                    ...(ipv4Address === undefined ? {} : { ipv4Address }),
-                    ...(aliases === undefined ? {} : { aliases }),
-                })),
+                pulumi
+                    .all([networkIdOf(e.network), e.ipv4Address, e.ipv6Address, e.aliases])
+                    .apply(([id, ipv4Address, ipv6Address, aliases]) => ({
+                        network: id,
+                        ...(ipv4Address === undefined ? {} : { ipv4Address }),
+                        ...(ipv6Address === undefined ? {} : { ipv6Address }),
+                        ...(aliases === undefined ? {} : { aliases }),
+                    })),
             );
             return { networkMode: networkIdOf(network.networks[0].network), networks };
         }

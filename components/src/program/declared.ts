@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 interface Declared {
     /** Interface addresses (with prefix length) the program gives the container. */
-    addresses: pulumi.Input<string>[];
+    addresses: (pulumi.Input<string | undefined> | pulumi.Input<pulumi.Input<string>[] | undefined>)[];
     /** Resources that make the container's network (attachments, links). */
     resources: pulumi.Resource[];
     /** What those resources were declared with, for digests of the network. */
@@ -35,13 +35,18 @@ function entry(container: unknown, create: boolean): Declared | undefined {
     return d;
 }
 
-/** Records that `resource` makes part of `container`'s network, giving it `address` (an interface address) if any. */
-export function declareForContainer(container: unknown, resource: pulumi.Resource, inputs: unknown, address?: pulumi.Input<string>): void {
+/** Records that `resource` makes part of `container`'s network, giving it `addresses` (interface addresses, either family) if any. */
+export function declareForContainer(
+    container: unknown,
+    resource: pulumi.Resource,
+    inputs: unknown,
+    ...addresses: (pulumi.Input<string | undefined> | pulumi.Input<pulumi.Input<string>[] | undefined>)[]
+): void {
     const d = entry(container, true);
     if (!d) return;
     d.resources.push(resource);
     d.inputs.push(inputs);
-    if (address !== undefined) d.addresses.push(address);
+    for (const a of addresses) if (a !== undefined) d.addresses.push(a);
 }
 
 /**
@@ -59,7 +64,10 @@ export function declaredFor(container: unknown): Promise<Declared> {
 
 /** The interface addresses the program gives `container`, once known. */
 export function declaredAddresses(container: unknown): pulumi.Output<string[]> {
-    return pulumi.output(declaredFor(container).then((d) => d.addresses)).apply((a) => pulumi.all(a));
+    return pulumi
+        .output(declaredFor(container).then((d) => d.addresses))
+        .apply((a) => pulumi.all(a.map((x) => pulumi.output(x))))
+        .apply((a) => (a as (string | string[] | undefined)[]).flat().filter((x): x is string => typeof x === "string"));
 }
 
 /** `dependsOn` of the options, with `more` (resources found once the program's body has run) added. */

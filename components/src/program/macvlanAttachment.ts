@@ -67,17 +67,22 @@ export interface MacvlanAttachmentArgs {
      * the attachment.
      */
     mode?: SublinkMode;
-    /** The container-side IPv4 address with its prefix length, e.g. `192.168.1.50/24`: one, as shorthand for `addresses`. Changed in place. */
+    /** The container-side address with its prefix length, e.g. `192.168.1.50/24` (or IPv6, `fd00:1::50/64`): one, as shorthand for `addresses`. Changed in place. */
     address?: pulumi.Input<string>;
     /**
-     * The container-side addresses with their prefix lengths. `[]` leaves
-     * addressing to the container (a DHCP client in it, say); give either
-     * this or `address`. Changed in place.
+     * The container-side addresses with their prefix lengths, IPv4 and IPv6
+     * (dual-stack: `["192.168.1.50/24", "fd00:1::50/64"]`; IPv6 is turned on
+     * for the link, and an IPv6 address is there and valid, past duplicate
+     * address detection, when the attachment is made while the parent has
+     * carrier). `[]` leaves addressing to the container (a DHCP client in it,
+     * say); give either this or `address`. Changed in place.
      */
     addresses?: pulumi.Input<pulumi.Input<string>[]>;
     /**
-     * The container's default gateway through this interface: the LAN's
-     * router, on the subnet of one of the addresses. Default: none, no default
+     * The container's IPv4 default gateway through this interface: the LAN's
+     * router, on the subnet of one of the IPv4 addresses (an IPv6 default
+     * route is not set by this resource: a router's advertisements give one
+     * where IPv6 autoconfiguration is on). Default: none, no default
      * route is set (the container reaches its addresses' subnets only).
      * Changed in place.
      */

@@ -74,6 +74,32 @@ export interface NetworkArgs {
      * other hosts).
      */
     ipRange?: pulumi.Input<string>;
+    /**
+     * IPv6 on the network (`docker network create --ipv6`): containers get an
+     * IPv6 address (and default route) beside their IPv4 one. Default: on
+     * when `ipv6Subnet` is given. Docker 20.10 has no pool of IPv6 subnets to
+     * pick from unless its daemon was given one (`default-address-pools`):
+     * give `ipv6Subnet`. Changing it replaces the network.
+     */
+    enableIpv6?: pulumi.Input<boolean>;
+    /**
+     * IPv6 subnet, e.g. a unique local `fd17:10::/64` (host bits zero, up to
+     * /126); for macvlan and ipvlan, the LAN's IPv6 prefix. Implies
+     * `enableIpv6`. Changing it replaces the network.
+     */
+    ipv6Subnet?: pulumi.Input<string>;
+    /**
+     * IPv6 gateway, inside `ipv6Subnet`: the bridge's IPv6 address; for
+     * macvlan and ipvlan, the LAN's IPv6 router. Default: its first address
+     * (`fd17:10::1`).
+     */
+    ipv6Gateway?: pulumi.Input<string>;
+    /**
+     * Range inside `ipv6Subnet` for Docker's automatic IPv6 addresses, e.g.
+     * `fd17:10::100/120`; static ones (`ipv6Address` of a container) may lie
+     * outside, as may VethAttachments on the network's bridge.
+     */
+    ipv6Range?: pulumi.Input<string>;
     /** Name of the Linux bridge (`com.docker.network.bridge.name`), at most 15 characters. Default: Docker's `br-<id>`. Driver bridge only. */
     bridgeName?: pulumi.Input<string>;
     /** No route out of the network (`--internal`). Default false. */
@@ -103,6 +129,10 @@ interface DeclaredSubnet {
     driver: "bridge" | "overlay" | SublinkKind;
     subnet?: pulumi.Input<string>;
     gateway?: pulumi.Input<string>;
+    ipv6Subnet?: pulumi.Input<string>;
+    ipv6Gateway?: pulumi.Input<string>;
+    /** IPv6 on: given, or implied by `ipv6Subnet`. */
+    enableIpv6?: pulumi.Input<boolean>;
 }
 
 /** The subnet and gateway `ref` was declared with, when it is a Network of this program. */
@@ -123,6 +153,7 @@ export class Network extends pulumi.dynamic.Resource {
     declare readonly subnet: pulumi.Output<string | undefined>;
     /** An overlay's VXLAN network identifier, as Docker chose it. */
     declare readonly vni: pulumi.Output<number | undefined>;
+    declare readonly ipv6Subnet: pulumi.Output<string | undefined>;
     declare readonly owner: pulumi.Output<string>;
     /** The network's driver: `bridge`, `macvlan`, `ipvlan` or `overlay`. */
     public readonly driver: "bridge" | "overlay" | SublinkKind;
@@ -144,6 +175,11 @@ export class Network extends pulumi.dynamic.Resource {
             subnet: args.subnet,
             gateway: args.gateway,
             ipRange: args.ipRange,
+            // Absent unless IPv6 is asked for: networks made before it have no such input, and must not differ.
+            ...(args.enableIpv6 !== undefined ? { enableIpv6: args.enableIpv6 } : {}),
+            ipv6Subnet: args.ipv6Subnet,
+            ipv6Gateway: args.ipv6Gateway,
+            ipv6Range: args.ipv6Range,
             internal: args.internal ?? false,
             mtu: args.mtu,
             labels: args.labels ?? {},
@@ -189,7 +225,15 @@ export class Network extends pulumi.dynamic.Resource {
             "Network",
         );
         this.driver = driver;
-        declared.set(this, { name, driver, subnet: args.subnet, gateway: args.gateway });
+        declared.set(this, {
+            name,
+            driver,
+            subnet: args.subnet,
+            gateway: args.gateway,
+            ipv6Subnet: args.ipv6Subnet,
+            ipv6Gateway: args.ipv6Gateway,
+            enableIpv6: args.enableIpv6,
+        });
         rememberHost(this, host);
         if (driver === "overlay" && args.swarm) {
             const sw = args.swarm;

@@ -19,6 +19,12 @@ export interface NetworkAttachmentArgs {
     network: NetworkRef;
     /** Static IPv4 address on the network. Changed in place (reconnect). Default: Docker's IPAM picks one. */
     ipv4Address?: pulumi.Input<string>;
+    /**
+     * Static IPv6 address on the network (`docker network connect --ip6`); the
+     * network needs an IPv6 subnet. Changed in place (reconnect). Default:
+     * Docker's IPAM picks one when the network has IPv6.
+     */
+    ipv6Address?: pulumi.Input<string>;
     /** DNS aliases on the network. Changed in place (reconnect). */
     aliases?: pulumi.Input<pulumi.Input<string>[]>;
     /**
@@ -32,7 +38,10 @@ export interface NetworkAttachmentArgs {
 export class NetworkAttachment extends pulumi.dynamic.Resource {
     declare readonly containerId: pulumi.Output<string>;
     declare readonly networkId: pulumi.Output<string>;
+    /** The container's IPv4 address on the network. */
     declare readonly address: pulumi.Output<string>;
+    /** The container's IPv6 address on the network, when it has IPv6. */
+    declare readonly globalIpv6Address: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: NetworkAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
         const what = `NetworkAttachment "${name}"`;
@@ -44,6 +53,7 @@ export class NetworkAttachment extends pulumi.dynamic.Resource {
             container: containerIdOf(what, "container", args.container, "networkAttachment"),
             network: networkIdOf(args.network),
             ipv4Address: args.ipv4Address,
+            ipv6Address: args.ipv6Address,
             aliases: args.aliases,
             owner: ownerOf("NetworkAttachment", name, host?.name),
             ...(host ? { host: host.input } : {}),
@@ -54,13 +64,20 @@ export class NetworkAttachment extends pulumi.dynamic.Resource {
         super(
             engineProvider("NetworkAttachment"),
             name,
-            { containerId: undefined, networkId: undefined, address: undefined, endpointId: undefined, ...inputs },
+            {
+                containerId: undefined,
+                networkId: undefined,
+                address: undefined,
+                globalIpv6Address: undefined,
+                endpointId: undefined,
+                ...inputs,
+            },
             members.length === 0 ? opts : pulumi.mergeOptions(opts, { dependsOn: members }),
             "hostnet",
             "NetworkAttachment",
         );
         rememberHost(this, host);
         // A Policy counts the address before the connection is made (and the new one when it changes).
-        declareForContainer(args.container, this, inputs, args.ipv4Address);
+        declareForContainer(args.container, this, inputs, args.ipv4Address, args.ipv6Address);
     }
 }

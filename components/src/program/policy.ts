@@ -25,7 +25,7 @@ import { bridgeNameOf, BridgeRef, VethAttachment } from "./vethAttachment";
  * - a `Container` (this library's or @pulumi/docker's): its addresses, those
  *   Docker gives it and those its VethAttachments give it, found again at every
  *   `up` and refresh (a re-created container's new address follows);
- * - a `VethAttachment`: its address;
+ * - a `VethAttachment`: its addresses (either family);
  * - a `Bridge`, a `Network` (this library's or @pulumi/docker's): traffic in
  *   from that bridge (`from`) or out to it (`to`);
  * - an address or network of either family, as a string: `"10.10.0.0/24"`, `"fd00::5"`;
@@ -123,7 +123,10 @@ function endpointOf(what: string, at: string, e: PolicyEndpointArgs): pulumi.Inp
         return pulumi.output(e as pulumi.Input<string>).apply((a) => ({ addresses: [a] }));
     }
     if (e instanceof VethAttachment) {
-        return pulumi.all([e.address, resourceName(e)]).apply(([a, name]) => ({ addresses: [hostPart(a) ?? a], name }));
+        return pulumi.all([e.address, e.addresses, resourceName(e)]).apply(([a, list, name]) => ({
+            addresses: [a, ...(list ?? [])].filter((x): x is string => typeof x === "string").map((x) => hostPart(x) ?? x),
+            name,
+        }));
     }
     if (e instanceof Bridge) return pulumi.all([e.name, resourceName(e)]).apply(([bridge, name]) => ({ bridge, name }));
     if (e instanceof Network) return pulumi.all([e.bridge, resourceName(e)]).apply(([bridge, name]) => ({ bridge, name }));

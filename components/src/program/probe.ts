@@ -13,7 +13,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { hostPart } from "../common/addresses";
+import { familyOf, hostPart } from "../common/addresses";
 import { checkProbeInputs, parseHostPort, ProbeExpectation, ProbeProtocol, ProbeTarget } from "../common/specs/probe";
 import { declaredFor, withDependencies } from "./declared";
 import { engineProvider } from "./engineProvider";
@@ -64,6 +64,7 @@ function isResource(v: unknown): v is pulumi.Resource {
 function targetOf(
     what: string,
     to: ProbeArgs["to"],
+    family?: pulumi.Input<4 | 6 | undefined>,
 ): { target: pulumi.Input<ProbeTarget>; port?: pulumi.Input<number | undefined>; container?: unknown } {
     if (typeof to === "string") {
         const hp = parseHostPort(to);
@@ -81,8 +82,13 @@ function targetOf(
         };
     }
     if (to instanceof VethAttachment) {
+        // Its address, or of its `addresses` the first of the family asked (IPv4 when it has one).
         return {
-            target: pulumi.all([to.address, resourceName(to)]).apply(([a, name]) => ({ address: hostPart(a) ?? a, name })),
+            target: pulumi.all([to.address, to.addresses, family, resourceName(to)]).apply(([a, list, f, name]) => {
+                const all = [a, ...(list ?? [])].filter((x): x is string => typeof x === "string").map((x) => hostPart(x) ?? x);
+                const wanted = f ?? (all.some((x) => familyOf(x) === 4) ? 4 : 6);
+                return { address: all.find((x) => familyOf(x) === wanted) ?? all[0], name };
+            }),
             container: to,
         };
     }
@@ -134,7 +140,7 @@ export class Probe extends pulumi.dynamic.Resource {
         const host = resolveHost(what, args.host, opts, related);
         const owner = ownerOf("Probe", name, host?.name);
         const from = containerIdOf(what, "from", args.from, "probe");
-        const { target, port, container } = targetOf(what, args.to);
+        const { target, port, container } = targetOf(what, args.to, args.family);
         const givenPort = args.port ?? port;
         // Default: tcp when a port is given (in `port`, or in `to`), else icmp.
         const protocol: pulumi.Input<ProbeProtocol> =

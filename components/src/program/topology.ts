@@ -14,14 +14,17 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { containerModeRefusal, ModeUse, modeRefusal, NetMode } from "../common/modes";
+import { familyOf, parseCidr } from "../common/address";
 import {
     checkBoolean,
     checkCidr,
+    checkCidrList,
     checkContainerName,
     checkHostNames,
     checkIfName,
     checkImage,
     checkIPv4,
+    checkIPv6,
     checkLabels,
     checkMtu,
     checkPorts,
@@ -29,7 +32,6 @@ import {
     checkStringArray,
     checkSubnet,
     inSubnet,
-    parseCidr,
 } from "../common/validation";
 import { MAX_VNI } from "../common/specs/vxlanLink";
 import { Bridge } from "./bridge";
@@ -57,6 +59,8 @@ export interface TopologyNode {
     net?: string;
     /** Static IPv4 address on `net`'s network (only when `net` names a network). */
     ipv4Address?: string;
+    /** Static IPv6 address on `net`'s network (only when `net` names a network with an IPv6 subnet). */
+    ipv6Address?: string;
     /** DNS aliases on `net`'s network (only when `net` names a network). */
     aliases?: string[];
     /** Published ports, `[host_ip:]host_port:container_port[/proto]`; not with `host` or `container:`. */
@@ -86,6 +90,12 @@ export interface TopologyNetwork {
     subnet?: string;
     gateway?: string;
     ipRange?: string;
+    /** IPv6 on the network (default: on with `ipv6Subnet`). */
+    enableIpv6?: boolean;
+    /** IPv6 subnet, e.g. `fd17:40::/64`. */
+    ipv6Subnet?: string;
+    ipv6Gateway?: string;
+    ipv6Range?: string;
     bridgeName?: string;
     internal?: boolean;
     icc?: boolean;
@@ -99,6 +109,7 @@ export interface TopologyNetwork {
 /** A Linux bridge, created or adopted (see `BridgeArgs`). */
 export interface TopologyBridge {
     name?: string;
+    /** Its own addresses, IPv4 and IPv6, with prefix lengths. */
     addresses?: string[];
     mtu?: number;
     stp?: boolean;
@@ -131,8 +142,13 @@ export interface TopologyVxlan {
 /** A veth pair straight between two nodes, as containerlab writes links: `["a:eth1", "b:eth1"]`. */
 export interface TopologyLink {
     endpoints: [string, string];
-    /** IPv4 addresses with prefix length of the two ends, in the order of `endpoints`. */
-    addresses?: [string, string];
+    /**
+     * The two ends' addresses with prefix lengths, in the order of
+     * `endpoints`: one address each (`["10.30.0.1/30", "10.30.0.2/30"]`), or a
+     * list each for dual-stack (`[["10.30.0.1/30", "fd17:30::1/64"],
+     * ["10.30.0.2/30", "fd17:30::2/64"]]`).
+     */
+    addresses?: [string | string[], string | string[]];
     mtu?: number;
 }
 
@@ -144,16 +160,20 @@ export interface TopologyAttachment {
     node: string;
     /** A bridge of the topology, a network of the topology (its Linux bridge), or an existing bridge such as `docker0`. */
     bridge?: string;
-    /** IPv4 address with prefix length (bridge attachments; required there). */
+    /** Address with prefix length, IPv4 or IPv6 (bridge attachments; this or `addresses` is required there). */
     address?: string;
+    /** Addresses with prefix lengths, IPv4 and IPv6, for dual-stack (bridge attachments; instead of `address`). */
+    addresses?: string[];
     /** Interface name in the container (bridge attachments). Default `eth0`. */
     ifName?: string;
     gateway?: string;
+    ipv6Gateway?: string;
     defaultRoute?: boolean;
     mtu?: number;
     /** A network of the topology to connect the node to, without recreating it (Docker's `network connect`). */
     network?: string;
     ipv4Address?: string;
+    ipv6Address?: string;
     aliases?: string[];
 }
 
@@ -327,11 +347,13 @@ export class Topology extends pulumi.ComponentResource {
         for (const link of spec.links ?? []) {
             const [a, b] = link.endpoints.map(parseEndpoint) as [Endpoint, Endpoint];
             const name = topologyNames.link(p, a, b);
+            // One address an end, or a list of them (dual-stack).
+            const addressing = (given: string | string[] | undefined) => (Array.isArray(given) ? { addresses: given } : { address: given });
             this.links[name] = new VethLink(
                 name,
                 {
-                    a: { container: this.nodes[a.node], ifName: a.ifName, address: link.addresses?.[0] },
-                    b: { container: this.nodes[b.node], ifName: b.ifName, address: link.addresses?.[1] },
+                    a: { container: this.nodes[a.node], ifName: a.ifName, ...addressing(link.addresses?.[0]) },
+                    b: { container: this.nodes[b.node], ifName: b.ifName, ...addressing(link.addresses?.[1]) },
                     mtu: link.mtu,
                     host: nodeHost(a.node),
                 },
@@ -347,6 +369,7 @@ export class Topology extends pulumi.ComponentResource {
                         container: this.nodes[at.node],
                         network: this.networks[at.network],
                         ipv4Address: at.ipv4Address,
+                        ipv6Address: at.ipv6Address,
                         aliases: at.aliases,
                         host: nodeHost(at.node),
                     },
@@ -361,9 +384,11 @@ export class Topology extends pulumi.ComponentResource {
                     {
                         container: this.nodes[at.node],
                         bridge: this.bridges[bridge] ?? this.networks[bridge] ?? bridge,
-                        address: at.address!,
+                        address: at.address,
+                        addresses: at.addresses,
                         containerIfName: ifName,
                         gateway: at.gateway,
+                        ipv6Gateway: at.ipv6Gateway,
                         defaultRoute: at.defaultRoute,
                         mtu: at.mtu ?? tunnelMtu.get(bridge),
                         host: nodeHost(at.node),
@@ -378,7 +403,10 @@ export class Topology extends pulumi.ComponentResource {
         const net = n.net ?? "none";
         if (net === "none" || net === "bridge" || net === "host") return { mode: net };
         if (net.startsWith("container:")) return { mode: "container", container: makeNode(net.slice("container:".length)) };
-        return { mode: "networks", networks: [{ network: this.networks[net], ipv4Address: n.ipv4Address, aliases: n.aliases }] };
+        return {
+            mode: "networks",
+            networks: [{ network: this.networks[net], ipv4Address: n.ipv4Address, ipv6Address: n.ipv6Address, aliases: n.aliases }],
+        };
     }
 }
 
@@ -462,21 +490,13 @@ type Rule = (field: string, value: unknown) => string | undefined;
 const checkString: Rule = (field, value) =>
     typeof value === "string" && value !== "" ? undefined : `\`${field}\` must be a non-empty string; got ${show(value)}`;
 
-const checkCidrList: Rule = (field, value) => {
-    if (!Array.isArray(value)) return `\`${field}\` must be a list of IPv4 addresses with prefix length; got ${show(value)}`;
-    for (const [i, v] of value.entries()) {
-        const reason = checkCidr(`${field}[${i}]`, v);
-        if (reason) return reason;
-    }
-    return undefined;
-};
-
 const NODE_RULES: Record<string, Rule> = {
     image: checkImage,
     command: checkStringArray,
     env: checkStringArray,
     net: checkString,
     ipv4Address: checkIPv4,
+    ipv6Address: checkIPv6,
     aliases: checkHostNames,
     ports: checkPorts,
     restartPolicy: checkRestartPolicy,
@@ -496,6 +516,10 @@ const NETWORK_RULES: Record<string, Rule> = {
     subnet: checkSubnet,
     gateway: checkIPv4,
     ipRange: checkSubnet,
+    enableIpv6: checkBoolean,
+    ipv6Subnet: (field, value) => checkSubnet(field, value, 6),
+    ipv6Gateway: checkIPv6,
+    ipv6Range: (field, value) => checkSubnet(field, value, 6),
     bridgeName: checkIfName,
     internal: checkBoolean,
     icc: checkBoolean,
@@ -521,22 +545,27 @@ const LINK_RULES: Record<string, Rule> = {
             : `\`${field}\` must list two endpoints as "node:interface", like ["a:eth1", "b:eth1"]; got ${show(value)}`,
     addresses: (field, value) =>
         Array.isArray(value) && value.length === 2
-            ? (checkCidr(`${field}[0]`, value[0]) ?? checkCidr(`${field}[1]`, value[1]))
-            : `\`${field}\` must list the two ends' addresses, like ["10.30.0.1/30", "10.30.0.2/30"]; got ${show(value)}`,
+            ? ([0, 1] as const)
+                  .map((i) => (Array.isArray(value[i]) ? checkCidrList(`${field}[${i}]`, value[i]) : checkCidr(`${field}[${i}]`, value[i])))
+                  .find((r) => r !== undefined)
+            : `\`${field}\` must list the two ends' addresses, an address or a list of them each, like ["10.30.0.1/30", "10.30.0.2/30"] or [["10.30.0.1/30", "fd17:30::1/64"], ["10.30.0.2/30", "fd17:30::2/64"]]; got ${show(value)}`,
     mtu: checkMtu,
 };
-const VETH_ATTACHMENT_FIELDS = ["bridge", "address", "ifName", "gateway", "defaultRoute", "mtu"];
-const NETWORK_ATTACHMENT_FIELDS = ["network", "ipv4Address", "aliases"];
+const VETH_ATTACHMENT_FIELDS = ["bridge", "address", "addresses", "ifName", "gateway", "ipv6Gateway", "defaultRoute", "mtu"];
+const NETWORK_ATTACHMENT_FIELDS = ["network", "ipv4Address", "ipv6Address", "aliases"];
 const ATTACHMENT_RULES: Record<string, Rule> = {
     node: checkString,
     bridge: checkIfName,
     address: checkCidr,
+    addresses: (field, value) => checkCidrList(field, value, { nonEmpty: true }),
     ifName: checkIfName,
     gateway: checkIPv4,
+    ipv6Gateway: checkIPv6,
     defaultRoute: checkBoolean,
     mtu: checkMtu,
     network: checkString,
     ipv4Address: checkIPv4,
+    ipv6Address: checkIPv6,
     aliases: checkHostNames,
 };
 const TOP_RULES: Record<string, Rule> = {
@@ -677,10 +706,20 @@ export function checkTopology(data: unknown, hosts: readonly string[] = []): str
                 }
             } else if (net in networks) {
                 mode = "networks";
-                const subnet = isPlainObject(networks[net]) ? networks[net].subnet : undefined;
-                if (typeof n.ipv4Address === "string" && typeof subnet === "string" && parseCidr(subnet) && !checkIPv4("", n.ipv4Address)) {
-                    if (!inSubnet(n.ipv4Address, subnet)) {
-                        failures.push(`\`${at}.ipv4Address\` ${n.ipv4Address} is outside \`networks.${net}.subnet\` ${subnet}`);
+                const network = isPlainObject(networks[net]) ? networks[net] : {};
+                for (const [field, subnetField, check] of [
+                    ["ipv4Address", "subnet", checkIPv4],
+                    ["ipv6Address", "ipv6Subnet", checkIPv6],
+                ] as const) {
+                    const address = n[field];
+                    const subnet = network[subnetField];
+                    if (typeof address !== "string" || check("", address)) continue;
+                    if (field === "ipv6Address" && subnet === undefined && network.enableIpv6 !== true) {
+                        failures.push(
+                            `\`${at}.ipv6Address\` ${address}: network ${net} has no IPv6 subnet; give \`networks.${net}.ipv6Subnet\``,
+                        );
+                    } else if (typeof subnet === "string" && parseCidr(subnet) && !inSubnet(address, subnet)) {
+                        failures.push(`\`${at}.${field}\` ${address} is outside \`networks.${net}.${subnetField}\` ${subnet}`);
                     }
                 }
             } else {
@@ -692,7 +731,7 @@ export function checkTopology(data: unknown, hosts: readonly string[] = []): str
                 return;
             }
             if (mode !== "networks") {
-                for (const field of ["ipv4Address", "aliases"]) {
+                for (const field of ["ipv4Address", "ipv6Address", "aliases"]) {
                     if (n[field] !== undefined) {
                         failures.push(`\`${at}.${field}\` applies only when \`net\` names a network; \`net\` is ${net}`);
                     }
@@ -792,22 +831,30 @@ export function checkTopology(data: unknown, hosts: readonly string[] = []): str
                     }
                 }
             } else {
-                if (a.address === undefined)
-                    failures.push(`\`${at}.address\` is required: the node's address on the bridge, like 10.20.0.2/24`);
+                if (a.address === undefined && a.addresses === undefined)
+                    failures.push(
+                        `\`${at}.address\` is required: the node's address on the bridge, like 10.20.0.2/24 (or \`addresses\`, for IPv4 and IPv6)`,
+                    );
+                if (a.address !== undefined && a.addresses !== undefined)
+                    failures.push(
+                        `\`${at}\`: give \`address\` or \`addresses\`, not both: \`addresses\` lists every address of the attachment`,
+                    );
                 const ifName = a.ifName ?? "eth0";
                 if (nodeOk && typeof ifName === "string" && !checkIfName("", ifName)) claim(a.node as string, ifName, `${at}.ifName`);
                 const bridge = typeof a.bridge === "string" ? bridges[a.bridge] : undefined;
-                const addresses = isPlainObject(bridge) ? bridge.addresses : undefined;
-                const address = typeof a.address === "string" && !checkCidr("", a.address) ? a.address.split("/")[0] : undefined;
-                if (
-                    address &&
-                    Array.isArray(addresses) &&
-                    addresses.length > 0 &&
-                    addresses.every((b) => typeof b === "string" && !checkCidr("", b))
-                ) {
-                    if (!addresses.some((b) => inSubnet(address, b))) {
+                const bridgeAddresses = isPlainObject(bridge) ? bridge.addresses : undefined;
+                const given: [string, unknown][] = Array.isArray(a.addresses)
+                    ? a.addresses.map((v, i) => [`${at}.addresses[${i}]`, v])
+                    : [[`${at}.address`, a.address]];
+                for (const [field, cidr] of given) {
+                    if (typeof cidr !== "string" || checkCidr("", cidr)) continue;
+                    if (!Array.isArray(bridgeAddresses) || !bridgeAddresses.every((b) => typeof b === "string" && !checkCidr("", b)))
+                        continue;
+                    // Judged against the bridge's addresses of the same family, when it has any.
+                    const theirs = (bridgeAddresses as string[]).filter((b) => familyOf(b) === familyOf(cidr));
+                    if (theirs.length > 0 && !theirs.some((b) => inSubnet(cidr.split("/")[0], b))) {
                         failures.push(
-                            `\`${at}.address\` ${a.address} is in none of \`bridges.${a.bridge}.addresses\` subnets (${addresses.join(", ")})`,
+                            `\`${field}\` ${cidr} is in none of \`bridges.${a.bridge}.addresses\` subnets (${theirs.join(", ")})`,
                         );
                     }
                 }

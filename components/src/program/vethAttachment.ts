@@ -36,14 +36,42 @@ export interface VethAttachmentArgs {
      * Default `docker0`. Changing it replaces the attachment.
      */
     bridge?: BridgeRef;
-    /** The container-side IPv4 address with its prefix length, e.g. `172.17.0.3/16`. Changed in place. */
-    address: pulumi.Input<string>;
-    /** The container's default gateway. Default: the bridge's first IPv4 address. Must lie in `address`'s subnet. Changed in place. */
+    /**
+     * The container-side address with its prefix length, IPv4 or IPv6, e.g.
+     * `172.17.0.3/16` or `fd17:ac11::3/64`. For both (dual-stack), use
+     * `addresses` instead: give one of the two, not both (the preview refuses
+     * both at once). Changed in place.
+     */
+    address?: pulumi.Input<string>;
+    /**
+     * The container-side addresses, IPv4 and IPv6, each with its prefix
+     * length, e.g. `["172.17.0.3/16", "fd17:ac11::3/64"]` (dual-stack): the
+     * interface has exactly these (link-local IPv6 addresses, which the kernel
+     * makes by itself, aside). Instead of `address`, not with it; a stack made
+     * with `address` moves to `addresses` in place, and an address added to
+     * the list is added in place. IPv6 addresses are waited for (duplicate
+     * address detection) before the create or update reports success; a
+     * duplicate on the bridge fails it, leaving nothing behind. Changed in place.
+     */
+    addresses?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * The container's IPv4 default gateway. Default: the bridge's IPv4 address
+     * in the subnet of the attachment's IPv4 address. Must lie in that subnet.
+     * Only with an IPv4 address. Changed in place.
+     */
     gateway?: pulumi.Input<string>;
     /**
-     * Set the container's default route through `gateway`. Default true. Set false
-     * for a second attachment, or a container that has its default route elsewhere.
-     * Changed in place.
+     * The container's IPv6 default gateway (route `::/0`), e.g. `fd17:ac11::1`,
+     * or a link-local one such as `fe80::1`. Default: the bridge's IPv6
+     * address in the subnet of the attachment's IPv6 address. Only with an
+     * IPv6 address. Changed in place.
+     */
+    ipv6Gateway?: pulumi.Input<string>;
+    /**
+     * Set the container's default routes through the gateways: one per family
+     * the attachment has an address of (`default` and `::/0`). Default true.
+     * Set false for a second attachment, or a container that has its default
+     * routes elsewhere. Changed in place.
      */
     defaultRoute?: pulumi.Input<boolean>;
     /** The interface name inside the container. Default `eth0`. Changing it replaces the attachment. */
@@ -89,8 +117,14 @@ export class VethAttachment extends pulumi.dynamic.Resource {
     declare readonly container: pulumi.Output<string>;
     declare readonly containerId: pulumi.Output<string>;
     declare readonly bridge: pulumi.Output<string>;
-    declare readonly address: pulumi.Output<string>;
+    /** The one address, when given as `address`. */
+    declare readonly address: pulumi.Output<string | undefined>;
+    /** The addresses, when given as `addresses`. */
+    declare readonly addresses: pulumi.Output<string[] | undefined>;
+    /** The IPv4 default gateway in effect ("" without one). */
     declare readonly effectiveGateway: pulumi.Output<string>;
+    /** The IPv6 default gateway in effect ("" without one; absent without an IPv6 address). */
+    declare readonly effectiveIpv6Gateway: pulumi.Output<string | undefined>;
     declare readonly containerIfName: pulumi.Output<string>;
     declare readonly hostIfName: pulumi.Output<string>;
     declare readonly owner: pulumi.Output<string>;
@@ -114,7 +148,9 @@ export class VethAttachment extends pulumi.dynamic.Resource {
             bridge,
             bridgeAddresses: declaredBridgeAddresses(host?.name, bridge),
             address: args.address,
+            addresses: args.addresses,
             gateway: args.gateway,
+            ipv6Gateway: args.ipv6Gateway,
             defaultRoute: args.defaultRoute ?? true,
             containerIfName: args.containerIfName ?? "eth0",
             hostIfName: args.hostIfName ?? defaultHostIfName(owner, name),
@@ -128,13 +164,21 @@ export class VethAttachment extends pulumi.dynamic.Resource {
         super(
             engineProvider("VethAttachment"),
             name,
-            { containerId: undefined, effectiveGateway: undefined, bridgeAddress: undefined, up: undefined, ...inputs },
+            {
+                containerId: undefined,
+                effectiveGateway: undefined,
+                effectiveIpv6Gateway: undefined,
+                bridgeAddress: undefined,
+                bridgeIpv6Address: undefined,
+                up: undefined,
+                ...inputs,
+            },
             opts,
             "hostnet",
             "VethAttachment",
         );
         rememberHost(this, host);
-        declareForContainer(args.container, this, inputs, args.address);
+        declareForContainer(args.container, this, inputs, args.address, args.addresses);
     }
 }
 

@@ -19,8 +19,20 @@ export interface VethLinkEndArgs {
     container: ContainerRef;
     /** Interface name inside the container, e.g. `eth1`. Changing it replaces the link. */
     ifName: pulumi.Input<string>;
-    /** IPv4 address with prefix length, e.g. `10.30.0.1/30`. Changed in place. Default: none. */
+    /**
+     * Address with prefix length, IPv4 or IPv6, e.g. `10.30.0.1/30` or
+     * `fd17:30::1/64`. For both (dual-stack), use `addresses` instead: one of
+     * the two, not both. Changed in place. Default: none.
+     */
     address?: pulumi.Input<string>;
+    /**
+     * Addresses with prefix lengths, IPv4 and IPv6, e.g. `["10.30.0.1/30",
+     * "fd17:30::1/64"]`: the end has exactly these (link-local IPv6 ones
+     * aside). Instead of `address`, not with it. IPv6 addresses are waited for
+     * (duplicate address detection) before the create or update reports
+     * success. Changed in place.
+     */
+    addresses?: pulumi.Input<pulumi.Input<string>[]>;
     /** MAC address. Changing it replaces the link. Default: derived from the owner mark, stable across re-creations. */
     mac?: pulumi.Input<string>;
     /**

@@ -27,9 +27,10 @@ export interface VxlanLinkEndArgs {
      */
     host?: HostRef;
     /**
-     * This host's underlay address: the address the other side sends the
-     * tunnel's UDP datagrams to (an address of this host, reachable from the
-     * other). Changed in place.
+     * This host's underlay address, IPv4 or IPv6 (the two sides' of one
+     * family): the address the other side sends the tunnel's UDP datagrams to
+     * (an address of this host, reachable from the other). Changed in place
+     * (moving to the other family replaces the link).
      */
     underlay: pulumi.Input<string>;
     /** The VXLAN device's name. Default: derived from the owner mark, `hn-<name>-<hash>`. Changing it replaces the link. */
@@ -49,7 +50,7 @@ export interface VxlanLinkArgs {
     port?: pulumi.Input<number>;
     /**
      * MTU of both VXLAN devices. Default: the smaller MTU of the two underlay
-     * devices minus 50 (VXLAN's encapsulation over IPv4), so that the underlay
+     * devices minus 50 (VXLAN's encapsulation over IPv4; 70 over IPv6), so that the underlay
      * never fragments. Give the interfaces of containers on the bridges this
      * MTU too (the `effectiveMtu` output). Changed in place.
      */

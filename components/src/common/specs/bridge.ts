@@ -7,6 +7,7 @@ import { checkBoolean, checkCidrList, checkFields, checkIfName, checkMac, checkM
 
 export interface BridgeInputs {
     name: string;
+    /** Its own addresses, IPv4 and IPv6, with prefix lengths. */
     addresses?: string[];
     mtu?: number;
     stp?: boolean;

@@ -25,6 +25,8 @@ export interface EndpointInput {
     network: string;
     /** Static IPv4 address on that network (`docker run --ip`). Default: Docker's IPAM picks one. */
     ipv4Address?: string;
+    /** Static IPv6 address on that network (`docker run --ip6`); the network needs an IPv6 subnet. Default: Docker's IPAM picks one when the network has IPv6. */
+    ipv6Address?: string;
     /** Extra DNS names of the container on that network (`--network-alias`). */
     aliases?: string[];
 }

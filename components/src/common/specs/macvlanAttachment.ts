@@ -6,6 +6,7 @@
 // Common: pure, used by both the program (prompt checks) and the engine
 // (`check`). No Pulumi, no host access.
 
+import { addressPart, familyOf, sameAddress } from "../address";
 import {
     checkCidrList,
     checkContainerRef,
@@ -17,7 +18,6 @@ import {
     containsUnknown,
     inSubnet,
     InputFailure,
-    parseCidr,
 } from "../validation";
 
 /** A link on a parent interface: a macvlan (a MAC of its own) or an ipvlan (the parent's MAC). */
@@ -55,12 +55,12 @@ export interface MacvlanAttachmentInputs {
     kind: SublinkKind;
     mode: string;
     /**
-     * The container-side addresses with their prefix lengths. A list, so that
-     * a link can carry several (and IPv6 beside IPv4); empty: the container
-     * addresses itself (a DHCP client in it, say), and nothing is managed.
+     * The container-side addresses with their prefix lengths, IPv4 and IPv6
+     * (dual-stack); empty: the container addresses itself (a DHCP client in
+     * it, say), and nothing is managed.
      */
     addresses: string[];
-    /** The default gateway through this interface (the LAN's router); absent: no default route is set. */
+    /** The IPv4 default gateway through this interface (the LAN's router); absent: no default route is set. */
     gateway?: string;
     containerIfName: string;
     mtu?: number;
@@ -111,15 +111,10 @@ export function checkMacvlanAttachmentInputs(inputs: Record<string, unknown>): I
         );
     }
     if (Array.isArray(addresses) && !containsUnknown(addresses) && !bad("addresses")) {
-        const seen = new Set<string>();
-        for (const a of addresses as string[]) {
-            const plain = a.split("/")[0];
-            if (seen.has(plain)) fail("addresses", `\`addresses\` lists ${plain} twice; give each address once`);
-            seen.add(plain);
-        }
+        // Each address once: checkCidrList's rule. The gateway is IPv4's: on the subnet of an IPv4 address.
         if (typeof gateway === "string" && !containsUnknown(gateway) && !bad("gateway")) {
-            const v4 = (addresses as string[]).filter((a) => parseCidr(a) !== undefined);
-            if (v4.some((a) => a.split("/")[0] === gateway)) {
+            const v4 = (addresses as string[]).filter((a) => familyOf(a) === 4);
+            if (v4.some((a) => sameAddress(addressPart(a), gateway))) {
                 fail("gateway", `\`gateway\` ${gateway} is one of this attachment's own \`addresses\`; use the LAN router's address`);
             } else if (!v4.some((a) => inSubnet(gateway, a))) {
                 fail(

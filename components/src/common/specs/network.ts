@@ -4,20 +4,22 @@
 // Common: pure, used by both the program (prompt checks) and the engine
 // (`check`). No Pulumi, no host access.
 
+import { Family, parseCidr, within } from "../address";
 import { checkOverlayFields, OverlaySwarm } from "./overlayNetwork";
 import {
+    checkBoolean,
     checkCidr,
     checkContainerName,
     checkFields,
     checkIfName,
     checkIPv4,
+    checkIPv6,
     checkLabels,
     checkMtu,
     checkSubnet,
     containsUnknown,
     inSubnet,
     InputFailure,
-    parseCidr,
 } from "../validation";
 import { checkSublinkKind, sublinkModeFailure, SublinkKind } from "./macvlanAttachment";
 
@@ -36,6 +38,14 @@ export interface NetworkInputs {
     subnet?: string;
     gateway?: string;
     ipRange?: string;
+    /**
+     * IPv6 on the network (`docker network create --ipv6`). Absent: on when
+     * `ipv6Subnet` is given, else off (networks made before IPv6 have none).
+     */
+    enableIpv6?: boolean;
+    ipv6Subnet?: string;
+    ipv6Gateway?: string;
+    ipv6Range?: string;
     bridgeName?: string;
     internal: boolean;
     /** Driver bridge only. */
@@ -61,6 +71,43 @@ export interface NetworkOutputs extends NetworkInputs {
     vni?: number;
 }
 
+/** True when the network has IPv6: asked for, or implied by an IPv6 subnet. */
+export function networkHasIPv6(inputs: Pick<NetworkInputs, "enableIpv6" | "ipv6Subnet">): boolean {
+    return inputs.enableIpv6 ?? inputs.ipv6Subnet !== undefined;
+}
+
+/** The fields of one family's addressing: subnet, gateway, range. */
+const FIELDS: Record<Family, { subnet: string; gateway: string; range: string }> = {
+    4: { subnet: "subnet", gateway: "gateway", range: "ipRange" },
+    6: { subnet: "ipv6Subnet", gateway: "ipv6Gateway", range: "ipv6Range" },
+};
+
+/** Subnet, gateway and range of one family must agree: one rule for IPv4 and IPv6. */
+function familyFailures(inputs: Record<string, unknown>, family: Family, bad: Set<string>): InputFailure[] {
+    const f = FIELDS[family];
+    const [subnet, gateway, range] = [inputs[f.subnet], inputs[f.gateway], inputs[f.range]] as (string | undefined)[];
+    if (containsUnknown([subnet, gateway, range])) return [];
+    const failures: InputFailure[] = [];
+    if ((gateway || range) && !subnet) {
+        const field = gateway ? f.gateway : f.range;
+        failures.push({
+            property: field,
+            reason: `\`${field}\` needs \`${f.subnet}\`: set the ${family === 4 ? "" : "IPv6 "}subnet they belong to`,
+        });
+    } else if (subnet && !bad.has(f.subnet)) {
+        if (gateway && !bad.has(f.gateway) && !inSubnet(gateway, subnet)) {
+            failures.push({ property: f.gateway, reason: `\`${f.gateway}\` ${gateway} is outside \`${f.subnet}\` ${subnet}` });
+        } else if (gateway && !bad.has(f.gateway)) {
+            const reason = checkCidr(f.gateway, `${gateway}/${subnet.split("/")[1]}`);
+            if (reason) failures.push({ property: f.gateway, reason });
+        }
+        if (range && !bad.has(f.range) && !within(parseCidr(range)!, parseCidr(subnet)!)) {
+            failures.push({ property: f.range, reason: `\`${f.range}\` ${range} must lie inside \`${f.subnet}\` ${subnet}` });
+        }
+    }
+    return failures;
+}
+
 /** The options of driver bridge, which a macvlan or ipvlan network does not take. */
 const BRIDGE_ONLY: Record<string, string> = {
     bridgeName: "it has no Linux bridge",
@@ -73,12 +120,25 @@ export function checkNetworkInputs(inputs: Record<string, unknown>): InputFailur
         subnet: { check: checkSubnet },
         gateway: { check: checkIPv4 },
         ipRange: { check: checkSubnet },
+        enableIpv6: { check: checkBoolean },
+        ipv6Subnet: { check: (f, v) => checkSubnet(f, v, 6) },
+        ipv6Gateway: { check: checkIPv6 },
+        ipv6Range: { check: (f, v) => checkSubnet(f, v, 6) },
         bridgeName: { check: checkIfName },
         mtu: { check: checkMtu },
         labels: { check: checkLabels },
     });
     failures.push(...checkOverlayFields(inputs));
     const bad = new Set(failures.map((f) => f.property));
+    failures.push(...familyFailures(inputs, 4, bad), ...familyFailures(inputs, 6, bad));
+    if (inputs.enableIpv6 === false) {
+        const given = ["ipv6Subnet", "ipv6Gateway", "ipv6Range"].filter((k) => inputs[k] !== undefined && inputs[k] !== null);
+        if (given.length > 0)
+            failures.push({
+                property: "enableIpv6",
+                reason: `\`enableIpv6\` is false, but \`${given[0]}\` is given: IPv6 addressing needs IPv6 on; drop \`enableIpv6: false\` (or the IPv6 fields)`,
+            });
+    }
     const fail = (property: string, reason: string) => failures.push({ property, reason });
     const { driver, mode, parent } = inputs;
     if (driver !== undefined && driver !== "bridge" && driver !== "overlay" && !containsUnknown(driver)) {
@@ -115,28 +175,6 @@ export function checkNetworkInputs(inputs: Record<string, unknown>): InputFailur
         for (const field of ["parent", "mode"])
             if (inputs[field] !== undefined)
                 fail(field, `\`${field}\` is an option of drivers macvlan and ipvlan; set \`driver\`, or remove \`${field}\``);
-    }
-    const { subnet, gateway, ipRange } = inputs as Record<string, string | undefined>;
-    if (containsUnknown([subnet, gateway, ipRange])) return failures;
-    if ((gateway || ipRange) && !subnet) {
-        failures.push({
-            property: gateway ? "gateway" : "ipRange",
-            reason: `\`${gateway ? "gateway" : "ipRange"}\` needs \`subnet\`: set the subnet they belong to`,
-        });
-    } else if (subnet && !bad.has("subnet")) {
-        if (gateway && !bad.has("gateway") && !inSubnet(gateway, subnet)) {
-            failures.push({ property: "gateway", reason: `\`gateway\` ${gateway} is outside \`subnet\` ${subnet}` });
-        } else if (gateway && !bad.has("gateway")) {
-            const reason = checkCidr("gateway", `${gateway}/${subnet.split("/")[1]}`);
-            if (reason) failures.push({ property: "gateway", reason });
-        }
-        if (
-            ipRange &&
-            !bad.has("ipRange") &&
-            !(inSubnet(ipRange.split("/")[0], subnet) && parseCidr(ipRange)!.prefix >= parseCidr(subnet)!.prefix)
-        ) {
-            failures.push({ property: "ipRange", reason: `\`ipRange\` ${ipRange} must lie inside \`subnet\` ${subnet}` });
-        }
     }
     return failures;
 }

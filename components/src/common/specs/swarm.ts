@@ -11,7 +11,8 @@
 // Common: pure, used by both the program (prompt checks) and the engine
 // (`check`). No Pulumi, no host access.
 
-import { checkLabels, containsUnknown, InputFailure, parseIPv4 } from "../validation";
+import { parseAddress } from "../address";
+import { checkLabels, containsUnknown, InputFailure } from "../validation";
 import { checkHost, HostSpec } from "./host";
 
 export type SwarmRole = "manager" | "worker";
@@ -105,7 +106,7 @@ function checkAddress(field: string, value: unknown, port: "optional" | "none"):
     const [address, p] = [m[1], m[2]];
     if (p !== undefined && port === "none") return `\`${field}\` takes an address without a port, like 10.0.0.2; got ${show(value)}`;
     if (p !== undefined && (Number(p) < 1 || Number(p) > 65535)) return `\`${field}\`: port ${p} is not a TCP port (1-65535)`;
-    if (parseIPv4(address) === undefined && address !== "0.0.0.0") {
+    if (parseAddress(address)?.family !== 4 && address !== "0.0.0.0") {
         return `\`${field}\` must be an IPv4 address${port === "optional" ? " (with an optional :port)" : ""} like 10.0.0.2; got ${show(value)}`;
     }
     return undefined;
@@ -117,7 +118,7 @@ function checkPool(field: string, value: unknown): string | undefined {
     if (!Array.isArray(value) || value.length === 0) return reason;
     for (const v of value) {
         const m = typeof v === "string" ? /^([\d.]+)\/(\d{1,2})$/.exec(v) : null;
-        if (!m || parseIPv4(m[1]) === undefined || Number(m[2]) < 1 || Number(m[2]) > 30) return reason;
+        if (!m || parseAddress(m[1])?.family !== 4 || Number(m[2]) < 1 || Number(m[2]) > 30) return reason;
     }
     return undefined;
 }

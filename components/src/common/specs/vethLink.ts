@@ -3,16 +3,24 @@
 // Common: pure, used by both the program (prompt checks) and the engine
 // (`check`). No Pulumi, no host access.
 
-import { checkCidr, checkContainerRef, checkIfName, checkMac, checkMtu, containsUnknown, InputFailure } from "../validation";
+import { checkCidr, checkCidrList, checkContainerRef, checkIfName, checkMac, checkMtu, containsUnknown, InputFailure } from "../validation";
 import { Bandwidth, checkLinkBandwidth } from "./bandwidth";
 
 export interface VethLinkEnd {
     container: string;
     ifName: string;
+    /** The end's one address (either family). Not with `addresses`. */
     address?: string;
+    /** The end's addresses, IPv4 and IPv6 (dual-stack). Not with `address`. */
+    addresses?: string[];
     mac?: string;
     /** Limits on the traffic into and out of this end's container over the link. */
     bandwidth?: Bandwidth;
+}
+
+/** An end's addresses, whichever form gives them (none when neither is given). */
+export function endAddresses(end: { address?: string; addresses?: string[] }): string[] {
+    return end.addresses ?? (end.address !== undefined ? [end.address] : []);
 }
 
 export interface VethLinkInputs {
@@ -30,7 +38,10 @@ export interface VethLinkOutputs extends VethLinkInputs {
 function checkEnd(side: "a" | "b", end: unknown): InputFailure[] {
     if (typeof end !== "object" || end === null) {
         return [
-            { property: side, reason: `\`${side}\` must be { container, ifName, address?, mac?, bandwidth? }; got ${JSON.stringify(end)}` },
+            {
+                property: side,
+                reason: `\`${side}\` must be { container, ifName, address? or addresses?, mac?, bandwidth? }; got ${JSON.stringify(end)}`,
+            },
         ];
     }
     const e = Object.fromEntries(Object.entries(end).filter(([, v]) => !containsUnknown(v)));
@@ -43,6 +54,10 @@ function checkEnd(side: "a" | "b", end: unknown): InputFailure[] {
               : checkContainerRef(`${side}.container`, e.container),
         !known("ifName") ? undefined : e.ifName === undefined ? `\`${side}.ifName\` is required` : checkIfName(`${side}.ifName`, e.ifName),
         e.address === undefined ? undefined : checkCidr(`${side}.address`, e.address),
+        e.addresses === undefined ? undefined : checkCidrList(`${side}.addresses`, e.addresses),
+        e.address !== undefined && e.addresses !== undefined
+            ? `give \`${side}.address\` or \`${side}.addresses\`, not both: \`${side}.addresses\` lists every address of the end (IPv4 and IPv6), e.g. ["10.30.0.1/30", "fd17:30::1/64"]`
+            : undefined,
         e.mac === undefined ? undefined : checkMac(`${side}.mac`, e.mac),
     ];
     return reasons.filter((r): r is string => r !== undefined).map((reason) => ({ property: side, reason }));

@@ -5,13 +5,21 @@
 // Common: pure, used by both the program (prompt checks) and the engine
 // (`check`). No Pulumi, no host access.
 
-import { checkIfName, checkIPv4, checkMac, checkMtu, containsUnknown, InputFailure } from "../validation";
+import { Family, familyOf } from "../address";
+import { checkAddress, checkIfName, checkMac, checkMtu, containsUnknown, InputFailure } from "../validation";
 import { checkHost, HostSpec } from "./host";
 
 /** The IANA port of VXLAN. */
 export const VXLAN_PORT = 4789;
 /** Bytes VXLAN adds over IPv4: outer IPv4 (20) + UDP (8) + VXLAN (8) + the inner Ethernet header (14). */
 export const VXLAN_OVERHEAD = 50;
+/** Bytes VXLAN adds over IPv6: outer IPv6 (40) + UDP (8) + VXLAN (8) + the inner Ethernet header (14). */
+export const VXLAN_OVERHEAD_IPV6 = 70;
+
+/** What VXLAN adds to a frame over an underlay of `family`. */
+export function vxlanOverhead(family: Family): number {
+    return family === 6 ? VXLAN_OVERHEAD_IPV6 : VXLAN_OVERHEAD;
+}
 export const MAX_VNI = 16777215;
 
 /** One side: a bridge on one host, and that host's VXLAN device towards the other side. */
@@ -20,7 +28,7 @@ export interface VxlanLinkEnd {
     host?: HostSpec;
     /** The bridge the VXLAN device joins. */
     bridge: string;
-    /** This host's underlay address: the other side sends the tunnel's UDP datagrams to it. */
+    /** This host's underlay address, IPv4 or IPv6 (both sides of one family): the other side sends the tunnel's UDP datagrams to it. */
     underlay: string;
     /** The VXLAN device's name. */
     ifName: string;
@@ -37,7 +45,7 @@ export interface VxlanLinkInputs {
     vni: number;
     /** UDP port. */
     port: number;
-    /** MTU of both devices. Default: the smaller underlay MTU of the two sides minus 50, so that nothing fragments. */
+    /** MTU of both devices. Default: the smaller underlay MTU of the two sides minus 50 (70 over IPv6), so that nothing fragments. */
     mtu?: number;
     /** The link's owner mark (for messages and claims; each side's device carries its own host's mark). */
     owner: string;
@@ -66,7 +74,7 @@ function checkEnd(side: "a" | "b", end: unknown): InputFailure[] {
         else reasons.push(check(`${side}.${k}`, e[k]));
     };
     field("bridge", checkIfName);
-    field("underlay", checkIPv4);
+    field("underlay", checkAddress);
     field("ifName", checkIfName);
     field("mac", checkMac, false);
     // No property: the engine would print the side's value with the message, and its `host` may hold a key.
@@ -101,6 +109,12 @@ export function checkVxlanLinkInputs(inputs: Record<string, unknown>): InputFail
         failures.push({
             property: "",
             reason: `\`a.underlay\` and \`b.underlay\` are the same address ${a.underlay}: each side has its own`,
+        });
+    }
+    if (a && b && failures.length === 0 && !containsUnknown([a.underlay, b.underlay]) && familyOf(a.underlay!) !== familyOf(b.underlay!)) {
+        failures.push({
+            property: "",
+            reason: `\`a.underlay\` ${a.underlay} and \`b.underlay\` ${b.underlay} are of two families: the tunnel runs over IPv4 or over IPv6; give both sides addresses of one`,
         });
     }
     return failures;

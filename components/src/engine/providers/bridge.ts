@@ -14,12 +14,14 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
+import * as addr from "../../common/address";
 import { describeOwner, isOwnedBy, markedByMac, parseOwnerMark, sameStack } from "../../common/naming";
 import { BridgeInputs, BridgeOutputs, checkBridgeInputs } from "../../common/specs/bridge";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { ExistsError, NotSupportedError } from "../../host/errors";
 import * as firewall from "../../host/firewall";
 import * as ip from "../../host/ip";
+import { dadStep, enableIPv6Step } from "../addressing";
 import * as records from "../../host/records";
 import { hostAddresses } from "../observe";
 import { callStep, describe, execute, HOST, ipStep, making, Plan, Step, undoneBy } from "../plan";
@@ -97,37 +99,62 @@ function forgetStep(name: string, a: string): Step {
 /**
  * The steps that change a bridge's addresses to `want`'s; `managed` are the
  * addresses they may remove. On an adopted bridge (`adoption`), each address
- * is recorded before it is added and its record taken back after it is
- * removed; a step that fails takes back what the steps before it added.
+ * The steps that change a bridge's addresses to `want`'s; `managed` are the
+ * addresses they may remove (addresses compared in either spelling). On an
+ * adopted bridge (`adoption`), each address is recorded before it is added
+ * and its record taken back after it is removed; a step that fails takes
+ * back what the steps before it added. On a created bridge (no `adoption`),
+ * IPv6 is turned on for it when an IPv6 address is added; an adopted one is
+ * left as it is.
  */
 function addressSteps(want: BridgeInputs, liveAddresses: string[], managed: string[], adoption?: Adoption): Step[] {
     const name = want.name;
-    const wanted = want.addresses ?? [];
+    const key = addr.canonical;
+    const wanted = (want.addresses ?? []).map(key);
+    const there = liveAddresses.map(key);
     const recorded = adoption?.recorded ?? [];
+    const isRecorded = (a: string) => recorded.some((r) => key(r) === key(a));
     const steps: Step[] = [];
     for (const a of adoption?.stale ?? []) steps.push(forgetStep(name, a));
-    for (const a of new Set([...managed, ...recorded])) {
-        if (wanted.includes(a)) continue;
-        if (liveAddresses.includes(a)) steps.push(ipStep(`remove address ${a} from bridge ${name}`, HOST, [ip.deleteAddress(name, a)]));
-        if (recorded.includes(a)) steps.push(forgetStep(name, a));
+    const seen = new Set<string>();
+    for (const a of [...managed, ...recorded]) {
+        if (seen.has(key(a))) continue;
+        seen.add(key(a));
+        if (wanted.includes(key(a))) continue;
+        if (there.includes(key(a))) steps.push(ipStep(`remove address ${a} from bridge ${name}`, HOST, [ip.deleteAddress(name, a)]));
+        if (isRecorded(a)) steps.push(forgetStep(name, a));
     }
-    for (const a of wanted) {
-        if (liveAddresses.includes(a)) continue;
-        const add = ipStep(`add address ${a} to bridge ${name}`, HOST, [ip.addAddress(name, a)]);
+    const added = missingAddresses(want, liveAddresses);
+    const enable = adoption ? undefined : enableIPv6Step(HOST, name, added);
+    if (enable) steps.push(enable);
+    for (const a of added) {
+        // An IPv6 address there already failed duplicate detection (a refresh saw it gone): the wait after it says so.
+        const command = addr.familyOf(a) === 6 ? { ...ip.addAddress(name, a), existsOk: true } : ip.addAddress(name, a);
+        const add = ipStep(`add address ${a} to bridge ${name}`, HOST, [command]);
         if (!adoption) {
             steps.push(add);
             continue;
         }
-        if (!recorded.includes(a)) steps.push(undoneBy(recordStep(name, want.owner, a, adoption), forgetStep(name, a)));
+        if (!isRecorded(a)) steps.push(undoneBy(recordStep(name, want.owner, a, adoption), forgetStep(name, a)));
         steps.push(undoneBy(add, ipStep(`remove address ${a} from bridge ${name}`, HOST, [ip.deleteAddress(name, a)])));
     }
     return steps;
 }
 
+/** The addresses of `want` the bridge does not have (either spelling). */
+function missingAddresses(want: BridgeInputs, liveAddresses: string[]): string[] {
+    const there = liveAddresses.map(addr.canonical);
+    return (want.addresses ?? []).filter((a) => !there.includes(addr.canonical(a)));
+}
+
 /**
  * The steps that bring a bridge's settings to `want`; `managed` are the
  * addresses they may remove (`adoption`: see addressSteps). A setting
- * `live` already has is not set again.
+ * `live` already has is not set again. New IPv6 addresses are waited for
+ * (duplicate address detection) while the bridge has carrier; without it (a
+ * bridge with no port: one made with a fixed MAC has no carrier until its
+ * first port joins) detection runs when a port joins, and a duplicate then
+ * shows at the next refresh.
  */
 function convergeSteps(
     want: BridgeInputs,
@@ -161,6 +188,8 @@ function convergeSteps(
         Boolean,
     );
     if (settings.length > 0) steps.push(ipStep(`set ${settings.join(", ")} on bridge ${name}`, HOST, [ip.setLink(name, { mtu, mac, up })]));
+    const dad = (want.up ?? true) ? dadStep(HOST, name, missingAddresses(want, liveAddresses), `bridge ${name}`, true) : undefined;
+    if (dad) steps.push(dad);
     return steps;
 }
 
@@ -209,7 +238,7 @@ export function planCreate(inputs: BridgeInputs, leftover?: LinkWithAddresses, c
     const mark = ipStep(`mark bridge ${name} as ${inputs.owner}`, HOST, [ip.setLink(name, { alias: inputs.owner })]);
     const accept = inputs.forward ? [acceptStep(name, inputs.owner, chain)] : [];
     if (leftover) {
-        const live = ip.ipv4Cidrs(leftover.addr_info);
+        const live = ip.addressCidrs(leftover.addr_info);
         return {
             steps: [
                 ...(isOwnedBy(leftover.ifalias, inputs.owner) ? [] : [mark]),
@@ -265,7 +294,9 @@ export function planAdopt(
 
 /** The addresses of `want` this resource has added to an adopted bridge, after a change: not there before it, or recorded as its own. */
 function addedAfter(want: BridgeInputs, liveBefore: string[], ownBefore: string[]): string[] {
-    return (want.addresses ?? []).filter((a) => !liveBefore.includes(a) || ownBefore.includes(a));
+    const key = addr.canonical;
+    const has = (list: string[], a: string) => list.some((l) => key(l) === key(a));
+    return (want.addresses ?? []).filter((a) => !has(liveBefore, a) || has(ownBefore, a));
 }
 
 /**
@@ -363,7 +394,7 @@ async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, 
         declare("bridge-cidrs", inputs.name, inputs.addresses);
     const otherAddress = claim(
         "address@any",
-        addresses.map((a) => a.split("/")[0]),
+        addresses.map((a) => addr.canonical(addr.addressPart(a))),
         inputs.owner,
     );
     if (otherAddress)
@@ -397,7 +428,7 @@ async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, 
     }
     if (adopt && link?.linkinfo?.info_kind === "bridge") {
         // An address to add that another resource recorded on this bridge, but is not there: a run of that resource was interrupted.
-        const live = ip.ipv4Cidrs(link.addr_info);
+        const live = ip.addressCidrs(link.addr_info);
         const missing = addresses.filter((a) => !live.includes(a));
         const held =
             missing.length === 0
@@ -417,7 +448,7 @@ async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, 
     }
     if (addresses.length > 0) {
         const elsewhere = (await hostAddresses()).filter(
-            (h) => h.ifname !== inputs.name && addresses.some((a) => a.split("/")[0] === h.cidr.split("/")[0]),
+            (h) => h.ifname !== inputs.name && addresses.some((a) => addr.sameAddress(addr.addressPart(a), addr.addressPart(h.cidr))),
         );
         if (elsewhere.length > 0) {
             failures.push({
@@ -439,7 +470,10 @@ async function foreignPorts(props: BridgeOutputs): Promise<string[]> {
 
 export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, BridgeOutputs> = {
     async check(olds, news) {
-        const inputs = typeof news.mac === "string" ? { ...news, mac: news.mac.toLowerCase() } : news;
+        // The kernel reports MACs in lower case and IPv6 addresses in RFC 5952's form: store them so, or every refresh would differ.
+        const inputs = { ...news };
+        if (typeof news.mac === "string") inputs.mac = news.mac.toLowerCase();
+        if (Array.isArray(news.addresses)) inputs.addresses = news.addresses.map((a) => (typeof a === "string" ? addr.canonical(a) : a));
         const failures = checkBridgeInputs({ ...inputs });
         if (failures.length === 0) failures.push(...(await hostFailures(inputs, olds)));
         return { inputs, failures };
@@ -468,7 +502,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
         const existing = await bridgeWithAddresses(inputs.name);
         const forwardChain = inputs.forward ? await firewall.forwardChain() : undefined;
         if (adopts(inputs) && existing) {
-            const before = ip.ipv4Cidrs(existing.addr_info);
+            const before = ip.addressCidrs(existing.addr_info);
             // Addresses an interrupted run of this resource recorded: taken over when still declared, else taken back.
             const adoption = adoptionOf(await records.listAddressRecords(), inputs.name, existing.ifindex, inputs.owner);
             await execute(planAdopt(inputs, before, liveOf(existing), forwardChain, adoption));
@@ -493,7 +527,8 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
                 return { id, props: definedOnly({ ...props, gone: true }) };
             return {};
         }
-        const addresses = ip.ipv4Cidrs(link.addr_info);
+        // Link-local IPv6 addresses are the kernel's (and Docker's fe80::1 on docker0): never drift.
+        const addresses = ip.addressCidrs(link.addr_info);
         const data = link.linkinfo?.info_data ?? {};
         // On an adopted bridge, an address a killed run of this resource added is known by its record: it is this resource's.
         const recorded = props.adopted
@@ -541,7 +576,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
         // interrupted run of this very update made.
         const gone = !olds.adopted && !(isBridge && isOwnedBy(link.ifalias, olds.owner));
         const leftover = gone && isBridge && ownBridge(link, olds.owner) ? link : undefined;
-        const live = link && !gone ? ip.ipv4Cidrs(link.addr_info) : [];
+        const live = link && !gone ? ip.addressCidrs(link.addr_info) : [];
         // A rule there already stays in its chain; a new one goes where the firewall says now.
         const kept = olds.forward && olds.forwardChain !== undefined;
         const forwardChain = !news.forward ? undefined : kept ? olds.forwardChain : await firewall.forwardChain();

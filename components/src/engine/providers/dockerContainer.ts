@@ -11,6 +11,7 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
+import * as addr from "../../common/address";
 import { modeRefusal, netModeOf } from "../../common/modes";
 import { describeOwner, isOwnedBy, OWNER_LABEL } from "../../common/naming";
 import {
@@ -23,9 +24,9 @@ import { containsUnknown, failuresError, InputFailure, isBuiltinNetworkMode, isK
 import * as docker from "../../host/docker";
 import { netnsOf } from "../../host/netns";
 import { DockerApiError } from "../../host/errors";
-import { foreignHolder, networkOnHost, parentAddressClash } from "../observe";
+import { foreignHolder, hasIPv6Subnet, networkOnHost, parentAddressClash } from "../observe";
 import { callStep, describe, execute, making, Plan } from "../plan";
-import { claim, claimAcrossHosts, isClaimed, swarmNetwork } from "../registry";
+import { claim, claimAcrossHosts, claimant, isClaimed, swarmNetwork } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 const replaceOnChange = ["name", "image", "command", "env", "networkMode", "ports", "labels", "owner"] as const;
@@ -92,6 +93,7 @@ function liveEndpoints(c: docker.ContainerInspect, declared: EndpointInput[]): E
         if (!ep) continue;
         const got: EndpointInput = { network: want.network };
         if (want.ipv4Address !== undefined) got.ipv4Address = ep.IPAMConfig?.IPv4Address ?? ep.IPAddress;
+        if (want.ipv6Address !== undefined) got.ipv6Address = addr.canonical(ep.IPAMConfig?.IPv6Address ?? ep.GlobalIPv6Address ?? "");
         if (want.aliases !== undefined) got.aliases = want.aliases.filter((a) => (ep.Aliases ?? []).includes(a));
         live.push(got);
     }
@@ -100,7 +102,7 @@ function liveEndpoints(c: docker.ContainerInspect, declared: EndpointInput[]): E
 
 async function connectEndpoint(id: string, e: EndpointInput): Promise<void> {
     try {
-        await docker.connectNetwork(e.network, id, { ipv4Address: e.ipv4Address, aliases: e.aliases });
+        await docker.connectNetwork(e.network, id, { ipv4Address: e.ipv4Address, ipv6Address: e.ipv6Address, aliases: e.aliases });
     } catch (err) {
         // Connected already, as wanted: an interrupted update got this far, and the next up goes on from there.
         if (err instanceof DockerApiError && err.statusCode === 403) {
@@ -109,6 +111,7 @@ async function connectEndpoint(id: string, e: EndpointInput): Promise<void> {
             const same =
                 ep &&
                 (e.ipv4Address === undefined || ep.IPAMConfig?.IPv4Address === e.ipv4Address) &&
+                (e.ipv6Address === undefined || addr.sameAddress(ep.IPAMConfig?.IPv6Address ?? "", e.ipv6Address)) &&
                 (e.aliases ?? []).every((a) => (ep.Aliases ?? []).includes(a));
             if (same) return;
         }
@@ -133,7 +136,7 @@ export function planCreate(inputs: DockerContainerInputs, leftover = false): Pla
                 : []),
             making(
                 callStep(
-                    `create container "${name}" from ${inputs.image} with --net=${inputs.networkMode}${first?.ipv4Address ? ` --ip ${first.ipv4Address}` : ""}${published}`,
+                    `create container "${name}" from ${inputs.image} with --net=${inputs.networkMode}${first?.ipv4Address ? ` --ip ${first.ipv4Address}` : ""}${first?.ipv6Address ? ` --ip6 ${first.ipv6Address}` : ""}${published}`,
                     async () => {
                         await docker.createContainer({
                             name,
@@ -142,7 +145,9 @@ export function planCreate(inputs: DockerContainerInputs, leftover = false): Pla
                             env: inputs.env,
                             labels: { ...inputs.labels, [OWNER_LABEL]: inputs.owner },
                             networkMode: inputs.networkMode,
-                            endpoint: first ? { ipv4Address: first.ipv4Address, aliases: first.aliases } : undefined,
+                            endpoint: first
+                                ? { ipv4Address: first.ipv4Address, ipv6Address: first.ipv6Address, aliases: first.aliases }
+                                : undefined,
                             ports,
                             restartPolicy: inputs.restartPolicy ? restartPolicyOf(inputs.restartPolicy) : undefined,
                         });
@@ -158,9 +163,11 @@ export function planCreate(inputs: DockerContainerInputs, leftover = false): Pla
 }
 
 function connectText(container: string, e: EndpointInput): string {
-    const extra = [e.ipv4Address ? `address ${e.ipv4Address}` : "", e.aliases?.length ? `aliases ${e.aliases.join(", ")}` : ""].filter(
-        Boolean,
-    );
+    const extra = [
+        e.ipv4Address ? `address ${e.ipv4Address}` : "",
+        e.ipv6Address ? `IPv6 address ${e.ipv6Address}` : "",
+        e.aliases?.length ? `aliases ${e.aliases.join(", ")}` : "",
+    ].filter(Boolean);
     return `connect container "${container}" to network ${e.network}${extra.length ? ` (${extra.join("; ")})` : ""}`;
 }
 
@@ -234,17 +241,30 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
             fail("name", `\`name\` "${inputs.name}" is also the container of ${describeOwner(other)}; give each container its own name`);
     }
     for (const e of known(inputs.networks) ? (inputs.networks ?? []) : []) {
-        if (!e.ipv4Address) continue;
+        const given = [e.ipv4Address, e.ipv6Address].filter((a): a is string => typeof a === "string" && a !== "");
+        if (given.length === 0) continue;
+        const mine = `${inputs.owner}#${e.network}`;
         // On an overlay, an address is one across all the swarm's hosts.
         const overlay = swarmNetwork(e.network);
-        const other = overlay
-            ? claimAcrossHosts(`address@swarmnet:${overlay.id ?? overlay.name}`, [e.ipv4Address], `${inputs.owner}#${e.network}`)
-            : claim(`address@net:${e.network}`, [e.ipv4Address], `${inputs.owner}#${e.network}`);
-        if (other)
-            fail(
-                "networks",
-                `\`networks\`: address ${e.ipv4Address} on network ${e.network} is also given to ${describeOwner(other.replace(/#.*$/, ""))}; give each its own`,
-            );
+        if (overlay) {
+            const other = claimAcrossHosts(`address@swarmnet:${overlay.id ?? overlay.name}`, given.map(addr.canonical), mine);
+            if (other)
+                fail(
+                    "networks",
+                    `\`networks\`: address ${given.join(" or ")} on network ${e.network} is also given to ${describeOwner(other.replace(/#.*$/, ""))}; give each its own`,
+                );
+            continue;
+        }
+        const space = `address@net:${e.network}`;
+        claim(space, given.map(addr.canonical), mine);
+        for (const a of given) {
+            const other = claimant(space, addr.canonical(a));
+            if (other && other !== mine)
+                fail(
+                    "networks",
+                    `\`networks\`: address ${a} on network ${e.network} is also given to ${describeOwner(other.replace(/#.*$/, ""))}; give each its own`,
+                );
+        }
     }
     const unchanged =
         olds &&
@@ -295,23 +315,42 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
                 );
             continue;
         }
-        const holder = e.ipv4Address ? await foreignHolder(n, e.ipv4Address, inputs.owner, inputs.name) : undefined;
-        const clash = e.ipv4Address ? await parentAddressClash(n, e.ipv4Address) : undefined;
-        if (holder)
+        if (e.ipv6Address && !hasIPv6Subnet(n)) {
             fail(
                 "networks",
-                `\`networks\`: address ${e.ipv4Address} on network ${n.Name} is already used by container "${holder}"; choose a free address`,
+                `\`networks\`: network ${n.Name} has no IPv6 subnet, so it cannot give address ${e.ipv6Address}; make the network with \`ipv6Subnet\`, or drop \`ipv6Address\``,
             );
-        else if (clash) fail("networks", `\`networks\`: ${clash}`);
+        }
+        for (const a of [e.ipv4Address, e.ipv6Address]) {
+            const holder = a ? await foreignHolder(n, a, inputs.owner, inputs.name) : undefined;
+            const clash = a ? await parentAddressClash(n, a) : undefined;
+            if (holder)
+                fail(
+                    "networks",
+                    `\`networks\`: address ${a} on network ${n.Name} is already used by container "${holder}"; choose a free address`,
+                );
+            else if (clash) fail("networks", `\`networks\`: ${clash}`);
+        }
     }
     return failures;
 }
 
 export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerContainerInputs, DockerContainerOutputs> = {
     async check(olds, news) {
-        const failures = checkDockerContainerInputs({ ...news });
-        if (failures.length === 0) failures.push(...(await hostFailures(news, olds)));
-        return { inputs: news, failures };
+        // Docker reports IPv6 addresses in RFC 5952's form: store them so, or every refresh would differ.
+        const inputs = Array.isArray(news.networks)
+            ? {
+                  ...news,
+                  networks: news.networks.map((e) =>
+                      typeof e === "object" && e !== null && typeof e.ipv6Address === "string"
+                          ? { ...e, ipv6Address: addr.canonical(e.ipv6Address) }
+                          : e,
+                  ),
+              }
+            : news;
+        const failures = checkDockerContainerInputs({ ...inputs });
+        if (failures.length === 0) failures.push(...(await hostFailures(inputs, olds)));
+        return { inputs, failures };
     },
 
     async diff(_id: string, olds: DockerContainerOutputs, news: DockerContainerInputs) {

@@ -14,6 +14,7 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
+import * as addr from "../../common/address";
 import { describeOwner, isOwnedBy, markedByMac, sameStack, temporaryIfName } from "../../common/naming";
 import { checkMacvlanAttachmentInputs, MacvlanAttachmentInputs, MacvlanAttachmentOutputs } from "../../common/specs/macvlanAttachment";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
@@ -21,8 +22,9 @@ import * as docker from "../../host/docker";
 import { ExistsError } from "../../host/errors";
 import * as ip from "../../host/ip";
 import { runIp } from "../../host/ip";
+import { dadStep, enableIPv6Step } from "../addressing";
 import { checkParent, kernelKindFailure } from "../parent";
-import { callStep, describe, execute, HOST, ipStep, making, Netns, Plan } from "../plan";
+import { callStep, describe, execute, HOST, ipStep, making, Netns, Plan, Step } from "../plan";
 import { claim, claimant } from "../registry";
 import { containerFailure, containerNetns } from "./containerNetns";
 import { definedOnly, sameValue, storedProps } from "./props";
@@ -55,6 +57,17 @@ function routeExplained(inputs: MacvlanAttachmentInputs) {
 }
 
 const listed = (addresses: readonly string[]) => addresses.join(", ");
+
+/** The steps that are needed only for some inputs (IPv6's), without the others. */
+const some = (...steps: (Step | undefined)[]): Step[] => steps.filter((s): s is Step => s !== undefined);
+
+/** The wire an attachment's addresses are detected on, for messages. */
+const wire = (inputs: { parent: string }) => `parent "${inputs.parent}"`;
+
+/** `list` without the addresses of `other` (either spelling). */
+function without(list: readonly string[], other: readonly string[]): string[] {
+    return list.filter((a) => !other.some((o) => addr.canonical(o) === addr.canonical(a)));
+}
 
 /**
  * The host operations of a create. The link is made straight in the
@@ -94,6 +107,8 @@ export function planCreate(inputs: MacvlanAttachmentInputs, ctr: Netns, leftover
             ipStep(`name ${temporary} ${dev} and mark it as ${inputs.owner}`, ctr, [
                 ip.setLink(temporary, { name: dev, alias: inputs.owner }),
             ]),
+            // Docker turns IPv6 off for the interfaces new in a --net=none container's namespace.
+            ...some(enableIPv6Step(ctr, dev, inputs.addresses)),
             ...(inputs.addresses.length > 0
                 ? [
                       ipStep(
@@ -104,6 +119,8 @@ export function planCreate(inputs: MacvlanAttachmentInputs, ctr: Netns, leftover
                   ]
                 : []),
             ipStep(`bring ${dev} up`, ctr, [ip.setLink(dev, { up: true })]),
+            // A parent without carrier (its wire down): detection runs when it comes up, and a duplicate shows at the next refresh.
+            ...some(dadStep(ctr, dev, inputs.addresses, wire(inputs), true)),
             ...(inputs.gateway
                 ? [
                       ipStep(`add default route via ${inputs.gateway} dev ${dev}`, ctr, [
@@ -126,11 +143,12 @@ export function planCreate(inputs: MacvlanAttachmentInputs, ctr: Netns, leftover
 /** The host operations of an in-place update. */
 export function planUpdate(olds: MacvlanAttachmentOutputs, news: MacvlanAttachmentInputs, ctr: Netns): Plan {
     const dev = olds.containerIfName;
-    const gone = olds.addresses.filter((a) => !news.addresses.includes(a));
-    const added = news.addresses.filter((a) => !olds.addresses.includes(a));
+    const gone = without(olds.addresses, news.addresses);
+    const added = without(news.addresses, olds.addresses);
     const gateway = news.gateway ?? "";
     const steps = [];
     if (gone.length > 0 || added.length > 0) {
+        steps.push(...some(enableIPv6Step(ctr, dev, added)));
         steps.push(
             ipStep(`change addresses of ${dev} from ${listed(olds.addresses) || "(none)"} to ${listed(news.addresses) || "(none)"}`, ctr, [
                 ...gone.map((a) => ip.deleteAddress(dev, a)),
@@ -143,6 +161,7 @@ export function planUpdate(olds: MacvlanAttachmentOutputs, news: MacvlanAttachme
         steps.push(ipStep(`set MTU ${news.mtu} on ${dev}`, ctr, [ip.setLink(dev, { mtu: news.mtu })]));
     }
     if (olds.up === false) steps.push(ipStep(`bring ${dev} up`, ctr, [ip.setLink(dev, { up: true })]));
+    steps.push(...some(dadStep(ctr, dev, added, wire(news), true)));
     // Only the default route through this interface is touched; an address that goes may take it along, so it is set again.
     if (gone.length > 0 || added.length > 0 || olds.up === false || gateway !== olds.effectiveGateway) {
         if (gateway || olds.effectiveGateway) {
@@ -183,14 +202,15 @@ async function readAttachment(props: MacvlanAttachmentOutputs): Promise<MacvlanA
     // The parent is in the host's namespace, by its index there.
     const parent =
         link.link_index === undefined ? undefined : (await ip.listLinksWithAddresses()).find((l) => l.ifindex === link.link_index);
-    const inet = ip.ipv4Cidrs(link.addr_info);
+    // Link-local IPv6 addresses are the kernel's: never drift.
+    const inet = ip.addressCidrs(link.addr_info);
     const route = (await ip.getDefaultRoutes(pid)).find((r) => r.dev === link.ifname);
     const live: MacvlanAttachmentOutputs = {
         ...props,
         parent: parent?.ifname ?? "",
         kind,
         mode: link.linkinfo?.info_data?.mode ?? props.mode,
-        addresses: props.addresses.filter((a) => inet.includes(a)),
+        addresses: props.addresses.filter((a) => inet.some((l) => addr.canonical(l) === addr.canonical(a))),
         effectiveGateway: route?.gateway ?? "",
         up: link.flags.includes("UP"),
     };
@@ -227,7 +247,7 @@ async function hostFailures(
                 `\`containerIfName\` "${inputs.containerIfName}" in container "${inputs.container}" is also used by ${describeOwner(other)}; give each its own`,
             );
     }
-    const addresses = known(inputs.addresses) ? inputs.addresses.map((a) => a.split("/")[0]) : [];
+    const addresses = known(inputs.addresses) ? inputs.addresses.map((a) => addr.canonical(addr.addressPart(a))) : [];
     if (known(inputs.parent)) {
         const space = `address@parent:${inputs.parent}`;
         claim(space, addresses, inputs.owner);
@@ -294,7 +314,7 @@ async function hostFailures(
     if (!parent.link) return failures;
 
     // The addresses against the parent's own and every other holder on its wire (this stack's are judged by its claims).
-    const own = ip.ipv4Cidrs(parent.link.addr_info).map((c) => c.split("/")[0]);
+    const own = ip.addressCidrs(parent.link.addr_info).map(addr.addressPart);
     const holders = [
         ...parent.children.filter((c) => !sameStack(c.owner, inputs.owner)).flatMap((c) => c.addresses.map((a) => ({ a, who: c.holder }))),
         ...parent.networks.flatMap((n) =>
@@ -302,8 +322,8 @@ async function hostFailures(
         ),
     ];
     for (const a of addresses) {
-        const held = holders.find((h) => h.a === a);
-        if (own.includes(a)) {
+        const held = holders.find((h) => addr.sameAddress(h.a, a));
+        if (own.some((o) => addr.sameAddress(o, a))) {
             fail(
                 "addresses",
                 `\`addresses\`: ${a} is the address of parent "${inputs.parent}" itself (this host on that wire); choose another address`,
@@ -318,7 +338,10 @@ async function hostFailures(
 export const macvlanAttachmentProvider: pulumi.dynamic.ResourceProvider<MacvlanAttachmentInputs, MacvlanAttachmentOutputs> = {
     async check(olds, news) {
         // The kernel reports MACs in lower case: store them so, or every refresh would differ.
-        const inputs = typeof news.mac === "string" ? { ...news, mac: news.mac.toLowerCase() } : news;
+        // Addresses in RFC 5952's form, as the kernel reports them, for the same reason.
+        const inputs = { ...news };
+        if (typeof news.mac === "string") inputs.mac = news.mac.toLowerCase();
+        if (Array.isArray(news.addresses)) inputs.addresses = news.addresses.map((a) => (typeof a === "string" ? addr.canonical(a) : a));
         const failures = checkMacvlanAttachmentInputs({ ...inputs });
         if (failures.length === 0) failures.push(...(await hostFailures(inputs, olds)));
         return { inputs, failures };

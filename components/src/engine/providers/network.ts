@@ -15,8 +15,9 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
+import * as addr from "../../common/address";
 import { describeOwner, isOwnedBy, OWNER_LABEL } from "../../common/naming";
-import { checkNetworkInputs, NetworkInputs, NetworkOutputs } from "../../common/specs/network";
+import { checkNetworkInputs, networkHasIPv6, NetworkInputs, NetworkOutputs } from "../../common/specs/network";
 import { containsUnknown, failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as networks from "../../host/dockerNetworks";
 import * as ip from "../../host/ip";
@@ -60,6 +61,9 @@ const replaceOnChange = [
     "subnet",
     "gateway",
     "ipRange",
+    "ipv6Subnet",
+    "ipv6Gateway",
+    "ipv6Range",
     "bridgeName",
     "internal",
     "icc",
@@ -69,14 +73,33 @@ const replaceOnChange = [
     "owner",
 ] as const;
 
+/** Creates the network; Docker's refusal to pick an IPv6 subnet says what to do. */
+async function createExplained(spec: networks.NetworkCreateSpec): Promise<void> {
+    try {
+        await networks.createNetwork(spec);
+    } catch (err) {
+        if (spec.enableIpv6 && !spec.ipv6Subnet && err instanceof Error && /IPv6 address pool/.test(err.message)) {
+            throw new Error(
+                `${err.message.replace(/^failed to [^:]*: /, "")}; this Docker engine has no pool of IPv6 subnets to pick from (its daemon's default-address-pools): set \`ipv6Subnet\`, e.g. a unique local /64 like fd17:10::/64`,
+                { cause: err },
+            );
+        }
+        throw err;
+    }
+}
+
 /** The host operations of a create (`leftover`: a network marked as this resource's, left by an interrupted run, without containers). */
 export function planCreate(inputs: NetworkInputs, leftover?: string): Plan {
+    const ipv6 = networkHasIPv6(inputs);
     const what = [
         inputs.parent ? `on parent ${inputs.parent}` : "",
         inputs.mode ? `mode ${inputs.mode}` : "",
         inputs.subnet ? `subnet ${inputs.subnet}` : "",
         inputs.gateway ? `gateway ${inputs.gateway}` : "",
         inputs.ipRange ? `range ${inputs.ipRange}` : "",
+        ipv6 ? (inputs.ipv6Subnet ? `IPv6 subnet ${inputs.ipv6Subnet}` : "IPv6 (a subnet Docker picks)") : "",
+        inputs.ipv6Gateway ? `IPv6 gateway ${inputs.ipv6Gateway}` : "",
+        inputs.ipv6Range ? `IPv6 range ${inputs.ipv6Range}` : "",
         inputs.bridgeName ? `bridge ${inputs.bridgeName}` : "",
         inputs.internal ? "internal" : "",
         ...(isOverlay(inputs) ? overlayText(inputs) : []),
@@ -93,13 +116,17 @@ export function planCreate(inputs: NetworkInputs, leftover?: string): Plan {
             callStep(
                 `create Docker network "${inputs.name}" (driver ${inputs.driver ?? "bridge"}${what.length ? `, ${what.join(", ")}` : ""})`,
                 async () => {
-                    await networks.createNetwork({
+                    await createExplained({
                         name: inputs.name,
                         driver: inputs.driver,
                         attachable: isOverlay(inputs) ? inputs.attachable !== false : undefined,
                         subnet: inputs.subnet,
                         gateway: inputs.gateway,
                         ipRange: inputs.ipRange,
+                        enableIpv6: ipv6,
+                        ipv6Subnet: inputs.ipv6Subnet,
+                        ipv6Gateway: inputs.ipv6Gateway,
+                        ipv6Range: inputs.ipv6Range,
                         internal: inputs.internal,
                         options: options(inputs),
                         labels: { ...inputs.labels, [OWNER_LABEL]: inputs.owner },
@@ -149,21 +176,34 @@ async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>
         if (other)
             fail("bridgeName", `\`bridgeName\` "${inputs.bridgeName}" is also the bridge of ${describeOwner(other)}; give each its own`);
     }
-    if (known(inputs.subnet) && inputs.subnet) {
-        const clash = claimsIn("subnet").find(([subnet, owner]) => owner !== inputs.owner && overlaps(subnet, inputs.subnet!));
-        claim("subnet", [inputs.subnet], inputs.owner);
-        if (clash)
-            fail(
-                "subnet",
-                `\`subnet\` ${inputs.subnet} overlaps ${clash[0]} of ${describeOwner(clash[1])}; give each network a subnet of its own`,
-            );
+    // The subnets of both families, each with its field: one rule for both.
+    const subnets = (["subnet", "ipv6Subnet"] as const)
+        .filter((k) => known(inputs[k]) && inputs[k])
+        .map((field) => ({ field, subnet: inputs[field]! }));
+    if (subnets.length > 0) {
+        const clashes = subnets.map(({ subnet }) =>
+            claimsIn("subnet").find(([theirs, owner]) => owner !== inputs.owner && overlaps(theirs, subnet)),
+        );
+        claim(
+            "subnet",
+            subnets.map((s) => s.subnet),
+            inputs.owner,
+        );
+        for (const [i, clash] of clashes.entries()) {
+            const { field, subnet } = subnets[i];
+            if (clash)
+                fail(
+                    field,
+                    `\`${field}\` ${subnet} overlaps ${clash[0]} of ${describeOwner(clash[1])}; give each network a subnet of its own`,
+                );
+        }
     }
     // An overlay's swarm and its nodes' kernels, whenever it is checked (a node may have come).
     if (isOverlay(inputs)) failures.push(...(await overlayFailures(inputs)));
     const unchanged =
         olds &&
         Object.keys(olds).length > 0 &&
-        (["name", "subnet", "bridgeName", "driver", "parent", "mode"] as const).every((k) => sameValue(olds[k], inputs[k]));
+        (["name", "subnet", "ipv6Subnet", "bridgeName", "driver", "parent", "mode"] as const).every((k) => sameValue(olds[k], inputs[k]));
     if (unchanged) return failures;
 
     if ((inputs.driver === "macvlan" || inputs.driver === "ipvlan") && !containsUnknown(inputs.parent) && known(inputs.mode)) {
@@ -181,12 +221,13 @@ async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>
             );
         }
     }
-    if (known(inputs.subnet) && inputs.subnet) {
+    const host = subnets.length > 0 ? await hostAddresses() : [];
+    for (const { field, subnet } of subnets) {
         for (const n of all) {
             if (n.Name === inputs.name && isOwnedBy(n.Labels?.[OWNER_LABEL], inputs.owner)) continue;
-            const theirs = (n.IPAM.Config ?? []).map((c) => c.Subnet).find((sub) => sub && overlaps(sub, inputs.subnet!));
+            const theirs = (n.IPAM.Config ?? []).map((c) => c.Subnet).find((sub) => sub && overlaps(sub, subnet));
             if (theirs) {
-                fail("subnet", `\`subnet\` ${inputs.subnet} overlaps subnet ${theirs} of Docker network "${n.Name}"; choose a free subnet`);
+                fail(field, `\`${field}\` ${subnet} overlaps subnet ${theirs} of Docker network "${n.Name}"; choose a free subnet`);
                 break;
             }
         }
@@ -195,13 +236,11 @@ async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>
             isOwnedBy(i.alias, inputs.owner) ||
             (inputs.bridgeName !== undefined && i.ifname === inputs.bridgeName) ||
             (inputs.parent !== undefined && (i.ifname === inputs.parent || i.ifname === inputs.parent.split(".")[0]));
-        const onHost = (await hostAddresses()).find(
-            (h) => !mine(h) && overlaps(h.cidr, inputs.subnet!) && !all.some((n) => networks.bridgeOfNetwork(n) === h.ifname),
-        );
+        const onHost = host.find((h) => !mine(h) && overlaps(h.cidr, subnet) && !all.some((n) => networks.bridgeOfNetwork(n) === h.ifname));
         if (onHost) {
             fail(
-                "subnet",
-                `\`subnet\` ${inputs.subnet} overlaps address ${onHost.cidr} of interface ${onHost.ifname} on this host (traffic to it would be misrouted); choose a free subnet`,
+                field,
+                `\`${field}\` ${subnet} overlaps address ${onHost.cidr} of interface ${onHost.ifname} on this host (traffic to it would be misrouted); choose a free subnet`,
             );
         }
     }
@@ -285,9 +324,15 @@ function parentUse(inputs: NetworkInputs, field: string) {
 
 export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, NetworkOutputs> = {
     async check(olds, news) {
-        const failures = checkNetworkInputs({ ...news });
-        if (failures.length === 0) failures.push(...(await hostFailures(news, olds)));
-        return { inputs: news, failures };
+        // Docker reports IPv6 subnets and addresses in RFC 5952's form: store them so, or every refresh would differ.
+        const inputs = { ...news };
+        for (const k of ["ipv6Subnet", "ipv6Gateway", "ipv6Range"] as const) {
+            const v = news[k];
+            if (typeof v === "string") inputs[k] = addr.canonical(v);
+        }
+        const failures = checkNetworkInputs({ ...inputs });
+        if (failures.length === 0) failures.push(...(await hostFailures(inputs, olds)));
+        return { inputs, failures };
     },
 
     async diff(_id: string, olds: NetworkOutputs, news: NetworkInputs) {
@@ -296,6 +341,8 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
         const replaces: string[] = replaceOnChange.filter((k) => !sameValue(olds[k], news[k]));
         // Another swarm: the network is made again there. A node more or less changes nothing of the network.
         if (!sameValue(olds.swarm?.clusterId, news.swarm?.clusterId)) replaces.push("swarm");
+        // Networks made before IPv6 have no `enableIpv6`: off, as it is when absent.
+        if (networkHasIPv6(olds) !== networkHasIPv6(news)) replaces.push("enableIpv6");
         return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
     },
 
@@ -329,7 +376,9 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
         const props = storedProps(stored);
         const n = await networks.inspectNetwork(id);
         if (!n || !isOwnedBy(n.Labels?.[OWNER_LABEL], props.owner)) return {};
-        const ipam = n.IPAM.Config?.[0] ?? {};
+        const configs = n.IPAM.Config ?? [];
+        const ipam = configs.find((c) => !c.Subnet?.includes(":")) ?? {};
+        const ipam6 = configs.find((c) => c.Subnet?.includes(":")) ?? {};
         const opts = n.Options ?? {};
         const live: NetworkOutputs = {
             ...props,
@@ -348,6 +397,10 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
         if (props.subnet !== undefined) live.subnet = ipam.Subnet;
         if (props.gateway !== undefined) live.gateway = ipam.Gateway;
         if (props.ipRange !== undefined) live.ipRange = ipam.IPRange;
+        if (props.enableIpv6 !== undefined) live.enableIpv6 = n.EnableIPv6 === true;
+        if (props.ipv6Subnet !== undefined) live.ipv6Subnet = ipam6.Subnet;
+        if (props.ipv6Gateway !== undefined) live.ipv6Gateway = ipam6.Gateway;
+        if (props.ipv6Range !== undefined) live.ipv6Range = ipam6.IPRange;
         if (props.bridgeName !== undefined) live.bridgeName = opts[OPT_BRIDGE];
         if (props.mtu !== undefined) live.mtu = opts[OPT_MTU] === undefined ? undefined : Number(opts[OPT_MTU]);
         return { id, props: definedOnly(live) };

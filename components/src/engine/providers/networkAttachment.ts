@@ -13,12 +13,13 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
+import * as addr from "../../common/address";
 import { modeRefusal, netModeOf } from "../../common/modes";
 import { connectionMark, describeOwner, OWNER_LABEL } from "../../common/naming";
-import { foreignHolder, networkOnHost, parentAddressClash } from "../observe";
+import { foreignHolder, hasIPv6Subnet, networkOnHost, parentAddressClash } from "../observe";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import { callStep, describe, execute, Plan } from "../plan";
-import { claim, claimAcrossHosts, isClaimed, swarmNetwork } from "../registry";
+import { claim, claimAcrossHosts, claimant, isClaimed, swarmNetwork } from "../registry";
 import { checkNetworkAttachmentInputs, NetworkAttachmentInputs, NetworkAttachmentOutputs } from "../../common/specs/networkAttachment";
 import * as docker from "../../host/docker";
 import { definedOnly, sameValue, storedProps } from "./props";
@@ -28,14 +29,27 @@ function endpointOf(c: docker.ContainerInspect, network: string): docker.Endpoin
     return Object.entries(c.NetworkSettings.Networks ?? {}).find(([name, ep]) => ep.NetworkID === network || name === network)?.[1];
 }
 
-/** Connects and returns the connection's endpoint id and address; a half-done connect is undone. */
-async function connect(
-    containerId: string,
-    networkId: string,
-    i: NetworkAttachmentInputs,
-): Promise<{ endpointId: string; address: string }> {
+/** What a connection got: its endpoint id and addresses. */
+interface Made {
+    endpointId: string;
+    address: string;
+    globalIpv6Address?: string;
+}
+
+/** The addresses of an endpoint, as outputs record them. */
+function madeOf(ep: docker.EndpointInspect): Made {
+    return {
+        endpointId: ep.EndpointID,
+        address: ep.IPAddress,
+        ...(ep.GlobalIPv6Address ? { globalIpv6Address: ep.GlobalIPv6Address } : {}),
+    };
+}
+
+/** Connects and returns the connection's endpoint id and addresses; a half-done connect is undone. */
+async function connect(containerId: string, networkId: string, i: NetworkAttachmentInputs): Promise<Made> {
     await docker.connectNetwork(networkId, containerId, {
         ipv4Address: i.ipv4Address,
+        ipv6Address: i.ipv6Address,
         aliases: withMark(i),
         // The owner mark itself, which the alias (a hash) cannot say: `hostnet gc` finds a connection's stack by it.
         driverOpts: i.owner ? { [OWNER_LABEL]: i.owner } : undefined,
@@ -47,7 +61,7 @@ async function connect(
             throw new Error(
                 `failed to connect container "${containerId}" to network "${networkId}": the connection vanished right after it was made; see \`docker events\``,
             );
-        return { endpointId: ep.EndpointID, address: ep.IPAddress };
+        return madeOf(ep);
     } catch (err) {
         await docker.disconnectNetwork(networkId, containerId).catch(() => undefined);
         throw err;
@@ -79,9 +93,11 @@ function withMark(i: NetworkAttachmentInputs): string[] | undefined {
 }
 
 function connectText(i: NetworkAttachmentInputs): string {
-    const extra = [i.ipv4Address ? `address ${i.ipv4Address}` : "", i.aliases?.length ? `aliases ${i.aliases.join(", ")}` : ""].filter(
-        Boolean,
-    );
+    const extra = [
+        i.ipv4Address ? `address ${i.ipv4Address}` : "",
+        i.ipv6Address ? `IPv6 address ${i.ipv6Address}` : "",
+        i.aliases?.length ? `aliases ${i.aliases.join(", ")}` : "",
+    ].filter(Boolean);
     return `connect container "${i.container}" to network ${i.network}${extra.length ? ` (${extra.join("; ")})` : ""}`;
 }
 
@@ -94,7 +110,7 @@ export function planCreate(
     i: NetworkAttachmentInputs,
     containerId: string,
     networkId: string,
-    made: (r: { endpointId: string; address: string }) => void,
+    made: (r: Made) => void,
     leftover = false,
 ): Plan {
     return {
@@ -112,11 +128,7 @@ export function planCreate(
     };
 }
 
-export function planUpdate(
-    olds: NetworkAttachmentOutputs,
-    news: NetworkAttachmentInputs,
-    made: (r: { endpointId: string; address: string }) => void,
-): Plan {
+export function planUpdate(olds: NetworkAttachmentOutputs, news: NetworkAttachmentInputs, made: (r: Made) => void): Plan {
     // Docker changes an endpoint only by reconnecting; the container itself stays.
     return {
         steps: [
@@ -162,21 +174,41 @@ async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<Netw
     const failures: InputFailure[] = [];
     const fail = (property: string, reason: string) => failures.push({ property, reason });
     const known = isKnown;
-    const claimer = inputs.owner ?? `${inputs.container}/${inputs.network}`;
-    if (known(inputs.ipv4Address) && inputs.ipv4Address && known(inputs.network)) {
-        // On an overlay, an address is one across all the swarm's hosts.
-        const overlay = swarmNetwork(inputs.network);
-        const other = overlay
-            ? claimAcrossHosts(`address@swarmnet:${overlay.id ?? overlay.name}`, [inputs.ipv4Address], `${claimer}#attachment`)
-            : claim(`address@net:${inputs.network}`, [inputs.ipv4Address], `${claimer}#attachment`);
+    const claimer = `${inputs.owner ?? `${inputs.container}/${inputs.network}`}#attachment`;
+    const given = (["ipv4Address", "ipv6Address"] as const).filter((k) => known(inputs[k]) && inputs[k]);
+    // On an overlay, an address is one across all the swarm's hosts.
+    const overlay = given.length > 0 && known(inputs.network) ? swarmNetwork(inputs.network) : undefined;
+    if (overlay) {
+        const other = claimAcrossHosts(
+            `address@swarmnet:${overlay.id ?? overlay.name}`,
+            given.map((k) => addr.canonical(inputs[k]!)),
+            claimer,
+        );
         if (other)
             fail(
-                "ipv4Address",
-                `\`ipv4Address\` ${inputs.ipv4Address} on network ${inputs.network} is also given to ${describeOwner(other.replace(/#.*$/, ""))}; give each its own`,
+                given[0],
+                `\`${given[0]}\` ${given.map((k) => inputs[k]).join(" or ")} on network ${inputs.network} is also given to ${describeOwner(other.replace(/#.*$/, ""))}; give each its own`,
             );
+    } else if (given.length > 0 && known(inputs.network)) {
+        const space = `address@net:${inputs.network}`;
+        claim(
+            space,
+            given.map((k) => addr.canonical(inputs[k]!)),
+            claimer,
+        );
+        for (const k of given) {
+            const other = claimant(space, addr.canonical(inputs[k]!));
+            if (other && other !== claimer)
+                fail(
+                    k,
+                    `\`${k}\` ${inputs[k]} on network ${inputs.network} is also given to ${describeOwner(other.replace(/#.*$/, ""))}; give each its own`,
+                );
+        }
     }
     const unchanged =
-        olds && Object.keys(olds).length > 0 && (["container", "network", "ipv4Address"] as const).every((k) => olds[k] === inputs[k]);
+        olds &&
+        Object.keys(olds).length > 0 &&
+        (["container", "network", "ipv4Address", "ipv6Address"] as const).every((k) => olds[k] === inputs[k]);
     if (unchanged) return failures;
 
     const c = known(inputs.container) ? await docker.inspectContainer(inputs.container) : undefined;
@@ -206,29 +238,37 @@ async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<Netw
                 `container "${inputs.container}" is already connected to network ${n.Name} (not by this attachment); disconnect it first, or drop this attachment`,
             );
     }
-    if (n && inputs.ipv4Address && known(inputs.ipv4Address)) {
-        const holder = await foreignHolder(n, inputs.ipv4Address, inputs.owner, c?.Name);
-        const clash = await parentAddressClash(n, inputs.ipv4Address);
-        if (holder)
-            fail(
-                "ipv4Address",
-                `\`ipv4Address\` ${inputs.ipv4Address} on network ${n.Name} is already used by container "${holder}"; choose a free address`,
-            );
-        else if (clash) fail("ipv4Address", `\`ipv4Address\`: ${clash}`);
+    if (n && inputs.ipv6Address && known(inputs.ipv6Address) && !hasIPv6Subnet(n)) {
+        fail(
+            "ipv6Address",
+            `\`ipv6Address\` ${inputs.ipv6Address}: network ${n.Name} has no IPv6 subnet; make the network with \`ipv6Subnet\`, or drop \`ipv6Address\``,
+        );
+    }
+    for (const k of given) {
+        if (!n) break;
+        const holder = await foreignHolder(n, inputs[k]!, inputs.owner, c?.Name);
+        const clash = await parentAddressClash(n, inputs[k]!);
+        if (holder) fail(k, `\`${k}\` ${inputs[k]} on network ${n.Name} is already used by container "${holder}"; choose a free address`);
+        else if (clash) fail(k, `\`${k}\`: ${clash}`);
     }
     return failures;
 }
 
 export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider<NetworkAttachmentInputs, NetworkAttachmentOutputs> = {
     async check(olds, news) {
-        const failures = checkNetworkAttachmentInputs({ ...news });
-        if (failures.length === 0) failures.push(...(await hostFailures(news, olds)));
-        return { inputs: news, failures };
+        // Docker reports IPv6 addresses in RFC 5952's form: store them so, or every refresh would differ.
+        const inputs = typeof news.ipv6Address === "string" ? { ...news, ipv6Address: addr.canonical(news.ipv6Address) } : news;
+        const failures = checkNetworkAttachmentInputs({ ...inputs });
+        if (failures.length === 0) failures.push(...(await hostFailures(inputs, olds)));
+        return { inputs, failures };
     },
 
     async diff(_id: string, olds: NetworkAttachmentOutputs, news: NetworkAttachmentInputs) {
         const replaces = (["container", "network"] as const).filter((k) => olds[k] !== news[k]);
-        const inPlace = !sameValue(olds.ipv4Address, news.ipv4Address) || !sameValue(olds.aliases, news.aliases);
+        const inPlace =
+            !sameValue(olds.ipv4Address, news.ipv4Address) ||
+            !sameValue(olds.ipv6Address, news.ipv6Address) ||
+            !sameValue(olds.aliases, news.aliases);
         return { changes: replaces.length > 0 || inPlace, replaces: [...replaces], deleteBeforeReplace: true };
     },
 
@@ -245,7 +285,7 @@ export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider<NetworkA
                 `failed to connect container "${inputs.container}" to network "${inputs.network}": no such network; create it first`,
             );
         const leftover = endpointOf(c, n.id) !== undefined; // hostFailures let it through only if it carries this attachment's mark
-        let result = { endpointId: "", address: "" };
+        let result: Made = { endpointId: "", address: "" };
         await execute(planCreate(inputs, c.Id, n.id, (r) => (result = r), leftover));
         // The network's id as the connection names it (a name given for an overlay the host did not know).
         const ep = n.inspect
@@ -262,8 +302,9 @@ export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider<NetworkA
         const props = storedProps(stored);
         const ep = await ownEndpoint(props);
         if (!ep) return {};
-        const live: NetworkAttachmentOutputs = { ...props, address: ep.IPAddress, endpointId: ep.EndpointID };
+        const live: NetworkAttachmentOutputs = { ...props, ...madeOf(ep), globalIpv6Address: ep.GlobalIPv6Address || undefined };
         if (props.ipv4Address !== undefined) live.ipv4Address = ep.IPAMConfig?.IPv4Address ?? ep.IPAddress;
+        if (props.ipv6Address !== undefined) live.ipv6Address = addr.canonical(ep.IPAMConfig?.IPv6Address ?? ep.GlobalIPv6Address ?? "");
         if (props.aliases !== undefined) live.aliases = props.aliases.filter((a) => (ep.Aliases ?? []).includes(a));
         return { id, props: definedOnly(live) };
     },
@@ -278,8 +319,8 @@ export const networkAttachmentProvider: pulumi.dynamic.ResourceProvider<NetworkA
                 `failed to update the connection of container "${olds.container}" to network "${olds.network}": ${c ? "it was re-made by someone else" : "the container is gone"}; run \`pulumi refresh\`, then \`pulumi up\` makes it again`,
             );
         }
-        let result = { endpointId: olds.endpointId, address: olds.address };
-        const made = (r: { endpointId: string; address: string }) => (result = r);
+        let result: Made = { endpointId: olds.endpointId, address: olds.address };
+        const made = (r: Made) => (result = r);
         // Gone (an interrupted update disconnected it, or a person did): connected again.
         await execute(
             ep ? planUpdate(olds, news, made) : planCreate({ ...news, container: olds.container }, olds.containerId, olds.networkId, made),

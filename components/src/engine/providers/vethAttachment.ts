@@ -7,15 +7,23 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
+import * as addr from "../../common/address";
 import { defaultMac, describeOwner, isOwnedBy, markedByMac, sameStack } from "../../common/naming";
-import { checkVethAttachmentInputs, VethAttachmentInputs, VethAttachmentOutputs } from "../../common/specs/vethAttachment";
-import { failuresError, InputFailure, inSubnet, isKnown, parseCidr } from "../../common/validation";
+import {
+    addressField,
+    attachmentAddresses,
+    checkVethAttachmentInputs,
+    VethAttachmentInputs,
+    VethAttachmentOutputs,
+} from "../../common/specs/vethAttachment";
+import { failuresError, InputFailure, inSubnet, isKnown } from "../../common/validation";
 import * as docker from "../../host/docker";
 import { ExistsError } from "../../host/errors";
 import * as ip from "../../host/ip";
-import { addressesOnBridges, bridgeState, dockerAllocationRange, warn } from "../observe";
-import { describe, execute, HOST, ipStep, making, Netns, Plan } from "../plan";
-import { claim, declaration, isClaimed } from "../registry";
+import { dadStep, enableIPv6Step, hasIPv6 } from "../addressing";
+import { addressesOnBridges, bridgeState, dockerAllocationRanges, warn } from "../observe";
+import { describe, execute, HOST, ipStep, making, Netns, Plan, Step } from "../plan";
+import { claim, claimant, declaration, isClaimed } from "../registry";
 import { containerFailure, containerNetns } from "./containerNetns";
 import { attachmentCleanupSteps, attachmentHasIfb, attachmentSteps, bandwidthHostFailures, readAttachmentBandwidth } from "./shaping";
 import { capsOf } from "../bandwidth";
@@ -25,10 +33,50 @@ import { definedOnly, sameValue, storedProps } from "./props";
 const replaceOnChange = ["container", "bridge", "containerIfName", "hostIfName", "mac", "owner"] as const;
 
 /** The inputs whose change makes the preview look at the host again. */
-const hostChecked = ["container", "bridge", "address", "gateway", "defaultRoute", "containerIfName", "hostIfName", "mac"] as const;
+const hostChecked = [
+    "container",
+    "bridge",
+    "address",
+    "addresses",
+    "gateway",
+    "ipv6Gateway",
+    "defaultRoute",
+    "containerIfName",
+    "hostIfName",
+    "mac",
+] as const;
 
-async function firstIPv4(link: string): Promise<string | undefined> {
-    return (await ip.getAddresses(link)).find((a) => a.family === "inet")?.local;
+type Family = addr.Family;
+const FAMILIES: readonly Family[] = [4, 6];
+
+/** The default gateways by family; "" for none. */
+type Gateways = Record<Family, string>;
+
+function ofFamily(cidrs: readonly string[], family: Family): string[] {
+    return cidrs.filter((c) => addr.familyOf(c) === family);
+}
+
+/** True when both lists hold the same addresses with the same prefixes, whatever their order and text. */
+function sameCidrs(a: readonly string[], b: readonly string[]): boolean {
+    const key = (l: readonly string[]) => JSON.stringify(l.map(addr.canonical).sort());
+    return key(a) === key(b);
+}
+
+/**
+ * The bridge's address a default route of `family` goes through: its address
+ * of that family whose subnet holds the attachment's first address of the
+ * family, else its first of the family; "" when it has none.
+ */
+function bridgeGateway(bridgeCidrs: readonly string[], attachment: readonly string[], family: Family): string {
+    const theirs = ofFamily(bridgeCidrs, family);
+    const mine = ofFamily(attachment, family)[0];
+    const home = mine === undefined ? undefined : theirs.find((c) => inSubnet(addr.addressPart(mine), c));
+    return addr.canonical(addr.addressPart(home ?? theirs[0] ?? ""));
+}
+
+/** The bridge's addresses (both families, without link-local ones), or [] when there is no such link. */
+async function bridgeCidrsOf(bridge: string): Promise<string[]> {
+    return ip.addressCidrs(await ip.getAddresses(bridge));
 }
 
 /** The host end's MAC: derived from the owner mark, so that the end is known as this attachment's before it is marked. */
@@ -57,59 +105,106 @@ async function readAttachment(props: VethAttachmentOutputs): Promise<VethAttachm
     if (!peer) {
         return undefined;
     }
-    const inet = ip.ipv4Cidrs(peer.addr_info);
+    // Link-local IPv6 addresses are the kernel's: never drift. An address that failed duplicate detection is as good as gone.
+    const live = ip.addressCidrs(peer.addr_info);
+    const has = (cidr: string) => live.some((l) => addr.canonical(l) === addr.canonical(cidr));
+    const declared = attachmentAddresses(props);
+    const v6 = hasIPv6(declared);
     const route = (await ip.getDefaultRoutes(pid)).find((r) => r.dev === peer.ifname);
+    const route6 = v6 ? (await ip.getDefaultRoutes(pid, 6)).find((r) => r.dev === peer.ifname) : undefined;
     const bridge = host.master ?? "";
-    const live: VethAttachmentOutputs = {
+    const bridgeCidrs = bridge ? await bridgeCidrsOf(bridge) : [];
+    const out: VethAttachmentOutputs = {
         ...props,
         bridge,
         containerIfName: peer.ifname,
-        address: inet.includes(props.address) ? props.address : (inet[0] ?? ""),
         effectiveGateway: route?.gateway ?? "",
-        bridgeAddress: (bridge && (await firstIPv4(bridge))) || props.bridgeAddress,
+        bridgeAddress: bridgeGateway(bridgeCidrs, declared, 4) || props.bridgeAddress,
         up: host.flags.includes("UP") && peer.flags.includes("UP"),
     };
-    if (props.mtu !== undefined) live.mtu = host.mtu;
-    if (props.mac !== undefined) live.mac = peer.address;
-    live.bandwidth = await readAttachmentBandwidth(props);
-    return live;
+    if (props.addresses !== undefined) {
+        // The list is the interface's addresses: one added by hand is drift too.
+        out.addresses = [...declared.filter(has), ...live.filter((l) => !declared.some((d) => addr.canonical(d) === addr.canonical(l)))];
+    } else if (props.address !== undefined) {
+        out.address = has(props.address) ? props.address : (ofFamily(live, addr.familyOf(props.address) ?? 4)[0] ?? "");
+    }
+    if (v6) {
+        out.effectiveIpv6Gateway = route6?.gateway ?? "";
+        out.bridgeIpv6Address = bridgeGateway(bridgeCidrs, declared, 6) || props.bridgeIpv6Address;
+    }
+    if (props.mtu !== undefined) out.mtu = host.mtu;
+    if (props.mac !== undefined) out.mac = peer.address;
+    out.bandwidth = await readAttachmentBandwidth(props);
+    return out;
+}
+
+/** The bridge's address of `family` last read (the default gateway's candidate). */
+function lastBridgeAddress(olds: VethAttachmentOutputs, family: Family): string {
+    return family === 4 ? olds.bridgeAddress : (olds.bridgeIpv6Address ?? "");
 }
 
 /**
- * The bridge address the default route goes through once this change is made:
- * the one last read, unless the program declares the bridge's addresses
- * without it (the bridge's own update takes it away first), then the first
- * one declared.
+ * The bridge address the default route of `family` goes through once this
+ * change is made: the one last read, unless the program declares the
+ * bridge's addresses without it (the bridge's own update takes it away
+ * first), then the declared one in the attachment's subnet.
  */
-function bridgeAddressAfter(olds: VethAttachmentOutputs, news: VethAttachmentInputs): string {
+function bridgeAddressAfter(olds: VethAttachmentOutputs, news: VethAttachmentInputs, family: Family): string {
     const declared = news.bridgeAddresses;
-    if (!Array.isArray(declared) || declared.length === 0 || !isKnown(declared)) return olds.bridgeAddress;
-    const plain = declared.map((a) => String(a).split("/")[0]);
-    return plain.includes(olds.bridgeAddress) ? olds.bridgeAddress : plain[0];
+    const last = lastBridgeAddress(olds, family);
+    if (!Array.isArray(declared) || declared.length === 0 || !isKnown(declared)) return last;
+    const plain = ofFamily(declared, family).map((a) => addr.canonical(addr.addressPart(String(a))));
+    return plain.includes(addr.canonical(last)) ? last : bridgeGateway(declared, attachmentAddresses(news), family);
 }
 
-function desiredGateway(news: VethAttachmentInputs, bridgeAddress: string): string {
-    return news.defaultRoute === false ? "" : (news.gateway ?? bridgeAddress);
+/** The default gateways wanted, by family: the given ones, else the bridge's; none for a family without an address. */
+function desiredGateways(news: VethAttachmentInputs, bridge: Gateways): Gateways {
+    const list = attachmentAddresses(news);
+    const want = (family: Family, given: string | undefined) =>
+        news.defaultRoute === false || ofFamily(list, family).length === 0 ? "" : (given ?? bridge[family]);
+    return { 4: want(4, news.gateway), 6: want(6, news.ipv6Gateway) };
 }
 
 function containerNs(inputs: VethAttachmentInputs, pid?: number): Netns {
     return { pid, label: `container "${inputs.container}"` };
 }
 
-function routeExplained(inputs: VethAttachmentInputs) {
+function routeExplained(inputs: VethAttachmentInputs, family: Family) {
+    const which = family === 4 ? "a default route" : "an IPv6 default route";
     return (err: unknown) =>
         err instanceof ExistsError
             ? new Error(
-                  `failed to attach "${inputs.hostIfName}": container "${inputs.container}" already has a default route; set \`defaultRoute: false\` on this attachment (or remove the other route)`,
+                  `failed to attach "${inputs.hostIfName}": container "${inputs.container}" already has ${which}; set \`defaultRoute: false\` on this attachment (or remove the other route)`,
                   { cause: err },
               )
             : undefined;
 }
 
-/** The host operations of a create. `gateway` "" means no default route; `leftover`: this attachment's host end, left by an interrupted run, to remove first. */
-export function planCreate(inputs: VethAttachmentInputs, ctr: Netns, gateway: string, leftover = false): Plan {
+/** "default route" / "IPv6 default route", for step texts (IPv4's wording is the one reports always had). */
+function routeName(family: Family): string {
+    return family === 4 ? "default route" : "IPv6 default route";
+}
+
+/** The steps that give `dev` addresses: IPv6 on first when one is IPv6. */
+function addAddressSteps(ctr: Netns, dev: string, cidrs: readonly string[], existsOk = false): Step[] {
+    if (cidrs.length === 0) return [];
+    const text = cidrs.length === 1 ? `add address ${cidrs[0]} to ${dev}` : `add addresses ${cidrs.join(", ")} to ${dev}`;
+    return [
+        ...[enableIPv6Step(ctr, dev, cidrs)].filter((s): s is Step => s !== undefined),
+        ipStep(
+            text,
+            ctr,
+            cidrs.map((c) => (existsOk ? { ...ip.addAddress(dev, c), existsOk: true } : ip.addAddress(dev, c))),
+        ),
+    ];
+}
+
+/** The host operations of a create. `gateways` "" means no default route of that family; `leftover`: this attachment's host end, left by an interrupted run, to remove first. */
+export function planCreate(inputs: VethAttachmentInputs, ctr: Netns, gateways: Gateways, leftover = false): Plan {
     const host = inputs.hostIfName;
     const peer = inputs.containerIfName;
+    const addresses = attachmentAddresses(inputs);
+    const dad = dadStep(ctr, peer, addresses, `bridge ${inputs.bridge}`);
     return {
         steps: [
             ...(leftover ? [ipStep(`remove "${host}", left by an interrupted run of this attachment`, HOST, [ip.deleteLink(host)])] : []),
@@ -125,16 +220,15 @@ export function planCreate(inputs: VethAttachmentInputs, ctr: Netns, gateway: st
             ipStep(`mark "${host}" as ${inputs.owner}, attach it to bridge ${inputs.bridge}, bring it up`, HOST, [
                 ip.setLink(host, { alias: inputs.owner, master: inputs.bridge, up: true }),
             ]),
-            ipStep(`add address ${inputs.address} to ${peer}`, ctr, [ip.addAddress(peer, inputs.address)]),
+            ...addAddressSteps(ctr, peer, addresses),
             ipStep(`bring ${peer} up`, ctr, [ip.setLink(peer, { up: true })]),
-            ...(gateway
-                ? [
-                      ipStep(`add default route via ${gateway} dev ${peer}`, ctr, [
-                          { ...ip.addDefaultRoute(peer, gateway), explain: routeExplained(inputs) },
-                      ]),
-                  ]
-                : []),
+            ...FAMILIES.filter((f) => gateways[f]).map((f) =>
+                ipStep(`add ${routeName(f)} via ${gateways[f]} dev ${peer}`, ctr, [
+                    { ...ip.addDefaultRoute(peer, gateways[f]), explain: routeExplained(inputs, f) },
+                ]),
+            ),
             ...attachmentSteps(host, inputs.owner, undefined, inputs.bandwidth),
+            ...(dad ? [dad] : []),
         ],
         // Deleting the host end removes the peer too (and their qdiscs): nothing is left behind but an ifb, removed too.
         undo: [
@@ -144,24 +238,47 @@ export function planCreate(inputs: VethAttachmentInputs, ctr: Netns, gateway: st
     };
 }
 
-/** The host operations of an in-place update. */
 /**
- * The host operations of an in-place update. `gateway` is the default
- * gateway in effect after it ("" for none); `shown`, how a description names
- * it when it is only known once the update runs (the bridge's address then).
+ * The host operations of an in-place update. `gateways` are the default
+ * gateways in effect after it ("" for none); `shown`, how a description
+ * names them when they are only known once the update runs (the bridge's
+ * address then).
  */
-export function planUpdate(olds: VethAttachmentOutputs, news: VethAttachmentInputs, ctr: Netns, gateway: string, shown = gateway): Plan {
+export function planUpdate(
+    olds: VethAttachmentOutputs,
+    news: VethAttachmentInputs,
+    ctr: Netns,
+    gateways: Gateways,
+    shown: Gateways = gateways,
+): Plan {
     const dev = olds.containerIfName;
-    const addressChanged = olds.address !== news.address;
-    const steps = [];
-    if (addressChanged) {
+    const before = attachmentAddresses(olds).filter((a) => a !== "");
+    const after = attachmentAddresses(news);
+    const key = (c: string) => addr.canonical(c);
+    const removed = before.filter((b) => !after.some((a) => key(a) === key(b)));
+    const added = after.filter((a) => !before.some((b) => key(a) === key(b)));
+    const steps: Step[] = [];
+    const changedFamilies = new Set([...removed, ...added].map((c) => addr.familyOf(c) ?? 4));
+    // An address found gone (drift) reads as "": it is simply added again.
+    const wasEmpty = attachmentAddresses(olds).some((a) => a === "");
+    if (removed.length === 1 && added.length === 1 && addr.familyOf(removed[0]) === addr.familyOf(added[0])) {
+        // One address for another, as reports always said it.
         steps.push(
-            ipStep(`change address of ${dev} from ${olds.address || "(none)"} to ${news.address}`, ctr, [
-                olds.address ? ip.deleteAddress(dev, olds.address) : undefined,
+            ...[enableIPv6Step(ctr, dev, added)].filter((s): s is Step => s !== undefined),
+            ipStep(`change address of ${dev} from ${removed[0]} to ${added[0]}`, ctr, [
+                ip.deleteAddress(dev, removed[0]),
                 // Already there when an interrupted update added it: the next up goes on from there.
-                { ...ip.addAddress(dev, news.address), existsOk: true },
+                { ...ip.addAddress(dev, added[0]), existsOk: true },
             ]),
         );
+    } else if (wasEmpty && removed.length === 0 && added.length === 1 && news.addresses === undefined) {
+        steps.push(
+            ...[enableIPv6Step(ctr, dev, added)].filter((s): s is Step => s !== undefined),
+            ipStep(`change address of ${dev} from (none) to ${added[0]}`, ctr, [{ ...ip.addAddress(dev, added[0]), existsOk: true }]),
+        );
+    } else {
+        for (const r of removed) steps.push(ipStep(`remove address ${r} from ${dev}`, ctr, [ip.deleteAddress(dev, r)]));
+        steps.push(...addAddressSteps(ctr, dev, added, true));
     }
     if (news.mtu !== undefined && olds.mtu !== news.mtu) {
         steps.push(ipStep(`set MTU ${news.mtu} on "${olds.hostIfName}"`, HOST, [ip.setLink(olds.hostIfName, { mtu: news.mtu })]));
@@ -172,16 +289,22 @@ export function planUpdate(olds: VethAttachmentOutputs, news: VethAttachmentInpu
         steps.push(ipStep(`bring ${dev} up`, ctr, [ip.setLink(dev, { up: true })]));
     }
     // Only the default route through this attachment's own interface is touched;
-    // an address change takes the old one with it, so it is set again.
-    if (addressChanged || gateway !== olds.effectiveGateway) {
+    // an address change takes the old one of its family with it, so it is set again.
+    const effective: Gateways = { 4: olds.effectiveGateway, 6: olds.effectiveIpv6Gateway ?? "" };
+    for (const f of FAMILIES) {
+        if (!changedFamilies.has(f) && gateways[f] === effective[f]) continue;
+        // A family the attachment has no default route of, and wants none of: nothing to take away (IPv4 always said so).
+        if (f === 6 && !gateways[f] && !effective[f]) continue;
         steps.push(
-            ipStep(gateway ? `set default route via ${shown} dev ${dev}` : `remove the default route via ${dev}`, ctr, [
-                ip.deleteDefaultRoute(dev),
-                gateway ? { ...ip.addDefaultRoute(dev, gateway), explain: routeExplained(news) } : undefined,
+            ipStep(gateways[f] ? `set ${routeName(f)} via ${shown[f]} dev ${dev}` : `remove the ${routeName(f)} via ${dev}`, ctr, [
+                ip.deleteDefaultRoute(dev, f),
+                gateways[f] ? { ...ip.addDefaultRoute(dev, gateways[f]), explain: routeExplained(news, f) } : undefined,
             ]),
         );
     }
     steps.push(...attachmentSteps(olds.hostIfName, olds.owner, olds.bandwidth, news.bandwidth));
+    const dad = dadStep(ctr, dev, added, `bridge ${news.bridge}`);
+    if (dad) steps.push(dad);
     return { steps };
 }
 
@@ -197,17 +320,25 @@ export function planDelete(props: VethAttachmentOutputs, ifb = capsOf(props.band
 
 /** For the preview report: what a change would run, with nothing observed. */
 export function describeChange(op: "create" | "update" | "delete", olds?: VethAttachmentOutputs, news?: VethAttachmentInputs): string[] {
-    if (op === "create") return describe(planCreate(news!, containerNs(news!), desiredGateway(news!, "<the bridge's address>")));
+    if (op === "create") {
+        const bridge = { 4: "<the bridge's address>", 6: "<the bridge's IPv6 address>" };
+        return describe(planCreate(news!, containerNs(news!), desiredGateways(news!, bridge)));
+    }
     if (op === "delete") return describe(planDelete(olds!));
-    // Without `gateway`, the route goes through the bridge's address as the update finds it.
-    const after = bridgeAddressAfter(olds!, news!);
-    const gateway = desiredGateway(news!, after);
-    const bridgeSays =
-        after === olds!.bridgeAddress
-            ? `bridge ${news!.bridge}'s address (${after} when last read)`
-            : `bridge ${news!.bridge}'s new address (${after}, as the program declares it)`;
-    const shown = news!.gateway === undefined && gateway ? bridgeSays : gateway;
-    return describe(planUpdate(olds!, news!, containerNs(olds!), gateway, shown));
+    // Without a given gateway, the route goes through the bridge's address as the update finds it.
+    const after: Gateways = { 4: bridgeAddressAfter(olds!, news!, 4), 6: bridgeAddressAfter(olds!, news!, 6) };
+    const gateways = desiredGateways(news!, after);
+    const shown = { ...gateways };
+    for (const f of FAMILIES) {
+        const given = f === 4 ? news!.gateway : news!.ipv6Gateway;
+        if (given !== undefined || !gateways[f]) continue;
+        const name = f === 4 ? "address" : "IPv6 address";
+        shown[f] =
+            after[f] === lastBridgeAddress(olds!, f)
+                ? `bridge ${news!.bridge}'s ${name} (${after[f]} when last read)`
+                : `bridge ${news!.bridge}'s new ${name} (${after[f]}, as the program declares it)`;
+    }
+    return describe(planUpdate(olds!, news!, containerNs(olds!), gateways, shown));
 }
 
 /**
@@ -253,14 +384,24 @@ async function hostFailures(
                 `\`containerIfName\` "${inputs.containerIfName}" in container "${inputs.container}" is also used by ${describeOwner(other)}; give each its own`,
             );
     }
-    const address = known(inputs.address) ? inputs.address.split("/")[0] : undefined;
-    if (ownerKnown && address && known(inputs.bridge)) {
-        const other = claim(`address@${inputs.bridge}`, [address], inputs.owner);
-        if (other)
-            fail(
-                "address",
-                `\`address\` ${address} on bridge ${inputs.bridge} is also given to ${describeOwner(other)}; give each attachment its own address`,
-            );
+    // Each address with the field that gives it (`address`, or `addresses[i]`), once known.
+    const addresses = known(inputs.address) || known(inputs.addresses) ? attachmentAddresses(inputs) : [];
+    const given = addresses.map((cidr, i) => ({ cidr, field: addressField(inputs, i), plain: addr.canonical(addr.addressPart(cidr)) }));
+    if (ownerKnown && given.length > 0 && known(inputs.bridge)) {
+        const space = `address@${inputs.bridge}`;
+        claim(
+            space,
+            given.map((g) => g.plain),
+            inputs.owner,
+        );
+        for (const g of given) {
+            const other = claimant(space, g.plain);
+            if (other && other !== inputs.owner)
+                fail(
+                    g.field === "address" ? "address" : "addresses",
+                    `\`${g.field}\` ${g.plain} on bridge ${inputs.bridge} is also given to ${describeOwner(other)}; give each attachment its own address`,
+                );
+        }
     }
 
     if (olds && Object.keys(olds).length > 0 && hostChecked.every((k) => sameValue(olds[k], inputs[k]))) return failures;
@@ -306,59 +447,96 @@ async function hostFailures(
         fail("bridge", `\`bridge\` "${inputs.bridge}" is a ${bridge.kind} interface, not a bridge`);
         return failures;
     }
-    if (inputs.defaultRoute !== false && inputs.gateway === undefined && bridge.cidrs.length === 0) {
+    for (const [family, field] of [
+        [4, "gateway"],
+        [6, "ipv6Gateway"],
+    ] as const) {
+        if (inputs.defaultRoute === false || inputs[field] !== undefined || !given.some((g) => addr.familyOf(g.cidr) === family)) continue;
+        if (ofFamily(bridge.cidrs, family).length > 0) continue;
         fail(
-            "gateway",
-            `bridge "${inputs.bridge}" has no IPv4 address to use as the default gateway; set \`gateway\`, or \`defaultRoute: false\``,
+            field,
+            family === 4
+                ? `bridge "${inputs.bridge}" has no IPv4 address to use as the default gateway; set \`gateway\`, or \`defaultRoute: false\``
+                : `bridge "${inputs.bridge}" has no IPv6 address to use as the IPv6 default gateway; set \`ipv6Gateway\`, or \`defaultRoute: false\``,
         );
     }
-    if (!address) return failures;
-    const own = bridge.cidrs.find((c) => c.split("/")[0] === address);
-    const home = bridge.cidrs.find((c) => inSubnet(address, c));
-    if (own) {
-        fail(
-            "address",
-            `\`address\` ${inputs.address} is bridge ${inputs.bridge}'s own address (${own}); choose another address in its subnet`,
-        );
-    } else if (bridge.cidrs.length > 0 && !home) {
-        fail(
-            "address",
-            `\`address\` ${inputs.address} is outside the subnet of bridge ${inputs.bridge} (${bridge.cidrs.join(", ")}); choose an address in it`,
-        );
-    } else if (home) {
-        const h = parseCidr(home)!;
-        const size = 2 ** (32 - h.prefix);
-        const network = h.address - (h.address % size);
-        const a = parseCidr(`${address}/32`)!.address;
-        if (h.prefix <= 30 && (a === network || a === network + size - 1)) {
+    if (given.length === 0) return failures;
+    const allocators = preview ? await dockerAllocationRanges(inputs.bridge) : [];
+    // At create, the preview has scanned the namespaces already: only Docker's own placements are read again.
+    const onBridge = given.length > 0 ? ((await addressesOnBridges(preview)).get(inputs.bridge) ?? []) : [];
+    for (const { cidr, field, plain } of given) {
+        const property = field === "address" ? "address" : "addresses";
+        const a = addr.parseAddress(plain)!;
+        const theirs = ofFamily(bridge.cidrs, a.family);
+        const own = theirs.find((c) => addr.sameAddress(addr.addressPart(c), plain));
+        const home = theirs.find((c) => inSubnet(plain, c));
+        if (own) {
+            fail(property, `\`${field}\` ${cidr} is bridge ${inputs.bridge}'s own address (${own}); choose another address in its subnet`);
+        } else if (theirs.length > 0 && !home) {
             fail(
-                "address",
-                `\`address\` ${inputs.address} is the ${a === network ? "network" : "broadcast"} address of bridge ${inputs.bridge}'s subnet ${home}; choose a host address in it`,
+                property,
+                `\`${field}\` ${cidr} is outside the subnet of bridge ${inputs.bridge} (${theirs.join(", ")}); choose an address in it`,
+            );
+        } else if (home) {
+            const h = addr.parseCidr(home)!;
+            // IPv6 has no broadcast address; its all-zero host part is the subnet-router anycast address.
+            const first = h.prefix <= (a.family === 4 ? 30 : 126) && a.value === addr.networkOf(h);
+            const last = a.family === 4 && h.prefix <= 30 && a.value === addr.lastOf(h);
+            if (first || last) {
+                fail(
+                    property,
+                    `\`${field}\` ${cidr} is the ${first ? "network" : "broadcast"} address of bridge ${inputs.bridge}'s subnet ${home}; choose a host address in it`,
+                );
+            }
+        }
+        const allocator = allocators.find((r) => inSubnet(plain, r.range));
+        if (allocator) {
+            // Not a failure: the address is free now. But Docker's allocator knows nothing of it.
+            warn(
+                `VethAttachment at ${inputs.hostIfName}: address ${plain} on bridge ${inputs.bridge} lies in the range Docker hands out on network "${allocator.network}" (${allocator.range}${allocator.how ? `, ${allocator.how}` : ""}); ` +
+                    "a container Docker starts later may get it too. " +
+                    (a.family === 4
+                        ? "Start dockerd with --fixed-cidr to keep part of the subnet free (the project's scripts/start-docker.sh leaves 172.17.0.0/17 of docker0 free), or give the Network an `ipRange` and use an address outside it"
+                        : "Use an address outside it (on the project's docker0, any of fd17:ac11::/64 but fd17:ac11::242:0:0/96), or give the Network an `ipv6Range` and use an address outside it"),
             );
         }
-    }
-    const allocator = preview ? await dockerAllocationRange(inputs.bridge) : undefined;
-    if (allocator && inSubnet(address, allocator.range)) {
-        // Not a failure: the address is free now. But Docker's allocator knows nothing of it.
-        warn(
-            `VethAttachment at ${inputs.hostIfName}: address ${address} on bridge ${inputs.bridge} lies in the range Docker hands out on network "${allocator.network}" (${allocator.range}); ` +
-                "a container Docker starts later may get it too. Start dockerd with --fixed-cidr to keep part of the subnet free (the project's scripts/start-docker.sh leaves 172.17.0.0/17 of docker0 free), or give the Network an `ipRange` and use an address outside it",
+        const holders = onBridge.filter(
+            (h) => addr.sameAddress(h.address, plain) && h.owner !== inputs.owner && !sameStack(h.owner, inputs.owner),
         );
-    }
-    // At create, the preview has scanned the namespaces already: only Docker's own placements are read again.
-    const holders = ((await addressesOnBridges(preview)).get(inputs.bridge) ?? []).filter(
-        (h) => h.address === address && h.owner !== inputs.owner && !sameStack(h.owner, inputs.owner),
-    );
-    if (holders.length > 0) {
-        fail("address", `\`address\` ${address} is already used on bridge ${inputs.bridge} by ${holders[0].holder}; choose a free address`);
+        if (holders.length > 0) {
+            fail(
+                property,
+                `\`${field}\` ${plain} is already used on bridge ${inputs.bridge} by ${holders[0].holder}; choose a free address`,
+            );
+        }
     }
     return failures;
 }
 
+/** IPv6 text in its canonical form (as the kernel prints it), so that a refresh compares like with like; IPv4 as written. */
+function canonicalInputs(news: VethAttachmentInputs): VethAttachmentInputs {
+    const inputs = { ...news };
+    if (typeof news.mac === "string") inputs.mac = news.mac.toLowerCase();
+    if (typeof news.address === "string") inputs.address = addr.canonical(news.address);
+    if (Array.isArray(news.addresses)) inputs.addresses = news.addresses.map((a) => (typeof a === "string" ? addr.canonical(a) : a));
+    if (typeof news.ipv6Gateway === "string") inputs.ipv6Gateway = addr.canonical(news.ipv6Gateway);
+    return inputs;
+}
+
+/** What a create or update records: the inputs, and what it found and set; the IPv6 parts only with an IPv6 address. */
+function outputsOf(inputs: VethAttachmentInputs, containerId: string, gateways: Gateways, bridge: Gateways): VethAttachmentOutputs {
+    const outs: VethAttachmentOutputs = { ...inputs, containerId, effectiveGateway: gateways[4], bridgeAddress: bridge[4], up: true };
+    if (hasIPv6(attachmentAddresses(inputs))) {
+        outs.effectiveIpv6Gateway = gateways[6];
+        outs.bridgeIpv6Address = bridge[6];
+    }
+    return outs;
+}
+
 export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachmentInputs, VethAttachmentOutputs> = {
     async check(olds, news) {
-        // The kernel reports MACs in lower case: store them so, or every refresh would differ.
-        const inputs = typeof news.mac === "string" ? { ...news, mac: news.mac.toLowerCase() } : news;
+        // The kernel reports MACs in lower case and IPv6 addresses in RFC 5952's form: store them so, or every refresh would differ.
+        const inputs = canonicalInputs(news);
         const failures = checkVethAttachmentInputs({ ...inputs });
         if (failures.length === 0) failures.push(...(await hostFailures(inputs, olds)));
         if (failures.length === 0) failures.push(...(await bandwidthHostFailures("bandwidth", inputs.bandwidth)));
@@ -368,9 +546,16 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
     async diff(_id, olds, news) {
         const replaces = replaceOnChange.filter((k) => olds[k] !== news[k]);
         const changes: string[] = [];
-        if (olds.address !== news.address) changes.push("address");
-        if (olds.gateway !== news.gateway || olds.effectiveGateway !== desiredGateway(news, bridgeAddressAfter(olds, news)))
-            changes.push("gateway");
+        // The two forms of the same addresses differ too: the update records the form the program now uses.
+        if (
+            !sameCidrs(attachmentAddresses(olds), attachmentAddresses(news)) ||
+            (olds.addresses === undefined) !== (news.addresses === undefined)
+        )
+            changes.push(news.addresses !== undefined ? "addresses" : "address");
+        const after: Gateways = { 4: bridgeAddressAfter(olds, news, 4), 6: bridgeAddressAfter(olds, news, 6) };
+        const wanted = desiredGateways(news, after);
+        if (olds.gateway !== news.gateway || olds.effectiveGateway !== wanted[4]) changes.push("gateway");
+        if (olds.ipv6Gateway !== news.ipv6Gateway || (olds.effectiveIpv6Gateway ?? "") !== wanted[6]) changes.push("ipv6Gateway");
         if ((olds.defaultRoute ?? true) !== news.defaultRoute) changes.push("defaultRoute");
         if (news.mtu !== undefined ? olds.mtu !== news.mtu : olds.mtu !== undefined) changes.push("mtu");
         if (olds.up === false) changes.push("up");
@@ -389,15 +574,15 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
         const failures = await hostFailures(inputs, undefined, "create", seen);
         if (failures.length > 0) throw failuresError(`attach "${inputs.hostIfName}"`, failures);
         const { id: containerId, pid } = await containerNetns(inputs.container, "attach to", "vethAttachment");
-        // Read just now by the checks: the bridge's first address (the default gateway) and any leftover.
-        const bridgeAddress =
-            seen.bridgeCidrs !== undefined ? (seen.bridgeCidrs[0]?.split("/")[0] ?? "") : ((await firstIPv4(inputs.bridge)) ?? "");
-        const gateway = desiredGateway(inputs, bridgeAddress);
+        // Read just now by the checks: the bridge's addresses (the default gateways) and any leftover.
+        const bridgeCidrs = seen.bridgeCidrs ?? (await bridgeCidrsOf(inputs.bridge));
+        const addresses = attachmentAddresses(inputs);
+        const bridge: Gateways = { 4: bridgeGateway(bridgeCidrs, addresses, 4), 6: bridgeGateway(bridgeCidrs, addresses, 6) };
+        const gateways = desiredGateways(inputs, bridge);
         // An interface of this very attachment's is a leftover of an interrupted run: made again.
         const leftover = ownHostEnd("hostLink" in seen ? seen.hostLink : await ip.getLink(inputs.hostIfName), inputs.owner);
-        await execute(planCreate(inputs, containerNs(inputs, pid), gateway, leftover));
-        const outs: VethAttachmentOutputs = { ...inputs, containerId, effectiveGateway: gateway, bridgeAddress, up: true };
-        return { id: inputs.hostIfName, outs: definedOnly(outs) };
+        await execute(planCreate(inputs, containerNs(inputs, pid), gateways, leftover));
+        return { id: inputs.hostIfName, outs: definedOnly(outputsOf(inputs, containerId, gateways, bridge)) };
     },
 
     async read(_id, props) {
@@ -413,11 +598,15 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
             );
         }
         const { pid } = await containerNetns(olds.containerId, "attach to", "vethAttachment");
-        const bridgeAddress = (await firstIPv4(news.bridge)) ?? olds.bridgeAddress;
-        const gateway = desiredGateway(news, bridgeAddress);
-        await execute(planUpdate(olds, news, containerNs(olds, pid), gateway));
-        const outs: VethAttachmentOutputs = { ...news, containerId: olds.containerId, effectiveGateway: gateway, bridgeAddress, up: true };
-        return { outs: definedOnly(outs) };
+        const bridgeCidrs = await bridgeCidrsOf(news.bridge);
+        const addresses = attachmentAddresses(news);
+        const bridge: Gateways = {
+            4: bridgeGateway(bridgeCidrs, addresses, 4) || olds.bridgeAddress,
+            6: bridgeGateway(bridgeCidrs, addresses, 6) || (olds.bridgeIpv6Address ?? ""),
+        };
+        const gateways = desiredGateways(news, bridge);
+        await execute(planUpdate(olds, news, containerNs(olds, pid), gateways));
+        return { outs: definedOnly(outputsOf(news, olds.containerId, gateways, bridge)) };
     },
 
     async delete(_id, props) {

@@ -5,13 +5,15 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
+import * as addr from "../../common/address";
 import { describeOwner, isOwnedBy, markedByMac } from "../../common/naming";
-import { checkVethLinkInputs, VethLinkEnd, VethLinkInputs, VethLinkOutputs } from "../../common/specs/vethLink";
+import { checkVethLinkInputs, endAddresses, VethLinkEnd, VethLinkInputs, VethLinkOutputs } from "../../common/specs/vethLink";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as docker from "../../host/docker";
 import * as ip from "../../host/ip";
-import { describe, execute, ipStep, making, Netns, Plan } from "../plan";
-import { claim } from "../registry";
+import { dadStep, enableIPv6Step } from "../addressing";
+import { describe, execute, ipStep, making, Netns, Plan, Step } from "../plan";
+import { claim, claimant } from "../registry";
 import { containerFailure, containerNetns } from "./containerNetns";
 import { bandwidthHostFailures, linkSteps, readLinkBandwidth } from "./shaping";
 import { sameBandwidth } from "../../common/specs/bandwidth";
@@ -24,9 +26,18 @@ async function readEnd(containerId: string, end: VethLinkEnd, owner: string) {
     const links = await ip.listLinksWithAddresses(c.State.Pid);
     const link = links.find((l) => l.ifname === end.ifName);
     if (!link || !isOwnedBy(link.ifalias, owner)) return undefined;
-    const inet = ip.ipv4Cidrs(link.addr_info);
+    // Link-local IPv6 addresses are the kernel's: never drift. An address that failed duplicate detection is as good as gone.
+    const inet = ip.addressCidrs(link.addr_info);
+    const key = addr.canonical;
+    const has = (cidr: string) => inet.some((l) => key(l) === key(cidr));
     const live: VethLinkEnd = { ...end };
-    if (end.address !== undefined) live.address = inet.includes(end.address) ? end.address : (inet[0] ?? "");
+    if (end.addresses !== undefined) {
+        // The list is the end's addresses: one added by hand is drift too.
+        const declared = end.addresses;
+        live.addresses = [...declared.filter(has), ...inet.filter((l) => !declared.some((d) => key(d) === key(l)))];
+    } else if (end.address !== undefined) {
+        live.address = has(end.address) ? end.address : (inet.filter((l) => addr.familyOf(l) === addr.familyOf(end.address!))[0] ?? "");
+    }
     if (end.mac !== undefined) live.mac = link.address;
     return { live, link, pid: c.State.Pid };
 }
@@ -45,11 +56,32 @@ function endNs(end: VethLinkEnd, pid?: number): Netns {
     return { pid, label: `container "${end.container}"` };
 }
 
+/** The steps that give an end `cidrs` (IPv6 turned on first when one is IPv6); `existsOk`: an interrupted run may have added them. */
+function addressSteps(ns: Netns, dev: string, cidrs: readonly string[], existsOk = false): Step[] {
+    if (cidrs.length === 0) return [];
+    const text = cidrs.length === 1 ? `add address ${cidrs[0]} to ${dev}` : `add addresses ${cidrs.join(", ")} to ${dev}`;
+    return [
+        ...[enableIPv6Step(ns, dev, cidrs)].filter((s): s is Step => s !== undefined),
+        ipStep(
+            text,
+            ns,
+            cidrs.map((c) => ({ ...ip.addAddress(dev, c), existsOk })),
+        ),
+    ];
+}
+
+/** The wait for duplicate address detection of an end's new IPv6 addresses, when it has any. */
+function dadSteps(side: "a" | "b", inputs: VethLinkInputs, ns: Netns, cidrs: readonly string[]): Step[] {
+    const other = inputs[side === "a" ? "b" : "a"];
+    const step = dadStep(ns, inputs[side].ifName, cidrs, `the link to ${other.ifName} of container "${other.container}"`);
+    return step ? [step] : [];
+}
+
 /** The host operations of a create; `leftover` names an end of this link's left by an interrupted run. */
 export function planCreate(inputs: VethLinkInputs, a: Netns, b: Netns, leftover?: { end: VethLinkEnd; ns: Netns }): Plan {
     const configure = (end: VethLinkEnd, ns: Netns) => [
         ipStep(`mark ${end.ifName} as ${inputs.owner} and bring it up`, ns, [ip.setLink(end.ifName, { alias: inputs.owner, up: true })]),
-        ...(end.address ? [ipStep(`add address ${end.address} to ${end.ifName}`, ns, [ip.addAddress(end.ifName, end.address)])] : []),
+        ...addressSteps(ns, end.ifName, endAddresses(end)),
     ];
     return {
         steps: [
@@ -73,37 +105,50 @@ export function planCreate(inputs: VethLinkInputs, a: Netns, b: Netns, leftover?
             ...configure(inputs.a, a),
             ...configure(inputs.b, b),
             ...linkSteps(undefined, inputs, a, b),
+            ...dadSteps("a", inputs, a, endAddresses(inputs.a)),
+            ...dadSteps("b", inputs, b, endAddresses(inputs.b)),
         ],
         undo: [ipStep(`delete veth pair ${inputs.a.ifName} / ${inputs.b.ifName}`, a, [ip.deleteLink(inputs.a.ifName)])],
     };
 }
 
 export function planUpdate(olds: VethLinkOutputs, news: VethLinkInputs, a: Netns, b: Netns): Plan {
-    const steps = [];
+    const steps: Step[] = [];
+    const waits: Step[] = [];
+    const key = addr.canonical;
     for (const [side, ns] of [
         ["a", a],
         ["b", b],
     ] as const) {
         const dev = olds[side].ifName;
-        const before = olds[side].address;
-        const after = news[side].address;
-        if (before !== after) {
+        const before = endAddresses(olds[side]).filter((c) => c !== "");
+        const after = endAddresses(news[side]);
+        const removed = before.filter((x) => !after.some((y) => key(x) === key(y)));
+        const added = after.filter((y) => !before.some((x) => key(x) === key(y)));
+        const single = news[side].addresses === undefined && olds[side].addresses === undefined;
+        if (single && removed.length + added.length > 0 && removed.length <= 1 && added.length <= 1) {
+            // One address for another (or none), as reports always said it.
             steps.push(
-                ipStep(`change address of ${dev} from ${before || "(none)"} to ${after || "(none)"}`, ns, [
-                    before ? ip.deleteAddress(dev, before) : undefined,
+                ...[enableIPv6Step(ns, dev, added)].filter((s): s is Step => s !== undefined),
+                ipStep(`change address of ${dev} from ${removed[0] || "(none)"} to ${added[0] || "(none)"}`, ns, [
+                    removed[0] ? ip.deleteAddress(dev, removed[0]) : undefined,
                     // Already there when an interrupted update added it: the next up goes on from there.
-                    after ? { ...ip.addAddress(dev, after), existsOk: true } : undefined,
+                    added[0] ? { ...ip.addAddress(dev, added[0]), existsOk: true } : undefined,
                 ]),
             );
+        } else {
+            for (const r of removed) steps.push(ipStep(`remove address ${r} from ${dev}`, ns, [ip.deleteAddress(dev, r)]));
+            steps.push(...addressSteps(ns, dev, added, true));
         }
         steps.push(
             ipStep(`${news.mtu === undefined ? "" : `set MTU ${news.mtu} on ${dev} and `}bring ${dev} up`, ns, [
                 ip.setLink(dev, { mtu: news.mtu, up: true }),
             ]),
         );
+        waits.push(...dadSteps(side, { ...news, [side]: { ...news[side], ifName: dev } }, ns, added));
     }
     steps.push(...linkSteps(olds, news, a, b));
-    return { steps };
+    return { steps: [...steps, ...waits] };
 }
 
 export function planDelete(props: VethLinkOutputs, from: "a" | "b", ns: Netns): Plan {
@@ -137,13 +182,23 @@ async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInput
                     reason: `\`${side}.ifName\` "${end.ifName}" in container "${end.container}" is also used by ${describeOwner(other.replace(/#[ab]$/, ""))}; give each its own`,
                 });
         }
-        if (known(end.address)) {
-            const other = claim(`address@${end.container}`, [end.address!.split("/")[0]], `${inputs.owner}#${side}`);
-            if (other)
-                failures.push({
-                    property: side,
-                    reason: `\`${side}.address\` ${end.address} in container "${end.container}" is also given to ${describeOwner(other.replace(/#[ab]$/, ""))}; give each its own`,
-                });
+        if (known(end.address) || known(end.addresses)) {
+            const space = `address@${end.container}`;
+            const mine = `${inputs.owner}#${side}`;
+            const cidrs = endAddresses(end);
+            claim(
+                space,
+                cidrs.map((c) => addr.canonical(addr.addressPart(c))),
+                mine,
+            );
+            for (const [i, cidr] of cidrs.entries()) {
+                const other = claimant(space, addr.canonical(addr.addressPart(cidr)));
+                if (other && other !== mine)
+                    failures.push({
+                        property: side,
+                        reason: `\`${side}.${end.addresses !== undefined ? `addresses[${i}]` : "address"}\` ${cidr} in container "${end.container}" is also given to ${describeOwner(other.replace(/#[ab]$/, ""))}; give each its own`,
+                    });
+            }
         }
     }
     if (olds && Object.keys(olds).length > 0 && sameValue(olds.a, inputs.a) && sameValue(olds.b, inputs.b)) return failures;
@@ -173,8 +228,15 @@ async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInput
 
 export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, VethLinkOutputs> = {
     async check(olds, news) {
-        // The kernel reports MACs in lower case: store them so, or every refresh would differ.
-        const lower = (e: VethLinkEnd) => (typeof e?.mac === "string" ? { ...e, mac: e.mac.toLowerCase() } : e);
+        // The kernel reports MACs in lower case and IPv6 addresses in RFC 5952's form: store them so, or every refresh would differ.
+        const lower = (e: VethLinkEnd) => {
+            if (typeof e !== "object" || e === null) return e;
+            const out = { ...e };
+            if (typeof e.mac === "string") out.mac = e.mac.toLowerCase();
+            if (typeof e.address === "string") out.address = addr.canonical(e.address);
+            if (Array.isArray(e.addresses)) out.addresses = e.addresses.map((a) => (typeof a === "string" ? addr.canonical(a) : a));
+            return out;
+        };
         const inputs = { ...news, a: lower(news.a), b: lower(news.b) };
         const failures = checkVethLinkInputs({ ...inputs });
         if (failures.length === 0) failures.push(...(await hostFailures(inputs, olds)));
@@ -192,9 +254,12 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
             }
         }
         if (olds.owner !== news.owner) replaces.push("owner");
+        const addressesDiffer = (side: "a" | "b") =>
+            !sameValue(endAddresses(olds[side]).map(addr.canonical).sort(), endAddresses(news[side]).map(addr.canonical).sort()) ||
+            (olds[side].addresses === undefined) !== (news[side].addresses === undefined);
         const inPlace =
-            !sameValue(olds.a.address, news.a.address) ||
-            !sameValue(olds.b.address, news.b.address) ||
+            addressesDiffer("a") ||
+            addressesDiffer("b") ||
             !sameValue(olds.mtu, news.mtu) ||
             !sameBandwidth(olds.a.bandwidth, news.a.bandwidth) ||
             !sameBandwidth(olds.b.bandwidth, news.b.bandwidth);

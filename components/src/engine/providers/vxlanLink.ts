@@ -3,7 +3,7 @@
 // VXLAN device (same VNI and UDP port, `local` its own underlay address,
 // `remote` the other's) that joins its bridge, so that everything attached
 // to either bridge shares one L2 segment. The devices' MTU leaves room for
-// the 50 bytes of encapsulation, so that the underlay never fragments.
+// the 50 bytes of encapsulation (70 over an IPv6 underlay), so that the underlay never fragments.
 //
 // The pair is one resource: created together (the first side is taken back
 // if the second fails), read together (one side gone is the link gone: `up`
@@ -14,9 +14,10 @@
 // Engine side: loaded by the dynamic-provider process, by package name.
 
 import type * as pulumi from "@pulumi/pulumi";
+import * as addr from "../../common/address";
 import { describeOwner, isOwnedBy } from "../../common/naming";
 import { hostLabel } from "../../common/specs/host";
-import { checkVxlanLinkInputs, VXLAN_OVERHEAD, VxlanLinkEnd, VxlanLinkInputs, VxlanLinkOutputs } from "../../common/specs/vxlanLink";
+import { checkVxlanLinkInputs, vxlanOverhead, VxlanLinkEnd, VxlanLinkInputs, VxlanLinkOutputs } from "../../common/specs/vxlanLink";
 import { containsUnknown, InputFailure } from "../../common/validation";
 import { HostUnreachableError } from "../../host/errors";
 import * as ip from "../../host/ip";
@@ -191,7 +192,7 @@ async function hostFailures(inputs: VxlanLinkInputs, olds?: Partial<VxlanLinkInp
                     }
                 }
                 if (known(end.underlay)) {
-                    const mine = (await hostAddresses()).some((h) => h.cidr.split("/")[0] === end.underlay);
+                    const mine = (await hostAddresses()).some((h) => addr.sameAddress(addr.addressPart(h.cidr), end.underlay));
                     if (!mine)
                         fail(
                             `\`${side}.underlay\` ${end.underlay} is not an address of ${hostLabel(end.host)}; give the address the other side reaches it at`,
@@ -223,12 +224,19 @@ async function defaultMtu(inputs: VxlanLinkInputs): Promise<number> {
             }),
         ),
     );
-    return Math.min(...mtus) - VXLAN_OVERHEAD;
+    return Math.min(...mtus) - vxlanOverhead(addr.familyOf(inputs.a.underlay) ?? 4);
 }
 
 export const vxlanLinkProvider: pulumi.dynamic.ResourceProvider<VxlanLinkInputs, VxlanLinkOutputs> = {
     async check(olds, news) {
-        const lower = (e: VxlanLinkEnd) => (typeof e?.mac === "string" ? { ...e, mac: e.mac.toLowerCase() } : e);
+        // The kernel reports MACs in lower case and IPv6 addresses in RFC 5952's form: store them so, or every refresh would differ.
+        const lower = (e: VxlanLinkEnd) => {
+            if (typeof e !== "object" || e === null) return e;
+            const out = { ...e };
+            if (typeof e.mac === "string") out.mac = e.mac.toLowerCase();
+            if (typeof e.underlay === "string") out.underlay = addr.canonical(e.underlay);
+            return out;
+        };
         const inputs = { ...news, a: lower(news.a), b: lower(news.b) };
         const failures = checkVxlanLinkInputs({ ...inputs });
         if (failures.length === 0) failures.push(...(await hostFailures(inputs, olds)));
@@ -242,6 +250,8 @@ export const vxlanLinkProvider: pulumi.dynamic.ResourceProvider<VxlanLinkInputs,
             for (const k of ["ifName", "mac", "owner"] as const) {
                 if (!sameValue(olds[side][k], news[side][k])) replaces.push(`${side}.${k}`);
             }
+            // The kernel cannot move a VXLAN device's underlay to the other family in place.
+            if (addr.familyOf(olds[side].underlay) !== addr.familyOf(news[side].underlay)) replaces.push(`${side}.underlay`);
         }
         for (const k of ["vni", "port", "owner"] as const) if (olds[k] !== news[k]) replaces.push(k);
         const inPlace =
@@ -294,7 +304,8 @@ export const vxlanLinkProvider: pulumi.dynamic.ResourceProvider<VxlanLinkInputs,
             const link = links[i]!;
             const data = link.linkinfo?.info_data ?? {};
             live[side].bridge = link.master ?? "";
-            if (data.local !== undefined) live[side].underlay = data.local;
+            const local = data.local ?? data.local6;
+            if (local !== undefined) live[side].underlay = local;
             if (props[side].mac !== undefined) live[side].mac = link.address;
             if (data.id !== undefined) live.vni = data.id;
             if (data.port !== undefined) live.port = data.port;
