@@ -210,6 +210,7 @@ function suite(plain: boolean): void {
             drift: async () => void (await inSeed("ip", "addr", "del", `${seed6}/64`, "dev", "eth0")),
             found: { "VethAttachment seed-eth0": "update" },
             repair: { "VethAttachment seed-eth0": "update" },
+            near: SEED_NEAR,
         },
         {
             kind: "container IPv6 address changed",
@@ -219,12 +220,14 @@ function suite(plain: boolean): void {
             },
             found: { "VethAttachment seed-eth0": "update" },
             repair: { "VethAttachment seed-eth0": "update" },
+            near: SEED_NEAR,
         },
         {
             kind: "IPv6 default route removed",
             drift: async () => void (await inSeed("ip", "-6", "route", "del", "default")),
             found: { "VethAttachment seed-eth0": "update" },
             repair: { "VethAttachment seed-eth0": "update" },
+            near: SEED_NEAR,
         },
         {
             // The kernel's own address, never the library's: not drift, and up leaves it (and the rest) alone.
@@ -242,6 +245,7 @@ function suite(plain: boolean): void {
             drift: async () => void (await sh(["ip", "addr", "del", `${lan6}1/64`, "dev", lanBridge()])),
             found: { "Bridge lan": "update" },
             repair: { "Bridge lan": "update" },
+            near: ["isolated-lan"],
         },
         {
             kind: "host end detached from its bridge",
