@@ -89,10 +89,13 @@ describe("bad input is refused at preview, naming the resource and the field, wi
     async function snapshot(): Promise<string> {
         const mine = (s: string) => s.includes(sfx) || s === "docker0" || s === "lo";
         // IPv6 link-local addresses come by themselves (and stay "tentative" for a moment): only IPv4 and global IPv6 ones are the library's.
-        const ipv4Only = (links: { addr_info?: { family: string; scope?: string }[] }[]) =>
+        const ipv4Only = (links: { addr_info?: { family: string; scope?: string; tentative?: boolean }[] }[]) =>
             links.map((l) => ({
                 ...l,
-                addr_info: (l.addr_info ?? []).filter((a) => a.family === "inet" || (a.family === "inet6" && a.scope === "global")),
+                // Whether a global IPv6 address is still "tentative" (DAD running, slow under load) is the kernel's, not a change.
+                addr_info: (l.addr_info ?? [])
+                    .filter((a) => a.family === "inet" || (a.family === "inet6" && a.scope === "global"))
+                    .map(({ tentative: _t, ...a }) => a),
             }));
         const hostLinks = ipv4Only(
             JSON.parse((await sh(["ip", "-j", "addr", "show"])).stdout).filter((l: { ifname: string }) => mine(l.ifname)),
@@ -1305,7 +1308,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
                 ),
             ],
         },
-        // VxlanLink (refused when the program runs: nothing reaches the far host)
+        // VxlanLink (a side on another host is a Host's output: refused by the provider's check, before it connects to any host)
         {
             title: "IPv6: a VXLAN tunnel with underlays of two families",
             resources: [
@@ -1320,7 +1323,6 @@ describe("bad input is refused at preview, naming the resource and the field, wi
                 },
             ],
             messages: [
-                'invalid VxlanLink "v1":',
                 `\`a.underlay\` ${bridge6}1 and \`b.underlay\` 192.0.2.2 are of two families: the tunnel runs over IPv4 or over IPv6; give both sides addresses of one`,
             ],
         },

@@ -1,3 +1,4 @@
+// @serial: it kills an `up` mid-way and reads the checkpoint it left; with other files loading the machine the checkpoint lags the host and the kill can land before any create is recorded
 // Recovery needs no hands, through the real engine on the real host: the
 // project's Pulumi CLI (as bin/pulumi runs it: file backend, offline
 // settings), the program test/e2e/programs/attachments.ts, real containers,

@@ -80,7 +80,12 @@ function project(body: any, ours: string): unknown {
             Name: body.Name,
             Driver: body.Driver,
             Internal: body.Internal,
-            IPAM: body.IPAM.Config,
+            // Docker 20.10 lists docker0's IPv6 gateway or not depending on how its daemon came up
+            // (the same flags gave both); the library never reads it.
+            IPAM:
+                body.Name === "bridge"
+                    ? (body.IPAM.Config ?? []).map((c: any) => (c.Subnet?.includes(":") ? { Subnet: c.Subnet, IPRange: c.IPRange } : c))
+                    : body.IPAM.Config,
             Options: body.Options,
             Labels: body.Labels,
             Containers: Object.values(body.Containers ?? {})

@@ -23,7 +23,7 @@
 // through runHost (on the current host, over SSH for another); failures are
 // the typed errors of errors.ts (a record that is not there is NotFoundError).
 
-import { ExistsError, NotFoundError } from "./errors";
+import { ExistsError, HostCommandError, NotFoundError } from "./errors";
 import { runHost } from "./run";
 
 /** Where the records of addresses added to adopted bridges are kept. */
@@ -57,21 +57,26 @@ export function parseRecord(text: string): AddressRecord | undefined {
 
 /** Every record on the host (none when the folder does not exist yet). */
 export async function listAddressRecords(): Promise<AddressRecord[]> {
-    let out: string;
-    try {
-        out = await runHost("list the records of addresses added to adopted bridges", [
-            "find",
-            RECORDS_DIR,
-            "-type",
-            "l",
-            "-exec",
-            "readlink",
-            "{}",
-            "+",
-        ]);
-    } catch (err) {
-        if (err instanceof NotFoundError) return [];
-        throw err;
+    let out = "";
+    // A record another deployment takes back while `find` lists the folder makes `readlink` fail (exit code 1):
+    // the listing is made again, a few times, before that is an error.
+    for (let attempt = 1; ; attempt++) {
+        try {
+            out = await runHost("list the records of addresses added to adopted bridges", [
+                "find",
+                RECORDS_DIR,
+                "-type",
+                "l",
+                "-exec",
+                "readlink",
+                "{}",
+                "+",
+            ]);
+            break;
+        } catch (err) {
+            if (err instanceof NotFoundError) return [];
+            if (!(err instanceof HostCommandError) || attempt >= 3) throw err;
+        }
     }
     return out
         .split("\n")

@@ -531,9 +531,12 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
         const addresses = ip.addressCidrs(link.addr_info);
         const data = link.linkinfo?.info_data ?? {};
         // On an adopted bridge, an address a killed run of this resource added is known by its record: it is this resource's.
-        const recorded = props.adopted
-            ? adoptionOf(await records.listAddressRecords(), props.name, link.ifindex, props.owner).recorded
-            : [];
+        const allRecords = await records.listAddressRecords();
+        const recorded = props.adopted ? adoptionOf(allRecords, props.name, link.ifindex, props.owner).recorded : [];
+        // On a created bridge, an address another stack's adoption of it recorded is that stack's, not drift.
+        const othersOnIt = allRecords
+            .filter((r) => r.bridge === props.name && r.ifindex === link.ifindex && r.owner !== props.owner)
+            .map((r) => addr.canonical(r.cidr));
         const live: BridgeOutputs = {
             ...props,
             gone: undefined,
@@ -543,7 +546,7 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider<BridgeInputs, Bridg
                 ? (props.addresses ?? []).filter((a) => addresses.includes(a))
                 : [
                       ...(props.addresses ?? []).filter((a) => addresses.includes(a)),
-                      ...addresses.filter((a) => !(props.addresses ?? []).includes(a)),
+                      ...addresses.filter((a) => !(props.addresses ?? []).includes(a) && !othersOnIt.includes(addr.canonical(a))),
                   ],
             up: link.flags.includes("UP"),
         };

@@ -77,8 +77,16 @@ function restartPolicyText(p: { Name: string; MaximumRetryCount: number }): stri
 
 /** The live endpoint of a container on `network` (given by name or id). */
 function findEndpoint(c: docker.ContainerInspect, network: string): docker.EndpointInspect | undefined {
+    // An overlay of this deployment is known by its name too: a stopped container on a swarm worker keeps its
+    // endpoint under the network's name, without the id, once the worker has dropped the network it no longer uses.
+    const overlayName = swarmNetwork(network)?.name;
     for (const [name, ep] of Object.entries(c.NetworkSettings.Networks ?? {})) {
-        if (name === network || ep.NetworkID === network || (network.length >= 12 && ep.NetworkID.startsWith(network))) {
+        if (
+            name === network ||
+            name === overlayName ||
+            ep.NetworkID === network ||
+            (network.length >= 12 && (ep.NetworkID ?? "").startsWith(network))
+        ) {
             return ep;
         }
     }
@@ -415,7 +423,9 @@ export const dockerContainerProvider: pulumi.dynamic.ResourceProvider<DockerCont
         };
         // Docker fills in defaults (the image's command, its own aliases): compare only what the user set.
         if (props.command !== undefined) live.command = c.Config.Cmd ?? [];
-        if (props.networks !== undefined) live.networks = liveEndpoints(c, props.networks);
+        // A stopped container's endpoints are not Docker's to tell until it starts (a swarm worker drops an overlay
+        // no running container uses, and the endpoint loses its network id): the recorded ones stand while it is stopped.
+        if (props.networks !== undefined) live.networks = c.State.Running ? liveEndpoints(c, props.networks) : props.networks;
         if (props.restartPolicy !== undefined) live.restartPolicy = restartPolicyText(c.HostConfig.RestartPolicy);
         if (props.ports !== undefined) {
             const bound = Object.entries(c.HostConfig.PortBindings ?? {}).flatMap(([key, list]) =>
