@@ -42,7 +42,7 @@ import {
     tcpConnects,
     unusedIpv6Subnets,
 } from "../helpers/host";
-import { EXAMPLE_PROBES, probeOps, updateOps, type Ops } from "../helpers/ops";
+import { EXAMPLE_PROBES, probeOps, updateOps, warningsOf, type Ops } from "../helpers/ops";
 import { exampleStack, tearDown, TestStack } from "../helpers/pulumi";
 
 function filesUnder(dir: string): string[] {
@@ -147,9 +147,20 @@ describe("example stack through the real Pulumi engine", function () {
      */
     async function plannedOps(): Promise<Ops> {
         const planned = updateOps();
-        await t.stack.preview({ onEvent: planned.onEvent });
+        const warnings = warningsOf();
+        await t.stack.preview({
+            onEvent: (e) => {
+                planned.onEvent(e);
+                warnings.onEvent(e);
+            },
+        });
+        lastWarnings = warnings.texts.map((w) => w.text);
         return planned.ops;
     }
+
+    /** The warnings of the last preview of plannedOps (why the engine plans what it plans), for failure messages. */
+    let lastWarnings: string[] = [];
+    const why = () => `the preview warned:\n${lastWarnings.join("\n") || "(nothing)"}`;
 
     before(async () => {
         ports.push(await freePort(), await freePort());
@@ -404,7 +415,7 @@ describe("example stack through the real Pulumi engine", function () {
 
     it("a second preview and up report no changes", async () => {
         await converged();
-        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 34 });
+        assert.deepEqual(await plannedOps(), {}, why());
         assert.deepEqual((await deploy()).summary.resourceChanges, { same: 34 });
     });
 
@@ -418,11 +429,15 @@ describe("example stack through the real Pulumi engine", function () {
         // The probes of the paths through them see them broken: the seed's, and those to and from api.
         const broken = ["api-web", "cli-api", "seed-gateway", "seed-web", "web-seed"];
         assert.equal(refresh.summary.resourceChanges?.update, 2 + broken.length);
-        assert.deepEqual(await plannedOps(), {
-            "VethAttachment seed-eth0": "update",
-            "DockerContainer api": "update",
-            ...probeOps("update", broken),
-        });
+        assert.deepEqual(
+            await plannedOps(),
+            {
+                "VethAttachment seed-eth0": "update",
+                "DockerContainer api": "update",
+                ...probeOps("update", broken),
+            },
+            why(),
+        );
         const apiId = (await dockerInspect(cname("api"))).Id;
         await deploy();
         assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), [config["hostnet:address"]]);
@@ -452,31 +467,43 @@ describe("example stack through the real Pulumi engine", function () {
         };
         await withConfig(inPlace, async () => {
             // web's new address on lab changes the Policy (it counts the address before the up), so every probe runs again.
-            assert.deepEqual(await plannedOps(), {
-                "VethAttachment seed-eth0": "update",
-                "NetworkAttachment web-lab": "update",
-                "Policy policy": "update",
-                ...probeOps("update"),
-            });
+            assert.deepEqual(
+                await plannedOps(),
+                {
+                    "VethAttachment seed-eth0": "update",
+                    "NetworkAttachment web-lab": "update",
+                    "Policy policy": "update",
+                    ...probeOps("update"),
+                },
+                why(),
+            );
         });
         await withConfig({ "hostnet:webPort": String(other(webPort(), ports[0], ports[1])) }, async () => {
-            assert.deepEqual(await plannedOps(), {
-                "NetworkAttachment web-lab": "replace",
-                "DockerContainer web": "replace",
-                "DockerContainer sidecar": "replace",
-                "Policy policy": "update",
-                ...probeOps("update"),
-            });
+            assert.deepEqual(
+                await plannedOps(),
+                {
+                    "NetworkAttachment web-lab": "replace",
+                    "DockerContainer web": "replace",
+                    "DockerContainer sidecar": "replace",
+                    "Policy policy": "update",
+                    ...probeOps("update"),
+                },
+                why(),
+            );
         });
         await withConfig({ "hostnet:labSubnet": `10.211.${n}.0/24` }, async () => {
-            assert.deepEqual(await plannedOps(), {
-                "Network lab": "replace",
-                "DockerContainer api": "replace",
-                "DockerContainer cli": "replace",
-                "NetworkAttachment web-lab": "replace",
-                "Policy policy": "update",
-                ...probeOps("update"),
-            });
+            assert.deepEqual(
+                await plannedOps(),
+                {
+                    "Network lab": "replace",
+                    "DockerContainer api": "replace",
+                    "DockerContainer cli": "replace",
+                    "NetworkAttachment web-lab": "replace",
+                    "Policy policy": "update",
+                    ...probeOps("update"),
+                },
+                why(),
+            );
         });
     });
 
@@ -518,11 +545,15 @@ describe("example stack through the real Pulumi engine", function () {
             "hostnet:lanAddress6": `${other(lan6Gateway(), `${lan6}1`, `${lan6}fe`)}/64`,
         });
         // isolated's own addresses (.2, ::2) stay: only its gateways, the bridge's addresses, change.
-        assert.deepEqual(await plannedOps(), {
-            "Bridge lan": "update",
-            "VethAttachment isolated-eth0": "update",
-            "Probe isolated-lan": "update",
-        });
+        assert.deepEqual(
+            await plannedOps(),
+            {
+                "Bridge lan": "update",
+                "VethAttachment isolated-eth0": "update",
+                "Probe isolated-lan": "update",
+            },
+            why(),
+        );
         assert.deepEqual((await deploy()).summary.resourceChanges, { same: 31, update: 3 });
         assert.deepEqual(await defaultVia(4), [`${lanGateway()} eth0`]);
         assert.deepEqual(await defaultVia(6), [`${lan6Gateway()} eth0`]);

@@ -184,3 +184,46 @@ describe("Probe under mocks: its inputs, what it runs after, and when it runs ag
         assert.notEqual(z.inputs.network, rx.inputs.network, "a Policy more: another digest");
     });
 });
+
+describe("Probe and Policy at preview: a VethAttachment given `addresses` is targeted by its declared addresses, known", () => {
+    let lib: typeof import("../../components/src");
+    let registered: Registration[];
+
+    async function registration(resource: { urn: import("@pulumi/pulumi").Output<string> }): Promise<Registration> {
+        const urn = await settle(resource.urn);
+        await drain();
+        const r = registered.find((x) => x.urn === urn);
+        assert.ok(r, `registered ${urn}`);
+        return r;
+    }
+
+    before(async () => {
+        // As in `pulumi preview`: the attachment's state has `addresses` and no `address`, which a preview takes for unknown.
+        registered = await recordingMocks("proj", "stk", undefined, true);
+        lib = await import("../../components/src");
+    });
+
+    it("the Probe's target and the Policy's endpoint are the attachment's addresses (no unknown: a plan with no change plans nothing for them)", async () => {
+        const image = "hostnet/busybox:1";
+        const seed = new lib.Container("pv-seed", { image, network: { mode: "none" } });
+        const cli = new lib.Container("pv-cli", { image, network: { mode: "bridge" } });
+        const eth0 = new lib.VethAttachment("pv-eth0", {
+            container: seed,
+            bridge: "docker0",
+            addresses: ["172.17.0.8/16", "FD17:AC11::8/64"],
+        });
+        const v4 = new lib.Probe("pv-v4", { from: cli, to: eth0 });
+        const v6 = new lib.Probe("pv-v6", { from: cli, to: eth0, family: 6 });
+        const policy = new lib.Policy("pv-pol", { rules: [{ action: "deny", from: cli, to: eth0 }] });
+        assert.deepEqual((await registration(v4)).inputs.to, { address: "172.17.0.8", name: "pv-eth0" });
+        assert.deepEqual(
+            (await registration(v6)).inputs.to,
+            { address: "fd17:ac11::8", name: "pv-eth0" },
+            "canonical, as the host prints it",
+        );
+        const p = await registration(policy);
+        assert.deepEqual(p.inputs.rules[0].to, { addresses: ["172.17.0.8", "fd17:ac11::8"], name: "pv-eth0" });
+        assert.ok(p.dependencies.includes(await settle(eth0.urn)), "the Policy is written after the attachment all the same");
+        assert.match((await registration(v4)).inputs.network, /^[0-9a-f]{16}$/, "the digest of what it checks is known too");
+    });
+});

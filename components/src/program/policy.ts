@@ -18,7 +18,7 @@ import { HostRef, rememberHost, resolveHost } from "./host";
 import { Network } from "./network";
 import { checkPromptly, ownerOf, refuse } from "./promptCheck";
 import { containerIdOf, ContainerRef, DockerNetworkResource, isContainerLike, NetworkRef } from "./refs";
-import { bridgeNameOf, BridgeRef, VethAttachment } from "./vethAttachment";
+import { attachmentAddresses, bridgeNameOf, BridgeRef, VethAttachment } from "./vethAttachment";
 
 /**
  * One side of a rule:
@@ -123,8 +123,9 @@ function endpointOf(what: string, at: string, e: PolicyEndpointArgs): pulumi.Inp
         return pulumi.output(e as pulumi.Input<string>).apply((a) => ({ addresses: [a] }));
     }
     if (e instanceof VethAttachment) {
-        return pulumi.all([e.address, e.addresses, resourceName(e)]).apply(([a, list, name]) => ({
-            addresses: [a, ...(list ?? [])].filter((x): x is string => typeof x === "string").map((x) => hostPart(x) ?? x),
+        // As declared (the outputs of an attachment given `addresses` are unknown at preview: every plan would update the Policy).
+        return pulumi.all([attachmentAddresses(e), resourceName(e)]).apply(([declared, name]) => ({
+            addresses: declared.map((x) => hostPart(x) ?? x),
             name,
         }));
     }
@@ -235,7 +236,12 @@ export class Policy extends pulumi.dynamic.Resource {
             .flatMap((r) => [r.from, r.to])
             .map(containerOfEndpoint)
             .filter((c) => c !== undefined);
-        const around = Promise.all(containers.map((c) => declaredFor(c))).then((all) => all.flatMap((d) => d.resources));
+        // And after the attachments it names (their addresses are taken as declared, without a dependency).
+        const attachments = (args.rules ?? []).flatMap((r) => [r.from, r.to]).filter((e) => e instanceof VethAttachment);
+        const around = Promise.all(containers.map((c) => declaredFor(c))).then((all) => [
+            ...all.flatMap((d) => d.resources),
+            ...attachments,
+        ]);
         super(
             engineProvider("Policy"),
             name,

@@ -21,7 +21,7 @@ import { HostRef, rememberHost, resolveHost } from "./host";
 import { programPolicies } from "./policy";
 import { checkPromptly, ownerOf, refuse } from "./promptCheck";
 import { containerIdOf, ContainerRef, isContainerLike } from "./refs";
-import { VethAttachment } from "./vethAttachment";
+import { attachmentAddresses, VethAttachment } from "./vethAttachment";
 
 export interface ProbeArgs {
     /** The container the probe runs in (its network namespace): a Container, @pulumi/docker's, or a name or id. Any `--net` mode. */
@@ -84,8 +84,9 @@ function targetOf(
     if (to instanceof VethAttachment) {
         // Its address, or of its `addresses` the first of the family asked (IPv4 when it has one).
         return {
-            target: pulumi.all([to.address, to.addresses, family, resourceName(to)]).apply(([a, list, f, name]) => {
-                const all = [a, ...(list ?? [])].filter((x): x is string => typeof x === "string").map((x) => hostPart(x) ?? x);
+            // As declared (the outputs of an attachment given `addresses` are unknown at preview: every plan would run the probe).
+            target: pulumi.all([attachmentAddresses(to), family, resourceName(to)]).apply(([declared, f, name]) => {
+                const all = declared.map((x) => hostPart(x) ?? x);
                 const wanted = f ?? (all.some((x) => familyOf(x) === 4) ? 4 : 6);
                 return { address: all.find((x) => familyOf(x) === wanted) ?? all[0], name };
             }),

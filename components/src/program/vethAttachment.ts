@@ -179,7 +179,24 @@ export class VethAttachment extends pulumi.dynamic.Resource {
         );
         rememberHost(this, host);
         declareForContainer(args.container, this, inputs, args.address, args.addresses);
+        declaredOf.set(this, { address: args.address, addresses: args.addresses });
     }
+}
+
+// What each attachment was declared with: its addresses as the program gives them.
+const declaredOf = new WeakMap<VethAttachment, Pick<VethAttachmentArgs, "address" | "addresses">>();
+
+/**
+ * The container-side addresses (with prefix length) `attachment` is declared
+ * with, `address` or `addresses`. Unlike its outputs, known at preview: the
+ * output of the one it was not given (`address` beside `addresses`) is absent,
+ * which a preview takes for unknown. Carries no dependency on the attachment.
+ */
+export function attachmentAddresses(attachment: VethAttachment): pulumi.Output<string[]> {
+    const d = declaredOf.get(attachment) ?? {};
+    return pulumi
+        .all([d.address, d.addresses])
+        .apply(([a, list]) => [a, ...(list ?? [])].filter((x): x is string => typeof x === "string"));
 }
 
 const DOCKER_BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
