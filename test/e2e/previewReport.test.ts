@@ -6,16 +6,16 @@
 // (test/e2e/golden/preview-*.md and .json; the JSON golden keeps what a
 // reviewer reads: resources, operations, properties, reasons, host operations).
 //
-// Run-specific values (stack name, addresses and subnets per run, the web
-// port, Docker ids, the scratch folder) are replaced by placeholders before
-// comparing. HOSTNET_UPDATE_GOLDEN=1 rewrites the golden files instead: read
-// the diff before committing it.
+// Run-specific values (stack name, addresses and subnets per run, web's
+// address on docker0, the web port, Docker ids, the scratch folder) are
+// replaced by placeholders before comparing. HOSTNET_UPDATE_GOLDEN=1 rewrites
+// the golden files instead: read the diff before committing it.
 
 import * as assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { freePort, RUN, runByte, sh, unusedIpv6Subnets } from "../helpers/host";
+import { dockerInspect, freePort, RUN, runByte, sh, unusedIpv6Subnets } from "../helpers/host";
 import { exampleStack, tearDown, projectRoot, TestStack, toolchainRoot } from "../helpers/pulumi";
 import { UNKNOWN } from "../../components/src/cli/previewPlan";
 
@@ -47,6 +47,7 @@ describe("hostnet preview-report: what a pull request's change will do, through 
     };
     let t: TestStack;
     let out: string;
+    let webIp = "";
 
     before(async () => {
         config["hostnet:webPort"] = String(await freePort());
@@ -57,6 +58,9 @@ describe("hostnet preview-report: what a pull request's change will do, through 
         t = await exampleStack(stackName, config);
         out = mkdtempSync(join(tmpdir(), "hostnet-report-"));
         assert.equal((await t.stack.up()).summary.result, "succeeded");
+        // web's address on docker0 is Docker's pick: another suite's container on docker0 makes it another one.
+        webIp = (await dockerInspect(`hn-${stackName}-web`)).NetworkSettings.Networks.bridge.IPAddress;
+        assert.match(webIp, /^172\.17\./);
     });
 
     after(async () => {
@@ -135,6 +139,7 @@ describe("hostnet preview-report: what a pull request's change will do, through 
             .join("<lab6>::")
             .split(lan6)
             .join("<lan6>::")
+            .replace(new RegExp(`\\b${webIp.replace(/\./g, "\\.")}\\b`, "g"), "<web ip>")
             .replace(new RegExp(`\\b${seedAt(1).replace(/\./g, "\\.")}\\b`, "g"), "<seed ip 2>")
             .replace(new RegExp(`\\b${seedAt(0).replace(/\./g, "\\.")}\\b`, "g"), "<seed ip>")
             .split(`10.212.${n}.`)
@@ -220,7 +225,13 @@ describe("hostnet preview-report: what a pull request's change will do, through 
             assert.equal(run.exitCode, 2, run.markdown);
             assert.deepEqual(
                 run.json.resources.map((r: any) => [r.kind, r.name, r.op, r.properties.map((p: any) => p.path)]),
-                [["VethAttachment", "seed-eth0", "update", ["addresses"]]],
+                [
+                    // From the seed: what makes its network changed. To the seed's attachment: its IPv4 address, unchanged.
+                    ["Probe", "seed-gateway", "update", ["network"]],
+                    ["Probe", "seed-link", "update", ["network"]],
+                    ["Probe", "seed-web", "update", ["network"]],
+                    ["VethAttachment", "seed-eth0", "update", ["addresses"]],
+                ],
             );
             assertGolden("address6", run);
         });
@@ -231,8 +242,14 @@ describe("hostnet preview-report: what a pull request's change will do, through 
             const run = await report("ipv6-off");
             assert.equal(run.exitCode, 2, run.markdown);
             assert.deepEqual(
-                run.json.resources.map((r: any) => [r.kind, r.name, r.op]),
-                [["VethAttachment", "seed-eth0", "update"]],
+                run.json.resources.map((r: any) => [r.kind, r.name, r.op, r.properties.map((p: any) => p.path)]),
+                [
+                    // As for a new IPv6 address: the probes from the seed run again, those to its IPv4 address do not.
+                    ["Probe", "seed-gateway", "update", ["network"]],
+                    ["Probe", "seed-link", "update", ["network"]],
+                    ["Probe", "seed-web", "update", ["network"]],
+                    ["VethAttachment", "seed-eth0", "update", ["addresses"]],
+                ],
             );
             assertGolden("ipv6-off", run);
         });
