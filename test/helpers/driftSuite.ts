@@ -310,12 +310,14 @@ function suite(plain: boolean): void {
                 "VethLink seed-isolated": "delete",
                 ...SEED_AND_LINK_PATHS,
             },
-            // A new seed: the probes from it follow its id, the one to its attachment found the path broken.
+            // A new seed: the probes from it follow its id, the one to its attachment found the path broken; the
+            // link is made again to the new seed, so what makes isolated's network changed: the probe from isolated runs again.
             repair: {
                 "DockerContainer seed": "create",
                 "VethAttachment seed-eth0": "create",
                 "VethLink seed-isolated": "create",
                 ...SEED_AND_LINK_PATHS,
+                "Probe isolated-lan": "update",
             },
             // The attachment and link are made again with the new seed: the probes to the seed's address and from isolated run again.
             near: ["cli-seed", "isolated-lan"],
