@@ -21,6 +21,8 @@ export type ResourceKind =
     | "MacvlanAttachment"
     | "Network"
     | "NetworkAttachment"
+    | "Policy"
+    | "Probe"
     | "SwarmCluster"
     | "SwarmNode"
     | "VethAttachment"
