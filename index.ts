@@ -12,6 +12,9 @@
 //   web       also joined to that network by a NetworkAttachment (not recreated)
 //   isolated  --net=none, attached to a Linux bridge the stack creates
 //   seed <-> isolated   a veth link straight between the two namespaces
+//   policy    cli may not open web's HTTP port (an nftables table of the stack's)
+//   probes    one path per --net mode checked at every up and refresh, and the
+//             policy's: cli -> web:80 blocked, api -> web:80 reachable
 //
 // Configuration (`bin/pulumi config set KEY VALUE`), with defaults:
 //   address 172.17.0.3/16   bridge docker0   gateway (the bridge's address)
@@ -24,9 +27,11 @@
 //   webLabHost 20           (web's host number on the lab network, IPv4 and IPv6)
 //   webMode bridge          (or `lab`: web created on the lab network itself,
 //                           with no NetworkAttachment; changing it replaces web)
+//   cliDeniedPorts 80       (web's tcp ports cli may not open, comma-separated)
+//   seedEgressRate          (unset: a cap on what the seed sends, like 10mbit)
 
 import * as pulumi from "@pulumi/pulumi";
-import { Bridge, Container, Network, NetworkAttachment, VethAttachment, VethLink } from "pulumi-hostnet";
+import { Bridge, Container, Network, NetworkAttachment, Policy, Probe, ProbeArgs, VethAttachment, VethLink } from "pulumi-hostnet";
 
 const config = new pulumi.Config();
 const image = config.get("image") ?? "hostnet/busybox:1";
@@ -39,6 +44,7 @@ const webLabHost = config.getNumber("webLabHost") ?? 20;
 const lan24 = lanAddress.split(".").slice(0, 3).join(".");
 const webMode = config.get("webMode") ?? "bridge";
 if (webMode !== "bridge" && webMode !== "lab") throw new Error(`\`webMode\` must be bridge or lab; got "${webMode}"`);
+const cliDeniedPorts = (config.get("cliDeniedPorts") ?? "80").split(",").map((p) => Number(p.trim()));
 // IPv6: a /64 each, written with their prefix length; `::` ends the prefix the host numbers follow.
 const address6 = config.get("address6") ?? "fd17:ac11::3/64";
 const labSubnet6 = config.get("labSubnet6") ?? "fd17:10::/64";
@@ -55,6 +61,8 @@ const seedEth0 = new VethAttachment("seed-eth0", {
     addresses: address6 === "none" ? [seedAddress] : [seedAddress, address6],
     gateway: config.get("gateway"),
     ipv6Gateway: config.get("ipv6Gateway"),
+    // What the seed may send, when set (tc's units: "10mbit"); none by default.
+    ...(config.get("seedEgressRate") ? { bandwidth: { egressRate: config.get("seedEgressRate") } } : {}),
 });
 
 // A user-defined dual-stack network; two containers reach each other by name.
@@ -113,6 +121,30 @@ const link = new VethLink(
     { dependsOn: [seedEth0, isolatedEth0] },
 );
 
+// Who may talk to whom: cli may not open web's HTTP port (api may). A deny holds whatever else the
+// host's firewall says; Docker's own isolation between its networks stays as it is.
+const policy = new Policy("policy", {
+    rules: [{ action: "deny", from: cli, to: web, protocol: "tcp", ports: cliDeniedPorts, comment: "cli may not use web" }],
+});
+
+// Probes: one path per --net mode, and the policy's, checked at every up (the up fails naming a
+// probe that does not hold) and every refresh (a broken path is drift).
+const probe = (name: string, args: ProbeArgs) => [name, new Probe(name, args)] as const;
+const probes = Object.fromEntries([
+    probe("seed-gateway", { from: seed, to: "172.17.0.1" }), // none + VethAttachment -> docker0's address
+    // With web on lab (webMode lab) these two cross from docker0 to another Docker network: Docker keeps them apart.
+    probe("seed-web", { from: seed, to: web, port: 80, expect: webMode === "lab" ? "blocked" : "reachable" }), // none + VethAttachment -> bridge
+    probe("web-seed", { from: web, to: seedEth0, expect: webMode === "lab" ? "blocked" : "reachable" }), // bridge -> the seed's attachment
+    probe("hostns-web", { from: hostns, to: web, port: 80 }), // host -> bridge
+    probe("sidecar-web", { from: sidecar, to: "127.0.0.1:80" }), // container:web -> web's own port
+    probe("cli-api", { from: cli, to: api }), // user-defined network, both ways by name
+    probe("api-web", { from: api, to: web, port: 80 }), // a network -> web's NetworkAttachment (or web on lab)
+    probe("cli-seed", { from: cli, to: seedEth0, expect: "blocked" }), // Docker keeps lab and docker0 apart
+    probe("seed-link", { from: seed, to: "10.30.0.2" }), // the veth link
+    probe("isolated-lan", { from: isolated, to: lanAddress.split("/")[0] }), // none + VethAttachment on the stack's bridge
+    probe("cli-web", { from: cli, to: web, port: 80, expect: "blocked" }), // the policy
+]);
+
 // What `docker ps`, `docker network ls` and `brctl show` would say of this stack.
 export const containers = {
     seed: seed.containerName,
@@ -142,3 +174,5 @@ export const webUrl = `http://127.0.0.1:${webPort}/`;
 export const webOnLabAddress = webOnLab?.address ?? webOnLabEndpoint.ipv4Address;
 export const webOnLabIpv6Address = webOnLab?.globalIpv6Address ?? webOnLabEndpoint.ipv6Address;
 export const linkEnds = { a: link.a, b: link.b };
+export const policyTable = policy.table;
+export const probeResults = Object.fromEntries(Object.entries(probes).map(([name, p]) => [name, p.outcome]));

@@ -31,8 +31,8 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
   || fail "Node.js $(node --version) is too old: need 20.19 or newer."
 done_stage "node $(node --version), $(go version | awk '{print $3}')"
 
-stage "Debian packages (docker.io, iproute2, bridge-utils, busybox-static, iptables, ping, nsenter, graphviz)"
-wanted=(docker.io containerd runc iproute2 bridge-utils busybox-static iptables iputils-ping util-linux ca-certificates graphviz)
+stage "Debian packages (docker.io, iproute2, bridge-utils, busybox-static, iptables, nftables, nc, ping, nsenter, graphviz)"
+wanted=(docker.io containerd runc iproute2 bridge-utils busybox-static iptables nftables netcat-openbsd iputils-ping util-linux ca-certificates graphviz)
 missing=()
 for p in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -89,6 +89,8 @@ func run(op Op) (any, error) {
 		return nil, vethAdd(op)
 	case "bridgeAdd":
 		return nil, bridgeAdd(op)
+	case "ifbAdd":
+		return nil, ifbAdd(op)
 	case "vxlanAdd":
 		return nil, vxlanAdd(op)
 	case "sublinkAdd":
@@ -185,6 +187,15 @@ func bridgeAdd(op Op) error {
 		return err
 	}
 	return netlink.LinkAdd(&netlink.Bridge{LinkAttrs: attrs})
+}
+
+// ifbAdd is `ip link add name NAME [address MAC] type ifb`: the device a VethAttachment's egress limit shapes on.
+func ifbAdd(op Op) error {
+	attrs, err := linkAttrs(op.Name, op.MTU, op.MAC)
+	if err != nil {
+		return err
+	}
+	return netlink.LinkAdd(&netlink.Ifb{LinkAttrs: attrs})
 }
 
 func vxlanAdd(op Op) error {

@@ -9,6 +9,8 @@ export { DockerContainer, DockerContainerArgs } from "./program/dockerContainer"
 export { MacvlanAttachment, MacvlanAttachmentArgs, ParentRef, SublinkMode } from "./program/macvlanAttachment";
 export { Network, NetworkArgs } from "./program/network";
 export { NetworkAttachment, NetworkAttachmentArgs } from "./program/networkAttachment";
+export { Policy, PolicyArgs, PolicyEndpointArgs, PolicyRuleArgs } from "./program/policy";
+export { Probe, ProbeArgs } from "./program/probe";
 export { BridgeRef, VethAttachment, VethAttachmentArgs } from "./program/vethAttachment";
 export { VethLink, VethLinkArgs, VethLinkEndArgs } from "./program/vethLink";
 export { VxlanLink, VxlanLinkArgs, VxlanLinkEndArgs } from "./program/vxlanLink";
@@ -18,6 +20,7 @@ export { SwarmAvailability, SwarmRole } from "./common/specs/swarm";
 export { Sandbox, SandboxArgs, SandboxAttachmentArgs, SandboxMemberArgs } from "./program/sandbox";
 export { ContainerLike, ContainerRef, DockerContainerResource, DockerNetworkResource, NetworkRef } from "./program/refs";
 export { NetMode } from "./common/modes";
+export { Bandwidth } from "./common/specs/bandwidth";
 export { SublinkKind } from "./common/specs/macvlanAttachment";
 export { defaultDockerName, defaultHostIfName, ownerMark, OWNER_LABEL } from "./common/naming";
 export {

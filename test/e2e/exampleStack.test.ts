@@ -24,6 +24,7 @@ import { join } from "node:path";
 import {
     containerPid,
     dockerInspect,
+    nftListTable,
     execPing,
     execPing6,
     freePort,
@@ -38,9 +39,10 @@ import {
     RUN,
     runByte,
     sh,
+    tcpConnects,
     unusedIpv6Subnets,
 } from "../helpers/host";
-import { updateOps, type Ops } from "../helpers/ops";
+import { EXAMPLE_PROBES, probeOps, updateOps, warningsOf, type Ops } from "../helpers/ops";
 import { exampleStack, tearDown, TestStack } from "../helpers/pulumi";
 
 function filesUnder(dir: string): string[] {
@@ -145,9 +147,20 @@ describe("example stack through the real Pulumi engine", function () {
      */
     async function plannedOps(): Promise<Ops> {
         const planned = updateOps();
-        await t.stack.preview({ onEvent: planned.onEvent });
+        const warnings = warningsOf();
+        await t.stack.preview({
+            onEvent: (e) => {
+                planned.onEvent(e);
+                warnings.onEvent(e);
+            },
+        });
+        lastWarnings = warnings.texts.map((w) => w.text);
         return planned.ops;
     }
+
+    /** The warnings of the last preview of plannedOps (why the engine plans what it plans), for failure messages. */
+    let lastWarnings: string[] = [];
+    const why = () => `the preview warned:\n${lastWarnings.join("\n") || "(nothing)"}`;
 
     before(async () => {
         ports.push(await freePort(), await freePort());
@@ -205,7 +218,7 @@ describe("example stack through the real Pulumi engine", function () {
     });
 
     it("preview announces every resource, and up creates them", async () => {
-        assert.deepEqual((await t.stack.preview()).changeSummary, { create: 22 });
+        assert.deepEqual((await t.stack.preview()).changeSummary, { create: 34 });
         const up = await deploy();
         assert.equal(up.summary.result, "succeeded");
         isConverged = true;
@@ -353,10 +366,57 @@ describe("example stack through the real Pulumi engine", function () {
         assert.equal(seedEth1?.ifalias, owner("VethLink", "seed-isolated"));
     });
 
+    it("Policy: cli cannot open web's port 80 (dropped in the stack's nftables table), api can; ping still works", async () => {
+        await converged();
+        const cli = await containerPid(cname("cli"));
+        const api = await containerPid(cname("api"));
+        const web = webLabIp();
+        assert.equal(await tcpConnects(web, 80, cli), false, "cli -> web:80 is dropped");
+        assert.ok(await tcpConnects(web, 80, api), "api -> web:80 gets through");
+        assert.ok(await execPing(cname("cli"), "www"), "cli still pings web: only tcp/80 is denied");
+        const listed = (await nftListTable(out.policyTable))!;
+        assert.match(listed, new RegExp(`comment "${owner("Policy", "policy")}"`));
+        assert.match(
+            listed,
+            /ip saddr @cli_v4 ip daddr @web_v4 tcp dport 80 counter packets [1-9]\d* bytes \d+ drop comment "cli may not use web"/,
+        );
+        assert.match(listed, new RegExp(`set web_v4 \\{[^}]*elements = \\{[^}]*${web.replace(/\./g, "\\.")}`));
+    });
+
+    it("Probes: every --net mode's path and the policy's hold as the program expects, and the up recorded them", async () => {
+        await converged();
+        assert.deepEqual(Object.keys(out.probeResults).sort(), [...EXAMPLE_PROBES]);
+        const blocked = ["cli-seed", "cli-web"];
+        for (const [name, outcome] of Object.entries(out.probeResults)) {
+            assert.equal(outcome, blocked.includes(name) ? "blocked" : "reachable", name);
+        }
+    });
+
+    it("a probe that does not hold fails the up, naming the probe and the pair; the next up with the program's rule holds again", async () => {
+        await converged();
+        const cli = await containerPid(cname("cli"));
+        const web = webLabIp();
+        await withConfig({ "hostnet:cliDeniedPorts": "443" }, async () => {
+            // The Policy now drops 443 only: cli reaches web:80, which the probe cli-web expects blocked.
+            await assert.rejects(t.stack.up(), (err: Error) => {
+                assert.match(
+                    err.message,
+                    new RegExp(
+                        `failed to check Probe "cli-web": expected tcp from container "cli" to ${web.replace(/\./g, "\\.")}:80 \\(container "web"\\) to be blocked, but it is reachable`,
+                    ),
+                );
+                return true;
+            });
+            assert.ok(await tcpConnects(web, 80, cli), "the probe told the truth: cli -> web:80 gets through");
+        });
+        assert.equal((await deploy()).summary.result, "succeeded");
+        assert.equal(await tcpConnects(web, 80, cli), false, "cli -> web:80 dropped again");
+    });
+
     it("a second preview and up report no changes", async () => {
         await converged();
-        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 22 });
-        assert.deepEqual((await deploy()).summary.resourceChanges, { same: 22 });
+        assert.deepEqual(await plannedOps(), {}, why());
+        assert.deepEqual((await deploy()).summary.resourceChanges, { same: 34 });
     });
 
     it("refresh sees an address removed by hand and a disconnect made by hand; up repairs both", async () => {
@@ -366,8 +426,18 @@ describe("example stack through the real Pulumi engine", function () {
         await sh(["nsenter", "-t", String(pid), "-n", "ip", "addr", "del", config["hostnet:address6"], "dev", "eth0"]);
         await sh(["docker", "network", "disconnect", out.networks[0].id, cname("api")]);
         const refresh = await t.stack.refresh();
-        assert.equal(refresh.summary.resourceChanges?.update, 2);
-        assert.deepEqual(await plannedOps(), { "VethAttachment seed-eth0": "update", "DockerContainer api": "update" });
+        // The probes of the paths through them see them broken: the seed's, and those to and from api.
+        const broken = ["api-web", "cli-api", "seed-gateway", "seed-web", "web-seed"];
+        assert.equal(refresh.summary.resourceChanges?.update, 2 + broken.length);
+        assert.deepEqual(
+            await plannedOps(),
+            {
+                "VethAttachment seed-eth0": "update",
+                "DockerContainer api": "update",
+                ...probeOps("update", broken),
+            },
+            why(),
+        );
         const apiId = (await dockerInspect(cname("api"))).Id;
         await deploy();
         assert.deepEqual(ipv4Of(await ipLink("eth0", pid)), [config["hostnet:address"]]);
@@ -396,25 +466,44 @@ describe("example stack through the real Pulumi engine", function () {
             "hostnet:webLabHost": other(config["hostnet:webLabHost"], "20", "21"),
         };
         await withConfig(inPlace, async () => {
-            assert.deepEqual(await plannedOps(), {
-                "VethAttachment seed-eth0": "update",
-                "NetworkAttachment web-lab": "update",
-            });
+            // web's new address on lab changes the Policy (it counts the address before the up), so every probe runs again.
+            assert.deepEqual(
+                await plannedOps(),
+                {
+                    "VethAttachment seed-eth0": "update",
+                    "NetworkAttachment web-lab": "update",
+                    "Policy policy": "update",
+                    ...probeOps("update"),
+                },
+                why(),
+            );
         });
         await withConfig({ "hostnet:webPort": String(other(webPort(), ports[0], ports[1])) }, async () => {
-            assert.deepEqual(await plannedOps(), {
-                "NetworkAttachment web-lab": "replace",
-                "DockerContainer web": "replace",
-                "DockerContainer sidecar": "replace",
-            });
+            assert.deepEqual(
+                await plannedOps(),
+                {
+                    "NetworkAttachment web-lab": "replace",
+                    "DockerContainer web": "replace",
+                    "DockerContainer sidecar": "replace",
+                    "Policy policy": "update",
+                    ...probeOps("update"),
+                },
+                why(),
+            );
         });
         await withConfig({ "hostnet:labSubnet": `10.211.${n}.0/24` }, async () => {
-            assert.deepEqual(await plannedOps(), {
-                "Network lab": "replace",
-                "DockerContainer api": "replace",
-                "DockerContainer cli": "replace",
-                "NetworkAttachment web-lab": "replace",
-            });
+            assert.deepEqual(
+                await plannedOps(),
+                {
+                    "Network lab": "replace",
+                    "DockerContainer api": "replace",
+                    "DockerContainer cli": "replace",
+                    "NetworkAttachment web-lab": "replace",
+                    "Policy policy": "update",
+                    ...probeOps("update"),
+                },
+                why(),
+            );
         });
     });
 
@@ -426,7 +515,7 @@ describe("example stack through the real Pulumi engine", function () {
             "hostnet:address": `${other(seedIp(), seedAt(n), seedAt(n + 1))}/16`,
             "hostnet:webLabHost": other(config["hostnet:webLabHost"], "20", "21"),
         });
-        assert.deepEqual((await deploy()).summary.resourceChanges, { same: 20, update: 2 });
+        assert.deepEqual((await deploy()).summary.resourceChanges, { same: 20, update: 14 });
         const after = await Promise.all(names.map(async (c) => (await dockerInspect(c)).State.StartedAt + (await dockerInspect(c)).Id));
         assert.deepEqual(after, before, "no container was recreated or restarted");
         const web = await dockerInspect(cname("web"));
@@ -456,13 +545,21 @@ describe("example stack through the real Pulumi engine", function () {
             "hostnet:lanAddress6": `${other(lan6Gateway(), `${lan6}1`, `${lan6}fe`)}/64`,
         });
         // isolated's own addresses (.2, ::2) stay: only its gateways, the bridge's addresses, change.
-        assert.deepEqual(await plannedOps(), { "Bridge lan": "update", "VethAttachment isolated-eth0": "update" });
-        assert.deepEqual((await deploy()).summary.resourceChanges, { same: 20, update: 2 });
+        assert.deepEqual(
+            await plannedOps(),
+            {
+                "Bridge lan": "update",
+                "VethAttachment isolated-eth0": "update",
+                "Probe isolated-lan": "update",
+            },
+            why(),
+        );
+        assert.deepEqual((await deploy()).summary.resourceChanges, { same: 31, update: 3 });
         assert.deepEqual(await defaultVia(4), [`${lanGateway()} eth0`]);
         assert.deepEqual(await defaultVia(6), [`${lan6Gateway()} eth0`]);
         assert.ok(await execPing(cname("isolated"), lanGateway()), "isolated reaches its new gateway");
         assert.ok(await execPing6(cname("isolated"), lan6Gateway()), "and its new IPv6 gateway");
-        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 22 }, "nothing left to do");
+        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 34 }, "nothing left to do");
     });
 
     it("a replacing up brings dependents along: the sidecar follows the new web", async () => {
@@ -498,8 +595,9 @@ describe("example stack through the real Pulumi engine", function () {
         const lanName = out.bridges.lan.name;
         isConverged = false;
         const destroy = await t.stack.destroy();
-        assert.equal(destroy.summary.resourceChanges?.delete, 22);
+        assert.equal(destroy.summary.resourceChanges?.delete, 34);
         assert.deepEqual(await stackObjects(), [], "no container, network or interface of the stack's");
+        assert.equal(await nftListTable(out.policyTable), undefined, "the policy's table is gone");
         assert.equal(await ipLink(lanName), undefined, "the created bridge is gone");
         const after = await ipLink("docker0");
         assert.ok(after, "the adopted docker0 is still there");

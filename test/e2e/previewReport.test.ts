@@ -6,16 +6,16 @@
 // (test/e2e/golden/preview-*.md and .json; the JSON golden keeps what a
 // reviewer reads: resources, operations, properties, reasons, host operations).
 //
-// Run-specific values (stack name, addresses and subnets per run, the web
-// port, Docker ids, the scratch folder) are replaced by placeholders before
-// comparing. HOSTNET_UPDATE_GOLDEN=1 rewrites the golden files instead: read
-// the diff before committing it.
+// Run-specific values (stack name, addresses and subnets per run, web's
+// address on docker0, the web port, Docker ids, the scratch folder) are
+// replaced by placeholders before comparing. HOSTNET_UPDATE_GOLDEN=1 rewrites
+// the golden files instead: read the diff before committing it.
 
 import * as assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { freePort, RUN, runByte, sh, unusedIpv6Subnets } from "../helpers/host";
+import { dockerInspect, freePort, RUN, runByte, sh, unusedIpv6Subnets } from "../helpers/host";
 import { exampleStack, tearDown, projectRoot, TestStack, toolchainRoot } from "../helpers/pulumi";
 import { UNKNOWN } from "../../components/src/cli/previewPlan";
 
@@ -47,6 +47,7 @@ describe("hostnet preview-report: what a pull request's change will do, through 
     };
     let t: TestStack;
     let out: string;
+    let webIp = "";
 
     before(async () => {
         config["hostnet:webPort"] = String(await freePort());
@@ -57,6 +58,9 @@ describe("hostnet preview-report: what a pull request's change will do, through 
         t = await exampleStack(stackName, config);
         out = mkdtempSync(join(tmpdir(), "hostnet-report-"));
         assert.equal((await t.stack.up()).summary.result, "succeeded");
+        // web's address on docker0 is Docker's pick: another suite's container on docker0 makes it another one.
+        webIp = (await dockerInspect(`hn-${stackName}-web`)).NetworkSettings.Networks.bridge.IPAddress;
+        assert.match(webIp, /^172\.17\./);
     });
 
     after(async () => {
@@ -135,6 +139,9 @@ describe("hostnet preview-report: what a pull request's change will do, through 
             .join("<lab6>::")
             .split(lan6)
             .join("<lan6>::")
+            .replace(new RegExp(`\\b${webIp.replace(/\./g, "\\.")}\\b`, "g"), "<web ip>")
+            .replace(new RegExp(`\\b${seedAt(1).replace(/\./g, "\\.")}\\b`, "g"), "<seed ip 2>")
+            .replace(new RegExp(`\\b${seedAt(0).replace(/\./g, "\\.")}\\b`, "g"), "<seed ip>")
             .split(`10.212.${n}.`)
             .join("10.212.<n>.")
             .split(`10.222.${n}.`)
@@ -146,7 +153,9 @@ describe("hostnet preview-report: what a pull request's change will do, through 
             .replace(/\b[0-9a-f]{64}\b/g, "<id>")
             .replace(/\b[0-9a-f]{12}…/g, "<id>…")
             .replace(/\bhn-([a-z0-9]{1,5})-[0-9a-f]{6}\b/g, "hn-$1-<hash>")
-            .replace(/\b02(:[0-9a-f]{2}){5}\b/g, "<mac>");
+            .replace(/\b02(:[0-9a-f]{2}){5}\b/g, "<mac>")
+            .replace(/\bhn_\w+?_policy_[0-9a-f]{6}\b/g, "hn_<stack>_policy_<hash>")
+            .replace(/\b[0-9a-f]{16}\b/g, "<digest>");
     }
 
     /** What a reviewer reads in the JSON: no stored inputs and outputs. */
@@ -190,13 +199,21 @@ describe("hostnet preview-report: what a pull request's change will do, through 
         assertGolden("none", run);
     });
 
-    it("an address: exit 2, the seed's VethAttachment updated in place, only `addresses` changes", async () => {
+    it("an address: exit 2, the seed's VethAttachment updated in place, only `addresses` changes; the probes of its paths run again", async () => {
         await withConfig({ "hostnet:address": `${seedAt(1)}/16` }, async () => {
             const run = await report("address");
             assert.equal(run.exitCode, 2, run.markdown);
             assert.deepEqual(
                 run.json.resources.map((r: any) => [r.kind, r.name, r.op, r.properties.map((p: any) => p.path)]),
-                [["VethAttachment", "seed-eth0", "update", ["addresses"]]],
+                [
+                    // To the seed's attachment: its address. From the seed: what makes its network changed.
+                    ["Probe", "cli-seed", "update", ["to.address"]],
+                    ["Probe", "seed-gateway", "update", ["network"]],
+                    ["Probe", "seed-link", "update", ["network"]],
+                    ["Probe", "seed-web", "update", ["network"]],
+                    ["Probe", "web-seed", "update", ["to.address"]],
+                    ["VethAttachment", "seed-eth0", "update", ["addresses"]],
+                ],
             );
             assertGolden("address", run);
         });
@@ -208,7 +225,13 @@ describe("hostnet preview-report: what a pull request's change will do, through 
             assert.equal(run.exitCode, 2, run.markdown);
             assert.deepEqual(
                 run.json.resources.map((r: any) => [r.kind, r.name, r.op, r.properties.map((p: any) => p.path)]),
-                [["VethAttachment", "seed-eth0", "update", ["addresses"]]],
+                [
+                    // From the seed: what makes its network changed. To the seed's attachment: its IPv4 address, unchanged.
+                    ["Probe", "seed-gateway", "update", ["network"]],
+                    ["Probe", "seed-link", "update", ["network"]],
+                    ["Probe", "seed-web", "update", ["network"]],
+                    ["VethAttachment", "seed-eth0", "update", ["addresses"]],
+                ],
             );
             assertGolden("address6", run);
         });
@@ -219,8 +242,14 @@ describe("hostnet preview-report: what a pull request's change will do, through 
             const run = await report("ipv6-off");
             assert.equal(run.exitCode, 2, run.markdown);
             assert.deepEqual(
-                run.json.resources.map((r: any) => [r.kind, r.name, r.op]),
-                [["VethAttachment", "seed-eth0", "update"]],
+                run.json.resources.map((r: any) => [r.kind, r.name, r.op, r.properties.map((p: any) => p.path)]),
+                [
+                    // As for a new IPv6 address: the probes from the seed run again, those to its IPv4 address do not.
+                    ["Probe", "seed-gateway", "update", ["network"]],
+                    ["Probe", "seed-link", "update", ["network"]],
+                    ["Probe", "seed-web", "update", ["network"]],
+                    ["VethAttachment", "seed-eth0", "update", ["addresses"]],
+                ],
             );
             assertGolden("ipv6-off", run);
         });
@@ -231,12 +260,21 @@ describe("hostnet preview-report: what a pull request's change will do, through 
             const run = await report("mode");
             assert.equal(run.exitCode, 2, run.markdown);
             assert.deepEqual(
-                run.json.resources.map((r: any) => [r.kind, r.name, r.op]),
+                run.json.resources.filter((r: any) => r.kind !== "Probe").map((r: any) => [r.kind, r.name, r.op]),
                 [
                     ["DockerContainer", "web", "replace"],
                     ["DockerContainer", "sidecar", "replace"],
                     ["NetworkAttachment", "web-lab", "delete"],
+                    // It names web: its rules are written again with the new web's addresses.
+                    ["Policy", "policy", "update"],
                 ],
+            );
+            // Every probe runs again after the Policy; the two between docker0 and lab now expect Docker's isolation.
+            const probes = run.json.resources.filter((r: any) => r.kind === "Probe");
+            assert.equal(probes.length, 11);
+            assert.deepEqual(
+                probes.filter((r: any) => r.properties.some((p: any) => p.path === "expect")).map((r: any) => r.name),
+                ["seed-web", "web-seed"],
             );
             const [web, sidecar] = run.json.resources;
             assert.deepEqual(web.replaceReasons, ["networkMode"]);
@@ -260,11 +298,59 @@ describe("hostnet preview-report: what a pull request's change will do, through 
                 run.json.resources.map((r: any) => [r.kind, r.name, r.op, r.properties.map((p: any) => p.path)]),
                 [
                     ["Bridge", "lan", "update", ["addresses"]],
+                    // The probe to the bridge's address follows it.
+                    ["Probe", "isolated-lan", "update", ["network", "to.address"]],
                     // The bridge's addresses, as the program declares them, travel with the attachment: its route follows them.
                     ["VethAttachment", "isolated-eth0", "update", ["addresses", "bridgeAddresses"]],
                 ],
             );
             assertGolden("bridge-address", run);
+        });
+    });
+
+    it("a policy change: the Policy updated in place, the rules that change in nft's syntax; every probe runs again after it", async () => {
+        await withConfig({ "hostnet:cliDeniedPorts": "80,443" }, async () => {
+            const run = await report("policy");
+            assert.equal(run.exitCode, 2, run.markdown);
+            const [policy, ...probes] = run.json.resources;
+            assert.deepEqual([policy.kind, policy.name, policy.op], ["Policy", "policy", "update"]);
+            assert.deepEqual(
+                policy.properties.map((p: any) => p.path),
+                ["rules[0].ports"],
+            );
+            assert.deepEqual(policy.hostOperations.slice(1), [
+                'remove: ip saddr @cli_v4 ip daddr @web_v4 tcp dport 80 counter drop comment "cli may not use web"',
+                'remove: ip6 saddr @cli_v6 ip6 daddr @web_v6 tcp dport 80 counter drop comment "cli may not use web"',
+                'add: ip saddr @cli_v4 ip daddr @web_v4 tcp dport { 80, 443 } counter drop comment "cli may not use web"',
+                'add: ip6 saddr @cli_v6 ip6 daddr @web_v6 tcp dport { 80, 443 } counter drop comment "cli may not use web"',
+            ]);
+            assert.equal(probes.length, 11);
+            assert.ok(
+                probes.every(
+                    (p: any) => p.kind === "Probe" && p.op === "update" && p.properties.map((x: any) => x.path).join() === "network",
+                ),
+            );
+            assertGolden("policy", run);
+        });
+    });
+
+    it("a bandwidth limit: the seed's attachment updated in place, `bandwidth` its only change, the tc commands listed; nothing replaced", async () => {
+        await withConfig({ "hostnet:seedEgressRate": "10mbit" }, async () => {
+            const run = await report("bandwidth");
+            assert.equal(run.exitCode, 2, run.markdown);
+            const seed = run.json.resources.find((r: any) => r.kind === "VethAttachment" && r.name === "seed-eth0");
+            assert.equal(seed?.op, "update", run.markdown);
+            assert.ok(seed.properties.length > 0 && seed.properties.every((p: any) => p.path.startsWith("bandwidth")), run.markdown);
+            assert.ok(
+                run.json.resources.every((r: any) => r.op === "update"),
+                "nothing replaced, created or deleted",
+            );
+            if (typeof require(ENGINE).describeChange === "function") {
+                const ops = seed.hostOperations.join("\n");
+                assert.match(ops, /ifb/, ops);
+                assert.match(ops, /tbf/, ops);
+                assert.match(run.markdown, /seed-eth0/);
+            }
         });
     });
 
@@ -283,7 +369,8 @@ describe("hostnet preview-report: what a pull request's change will do, through 
         await withConfig({ "hostnet:address": `${seedAt(1)}/16`, "hostnet:webMode": "lab" }, async () => {
             const run = await report("host-operations");
             assert.equal(run.exitCode, 2, run.markdown);
-            assert.equal(run.json.resources.length, 4);
+            // web, its sidecar, its NetworkAttachment and the seed's attachment; the Policy naming web, and every probe after it.
+            assert.equal(run.json.resources.length, 4 + 1 + 11);
             if (typeof describeChange !== "function") {
                 assert.ok(run.json.resources.every((r: any) => !("hostOperations" in r)));
                 assert.doesNotMatch(run.markdown, /Host operations/);

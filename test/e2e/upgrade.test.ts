@@ -31,7 +31,19 @@
 // through a wrapper that logs each start).
 
 import * as assert from "node:assert/strict";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+    chmodSync,
+    copyFileSync,
+    existsSync,
+    mkdirSync,
+    mkdtempSync,
+    readdirSync,
+    readFileSync,
+    readlinkSync,
+    rmSync,
+    symlinkSync,
+    writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
@@ -731,6 +743,192 @@ describe(`upgrade: a stack deployed with 0.2 (commit ${V02_COMMIT}, before IPv6)
 
     it("destroy by this version leaves nothing of the stack", async () => {
         assert.equal((await t.stack.destroy()).summary.result, "succeeded");
+        assert.deepEqual(await markedObjects(ownerPrefix), []);
+    });
+});
+
+// The other upgrade: a stack deployed with the package as it was before Policy,
+// Probe and bandwidth limits (commit BEFORE_SHAPING, the same 0.2.0, loaded by
+// reference from the project's node_modules) moves to this version by
+// swapping the installed package. The same program then plans only the stored
+// provider's in-place update (0.2's 2 KB stub -> one line), which `up` makes;
+// then it plans no change, and `up` and `refresh` change nothing on the host (links, addresses, MACs, qdiscs,
+// containers, firewall), and the new options come in place: a bandwidth limit
+// added to the deployed attachment is an update of that attachment alone.
+const BEFORE_SHAPING = "7408c02";
+const PROJECT_022 = "hostnet-upgrade-022";
+
+function program022(bandwidth: boolean): string {
+    return `
+import * as pulumi from "@pulumi/pulumi";
+import { Bridge, Container, Network, NetworkAttachment, VethAttachment, VethLink } from "pulumi-hostnet";
+
+const config = new pulumi.Config();
+const net24 = config.require("net24");
+const lab24 = config.require("lab24");
+const image = "hostnet/busybox:1", command = ["sleep", "2147483647"];
+const lan = new Bridge("lan", { addresses: [\`\${net24}.1/24\`] });
+const lab = new Network("lab", { subnet: \`\${lab24}.0/24\` });
+const a = new Container("a", { image, command, network: { mode: "none" } });
+const b = new Container("b", { image, command, network: { mode: "networks", networks: [{ network: lab, ipv4Address: \`\${lab24}.10\` }] } });
+const eth0 = new VethAttachment("a-eth0", { container: a, bridge: lan.name, address: \`\${net24}.2/24\`${bandwidth ? ', bandwidth: { egressRate: "2mbit" }' : ""} });
+new VethLink("a-b", { a: { container: a, ifName: "eth1", address: "10.32.0.1/30" }, b: { container: b, ifName: "eth1", address: "10.32.0.2/30" } });
+const c = new Container("c", { image, command, network: { mode: "bridge" } });
+new NetworkAttachment("c-lab", { container: c, network: lab, ipv4Address: \`\${lab24}.20\` });
+export const hostIfName = eth0.hostIfName;
+`;
+}
+
+/** The stack's interfaces (with their qdiscs), containers and their namespaces, as ip, tc and docker show them. */
+async function snapshot022(ownerPrefix: string, containers: string[]): Promise<unknown> {
+    const links = [];
+    for (const l of (await ipLinks()).filter((x) => x.ifalias?.startsWith(ownerPrefix))) {
+        const qdiscs = JSON.parse((await sh(["tc", "-j", "qdisc", "show", "dev", l.ifname])).stdout || "[]").map((q: any) => q.kind);
+        links.push({
+            ifindex: l.ifindex,
+            ifname: l.ifname,
+            mac: l.address,
+            master: l.master,
+            mtu: l.mtu,
+            flags: l.flags,
+            ipv4: ipv4Of(l),
+            qdiscs,
+        });
+    }
+    const inside = [];
+    for (const name of containers) {
+        const c = await dockerInspect(name);
+        const pid = c.State.Pid as number;
+        inside.push({
+            id: c.Id,
+            startedAt: c.State.StartedAt,
+            networks: Object.values<any>(c.NetworkSettings.Networks).map((n) => [n.NetworkID, n.IPAddress, n.EndpointID]),
+            links: (await ipLinks(pid)).map((l) => ({
+                ifindex: l.ifindex,
+                ifname: l.ifname,
+                mac: l.address,
+                flags: l.flags,
+                ipv4: ipv4Of(l),
+            })),
+            routes: await ipDefaultRoutes(pid),
+        });
+    }
+    const rules = (await firewallRules()).filter((r) => r.mark.startsWith(ownerPrefix));
+    return { links, inside, rules };
+}
+
+describe(`upgrade: a stack deployed with the package at ${BEFORE_SHAPING} (before Policy, Probe and bandwidth) moves to this version with no change on the host`, function () {
+    const stackName = `e2e-${RUN}-022`;
+    const ownerPrefix = `hostnet/${PROJECT_022}/${stackName}/`;
+    const containers = ["a", "b", "c"].map((n) => `hn-${stackName}-${n}`);
+    let scratch: string;
+    let workDir: string;
+    let t: TestStack | undefined;
+    /** Points the project's pulumi-hostnet at `dir` (the old package, or this repository's). */
+    const install = (dir: string) => {
+        rmSync(join(workDir, "node_modules", "pulumi-hostnet"), { force: true });
+        symlinkSync(dir, join(workDir, "node_modules", "pulumi-hostnet"));
+    };
+
+    before(async () => {
+        const has = await sh(["git", "-C", projectRoot, "cat-file", "-e", `${BEFORE_SHAPING}^{commit}`], { reject: false });
+        if (has.exitCode !== 0) {
+            throw new Error(
+                `failed to check out the package as it was at commit ${BEFORE_SHAPING}: not in ${projectRoot}'s history; this test needs it (git fetch --unshallow)`,
+            );
+        }
+        scratch = mkdtempSync(join(tmpdir(), "hostnet-upgrade-022-"));
+        // The old package, built as npm would install it; its own dependencies are this repository's.
+        const old = join(scratch, "old");
+        mkdirSync(old);
+        const tar = join(scratch, "components.tar");
+        await sh(["git", "-C", projectRoot, "archive", "--format=tar", "-o", tar, BEFORE_SHAPING, "components"]);
+        await sh(["tar", "-xf", tar, "-C", old]);
+        symlinkSync(join(projectRoot, "node_modules"), join(old, "node_modules"));
+        await sh([join(projectRoot, "node_modules", ".bin", "tsc"), "-p", join(old, "components", "tsconfig.json")]);
+        // The project: its node_modules holds this repository's dependencies, and pulumi-hostnet as swapped by `install`.
+        workDir = join(scratch, "project");
+        mkdirSync(join(workDir, "node_modules"), { recursive: true });
+        for (const entry of readdirSync(join(projectRoot, "node_modules"))) {
+            if (entry !== "pulumi-hostnet" && entry !== ".bin")
+                symlinkSync(join(projectRoot, "node_modules", entry), join(workDir, "node_modules", entry));
+        }
+        install(join(old, "components"));
+        writeFileSync(
+            join(workDir, "Pulumi.yaml"),
+            `name: ${PROJECT_022}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: index.ts\n`,
+        );
+        writeFileSync(join(workDir, "package.json"), JSON.stringify({ name: PROJECT_022, private: true }));
+        writeFileSync(join(workDir, "index.ts"), program022(false));
+        symlinkSync(join(projectRoot, "tsconfig.json"), join(workDir, "tsconfig.json"));
+        const [net, lab] = (await unusedSubnets(2)).map((s) => s.split(".").slice(0, 3).join("."));
+        t = await projectStack(workDir, stackName, { [`${PROJECT_022}:net24`]: net, [`${PROJECT_022}:lab24`]: lab });
+    });
+
+    after(async () => {
+        try {
+            await t?.stack.destroy().catch(() => undefined);
+            await t?.stack.workspace.removeStack(stackName).catch(() => undefined);
+        } finally {
+            await sweepRun(ownerPrefix);
+            t?.dispose();
+            if (scratch) rmSync(scratch, { recursive: true, force: true });
+        }
+    });
+
+    it(`the package at ${BEFORE_SHAPING} deploys the stack (bridge, network, containers, an attachment, a link, a network attachment)`, async () => {
+        const up = await t!.stack.up();
+        assert.equal(up.summary.result, "succeeded");
+        const engine = readlinkSync(join(workDir, "node_modules", "pulumi-hostnet"));
+        assert.match(engine, /old\/components$/, "deployed by the old package");
+    });
+
+    it("with this version installed, the same program plans only the stored provider's in-place update; up makes it, and up and refresh change nothing on the host", async () => {
+        const before = await snapshot022(ownerPrefix, containers);
+        install(join(projectRoot, "components"));
+        const dynamic = dynamicResources((await exportedState(t!.stack)).resources);
+        const { planned, summary } = await plannedChanges(t!);
+        assert.deepEqual(
+            planned,
+            Object.fromEntries(dynamic.map((r) => [r.urn, { op: "update", changed: ["__provider"] }])),
+            "every dynamic resource: an in-place update of __provider (0.2's stub -> one line), nothing else",
+        );
+        const up = await t!.stack.up();
+        assert.deepEqual(up.summary.resourceChanges, summary);
+        for (const r of dynamicResources((await exportedState(t!.stack)).resources))
+            assert.equal(r.outputs!.__provider, thisVersionsText(r.type), r.urn);
+        assert.deepEqual(await snapshot022(ownerPrefix, containers), before, "the migration changed nothing on the host");
+        const preview = await t!.stack.preview();
+        assert.deepEqual(Object.keys(preview.changeSummary), ["same"], JSON.stringify(preview.changeSummary));
+        const again = await t!.stack.up();
+        assert.deepEqual(Object.keys(again.summary.resourceChanges ?? {}), ["same"], JSON.stringify(again.summary.resourceChanges));
+        const refresh = await t!.stack.refresh();
+        assert.deepEqual(Object.keys(refresh.summary.resourceChanges ?? {}), ["same"], JSON.stringify(refresh.summary.resourceChanges));
+        assert.deepEqual(await snapshot022(ownerPrefix, containers), before, "the host is as the old package left it");
+    });
+
+    it("a bandwidth limit added to the deployed attachment: an update of that attachment alone, the same veth, a tbf on its ifb", async () => {
+        const hostIfName = (await t!.stack.outputs()).hostIfName.value as string;
+        const ifindex = (await ipLinks()).find((l) => l.ifname === hostIfName)!.ifindex;
+        writeFileSync(join(workDir, "index.ts"), program022(true));
+        const planned: Record<string, string> = {};
+        await t!.stack.preview({
+            onEvent: (e: EngineEvent) => {
+                const m = e.resourcePreEvent?.metadata;
+                if (m && m.op !== "same" && !m.type.startsWith("pulumi:providers:")) planned[m.urn.split("::").pop()!] = m.op;
+            },
+        });
+        assert.deepEqual(planned, { "a-eth0": "update" });
+        assert.equal((await t!.stack.up()).summary.result, "succeeded");
+        assert.equal((await ipLinks()).find((l) => l.ifname === hostIfName)!.ifindex, ifindex, "the same veth");
+        const ifb = (await ipLinks()).find((l) => l.ifalias === `${ownerPrefix}VethAttachment/a-eth0` && l.linkinfo?.info_kind === "ifb");
+        assert.ok(ifb, "an ifb marked as the attachment's");
+        const tbf = JSON.parse((await sh(["tc", "-j", "qdisc", "show", "dev", ifb.ifname])).stdout).find((q: any) => q.root);
+        assert.deepEqual([tbf.kind, tbf.options.rate], ["tbf", 2e6 / 8]);
+    });
+
+    it("destroy, by this version, leaves nothing of the stack's (the ifb included)", async () => {
+        assert.equal((await t!.stack.destroy()).summary.result, "succeeded");
         assert.deepEqual(await markedObjects(ownerPrefix), []);
     });
 });

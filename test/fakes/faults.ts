@@ -7,8 +7,8 @@
 export interface Operation {
     /** 1-based position in the log, across both fakes. */
     seq: number;
-    layer: "ip" | "iptables" | "file" | "docker";
-    /** True for what changes the host (an `ip` mutation, an iptables `-I`/`-D`, a record written or removed, a POST or DELETE). */
+    layer: "ip" | "iptables" | "nft" | "tc" | "sysctl" | "file" | "docker";
+    /** True for what changes the host (an `ip` mutation, an iptables `-I`/`-D`, an `nft -f`, a tc replace/del, a record written or removed, a POST or DELETE). */
     mutating: boolean;
     /** `ip link add ...` (in `host` or a namespace label), or `POST /containers/create`. */
     text: string;

@@ -37,6 +37,12 @@
 // namespace, whose chains are Docker's (policy DROP on FORWARD, DOCKER-USER)
 // unless the kernel is made `withoutDocker`. Rules are kept as their argv.
 //
+// And, for the Policy and bandwidth limits: nftables tables (nft 1.0.6:
+// `--version`, `list tables inet`, `list table inet T`, and `-f -` with the scripts the Policy
+// writes, applied as one transaction), per namespace; tc (iproute2 6.1) root
+// tbf and ingress qdiscs and the one u32/mirred filter, `-j` reads; ifb
+// devices; the br_netfilter settings read with `cat`; and the kernel's answer
+// to a netem qdisc (this kernel has none). Probes' traffic is not modelled.
 // And the host's files as far as the library keeps records in them
 // (host/records.ts): folders and symbolic links, through `mkdir -p`, `ln -s`,
 // `rm -f`, `readlink -v` and `find DIR -type l -exec readlink {} +`, with
@@ -77,6 +83,13 @@ export const ERR = {
         exitCode: 1,
         errno: "ENOENT",
     }),
+    noTable: (name: string) => ({
+        stderr: `Error: No such file or directory\nlist table inet ${name}\n                ${"^".repeat(name.length)}`,
+        exitCode: 1,
+    }),
+    tcNoRoot: { stderr: "Error: Cannot delete qdisc with handle of zero.", exitCode: 2 },
+    tcInvalidHandle: { stderr: "Error: Invalid handle.", exitCode: 2 },
+    noNetem: { stderr: "Error: Specified qdisc kind is unknown.", exitCode: 2 },
     lnExists: (path: string) => ({ stderr: `ln: failed to create symbolic link '${path}': File exists`, exitCode: 1 }),
     lnNoFolder: (path: string) => ({ stderr: `ln: failed to create symbolic link '${path}': No such file or directory`, exitCode: 1 }),
     readlinkMissing: (path: string) => ({ stderr: `readlink: ${path}: No such file or directory`, exitCode: 1 }),
@@ -98,7 +111,7 @@ type Answered = CommandResult & { errno?: string };
 
 type Failure = { stderr: string; exitCode: number; errno?: string };
 
-export type LinkKind = "loopback" | "bridge" | "veth" | "macvlan";
+export type LinkKind = "loopback" | "bridge" | "veth" | "ifb" | "macvlan";
 
 export interface FakeLink {
     ifindex: number;
@@ -123,6 +136,17 @@ export interface FakeLink {
     hadPorts?: boolean;
     /** A bridge's MTU was set (at creation or later): otherwise it follows its ports' smallest (1500 without ports). */
     mtuSet?: boolean;
+    /** tc: a root tbf (rate in bytes per second), an ingress qdisc, the device its one filter redirects to. */
+    tbf?: { rate: number; burst: number; handle: string };
+    ingress?: boolean;
+    redirect?: string;
+}
+
+/** An nftables table, as the fake keeps it: its comment, sets, and chains with their rules (as written). */
+export interface FakeTable {
+    comment?: string;
+    sets: { name: string; type: string; elements: string[] }[];
+    chains: { name: string; header: string; rules: string[] }[];
 }
 
 export interface FakeRoute {
@@ -135,6 +159,8 @@ export class FakeNetns {
     routes: FakeRoute[] = [];
     /** The filter table: chain -> its rules (each the argv after the chain name), in order. */
     readonly chains = new Map<string, string[][]>([["FORWARD", []]]);
+    /** nftables tables of family inet, by name. */
+    tables = new Map<string, FakeTable>();
     private nextIndex = 1;
     private readonly nsids = new Map<FakeNetns, number>();
 
@@ -415,8 +441,13 @@ export class FakeKernel {
             }
             ns = target;
         }
+        if (args.join(" ") === "unshare --net -- tc qdisc add dev lo root netem delay 1ms")
+            return this.readOnly("tc", argv, result(ERR.noNetem));
         if (args[0] === "unshare" && ns === this.host) return this.probe(argv);
         if (args[0] === "iptables" && ns === this.host) return this.iptables(argv);
+        if (args[0] === "nft") return this.nft(ns, argv, args.slice(1), input);
+        if (args[0] === "tc") return this.tc(ns, argv, args.slice(1));
+        if (args[0] === "cat" && args.length === 2 && BR_NETFILTER.includes(args[1])) return this.readOnly("sysctl", argv, ok("1"));
         if (FILE_TOOLS.includes(args[0]) && argv[0] !== "nsenter") return this.fileCommand(argv);
         if (args[0] !== "ip") return this.unknownCommand(argv);
         const ipArgs = args.slice(1);
@@ -506,6 +537,99 @@ export class FakeKernel {
         rules.unshift(spec);
         return { exitCode: 0, stdout: "", stderr: "" };
     }
+
+    /** A read the fault plan may fail: `layer` for the log, `answer` when it does not. */
+    private readOnly(layer: "tc" | "nft" | "sysctl", argv: string[], answer: CommandResult): CommandResult {
+        const verdict = this.faults.next({ layer, mutating: false, text: argv.join(" "), args: argv });
+        if (verdict === "dead") return dead();
+        if (verdict) return failed(verdict);
+        return answer;
+    }
+
+    /** `nft --version`, `nft list table inet T`, `nft -f -` (the Policy's scripts, one transaction). */
+    private nft(ns: FakeNetns, argv: string[], args: string[], input: string | undefined): CommandResult {
+        const a = args.join(" ");
+        if (a === "--version" && input === undefined) return this.readOnly("nft", argv, ok("nftables v1.0.6 (Lester Gooch #5)"));
+        let m: RegExpExecArray | null;
+        if (a === "list tables inet" && input === undefined)
+            return this.readOnly("nft", argv, ok([...ns.tables.keys()].map((name) => `table inet ${name}`).join("\n")));
+        if ((m = /^list table inet (\S+)$/.exec(a)) && input === undefined) {
+            const t = ns.tables.get(m[1]);
+            return this.readOnly("nft", argv, t ? ok(nftListing(m[1], t)) : result(ERR.noTable(m[1])));
+        }
+        if (a !== "-f -" || input === undefined) return this.unknownCommand(argv);
+        // Parsed whole first: a script the fake cannot read is a test failure, whatever the fault plan says.
+        const next = new Map([...ns.tables].map(([k, v]) => [k, structuredClone(v)]));
+        const parsed = applyNftScript(next, input);
+        if (parsed === "unknown") return this.unknownCommand(argv);
+        const verdict = this.faults.next({
+            layer: "nft",
+            mutating: true,
+            text: `nft -f - (in ${ns.label}): ${input.split("\n")[0]} ...`,
+            args,
+        });
+        if (verdict === "dead") return dead();
+        if (verdict) return failed(verdict);
+        if (parsed !== "ok") return result(parsed);
+        ns.tables = next;
+        return ok();
+    }
+
+    /** tc: root tbf and ingress qdiscs, the one u32/mirred filter on an ingress, and their `-j` reads. */
+    private tc(ns: FakeNetns, argv: string[], args: string[]): CommandResult {
+        const a = args.join(" ");
+        let m: RegExpExecArray | null;
+        if ((m = /^-j qdisc show dev (\S+)$/.exec(a))) {
+            const l = ns.byName(m[1]);
+            return this.readOnly("tc", argv, l ? ok(JSON.stringify(qdiscJson(l))) : result(ERR.cannotFind(m[1])));
+        }
+        if ((m = /^-j filter show dev (\S+) parent ffff:$/.exec(a))) {
+            const l = ns.byName(m[1]);
+            return this.readOnly("tc", argv, l ? ok(JSON.stringify(filterJson(l))) : result(ERR.cannotFind(m[1])));
+        }
+        type Change = { dev: string; apply: (l: FakeLink) => Failure | undefined };
+        let change: Change | undefined;
+        if ((m = /^qdisc replace dev (\S+) root tbf rate (\d+)bit burst (\d+) latency 25ms$/.exec(a))) {
+            const [rate, burst] = [Math.floor(Number(m[2]) / 8), Number(m[3])];
+            change = {
+                dev: m[1],
+                apply: (l) => void (l.tbf = { rate, burst, handle: l.tbf?.handle ?? `${(this.nextHandle++).toString(16)}:` }),
+            };
+        } else if ((m = /^qdisc del dev (\S+) root$/.exec(a))) {
+            change = { dev: m[1], apply: (l) => (l.tbf ? void (l.tbf = undefined) : ERR.tcNoRoot) };
+        } else if ((m = /^qdisc replace dev (\S+) handle ffff: ingress$/.exec(a))) {
+            change = { dev: m[1], apply: (l) => void (l.ingress = true) };
+        } else if ((m = /^qdisc del dev (\S+) ingress$/.exec(a))) {
+            change = { dev: m[1], apply: (l) => (l.ingress ? void ((l.ingress = false), (l.redirect = undefined)) : ERR.tcInvalidHandle) };
+        } else if (
+            (m =
+                /^filter replace dev (\S+) parent ffff: protocol all prio 1 handle 800::800 u32 match u32 0 0 action mirred egress redirect dev (\S+)$/.exec(
+                    a,
+                ))
+        ) {
+            const to = m[2];
+            change = {
+                dev: m[1],
+                apply: (l) => {
+                    if (!l.ingress)
+                        return { stderr: "Error: Parent Qdisc doesn't exists.\nWe have an error talking to the kernel", exitCode: 2 };
+                    if (!ns.byName(to)) return { stderr: `Cannot find device "${to}"`, exitCode: 1 };
+                    l.redirect = to;
+                    return undefined;
+                },
+            };
+        }
+        if (!change) return this.unknownCommand(argv);
+        const verdict = this.faults.next({ layer: "tc", mutating: true, text: `tc ${a} (in ${ns.label})`, args, ns: ns.label });
+        if (verdict === "dead") return dead();
+        if (verdict) return failed(verdict);
+        const l = ns.byName(change.dev);
+        if (!l) return result(ERR.cannotFind(change.dev));
+        const bad = change.apply(l);
+        return bad ? result(bad) : ok();
+    }
+
+    private nextHandle = 0x8001;
 
     /** `mkdir -p D`, `ln -s T P`, `rm -f P`, `readlink -v P`, `find D -type l -exec readlink {} +`. */
     private fileCommand(argv: string[]): CommandResult {
@@ -645,6 +769,14 @@ export class FakeKernel {
         if (!local.name) throw new Unknown(args.join(" "));
         if (!IFNAME.test(local.name)) return result(ERR.badIfname(local.name, "name"));
         const kind = typeArgs[0];
+        if (kind === "ifb") {
+            if (typeArgs.length !== 1) throw new Unknown(args.join(" "));
+            const bad = this.checkSettings(local);
+            if (bad) return result(bad);
+            if (ns.byName(local.name)) return result(ERR.exists);
+            this.newLink(ns, local.name, "ifb", { mac: local.address });
+            return ok();
+        }
         if (kind === "bridge") {
             if (typeArgs.length !== 1) throw new Unknown(args.join(" "));
             const bad = this.checkSettings(local);
@@ -879,6 +1011,7 @@ export class FakeKernel {
     private carrier(ns: FakeNetns, l: FakeLink): boolean {
         if (!l.up) return false;
         if (l.kind === "veth") return !!l.peer && !!l.peer.ns.links.get(l.peer.ifindex)?.up;
+        if (l.kind === "ifb") return true;
         if (l.kind === "macvlan") {
             const lower = l.lower && l.lower.ns.links.get(l.lower.ifindex);
             return !!lower && this.carrier(l.lower!.ns, lower);
@@ -899,7 +1032,7 @@ export class FakeKernel {
         if (peer && other!.ns === ns) o.link = peer.name;
         if (peer && other!.ns !== ns) o.link_index = peer.ifindex;
         o.ifname = l.name;
-        const flags = l.kind === "loopback" ? ["LOOPBACK"] : ["BROADCAST", "MULTICAST"];
+        const flags = l.kind === "loopback" ? ["LOOPBACK"] : l.kind === "ifb" ? ["BROADCAST", "NOARP"] : ["BROADCAST", "MULTICAST"];
         if (l.up) flags.push("UP");
         if (l.up && carrier) flags.push("LOWER_UP");
         if (l.up && !carrier) flags.unshift("NO-CARRIER");
@@ -1056,6 +1189,8 @@ function argsOf(op: HelperOp): string[] | undefined {
             ];
         case "bridgeAdd":
             return ["link", "add", "name", str("name")!, ...opt("mtu", "mtu"), ...opt("mac", "address"), "type", "bridge"];
+        case "ifbAdd":
+            return ["link", "add", "name", str("name")!, ...opt("mac", "address"), "type", "ifb"];
         case "linkSet":
             return [
                 "link",
@@ -1156,4 +1291,112 @@ function dead(): CommandResult {
         stderr: "",
         spawnError: new Error("fake kernel: the calling process was killed here (fault injection)"),
     };
+}
+
+/** The br_netfilter settings the Policy reads (`cat /proc/sys/...`): 1, as Docker sets them. */
+const BR_NETFILTER = ["/proc/sys/net/bridge/bridge-nf-call-iptables", "/proc/sys/net/bridge/bridge-nf-call-ip6tables"];
+
+/** `nft list table inet T` as nft 1.0.6 prints it (counters zero: the fake forwards no traffic). */
+function nftListing(name: string, t: FakeTable): string {
+    const blocks: string[][] = [];
+    for (const set of t.sets) {
+        blocks.push([
+            `\tset ${set.name} {`,
+            `\t\ttype ${set.type}`,
+            ...(set.elements.length > 0 ? [`\t\telements = { ${set.elements.join(", ")} }`] : []),
+            "\t}",
+        ]);
+    }
+    for (const chain of t.chains) {
+        blocks.push([
+            `\tchain ${chain.name} {`,
+            `\t\t${chain.header}`,
+            ...chain.rules.map((r) => `\t\t${r.replace(/\bcounter\b/, "counter packets 0 bytes 0")}`),
+            "\t}",
+        ]);
+    }
+    const body = blocks.map((b) => b.join("\n")).join("\n\n");
+    return [`table inet ${name} {`, ...(t.comment !== undefined ? [`\tcomment "${t.comment}"`] : []), body, "}"].join("\n");
+}
+
+/**
+ * Applies a script of the Policy's shapes (`table inet T`, `delete table inet
+ * T`, `table inet T { ... }` whole) to `tables`; "unknown" for anything else,
+ * or the failure nft would report.
+ */
+function applyNftScript(tables: Map<string, FakeTable>, script: string): "ok" | "unknown" | Failure {
+    const lines = script.split("\n");
+    if (lines[lines.length - 1] === "") lines.pop();
+    let m: RegExpExecArray | null;
+    for (let i = 0; i < lines.length; i++) {
+        const line = lines[i];
+        if ((m = /^table inet ([a-zA-Z_][a-zA-Z0-9_]*)$/.exec(line))) {
+            if (!tables.has(m[1])) tables.set(m[1], { sets: [], chains: [] });
+        } else if ((m = /^delete table inet ([a-zA-Z_][a-zA-Z0-9_]*)$/.exec(line))) {
+            if (!tables.delete(m[1])) return { stderr: `Error: Could not process rule: No such file or directory\n${line}`, exitCode: 1 };
+        } else if ((m = /^table inet ([a-zA-Z_][a-zA-Z0-9_]*) \{$/.exec(line))) {
+            const t: FakeTable = tables.get(m[1]) ?? { sets: [], chains: [] };
+            for (i++; i < lines.length && lines[i] !== "}"; i++) {
+                const l = lines[i];
+                let b: RegExpExecArray | null;
+                if ((b = /^\tcomment "([^"]*)"$/.exec(l))) t.comment = b[1];
+                else if ((b = /^\tset (\S+) \{$/.exec(l))) {
+                    const set = { name: b[1], type: "", elements: [] as string[] };
+                    for (i++; i < lines.length && lines[i] !== "\t}"; i++) {
+                        const x = lines[i];
+                        let c: RegExpExecArray | null;
+                        if ((c = /^\t\ttype (ipv4_addr|ipv6_addr)$/.exec(x))) set.type = c[1];
+                        else if ((c = /^\t\telements = \{ (.*) \}$/.exec(x))) set.elements = c[1].split(", ");
+                        else return "unknown";
+                    }
+                    if (!set.type || t.sets.some((x) => x.name === set.name)) return "unknown";
+                    t.sets.push(set);
+                } else if ((b = /^\tchain (\S+) \{$/.exec(l))) {
+                    const header = lines[++i]?.replace(/^\t\t/, "");
+                    if (!/^type filter hook forward priority filter - 10; policy accept;$/.test(header ?? "")) return "unknown";
+                    const chain = { name: b[1], header, rules: [] as string[] };
+                    for (i++; i < lines.length && lines[i] !== "\t}"; i++) {
+                        const rule = /^\t\t(.+)$/.exec(lines[i])?.[1];
+                        if (!rule) return "unknown";
+                        // A set a rule names must be in the table (nft: "Could not process rule: No such file or directory").
+                        for (const ref of rule.match(/@(\w+)/g) ?? []) if (!t.sets.some((x) => `@${x.name}` === ref)) return "unknown";
+                        chain.rules.push(rule);
+                    }
+                    t.chains.push(chain);
+                } else return "unknown";
+            }
+            if (lines[i] !== "}") return "unknown";
+            tables.set(m[1], t);
+        } else return "unknown";
+    }
+    return "ok";
+}
+
+/** `tc -j qdisc show dev X`: the root (a tbf, or the kernel's default) and the ingress qdisc. */
+function qdiscJson(l: FakeLink): Record<string, unknown>[] {
+    const root = l.tbf
+        ? { kind: "tbf", handle: l.tbf.handle, root: true, refcnt: 2, options: { rate: l.tbf.rate, burst: l.tbf.burst, lat: 25000 } }
+        : l.kind === "ifb"
+          ? { kind: "pfifo_fast", handle: "0:", root: true, refcnt: 2, options: {} }
+          : { kind: "noqueue", handle: "0:", root: true, refcnt: 2, options: {} };
+    return [root, ...(l.ingress ? [{ kind: "ingress", handle: "ffff:", parent: "ffff:fff1", options: {} }] : [])];
+}
+
+/** `tc -j filter show dev X parent ffff:`: the one redirect, with the fields read (and the u32 table entries tc lists). */
+function filterJson(l: FakeLink): Record<string, unknown>[] {
+    if (!l.ingress || !l.redirect) return [];
+    return [
+        { protocol: "all", pref: 1, kind: "u32", chain: 0 },
+        { protocol: "all", pref: 1, kind: "u32", chain: 0, options: { fh: "800:", ht_divisor: 1 } },
+        {
+            protocol: "all",
+            pref: 1,
+            kind: "u32",
+            chain: 0,
+            options: {
+                fh: "800::800",
+                actions: [{ order: 1, kind: "mirred", mirred_action: "redirect", direction: "egress", to_dev: l.redirect }],
+            },
+        },
+    ];
 }

@@ -14,7 +14,7 @@ import { Faults } from "./faults";
 import { FakeKernel } from "./kernel";
 
 export interface Snapshot {
-    kernel: Record<string, { links: Record<string, unknown>; routes: string[]; rules?: string[] }>;
+    kernel: Record<string, { links: Record<string, unknown>; routes: string[]; rules?: string[]; tables?: Record<string, unknown> }>;
     docker: { containers: Record<string, unknown>; networks: Record<string, unknown> };
     /** The host's records (symbolic links by path, with their targets); folders are left out. */
     files?: Record<string, string>;
@@ -65,6 +65,8 @@ export class World {
                     peer: peer ? `${l.peer!.ns.label}/${peer.name}` : undefined,
                     ...(l.lower ? { parent: `${l.lower.ns.label}/${l.lower.ns.links.get(l.lower.ifindex)?.name}`, mode: l.mode } : {}),
                     stp: l.stp,
+                    ...(l.tbf ? { tbf: { rate: l.tbf.rate, burst: l.tbf.burst } } : {}),
+                    ...(l.ingress ? { ingress: true, redirect: l.redirect } : {}),
                 };
             }
             const rules = [...ns.chains].flatMap(([chain, rs]) => rs.map((r) => `${chain} ${r.join(" ")}`));
@@ -72,6 +74,7 @@ export class World {
                 links,
                 routes: ns.routes.map((r) => `default via ${r.gateway} dev ${ns.links.get(r.dev)?.name}`).sort(),
                 ...(rules.length > 0 ? { rules } : {}),
+                ...(ns.tables.size > 0 ? { tables: Object.fromEntries([...ns.tables].map(([k, t]) => [k, structuredClone(t)])) } : {}),
             };
         }
         const containers: Record<string, unknown> = {};
@@ -118,9 +121,10 @@ export class World {
 /** Object names in a snapshot, as `ns/link`, `ns/rule CHAIN ARGV`, `container:name`, `network:name`: what exists, whatever its settings. */
 export function objectsOf(s: Snapshot): Set<string> {
     const names = new Set<string>();
-    for (const [ns, { links, rules }] of Object.entries(s.kernel)) {
+    for (const [ns, { links, rules, tables }] of Object.entries(s.kernel)) {
         for (const l of Object.keys(links)) names.add(`${ns}/${l}`);
         for (const r of rules ?? []) names.add(`${ns}/rule ${r}`);
+        for (const t of Object.keys(tables ?? {})) names.add(`${ns}/nft table ${t}`);
     }
     for (const c of Object.keys(s.docker.containers)) names.add(`container:${c}`);
     for (const n of Object.keys(s.docker.networks)) names.add(`network:${n}`);

@@ -14,20 +14,38 @@
 //     plan creates it: the state still records it);
 //   - traffic works again (ping across every attachment, link and network),
 //   - a second refresh finds nothing.
+// The example's Probes are part of it. A refresh runs each probe: a path a
+// change by hand breaks shows as its probe's drift (`expect` is what the path
+// does now), and the repairing `up` runs that probe again after the repair
+// (the up would fail, naming it, if the path were still broken). A plain
+// preview sends no traffic (a probe's read is a measurement, not a read-back:
+// engine/drift.ts); it plans a probe to run again when it repairs a resource
+// on the probe's path (one naming its containers or address, or a Policy), so
+// it names those probes (`near`: more than the refresh finds broken, never
+// fewer).
 // Each case ends with the stack converged again, which is where the next one
 // starts; a failed case is followed by a repairing `up` so the next still can.
 
 import * as assert from "node:assert/strict";
-import { containerPid, firewallRules, freePort, ipLinks, ping, ping6, RUN, runByte, sh, unusedIpv6Subnets } from "./host";
-import { refreshOps, updateOps, warningsOf, type Ops } from "./ops";
+import { containerPid, firewallRules, freePort, ipLinks, nftTables, ping, ping6, RUN, runByte, sh, unusedIpv6Subnets } from "./host";
+import { EXAMPLE_PROBES, probeOps, refreshOps, updateOps, warningsOf, type Ops } from "./ops";
 import { exampleStack, tearDown, TestStack } from "./pulumi";
+
+const EXAMPLE_PROBE_NAMES: readonly string[] = EXAMPLE_PROBES;
 
 /** How the stack's deploys see drift: the project's `options: refresh: always`, or no refresh option at all. */
 export type DriftMode = "refresh: always" | "no refresh option";
 
-/** What a plain preview and up do without a refresh: a resource gone from the host is still in the state, so it is replaced. */
-function plainRepair(repair: Ops): Ops {
-    return Object.fromEntries(Object.entries(repair).map(([k, op]) => [k, op === "create" ? "replace" : op]));
+/**
+ * What a plain preview and up do without a refresh: a resource gone from the
+ * host is still in the state, so it is replaced; and the probes `near` the
+ * repairs run again too.
+ */
+function plainRepair(repair: Ops, near: readonly string[] = []): Ops {
+    return {
+        ...Object.fromEntries(Object.entries(repair).map(([k, op]) => [k, op === "create" ? "replace" : op])),
+        ...probeOps("update", near),
+    };
 }
 
 export function driftSuite(mode: DriftMode): void {
@@ -139,16 +157,29 @@ function suite(plain: boolean): void {
          * depend on is made again (the plain preview names that one, not them).
          */
         follow?: string[];
+        /**
+         * Probes a plain plan runs again beyond those the refresh finds broken: their path shares a
+         * container or an address with a resource it repairs, or crosses a Policy it repairs.
+         */
+        near?: string[];
         /** A provider bug that stops this case today: the case is listed, skipped, with the reason. */
         blockedBy?: string;
     }
+
+    // The probes of the paths through the seed's eth0, and through the link too (what the refresh finds broken).
+    const SEED_PATHS = probeOps("update", ["seed-gateway", "seed-web", "web-seed"]);
+    const SEED_AND_LINK_PATHS = probeOps("update", ["seed-gateway", "seed-link", "seed-web", "web-seed"]);
+    // Probes whose path names the seed (from it, or to its eth0's address), run again by a plain plan that repairs its eth0.
+    const SEED_NEAR = ["cli-seed", "seed-gateway", "seed-link", "seed-web", "web-seed"];
+    const ALL_BUT = (...names: string[]) => EXAMPLE_PROBE_NAMES.filter((p) => !names.includes(p));
 
     const cases: DriftCase[] = [
         {
             kind: "host veth deleted",
             drift: async () => void (await sh(["ip", "link", "del", "dev", seedHostEnd()])),
-            found: { "VethAttachment seed-eth0": "delete" },
-            repair: { "VethAttachment seed-eth0": "create" },
+            found: { "VethAttachment seed-eth0": "delete", ...SEED_PATHS },
+            repair: { "VethAttachment seed-eth0": "create", ...SEED_PATHS },
+            near: ["cli-seed", "seed-link"],
         },
         {
             kind: "container address changed",
@@ -158,24 +189,28 @@ function suite(plain: boolean): void {
             },
             found: { "VethAttachment seed-eth0": "update" },
             repair: { "VethAttachment seed-eth0": "update" },
+            near: SEED_NEAR,
         },
         {
             kind: "container address removed",
             drift: async () => void (await inSeed("ip", "addr", "del", `${seedAddress}/16`, "dev", "eth0")),
-            found: { "VethAttachment seed-eth0": "update" },
-            repair: { "VethAttachment seed-eth0": "update" },
+            found: { "VethAttachment seed-eth0": "update", ...SEED_PATHS },
+            repair: { "VethAttachment seed-eth0": "update", ...SEED_PATHS },
+            near: ["cli-seed", "seed-link"],
         },
         {
             kind: "default route removed",
             drift: async () => void (await inSeed("ip", "route", "del", "default")),
             found: { "VethAttachment seed-eth0": "update" },
             repair: { "VethAttachment seed-eth0": "update" },
+            near: SEED_NEAR,
         },
         {
             kind: "container IPv6 address removed",
             drift: async () => void (await inSeed("ip", "addr", "del", `${seed6}/64`, "dev", "eth0")),
             found: { "VethAttachment seed-eth0": "update" },
             repair: { "VethAttachment seed-eth0": "update" },
+            near: SEED_NEAR,
         },
         {
             kind: "container IPv6 address changed",
@@ -185,12 +220,14 @@ function suite(plain: boolean): void {
             },
             found: { "VethAttachment seed-eth0": "update" },
             repair: { "VethAttachment seed-eth0": "update" },
+            near: SEED_NEAR,
         },
         {
             kind: "IPv6 default route removed",
             drift: async () => void (await inSeed("ip", "-6", "route", "del", "default")),
             found: { "VethAttachment seed-eth0": "update" },
             repair: { "VethAttachment seed-eth0": "update" },
+            near: SEED_NEAR,
         },
         {
             // The kernel's own address, never the library's: not drift, and up leaves it (and the rest) alone.
@@ -208,58 +245,90 @@ function suite(plain: boolean): void {
             drift: async () => void (await sh(["ip", "addr", "del", `${lan6}1/64`, "dev", lanBridge()])),
             found: { "Bridge lan": "update" },
             repair: { "Bridge lan": "update" },
+            near: ["isolated-lan"],
         },
         {
             kind: "host end detached from its bridge",
             drift: async () => void (await sh(["ip", "link", "set", "dev", seedHostEnd(), "nomaster"])),
-            found: { "VethAttachment seed-eth0": "update" },
-            repair: { "VethAttachment seed-eth0": "replace" },
+            found: { "VethAttachment seed-eth0": "update", ...SEED_PATHS },
+            repair: { "VethAttachment seed-eth0": "replace", ...SEED_PATHS },
+            near: ["cli-seed", "seed-link"],
         },
         {
             kind: "host end set down",
             drift: async () => void (await sh(["ip", "link", "set", "dev", seedHostEnd(), "down"])),
-            found: { "VethAttachment seed-eth0": "update" },
-            repair: { "VethAttachment seed-eth0": "update" },
+            found: { "VethAttachment seed-eth0": "update", ...SEED_PATHS },
+            repair: { "VethAttachment seed-eth0": "update", ...SEED_PATHS },
+            near: ["cli-seed", "seed-link"],
         },
         {
             kind: "container end set down",
             drift: async () => void (await inSeed("ip", "link", "set", "dev", "eth0", "down")),
-            found: { "VethAttachment seed-eth0": "update" },
-            repair: { "VethAttachment seed-eth0": "update" },
+            found: { "VethAttachment seed-eth0": "update", ...SEED_PATHS },
+            repair: { "VethAttachment seed-eth0": "update", ...SEED_PATHS },
+            near: ["cli-seed", "seed-link"],
         },
         {
             kind: "container restarted",
             drift: async () => void (await sh(["docker", "restart", "-t", "0", cname("seed")])),
-            found: { "VethAttachment seed-eth0": "delete", "VethLink seed-isolated": "delete" },
-            repair: { "VethAttachment seed-eth0": "create", "VethLink seed-isolated": "create" },
+            found: { "VethAttachment seed-eth0": "delete", "VethLink seed-isolated": "delete", ...SEED_AND_LINK_PATHS },
+            repair: { "VethAttachment seed-eth0": "create", "VethLink seed-isolated": "create", ...SEED_AND_LINK_PATHS },
+            near: ["cli-seed", "isolated-lan"],
         },
         {
             // Docker keeps web's connection to lab across the restart (with a new endpoint id, which refresh records),
             // and the sidecar stays in web's old namespace until it restarts too: that is the drift up repairs.
             kind: "container with a NetworkAttachment and a container: sidecar restarted",
             drift: async () => void (await sh(["docker", "restart", "-t", "0", cname("web")])),
-            found: { "DockerContainer sidecar": "update" },
-            repair: { "DockerContainer sidecar": "update" },
+            // The sidecar's probe finds nothing listening on 127.0.0.1:80 in the old namespace: refused.
+            found: { "DockerContainer sidecar": "update", "Probe sidecar-web": "update" },
+            repair: { "DockerContainer sidecar": "update", "Probe sidecar-web": "update" },
         },
         {
             kind: "container stopped",
             drift: async () => void (await sh(["docker", "stop", "-t", "0", cname("seed")])),
-            found: { "DockerContainer seed": "update", "VethAttachment seed-eth0": "delete", "VethLink seed-isolated": "delete" },
-            repair: { "DockerContainer seed": "update", "VethAttachment seed-eth0": "create", "VethLink seed-isolated": "create" },
+            found: {
+                "DockerContainer seed": "update",
+                "VethAttachment seed-eth0": "delete",
+                "VethLink seed-isolated": "delete",
+                ...SEED_AND_LINK_PATHS,
+            },
+            repair: {
+                "DockerContainer seed": "update",
+                "VethAttachment seed-eth0": "create",
+                "VethLink seed-isolated": "create",
+                ...SEED_AND_LINK_PATHS,
+            },
+            near: ["cli-seed", "isolated-lan"],
         },
         {
             kind: "container removed",
             drift: async () => void (await sh(["docker", "rm", "-f", cname("seed")])),
-            found: { "DockerContainer seed": "delete", "VethAttachment seed-eth0": "delete", "VethLink seed-isolated": "delete" },
-            repair: { "DockerContainer seed": "create", "VethAttachment seed-eth0": "create", "VethLink seed-isolated": "create" },
-            follow: ["VethAttachment seed-eth0", "VethLink seed-isolated"],
+            found: {
+                "DockerContainer seed": "delete",
+                "VethAttachment seed-eth0": "delete",
+                "VethLink seed-isolated": "delete",
+                ...SEED_AND_LINK_PATHS,
+            },
+            // A new seed: the probes from it follow its id, the one to its attachment found the path broken; the
+            // link is made again to the new seed, so what makes isolated's network changed: the probe from isolated runs again.
+            repair: {
+                "DockerContainer seed": "create",
+                "VethAttachment seed-eth0": "create",
+                "VethLink seed-isolated": "create",
+                ...SEED_AND_LINK_PATHS,
+                "Probe isolated-lan": "update",
+            },
+            // The attachment and link are made again with the new seed: the probes to the seed's address and from isolated run again.
+            near: ["cli-seed", "isolated-lan"],
+            follow: ["VethAttachment seed-eth0", "VethLink seed-isolated", ...Object.keys(SEED_AND_LINK_PATHS)],
         },
         {
             // Its forwarding rule is left, so the Bridge stays in the state (as gone) until up makes it again or a delete takes the rule.
             kind: "created bridge deleted",
             drift: async () => void (await sh(["ip", "link", "del", "dev", lanBridge()])),
-            found: { "Bridge lan": "update", "VethAttachment isolated-eth0": "update" },
-            repair: { "Bridge lan": "update", "VethAttachment isolated-eth0": "replace" },
+            found: { "Bridge lan": "update", "VethAttachment isolated-eth0": "update", "Probe isolated-lan": "update" },
+            repair: { "Bridge lan": "update", "VethAttachment isolated-eth0": "replace", "Probe isolated-lan": "update" },
         },
         {
             kind: "created bridge's forwarding rule removed",
@@ -271,18 +340,21 @@ function suite(plain: boolean): void {
             },
             found: { "Bridge lan": "update" },
             repair: { "Bridge lan": "update" },
+            // Its path goes to the bridge's own address.
+            near: ["isolated-lan"],
         },
         {
             kind: "network attachment disconnected",
             drift: async () => void (await sh(["docker", "network", "disconnect", labNetwork(), cname("web")])),
-            found: { "NetworkAttachment web-lab": "delete" },
-            repair: { "NetworkAttachment web-lab": "create" },
+            found: { "NetworkAttachment web-lab": "delete", "Probe api-web": "update" },
+            repair: { "NetworkAttachment web-lab": "create", "Probe api-web": "update" },
+            near: ["cli-web", "hostns-web", "seed-web", "web-seed"],
         },
         {
             kind: "container's own network disconnected",
             drift: async () => void (await sh(["docker", "network", "disconnect", labNetwork(), cname("api")])),
-            found: { "DockerContainer api": "update" },
-            repair: { "DockerContainer api": "update" },
+            found: { "DockerContainer api": "update", ...probeOps("update", ["api-web", "cli-api"]) },
+            repair: { "DockerContainer api": "update", ...probeOps("update", ["api-web", "cli-api"]) },
         },
         {
             kind: "Docker network removed",
@@ -296,14 +368,41 @@ function suite(plain: boolean): void {
                 "DockerContainer api": "update",
                 "DockerContainer cli": "update",
                 "NetworkAttachment web-lab": "delete",
+                ...probeOps("update", ["api-web", "cli-api"]),
             },
+            // New containers api and cli: the Policy naming cli follows, and every probe runs again.
             repair: {
                 "Network lab": "create",
                 "DockerContainer api": "replace",
                 "DockerContainer cli": "replace",
                 "NetworkAttachment web-lab": "create",
+                "Policy policy": "update",
+                ...probeOps("update"),
             },
-            follow: ["DockerContainer api", "DockerContainer cli", "NetworkAttachment web-lab"],
+            follow: ["DockerContainer api", "DockerContainer cli", "NetworkAttachment web-lab", "Probe api-web", "Probe cli-api"],
+        },
+        {
+            kind: "the policy's nftables table deleted",
+            drift: async () => {
+                const tables = (await nftTables()).filter((t) => t.comment === `${ownerPrefix}Policy/policy`);
+                assert.equal(tables.length, 1, "the policy has its table before the drift");
+                await sh(["nft", "delete", "table", tables[0].family, tables[0].name]);
+            },
+            found: { "Policy policy": "delete", "Probe cli-web": "update" },
+            repair: { "Policy policy": "create", "Probe cli-web": "update" },
+            // Every path may cross a Policy.
+            near: ALL_BUT("cli-web"),
+        },
+        {
+            kind: "a rule of the policy's table deleted",
+            drift: async () => {
+                const chain = (await sh(["nft", "-a", "list", "chain", "inet", out.policyTable, "forward"])).stdout;
+                const handle = /tcp dport 80 .* drop comment "cli may not use web" # handle (\d+)/.exec(chain)![1];
+                await sh(["nft", "delete", "rule", "inet", out.policyTable, "forward", "handle", handle]);
+            },
+            found: { "Policy policy": "update", "Probe cli-web": "update" },
+            repair: { "Policy policy": "update", "Probe cli-web": "update" },
+            near: ALL_BUT("cli-web"),
         },
     ];
 
@@ -312,7 +411,7 @@ function suite(plain: boolean): void {
         const found = refreshOps();
         const refresh = await t.stack.previewRefresh({ onEvent: found.onEvent });
         assert.deepEqual(found.ops, {});
-        assert.deepEqual(refresh.changeSummary, { same: 22 });
+        assert.deepEqual(refresh.changeSummary, { same: 34 });
     });
 
     for (const c of cases) {
@@ -331,7 +430,7 @@ function suite(plain: boolean): void {
             await t.stack.previewRefresh({ onEvent: found.onEvent });
             assert.deepEqual(found.ops, c.found, "what refresh finds");
 
-            const repair = plain ? plainRepair(c.repair) : c.repair;
+            const repair = plain ? plainRepair(c.repair, c.near) : c.repair;
             const planned = updateOps();
             const warnings = warningsOf();
             // Without the project option, no --refresh either: the plain preview a reviewer's CI runs.
@@ -368,12 +467,12 @@ function suite(plain: boolean): void {
             if (plain) {
                 // The plain preview reads every resource back, as a refresh does: nothing left to repair.
                 const after = await t.stack.preview();
-                assert.deepEqual(after.changeSummary, { same: 22 }, "a plain preview after the repair plans nothing");
+                assert.deepEqual(after.changeSummary, { same: 34 }, "a plain preview after the repair plans nothing");
             } else {
                 const again = refreshOps();
                 const refresh = await t.stack.previewRefresh({ onEvent: again.onEvent });
                 assert.deepEqual(again.ops, {}, "a second refresh finds nothing");
-                assert.deepEqual(refresh.changeSummary, { same: 22 });
+                assert.deepEqual(refresh.changeSummary, { same: 34 });
             }
         });
     }
@@ -386,6 +485,12 @@ function suite(plain: boolean): void {
             rules.map((r) => [r.bridge, r.mark]),
             [[lanBridge(), `${ownerPrefix}Bridge/lan`]],
             "one forwarding rule, the created bridge's",
+        );
+        const tables = (await nftTables()).filter((t) => t.comment?.startsWith(ownerPrefix));
+        assert.deepEqual(
+            tables.map((t) => [t.family, t.name, t.comment]),
+            [["inet", out.policyTable, `${ownerPrefix}Policy/policy`]],
+            "one nftables table, the policy's",
         );
     });
 }

@@ -217,6 +217,33 @@ export async function firewallRules(): Promise<MarkedRule[]> {
     return rules;
 }
 
+/** The nftables tables of the host (family and name) with their comment: a Policy's carries its owner mark. */
+export async function nftTables(): Promise<{ family: string; name: string; comment?: string }[]> {
+    const r = await sh(["nft", "list", "tables"], { reject: false });
+    if (r.exitCode !== 0) return [];
+    const tables: { family: string; name: string; comment?: string }[] = [];
+    for (const line of r.stdout.split("\n")) {
+        const m = /^table (\S+) (\S+)$/.exec(line.trim());
+        if (!m) continue;
+        const listed = await sh(["nft", "list", "table", m[1], m[2]], { reject: false });
+        const comment = /^\s*comment "([^"]*)"$/m.exec(listed.stdout)?.[1];
+        tables.push({ family: m[1], name: m[2], ...(comment !== undefined ? { comment } : {}) });
+    }
+    return tables;
+}
+
+/** `nft list table inet <name>`: the text nft prints, or undefined when there is no such table. */
+export async function nftListTable(name: string, pid?: number): Promise<string | undefined> {
+    const r = await sh(netns(pid, ["nft", "list", "table", "inet", name]), { reject: false });
+    return r.exitCode === 0 ? r.stdout : undefined;
+}
+
+/** True when a TCP connection from `pid`'s namespace (the host's without) to address:port is accepted within `seconds`. */
+export async function tcpConnects(address: string, port: number, pid?: number, seconds = 2): Promise<boolean> {
+    const r = await sh(netns(pid, ["nc.openbsd", "-z", "-n", "-w", String(seconds), address, String(port)]), { reject: false });
+    return r.exitCode === 0;
+}
+
 /** A record of an address the library added to an adopted bridge (components/src/host/records.ts), as `readlink` reads it. */
 export interface AddressRecord {
     path: string;
@@ -238,7 +265,7 @@ export async function addressRecords(): Promise<AddressRecord[]> {
     return records;
 }
 
-/** Removes containers, links, firewall rules and address records whose marks match; nothing unmarked is touched. */
+/** Removes containers, links, firewall rules, nft tables and address records whose marks match; nothing unmarked is touched. */
 async function sweep(match: { label?: (v: string) => boolean; alias: (a: string) => boolean }): Promise<void> {
     const ids: string[] = [];
     for (const id of (await sh(["docker", "ps", "-aq"])).stdout.split("\n").filter(Boolean)) {
@@ -263,6 +290,9 @@ async function sweep(match: { label?: (v: string) => boolean; alias: (a: string)
             const spec = ["-i", r.bridge, "-o", r.bridge, "-m", "comment", "--comment", r.mark, "-j", "ACCEPT"];
             await sh(["iptables", "-w", "-D", r.chain, ...spec], { reject: false });
         }
+    }
+    for (const t of await nftTables()) {
+        if (t.comment !== undefined && match.alias(t.comment)) await sh(["nft", "delete", "table", t.family, t.name], { reject: false });
     }
     const links = new Map((await ipLinks()).map((l) => [l.ifname, l]));
     for (const r of await addressRecords()) {
@@ -385,7 +415,7 @@ export async function eventually(probe: () => Promise<boolean>, ms = 5000): Prom
     }
 }
 
-/** Everything on the host whose owner mark starts with `ownerPrefix`: containers, networks, links, firewall rules, address records, connections (as "kind name"). */
+/** Everything on the host whose owner mark starts with `ownerPrefix`: containers, networks, links, firewall rules, nft tables, address records, connections (as "kind name"). */
 export async function markedObjects(ownerPrefix: string): Promise<string[]> {
     const found: string[] = [];
     for (const id of (await sh(["docker", "ps", "-aq"])).stdout.split("\n").filter(Boolean)) {
@@ -401,6 +431,7 @@ export async function markedObjects(ownerPrefix: string): Promise<string[]> {
         if (link.ifalias?.startsWith(ownerPrefix)) found.push(`link ${link.ifname}`);
     }
     for (const r of await firewallRules()) if (r.mark.startsWith(ownerPrefix)) found.push(`firewall rule ${r.chain} ${r.bridge}`);
+    for (const t of await nftTables()) if (t.comment?.startsWith(ownerPrefix)) found.push(`nft table ${t.family} ${t.name}`);
     for (const r of await addressRecords()) if (r.owner.startsWith(ownerPrefix)) found.push(`address record ${r.cidr} on ${r.bridge}`);
     for (const id of (await sh(["docker", "ps", "-aq"])).stdout.split("\n").filter(Boolean)) {
         const c = await dockerInspect(id);

@@ -25,15 +25,18 @@ export interface Registration {
  * Sets mocks for `project`/`stack` and returns the list every registration is
  * appended to. `newResource` gives a resource's id and outputs (default: id
  * `<name>-id`; its inputs, plus `containerId`, `networkId` and `bridge`
- * derived from its name, and a VxlanLink's `effectiveMtu`).
+ * derived from its name, and a VxlanLink's `effectiveMtu`). With `preview`,
+ * the program runs as in `pulumi preview`: an output a resource's state does
+ * not hold is unknown, as the engine makes it.
  */
 export async function recordingMocks(
     project: string,
     stack: string,
     newResource: (args: pulumi.runtime.MockResourceArgs) => pulumi.runtime.MockResourceResult = defaultResource,
+    preview = false,
 ): Promise<Registration[]> {
     const registered: Registration[] = [];
-    await pulumi.runtime.setMocks({ newResource, call: (args) => args.inputs }, project, stack);
+    await pulumi.runtime.setMocks({ newResource, call: (args) => args.inputs }, project, stack, preview);
     const monitor = pulumi.runtime.getMonitor() as any;
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {

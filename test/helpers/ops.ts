@@ -45,6 +45,26 @@ export function refreshOps(): { ops: Ops; onEvent: (e: EngineEvent) => void } {
     return { ops, onEvent };
 }
 
+/** The example stack's probes (index.ts), by name. */
+export const EXAMPLE_PROBES = [
+    "api-web",
+    "cli-api",
+    "cli-seed",
+    "cli-web",
+    "hostns-web",
+    "isolated-lan",
+    "seed-gateway",
+    "seed-link",
+    "seed-web",
+    "sidecar-web",
+    "web-seed",
+] as const;
+
+/** `{ "Probe <name>": op }` for the named probes (all of the example's by default). */
+export function probeOps(op: string, names: readonly string[] = EXAMPLE_PROBES): Ops {
+    return Object.fromEntries(names.map((n) => [`Probe ${n}`, op]));
+}
+
 /**
  * Collects the warnings the engine printed (the engine's own, and a
  * provider's `console.warn`, which reaches the CLI as its stderr), with the resource they were printed for

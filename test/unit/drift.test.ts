@@ -6,6 +6,7 @@
 import * as assert from "node:assert/strict";
 import type * as pulumi from "@pulumi/pulumi";
 import { driftedValues, driftReadOn, forgetReads, seeingDrift } from "../../components/src/engine/drift";
+import { measured } from "../../components/src/engine/providers/probe";
 
 type Props = Record<string, any>;
 
@@ -136,5 +137,101 @@ describe("drift read: a plain preview plans from what the host holds", () => {
             'addresses: recorded ["a","b"], on the host ["a"]',
         ]);
         assert.deepEqual(driftedValues({ mtu: 1500 }, {}), ["mtu: recorded 1500, on the host nothing"]);
+    });
+
+    describe("a Probe (its read sends traffic): never read by a plain diff, run again after a repair on its path", () => {
+        /** A probe provider that counts its reads (traffic) and whose own diff plans nothing. */
+        const probeHost = { reads: 0 };
+        const probeProvider: pulumi.dynamic.ResourceProvider = {
+            async diff() {
+                return { changes: false, replaces: [], deleteBeforeReplace: true };
+            },
+            async read(id, props) {
+                probeHost.reads++;
+                return { id, props };
+            },
+            async create(inputs) {
+                return { id: "p", outs: inputs };
+            },
+            async update(_id, _olds, news) {
+                return { outs: news };
+            },
+        };
+        const probe = (from: string, to: Props, host?: string) => ({
+            from,
+            to,
+            protocol: "icmp",
+            expect: "reachable",
+            address: to.address ?? "10.0.0.9",
+            owner: `hostnet/p/s/Probe/${from}-probe`,
+            ...(host ? { host: { name: host, ssh: { host: "10.0.0.1" } } } : {}),
+            __provider: "code",
+        });
+        beforeEach(() => (probeHost.reads = 0));
+
+        it("nothing repaired: no change, no traffic, no warning (a plain preview neither waits nor flaps)", async () => {
+            const p = seeingDrift("Probe", probeProvider, measured);
+            const olds = probe("ctr-seed", { address: "172.17.0.1" });
+            const { result, said } = await warnings(() => p.diff!("x", olds, olds));
+            assert.equal(result.changes, false);
+            assert.equal(probeHost.reads, 0);
+            assert.deepEqual(said, []);
+        });
+
+        it("a repair of a resource naming its container or its address: an update (it runs again after the repair), naming both", async () => {
+            const attachment = seeingDrift("VethAttachment", fakeProvider({ now: undefined, reads: 0 }));
+            await warnings(() =>
+                attachment.diff!("hn-seed", { ...recorded, containerId: "ctr-seed" }, { name: "n", address: "10.0.0.2/24" }),
+            );
+            const p = seeingDrift("Probe", probeProvider, measured);
+            const fromSeed = probe("ctr-seed", { address: "172.17.0.1" });
+            const toSeed = probe("ctr-web", { address: "10.0.0.2" });
+            const elsewhere = probe("ctr-cli", { container: "ctr-api" });
+            const { result, said } = await warnings(() => p.diff!("p1", fromSeed, fromSeed));
+            assert.equal(result.changes, true);
+            assert.deepEqual(result.replaces, []);
+            assert.match(
+                said[0],
+                /Probe "ctr-seed-probe" \(p1\) runs again after a repair on its path: VethAttachment "seed-eth0" \(hn-seed\) drifted/,
+            );
+            assert.equal((await warnings(() => p.diff!("p2", toSeed, toSeed))).result.changes, true, "its address");
+            assert.equal((await warnings(() => p.diff!("p3", elsewhere, elsewhere))).result.changes, false, "another path");
+            assert.equal(probeHost.reads, 0, "the diff sent nothing");
+        });
+
+        it("an attachment made again because its container is (removed by hand): the probes to its address run again", async () => {
+            const container = seeingDrift("DockerContainer", fakeProvider({ now: undefined, reads: 0 }));
+            await warnings(() =>
+                container.diff!(
+                    "ctr-seed",
+                    { ...recorded, owner: "hostnet/p/s/DockerContainer/seed" },
+                    { name: "n", address: "10.0.0.2/24" },
+                ),
+            );
+            const attachment = seeingDrift("VethAttachment", fakeProvider({ now: undefined, reads: 0 }));
+            const replaced = await attachment.diff!(
+                "hn-seed",
+                { ...recorded, address: "10.0.0.7/24", containerId: "ctr-seed" },
+                { name: "new", address: "10.0.0.7/24" },
+            );
+            assert.deepEqual(replaced.replaces, ["name"]);
+            const p = seeingDrift("Probe", probeProvider, measured);
+            const toSeed = probe("ctr-web", { address: "10.0.0.7" });
+            const { result, said } = await warnings(() => p.diff!("p1", toSeed, toSeed));
+            assert.equal(result.changes, true);
+            assert.match(said[0], /VethAttachment "seed-eth0" \(hn-seed\) is made again with a container this plan repairs$/);
+        });
+
+        it("a repaired Policy: every probe on its host runs again, none on another host", async () => {
+            const policy = seeingDrift("Policy", fakeProvider({ now: undefined, reads: 0 }));
+            await warnings(() =>
+                policy.diff!("t", { ...recorded, owner: "hostnet/p/s/Policy/policy" }, { name: "n", address: "10.0.0.2/24" }),
+            );
+            const p = seeingDrift("Probe", probeProvider, measured);
+            const here = probe("ctr-cli", { container: "ctr-api" });
+            const there = probe("ctr-cli", { container: "ctr-api" }, "b");
+            assert.equal((await warnings(() => p.diff!("p1", here, here))).result.changes, true);
+            assert.equal((await warnings(() => p.diff!("p2", there, there))).result.changes, false);
+        });
     });
 });

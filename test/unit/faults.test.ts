@@ -34,6 +34,8 @@ import * as dockerContainer from "../../components/src/engine/providers/dockerCo
 import * as macvlanAttachment from "../../components/src/engine/providers/macvlanAttachment";
 import * as network from "../../components/src/engine/providers/network";
 import * as networkAttachment from "../../components/src/engine/providers/networkAttachment";
+import * as policy from "../../components/src/engine/providers/policy";
+import { ifbOf } from "../../components/src/engine/bandwidth";
 import * as vethAttachment from "../../components/src/engine/providers/vethAttachment";
 import * as vethLink from "../../components/src/engine/providers/vethLink";
 import { INJECTED_DOCKER_MESSAGE, INJECTED_STDERR, Operation } from "../fakes/faults";
@@ -182,6 +184,40 @@ const nwInputs = {
     owner: nwOwner,
 };
 
+// With limits both ways: a tbf on the host end, an ifb with a tbf; the update drops the ifb's.
+const vbOwner = `${PROJECT}/VethAttachment/shaped`;
+const vbInputs = {
+    ...vaInputs,
+    owner: vbOwner,
+    mac: defaultMac(vbOwner, "peer"),
+    bandwidth: { ingressRate: "10mbit", egressRate: "5mbit", burst: "32kb" },
+};
+
+const vsOwner = `${PROJECT}/VethLink/shaped`;
+const vsInputs = {
+    ...vlInputs,
+    a: { ...vlInputs.a, mac: defaultMac(vsOwner, "a"), bandwidth: { egressRate: "10mbit" } },
+    b: { ...vlInputs.b, mac: defaultMac(vsOwner, "b"), bandwidth: { egressRate: "5mbit" } },
+    owner: vsOwner,
+};
+
+const poOwner = `${PROJECT}/Policy/policy`;
+const poInputs = {
+    table: "hn_stk_policy",
+    rules: [
+        {
+            action: "deny" as const,
+            from: { container: "ctr-a", name: "a", declared: ["10.77.0.2/24"] },
+            to: { container: "ctr-b", name: "b" },
+            protocol: "tcp" as const,
+            ports: [80],
+        },
+        { action: "allow" as const, from: { bridge: "br-fix" }, to: { addresses: ["10.77.0.0/24"] } },
+    ],
+    isolate: ["br-fix"],
+    owner: poOwner,
+};
+
 const mnOwner = `${PROJECT}/Network/lan`;
 const mnInputs = {
     name: "hn-stk-lan",
@@ -239,6 +275,27 @@ const CASES: Case[] = [
         },
     },
     {
+        kind: "VethAttachment",
+        title: "VethAttachment with bandwidth limits (tbf on the host end, an ifb with a tbf; the update takes the ifb away)",
+        provider: forTests(vethAttachment.vethAttachmentProvider),
+        setup: baseFixtures,
+        inputs: vbInputs,
+        news: { ...vbInputs, bandwidth: { ingressRate: "20mbit", burst: "32kb" } },
+        plan(op, w, prev) {
+            const ctr = containerNs(w, "ctr-a");
+            if (op === "create") return vethAttachment.planCreate(vbInputs, ctr, { 4: "10.77.0.1", 6: "" });
+            if (op === "update") return vethAttachment.planUpdate(prev!.outs, this.news, ctr, { 4: "10.77.0.1", 6: "" });
+            return vethAttachment.planDelete(prev!.outs);
+        },
+        makeByHand(w, mark) {
+            w.kernel.addVeth(w.kernel.host, vbInputs.hostIfName, nsOf(w, "ctr-a"), "eth0", { alias: mark, master: "br-fix", up: true });
+        },
+        removeByHand(w) {
+            w.kernel.removeLink(w.kernel.host, vbInputs.hostIfName);
+            w.kernel.removeLink(w.kernel.host, ifbOf(vbOwner).name);
+        },
+    },
+    {
         kind: "MacvlanAttachment",
         title: "MacvlanAttachment (a macvlan of a host interface in a container: two addresses, MTU, MAC, default route)",
         provider: forTests(macvlanAttachment.macvlanAttachmentProvider),
@@ -278,6 +335,43 @@ const CASES: Case[] = [
         },
         removeByHand(w) {
             w.kernel.removeLink(nsOf(w, "ctr-a"), "lk-a");
+        },
+    },
+    {
+        kind: "VethLink",
+        title: "VethLink with bandwidth limits (a tbf on each end; the update takes b's away)",
+        provider: forTests(vethLink.vethLinkProvider),
+        setup: baseFixtures,
+        inputs: vsInputs,
+        news: { ...vsInputs, a: { ...vsInputs.a, bandwidth: { egressRate: "20mbit" } }, b: { ...vsInputs.b, bandwidth: undefined } },
+        plan(op, w, prev) {
+            const a = containerNs(w, "ctr-a");
+            const b = containerNs(w, "ctr-b");
+            if (op === "create") return vethLink.planCreate(vsInputs, a, b);
+            if (op === "update") return vethLink.planUpdate(prev!.outs, this.news, a, b);
+            return vethLink.planDelete(prev!.outs, "a", a);
+        },
+        removeByHand(w) {
+            w.kernel.removeLink(nsOf(w, "ctr-a"), "lk-a");
+        },
+    },
+    {
+        kind: "Policy",
+        title: "Policy (an nftables table written whole: address sets, rules, a bridge isolated; the update changes the rules)",
+        provider: forTests(policy.policyProvider),
+        setup: baseFixtures,
+        inputs: poInputs,
+        news: { ...poInputs, rules: [{ ...poInputs.rules[0], ports: [80, 443] }], isolate: [] },
+        plan(op, _w, prev) {
+            if (op === "create") return policy.planApply(poInputs, {}, false);
+            if (op === "update") return policy.planApply(this.news, {}, true);
+            return policy.planDelete(prev!.outs);
+        },
+        makeByHand(w, mark) {
+            w.kernel.host.tables.set(poInputs.table, { comment: mark, sets: [], chains: [] });
+        },
+        removeByHand(w) {
+            w.kernel.host.tables.delete(poInputs.table);
         },
     },
     {
@@ -496,7 +590,7 @@ async function baseline(c: Case, op: Op): Promise<Baseline> {
     const stepOf = new Map<number, Step>();
     let k = 0;
     for (const step of plan.steps) {
-        // A call step is one change that is not an `ip` command: a Docker API call, or one iptables command.
+        // A call step is one change that is not an `ip` command: a Docker API call, one iptables, tc or nft command.
         // An `ip` step's commands reach the kernel as the netlink helper's operations, or as `ip` arguments.
         const expected =
             step.kind === "ip"
@@ -558,7 +652,7 @@ function diffText(a: unknown, b: unknown): string | undefined {
 const counted = { failedChanges: 0, failedReads: 0, crashes: 0, knownLimit: 0, gcCrashes: 0, unmarkedLeft: 0 };
 
 /** The roles the library derives MACs for (common/naming.ts defaultMac). */
-const MAC_ROLES = ["bridge", "host", "peer", "a", "b", "vxlan-a", "vxlan-b", "macvlan"];
+const MAC_ROLES = ["bridge", "host", "peer", "a", "b", "vxlan-a", "vxlan-b", "macvlan", "ifb"];
 
 /**
  * After a fault: the next up converges to the clean run's host, and deleting

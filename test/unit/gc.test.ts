@@ -21,11 +21,12 @@ import {
     removeLeftovers,
     stateView,
 } from "../../components/src/cli/gc";
-import { defaultMac, OWNER_LABEL } from "../../components/src/common/naming";
+import { defaultMac, ifbName, OWNER_LABEL } from "../../components/src/common/naming";
 import { bridgeProvider } from "../../components/src/engine/providers/bridge";
 import { dockerContainerProvider } from "../../components/src/engine/providers/dockerContainer";
 import { networkProvider } from "../../components/src/engine/providers/network";
 import { networkAttachmentProvider } from "../../components/src/engine/providers/networkAttachment";
+import { policyProvider } from "../../components/src/engine/providers/policy";
 import { vethAttachmentProvider } from "../../components/src/engine/providers/vethAttachment";
 import { vethLinkProvider } from "../../components/src/engine/providers/vethLink";
 import { FakeHost, World } from "../fakes/world";
@@ -38,6 +39,7 @@ const P = {
     attachment: forTests(networkAttachmentProvider),
     veth: forTests(vethAttachmentProvider),
     link: forTests(vethLinkProvider),
+    policy: forTests(policyProvider),
 };
 
 /** Fixtures made by hand (unmarked): containers, bridges, a network. */
@@ -88,6 +90,8 @@ async function deploy(w: World, stack: string, n: number): Promise<Made[]> {
         containerIfName: `eth${n}`,
         hostIfName: `hn-att-${stack}`,
         mac: defaultMac(att, "peer"),
+        // A limit on what the container sends: an ifb, marked, named after the mark (no output names it).
+        bandwidth: { egressRate: "5mbit" },
         owner: att,
     });
     const lnk = owner("VethLink", "lnk");
@@ -113,6 +117,21 @@ async function deploy(w: World, stack: string, n: number): Promise<Made[]> {
         networkMode: "none",
         labels: {},
         owner: owner("DockerContainer", "web"),
+    });
+    await make("Policy", "policy", P.policy, {
+        table: `hn_proj_${stack}_policy`,
+        // A container of this stack's alone: the other stack's table holds the same whether this stack exists or not.
+        rules: [
+            {
+                action: "deny",
+                from: { container: `ctr-web-${n}`, name: "web" },
+                to: { addresses: ["10.22.0.0/24"] },
+                protocol: "tcp",
+                ports: [80],
+            },
+        ],
+        isolate: [],
+        owner: owner("Policy", "policy"),
     });
     await make("NetworkAttachment", "web-net", P.attachment, {
         container: `ctr-web-${n}`,
@@ -212,10 +231,12 @@ describe("hostnet gc: what carries a stack's marks and no resource of its state 
                 'interface lk1-a in container "ctr-a" | VethLink "lnk" of stack proj/stk',
                 'interface lk1-b in container "ctr-b" | VethLink "lnk" of stack proj/stk',
                 'veth hn-att-stk (host) | VethAttachment "att" of stack proj/stk',
+                `ifb ${ifbName("hostnet/proj/stk/VethAttachment/att")} (host) | VethAttachment "att" of stack proj/stk`,
                 'bridge hn-lan-stk (host) | Bridge "lan" of stack proj/stk',
                 'container hn-stk-web (running) | DockerContainer "web" of stack proj/stk',
                 `network hn-stk-lab (${labId.slice(0, 12)}, bridge hn-lab-stk) | Network "lab" of stack proj/stk`,
                 'firewall rule in DOCKER-USER accepting forwarding on bridge hn-lan-stk | Bridge "lan" of stack proj/stk',
+                'nftables table inet hn_proj_stk_policy | Policy "policy" of stack proj/stk',
                 'address 10.55.1.1/24 on bridge br-shared | Bridge "shared" of stack proj/stk',
             ],
         );

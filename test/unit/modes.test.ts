@@ -15,9 +15,11 @@ describe("modes: what each --net mode refuses", () => {
         vethLink: ["host", "container"],
         networkAttachment: ["none", "host", "container"],
         containerTarget: ["host", "container"],
+        policyEndpoint: ["host"],
+        probe: [],
     };
     for (const [use, modes] of Object.entries(refused) as [ModeUse, NetMode[]][]) {
-        it(`${use}: refused by ${modes.join(", ")} with a reason, taken by the rest`, () => {
+        it(`${use}: refused by ${modes.join(", ") || "no mode"} with a reason, taken by the rest`, () => {
             for (const mode of MODES) {
                 const why = modeRefusal(use, mode);
                 if (modes.includes(mode)) assert.match(why ?? "", /^(it|the container|Docker) .{20,}/, `${use} on ${mode}`);

@@ -166,8 +166,9 @@ export async function removeLeftovers(leftovers: Leftover[], opts: { pending?: b
 export const GC_USAGE = `usage: hostnet gc --stack NAME [--delete] [--pending] [--cwd DIR] [--pulumi PATH] [--json FILE]
                  [--project NAME] [--without-state]
 
-Lists the objects on this machine (interfaces, firewall rules, containers,
-networks, connections, addresses added to adopted bridges) that carry the
+Lists the objects on this machine (interfaces, firewall rules, nftables
+tables, containers, networks, connections, addresses added to adopted
+bridges) that carry the
 stack's owner marks but that no resource of its state accounts for, and
 removes them with --delete. Nothing unmarked, or of another stack, is ever
 listed or touched.

@@ -9,7 +9,8 @@
 export type NetMode = "none" | "bridge" | "host" | "container" | "networks";
 
 /** What a container, by its mode, may be asked to take part in. */
-export type ModeUse = "ports" | "vethAttachment" | "macvlanAttachment" | "vethLink" | "networkAttachment" | "containerTarget";
+export type ModeUse =
+    "ports" | "vethAttachment" | "macvlanAttachment" | "vethLink" | "networkAttachment" | "containerTarget" | "policyEndpoint" | "probe";
 
 const NO_NAMESPACE = "it has no network namespace of its own: its interfaces are the host's";
 const SHARED_NAMESPACE = "it shares another container's network namespace";
@@ -41,6 +42,11 @@ const REFUSALS: Record<ModeUse, Partial<Record<NetMode, string>>> = {
         host: "it has no network namespace of its own to share; use network mode host instead",
         container: `${SHARED_NAMESPACE}; share the namespace of the container it names instead`,
     },
+    policyEndpoint: {
+        host: `${NO_NAMESPACE}, so the host does not forward its traffic and a Policy cannot filter it; name the host's addresses (a CIDR) or a bridge instead`,
+    },
+    // A probe runs in whatever namespace the container has: the host's for --net=host, the target's for container:.
+    probe: {},
 };
 
 /** The reason `mode` cannot take `use`, or undefined when it can. */

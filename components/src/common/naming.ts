@@ -58,6 +58,30 @@ export function defaultHostIfName(owner: string, name: string): string {
 }
 
 /**
+ * The owner mark as an nftables comment (a table's), which holds at most 128
+ * bytes and no quotes: the mark itself when it fits, else
+ * `hostnet/sha256:<40 hex>` of it (still exactly one resource's).
+ */
+export function nftMark(owner: string): string {
+    return Buffer.byteLength(owner) <= 128 && !/["\\\n]/.test(owner) ? owner : `hostnet/sha256:${shortHash(owner, 40)}`;
+}
+
+/**
+ * The default nftables table of a resource: `hn_<stack>_<name>_<6 hex>`,
+ * letters, digits and `_` only (readable in `nft list tables`; the hash of the
+ * owner mark keeps two projects' tables apart), at most 64 characters.
+ */
+export function defaultTableName(owner: string, stack: string, name: string): string {
+    const part = (t: string, n: number) =>
+        t
+            .toLowerCase()
+            .replace(/[^a-z0-9]+/g, "_")
+            .replace(/^_+|_+$/g, "")
+            .slice(0, n);
+    return ["hn", part(stack, 24), part(name, 24), shortHash(owner, 6)].filter(Boolean).join("_");
+}
+
+/**
  * The name a link is made under before it is renamed to its final one in a
  * container's namespace: stable for the owner mark, so that one left by an
  * interrupted run is known as this resource's (nobody else derives it), and
@@ -90,6 +114,16 @@ export function defaultDockerName(stack: string, name: string): string {
 export function defaultMac(owner: string, role: string): string {
     const hex = shortHash(`${owner}#${role}`, 10);
     return `02:${hex.match(/../g)!.join(":")}`;
+}
+
+/**
+ * The ifb device of a resource's bandwidth limit on what a container sends:
+ * `hn-ifb-<8 hex>` (15 characters), from the MAC derived from the owner mark
+ * for the role `ifb` (so that one made and not marked yet is known as the
+ * resource's too).
+ */
+export function ifbName(owner: string): string {
+    return `hn-ifb-${defaultMac(owner, "ifb").replace(/:/g, "").slice(2, 10)}`;
 }
 
 /**

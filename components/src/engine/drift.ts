@@ -13,6 +13,16 @@
 // values the host no longer holds. `update` then works from the live values
 // too, so that `up` repairs what the plan announced.
 //
+// A Probe's read is no look at something it made: it sends traffic (and a
+// blocked path waits its whole timeout). A plain diff must stay cheap and
+// must not flap, so a measuring kind (`Measured`) is never read by it; its
+// diff instead asks whether this plan repairs a resource on its path (one
+// that names its containers or its address, or a Policy on its host): such
+// a probe is planned to run again, after that repair (its dependencies come
+// first), and the `up` fails, naming it, if the repaired path still does not
+// behave. Nothing drifted, nothing run. `pulumi refresh` (and `refresh:
+// always`) still runs every probe and records what each path does now.
+//
 // The read is the one `refresh` makes: in a stack with `options: refresh:
 // always` the refresh has just made it, and its result is reused instead of
 // reading the host a second time. `HOSTNET_DRIFT=off` turns the read off (the
@@ -46,9 +56,72 @@ interface Observed {
 }
 const recent = new Map<string, Observed>(); // by kind and id
 
-/** Forgets reads made earlier (tests: a new deployment). */
+/** A resource this deployment's plan repairs (gone or drifted), and what traffic may cross it. */
+interface Repair {
+    /** For people: `VethAttachment "seed-eth0" (hn-seede-1a2b3c) drifted on the host and this plan repairs it`. */
+    what: string;
+    /** The host it is on ("" for this machine). */
+    host: string;
+    /** Container ids (and names) it names. */
+    containers: Set<string>;
+    /** Addresses it names, without prefix lengths. */
+    addresses: Set<string>;
+    /** Any path on its host may cross it (a Policy). */
+    everyPath: boolean;
+}
+const repairs: Repair[] = [];
+
+/** Forgets reads made earlier, and the repairs planned (tests: a new deployment). */
 export function forgetReads(): void {
     recent.clear();
+    repairs.length = 0;
+}
+
+/** The host a resource's props say it is on: its `host`'s name, "" for this machine. */
+function hostOf(props: Props): string {
+    const h = props.host;
+    return isObject(h) && typeof h.name === "string" ? h.name : "";
+}
+
+/** Container ids and addresses named anywhere in `value`, under keys that say so (`containerId`, `a.container`, `address`, `ipv4Address`...). */
+function pathEnds(value: unknown, key: string, into: { containers: Set<string>; addresses: Set<string> }): void {
+    if (typeof value === "string") {
+        if (/container/i.test(key)) into.containers.add(value);
+        else if (/address/i.test(key) && !/gateway/i.test(key)) into.addresses.add(value.split("/")[0]);
+    } else if (Array.isArray(value)) for (const v of value) pathEnds(v, key, into);
+    else if (isObject(value)) for (const [k, v] of Object.entries(value)) pathEnds(v, k === "declared" ? "address" : k, into);
+}
+
+/** Records that this deployment's plan repairs `olds` (kind `kind`, id `id`). */
+function repairing(kind: string, id: string, olds: Props, how = "drifted on the host and this plan repairs it"): void {
+    const into = { containers: new Set<string>(kind === "DockerContainer" ? [id] : []), addresses: new Set<string>() };
+    pathEnds(withoutProvider(olds), "", into);
+    repairs.push({ what: `${named(kind, id, olds)} ${how}`, host: hostOf(olds), ...into, everyPath: kind === "Policy" });
+}
+
+/** True when this plan repairs a container `olds` names (on its host): its replacement follows that repair. */
+function followsRepair(olds: Props): boolean {
+    const into = { containers: new Set<string>(), addresses: new Set<string>() };
+    pathEnds(withoutProvider(olds), "", into);
+    const host = hostOf(olds);
+    return repairs.some((r) => r.host === host && !r.everyPath && [...into.containers].some((c) => r.containers.has(c)));
+}
+
+/**
+ * A kind whose read measures rather than reads back (a Probe's traffic): the
+ * drift read skips it, and it runs again when this plan repairs a resource on
+ * its path (see the top of this file).
+ */
+export interface Measured {
+    /** The containers (ids) and addresses a path goes between, from the recorded props. */
+    pathOf(props: Props): { containers: string[]; addresses: string[] };
+}
+
+/** The first resource this plan repairs that is on a path between `containers` and `addresses` on `host`, for people; undefined when none is. */
+export function repairOnPath(host: string, containers: readonly string[], addresses: readonly string[]): string | undefined {
+    return repairs.find(
+        (r) => r.host === host && (r.everyPath || containers.some((c) => r.containers.has(c)) || addresses.some((a) => r.addresses.has(a))),
+    )?.what;
 }
 
 /** A value for people: JSON, cut short. */
@@ -94,8 +167,9 @@ function named(kind: string, id: string, props: Props): string {
  * host and plans the repair of what drifted (see the top of this file).
  * `inner` must run `read` on the resource's host (onItsHost does).
  */
-export function seeingDrift(kind: string, inner: AnyProvider): AnyProvider {
+export function seeingDrift(kind: string, inner: AnyProvider, measured?: Measured): AnyProvider {
     if (!inner.read || !inner.diff) return inner;
+    if (measured) return rerunNearRepairs(kind, inner, measured);
     const read = inner.read.bind(inner);
     const diff = inner.diff.bind(inner);
 
@@ -128,9 +202,15 @@ export function seeingDrift(kind: string, inner: AnyProvider): AnyProvider {
         async diff(id, olds, news) {
             const planned = await diff(id, olds, news);
             // A replacement makes it all again; and without the switch, the recorded outputs are the truth.
-            if ((planned.replaces ?? []).length > 0 || !driftReadOn()) return planned;
+            if (!driftReadOn()) return planned;
+            if ((planned.replaces ?? []).length > 0) {
+                // Made again because a container it names is (a removed container's attachments): on the probes' paths too.
+                if (followsRepair(olds)) repairing(kind, id, olds, "is made again with a container this plan repairs");
+                return planned;
+            }
             const live = await observe(id, olds);
             if (live === undefined) {
+                repairing(kind, id, olds);
                 warn(`${named(kind, id, olds)} is gone from the host (deleted, or its container restarted); it will be made again`);
                 // The names it used are free again, but deleting first keeps the order the engine knows.
                 return {
@@ -144,6 +224,7 @@ export function seeingDrift(kind: string, inner: AnyProvider): AnyProvider {
             if (drifted.length === 0) return planned;
             const repair = await diff(id, live, news);
             if (!repair.changes) return planned;
+            repairing(kind, id, olds);
             warn(
                 `${named(kind, id, olds)} drifted on the host: ${drifted.join("; ")}; ${(repair.replaces ?? []).length > 0 ? "it will be replaced" : "it will be updated in place"}`,
             );
@@ -154,6 +235,29 @@ export function seeingDrift(kind: string, inner: AnyProvider): AnyProvider {
             // Work from what the host holds, as the diff did: `up` repairs what the plan announced.
             const live = driftReadOn() ? await observe(id, olds) : undefined;
             return inner.update(id, live ? { ...olds, ...live } : olds, news);
+        },
+    };
+}
+
+/**
+ * A measuring kind's provider (a Probe): its diff reads nothing from the host;
+ * when the provider's own diff plans nothing and this plan repairs a resource
+ * on its path, it plans an update (which measures again, after that repair),
+ * with a warning naming both. Its update is the provider's, from the recorded
+ * props (the measure of the path as it is then is the update itself).
+ */
+function rerunNearRepairs(kind: string, inner: AnyProvider, measured: Measured): AnyProvider {
+    const diff = inner.diff!.bind(inner);
+    return {
+        ...inner,
+        async diff(id, olds, news) {
+            const planned = await diff(id, olds, news);
+            if (planned.changes || !driftReadOn()) return planned;
+            const path = measured.pathOf(withoutProvider(storedProps(olds)));
+            const near = repairOnPath(hostOf(olds), path.containers, path.addresses);
+            if (near === undefined) return planned;
+            warn(`${named(kind, id, olds)} runs again after a repair on its path: ${near}`);
+            return { ...planned, changes: true };
         },
     };
 }

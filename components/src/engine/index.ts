@@ -12,13 +12,15 @@ import { checkHost, HostSpec, sameHost } from "../common/specs/host";
 import { containsUnknown } from "../common/validation";
 import { HostUnreachableError } from "../host/errors";
 import { onHost, sshConnection } from "../host/ssh";
-import { seeingDrift } from "./drift";
+import { Measured, seeingDrift } from "./drift";
 import { PROVIDER_KEY, withoutProvider } from "./providers/props";
 import * as bridge from "./providers/bridge";
 import * as dockerContainer from "./providers/dockerContainer";
 import * as macvlanAttachment from "./providers/macvlanAttachment";
 import * as network from "./providers/network";
 import * as networkAttachment from "./providers/networkAttachment";
+import * as policy from "./providers/policy";
+import * as probe from "./providers/probe";
 import * as swarmCluster from "./providers/swarmCluster";
 import * as swarmNode from "./providers/swarmNode";
 import * as vethAttachment from "./providers/vethAttachment";
@@ -29,12 +31,14 @@ type AnyProvider = pulumi.dynamic.ResourceProvider<any, any>;
 
 type Describe = (op: "create" | "update" | "delete", olds?: any, news?: any) => string[];
 
-const KINDS: Record<string, { provider: AnyProvider; describeChange: Describe }> = {
+const KINDS: Record<string, { provider: AnyProvider; describeChange: Describe; measured?: Measured }> = {
     Bridge: { provider: bridge.bridgeProvider, describeChange: bridge.describeChange },
     DockerContainer: { provider: dockerContainer.dockerContainerProvider, describeChange: dockerContainer.describeChange },
     MacvlanAttachment: { provider: macvlanAttachment.macvlanAttachmentProvider, describeChange: macvlanAttachment.describeChange },
     Network: { provider: network.networkProvider, describeChange: network.describeChange },
     NetworkAttachment: { provider: networkAttachment.networkAttachmentProvider, describeChange: networkAttachment.describeChange },
+    Policy: { provider: policy.policyProvider, describeChange: policy.describeChange },
+    Probe: { provider: probe.probeProvider, describeChange: probe.describeChange, measured: probe.measured },
     SwarmCluster: { provider: swarmCluster.swarmClusterProvider, describeChange: swarmCluster.describeChange },
     SwarmNode: { provider: swarmNode.swarmNodeProvider, describeChange: swarmNode.describeChange },
     VethAttachment: { provider: vethAttachment.vethAttachmentProvider, describeChange: vethAttachment.describeChange },
@@ -130,8 +134,10 @@ function onItsHost(inner: AnyProvider): AnyProvider {
         read: (id, props) => onHost(hostOfProps(props), () => inner.read!(id, props)),
         update: (id, olds, news) =>
             onHost(hostOfProps(news), async () => {
-                // Only how the host is reached changed: store it, touch nothing.
-                const result = inner.diff ? await inner.diff(id, olds, news) : { changes: true };
+                // Only how the host is reached changed: store it, touch nothing. (An update with the same
+                // inputs and host is the provider's own: a Probe run again after a repair on its path.)
+                const reached = JSON.stringify(olds.host ?? null) !== JSON.stringify(news.host ?? null);
+                const result = reached && inner.diff ? await inner.diff(id, olds, news) : { changes: true };
                 if (!result.changes) return { outs: { ...withoutProvider(olds), host: news.host } };
                 return inner.update!(id, olds, news);
             }),
@@ -152,7 +158,7 @@ export function provider(kind: string): AnyProvider {
                     `(it serves ${RESOURCE_KINDS.join(", ")}); install the ${PACKAGE_NAME} version that created it`,
             );
         }
-        p = migrating(seeingDrift(kind, onItsHost(inner)));
+        p = migrating(seeingDrift(kind, onItsHost(inner), KINDS[kind].measured));
         cache.set(kind, p);
     }
     return p;

@@ -54,6 +54,14 @@ export function claimant(space: string, key: string): string | undefined {
     return claims.get(`${onThisHost(space)}|${key}`);
 }
 
+/** True when some resource of this deployment gives `address` to an interface (on any bridge, in any container). */
+export function isClaimedAddress(address: string): boolean {
+    const host = currentHostKey();
+    const prefix = host === "" ? "address@" : `${host}:address@`;
+    for (const k of claims.keys()) if (k.startsWith(prefix) && k.endsWith(`|${address}`)) return true;
+    return false;
+}
+
 /** Every claim in `space`, as [key, owner]. */
 export function claimsIn(space: string): [string, string][] {
     const prefix = `${onThisHost(space)}|`;

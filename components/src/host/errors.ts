@@ -29,6 +29,8 @@ export class ExistsError extends HostCommandError {}
 export class NotSupportedError extends HostCommandError {}
 /** The target process is gone: its network namespace cannot be entered. */
 export class NamespaceGoneError extends HostCommandError {}
+/** The command is not installed on the host (e.g. `nft` without Debian's nftables). */
+export class ToolMissingError extends HostCommandError {}
 
 type HostErrorClass = new (
     message: string,
@@ -38,17 +40,22 @@ type HostErrorClass = new (
     options?: { cause?: unknown; errno?: string },
 ) => HostCommandError;
 
-// What iproute2, nsenter, iptables and the file tools (records.ts) print, mapped to a class. Order matters: the first match wins.
+// What iproute2, nsenter, iptables, nft, tc and the file tools (records.ts) print, mapped to a class. Order matters: the first match wins.
 // Kernels with extended acks word address errors themselves: "Error: ipv4: Address not
 // found." (EADDRNOTAVAIL) and "Error: ipv4: Address already assigned." (EEXIST).
 const CLASSIFIERS: readonly [RegExp, HostErrorClass][] = [
     [/nsenter: (?:cannot open|reassociate to namespace).*No such (?:file|process)/, NamespaceGoneError],
+    // Node's spawn of a missing program, nsenter's exec of one, a remote shell's "not found".
     [
-        /does not exist|Cannot find device|No such device|Cannot assign requested address|Address not found|No such process|Bad rule \(does a matching rule exist|No chain\/target\/match by that name|No such file or directory/,
+        /^spawn \S+ ENOENT$|nsenter: failed to execute \S+: No such file|^(?:sh|bash|dash): (?:\d+: )?\S+: (?:command )?not found$/,
+        ToolMissingError,
+    ],
+    [
+        /does not exist|Cannot find device|No such device|Cannot assign requested address|Address not found|No such process|Bad rule \(does a matching rule exist|No chain\/target\/match by that name|No such file or directory|Cannot find specified qdisc|Cannot delete qdisc with handle of zero|^Error: Invalid handle\.$/,
         NotFoundError,
     ],
     [/File exists|already exists|Address already assigned/, ExistsError],
-    [/Operation not supported|not supported|Unknown device type/, NotSupportedError],
+    [/Operation not supported|not supported|Unknown device type|Specified qdisc kind is unknown/, NotSupportedError],
 ];
 
 /** The typed error for a command that failed with `stderr`. */

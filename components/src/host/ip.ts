@@ -486,13 +486,15 @@ export function setVxlanPeers(name: string, local: string, remote: string): IpCo
     };
 }
 
-/** The route this host takes to `address`: its device and source address (`ip route get`). */
-export async function routeTo(address: string): Promise<{ dev: string; prefsrc?: string } | undefined> {
+/** The route this host (or process `pid`'s namespace) takes to `address`: its device, gateway and source address (`ip route get`). */
+export async function routeTo(address: string, pid?: number): Promise<{ dev: string; gateway?: string; prefsrc?: string } | undefined> {
     return (
-        await read<{ dev: string; prefsrc?: string }>(`find the route to ${address}`, ["-j", "route", "get", address], {
-            op: "routeGet",
-            address,
-        })
+        await read<{ dev: string; gateway?: string; prefsrc?: string }>(
+            `find the route to ${address}`,
+            ["-j", "route", "get", address],
+            { op: "routeGet", address },
+            pid,
+        )
     )[0];
 }
 

@@ -13,6 +13,7 @@
 // | container        | label io.hostnet.owner                     | its id                         |
 // | network          | label io.hostnet.owner                     | its id                         |
 // | firewall rule    | its comment                                | its bridge                     |
+// | nftables table   | its comment (a Policy's inet table)        | its name                       |
 // | address          | its record (host/records.ts)               | its bridge and address         |
 //
 // The table's order is the order in which leftovers are removed: what lives
@@ -21,14 +22,16 @@
 //
 // Engine side and command line: no Pulumi imports. Reads and removals go
 // through the host layer's own functions (ip.ts, docker.ts, firewall.ts,
-// records.ts), which own every argv and API call.
+// nft.ts, records.ts), which own every argv and API call.
 
-import { markedByMac, OWNER_LABEL } from "../common/naming";
+import { ifbName, markedByMac, OWNER_LABEL } from "../common/naming";
+import { deleteScript } from "../common/policyTable";
 import * as docker from "./docker";
 import { NamespaceGoneError } from "./errors";
 import * as networks from "./dockerNetworks";
 import * as firewall from "./firewall";
 import * as ip from "./ip";
+import * as nft from "./nft";
 import * as records from "./records";
 
 /** An object on the host that carries an owner mark. */
@@ -61,10 +64,10 @@ export interface MarkedKind {
 /**
  * The roles the library derives the MACs of interfaces it marks for
  * (common/naming.ts defaultMac): a created bridge, a veth's host end, a
- * VethLink's sides, a VxlanLink's, a MacvlanAttachment's macvlan (unless its MAC is set). (A veth's container end is never marked:
- * its host end is, and removing one end removes both.)
+ * VethLink's sides, a VxlanLink's, a MacvlanAttachment's macvlan (unless its MAC is set), a VethAttachment's ifb (a limit on what
+ * its container sends). (A veth's container end is never marked: its host end is, and removing one end removes both.)
  */
-const MAC_ROLES = ["bridge", "host", "a", "b", "vxlan-a", "vxlan-b", "macvlan"];
+const MAC_ROLES = ["bridge", "host", "a", "b", "vxlan-a", "vxlan-b", "macvlan", "ifb"];
 
 /** The owner among `unmarked` whose derived MAC the link has, when it carries no mark. */
 function ownerByMac(link: ip.LinkInfo, unmarked: readonly string[]): string | undefined {
@@ -182,7 +185,8 @@ export const MARKED_KINDS: readonly MarkedKind[] = [
             return found.map(({ link, mark, by }) => ({
                 kind: "interface",
                 mark,
-                names: [link.ifname],
+                // An ifb is named after its resource's mark, which no output records: its resource in the state accounts for it.
+                names: link.linkinfo?.info_kind === "ifb" && link.ifname === ifbName(mark) ? [] : [link.ifname],
                 text: `${link.linkinfo?.info_kind ?? "interface"} ${link.ifname} (host)${by}`,
                 async remove() {
                     if (link.linkinfo?.info_kind === "bridge") {
@@ -243,6 +247,25 @@ export const MARKED_KINDS: readonly MarkedKind[] = [
                             r.mark,
                         ),
                 }));
+        },
+    },
+    {
+        kind: "nftables table",
+        async find(wanted) {
+            const found: MarkedObject[] = [];
+            // A Policy's table carries its owner mark as its comment (a mark over 128 bytes as its hash, which names no stack: not found).
+            for (const name of await nft.listTables()) {
+                const table = await nft.readTable(name);
+                if (table?.comment === undefined || !wanted(table.comment)) continue;
+                found.push({
+                    kind: "nftables table",
+                    mark: table.comment,
+                    names: [name],
+                    text: `nftables table inet ${name}`,
+                    remove: () => nft.applyScript(`delete nftables table inet ${name}`, deleteScript(name)),
+                });
+            }
+            return found;
         },
     },
     {

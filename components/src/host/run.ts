@@ -7,7 +7,7 @@
 // Engine side: loaded by the dynamic-provider process. No Pulumi imports.
 
 import { spawn } from "node:child_process";
-import { classifyHostError } from "./errors";
+import { classifyHostError, NamespaceGoneError, ToolMissingError } from "./errors";
 import { HelperTransport, localHelper } from "./helper";
 import { currentHost } from "./hostScope";
 
@@ -88,6 +88,22 @@ export async function runHost(what: string, argv: readonly string[], input?: str
     if (result.exitCode === 0 && !result.spawnError) return result.stdout;
     const stderr = result.stderr || result.spawnError?.message || result.stdout || `exit code ${result.exitCode}`;
     throw classifyHostError(onCurrentHost(what), argv, result.exitCode, stderr, result.spawnError);
+}
+
+/**
+ * Runs `argv` whose non-zero exit is an answer, not a failure (a probe that
+ * got no reply): returns what it printed and its exit code. Throws the typed
+ * error only when the command could not run at all: not installed, or its
+ * namespace gone (nsenter failed).
+ */
+export async function runHostAnswer(what: string, argv: readonly string[], input?: string): Promise<CommandResult> {
+    const host = currentHost();
+    const result = await (host ? host.runner : runner)(argv, input);
+    if (result.exitCode === 0 && !result.spawnError) return result;
+    const stderr = result.stderr || result.spawnError?.message || result.stdout || `exit code ${result.exitCode}`;
+    const err = classifyHostError(onCurrentHost(what), argv, result.exitCode, stderr, result.spawnError);
+    if (result.spawnError || err instanceof NamespaceGoneError || err instanceof ToolMissingError) throw err;
+    return result;
 }
 
 /** `what` naming the current host when it is not this machine: `create bridge br0 on host b`. */

@@ -1,4 +1,9 @@
-// Per-interface kernel settings that `ip` cannot change: on this machine the
+// Kernel settings, through the runner (so that they are those of the host a
+// resource lives on). Read: any setting the library depends on (the
+// br_netfilter settings a Policy needs); never written host-wide (the host's
+// sysctls are the machine owner's).
+//
+// Written: per-interface settings that `ip` cannot change: on this machine the
 // netlink helper writes /proc/sys/net in the interface's namespace (the
 // `ipv6Enable` operation); over SSH and with HOSTNET_HELPER=exec|off, procps'
 // `sysctl` runs there (/proc/sys/net is the namespace's own). The one setting the library changes: IPv6 on an
@@ -14,6 +19,18 @@
 import { classifyErrno } from "./errors";
 import { netlinkHelper } from "./helper";
 import { inNetns, onCurrentHost, runHost } from "./run";
+
+/** A sysctl's value (`net.bridge.bridge-nf-call-iptables` -> "1"), or undefined when the kernel has no such setting. */
+export async function readSysctl(name: string): Promise<string | undefined> {
+    const path = `/proc/sys/${name.replace(/\./g, "/")}`;
+    try {
+        return (await runHost(`read the kernel setting ${name}`, ["cat", path])).trim();
+    } catch (err) {
+        // cat exits 1 for a missing file (a module not loaded: br_netfilter's settings exist only with it).
+        if ((err as { exitCode?: number }).exitCode === 1) return undefined;
+        throw err;
+    }
+}
 
 /**
  * The key of a per-interface IPv6 setting, in sysctl's slash form: a dot in an

@@ -25,6 +25,8 @@ export type ResourceKind =
     | "MacvlanAttachment"
     | "Network"
     | "NetworkAttachment"
+    | "Policy"
+    | "Probe"
     | "SwarmCluster"
     | "SwarmNode"
     | "VethAttachment"

@@ -10,6 +10,7 @@ import { engineResource } from "./engineResource";
 import { HostRef, hostSetMembers, rememberHost, resolveHost } from "./host";
 import { declaredAddressFailures } from "./network";
 import { checkPromptly, ownerOf, refuse } from "./promptCheck";
+import { declareForContainer } from "./declared";
 import { containerIdOf, ContainerRef, networkIdOf, NetworkRef } from "./refs";
 
 export interface NetworkAttachmentArgs {
@@ -80,5 +81,7 @@ export class NetworkAttachment extends pulumi.CustomResource {
             ),
         );
         rememberHost(this, host);
+        // A Policy counts the address before the connection is made (and the new one when it changes).
+        declareForContainer(args.container, this, inputs, args.ipv4Address, args.ipv6Address);
     }
 }

@@ -6,12 +6,14 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { defaultHostIfName, defaultMac } from "../common/naming";
+import { Bandwidth } from "../common/specs/bandwidth";
 import { checkVethAttachmentInputs } from "../common/specs/vethAttachment";
 import { declaredBridgeAddresses } from "./bridge";
 import { engineResource } from "./engineResource";
 import { HostRef, hostSetOf, rememberHost, resolveHost } from "./host";
 import { declaredSubnetOf } from "./network";
 import { checkPromptly, ownerOf, refuse } from "./promptCheck";
+import { declareForContainer } from "./declared";
 import { containerIdOf, ContainerRef, DockerNetworkResource } from "./refs";
 
 /** A Linux bridge: its name, a `Bridge`, a `Network` (its bridge), or @pulumi/docker's `docker.Network`. */
@@ -88,6 +90,17 @@ export interface VethAttachmentArgs {
      */
     mac?: pulumi.Input<string>;
     /**
+     * Limits on the container's traffic through this interface, applied on the
+     * host end (the container cannot lift them): `ingressRate` caps what comes
+     * in (a tbf on the host end), `egressRate` what goes out (through an ifb
+     * device, `hn-ifb-...`), both in bits per second or as "10mbit"; `burst`
+     * in bytes or as "64kb" (default: 10 ms at the rate, at least 16 kb).
+     * Changed in place; read back with `tc -j` (a limit removed by hand is
+     * drift that `up` puts back). `delay`/`loss` (netem) are refused at
+     * preview on a kernel without sch_netem. Default: no limit.
+     */
+    bandwidth?: pulumi.Input<Bandwidth>;
+    /**
      * The host it lives on: a Host, or `{ name?, ssh: { host, port?, user?, privateKeyPath?, knownHostsPath? } }`.
      * Default: the nearest Host among its parents, else the host of the container or bridge (a Container, Bridge or Network), else this machine. Changing it replaces the resource.
      */
@@ -143,6 +156,7 @@ export class VethAttachment extends pulumi.CustomResource {
             hostIfName: args.hostIfName ?? defaultHostIfName(owner, name),
             mtu: args.mtu,
             mac: args.mac ?? defaultMac(owner, "peer"),
+            bandwidth: args.bandwidth,
             owner,
             ...(host ? { host: host.input } : {}),
         };
@@ -164,7 +178,25 @@ export class VethAttachment extends pulumi.CustomResource {
             ),
         );
         rememberHost(this, host);
+        declareForContainer(args.container, this, inputs, args.address, args.addresses);
+        declaredOf.set(this, { address: args.address, addresses: args.addresses });
     }
+}
+
+// What each attachment was declared with: its addresses as the program gives them.
+const declaredOf = new WeakMap<VethAttachment, Pick<VethAttachmentArgs, "address" | "addresses">>();
+
+/**
+ * The container-side addresses (with prefix length) `attachment` is declared
+ * with, `address` or `addresses`. Unlike its outputs, known at preview: the
+ * output of the one it was not given (`address` beside `addresses`) is absent,
+ * which a preview takes for unknown. Carries no dependency on the attachment.
+ */
+export function attachmentAddresses(attachment: VethAttachment): pulumi.Output<string[]> {
+    const d = declaredOf.get(attachment) ?? {};
+    return pulumi
+        .all([d.address, d.addresses])
+        .apply(([a, list]) => [a, ...(list ?? [])].filter((x): x is string => typeof x === "string"));
 }
 
 const DOCKER_BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";

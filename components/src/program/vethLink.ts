@@ -6,10 +6,12 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { defaultMac } from "../common/naming";
+import { Bandwidth } from "../common/specs/bandwidth";
 import { checkVethLinkInputs, VethLinkEnd } from "../common/specs/vethLink";
 import { engineResource } from "./engineResource";
 import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
+import { declareForContainer } from "./declared";
 import { containerIdOf, ContainerRef } from "./refs";
 
 export interface VethLinkEndArgs {
@@ -33,6 +35,14 @@ export interface VethLinkEndArgs {
     addresses?: pulumi.Input<pulumi.Input<string>[]>;
     /** MAC address. Changing it replaces the link. Default: derived from the owner mark, stable across re-creations. */
     mac?: pulumi.Input<string>;
+    /**
+     * Limits on this end's container's traffic over the link: `egressRate`
+     * caps what it sends (a tbf on this end), `ingressRate` what it receives
+     * (a tbf on the other end; not with the other end's `egressRate`), in bits
+     * per second or as "10mbit"; `burst` in bytes or "64kb". Changed in place,
+     * read back with `tc -j`. Default: no limit.
+     */
+    bandwidth?: pulumi.Input<Bandwidth>;
 }
 
 export interface VethLinkArgs {
@@ -68,5 +78,8 @@ export class VethLink extends pulumi.CustomResource {
         checkPromptly(`VethLink "${name}"`, inputs, checkVethLinkInputs);
         super(...engineResource("VethLink", name, { aContainerId: undefined, bContainerId: undefined, ...inputs }, opts));
         rememberHost(this, host);
+        // A link's traffic never crosses the host (a Policy cannot filter it): its addresses are not declared for Policies.
+        declareForContainer(args.a.container, this, inputs);
+        declareForContainer(args.b.container, this, inputs);
     }
 }

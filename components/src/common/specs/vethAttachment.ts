@@ -20,6 +20,7 @@ import {
     containsUnknown,
     InputFailure,
 } from "../validation";
+import { Bandwidth, checkBandwidth } from "./bandwidth";
 
 /** Inputs as the provider sees them: defaults applied, owner mark set. */
 export interface VethAttachmentInputs {
@@ -44,6 +45,8 @@ export interface VethAttachmentInputs {
     hostIfName: string;
     mtu?: number;
     mac?: string;
+    /** Limits on the traffic into and out of the container through this interface, applied on the host end. */
+    bandwidth?: Bandwidth;
     /** Ownership mark, stored as the host end's interface alias. */
     owner: string;
 }
@@ -130,5 +133,6 @@ export function checkVethAttachmentInputs(inputs: Record<string, unknown>): Inpu
         const reason = checkGatewayInSubnet(gateway, list[i], { gateway: field, address: addressField(inputs, i) });
         if (reason) failures.push({ property: field, reason });
     }
+    for (const reason of checkBandwidth("bandwidth", inputs.bandwidth)) failures.push({ property: "bandwidth", reason });
     return failures;
 }

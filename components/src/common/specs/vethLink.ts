@@ -4,6 +4,7 @@
 // (`check`). No Pulumi, no host access.
 
 import { checkCidr, checkCidrList, checkContainerRef, checkIfName, checkMac, checkMtu, containsUnknown, InputFailure } from "../validation";
+import { Bandwidth, checkLinkBandwidth } from "./bandwidth";
 
 export interface VethLinkEnd {
     container: string;
@@ -13,6 +14,8 @@ export interface VethLinkEnd {
     /** The end's addresses, IPv4 and IPv6 (dual-stack). Not with `address`. */
     addresses?: string[];
     mac?: string;
+    /** Limits on the traffic into and out of this end's container over the link. */
+    bandwidth?: Bandwidth;
 }
 
 /** An end's addresses, whichever form gives them (none when neither is given). */
@@ -37,7 +40,7 @@ function checkEnd(side: "a" | "b", end: unknown): InputFailure[] {
         return [
             {
                 property: side,
-                reason: `\`${side}\` must be { container, ifName, address? or addresses?, mac? }; got ${JSON.stringify(end)}`,
+                reason: `\`${side}\` must be { container, ifName, address? or addresses?, mac?, bandwidth? }; got ${JSON.stringify(end)}`,
             },
         ];
     }
@@ -71,5 +74,6 @@ export function checkVethLinkInputs(inputs: Record<string, unknown>): InputFailu
     if (a && b && failures.length === 0 && !containsUnknown(a.container) && a.container === b.container) {
         failures.push({ property: "b", reason: "`a.container` and `b.container` are the same container: a link joins two namespaces" });
     }
+    failures.push(...checkLinkBandwidth(inputs));
     return failures;
 }

@@ -25,6 +25,9 @@ import { addressesOnBridges, bridgeState, dockerAllocationRanges, hasUnaccounted
 import { describe, execute, HOST, ipStep, making, Netns, Plan, Step } from "../plan";
 import { claim, claimant, declaration, isClaimed } from "../registry";
 import { containerFailure, containerNetns, defaultRouteFailure } from "./containerNetns";
+import { attachmentCleanupSteps, attachmentHasIfb, attachmentSteps, bandwidthHostFailures, readAttachmentBandwidth } from "./shaping";
+import { capsOf } from "../bandwidth";
+import { sameBandwidth } from "../../common/specs/bandwidth";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 const replaceOnChange = ["container", "bridge", "containerIfName", "hostIfName", "mac", "owner"] as const;
@@ -131,6 +134,7 @@ async function readAttachment(props: VethAttachmentOutputs): Promise<VethAttachm
     }
     if (props.mtu !== undefined) out.mtu = host.mtu;
     if (props.mac !== undefined) out.mac = peer.address;
+    out.bandwidth = await readAttachmentBandwidth(props);
     return out;
 }
 
@@ -223,10 +227,14 @@ export function planCreate(inputs: VethAttachmentInputs, ctr: Netns, gateways: G
                     { ...ip.addDefaultRoute(peer, gateways[f]), explain: routeExplained(inputs, f) },
                 ]),
             ),
+            ...attachmentSteps(host, inputs.owner, undefined, inputs.bandwidth),
             ...(dad ? [dad] : []),
         ],
-        // Deleting the host end removes the peer too: nothing is left behind.
-        undo: [ipStep(`delete veth pair "${host}"`, HOST, [ip.deleteLink(host)])],
+        // Deleting the host end removes the peer too (and their qdiscs): nothing is left behind but an ifb, removed too.
+        undo: [
+            ipStep(`delete veth pair "${host}"`, HOST, [ip.deleteLink(host)]),
+            ...(capsOf(inputs.bandwidth).egress ? attachmentCleanupSteps(host, inputs.owner) : []),
+        ],
     };
 }
 
@@ -294,14 +302,19 @@ export function planUpdate(
             ]),
         );
     }
+    steps.push(...attachmentSteps(olds.hostIfName, olds.owner, olds.bandwidth, news.bandwidth));
     const dad = dadStep(ctr, dev, added, `bridge ${news.bridge}`);
     if (dad) steps.push(dad);
     return { steps };
 }
 
-export function planDelete(props: VethAttachmentOutputs): Plan {
+/** `ifb`: the attachment's ifb is there too (it has, or had, a limit on what the container sends). */
+export function planDelete(props: VethAttachmentOutputs, ifb = capsOf(props.bandwidth).egress !== undefined): Plan {
     return {
-        steps: [ipStep(`delete veth pair "${props.hostIfName}" / "${props.containerIfName}"`, HOST, [ip.deleteLink(props.hostIfName)])],
+        steps: [
+            ipStep(`delete veth pair "${props.hostIfName}" / "${props.containerIfName}"`, HOST, [ip.deleteLink(props.hostIfName)]),
+            ...(ifb ? attachmentCleanupSteps(props.hostIfName, props.owner) : []),
+        ],
     };
 }
 
@@ -546,6 +559,7 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
         const inputs = canonicalInputs(news);
         const failures = checkVethAttachmentInputs({ ...inputs });
         if (failures.length === 0) failures.push(...(await hostFailures(inputs, olds)));
+        if (failures.length === 0) failures.push(...(await bandwidthHostFailures("bandwidth", inputs.bandwidth)));
         return { inputs, failures };
     },
 
@@ -565,6 +579,7 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
         if ((olds.defaultRoute ?? true) !== news.defaultRoute) changes.push("defaultRoute");
         if (news.mtu !== undefined ? olds.mtu !== news.mtu : olds.mtu !== undefined) changes.push("mtu");
         if (olds.up === false) changes.push("up");
+        if (!sameBandwidth(olds.bandwidth, news.bandwidth)) changes.push("bandwidth");
         return {
             changes: replaces.length > 0 || changes.length > 0,
             replaces: [...replaces],
@@ -616,7 +631,10 @@ export const vethAttachmentProvider: pulumi.dynamic.ResourceProvider<VethAttachm
 
     async delete(_id, props) {
         const host = await ip.getLink(props.hostIfName);
+        const ifb = await attachmentHasIfb(props.owner);
         // Never delete an interface this resource did not create: the alias is its mark.
-        if (host && isOwnedBy(host.ifalias, props.owner)) await execute(planDelete(props));
+        if (host && isOwnedBy(host.ifalias, props.owner)) await execute(planDelete(props, ifb));
+        // The veth went with its container: its ifb stays on the host until removed here.
+        else if (ifb) await execute({ steps: attachmentCleanupSteps(props.hostIfName, props.owner) });
     },
 };

@@ -15,6 +15,8 @@ import { dadStep, enableIPv6Step } from "../addressing";
 import { describe, execute, ipStep, making, Netns, Plan, Step } from "../plan";
 import { claim, claimant } from "../registry";
 import { containerFailure, containerNetns } from "./containerNetns";
+import { bandwidthHostFailures, linkSteps, readLinkBandwidth } from "./shaping";
+import { sameBandwidth } from "../../common/specs/bandwidth";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 /** The live state of one end, or undefined when that end is not ours or gone. */
@@ -37,7 +39,7 @@ async function readEnd(containerId: string, end: VethLinkEnd, owner: string) {
         live.address = has(end.address) ? end.address : (inet.filter((l) => addr.familyOf(l) === addr.familyOf(end.address!))[0] ?? "");
     }
     if (end.mac !== undefined) live.mac = link.address;
-    return { live, link };
+    return { live, link, pid: c.State.Pid };
 }
 
 /** True when an end is this link's: marked as such, or made by it and not marked yet (an interrupted create). */
@@ -102,6 +104,7 @@ export function planCreate(inputs: VethLinkInputs, a: Netns, b: Netns, leftover?
             ),
             ...configure(inputs.a, a),
             ...configure(inputs.b, b),
+            ...linkSteps(undefined, inputs, a, b),
             ...dadSteps("a", inputs, a, endAddresses(inputs.a)),
             ...dadSteps("b", inputs, b, endAddresses(inputs.b)),
         ],
@@ -144,6 +147,7 @@ export function planUpdate(olds: VethLinkOutputs, news: VethLinkInputs, a: Netns
         );
         waits.push(...dadSteps(side, { ...news, [side]: { ...news[side], ifName: dev } }, ns, added));
     }
+    steps.push(...linkSteps(olds, news, a, b));
     return { steps: [...steps, ...waits] };
 }
 
@@ -236,6 +240,9 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
         const inputs = { ...news, a: lower(news.a), b: lower(news.b) };
         const failures = checkVethLinkInputs({ ...inputs });
         if (failures.length === 0) failures.push(...(await hostFailures(inputs, olds)));
+        for (const side of ["a", "b"] as const) {
+            if (failures.length === 0) failures.push(...(await bandwidthHostFailures(`${side}.bandwidth`, inputs[side]?.bandwidth)));
+        }
         return { inputs, failures };
     },
 
@@ -250,7 +257,12 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
         const addressesDiffer = (side: "a" | "b") =>
             !sameValue(endAddresses(olds[side]).map(addr.canonical).sort(), endAddresses(news[side]).map(addr.canonical).sort()) ||
             (olds[side].addresses === undefined) !== (news[side].addresses === undefined);
-        const inPlace = addressesDiffer("a") || addressesDiffer("b") || !sameValue(olds.mtu, news.mtu);
+        const inPlace =
+            addressesDiffer("a") ||
+            addressesDiffer("b") ||
+            !sameValue(olds.mtu, news.mtu) ||
+            !sameBandwidth(olds.a.bandwidth, news.a.bandwidth) ||
+            !sameBandwidth(olds.b.bandwidth, news.b.bandwidth);
         return { changes: replaces.length > 0 || inPlace, replaces, deleteBeforeReplace: true };
     },
 
@@ -282,6 +294,9 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
         if (!a || !b || a.link.link_index !== b.link.ifindex || b.link.link_index !== a.link.ifindex) return {};
         const live: VethLinkOutputs = { ...props, a: a.live, b: b.live };
         if (props.mtu !== undefined) live.mtu = a.link.mtu;
+        const shaped = await readLinkBandwidth(props, a.pid, b.pid);
+        if (shaped.a) live.a.bandwidth = shaped.a;
+        if (shaped.b) live.b.bandwidth = shaped.b;
         return { id, props: definedOnly(live) };
     },
 
