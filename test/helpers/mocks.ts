@@ -82,3 +82,12 @@ export function settle<T>(output: pulumi.Output<T>): Promise<T> {
 export async function drain(): Promise<void> {
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 }
+
+/** The registration of `resource` among `registered`, once the mocks have it. */
+export async function registrationOf(registered: Registration[], resource: { urn: pulumi.Output<string> }): Promise<Registration> {
+    const urn = await settle(resource.urn);
+    await drain();
+    const r = registered.find((x) => x.urn === urn);
+    if (!r) throw new Error(`not registered: ${urn}`);
+    return r;
+}

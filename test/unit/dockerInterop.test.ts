@@ -7,7 +7,7 @@
 
 import * as assert from "node:assert/strict";
 import * as docker from "@pulumi/docker";
-import { drain, recordingMocks, Registration, settle } from "../helpers/mocks";
+import { drain, recordingMocks, Registration, settle, registrationOf } from "../helpers/mocks";
 
 /** Docker-like ids: 64 hex digits, distinct per resource name. */
 function dockerId(name: string): string {
@@ -18,13 +18,7 @@ describe("@pulumi/docker resources as containers and networks, under mocks", () 
     let lib: typeof import("../../components/src");
     let registered: Registration[];
 
-    async function registration(resource: { urn: import("@pulumi/pulumi").Output<string> }): Promise<Registration> {
-        const urn = await settle(resource.urn);
-        await drain();
-        const r = registered.find((x) => x.urn === urn);
-        assert.ok(r, `registered ${urn}`);
-        return r;
-    }
+    const registration = (resource: { urn: import("@pulumi/pulumi").Output<string> }) => registrationOf(registered, resource);
 
     before(async () => {
         registered = await recordingMocks("proj", "stk", (args) => ({

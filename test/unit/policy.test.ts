@@ -10,7 +10,7 @@ import { listingChanges, tableListing, tableScript } from "../../components/src/
 import { checkPolicyInputs, PolicyRule } from "../../components/src/common/specs/policy";
 import { describeChange } from "../../components/src/engine/providers/policy";
 import { listingOf, parseTable } from "../../components/src/host/nft";
-import { drain, recordingMocks, Registration, settle } from "../helpers/mocks";
+import { recordingMocks, Registration, settle, registrationOf } from "../helpers/mocks";
 
 const cli = { container: "c1", name: "cli" };
 const web = { container: "c2", name: "web" };
@@ -231,13 +231,7 @@ describe("Policy under mocks: what each endpoint becomes, and what the Policy wa
     let lib: typeof import("../../components/src");
     let registered: Registration[];
 
-    async function registration(resource: { urn: import("@pulumi/pulumi").Output<string> }): Promise<Registration> {
-        const urn = await settle(resource.urn);
-        await drain();
-        const r = registered.find((x) => x.urn === urn);
-        assert.ok(r, `registered ${urn}`);
-        return r;
-    }
+    const registration = (resource: { urn: import("@pulumi/pulumi").Output<string> }) => registrationOf(registered, resource);
 
     before(async () => {
         registered = await recordingMocks("proj", "stk");

@@ -16,7 +16,7 @@ import {
 } from "../../components/src/common/specs/bandwidth";
 import { checkProbeInputs, parseHostPort, probeText } from "../../components/src/common/specs/probe";
 import { ifbOf } from "../../components/src/engine/bandwidth";
-import { drain, recordingMocks, Registration, settle } from "../helpers/mocks";
+import { recordingMocks, Registration, settle, registrationOf } from "../helpers/mocks";
 
 describe("probe: targets and checks", () => {
     it("reads address, address:port and [v6]:port; refuses names and bad ports", () => {
@@ -124,13 +124,7 @@ describe("Probe under mocks: its inputs, what it runs after, and when it runs ag
     let lib: typeof import("../../components/src");
     let registered: Registration[];
 
-    async function registration(resource: { urn: import("@pulumi/pulumi").Output<string> }): Promise<Registration> {
-        const urn = await settle(resource.urn);
-        await drain();
-        const r = registered.find((x) => x.urn === urn);
-        assert.ok(r, `registered ${urn}`);
-        return r;
-    }
+    const registration = (resource: { urn: import("@pulumi/pulumi").Output<string> }) => registrationOf(registered, resource);
 
     before(async () => {
         registered = await recordingMocks("proj", "stk");
@@ -189,13 +183,7 @@ describe("Probe and Policy at preview: a VethAttachment given `addresses` is tar
     let lib: typeof import("../../components/src");
     let registered: Registration[];
 
-    async function registration(resource: { urn: import("@pulumi/pulumi").Output<string> }): Promise<Registration> {
-        const urn = await settle(resource.urn);
-        await drain();
-        const r = registered.find((x) => x.urn === urn);
-        assert.ok(r, `registered ${urn}`);
-        return r;
-    }
+    const registration = (resource: { urn: import("@pulumi/pulumi").Output<string> }) => registrationOf(registered, resource);
 
     before(async () => {
         // As in `pulumi preview`: the attachment's state has `addresses` and no `address`, which a preview takes for unknown.

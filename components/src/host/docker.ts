@@ -246,15 +246,30 @@ export async function disconnectNetwork(network: string, container: string): Pro
 }
 
 /**
- * A swarm manager that did not hand out a container's attachment to an
- * overlay within its 20 s (a busy manager, a node joining meanwhile): the
- * start may be tried again, and usually succeeds.
+ * Answers of a start that a swarm gives while it is still settling, and that a
+ * later start of the same container gets past:
+ * - a manager that did not hand out the container's attachment to an overlay
+ *   within its 20 s (a busy manager, a node joining meanwhile);
+ * - a worker that joined moments ago and has the attachment but not yet the
+ *   overlay itself (404 "network <id> not found").
+ * Anything else (no such container, a port taken, a network really removed
+ * once the attempts are spent) is the caller's error at once or in ~3.5 s.
  */
-const ATTACH_TIMEOUT = /attaching to network failed.*context deadline exceeded|could not attach to network .*context deadline exceeded/i;
+const SETTLING: { status: number; message: RegExp }[] = [
+    {
+        status: 500,
+        message: /attaching to network failed.*context deadline exceeded|could not attach to network .*context deadline exceeded/i,
+    },
+    { status: 404, message: /^network \S+ not found$/i },
+];
+/** Pauses before each further start of a settling swarm. */
+const SETTLING_PAUSES_MS = [500, 1000, 2000];
 
 export async function startContainer(id: string): Promise<void> {
     let res = await request("POST", `/containers/${encodeURIComponent(id)}/start`);
-    for (let attempt = 1; attempt < 3 && res.statusCode === 500 && ATTACH_TIMEOUT.test(apiMessage(res)); attempt++) {
+    for (const pause of SETTLING_PAUSES_MS) {
+        if (!SETTLING.some((s) => s.status === res.statusCode && s.message.test(apiMessage(res)))) break;
+        await new Promise((resolve) => setTimeout(resolve, pause));
         res = await request("POST", `/containers/${encodeURIComponent(id)}/start`);
     }
     // 304: already running.
