@@ -15,7 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { familyOf, hostPart } from "../common/addresses";
 import { checkProbeInputs, parseHostPort, ProbeExpectation, ProbeProtocol, ProbeTarget } from "../common/specs/probe";
-import { declaredFor, withDependencies } from "./declared";
+import { declaredFor, withDependencies, withoutPropertyDependencies } from "./declared";
 import { engineResource } from "./engineResource";
 import { HostRef, rememberHost, resolveHost } from "./host";
 import { programPolicies } from "./policy";
@@ -160,7 +160,8 @@ export class Probe extends pulumi.CustomResource {
                 inputs: [...programPolicies().map((p) => p.declaredInputs), ...a.inputs, ...(b?.inputs ?? [])].map(withoutHost),
             }),
         );
-        const network = pulumi.output(around.then((a) => a.inputs)).apply((inputs) => digest(inputs));
+        // Its resources are in dependsOn (`after`); the state need not list them again as `network`'s.
+        const network = withoutPropertyDependencies(pulumi.output(around.then((a) => a.inputs)).apply((inputs) => digest(inputs)));
         const after = around.then((a) => [...a.resources, ...[args.from, container].filter(isResource)]);
 
         const inputs = {
