@@ -93,8 +93,6 @@ export default tseslint.config(
                     ],
                 },
             ],
-            // The stub providers load the engine by package name when the engine calls them.
-            "@typescript-eslint/no-require-imports": "off",
         },
     },
     {

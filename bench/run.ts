@@ -7,8 +7,9 @@
 // Before any timing: running `--net=none` containers (labelled with the run),
 // a Docker network, one project folder per run with its own backend and
 // PULUMI_HOME, one untimed warm-up preview. Then, per run: the empty program's
-// preview, and for each N the baselines' attach/detach and hostnet's up,
-// no-op preview, refresh and destroy; every result is read back from the host.
+// preview (also run each variant's way, when a variant changes how programs
+// run), and for each N the baselines' attach/detach and hostnet's up, no-op
+// preview, refresh and destroy; every result is read back from the host.
 // A line per step; at the end the table (Markdown) on stdout and, in
 // bench/results/, the same as JSON and Markdown. Everything made is removed on
 // exit, also on Ctrl-C or failure.
@@ -21,6 +22,7 @@ import type { AddressPlan, Baseline, Timing } from "./baselines/baseline";
 import { cniBaseline, ensureCniPlugin } from "./baselines/cni";
 import { dockerConnectBaseline } from "./baselines/dockerConnect";
 import { seedBaseline } from "./baselines/seed";
+import { AutomationDriver } from "./lib/automation";
 import { cleanup, cleanupOnExit, onCleanup } from "./lib/cleanup";
 import {
     checkAttached,
@@ -38,7 +40,7 @@ import {
     addressPlan,
 } from "./lib/host";
 import { run, runOk } from "./lib/proc";
-import { initStack, makeProject, Project, pulumiOk, repoRoot, stateBytes, toolchainBin, Workspace } from "./lib/pulumi";
+import { exportedState, initStack, makeProject, Project, pulumiOk, repoRoot, stateBytes, toolchainBin, Workspace } from "./lib/pulumi";
 import { renderMarkdown, Sample, summarize } from "./lib/report";
 import type { PeakRss } from "./lib/rss";
 
@@ -66,16 +68,23 @@ interface Variant {
     skipPreview: boolean;
     /** The program compiled to JavaScript beforehand (`typescript: false`). */
     javascript?: boolean;
+    /**
+     * Through the Automation API from one long-lived process (bench/lib/automationDriver.ts), the program
+     * inline: what a service that deploys again and again does. Its up, refresh and destroy are one pass.
+     */
+    automation?: boolean;
 }
 
 function parseVariant(spec: string): Variant {
     const colon = spec.indexOf(":");
     const name = colon < 0 ? spec : spec.slice(0, colon);
     if (!/^[a-z0-9-]{1,12}$/.test(name)) fail(`--variant: the name must be 1-12 of a-z, 0-9, -; got "${name}"`);
+    if (name === "main") fail(`--variant: "main" names hostnet as it is (measured anyway); call the variant something else`);
     const v: Variant = { name, env: {}, skipPreview: false };
     for (const item of colon < 0 ? [] : spec.slice(colon + 1).split(",")) {
         if (item === "skip-preview") v.skipPreview = true;
         else if (item === "js") v.javascript = true;
+        else if (item === "automation") v.automation = true;
         else if (item.startsWith("library=")) {
             v.library = resolve(item.slice("library=".length));
             if (!existsSync(join(v.library, "dist", "engine", "index.js")))
@@ -83,14 +92,18 @@ function parseVariant(spec: string): Variant {
         } else if (/^env=[A-Za-z_][A-Za-z0-9_]*=/.test(item)) {
             const kv = item.slice("env=".length);
             v.env[kv.slice(0, kv.indexOf("="))] = kv.slice(kv.indexOf("=") + 1);
-        } else fail(`--variant ${name}: unknown item "${item}" (library=DIR, env=NAME=VALUE, skip-preview, js)`);
+        } else fail(`--variant ${name}: unknown item "${item}" (library=DIR, env=NAME=VALUE, skip-preview, js, automation)`);
     }
+    if (v.automation && (v.library || v.javascript || v.skipPreview))
+        fail(
+            `--variant ${name}: automation runs the repository's library, the TypeScript program inline, one pass; drop library, js, skip-preview`,
+        );
     return v;
 }
 
 const USAGE =
     "usage: npm run bench -- [--n 1,10,50,100] [--runs 3] [--only hostnet,seed,cni,docker] [--setup-runs 5] [--bridge docker0|own] [--out bench/results/NAME.json]\n" +
-    "                        [--variant NAME:library=DIR,env=NAME=VALUE,skip-preview,js]...   (experiments, beside hostnet as it is)";
+    "                        [--variant NAME:library=DIR,env=NAME=VALUE,skip-preview,js,automation]...   (beside hostnet as it is)";
 
 function parseArgs(argv: string[]): Options {
     const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
@@ -217,6 +230,18 @@ async function preflight(o: Options): Promise<void> {
     if (o.only.includes("cni")) await ensureCniPlugin(log);
 }
 
+/** True for hostnet as it is and for the variants that run programs another way (their empty program is measured too). */
+function changesHowProgramsRun(v: Variant): boolean {
+    return v.name === "" || Object.keys(v.env).length > 0 || !!v.javascript || !!v.automation;
+}
+
+let automationDriver: AutomationDriver | undefined;
+/** The bench's one long-lived deploy process, started when a variant first needs it. */
+function driver(): AutomationDriver {
+    automationDriver ??= AutomationDriver.start();
+    return automationDriver;
+}
+
 async function main(): Promise<void> {
     const o = parseArgs(process.argv.slice(2));
     cleanupOnExit(log);
@@ -224,7 +249,8 @@ async function main(): Promise<void> {
     registerRun();
     await sweepStale(log);
     const maxN = o.ns.at(-1)!;
-    const steps = o.runs * (1 + o.ns.length * o.only.reduce((k, m) => k + (m === "hostnet" ? 4 * o.variants.length : 2), 0));
+    const emptyRuns = o.variants.filter(changesHowProgramsRun).length;
+    const steps = o.runs * (emptyRuns + o.ns.length * o.only.reduce((k, m) => k + (m === "hostnet" ? 5 * o.variants.length : 2), 0));
     let step = 0;
     const samples: Sample[] = [];
     const facts = machineFacts();
@@ -280,11 +306,47 @@ async function main(): Promise<void> {
             v.javascript,
         ),
     }));
-    const empty = makeProject(ws, join(scratch, "empty"), "hostnet-bench-empty", "empty.ts");
-    const emptyStack = `b${RUN}-empty`;
-    await initStack(empty, emptyStack, {});
-    const warm = await pulumiOk("preview the empty program (warm-up)", empty, ["preview", "--non-interactive", "--stack", emptyStack]);
-    log(`warm-up: empty program preview ${(warm.ms / 1000).toFixed(2)} s (not counted)`);
+    // The empty program, as hostnet's main row runs it and as each variant that changes how the program runs
+    // (environment, JavaScript) runs it: each fixed cost is measured against the floor of its own way.
+    const empties = await Promise.all(
+        o.variants.filter(changesHowProgramsRun).map(async (v) => {
+            const project = makeProject(
+                { ...ws, extraEnv: v.env },
+                join(scratch, `empty-${v.name || "main"}`),
+                "hostnet-bench-empty",
+                "empty.ts",
+                undefined,
+                v.javascript,
+            );
+            const stack = `b${RUN}-empty-${v.name || "main"}`;
+            if (v.automation) await driver().init(project, stack, {});
+            else await initStack(project, stack, {});
+            return { op: `empty.preview${v.name ? `@${v.name}` : ""}`, project, stack, v };
+        }),
+    );
+    const previewEmpty = (e: (typeof empties)[number], what: string) =>
+        e.v.automation
+            ? driver().run(what, "preview", e.stack)
+            : pulumiOk(what, e.project, ["preview", "--non-interactive", "--stack", e.stack]);
+    for (const e of empties) {
+        const warm = await previewEmpty(e, "preview the empty program (warm-up)");
+        log(`warm-up: ${e.op} ${(warm.ms / 1000).toFixed(2)} s (not counted)`);
+    }
+    // Each variant's program previewed once, untimed: what a deploy follows (a preview the user saw), and what
+    // loads a long-lived process's modules and primes the language host's memory of the type-check.
+    for (const { v, project } of o.only.includes("hostnet") && containers.length > 0 ? projects : []) {
+        const stack = `b${RUN}-${v.name || "main"}-warm`;
+        const config = { firstAddress: plan.first, prefixLength: String(plan.prefixLength), bridge: plan.bridge };
+        let warm: Timing;
+        if (v.automation) {
+            await driver().init(project, stack, { ...config, containers: JSON.stringify([containers[0].name]) });
+            warm = await driver().run("preview (warm-up)", "preview", stack);
+        } else {
+            await initStack(project, stack, { ...config, containers: [containers[0].name] });
+            warm = await pulumiOk("preview (warm-up)", project, ["preview", "--non-interactive", "--stack", stack]);
+        }
+        log(`warm-up: preview of the program${v.name ? ` [${v.name}]` : ""} ${(warm.ms / 1000).toFixed(2)} s (not counted)`);
+    }
 
     const baselines: Partial<Record<Method, { b: Baseline; cs: Container[] }>> = {};
     if (o.only.includes("seed")) baselines.seed = { b: seedBaseline(plan), cs: containers };
@@ -302,8 +364,10 @@ async function main(): Promise<void> {
     };
 
     for (let rep = 1; rep <= o.runs; rep++) {
-        const e = await pulumiOk("preview the empty program", empty, ["preview", "--non-interactive", "--stack", emptyStack]);
-        record(rep, 0, "empty.preview", e, { rss: e.rss });
+        for (const empty of empties) {
+            const e = await previewEmpty(empty, "preview the empty program");
+            record(rep, 0, empty.op, e, { rss: "rss" in e ? (e.rss as PeakRss) : undefined });
+        }
         for (const n of o.ns) {
             for (const m of ["seed", "cni", "docker"] as const) {
                 const base = baselines[m];
@@ -360,6 +424,7 @@ async function hostnet(
     const stack = `b${RUN}-${v.name || "main"}-n${n}-r${rep}`;
     const skip = v.skipPreview ? ["--skip-preview"] : [];
     const op = (name: string) => `hostnet.${name}${v.name ? `@${v.name}` : ""}`;
+    if (v.automation) return hostnetByAutomation(project, stack, rep, n, cs, plan, record, op);
     await initStack(project, stack, {
         containers: cs.map((c) => c.name),
         firstAddress: plan.first,
@@ -368,7 +433,19 @@ async function hostnet(
     });
     const up = await pulumiOk(`deploy ${n} attachments`, project, ["up", "--yes", ...skip, "--non-interactive", "--stack", stack]);
     await checkAttached("pulumi up", cs, plan.cidr, plan.gateway);
-    record(rep, n, op("up"), up, { rss: up.rss, cpuByRole: up.cpuByRole, stateBytes: stateBytes(project, stack) });
+    const exported = await exportedState(project, stack);
+    record(rep, n, op("up"), up, { rss: up.rss, cpuByRole: up.cpuByRole, stateBytes: stateBytes(project, stack), exported });
+    // The same up again: nothing to change (what a deploy of an unchanged program costs, all fixed cost).
+    const noop = await pulumiOk(`up ${n} unchanged attachments`, project, [
+        "up",
+        "--yes",
+        ...skip,
+        "--non-interactive",
+        "--expect-no-changes",
+        "--stack",
+        stack,
+    ]);
+    record(rep, n, op("noop-up"), noop, { rss: noop.rss, cpuByRole: noop.cpuByRole });
     const preview = await pulumiOk(`preview ${n} unchanged attachments`, project, [
         "preview",
         "--non-interactive",
@@ -400,6 +477,36 @@ async function hostnet(
     if (left.length > 0)
         throw new Error(`pulumi destroy left ${left.length} interfaces of the stack: ${left.map((l) => l.ifname).join(", ")}`);
     record(rep, n, op("destroy"), destroy, { rss: destroy.rss, cpuByRole: destroy.cpuByRole });
+}
+
+/** hostnet's four commands on N attachments through the long-lived deploy process (Automation API, program inline). */
+async function hostnetByAutomation(
+    project: Project,
+    stack: string,
+    rep: number,
+    n: number,
+    cs: Container[],
+    plan: AddressPlan,
+    record: Recorder,
+    op: (name: string) => string,
+): Promise<void> {
+    const d = driver();
+    await d.init(project, stack, {
+        containers: JSON.stringify(cs.map((c) => c.name)),
+        firstAddress: plan.first,
+        prefixLength: String(plan.prefixLength),
+        bridge: plan.bridge,
+    });
+    const up = await d.run(`deploy ${n} attachments`, "up", stack);
+    await checkAttached("Automation API up", cs, plan.cidr, plan.gateway);
+    record(rep, n, op("up"), up, { stateBytes: stateBytes(project, stack) });
+    record(rep, n, op("preview"), await d.run(`preview ${n} unchanged attachments`, "preview", stack, true));
+    record(rep, n, op("refresh"), await d.run(`refresh ${n} attachments`, "refresh", stack, true));
+    const destroy = await d.run(`destroy ${n} attachments`, "destroy", stack);
+    await checkDetached("Automation API destroy", cs);
+    const left = (await hostLinks()).filter((l) => l.ifalias?.startsWith(ownerPrefix(RUN)));
+    if (left.length > 0) throw new Error(`destroy left ${left.length} interfaces of the stack: ${left.map((l) => l.ifname).join(", ")}`);
+    record(rep, n, op("destroy"), destroy);
 }
 
 main()

@@ -44,9 +44,14 @@ else
   echo "$key" >"$bin/.key"
 fi
 
-# The dynamic-provider host is a script inside @pulumi/pulumi; the engine looks
-# for it next to the CLI.
-install -m 0755 "$root/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs" "$bin/pulumi-resource-pulumi-nodejs"
+# The engine looks for the dynamic-provider plugin next to the CLI: the
+# project's launcher and server (tools/dynamic-provider/), which serve as
+# @pulumi/pulumi's own host does without loading its SDK runtime, and run
+# that host when they cannot vouch for matching it.
+install -m 0644 "$root/tools/dynamic-provider/server.js" "$bin/hostnet-dynamic-provider.js"
+# What the language host preloads into a TypeScript program's run whose type-check it remembers.
+install -m 0644 "$root/tools/typecheck/record.js" "$bin/hostnet-typecheck-record.js"
+install -m 0755 "$root/tools/dynamic-provider/pulumi-resource-pulumi-nodejs" "$bin/pulumi-resource-pulumi-nodejs"
 
 stamped=$("$bin/pulumi" version)
 [ "$stamped" = "v$PULUMI_VERSION" ] || { echo "build-pulumi: the CLI reports '$stamped', expected v$PULUMI_VERSION (unstamped build?)" >&2; exit 1; }

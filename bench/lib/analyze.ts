@@ -86,7 +86,11 @@ function timeline(spans: Span[], n: number): string[] {
         }
         const provider = spans.find((s) => inPlan(s) && s.name === "newPlugin" && (s.attrs.prefix ?? "").includes("resource"));
         if (provider) {
-            row("  dynamic-provider process start (sh, node -e, node, @pulumi/pulumi)", provider.start, provider.end - provider.start);
+            row(
+                "  dynamic-provider process start (launcher, node, the provider host's modules)",
+                provider.start,
+                provider.end - provider.start,
+            );
             fixedParts.push(provider.end - provider.start);
         }
         let lastCallEnd = 0;
@@ -187,13 +191,13 @@ const MARKERS: [string, (x: ProfileNode["callFrame"]) => boolean][] = [
     ["first resource registration (program)", (x) => x.functionName === "registerResource" && x.url.includes("runtime/resource")],
     [
         "first provider call (check/diff/create/read/update/delete)",
-        (x) => x.url.includes("cmd/dynamic-provider") && /^(check|diff|create|read|update|delete)$/.test(x.functionName),
+        (x) => x.url.includes("dynamic-provider") && /^(check|diff|create|read|update|delete)$/.test(x.functionName),
     ],
     ["first hostnet engine code", (x) => x.url.includes("pulumi-hostnet/dist/engine")],
 ];
 
 function roleOfArgv(argv: string[]): string {
-    if (argv.some((a) => a.includes("cmd/dynamic-provider"))) return "dynamic provider";
+    if (argv.some((a) => a.includes("dynamic-provider"))) return "dynamic provider";
     if (argv.some((a) => a.includes("cmd/run"))) return "program";
     if (argv.length === 1) return "`node -e` (the provider script resolving its path)";
     return argv.slice(1).join(" ");

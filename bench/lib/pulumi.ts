@@ -13,10 +13,11 @@ import { PeakRss, Role, RssSampler } from "./rss";
 
 export const repoRoot = join(__dirname, "..", "..");
 
-export function toolchainBin(): string {
+/** The toolchain's folder in `cache` (a variant's HOSTNET_CACHE: another build of the CLI and language host), else this run's. */
+export function toolchainBin(cache = process.env.HOSTNET_CACHE): string {
     const env = readFileSync(join(repoRoot, "scripts", "toolchain.env.sh"), "utf8");
     const version = /^PULUMI_VERSION=(\S+)$/m.exec(env)![1];
-    return join(process.env.HOSTNET_CACHE ?? "/var/cache/hostnet", `pulumi-v${version}`, "bin");
+    return join(cache ?? "/var/cache/hostnet", `pulumi-v${version}`, "bin");
 }
 
 export interface Workspace {
@@ -97,6 +98,9 @@ export function makeProject(
         mkdirSync(join(modules, "pulumi-hostnet"));
         copyFileSync(join(library, "package.json"), join(modules, "pulumi-hostnet", "package.json"));
         cpSync(join(library, "dist"), join(modules, "pulumi-hostnet", "dist"), { recursive: true });
+        // Its netlink helper, as npm installs it (without it, the library does its host work with ip processes).
+        if (existsSync(join(library, "native")))
+            cpSync(join(library, "native"), join(modules, "pulumi-hostnet", "native"), { recursive: true });
     }
     return { name, dir, ws };
 }
@@ -104,7 +108,7 @@ export function makeProject(
 export function pulumiEnv(ws: Workspace): NodeJS.ProcessEnv {
     return {
         ...process.env,
-        PATH: `${toolchainBin()}:${process.env.PATH}`,
+        PATH: `${toolchainBin(ws.extraEnv?.HOSTNET_CACHE)}:${process.env.PATH}`,
         PULUMI_HOME: ws.homeDir,
         PULUMI_BACKEND_URL: `file://${ws.stateDir}`,
         PULUMI_CONFIG_PASSPHRASE: "",
@@ -130,7 +134,7 @@ export async function pulumi(
     opts: { env?: NodeJS.ProcessEnv; wrap?: readonly string[] } = {},
 ): Promise<CommandResult> {
     let sampler: RssSampler | undefined;
-    const r = await run([...(opts.wrap ?? []), join(toolchainBin(), "pulumi"), ...args], {
+    const r = await run([...(opts.wrap ?? []), join(toolchainBin(project.ws.extraEnv?.HOSTNET_CACHE), "pulumi"), ...args], {
         cwd: project.dir,
         env: { ...pulumiEnv(project.ws), ...opts.env },
         onSpawn: (pid) => (sampler = new RssSampler(pid)),
@@ -159,6 +163,12 @@ export async function initStack(project: Project, stack: string, config: Record<
         ([k, v]) => `  ${project.name}:${k}: ${JSON.stringify(typeof v === "string" ? v : JSON.stringify(v))}`,
     );
     writeFileSync(file, `${before.trimEnd()}\nconfig:\n${lines.join("\n")}\n`.trimStart());
+}
+
+/** `pulumi stack export` of a stack: its bytes and how many resources it holds (the stack and providers included). */
+export async function exportedState(project: Project, stack: string): Promise<{ bytes: number; resources: number }> {
+    const r = await pulumiOk(`export stack ${stack}`, project, ["stack", "export", "--stack", stack]);
+    return { bytes: Buffer.byteLength(r.stdout), resources: (JSON.parse(r.stdout).deployment?.resources ?? []).length };
 }
 
 /** The size in bytes of a stack's checkpoint file in the file backend. */

@@ -22,11 +22,14 @@ export interface Sample {
     /** CPU time by role as sampled (lower bounds), ms. */
     cpuByRole?: Partial<Record<Role, number>>;
     stateBytes?: number;
+    /** Bytes of `pulumi stack export` after the step, and the resources it holds. */
+    exported?: { bytes: number; resources: number };
 }
 
 export const OPS: Record<string, string> = {
     "hostnet.up": "hostnet: `pulumi up` from empty",
     "hostnet.preview": "hostnet: `pulumi preview`, no change",
+    "hostnet.noop-up": "hostnet: `pulumi up`, no change",
     "hostnet.refresh": "hostnet: `pulumi refresh`, no drift",
     "hostnet.destroy": "hostnet: `pulumi destroy`",
     "seed.add": "seed procedure as a script: attach",
@@ -79,6 +82,8 @@ export interface Summary {
     rss: Record<string, Record<number, PeakRss>>;
     /** Checkpoint size after `up`, bytes (median over runs), per up operation (variants apart) and N. */
     stateBytes: Record<string, Record<number, number>>;
+    /** `pulumi stack export` after `up` (the last run's), per up operation and N. */
+    exported: Record<string, Record<number, { bytes: number; resources: number }>>;
     targets: Target[];
 }
 
@@ -138,11 +143,13 @@ export function summarize(samples: readonly Sample[], ns: readonly number[]): Su
     const sorted = [...ns].sort((a, b) => a - b);
     const rss: Summary["rss"] = {};
     const state = new Map<string, number[]>();
+    const exported: Summary["exported"] = {};
     for (const s of samples) {
         if (s.rss) {
             const cell = ((rss[s.op] ??= {})[s.n] ??= {});
             for (const role of ROLES) if (s.rss[role] !== undefined) cell[role] = Math.max(cell[role] ?? 0, s.rss[role]!);
         }
+        if (s.exported) (exported[s.op] ??= {})[s.n] = s.exported;
         if (s.stateBytes !== undefined) state.set(`${s.op}\0${s.n}`, [...(state.get(`${s.op}\0${s.n}`) ?? []), s.stateBytes]);
     }
     const stateBytes: Summary["stateBytes"] = {};
@@ -156,6 +163,7 @@ export function summarize(samples: readonly Sample[], ns: readonly number[]): Su
         cpu: figures(samples, sorted, "cpuMs"),
         rss,
         stateBytes,
+        exported,
         targets: [],
     };
     summary.targets = targets(summary);
@@ -199,20 +207,31 @@ function targets(s: Summary): Target[] {
             });
         }
     }
-    judge(`no-op preview of ${top} <= 25% of its up`, (f) => {
-        const [pv, up] = [med(f, "hostnet.preview", top), med(f, "hostnet.up", top)];
-        return [
-            pv,
-            up === undefined ? undefined : up * 0.25,
-            `${fmtMs(pv)} vs ${fmtMs(up)} (${pv && up ? ((100 * pv) / up).toFixed(0) : "n/a"}%)`,
-        ];
-    });
-    for (const op of ["hostnet.up", "hostnet.preview", "hostnet.refresh", "hostnet.destroy"]) {
-        judge(`fixed cost of ${op.split(".")[1]} (N=1 minus the empty program's preview) < 1 s`, (f) => {
-            const [one, floor] = [med(f, op, 1), med(f, "empty.preview", 0)];
-            const fixed = one === undefined || floor === undefined ? undefined : one - floor;
-            return [fixed, 1000, `${fmtMs(fixed)} (N=1 ${fmtMs(one)}, empty ${fmtMs(floor)})`];
+    // The ratio and the fixed costs for hostnet as it is and for each variant (another library, environment, way
+    // of running), each against the empty program run the same way where the bench measured that.
+    const variants = [
+        "",
+        ...Object.keys(s.wall.stats).flatMap((op) => (op.startsWith("hostnet.up@") ? [op.slice("hostnet.up".length)] : [])),
+    ];
+    for (const v of variants) {
+        const tag = v ? ` **[${v.slice(1)}]**` : "";
+        judge(`no-op preview of ${top} <= 25% of its up${tag}`, (f) => {
+            const [pv, up] = [med(f, `hostnet.preview${v}`, top), med(f, `hostnet.up${v}`, top)];
+            return [
+                pv,
+                up === undefined ? undefined : up * 0.25,
+                `${fmtMs(pv)} vs ${fmtMs(up)} (${pv && up ? ((100 * pv) / up).toFixed(0) : "n/a"}%)`,
+            ];
         });
+        const floorOp = s.wall.stats[`empty.preview${v}`] ? `empty.preview${v}` : "empty.preview";
+        const floorName = floorOp === "empty.preview" ? "the empty program's preview" : "the empty program's preview, run the same way";
+        for (const op of ["hostnet.up", "hostnet.noop-up", "hostnet.preview", "hostnet.refresh", "hostnet.destroy"]) {
+            judge(`fixed cost of ${op.split(".")[1]}${tag} (N=1 minus ${floorName}) < 1 s`, (f) => {
+                const [one, floor] = [med(f, `${op}${v}`, 1), med(f, floorOp, 0)];
+                const fixed = one === undefined || floor === undefined ? undefined : one - floor;
+                return [fixed, 1000, `${fmtMs(fixed)} (N=1 ${fmtMs(one)}, empty ${fmtMs(floor)})`];
+            });
+        }
     }
     const providerPeak = Math.max(0, ...Object.values(s.rss).map((byN) => byN[top]?.provider ?? 0));
     out.push({
@@ -319,6 +338,22 @@ export function renderMarkdown(s: Summary): string {
             const cells = ns.map((n) => {
                 const b = s.stateBytes[op][n];
                 return b === undefined ? "" : `${(b / 1024).toFixed(1)} (${(b / n).toFixed(0)})`;
+            });
+            lines.push(`| ${labelOf(op)} | ${cells.join(" | ")} |`);
+        }
+    }
+    const exportOps = opsOf(s.exported ?? {});
+    if (exportOps.length > 0) {
+        const ns = s.ns.filter((n) => exportOps.some((op) => s.exported[op][n] !== undefined));
+        lines.push(
+            "",
+            `| \`pulumi stack export\` after up: bytes per resource (bytes / resources) | ${ns.map((n) => `N=${n}`).join(" | ")} |`,
+        );
+        lines.push(`|---|${ns.map(() => "---|").join("")}`);
+        for (const op of exportOps) {
+            const cells = ns.map((n) => {
+                const e = s.exported[op][n];
+                return e === undefined ? "" : `${(e.bytes / e.resources).toFixed(0)} (${e.bytes} / ${e.resources})`;
             });
             lines.push(`| ${labelOf(op)} | ${cells.join(" | ")} |`);
         }

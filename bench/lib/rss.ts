@@ -1,7 +1,8 @@
 // Peak resident memory of a Pulumi command's processes, by role: the engine
 // (the `pulumi` CLI process), the Node.js language host, the Node.js
 // program (`@pulumi/pulumi/cmd/run`) and the dynamic-provider process (the
-// `node .../cmd/dynamic-provider` that `pulumi-resource-pulumi-nodejs` starts).
+// `node .../hostnet-dynamic-provider.js`, or Pulumi's `node .../cmd/dynamic-provider`,
+// that `pulumi-resource-pulumi-nodejs` starts).
 // Every `intervalMs` the process tree under the command is walked through
 // /proc/<pid>/stat and each process's VmHWM (its own peak RSS so far) read
 // from /proc/<pid>/status; the last value seen of each process is its peak,
@@ -53,7 +54,7 @@ function roleOf(pid: string): Role | undefined {
     if (argv[0].endsWith("hostnet-netlink")) return "helper";
     if (!/(^|\/)node$/.test(argv[0]) || argv[1] === "-e") return undefined;
     if (argv.some((a) => a.includes("@pulumi/pulumi/cmd/run"))) return "program";
-    if (argv.some((a) => a.includes("cmd/dynamic-provider"))) return "provider";
+    if (argv.some((a) => a.includes("dynamic-provider"))) return "provider";
     return undefined;
 }
 

@@ -1,9 +1,12 @@
 // TypeScript programs are type-checked when the engine runs them, as with
 // Pulumi's own Node.js language host, unless the project opts out the ways
-// Pulumi allows. Each case is a throw-away project (its own Pulumi.yaml, a
-// program with no resources, node_modules linked to the repository's) previewed
-// through the real engine and the project's language host: nothing on the host
-// is touched.
+// Pulumi allows; a check that passed is remembered until something it reads
+// changes (the program, the project's other sources, a tsconfig, the
+// installed packages, a file loaded from outside the project). Each case is a
+// throw-away project (its own Pulumi.yaml, a program with no resources,
+// node_modules linked to the repository's, a memory of checks of its own)
+// previewed through the real engine and the project's language host: nothing
+// on the host is touched.
 
 import * as assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -19,6 +22,8 @@ function program(line: string): string {
         line,
         `const tsNode = typeof require.extensions[".ts"] === "function" ? "on" : "off";`,
         'console.log(`ts-node: ${tsNode}; node args: ${process.execArgv.join("|")}`);',
+        // What the language host decided for this run: a remembered check runs transpile-only.
+        'console.log(`type-check: ${process.env.PULUMI_NODEJS_TRANSPILE_ONLY === "true" ? "remembered" : "run"}`);',
         `export const out = pulumi.output(n);`,
         ``,
     ].join("\n");
@@ -36,8 +41,12 @@ interface Project {
     env?: Record<string, string>;
 }
 
-/** Previews the project in a scratch folder, removed afterwards; returns the CLI's output. */
-async function preview(project: Project): Promise<string> {
+/**
+ * A project in a scratch folder (removed afterwards) with a memory of type-checks of its own; `body`
+ * previews it, after writing the files given (paths relative to the project's folder), and gets the
+ * CLI's output.
+ */
+async function withProject(project: Project, body: (preview: (files?: Record<string, string>) => Promise<string>) => Promise<void>) {
     const scratch = mkdtempSync(join(tmpdir(), "hostnet-typecheck-"));
     try {
         const workDir = join(scratch, "project");
@@ -46,16 +55,32 @@ async function preview(project: Project): Promise<string> {
         // JSON is YAML: Pulumi.yaml as the engine reads it.
         const runtime = project.options ? { name: "nodejs", options: project.options } : "nodejs";
         writeFileSync(join(workDir, "Pulumi.yaml"), JSON.stringify({ name: "typecheck", runtime }));
-        for (const [path, text] of Object.entries({ "package.json": `{"name": "typecheck"}`, ...project.files })) {
-            mkdirSync(dirname(join(workDir, path)), { recursive: true });
-            writeFileSync(join(workDir, path), text);
-        }
+        const write = (files: Record<string, string>) => {
+            for (const [path, text] of Object.entries(files)) {
+                mkdirSync(dirname(join(workDir, path)), { recursive: true });
+                writeFileSync(join(workDir, path), text);
+            }
+        };
+        write({ "package.json": `{"name": "typecheck"}`, ...project.files });
         symlinkSync(join(projectRoot, "node_modules"), join(workDir, "node_modules"));
-        const stack = await createStack("t", workDir, join(scratch, "state"), join(scratch, "home"), project.env);
-        return (await stack.preview()).stdout;
+        const env = { HOSTNET_TYPECHECK_CACHE: join(scratch, "typecheck-memory"), ...project.env };
+        const stack = await createStack("t", workDir, join(scratch, "state"), join(scratch, "home"), env);
+        await body(async (files = {}) => {
+            write(files);
+            return (await stack.preview()).stdout;
+        });
     } finally {
         rmSync(scratch, { recursive: true, force: true });
     }
+}
+
+/** Previews the project in a scratch folder, removed afterwards; returns the CLI's output. */
+async function preview(project: Project): Promise<string> {
+    let out = "";
+    await withProject(project, async (run) => {
+        out = await run();
+    });
+    return out;
 }
 
 /** Asserts that the preview is refused with an error matching each of `messages`. */
@@ -131,6 +156,49 @@ describe("TypeScript programs are type-checked like Pulumi's own language host d
             options: { nodeargs: `--max-old-space-size=300 "--title=hostnet typecheck"` },
         });
         assert.match(out, /node args: --max-old-space-size=300\|--title=hostnet typecheck\s*$/m);
+    });
+
+    it("a program checked once is not checked again until something it reads changes; then a type error fails the preview", async () => {
+        await withProject({ files: { "index.ts": RIGHT } }, async (run) => {
+            assert.match(await run(), /type-check: run/);
+            assert.match(await run(), /type-check: remembered/, "unchanged: the check is remembered");
+            await assert.rejects(run({ "index.ts": WRONG }), (err: Error) => err.message.includes(TS2322));
+            assert.match(await run({ "index.ts": program(`const n: number = 2;`) }), /type-check: run/, "a new program is checked");
+            assert.match(await run({ "index.ts": RIGHT }), /type-check: remembered/, "back to what passed: remembered");
+        });
+    });
+
+    it("a file loaded from outside the project is compared too: a type error made there fails the next preview", async () => {
+        // The program imports ../shared/n.ts, outside the project's folder (and so outside what the key hashes).
+        const uses = `import * as pulumi from "@pulumi/pulumi";\nimport { n } from "../shared/n";\nexport const out = pulumi.output(n);\n`;
+        await withProject({ files: { "index.ts": uses, "../shared/n.ts": `export const n: number = 1;\n` } }, async (run) => {
+            await run();
+            await run();
+            await assert.rejects(run({ "../shared/n.ts": `export const n: number = "x";\n` }), (err: Error) =>
+                err.message.includes("n.ts(1,14): error TS2322"),
+            );
+        });
+    });
+
+    it("a changed tsconfig is checked again", async () => {
+        await withProject(
+            { files: { "index.ts": program(`const n: number = 1; export const f = (a) => a;`), "tsconfig.json": `{}` } },
+            async (run) => {
+                await run();
+                assert.match(await run(), /type-check: remembered/);
+                await assert.rejects(
+                    run({ "tsconfig.json": `{"compilerOptions": {"noImplicitAny": true, "strict": true}}` }),
+                    (err: Error) => err.message.includes("error TS7006"),
+                );
+            },
+        );
+    });
+
+    it("HOSTNET_TYPECHECK_CACHE=off checks every run", async () => {
+        await withProject({ files: { "index.ts": RIGHT }, env: { HOSTNET_TYPECHECK_CACHE: "off" } }, async (run) => {
+            assert.match(await run(), /type-check: run/);
+            assert.match(await run(), /type-check: run/);
+        });
     });
 
     it("a runtime option of the wrong type is refused, naming it", async () => {

@@ -1,17 +1,26 @@
-// Upgrading a stack deployed before the package: the library as it was at
-// commit 7b01f5e (`components/`, imported as "./components", which stored
-// the whole library by value in every resource's state) deploys a Container,
-// a Bridge and a VethAttachment; then the program imports "pulumi-hostnet"
-// with the same resource names and types. The preview plans an update of the
-// stored provider (plus inputs the newer version added), `up` migrates each
-// resource in place without changing any link, address or container (read
-// back with ip and docker); the one thing it adds is what the newer Bridge
-// adds to a created bridge, its forwarding rule (read back with iptables).
-// Destroy leaves nothing. A second stack that is never migrated is destroyed
-// directly, by the old code its state holds.
+// Upgrading deployed stacks to this version, through the real engine, from
+// each earlier way the library stored its provider:
 //
-// Needs the repository's git history (commit 7b01f5e): a shallow clone fails
-// this test with a message saying so.
+// - the library at commit 7b01f5e, before the package (`components/` as
+//   source, imported as "./components"), which stored the whole library by
+//   value in every resource's state (26 to 40 KB);
+// - the package 0.2 at commit 7408c02 (built from that commit and installed
+//   in the project's node_modules), which stored a 2 KB serialized stub.
+//
+// Each deploys a Container, a Bridge and a VethAttachment in two stacks; then
+// the program imports this version (installed as npm would) with the same
+// resource names and types. The preview plans an in-place update of the stored
+// provider on every dynamic resource (plus inputs the newer version added),
+// `up` does it without changing any link, address, container or firewall rule
+// (read back with ip, docker and iptables; the one thing 7b01f5e's stack gains
+// is what the newer Bridge adds to a created bridge, its forwarding rule), and
+// the state then holds one line of provider text per resource. Destroy leaves
+// nothing. The second stack is never migrated: it is destroyed directly, by
+// the provider its state holds (7b01f5e's code by value; 0.2's stub, which
+// loads the installed package).
+//
+// Needs the repository's git history: a shallow clone fails this test with a
+// message saying so.
 //
 // Then the move to the netlink helper (host/helper.ts): a stack deployed by
 // the package doing its host work with ip and nsenter processes
@@ -59,10 +68,59 @@ import {
     unusedSlash16,
     unusedSubnets,
 } from "../helpers/host";
+import { installOldLibrary, installThisLibrary, linkNodeModules, requireCommit } from "../helpers/library";
 import { dynamicResources, ExportedResource, exportedState, projectRoot, projectStack, TestStack } from "../helpers/pulumi";
 
-const OLD_COMMIT = "7b01f5e";
 const PROJECT = "hostnet-upgrade";
+
+interface Era {
+    /** The commit whose library deploys the stacks. */
+    commit: string;
+    label: string;
+    /** What its stored provider is, checked on every dynamic resource before the upgrade. */
+    stored: (text: string) => boolean;
+    storedIs: string;
+    /** Per resource: the inputs the preview finds changed (besides what no resource lists). */
+    changed: Record<string, string[]>;
+    /** True when the deployed Bridge already has its forwarding rule (the rule came with 0.2). */
+    hasForwardRule: boolean;
+    /** Outputs the era did not store, which the migration may add; every other output must stay as it was. */
+    addedOutputs: string[];
+}
+
+const ERAS: Era[] = [
+    {
+        commit: "7b01f5e",
+        label: "the library at 7b01f5e (code by value)",
+        stored: (text) => text.length > 20000 && !text.includes("pulumi-hostnet/engine"),
+        storedIs: "more than 20 KB of code by value",
+        changed: {
+            "box DockerContainer": ["__provider"],
+            // Inputs later versions' Bridge added: adopt and a fixed MAC, about which the diff finds nothing to do on a
+            // bridge created before them (it keeps its MAC: changing it would break neighbours' ARP); and forward,
+            // which gives the bridge its firewall rule.
+            "lan Bridge": ["__provider", "adopt", "forward", "mac"],
+            // The attachment now carries its Bridge's declared addresses (its default route follows them).
+            "box-eth0 VethAttachment": ["__provider", "bridgeAddresses"],
+        },
+        hasForwardRule: false,
+        // The Bridge's adopt: false and its forwarding rule; the attachment's copy of its Bridge's addresses.
+        addedOutputs: ["adopt", "forward", "forwardChain", "bridgeAddresses"],
+    },
+    {
+        commit: "7408c02",
+        label: "the package 0.2 at 7408c02 (a 2 KB serialized stub)",
+        stored: (text) => text.length > 1000 && text.length < 4096 && text.includes('engineModule: "pulumi-hostnet/engine"'),
+        storedIs: "a 1-4 KB stub requiring pulumi-hostnet/engine",
+        changed: {
+            "box DockerContainer": ["__provider"],
+            "lan Bridge": ["__provider"],
+            "box-eth0 VethAttachment": ["__provider"],
+        },
+        hasForwardRule: true,
+        addedOutputs: [],
+    },
+];
 
 /** The same program, importing the library from `from`. */
 function program(from: string): string {
@@ -79,6 +137,11 @@ export const bridge = lan.name;
 export const hostIfName = eth0.hostIfName;
 export const container = box.containerName;
 `;
+}
+
+/** This version's provider text for a resource's kind (written out here, not taken from the code under test). */
+function thisVersionsText(type: string): string {
+    return `exports.handler = () => require("pulumi-hostnet/engine").provider("${type.split(":").pop()}");\n`;
 }
 
 /** What a user would compare on the host: the stack's interfaces, the container, and its namespace. */
@@ -111,180 +174,194 @@ async function hostSnapshot(ownerPrefix: string, container: string): Promise<unk
     };
 }
 
+async function forwardRules(ownerPrefix: string): Promise<string[][]> {
+    return (await firewallRules()).filter((r) => r.mark.startsWith(ownerPrefix)).map((r) => [r.chain, r.bridge, r.mark]);
+}
+
 function withoutProvider(props: Record<string, any> | undefined): Record<string, any> {
     const { __provider: _, ...rest } = props ?? {};
     return rest;
 }
 
-describe(`upgrade: a stack made with the library at ${OLD_COMMIT} (code by value) moves to the package`, function () {
-    const migrated = `e2e-${RUN}-up`;
-    const untouched = `e2e-${RUN}-old`;
-    const prefixOf = (stack: string) => `hostnet/${PROJECT}/${stack}/`;
-    let scratch: string;
-    let workDir: string;
-    const stacks: Record<string, TestStack> = {};
-    const net24: Record<string, string> = {};
-    let oldState: ExportedResource[];
+for (const [e, era] of ERAS.entries())
+    describe(`upgrade: a stack made with ${era.label} moves to this version`, function () {
+        const migrated = `e2e-${RUN}-${e}up`;
+        const untouched = `e2e-${RUN}-${e}old`;
+        const prefixOf = (stack: string) => `hostnet/${PROJECT}/${stack}/`;
+        let scratch: string;
+        let workDir: string;
+        const stacks: Record<string, TestStack> = {};
+        const net24: Record<string, string> = {};
+        let oldState: ExportedResource[];
 
-    before(async () => {
-        const has = await sh(["git", "-C", projectRoot, "cat-file", "-e", `${OLD_COMMIT}^{commit}`], { reject: false });
-        if (has.exitCode !== 0) {
-            const shallow = (await sh(["git", "-C", projectRoot, "rev-parse", "--is-shallow-repository"], { reject: false })).stdout.trim();
-            throw new Error(
-                `failed to check out the library as it was at commit ${OLD_COMMIT}: ${projectRoot} ` +
-                    `${shallow === "true" ? "is a shallow clone" : "does not have that commit"} (${has.stderr.trim() || "git cat-file failed"}); ` +
-                    "this test needs the repository's history: run `git fetch --unshallow` (or clone without --depth)",
+        before(async () => {
+            scratch = mkdtempSync(join(tmpdir(), "hostnet-upgrade-"));
+            workDir = join(scratch, "project");
+            mkdirSync(workDir);
+            writeFileSync(
+                join(workDir, "Pulumi.yaml"),
+                `name: ${PROJECT}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: index.ts\n`,
             );
-        }
-        scratch = mkdtempSync(join(tmpdir(), "hostnet-upgrade-"));
-        workDir = join(scratch, "project");
-        mkdirSync(workDir);
-        const tar = join(scratch, "components.tar");
-        await sh(["git", "-C", projectRoot, "archive", "--format=tar", "-o", tar, OLD_COMMIT, "components"]);
-        await sh(["tar", "-xf", tar, "-C", workDir]);
-        writeFileSync(
-            join(workDir, "Pulumi.yaml"),
-            `name: ${PROJECT}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: index.ts\n`,
-        );
-        writeFileSync(join(workDir, "package.json"), JSON.stringify({ name: PROJECT, private: true }));
-        writeFileSync(join(workDir, "index.ts"), program("./components"));
-        symlinkSync(join(projectRoot, "tsconfig.json"), join(workDir, "tsconfig.json"));
-        // The old code needs @pulumi/pulumi and execa (still a root devDependency); the new, pulumi-hostnet.
-        symlinkSync(join(projectRoot, "node_modules"), join(workDir, "node_modules"));
-        const subnets = await unusedSubnets(2);
-        for (const [i, stack] of [migrated, untouched].entries()) {
-            net24[stack] = subnets[i].split(".").slice(0, 3).join(".");
-            stacks[stack] = await projectStack(workDir, stack, { [`${PROJECT}:net24`]: net24[stack] });
-        }
-    });
-
-    after(async () => {
-        for (const [name, t] of Object.entries(stacks)) {
-            try {
-                await t.stack.destroy().catch(() => undefined);
-                await t.stack.workspace.removeStack(name).catch(() => undefined);
-            } finally {
-                await sweepRun(prefixOf(name));
-                t.dispose();
+            writeFileSync(join(workDir, "package.json"), JSON.stringify({ name: PROJECT, private: true }));
+            symlinkSync(join(projectRoot, "tsconfig.json"), join(workDir, "tsconfig.json"));
+            // The repository's packages (the old code needs @pulumi/pulumi, yaml, and before the package execa), linked;
+            // pulumi-hostnet installed into it as npm would.
+            linkNodeModules(workDir);
+            writeFileSync(join(workDir, "index.ts"), program(await installOldLibrary(era.commit, workDir, scratch)));
+            const subnets = await unusedSubnets(2);
+            for (const [i, stack] of [migrated, untouched].entries()) {
+                net24[stack] = subnets[i].split(".").slice(0, 3).join(".");
+                stacks[stack] = await projectStack(workDir, stack, { [`${PROJECT}:net24`]: net24[stack] });
             }
-        }
-        if (scratch) rmSync(scratch, { recursive: true, force: true });
-    });
-
-    it(`the library at ${OLD_COMMIT} deploys both stacks, storing itself by value in every resource`, async () => {
-        for (const stack of [migrated, untouched]) {
-            const up = await stacks[stack].stack.up();
-            assert.equal(up.summary.result, "succeeded");
-            assert.ok(await ping(`${net24[stack]}.2`), `the host reaches ${stack}'s box over its bridge`);
-        }
-        oldState = (await exportedState(stacks[migrated].stack)).resources;
-        const dynamic = dynamicResources(oldState);
-        assert.deepEqual(dynamic.map((r) => r.type.split(":").pop()).sort(), ["Bridge", "DockerContainer", "VethAttachment"]);
-        for (const r of dynamic) {
-            const code: string = r.inputs!.__provider;
-            assert.ok(code.length > 20000, `${r.urn}: ${code.length} bytes of code by value`);
-            assert.doesNotMatch(code, /pulumi-hostnet\/engine/);
-        }
-        console.log(
-            `      measured: __provider by value ${dynamic.map((r) => `${r.type.split(":").pop()} ${r.inputs!.__provider.length} B`).join(", ")}`,
-        );
-    });
-
-    it("with the program importing pulumi-hostnet, the preview plans in-place updates of __provider, and touches nothing", async () => {
-        writeFileSync(join(workDir, "index.ts"), program("pulumi-hostnet"));
-        const container = `hn-${migrated}-box`;
-        const before = await hostSnapshot(prefixOf(migrated), container);
-        // Per resource: the planned operation, and which inputs differ between the state and the program.
-        const planned: Record<string, { op: string; changed: string[] }> = {};
-        const preview = await stacks[migrated].stack.preview({
-            onEvent: (e: EngineEvent) => {
-                const m = e.resourcePreEvent?.metadata;
-                if (!m) return;
-                const olds = m.old?.inputs ?? {};
-                const news = m.new?.inputs ?? {};
-                const changed = [...new Set([...Object.keys(olds), ...Object.keys(news)])]
-                    .filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]))
-                    .sort();
-                planned[m.urn.split("::").pop()! + " " + m.type.split(":").pop()] = { op: m.op, changed };
-            },
         });
-        assert.deepEqual(preview.changeSummary, { update: 3, same: 2 });
-        assert.deepEqual(
-            Object.fromEntries(Object.entries(planned).filter(([, p]) => p.op !== "same")),
-            {
-                "box DockerContainer": { op: "update", changed: ["__provider"] },
-                // Inputs this version's Bridge added: adopt and a fixed MAC, about which the diff finds nothing to do on a
-                // bridge created before them (it keeps its MAC: changing it would break neighbours' ARP); and forward,
-                // which gives the bridge its firewall rule.
-                "lan Bridge": { op: "update", changed: ["__provider", "adopt", "forward", "mac"] },
-                // The attachment now carries its Bridge's declared addresses (its default route follows them).
-                "box-eth0 VethAttachment": { op: "update", changed: ["__provider", "bridgeAddresses"] },
-            },
-            JSON.stringify(planned),
-        );
-        assert.deepEqual(await hostSnapshot(prefixOf(migrated), container), before);
-    });
 
-    it("up migrates each resource in place: nothing on the host changes, and the state holds the small stub", async () => {
-        const container = `hn-${migrated}-box`;
-        const before = await hostSnapshot(prefixOf(migrated), container);
-        const up = await stacks[migrated].stack.up();
-        assert.equal(up.summary.result, "succeeded");
-        assert.deepEqual(up.summary.resourceChanges, { update: 3, same: 2 });
-        assert.deepEqual(await hostSnapshot(prefixOf(migrated), container), before);
-        assert.ok(await ping(`${net24[migrated]}.2`));
-        const bridge = (await ipLinks()).find((l) => l.ifalias === `${prefixOf(migrated)}Bridge/lan`)!.ifname;
-        assert.deepEqual(
-            (await firewallRules()).filter((r) => r.mark.startsWith(prefixOf(migrated))).map((r) => [r.bridge, r.mark]),
-            [[bridge, `${prefixOf(migrated)}Bridge/lan`]],
-            "the bridge got its forwarding rule",
-        );
-
-        const now = dynamicResources((await exportedState(stacks[migrated].stack)).resources);
-        for (const r of now) {
-            const code: string = r.inputs!.__provider;
-            assert.ok(code.length < 4096, `${r.urn}: ${code.length} bytes`);
-            assert.match(code, /engineModule: "pulumi-hostnet\/engine"/);
-            const old = oldState.find((o) => o.urn === r.urn)!;
-            // The outputs gain what the program now sets: the Bridge's adopt: false and its forwarding rule.
-            const { forward, forwardChain, adopt, bridgeAddresses, ...rest } = withoutProvider(r.outputs);
-            assert.deepEqual(rest, withoutProvider(old.outputs), `${r.urn}: same outputs (besides those)`);
-            if (r.type.endsWith("Bridge")) assert.deepEqual([adopt, forward, typeof forwardChain], [false, true, "string"]);
-            // The migration stores the new inputs; outputs gain the copy at the attachment's next real update.
-            if (r.type.endsWith("VethAttachment")) {
-                assert.deepEqual(r.inputs!.bridgeAddresses, [`${net24[migrated]}.1/24`]);
-                assert.ok(bridgeAddresses === undefined || JSON.stringify(bridgeAddresses) === JSON.stringify(r.inputs!.bridgeAddresses));
+        after(async () => {
+            for (const [name, t] of Object.entries(stacks)) {
+                try {
+                    await t.stack.destroy().catch(() => undefined);
+                    await t.stack.workspace.removeStack(name).catch(() => undefined);
+                } finally {
+                    await sweepRun(prefixOf(name));
+                    t.dispose();
+                }
             }
-            assert.equal(r.id, old.id, `${r.urn}: same id`);
-        }
-        console.log(
-            `      measured: __provider after the migration ${now.map((r) => `${r.type.split(":").pop()} ${r.inputs!.__provider.length} B`).join(", ")}`,
-        );
-        assert.deepEqual((await stacks[migrated].stack.preview()).changeSummary, { same: 5 }, "migrated once, then nothing to do");
-        const refresh = await stacks[migrated].stack.refresh();
-        assert.deepEqual(refresh.summary.resourceChanges, { same: 5 }, "the installed code reads the host as the state says");
-        assert.deepEqual(await hostSnapshot(prefixOf(migrated), container), before);
+            if (scratch) rmSync(scratch, { recursive: true, force: true });
+        });
+
+        it(`the old library deploys both stacks, storing ${era.storedIs} in every resource`, async () => {
+            for (const stack of [migrated, untouched]) {
+                const up = await stacks[stack].stack.up();
+                assert.equal(up.summary.result, "succeeded");
+                assert.ok(await ping(`${net24[stack]}.2`), `the host reaches ${stack}'s box over its bridge`);
+            }
+            oldState = (await exportedState(stacks[migrated].stack)).resources;
+            const dynamic = dynamicResources(oldState);
+            assert.deepEqual(dynamic.map((r) => r.type.split(":").pop()).sort(), ["Bridge", "DockerContainer", "VethAttachment"]);
+            for (const r of dynamic) assert.ok(era.stored(r.inputs!.__provider), `${r.urn}: ${r.inputs!.__provider.length} bytes`);
+            console.log(
+                `      measured: __provider before ${dynamic.map((r) => `${r.type.split(":").pop()} ${r.inputs!.__provider.length} B`).join(", ")}`,
+            );
+        });
+
+        it("with this version installed, the preview plans in-place updates of __provider, and touches nothing", async () => {
+            installThisLibrary(workDir);
+            writeFileSync(join(workDir, "index.ts"), program("pulumi-hostnet"));
+            const container = `hn-${migrated}-box`;
+            const before = await hostSnapshot(prefixOf(migrated), container);
+            const rulesBefore = await forwardRules(prefixOf(migrated));
+            // Per resource: the planned operation, and which inputs differ between the state and the program.
+            const planned: Record<string, { op: string; changed: string[] }> = {};
+            const preview = await stacks[migrated].stack.preview({
+                onEvent: (ev: EngineEvent) => {
+                    const m = ev.resourcePreEvent?.metadata;
+                    if (!m) return;
+                    const olds = m.old?.inputs ?? {};
+                    const news = m.new?.inputs ?? {};
+                    const changed = [...new Set([...Object.keys(olds), ...Object.keys(news)])]
+                        .filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]))
+                        .sort();
+                    planned[m.urn.split("::").pop()! + " " + m.type.split(":").pop()] = { op: m.op, changed };
+                },
+            });
+            assert.deepEqual(preview.changeSummary, { update: 3, same: 2 });
+            const expected = Object.fromEntries(Object.entries(era.changed).map(([k, changed]) => [k, { op: "update", changed }]));
+            assert.deepEqual(
+                Object.fromEntries(Object.entries(planned).filter(([, p]) => p.op !== "same")),
+                expected,
+                JSON.stringify(planned),
+            );
+            assert.deepEqual(await hostSnapshot(prefixOf(migrated), container), before);
+            assert.deepEqual(await forwardRules(prefixOf(migrated)), rulesBefore);
+        });
+
+        it("up migrates each resource in place: nothing on the host changes, and the state holds one line of provider text", async () => {
+            const container = `hn-${migrated}-box`;
+            const before = await hostSnapshot(prefixOf(migrated), container);
+            const rulesBefore = await forwardRules(prefixOf(migrated));
+            const up = await stacks[migrated].stack.up();
+            assert.equal(up.summary.result, "succeeded");
+            assert.deepEqual(up.summary.resourceChanges, { update: 3, same: 2 });
+            assert.deepEqual(await hostSnapshot(prefixOf(migrated), container), before);
+            assert.ok(await ping(`${net24[migrated]}.2`));
+            const bridge = (await ipLinks()).find((l) => l.ifalias === `${prefixOf(migrated)}Bridge/lan`)!.ifname;
+            const rules = await forwardRules(prefixOf(migrated));
+            assert.deepEqual(
+                rules.map(([, b, mark]) => [b, mark]),
+                [[bridge, `${prefixOf(migrated)}Bridge/lan`]],
+                "the bridge has its forwarding rule",
+            );
+            if (era.hasForwardRule) assert.deepEqual(rules, rulesBefore, "the forwarding rule is the one it had");
+
+            const now = dynamicResources((await exportedState(stacks[migrated].stack)).resources);
+            for (const r of now) {
+                assert.equal(r.inputs!.__provider, thisVersionsText(r.type), r.urn);
+                assert.equal(r.outputs!.__provider, thisVersionsText(r.type), r.urn);
+                const old = oldState.find((o) => o.urn === r.urn)!;
+                const kept = (outputs: Record<string, any> | undefined) =>
+                    Object.fromEntries(Object.entries(withoutProvider(outputs)).filter(([k]) => !era.addedOutputs.includes(k)));
+                assert.deepEqual(
+                    kept(r.outputs),
+                    kept(old.outputs),
+                    `${r.urn}: same outputs (besides ${era.addedOutputs.join(", ") || "none"})`,
+                );
+                const { forward, forwardChain, adopt, bridgeAddresses } = r.outputs!;
+                if (r.type.endsWith("Bridge")) assert.deepEqual([adopt, forward, typeof forwardChain], [false, true, "string"]);
+                // The migration stores the new inputs; outputs gain the copy at the attachment's next real update.
+                if (r.type.endsWith("VethAttachment")) {
+                    assert.deepEqual(r.inputs!.bridgeAddresses, [`${net24[migrated]}.1/24`]);
+                    assert.ok(
+                        bridgeAddresses === undefined || JSON.stringify(bridgeAddresses) === JSON.stringify(r.inputs!.bridgeAddresses),
+                    );
+                }
+                assert.equal(r.id, old.id, `${r.urn}: same id`);
+            }
+            assert.deepEqual((await stacks[migrated].stack.preview()).changeSummary, { same: 5 }, "migrated once, then nothing to do");
+            const refresh = await stacks[migrated].stack.refresh();
+            assert.deepEqual(refresh.summary.resourceChanges, { same: 5 }, "the installed code reads the host as the state says");
+            assert.deepEqual(await hostSnapshot(prefixOf(migrated), container), before);
+        });
+
+        it("destroy of the migrated stack, by the installed package, leaves nothing of it", async () => {
+            const destroy = await stacks[migrated].stack.destroy();
+            assert.equal(destroy.summary.result, "succeeded");
+            assert.deepEqual(await markedObjects(prefixOf(migrated)), []);
+        });
+
+        it("the stack never migrated is destroyed directly, by the provider its state holds, and leaves nothing", async () => {
+            const made = (await markedObjects(prefixOf(untouched))).map((o) => o.split(" ")[0]).sort();
+            assert.deepEqual(made, era.hasForwardRule ? ["container", "firewall", "link", "link"] : ["container", "link", "link"]);
+            const state = dynamicResources((await exportedState(stacks[untouched].stack)).resources);
+            assert.ok(
+                state.every((r) => era.stored(r.inputs!.__provider)),
+                `still ${era.storedIs}`,
+            );
+            const destroy = await stacks[untouched].stack.destroy();
+            assert.equal(destroy.summary.result, "succeeded");
+            assert.deepEqual(await markedObjects(prefixOf(untouched)), []);
+        });
     });
 
-    it("destroy of the migrated stack, by the installed package, leaves nothing of it", async () => {
-        const destroy = await stacks[migrated].stack.destroy();
-        assert.equal(destroy.summary.result, "succeeded");
-        assert.deepEqual(await markedObjects(prefixOf(migrated)), []);
+/**
+ * A preview's plan beyond "same", per resource URN: the operation, and which
+ * inputs differ between the state and the program.
+ */
+async function plannedChanges(t: TestStack): Promise<{ planned: Record<string, { op: string; changed: string[] }>; summary: unknown }> {
+    const planned: Record<string, { op: string; changed: string[] }> = {};
+    const preview = await t.stack.preview({
+        onEvent: (ev: EngineEvent) => {
+            const m = ev.resourcePreEvent?.metadata;
+            // A stack with `refresh: always` (0.2's example) reads every resource first: not a change.
+            if (!m || m.op === "same" || m.op === "refresh") return;
+            const olds = m.old?.inputs ?? {};
+            const news = m.new?.inputs ?? {};
+            const changed = [...new Set([...Object.keys(olds), ...Object.keys(news)])]
+                .filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]))
+                .sort();
+            planned[m.urn] = { op: m.op, changed };
+        },
     });
-
-    it("the stack never migrated is destroyed directly, by the old code in its state, and leaves nothing", async () => {
-        const made = (await markedObjects(prefixOf(untouched))).map((o) => o.split(" ")[0]).sort();
-        assert.deepEqual(made, ["container", "link", "link"]);
-        const state = dynamicResources((await exportedState(stacks[untouched].stack)).resources);
-        assert.ok(
-            state.every((r) => !String(r.inputs!.__provider).includes("pulumi-hostnet/engine")),
-            "still code by value",
-        );
-        const destroy = await stacks[untouched].stack.destroy();
-        assert.equal(destroy.summary.result, "succeeded");
-        assert.deepEqual(await markedObjects(prefixOf(untouched)), []);
-    });
-});
+    return { planned, summary: preview.changeSummary };
+}
 
 /** Resources in the state by URN (the engine may write them in another order). */
 const byUrn = (a: unknown[], b: unknown[]) => String(a[0]).localeCompare(String(b[0]));
@@ -387,11 +464,13 @@ describe("upgrade: a stack whose host work was ip and nsenter processes moves to
 // one resource of every marked kind (test/e2e/programs/leftovers.ts: a
 // created Bridge with its forwarding rule, an adopted one with an address
 // added, containers, a VethAttachment, a VethLink, a Network and a
-// NetworkAttachment); then the stack's node_modules get this version. The
-// preview plans nothing, `up` and `refresh` change nothing on the host (read
-// back with ip, docker inspect, iptables; no record is written for the
-// address added before), gc finds nothing, and destroy takes back everything,
-// the adopted bridge's address too (by the state's word: it has no record).
+// NetworkAttachment); then the stack's node_modules get this version, as npm
+// installs it. The preview plans only the in-place update of each resource's
+// stored provider (0.2's stub to this version's one line), `up` makes it and
+// `refresh` then finds nothing, all without a change on the host (read back
+// with ip, docker inspect, iptables; no record is written for the address
+// added before), gc finds nothing, and destroy takes back everything, the
+// adopted bridge's address too (by the state's word: it has no record).
 const RECORDS_COMMIT = "7408c02";
 
 describe(`upgrade: a stack deployed with the package at ${RECORDS_COMMIT} (before address records and gc) moves to this version with no change on the host`, function () {
@@ -404,18 +483,6 @@ describe(`upgrade: a stack deployed with the package at ${RECORDS_COMMIT} (befor
     let shared: string;
     let net: string;
     const PROGRAM = join(projectRoot, "test", "e2e", "programs", "leftovers.ts");
-
-    /** The stack's node_modules: the project's, with pulumi-hostnet from `dir`. */
-    function linkPackage(dir: string): void {
-        const modules = join(workDir, "node_modules");
-        rmSync(modules, { recursive: true, force: true });
-        mkdirSync(modules);
-        for (const entry of readdirSync(join(projectRoot, "node_modules"))) {
-            if (entry === "pulumi-hostnet" || entry === ".bin") continue;
-            symlinkSync(join(projectRoot, "node_modules", entry), join(modules, entry));
-        }
-        symlinkSync(dir, join(modules, "pulumi-hostnet"));
-    }
 
     /** What a user compares: the stack's interfaces (with their addresses), the adopted bridge's addresses, containers, networks, connections, rules, records. */
     async function snapshot(): Promise<unknown> {
@@ -460,18 +527,7 @@ describe(`upgrade: a stack deployed with the package at ${RECORDS_COMMIT} (befor
     }
 
     before(async () => {
-        const has = await sh(["git", "-C", projectRoot, "cat-file", "-e", `${RECORDS_COMMIT}^{commit}`], { reject: false });
-        if (has.exitCode !== 0)
-            throw new Error(
-                `failed to check out the package as it was at commit ${RECORDS_COMMIT}: ${projectRoot} does not have that commit; this test needs the repository's history: run \`git fetch --unshallow\``,
-            );
         scratch = mkdtempSync(join(tmpdir(), "hostnet-upgrade-rec-"));
-        // The package at that commit, built from its sources with this project's compiler and types.
-        const tar = join(scratch, "components.tar");
-        await sh(["git", "-C", projectRoot, "archive", "--format=tar", "-o", tar, RECORDS_COMMIT, "components"]);
-        await sh(["tar", "-xf", tar, "-C", scratch]);
-        symlinkSync(join(projectRoot, "node_modules"), join(scratch, "node_modules"));
-        await sh([join(projectRoot, "node_modules", ".bin", "tsc"), "-p", join(scratch, "components", "tsconfig.json")]);
         workDir = join(scratch, "project");
         mkdirSync(workDir);
         writeFileSync(
@@ -480,8 +536,12 @@ describe(`upgrade: a stack deployed with the package at ${RECORDS_COMMIT} (befor
         );
         writeFileSync(join(workDir, "package.json"), JSON.stringify({ name: "upgrade-records", private: true }));
         symlinkSync(join(projectRoot, "tsconfig.json"), join(workDir, "tsconfig.json"));
-        symlinkSync(PROGRAM, join(workDir, "index.ts"));
-        linkPackage(join(scratch, "components"));
+        // A copy, not a link: Node resolves a linked program's imports from where the link points (the repository's
+        // node_modules, this version), so the stack would never have run the old package.
+        writeFileSync(join(workDir, "index.ts"), readFileSync(PROGRAM, "utf8"));
+        // The repository's packages, linked; the package at that commit built and installed as npm would.
+        linkNodeModules(workDir);
+        assert.equal(await installOldLibrary(RECORDS_COMMIT, workDir, scratch), "pulumi-hostnet");
         tag = `hlu${RUN.slice(0, 3)}`;
         net = await unusedSlash16();
         shared = `${tag}-sh`;
@@ -502,6 +562,12 @@ describe(`upgrade: a stack deployed with the package at ${RECORDS_COMMIT} (befor
 
     it(`the package at ${RECORDS_COMMIT} deploys one resource of every marked kind, recording nothing`, async () => {
         assert.equal((await t.stack.up()).summary.result, "succeeded");
+        const stored = dynamicResources((await exportedState(t.stack)).resources).map((r) => r.inputs!.__provider as string);
+        assert.equal(stored.length, 9);
+        assert.ok(
+            stored.every((text) => text.length > 1000 && text.includes('engineModule: "pulumi-hostnet/engine"')),
+            "every resource stores 0.2's serialized stub: the old package ran",
+        );
         assert.ok(await ping(`${net}.1.2`), "the host reaches box over the created bridge");
         assert.deepEqual(ipv4Of((await ipLinks()).find((l) => l.ifname === shared)).sort(), [`${net}.2.1/24`, `${net}.2.5/24`]);
         assert.deepEqual(
@@ -511,15 +577,33 @@ describe(`upgrade: a stack deployed with the package at ${RECORDS_COMMIT} (befor
         );
     });
 
-    it("with this version installed: the preview plans nothing, up and refresh change nothing on the host, gc finds nothing", async () => {
-        linkPackage(join(projectRoot, "components"));
+    it("with this version installed: the preview plans only the stored provider's in-place update, up makes it and refresh finds nothing, with no change on the host, gc finds nothing", async () => {
+        installThisLibrary(workDir);
         const before = await snapshot();
-        const preview = await t.stack.preview();
-        assert.deepEqual(Object.keys(preview.changeSummary ?? {}), ["same"], JSON.stringify(preview.changeSummary));
+        const all = (await exportedState(t.stack)).resources;
+        const oldState = dynamicResources(all);
+        // The stack and the Container components (providers are not counted in a summary).
+        const others = all.filter((r) => !r.type.startsWith("pulumi:providers:")).length - oldState.length;
+        const { planned, summary } = await plannedChanges(t);
+        assert.deepEqual(
+            planned,
+            Object.fromEntries(oldState.map((r) => [r.urn, { op: "update", changed: ["__provider"] }])),
+            "every resource: an in-place update of __provider, nothing else",
+        );
+        assert.deepEqual(summary, { update: oldState.length, same: others });
         const up = await t.stack.up();
-        assert.deepEqual(up.summary.resourceChanges, preview.changeSummary);
+        assert.deepEqual(up.summary.resourceChanges, summary);
+        assert.deepEqual(await snapshot(), before);
+        const now = dynamicResources((await exportedState(t.stack)).resources);
+        for (const r of now) {
+            const old = oldState.find((o) => o.urn === r.urn)!;
+            assert.equal(r.outputs!.__provider, thisVersionsText(r.type), r.urn);
+            assert.deepEqual(withoutProvider(r.outputs), withoutProvider(old.outputs), `${r.urn}: the same outputs`);
+            assert.equal(r.id, old.id, `${r.urn}: same id`);
+        }
+        assert.deepEqual((await t.stack.preview()).changeSummary, { same: oldState.length + others }, "migrated once, then nothing to do");
         const refresh = await t.stack.refresh();
-        assert.deepEqual(refresh.summary.resourceChanges, preview.changeSummary);
+        assert.deepEqual(refresh.summary.resourceChanges, { same: oldState.length + others });
         assert.deepEqual(await snapshot(), before);
         // As a user runs it, with the stack's backend (the workspace's environment).
         const gc = await execa("node", [HOSTNET_CLI, "gc", "--stack", stackName, "--cwd", workDir, "--pulumi", PULUMI], {
@@ -539,11 +623,12 @@ describe(`upgrade: a stack deployed with the package at ${RECORDS_COMMIT} (befor
 // Upgrading a stack deployed with 0.2 (main at commit 7408c02, before IPv6):
 // the example stack as it was then (22 resources, every --net mode, all
 // IPv4), deployed by the package as it was then, installed in the stack's
-// node_modules; then the package is replaced by this version. The preview and
-// the `up` find nothing to do, and the host (links, addresses, routes inside
-// the containers, containers, networks and their connections) reads back
-// exactly the same; a refresh finds no drift; destroy by this version leaves
-// nothing.
+// node_modules as npm would; then the package is replaced by this version.
+// The preview plans only the in-place update of each dynamic resource's
+// stored provider (0.2's stub to this version's one line), `up` makes it,
+// and the host (links, addresses, routes inside the containers, containers,
+// networks and their connections) reads back exactly the same; then preview
+// and refresh find nothing; destroy by this version leaves nothing.
 const V02_COMMIT = "7408c02";
 
 describe(`upgrade: a stack deployed with 0.2 (commit ${V02_COMMIT}, before IPv6) moves to this version with no change on the host`, function () {
@@ -553,7 +638,6 @@ describe(`upgrade: a stack deployed with 0.2 (commit ${V02_COMMIT}, before IPv6)
     let scratch: string;
     let workDir: string;
     let t: TestStack;
-    const modules = () => join(workDir, "node_modules");
 
     /** The stack's containers, interfaces, addresses, routes and networks, as a user would compare them. */
     async function snapshot(): Promise<unknown> {
@@ -589,40 +673,23 @@ describe(`upgrade: a stack deployed with 0.2 (commit ${V02_COMMIT}, before IPv6)
         return { links, containers, networks };
     }
 
-    /** Points the stack's node_modules/pulumi-hostnet at `target` (the 0.2 package, or this one). */
-    function installPackage(target: string): void {
-        rmSync(join(modules(), "pulumi-hostnet"), { force: true });
-        symlinkSync(target, join(modules(), "pulumi-hostnet"));
-    }
-
     before(async function () {
-        const has = await sh(["git", "-C", projectRoot, "cat-file", "-e", `${V02_COMMIT}^{commit}`], { reject: false });
-        if (has.exitCode !== 0) {
-            throw new Error(
-                `failed to check out the package as it was at commit ${V02_COMMIT}: ${projectRoot} does not have that commit (${has.stderr.trim()}); ` +
-                    "this test needs the repository's history: run `git fetch --unshallow` (or clone without --depth)",
-            );
-        }
         scratch = mkdtempSync(join(tmpdir(), "hostnet-v02-"));
         const old = join(scratch, "v02");
         workDir = join(scratch, "project");
         mkdirSync(old);
         mkdirSync(workDir);
-        // The 0.2 package, built from its sources with the project's compiler and dependencies.
+        // The example project as it was; a node_modules of its own: the project's packages, and the 0.2 package
+        // built from its sources and installed as npm would.
+        await requireCommit(V02_COMMIT);
         const tar = join(scratch, "v02.tar");
-        await sh(["git", "-C", projectRoot, "archive", "--format=tar", "-o", tar, V02_COMMIT, "components", "index.ts", "Pulumi.yaml"]);
+        await sh(["git", "-C", projectRoot, "archive", "--format=tar", "-o", tar, V02_COMMIT, "index.ts", "Pulumi.yaml"]);
         await sh(["tar", "-xf", tar, "-C", old]);
-        symlinkSync(join(projectRoot, "node_modules"), join(old, "node_modules"));
-        await sh([join(projectRoot, "node_modules", ".bin", "tsc"), "-p", join(old, "components", "tsconfig.json")]);
-        // The example project as it was, with a node_modules of its own: the project's packages, and the 0.2 package.
         copyFileSync(join(old, "Pulumi.yaml"), join(workDir, "Pulumi.yaml"));
         copyFileSync(join(old, "index.ts"), join(workDir, "index.ts"));
         for (const entry of ["tsconfig.json", "package.json"]) symlinkSync(join(projectRoot, entry), join(workDir, entry));
-        mkdirSync(modules());
-        for (const entry of readdirSync(join(projectRoot, "node_modules"))) {
-            if (entry !== "pulumi-hostnet") symlinkSync(join(projectRoot, "node_modules", entry), join(modules(), entry));
-        }
-        installPackage(join(old, "components"));
+        linkNodeModules(workDir);
+        assert.equal(await installOldLibrary(V02_COMMIT, workDir, scratch), "pulumi-hostnet");
         t = await projectStack(workDir, stackName, {
             "hostnet:address": `172.17.${20 + (n % 40)}.${n}/16`,
             "hostnet:labSubnet": `10.215.${n}.0/24`,
@@ -646,14 +713,29 @@ describe(`upgrade: a stack deployed with 0.2 (commit ${V02_COMMIT}, before IPv6)
         const up = await t.stack.up();
         assert.equal(up.summary.result, "succeeded");
         assert.deepEqual(up.summary.resourceChanges, { create: 22 });
+        const stored = dynamicResources((await exportedState(t.stack)).resources).map((r) => r.inputs!.__provider as string);
+        assert.ok(
+            stored.length > 0 && stored.every((text) => text.length > 1000 && text.includes('engineModule: "pulumi-hostnet/engine"')),
+            "every dynamic resource stores 0.2's serialized stub: the old package ran",
+        );
     });
 
-    it("with this version installed, preview and up find nothing to do, and the host reads back exactly the same", async () => {
+    it("with this version installed, the preview plans only the stored provider's in-place update, up makes it, and the host reads back exactly the same", async () => {
         const before = await snapshot();
-        installPackage(join(projectRoot, "components"));
-        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 22 });
-        assert.deepEqual((await t.stack.up()).summary.resourceChanges, { same: 22 });
+        installThisLibrary(workDir);
+        const dynamic = dynamicResources((await exportedState(t.stack)).resources);
+        const { planned, summary } = await plannedChanges(t);
+        assert.deepEqual(
+            planned,
+            Object.fromEntries(dynamic.map((r) => [r.urn, { op: "update", changed: ["__provider"] }])),
+            "every dynamic resource: an in-place update of __provider, nothing else",
+        );
+        assert.deepEqual(summary, { update: dynamic.length, same: 22 - dynamic.length });
+        assert.deepEqual((await t.stack.up()).summary.resourceChanges, summary);
         assert.deepEqual(await snapshot(), before);
+        for (const r of dynamicResources((await exportedState(t.stack)).resources))
+            assert.equal(r.outputs!.__provider, thisVersionsText(r.type), r.urn);
+        assert.deepEqual((await t.stack.preview()).changeSummary, { same: 22 }, "migrated once, then nothing to do");
         const refresh = await t.stack.refresh();
         assert.deepEqual(refresh.summary.resourceChanges, { same: 22 }, "this version reads the host as 0.2 recorded it");
         assert.deepEqual(await snapshot(), before);
@@ -668,8 +750,9 @@ describe(`upgrade: a stack deployed with 0.2 (commit ${V02_COMMIT}, before IPv6)
 // The other upgrade: a stack deployed with the package as it was before Policy,
 // Probe and bandwidth limits (commit BEFORE_SHAPING, the same 0.2.0, loaded by
 // reference from the project's node_modules) moves to this version by
-// swapping the installed package. The same program then plans no change, `up`
-// and `refresh` change nothing on the host (links, addresses, MACs, qdiscs,
+// swapping the installed package. The same program then plans only the stored
+// provider's in-place update (0.2's 2 KB stub -> one line), which `up` makes;
+// then it plans no change, and `up` and `refresh` change nothing on the host (links, addresses, MACs, qdiscs,
 // containers, firewall), and the new options come in place: a bandwidth limit
 // added to the deployed attachment is an update of that attachment alone.
 const BEFORE_SHAPING = "7408c02";
@@ -800,13 +883,25 @@ describe(`upgrade: a stack deployed with the package at ${BEFORE_SHAPING} (befor
         assert.match(engine, /old\/components$/, "deployed by the old package");
     });
 
-    it("with this version installed, the same program plans no change; up and refresh change nothing on the host", async () => {
+    it("with this version installed, the same program plans only the stored provider's in-place update; up makes it, and up and refresh change nothing on the host", async () => {
         const before = await snapshot022(ownerPrefix, containers);
         install(join(projectRoot, "components"));
+        const dynamic = dynamicResources((await exportedState(t!.stack)).resources);
+        const { planned, summary } = await plannedChanges(t!);
+        assert.deepEqual(
+            planned,
+            Object.fromEntries(dynamic.map((r) => [r.urn, { op: "update", changed: ["__provider"] }])),
+            "every dynamic resource: an in-place update of __provider (0.2's stub -> one line), nothing else",
+        );
+        const up = await t!.stack.up();
+        assert.deepEqual(up.summary.resourceChanges, summary);
+        for (const r of dynamicResources((await exportedState(t!.stack)).resources))
+            assert.equal(r.outputs!.__provider, thisVersionsText(r.type), r.urn);
+        assert.deepEqual(await snapshot022(ownerPrefix, containers), before, "the migration changed nothing on the host");
         const preview = await t!.stack.preview();
         assert.deepEqual(Object.keys(preview.changeSummary), ["same"], JSON.stringify(preview.changeSummary));
-        const up = await t!.stack.up();
-        assert.deepEqual(Object.keys(up.summary.resourceChanges ?? {}), ["same"], JSON.stringify(up.summary.resourceChanges));
+        const again = await t!.stack.up();
+        assert.deepEqual(Object.keys(again.summary.resourceChanges ?? {}), ["same"], JSON.stringify(again.summary.resourceChanges));
         const refresh = await t!.stack.refresh();
         assert.deepEqual(Object.keys(refresh.summary.resourceChanges ?? {}), ["same"], JSON.stringify(refresh.summary.resourceChanges));
         assert.deepEqual(await snapshot022(ownerPrefix, containers), before, "the host is as the old package left it");

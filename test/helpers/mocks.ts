@@ -19,6 +19,8 @@ export interface Registration {
     propertyDependencies: Record<string, string[]>;
     /** Outputs the resource asks to be kept as secrets (`additionalSecretOutputs`). */
     additionalSecretOutputs: string[];
+    /** Top-level inputs the program sent as unknown (at a preview: computed from what is not known yet). */
+    unknownInputs: string[];
 }
 
 /**
@@ -54,7 +56,15 @@ export async function recordingMocks(
             additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         };
         register(req, (err: any, resp: any) => {
-            if (!err) registered.push({ ...base, urn: resp.getUrn(), inputs: pulumi.runtime.deserializeProperties(req.getObject()) });
+            const raw = req.getObject().toJavaScript() as Record<string, unknown>;
+            const unknownInputs = Object.keys(raw).filter((k) => raw[k] === pulumi.runtime.unknownValue);
+            if (!err)
+                registered.push({
+                    ...base,
+                    urn: resp.getUrn(),
+                    inputs: pulumi.runtime.deserializeProperties(req.getObject()),
+                    unknownInputs,
+                });
             callback(err, resp);
         });
     };

@@ -185,6 +185,8 @@ export interface ExportedResource {
     id?: string;
     inputs?: Record<string, any>;
     outputs?: Record<string, any>;
+    /** The program's stack where the resource was declared, as the engine stores it. */
+    stackTrace?: { sourcePosition?: string }[];
 }
 
 /** The resources of the stack's state, as `pulumi stack export` prints them, and the export's size in bytes. */
@@ -201,6 +203,24 @@ export function stateFileBytes(stateDir: string, stackName: string): number {
         if (existsSync(file)) return statSync(file).size;
     }
     throw new Error(`no state file of stack ${stackName} under ${stacks}`);
+}
+
+/** The resources of the stack's state file in the file backend, as stored. */
+export function stateFileResources(stateDir: string, stackName: string): ExportedResource[] {
+    const stacks = join(stateDir, ".pulumi", "stacks");
+    for (const project of readdirSync(stacks)) {
+        const file = join(stacks, project, `${stackName}.json`);
+        if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")).checkpoint.latest.resources ?? [];
+    }
+    throw new Error(`no state file of stack ${stackName} under ${stacks}`);
+}
+
+/** Bytes the engine's `stackTrace` fields take in compact JSON (the export, the file backend's state file). */
+export function stackTraceBytes(resources: ExportedResource[]): number {
+    return resources.reduce(
+        (sum, r) => sum + (r.stackTrace === undefined ? 0 : Buffer.byteLength(`,"stackTrace":${JSON.stringify(r.stackTrace)}`)),
+        0,
+    );
 }
 
 /** The dynamic resources of an export: those that store provider code under `__provider`. */

@@ -6,6 +6,7 @@
 
 import * as assert from "node:assert/strict";
 import { VethAttachmentInputs, VethAttachmentOutputs } from "../../components/src/common/specs/vethAttachment";
+import { forgetObservations } from "../../components/src/engine/observe";
 import { vethAttachmentProvider } from "../../components/src/engine/providers/vethAttachment";
 import {
     containerPid,
@@ -206,6 +207,54 @@ describe("VethAttachment provider on the real host", function () {
             await assert.rejects(provider.update!(outs.hostIfName, outs, inputs()), {
                 message: `failed to update "${hostIf}": the host end is gone or no longer this attachment's (the container may have restarted); run \`pulumi refresh\`, then \`pulumi up\` recreates it`,
             });
+        });
+    });
+
+    describe("the preview's check of addresses held behind the bridge's ports", () => {
+        // A second container holding an address on the bridge through a veth that no attachment of this stack made:
+        // the check reads containers' namespaces only when a port asks for it, and these ports must.
+        const holderName = `hnt-h-${sfx}`;
+        const holderEnd = `hnt-hv-${sfx}`;
+        const held = `10.251.${net}.77`;
+        let holderPid: number;
+
+        before(async () => {
+            await startTestContainer(holderName);
+            holderPid = await containerPid(holderName);
+            await sh(["ip", "link", "add", "name", holderEnd, "type", "veth", "peer", "name", "eth7", "netns", String(holderPid)]);
+            await sh(["ip", "link", "set", "dev", holderEnd, "master", bridge, "up"]);
+            await sh(["nsenter", "-t", String(holderPid), "-n", "ip", "addr", "add", `${held}/24`, "dev", "eth7"]);
+            await sh(["nsenter", "-t", String(holderPid), "-n", "ip", "link", "set", "eth7", "up"]);
+        });
+
+        after(async () => {
+            // Unmarked: the sweep would not take it.
+            await sh(["ip", "link", "del", "dev", holderEnd], { reject: false });
+        });
+
+        const refusal = `\`address\` ${held} is already used on bridge ${bridge} by eth7 of container "${holderName}" (host end "${holderEnd}"); choose a free address`;
+
+        it("finds an address held behind a veth made by hand with no mark (a port beyond Docker's endpoints)", async () => {
+            forgetObservations(); // a new deployment
+            const { failures } = await provider.check!({}, inputs({ address: `${held}/24`, hostIfName: `hnt-w-${sfx}` }));
+            assert.deepEqual(failures, [{ property: "address", reason: refusal }]);
+        });
+
+        it("finds it as well when another stack's mark is on that port", async () => {
+            await sh(["ip", "link", "set", "dev", holderEnd, "alias", `${RUN_OWNER}other-stack`]);
+            try {
+                forgetObservations();
+                const { failures } = await provider.check!({}, inputs({ address: `${held}/24`, hostIfName: `hnt-w-${sfx}` }));
+                assert.deepEqual(failures, [{ property: "address", reason: refusal }]);
+            } finally {
+                await sh(["ip", "link", "set", "dev", holderEnd, "alias", ""], { reject: false });
+            }
+        });
+
+        it("a free address passes", async () => {
+            forgetObservations();
+            const { failures } = await provider.check!({}, inputs({ address: `10.251.${net}.78/24`, hostIfName: `hnt-w-${sfx}` }));
+            assert.deepEqual(failures, []);
         });
     });
 

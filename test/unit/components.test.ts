@@ -50,8 +50,17 @@ describe("components under mocks", () => {
         assert.equal(child.inputs.name, "hn-stk-web");
         assert.equal(child.inputs.owner, "hostnet/proj/stk/DockerContainer/web");
         assert.deepEqual(child.inputs.command, ["sleep", "1"]);
-        assert.equal(typeof child.inputs.__provider, "string", "the provider must serialize");
+        assert.equal(child.inputs.__provider, 'exports.handler = () => require("pulumi-hostnet/engine").provider("DockerContainer");\n');
         assert.ok(registered.some((r) => r.type === "hostnet:index:Container" && r.name === "web"));
+    });
+
+    it("MacvlanAttachment registers a dynamic resource of its kind storing one line of provider text", async () => {
+        const m = new lib.MacvlanAttachment("lan-mv", { container: "hn-stk-web", parent: "eth9", address: "10.9.0.2/24" });
+        await settle(m.containerId);
+        const r = registered.find((x) => x.name === "lan-mv")!;
+        assert.equal(r.type, "pulumi-nodejs:dynamic/hostnet:MacvlanAttachment");
+        assert.equal(r.inputs.__provider, 'exports.handler = () => require("pulumi-hostnet/engine").provider("MacvlanAttachment");\n');
+        assert.equal(r.inputs.parent, "eth9");
     });
 
     it("Container maps container: mode to Docker's container:<name>", async () => {

@@ -5,6 +5,7 @@
 // (test/host/probe.provider.test.ts and bandwidth.provider.test.ts do).
 
 import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
 import {
     bandwidthNumbers,
     bandwidthText,
@@ -154,6 +155,8 @@ describe("Probe under mocks: its inputs, what it runs after, and when it runs ag
         // Declared after it, all the same: the program's body had run when the probe looked.
         for (const dep of [eth0, policy])
             assert.ok(r.dependencies.includes(await settle(dep.urn)), "it runs after the attachment and the Policy");
+        // The resources behind the digest are its dependencies already: the state lists them once, not again under `network`.
+        assert.deepEqual(r.propertyDependencies.network, []);
     });
 
     it("a string target: address:port makes tcp, a bare address icmp; a name is refused with what to write instead", async () => {
@@ -213,5 +216,19 @@ describe("Probe and Policy at preview: a VethAttachment given `addresses` is tar
         assert.deepEqual(p.inputs.rules[0].to, { addresses: ["172.17.0.8", "fd17:ac11::8"], name: "pv-eth0" });
         assert.ok(p.dependencies.includes(await settle(eth0.urn)), "the Policy is written after the attachment all the same");
         assert.match((await registration(v4)).inputs.network, /^[0-9a-f]{16}$/, "the digest of what it checks is known too");
+    });
+
+    it("the digest of what it checks is unknown while an input of it is (the probe is planned to run again), with no property dependencies", async () => {
+        const image = "hostnet/busybox:1";
+        const c = new lib.Container("pu-c", { image, network: { mode: "none" } });
+        const eth0 = new lib.VethAttachment("pu-eth0", {
+            container: c,
+            bridge: "docker0",
+            address: pulumi.output(pulumi.unknown) as pulumi.Output<string>,
+        });
+        const r = await registration(new lib.Probe("pu-p", { from: c, to: "172.17.0.9" }));
+        assert.deepEqual(r.unknownInputs, ["network"]);
+        assert.deepEqual(r.propertyDependencies.network, []);
+        assert.ok(r.dependencies.includes(await settle(eth0.urn)), "it runs after the attachment");
     });
 });

@@ -38,6 +38,10 @@ describe("Swarm and overlay Networks under mocks", () => {
         assert.equal(cluster.inputs.advertiseAddress, "10.0.0.2");
         assert.equal(cluster.inputs.owner, "hostnet@s1b/proj/stk/SwarmCluster/sw1");
         assert.deepEqual(cluster.additionalSecretOutputs.sort(), ["managerToken", "workerToken"]);
+        // Dynamic resources of the library: one line of provider text each, written out here.
+        const text = (kind: string) => `exports.handler = () => require("pulumi-hostnet/engine").provider("${kind}");\n`;
+        assert.equal(cluster.type, "pulumi-nodejs:dynamic/hostnet:SwarmCluster");
+        assert.equal(cluster.inputs.__provider, text("SwarmCluster"));
         const nodes = ["s1b", "s1c", "s1d"].map((h) => find("SwarmNode", `sw1-${h}`));
         assert.deepEqual(
             nodes.map((n) => [n.inputs.host.name, n.inputs.init, n.inputs.role, n.inputs.advertiseAddress, n.inputs.availability]),
@@ -51,6 +55,8 @@ describe("Swarm and overlay Networks under mocks", () => {
         assert.equal(nodes[1].inputs.owner, "hostnet@s1c/proj/stk/SwarmNode/sw1-s1c");
         for (const n of nodes) {
             assert.deepEqual(n.additionalSecretOutputs, ["swarm"], "the join tokens ride in `swarm`: secret in the state");
+            assert.equal(n.type, "pulumi-nodejs:dynamic/hostnet:SwarmNode");
+            assert.equal(n.inputs.__provider, text("SwarmNode"));
             assert.equal(n.inputs.swarm.manager.name, "s1b", "node updates go through the first manager");
             assert.ok(n.dependencies.includes(cluster.urn), "a node joins the swarm once it is made");
         }

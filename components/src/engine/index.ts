@@ -1,13 +1,13 @@
 // The entry point the engine loads: `require("pulumi-hostnet/engine")` from
-// the few hundred bytes of provider code stored with each resource (see
-// program/engineProvider.ts). It maps a resource kind to its provider.
+// the one line of provider text stored with each resource (see
+// program/engineResource.ts). It maps a resource kind to its provider.
 //
 // Engine side: loaded by the dynamic-provider process, by package name, from
 // the stack's installed node_modules. Deletes and refreshes of resources made
 // by an older version therefore run this (the installed) version's code.
 
 import type * as pulumi from "@pulumi/pulumi";
-import { ENGINE_MODULE, PACKAGE_NAME } from "../common/package";
+import { PACKAGE_NAME } from "../common/package";
 import { checkHost, HostSpec, sameHost } from "../common/specs/host";
 import { containsUnknown } from "../common/validation";
 import { HostUnreachableError } from "../host/errors";
@@ -50,27 +50,29 @@ const KINDS: Record<string, { provider: AnyProvider; describeChange: Describe; m
 export const RESOURCE_KINDS = Object.keys(KINDS);
 
 /**
- * True when a resource's stored provider is code by value (what versions
- * before 0.2 stored: the whole library, tens of kilobytes per resource)
- * rather than a `require` of this module.
+ * True when a resource's stored provider text (its old outputs' `__provider`)
+ * is not the one the program now sends: code by value (versions before 0.2
+ * stored the whole library, tens of kilobytes), the 2 KB serialized stub of
+ * 0.2, or any other version's text.
  */
-export function storedByValue(props: Record<string, unknown> | undefined): boolean {
-    const text = props?.[PROVIDER_KEY];
-    return typeof text === "string" && !text.includes(ENGINE_MODULE);
+export function storedProviderDiffers(olds: Record<string, unknown> | undefined, news: Record<string, unknown> | undefined): boolean {
+    const stored = olds?.[PROVIDER_KEY];
+    const sent = news?.[PROVIDER_KEY];
+    return typeof stored === "string" && typeof sent === "string" && stored !== sent;
 }
 
 /**
- * A resource whose stored provider is code by value and that has nothing else
- * to change is updated in place once, changing nothing on the host: the engine
- * then stores the small by-reference provider with it, and later deletes and
- * refreshes run the installed code.
+ * A resource whose stored provider text differs from the program's, and that
+ * has nothing else to change, is updated in place once, changing nothing on
+ * the host: the engine then stores the program's text with it (inputs and
+ * outputs), and later deletes and refreshes run the installed code.
  */
 function migrating(inner: AnyProvider): AnyProvider {
     return {
         ...inner,
         async diff(id, olds, news) {
             const result = inner.diff ? await inner.diff(id, olds, news) : { changes: false };
-            return !result.changes && storedByValue(olds) ? { ...result, changes: true } : result;
+            return !result.changes && storedProviderDiffers(olds, news) ? { ...result, changes: true } : result;
         },
         async update(id, olds, news) {
             const result = inner.diff ? await inner.diff(id, olds, news) : { changes: false };

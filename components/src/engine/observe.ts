@@ -6,7 +6,9 @@
 //
 // The scan of every container's namespace costs a process per running
 // container, so checks ask for it only when an input that it guards changed,
-// and its result is shared by the checks of one preview for a few seconds.
+// and only for a bridge that has a port nobody accounts for (a veth made by
+// hand or by another stack); its result is shared by the checks of one
+// deployment.
 //
 // Engine side: loaded by the dynamic-provider process.
 
@@ -71,6 +73,41 @@ function namespaceScan(): Promise<Scan> {
         made.catch(() => scans.get(host) === made && scans.delete(host));
     }
     return scan;
+}
+
+// The host's links as the deployment first read them (for the ports of its bridges), by host.
+const hostLinkViews = new Map<string, Promise<Awaited<ReturnType<typeof ip.listLinksWithAddresses>>>>();
+
+function hostLinksOnce(): ReturnType<typeof ip.listLinksWithAddresses> {
+    const host = currentHostKey();
+    let view = hostLinkViews.get(host);
+    if (!view) {
+        const made = ip.listLinksWithAddresses();
+        view = made;
+        hostLinkViews.set(host, made);
+        made.catch(() => hostLinkViews.get(host) === made && hostLinkViews.delete(host));
+    }
+    return view;
+}
+
+/**
+ * True when a port of `bridge` may lead to an address the checks would not
+ * otherwise know: a veth port whose peer is in another network namespace and
+ * is not marked by the stack of `owner` (its claims know its attachments),
+ * either marked by anyone else (another stack, a tool) or unmarked beyond as
+ * many as Docker has endpoints on the bridge (one port each, their addresses
+ * from its API). Only then is the namespace scan worth its cost, a process
+ * per running container: on a host with hundreds of containers, most
+ * deployments never need it. (Not seen: an unmarked port made by hand on a
+ * bridge where as many of Docker's ports were deleted by hand.)
+ */
+export async function hasUnaccountedPorts(bridge: string, owner: string): Promise<boolean> {
+    const ports = (await hostLinksOnce()).filter(
+        (l) => l.master === bridge && l.linkinfo?.info_kind === "veth" && l.link_netnsid !== undefined && !sameStack(l.ifalias, owner),
+    );
+    // Docker marks none of its ports: a port with any mark was made by someone else.
+    if (ports.some((l) => l.ifalias)) return true;
+    return ports.length > (await dockerEndpoints(bridge));
 }
 
 /**
@@ -149,6 +186,17 @@ export async function dockerNetworksOn(parent: string): Promise<DockerSublinkNet
 /** Forgets the shared scan (tests: a new engine process starts with none). */
 export function forgetObservations(): void {
     scans.clear();
+    hostLinkViews.clear();
+}
+
+/** How many endpoints Docker has on a bridge (0 on a bridge it does not manage). */
+async function dockerEndpoints(bridge: string): Promise<number> {
+    let count = 0;
+    for (const n of await networks.listNetworks()) {
+        if (n.Driver !== "bridge" || networks.bridgeOfNetwork(n) !== bridge) continue;
+        count += Object.keys((await networks.inspectNetwork(n.Id))?.Containers ?? {}).length;
+    }
+    return count;
 }
 
 async function dockerHolders(): Promise<Map<string, AddressHolder[]>> {
@@ -174,7 +222,7 @@ async function dockerHolders(): Promise<Map<string, AddressHolder[]>> {
 async function scanNamespaces(): Promise<Scan> {
     const byBridge = new Map<string, AddressHolder[]>();
     const byParent = new Map<string, Sublink[]>();
-    const hostLinks = await ip.listLinksWithAddresses();
+    const hostLinks = await hostLinksOnce();
     const ports = new Map(hostLinks.filter((l) => l.master).map((l) => [l.ifindex, l]));
     const byIndex = new Map(hostLinks.map((l) => [l.ifindex, l]));
     const running = (await docker.listContainers()).filter((c) => c.HostConfig.NetworkMode !== "host");

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultHostIfName, defaultMac } from "../common/naming";
 import { checkBridgeInputs } from "../common/specs/bridge";
-import { engineProvider } from "./engineProvider";
+import { engineResource } from "./engineResource";
 import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
 
@@ -90,7 +90,7 @@ export function declaredBridgeAddresses(hostName: string | undefined, bridge: pu
  * stacks still have ports on it), or adopted with `adopt: true` (`docker0`
  * included), and then never deleted.
  */
-export class Bridge extends pulumi.dynamic.Resource {
+export class Bridge extends pulumi.CustomResource {
     declare readonly name: pulumi.Output<string>;
     declare readonly adopted: pulumi.Output<boolean>;
     declare readonly addresses: pulumi.Output<string[] | undefined>;
@@ -116,12 +116,7 @@ export class Bridge extends pulumi.dynamic.Resource {
             declaredAddresses.set(bridgeKey(host?.name, inputs.name), args.addresses);
         }
         super(
-            engineProvider("Bridge"),
-            name,
-            { adopted: undefined, addedAddresses: undefined, forwardChain: undefined, ...inputs },
-            opts,
-            "hostnet",
-            "Bridge",
+            ...engineResource("Bridge", name, { adopted: undefined, addedAddresses: undefined, forwardChain: undefined, ...inputs }, opts),
         );
         rememberHost(this, host);
     }

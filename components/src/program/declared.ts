@@ -83,3 +83,17 @@ export function withDependencies(
                 .apply((given) => [...(Array.isArray(given) ? given : given ? [given] : []), ...found]),
         );
 }
+
+/**
+ * The value of `o`, known or not (at a preview), without the resources it
+ * came from: for an input whose resources are already in `dependsOn`, so
+ * that the state does not list them a second time as the input's property
+ * dependencies. Reads the Output's value and knownness as the SDK's own
+ * `output()` does (its `promise(withUnknowns)` and `isKnown`).
+ */
+export function withoutPropertyDependencies<T>(o: pulumi.Output<T>): pulumi.Output<T> {
+    const inner = o as unknown as { promise(withUnknowns: boolean): Promise<T>; isKnown: Promise<boolean> };
+    return pulumi.output(
+        Promise.all([inner.promise(true), inner.isKnown]).then(([value, known]) => (known ? value : pulumi.unknown)),
+    ) as pulumi.Output<T>;
+}

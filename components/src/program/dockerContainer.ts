@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultDockerName } from "../common/naming";
 import { checkDockerContainerInputs, EndpointInput } from "../common/specs/dockerContainer";
-import { engineProvider } from "./engineProvider";
+import { engineResource } from "./engineResource";
 import { HostRef, rememberHost, resolveHost, ResolvedHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
 
@@ -59,7 +59,7 @@ export function dockerContainerInputs(name: string, args: DockerContainerArgs, h
 }
 
 /** A Docker container managed through the Engine API, marked as this stack's with a label. */
-export class DockerContainer extends pulumi.dynamic.Resource {
+export class DockerContainer extends pulumi.CustomResource {
     declare readonly containerId: pulumi.Output<string>;
     declare readonly name: pulumi.Output<string>;
     declare readonly image: pulumi.Output<string>;
@@ -71,14 +71,7 @@ export class DockerContainer extends pulumi.dynamic.Resource {
         const host = resolveHost(`DockerContainer "${name}"`, args.host, opts);
         const inputs = dockerContainerInputs(name, args, host);
         checkPromptly(`DockerContainer "${name}"`, inputs, checkDockerContainerInputs);
-        super(
-            engineProvider("DockerContainer"),
-            name,
-            { containerId: undefined, running: undefined, ...inputs },
-            opts,
-            "hostnet",
-            "DockerContainer",
-        );
+        super(...engineResource("DockerContainer", name, { containerId: undefined, running: undefined, ...inputs }, opts));
         rememberHost(this, host);
     }
 }

@@ -24,7 +24,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultMac } from "../common/naming";
 import { checkMacvlanAttachmentInputs, SUBLINK_MODES, SublinkKind } from "../common/specs/macvlanAttachment";
-import { engineProvider } from "./engineProvider";
+import { engineResource } from "./engineResource";
 import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf, refuse } from "./promptCheck";
 import { containerIdOf, ContainerRef } from "./refs";
@@ -111,7 +111,7 @@ export interface MacvlanAttachmentArgs {
  * `pulumi refresh` reads it back from the kernel; `pulumi destroy` removes it
  * (and only an interface it made).
  */
-export class MacvlanAttachment extends pulumi.dynamic.Resource {
+export class MacvlanAttachment extends pulumi.CustomResource {
     declare readonly container: pulumi.Output<string>;
     declare readonly containerId: pulumi.Output<string>;
     declare readonly parent: pulumi.Output<string>;
@@ -167,12 +167,12 @@ export class MacvlanAttachment extends pulumi.dynamic.Resource {
             ),
         );
         super(
-            engineProvider("MacvlanAttachment"),
-            name,
-            { containerId: undefined, effectiveGateway: undefined, up: undefined, ...inputs },
-            opts,
-            "hostnet",
-            "MacvlanAttachment",
+            ...engineResource(
+                "MacvlanAttachment",
+                name,
+                { containerId: undefined, effectiveGateway: undefined, up: undefined, ...inputs },
+                opts,
+            ),
         );
         rememberHost(this, host);
     }

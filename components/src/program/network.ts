@@ -10,7 +10,7 @@ import { defaultDockerName } from "../common/naming";
 import { SUBLINK_MODES, SublinkKind } from "../common/specs/macvlanAttachment";
 import { checkNetworkInputs } from "../common/specs/network";
 import { staticAddressFailure } from "../common/validation";
-import { engineProvider } from "./engineProvider";
+import { engineResource } from "./engineResource";
 import { HostRef, rememberHost, rememberHostSet, resolveHost, ResolvedHost } from "./host";
 import { ParentRef, parentNameOf, SublinkMode } from "./macvlanAttachment";
 import { checkPromptly, ownerOf, refuse } from "./promptCheck";
@@ -187,7 +187,7 @@ export function declaredAddressFailures(ref: unknown, at: string, ipv4Address?: 
  * driver bridge on one host, macvlan or ipvlan on a host interface's LAN, or
  * overlay across a Swarm's hosts.
  */
-export class Network extends pulumi.dynamic.Resource {
+export class Network extends pulumi.CustomResource {
     declare readonly networkId: pulumi.Output<string>;
     declare readonly name: pulumi.Output<string>;
     /** The Linux bridge behind a bridge network: pass it to a VethAttachment's `bridge`. Empty for macvlan and ipvlan; an overlay has none on the host. */
@@ -258,14 +258,7 @@ export class Network extends pulumi.dynamic.Resource {
             ]);
         }
         checkPromptly(what, inputs, checkNetworkInputs);
-        super(
-            engineProvider("Network"),
-            name,
-            { networkId: undefined, bridge: undefined, vni: undefined, ...inputs },
-            opts,
-            "hostnet",
-            "Network",
-        );
+        super(...engineResource("Network", name, { networkId: undefined, bridge: undefined, vni: undefined, ...inputs }, opts));
         this.driver = driver;
         declared.set(this, {
             name,

@@ -6,7 +6,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { checkNetworkAttachmentInputs } from "../common/specs/networkAttachment";
-import { engineProvider } from "./engineProvider";
+import { engineResource } from "./engineResource";
 import { HostRef, hostSetMembers, rememberHost, resolveHost } from "./host";
 import { declaredAddressFailures } from "./network";
 import { checkPromptly, ownerOf, refuse } from "./promptCheck";
@@ -36,7 +36,7 @@ export interface NetworkAttachmentArgs {
 }
 
 /** A running container's connection to a user-defined network, made and changed without recreating the container. */
-export class NetworkAttachment extends pulumi.dynamic.Resource {
+export class NetworkAttachment extends pulumi.CustomResource {
     declare readonly containerId: pulumi.Output<string>;
     declare readonly networkId: pulumi.Output<string>;
     /** The container's IPv4 address on the network. */
@@ -66,19 +66,19 @@ export class NetworkAttachment extends pulumi.dynamic.Resource {
         // On a swarm's overlay: made once its host's engine joined the swarm, removed before it leaves.
         const members = hostSetMembers(host, [args.network]);
         super(
-            engineProvider("NetworkAttachment"),
-            name,
-            {
-                containerId: undefined,
-                networkId: undefined,
-                address: undefined,
-                globalIpv6Address: undefined,
-                endpointId: undefined,
-                ...inputs,
-            },
-            members.length === 0 ? opts : pulumi.mergeOptions(opts, { dependsOn: members }),
-            "hostnet",
-            "NetworkAttachment",
+            ...engineResource(
+                "NetworkAttachment",
+                name,
+                {
+                    containerId: undefined,
+                    networkId: undefined,
+                    address: undefined,
+                    globalIpv6Address: undefined,
+                    endpointId: undefined,
+                    ...inputs,
+                },
+                members.length === 0 ? opts : pulumi.mergeOptions(opts, { dependsOn: members }),
+            ),
         );
         rememberHost(this, host);
         // A Policy counts the address before the connection is made (and the new one when it changes).

@@ -13,7 +13,7 @@ import { checkPolicyInputs, PolicyAction, PolicyEndpoint, PolicyProtocol } from 
 import { UNKNOWN } from "../common/validation";
 import { Bridge } from "./bridge";
 import { declaredAddresses, declaredFor, withDependencies } from "./declared";
-import { engineProvider } from "./engineProvider";
+import { engineResource } from "./engineResource";
 import { HostRef, rememberHost, resolveHost } from "./host";
 import { Network } from "./network";
 import { checkPromptly, ownerOf, refuse } from "./promptCheck";
@@ -181,7 +181,7 @@ function endpointOf(what: string, at: string, e: PolicyEndpointArgs): pulumi.Inp
  * stays). Traffic over a VethLink and to the host itself is not forwarded,
  * so not filtered.
  */
-export class Policy extends pulumi.dynamic.Resource {
+export class Policy extends pulumi.CustomResource {
     declare readonly table: pulumi.Output<string>;
     declare readonly rules: pulumi.Output<unknown[]>;
     declare readonly isolate: pulumi.Output<string[]>;
@@ -243,12 +243,12 @@ export class Policy extends pulumi.dynamic.Resource {
             ...attachments,
         ]);
         super(
-            engineProvider("Policy"),
-            name,
-            { sets: undefined, listing: undefined, resolved: undefined, live: undefined, ...inputs },
-            { ...opts, dependsOn: withDependencies(opts?.dependsOn, around) },
-            "hostnet",
-            "Policy",
+            ...engineResource(
+                "Policy",
+                name,
+                { sets: undefined, listing: undefined, resolved: undefined, live: undefined, ...inputs },
+                { ...opts, dependsOn: withDependencies(opts?.dependsOn, around) },
+            ),
         );
         this.declaredInputs = inputs;
         declaredPolicies.push(this);

@@ -15,8 +15,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { familyOf, hostPart } from "../common/addresses";
 import { checkProbeInputs, parseHostPort, ProbeExpectation, ProbeProtocol, ProbeTarget } from "../common/specs/probe";
-import { declaredFor, withDependencies } from "./declared";
-import { engineProvider } from "./engineProvider";
+import { declaredFor, withDependencies, withoutPropertyDependencies } from "./declared";
+import { engineResource } from "./engineResource";
 import { HostRef, rememberHost, resolveHost } from "./host";
 import { programPolicies } from "./policy";
 import { checkPromptly, ownerOf, refuse } from "./promptCheck";
@@ -130,7 +130,7 @@ function withoutHost(inputs: unknown): unknown {
  * checks changes (the up fails, naming the probe, when it does not hold), and
  * at every refresh (a broken path is drift). It makes nothing on the host.
  */
-export class Probe extends pulumi.dynamic.Resource {
+export class Probe extends pulumi.CustomResource {
     declare readonly address: pulumi.Output<string>;
     declare readonly outcome: pulumi.Output<string>;
     declare readonly detail: pulumi.Output<string>;
@@ -160,7 +160,8 @@ export class Probe extends pulumi.dynamic.Resource {
                 inputs: [...programPolicies().map((p) => p.declaredInputs), ...a.inputs, ...(b?.inputs ?? [])].map(withoutHost),
             }),
         );
-        const network = pulumi.output(around.then((a) => a.inputs)).apply((inputs) => digest(inputs));
+        // Its resources are in dependsOn (`after`); the state need not list them again as `network`'s.
+        const network = withoutPropertyDependencies(pulumi.output(around.then((a) => a.inputs)).apply((inputs) => digest(inputs)));
         const after = around.then((a) => [...a.resources, ...[args.from, container].filter(isResource)]);
 
         const inputs = {
@@ -178,12 +179,12 @@ export class Probe extends pulumi.dynamic.Resource {
         };
         checkPromptly(what, { ...inputs, port: typeof givenPort === "number" ? givenPort : undefined }, checkProbeInputs);
         super(
-            engineProvider("Probe"),
-            name,
-            { address: undefined, outcome: undefined, detail: undefined, ...inputs },
-            { ...opts, dependsOn: withDependencies(opts.dependsOn, after) },
-            "hostnet",
-            "Probe",
+            ...engineResource(
+                "Probe",
+                name,
+                { address: undefined, outcome: undefined, detail: undefined, ...inputs },
+                { ...opts, dependsOn: withDependencies(opts.dependsOn, after) },
+            ),
         );
         rememberHost(this, host);
     }

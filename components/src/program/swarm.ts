@@ -12,7 +12,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { checkSwarmClusterInputs, checkSwarmNodeInputs, SWARM_ROLES, SwarmAvailability, SwarmRole } from "../common/specs/swarm";
-import { engineProvider } from "./engineProvider";
+import { engineResource } from "./engineResource";
 import { HostRef, resolveHost, ResolvedHost, sshIPv4Of } from "./host";
 import { checkPromptly, ownerOf, refuse } from "./promptCheck";
 
@@ -198,7 +198,7 @@ export class Swarm extends pulumi.ComponentResource {
 }
 
 /** `docker swarm init` on the first manager: the swarm itself, with its join tokens (secret outputs). */
-export class SwarmCluster extends pulumi.dynamic.Resource {
+export class SwarmCluster extends pulumi.CustomResource {
     declare readonly clusterId: pulumi.Output<string>;
     declare readonly nodeId: pulumi.Output<string>;
     declare readonly joinAddress: pulumi.Output<string>;
@@ -207,32 +207,39 @@ export class SwarmCluster extends pulumi.dynamic.Resource {
 
     constructor(name: string, inputs: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
         super(
-            engineProvider("SwarmCluster"),
-            name,
-            { clusterId: undefined, nodeId: undefined, joinAddress: undefined, workerToken: undefined, managerToken: undefined, ...inputs },
-            { ...opts, additionalSecretOutputs: ["workerToken", "managerToken"] },
-            "hostnet",
-            "SwarmCluster",
+            ...engineResource(
+                "SwarmCluster",
+                name,
+                {
+                    clusterId: undefined,
+                    nodeId: undefined,
+                    joinAddress: undefined,
+                    workerToken: undefined,
+                    managerToken: undefined,
+                    ...inputs,
+                },
+                { ...opts, additionalSecretOutputs: ["workerToken", "managerToken"] },
+            ),
         );
     }
 }
 
 /** One host's membership of a swarm: joined, labelled, and drained and removed when it goes. */
-export class SwarmNode extends pulumi.dynamic.Resource {
+export class SwarmNode extends pulumi.CustomResource {
     declare readonly nodeId: pulumi.Output<string>;
     /** As the managers see the node: `ready`, `down`, ...; `left` when its engine is no longer in the swarm. */
     declare readonly state: pulumi.Output<string>;
     declare readonly role: pulumi.Output<SwarmRole>;
 
     constructor(name: string, inputs: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
+        // The join tokens ride in `swarm`: secret in the state, as they are in the cluster's.
         super(
-            engineProvider("SwarmNode"),
-            name,
-            { nodeId: undefined, state: undefined, ...inputs },
-            // The join tokens ride in `swarm`: secret in the state, as they are in the cluster's.
-            { ...opts, additionalSecretOutputs: ["swarm"] },
-            "hostnet",
-            "SwarmNode",
+            ...engineResource(
+                "SwarmNode",
+                name,
+                { nodeId: undefined, state: undefined, ...inputs },
+                { ...opts, additionalSecretOutputs: ["swarm"] },
+            ),
         );
     }
 }

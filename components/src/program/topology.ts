@@ -7,12 +7,14 @@
 // data always gives the same URNs.
 //
 // Program side: runs in the user's Pulumi program. The YAML parser is loaded
-// here only; the engine never sees a topology, only the resources it expands to.
+// here only, and only when a topology is read from a file (72 modules that a
+// program without one does not pay for); the engine never sees a topology,
+// only the resources it expands to.
 
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseDocument } from "yaml";
+import type * as Yaml from "yaml";
 import { containerModeRefusal, ModeUse, modeRefusal, NetMode } from "../common/modes";
 import { familyOf, parseCidr } from "../common/address";
 import {
@@ -444,6 +446,9 @@ function readTopologyFile(file: string): unknown {
             `failed to read topology file ${JSON.stringify(file)} (${path}): ${why}; paths are relative to the program's folder (where Pulumi.yaml is)`,
         );
     }
+    // Loaded here, when a file is read: see the top of this file.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { parseDocument } = require("yaml") as typeof Yaml;
     const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length > 0) {
         const why = doc.errors.map((e) => e.message.split("\n")[0].replace(/:$/, "")).join("; ");

@@ -9,7 +9,7 @@ import { defaultHostIfName, defaultMac } from "../common/naming";
 import { Bandwidth } from "../common/specs/bandwidth";
 import { checkVethAttachmentInputs } from "../common/specs/vethAttachment";
 import { declaredBridgeAddresses } from "./bridge";
-import { engineProvider } from "./engineProvider";
+import { engineResource } from "./engineResource";
 import { HostRef, hostSetOf, rememberHost, resolveHost } from "./host";
 import { declaredSubnetOf } from "./network";
 import { checkPromptly, ownerOf, refuse } from "./promptCheck";
@@ -113,7 +113,7 @@ export interface VethAttachmentArgs {
  * with a default route. `pulumi refresh` reads it back from the kernel;
  * `pulumi destroy` removes both ends (and only interfaces it made).
  */
-export class VethAttachment extends pulumi.dynamic.Resource {
+export class VethAttachment extends pulumi.CustomResource {
     declare readonly container: pulumi.Output<string>;
     declare readonly containerId: pulumi.Output<string>;
     declare readonly bridge: pulumi.Output<string>;
@@ -162,20 +162,20 @@ export class VethAttachment extends pulumi.dynamic.Resource {
         };
         checkPromptly(`VethAttachment "${name}"`, inputs, checkVethAttachmentInputs);
         super(
-            engineProvider("VethAttachment"),
-            name,
-            {
-                containerId: undefined,
-                effectiveGateway: undefined,
-                effectiveIpv6Gateway: undefined,
-                bridgeAddress: undefined,
-                bridgeIpv6Address: undefined,
-                up: undefined,
-                ...inputs,
-            },
-            opts,
-            "hostnet",
-            "VethAttachment",
+            ...engineResource(
+                "VethAttachment",
+                name,
+                {
+                    containerId: undefined,
+                    effectiveGateway: undefined,
+                    effectiveIpv6Gateway: undefined,
+                    bridgeAddress: undefined,
+                    bridgeIpv6Address: undefined,
+                    up: undefined,
+                    ...inputs,
+                },
+                opts,
+            ),
         );
         rememberHost(this, host);
         declareForContainer(args.container, this, inputs, args.address, args.addresses);

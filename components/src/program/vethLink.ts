@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { defaultMac } from "../common/naming";
 import { Bandwidth } from "../common/specs/bandwidth";
 import { checkVethLinkInputs, VethLinkEnd } from "../common/specs/vethLink";
-import { engineProvider } from "./engineProvider";
+import { engineResource } from "./engineResource";
 import { HostRef, rememberHost, resolveHost } from "./host";
 import { checkPromptly, ownerOf } from "./promptCheck";
 import { declareForContainer } from "./declared";
@@ -58,7 +58,7 @@ export interface VethLinkArgs {
 }
 
 /** A veth pair between two containers, each end named and optionally addressed: no bridge in between. */
-export class VethLink extends pulumi.dynamic.Resource {
+export class VethLink extends pulumi.CustomResource {
     declare readonly a: pulumi.Output<VethLinkEnd>;
     declare readonly b: pulumi.Output<VethLinkEnd>;
     declare readonly owner: pulumi.Output<string>;
@@ -76,14 +76,7 @@ export class VethLink extends pulumi.dynamic.Resource {
         });
         const inputs = { a: end("a", args.a), b: end("b", args.b), mtu: args.mtu, owner, ...(host ? { host: host.input } : {}) };
         checkPromptly(`VethLink "${name}"`, inputs, checkVethLinkInputs);
-        super(
-            engineProvider("VethLink"),
-            name,
-            { aContainerId: undefined, bContainerId: undefined, ...inputs },
-            opts,
-            "hostnet",
-            "VethLink",
-        );
+        super(...engineResource("VethLink", name, { aContainerId: undefined, bContainerId: undefined, ...inputs }, opts));
         rememberHost(this, host);
         // A link's traffic never crosses the host (a Policy cannot filter it): its addresses are not declared for Policies.
         declareForContainer(args.a.container, this, inputs);

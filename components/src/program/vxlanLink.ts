@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultHostIfName, defaultMac } from "../common/naming";
 import { checkVxlanLinkInputs, VXLAN_PORT } from "../common/specs/vxlanLink";
-import { engineProvider } from "./engineProvider";
+import { engineResource } from "./engineResource";
 import { HostRef, resolveHost } from "./host";
 import { checkPromptly, ownerOf, refuse } from "./promptCheck";
 import { BridgeRef, bridgeNameOf, refuseOverlayBridge } from "./vethAttachment";
@@ -71,7 +71,7 @@ export interface VxlanLinkArgs {
  * });
  * ```
  */
-export class VxlanLink extends pulumi.dynamic.Resource {
+export class VxlanLink extends pulumi.CustomResource {
     declare readonly a: pulumi.Output<{ bridge: string; underlay: string; ifName: string; mac?: string; owner: string }>;
     declare readonly b: pulumi.Output<{ bridge: string; underlay: string; ifName: string; mac?: string; owner: string }>;
     declare readonly vni: pulumi.Output<number>;
@@ -112,6 +112,6 @@ export class VxlanLink extends pulumi.dynamic.Resource {
             ]);
         }
         checkPromptly(what, inputs, checkVxlanLinkInputs);
-        super(engineProvider("VxlanLink"), name, { effectiveMtu: undefined, autoMtu: undefined, ...inputs }, opts, "hostnet", "VxlanLink");
+        super(...engineResource("VxlanLink", name, { effectiveMtu: undefined, autoMtu: undefined, ...inputs }, opts));
     }
 }

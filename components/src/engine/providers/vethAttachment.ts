@@ -21,7 +21,7 @@ import * as docker from "../../host/docker";
 import { ExistsError } from "../../host/errors";
 import * as ip from "../../host/ip";
 import { dadStep, enableIPv6Step, hasIPv6 } from "../addressing";
-import { addressesOnBridges, bridgeState, dockerAllocationRanges, warn } from "../observe";
+import { addressesOnBridges, bridgeState, dockerAllocationRanges, hasUnaccountedPorts, warn } from "../observe";
 import { describe, execute, HOST, ipStep, making, Netns, Plan, Step } from "../plan";
 import { claim, claimant, declaration, isClaimed } from "../registry";
 import { containerFailure, containerNetns, defaultRouteFailure } from "./containerNetns";
@@ -481,7 +481,9 @@ async function hostFailures(
     if (given.length === 0) return failures;
     const allocators = preview ? await dockerAllocationRanges(inputs.bridge) : [];
     // At create, the preview has scanned the namespaces already: only Docker's own placements are read again.
-    const onBridge = given.length > 0 ? ((await addressesOnBridges(preview)).get(inputs.bridge) ?? []) : [];
+    // The namespaces are read only when a port of the bridge leads to addresses nothing else accounts for.
+    const scan = preview && (!ownerKnown || (await hasUnaccountedPorts(inputs.bridge, inputs.owner)));
+    const onBridge = (await addressesOnBridges(scan)).get(inputs.bridge) ?? [];
     for (const { cidr, field, plain } of given) {
         const property = field === "address" ? "address" : "addresses";
         const a = addr.parseAddress(plain)!;

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
@@ -103,11 +104,16 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	if err != nil {
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
+	env, remember := checkOnce(req, env)
 	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir = req.GetPwd()
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
+	err = cmd.Run()
+	if remember != nil {
+		remember(err == nil)
+	}
+	if err != nil {
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {
 			if exitErr.ExitCode() == exitLoggedError {
@@ -120,6 +126,59 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 		return &pulumirpc.RunResponse{Error: fmt.Sprintf("failed to start node: %v", err)}, nil
 	}
 	return &pulumirpc.RunResponse{}, nil
+}
+
+// checkOnce returns the program's environment with the type-check turned
+// off when an earlier run checked the same inputs (typecheck.go), or set up
+// to record what this run loads, with a function to call when it has ended
+// that remembers the check if the run succeeded. Any failure here only means
+// the check runs as usual.
+func checkOnce(req *pulumirpc.RunRequest, env []string) ([]string, func(succeeded bool)) {
+	memory := typecheckMemory(env)
+	exe, err := os.Executable()
+	if memory == "" || err != nil {
+		return env, nil
+	}
+	recorder := filepath.Join(filepath.Dir(exe), "hostnet-typecheck-record.js")
+	if _, err := os.Stat(recorder); err != nil {
+		return env, nil
+	}
+	opts, err := parseOptions(req.GetInfo().GetOptions().AsMap())
+	if err != nil {
+		return env, nil
+	}
+	root, programDir := req.GetInfo().GetRootDirectory(), req.GetInfo().GetProgramDirectory()
+	key, _ := checkKey(root, programDir, opts, env)
+	if key == "" {
+		return env, nil
+	}
+	if rememberedCheck(memory, key) {
+		touch(memory, key)
+		return withEnv(env, "PULUMI_NODEJS_TRANSPILE_ONLY", "true"), nil
+	}
+	record, err := os.CreateTemp("", "hostnet-typecheck-*.txt")
+	if err != nil {
+		return env, nil
+	}
+	record.Close()
+	nodeOptions, _ := lookupEnv(env, "NODE_OPTIONS")
+	env = withEnv(env, "NODE_OPTIONS", strings.TrimSpace(nodeOptions+" "+recorderOption(recorder)))
+	env = withEnv(env, "HOSTNET_TYPECHECK_RECORD", record.Name())
+	env = withEnv(env, "HOSTNET_TYPECHECK_TREES", strings.Join(projectTrees(root, programDir), string(os.PathListSeparator)))
+	return env, func(succeeded bool) {
+		defer os.Remove(record.Name())
+		if succeeded {
+			if err := rememberCheck(memory, key, record.Name()); err != nil {
+				fmt.Fprintf(os.Stderr, "pulumi-language-nodejs: failed to remember the type-check: %v; the next run checks again\n", err)
+			}
+		}
+	}
+}
+
+// recorderOption is how NODE_OPTIONS preloads the recorder (which removes
+// exactly this text again, so that processes the program starts do not load it).
+func recorderOption(recorder string) string {
+	return fmt.Sprintf("--require %q", recorder)
 }
 
 // findRunScript walks up from the program's folder to the nearest
