@@ -351,7 +351,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "container",
-                    `"${names.hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
+                    `: container "${names.hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
                 ),
             ],
         },
@@ -362,7 +362,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
                 'invalid VethAttachment "a4":',
                 v(
                     "container",
-                    "is a container with network mode host: it has no network namespace of its own: its interfaces are the host's",
+                    ": the container uses network mode host: it has no network namespace of its own: its interfaces are the host's",
                 ),
             ],
         },
@@ -375,7 +375,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
         {
             title: "attachment to a veth, not a bridge",
             resources: [veth("a6", { bridge: names.veth })],
-            messages: [v("bridge", `"${names.veth}" is a veth interface, not a bridge`)],
+            messages: [v("bridge", `"${names.veth}" is a veth interface, not a bridge; name a bridge`)],
         },
         {
             title: "attachment to a bridge without an address, needing a default gateway",
@@ -422,8 +422,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             ],
             messages: [
                 either(
-                    `"hnt-dup-${sfx}" is also the host interface of VethAttachment "b4"`,
-                    `"hnt-dup-${sfx}" is also the host interface of VethAttachment "b5"`,
+                    `"hnt-dup-${sfx}" is also claimed by VethAttachment "b4"`,
+                    `"hnt-dup-${sfx}" is also claimed by VethAttachment "b5"`,
                 ),
             ],
         },
@@ -471,7 +471,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "address",
-                    `${dockerIp} is already used on bridge docker0 by container "${names.bridged}" (Docker's network "bridge"); choose a free address`,
+                    `${dockerIp} on bridge docker0 is already held by container "${names.bridged}" (Docker's network "bridge"); choose a free address`,
                 ),
             ],
         },
@@ -481,7 +481,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "address",
-                    `${bridgeNet}.77 is already used on bridge ${names.bridge} by eth5 of container "${names.none}" (host end "${names.other}"); choose a free address`,
+                    `${bridgeNet}.77 on bridge ${names.bridge} is already held by eth5 of container "${names.none}" (host end "${names.other}"); choose a free address`,
                 ),
             ],
         },
@@ -490,8 +490,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             resources: [veth("c3", {}), veth("c4", { containerIfName: "eth1" })],
             messages: [
                 either(
-                    `${bridgeNet}.9 on bridge ${names.bridge} is also given to VethAttachment "c3"`,
-                    `${bridgeNet}.9 on bridge ${names.bridge} is also given to VethAttachment "c4"`,
+                    `${bridgeNet}.9 on bridge ${names.bridge} is also claimed by VethAttachment "c3"`,
+                    `${bridgeNet}.9 on bridge ${names.bridge} is also claimed by VethAttachment "c4"`,
                 ),
             ],
         },
@@ -555,7 +555,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "b.container",
-                    `"${names.hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
+                    `: container "${names.hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
                 ),
             ],
         },
@@ -564,8 +564,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             resources: [link("l4", {}, {}), link("l5", {}, { ifName: "eth8" })],
             messages: [
                 either(
-                    `"eth7" in container "${names.none}" is also used by VethLink "l4"`,
-                    `"eth7" in container "${names.none}" is also used by VethLink "l5"`,
+                    `"eth7" in container "${names.none}" is also claimed by VethLink "l4"`,
+                    `"eth7" in container "${names.none}" is also claimed by VethLink "l5"`,
                 ),
             ],
         },
@@ -590,12 +590,12 @@ describe("bad input is refused at preview, naming the resource and the field, wi
         {
             title: "a bridge named like a veth",
             resources: [bridgeRes("y3", { name: names.veth })],
-            messages: [v("name", `"${names.veth}" is taken by a veth interface, not a bridge; choose another \`name\``)],
+            messages: [v("name", `"${names.veth}" is taken on the host by a veth interface, not a bridge; choose another \`name\``)],
         },
         {
             title: "the same bridge declared twice",
             resources: [bridgeRes("y4", { name: `hnt-yd-${sfx}` }), bridgeRes("y5", { name: `hnt-yd-${sfx}` })],
-            messages: [either(`"hnt-yd-${sfx}" is also the bridge of Bridge "y4"`, `"hnt-yd-${sfx}" is also the bridge of Bridge "y5"`)],
+            messages: [either(`"hnt-yd-${sfx}" is also claimed by Bridge "y4"`, `"hnt-yd-${sfx}" is also claimed by Bridge "y5"`)],
         },
         {
             title: "the same address on two bridges of the stack",
@@ -610,7 +610,9 @@ describe("bad input is refused at preview, naming the resource and the field, wi
         {
             title: "a bridge address already on an interface of the host",
             resources: [bridgeRes("y8", { addresses: [`${bridgeNet}.1/24`] })],
-            messages: [v("addresses", `: ${bridgeNet}.1/24 is already on interface ${names.bridge} of this host; choose another address`)],
+            messages: [
+                v("addresses", `${bridgeNet}.1/24 on this host is already held by interface ${names.bridge}; choose a free address`),
+            ],
         },
         {
             title: "a bridge address with its subnet's network address",
@@ -714,8 +716,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             ],
             messages: [
                 v(
-                    "networks",
-                    `: address ${dockerNet}.50 on network ${names.network} is already used by container "${names.onNet}"; choose a free address`,
+                    "networks[0].ipv4Address",
+                    `${dockerNet}.50 on network ${names.network} is already held by container "${names.onNet}"; choose a free address`,
                 ),
             ],
         },
@@ -852,7 +854,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "container",
-                    `"${names.hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
+                    `: container "${names.hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
                 ),
             ],
         },
@@ -866,8 +868,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             resources: [mac("n3m", {}), mac("n4m", { container: names.onNet })],
             messages: [
                 either(
-                    `10.249.0.9 on parent ${names.wire2} is also given to MacvlanAttachment "n3m"`,
-                    `10.249.0.9 on parent ${names.wire2} is also given to MacvlanAttachment "n4m"`,
+                    `10.249.0.9 on parent ${names.wire2} is also claimed by MacvlanAttachment "n3m"`,
+                    `10.249.0.9 on parent ${names.wire2} is also claimed by MacvlanAttachment "n4m"`,
                 ),
             ],
         },
@@ -989,7 +991,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "container",
-                    `"${names.none}" uses network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead`,
+                    `: container "${names.none}" uses network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead`,
                 ),
             ],
         },
@@ -1006,7 +1008,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "ipv4Address",
-                    `${dockerNet}.50 on network ${names.network} is already used by container "${names.onNet}"; choose a free address`,
+                    `${dockerNet}.50 on network ${names.network} is already held by container "${names.onNet}"; choose a free address`,
                 ),
             ],
         },
@@ -1083,7 +1085,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "addresses[1]",
-                    `${dockerIp6} is already used on bridge docker0 by container "${names.bridged}" (Docker's network "bridge"); choose a free address`,
+                    `${dockerIp6} on bridge docker0 is already held by container "${names.bridged}" (Docker's network "bridge"); choose a free address`,
                 ),
             ],
         },
@@ -1093,7 +1095,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "address",
-                    `${bridge6}77 is already used on bridge ${names.bridge} by eth5 of container "${names.none}" (host end "${names.other}"); choose a free address`,
+                    `${bridge6}77 on bridge ${names.bridge} is already held by eth5 of container "${names.none}" (host end "${names.other}"); choose a free address`,
                 ),
             ],
         },
@@ -1102,8 +1104,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             resources: [veth("f1", { address: `${bridge6}9/64` }), veth("f2", { address: `${bridge6}9/64`, containerIfName: "eth1" })],
             messages: [
                 either(
-                    `${bridge6}9 on bridge ${names.bridge} is also given to VethAttachment "f1"`,
-                    `${bridge6}9 on bridge ${names.bridge} is also given to VethAttachment "f2"`,
+                    `${bridge6}9 on bridge ${names.bridge} is also claimed by VethAttachment "f1"`,
+                    `${bridge6}9 on bridge ${names.bridge} is also claimed by VethAttachment "f2"`,
                 ),
             ],
         },
@@ -1155,8 +1157,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             ],
             messages: [
                 either(
-                    `in container "${names.none}" is also given to VethLink "m2"`,
-                    `in container "${names.none}" is also given to VethLink "m3"`,
+                    `in container "${names.none}" is also claimed by VethLink "m2"`,
+                    `in container "${names.none}" is also claimed by VethLink "m3"`,
                 ),
             ],
         },
@@ -1174,7 +1176,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
         {
             title: "IPv6: a bridge address already on an interface of the host",
             resources: [bridgeRes("z3", { addresses: [`${bridge6}1/64`] })],
-            messages: [v("addresses", `: ${bridge6}1/64 is already on interface ${names.bridge} of this host; choose another address`)],
+            messages: [v("addresses", `${bridge6}1/64 on this host is already held by interface ${names.bridge}; choose a free address`)],
         },
         {
             title: "IPv6: a bridge address that is link-local",
@@ -1260,8 +1262,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             ],
             messages: [
                 v(
-                    "networks",
-                    `: address ${dockerNet6}50 on network ${names.network} is already used by container "${names.onNet}"; choose a free address`,
+                    "networks[0].ipv6Address",
+                    `${dockerNet6}50 on network ${names.network} is already held by container "${names.onNet}"; choose a free address`,
                 ),
             ],
         },
@@ -1324,7 +1326,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "ipv6Address",
-                    `${dockerNet6}50 on network ${names.network} is already used by container "${names.onNet}"; choose a free address`,
+                    `${dockerNet6}50 on network ${names.network} is already held by container "${names.onNet}"; choose a free address`,
                 ),
             ],
         },

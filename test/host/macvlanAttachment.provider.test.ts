@@ -338,7 +338,7 @@ describe("MacvlanAttachment provider on the real host (a veth end as the parent)
                     assert.deepEqual(
                         checked.failures!.map((f) => f.reason),
                         [
-                            `\`addresses\`: ${ip(3)} is already used on parent "${parent}" by eth0 of container "${names.b}"; choose a free address`,
+                            `\`addresses\` ${ip(3)} on parent "${parent}" is already held by eth0 of container "${names.b}"; choose a free address`,
                         ],
                     );
                 },
@@ -391,11 +391,11 @@ describe("MacvlanAttachment provider on the real host (a veth end as the parent)
                 const reasons = async (container: string) =>
                     ((await provider.check({}, inputs({ container }))).failures ?? []).map((f) => f.reason);
                 assert.deepEqual(await reasons(hostMode), [
-                    `\`container\` "${hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
+                    `\`container\`: container "${hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
                 ]);
                 const targetId = (await sh(["docker", "inspect", "-f", "{{.Id}}", names.b])).stdout.trim();
                 assert.deepEqual(await reasons(sharing), [
-                    `\`container\` "${sharing}" uses network mode container:${targetId}: it shares another container's network namespace; attach to that container instead`,
+                    `\`container\`: container "${sharing}" uses network mode container:${targetId}: it shares another container's network namespace; attach to that container instead`,
                 ]);
             } finally {
                 await sh(["docker", "rm", "-f", hostMode, sharing]);

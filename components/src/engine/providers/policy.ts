@@ -205,7 +205,7 @@ async function hostFailures(
     if (isKnown(inputs.table) && isKnown(inputs.owner)) {
         const table = await nft.readTable(inputs.table);
         const holder = table && !isOurs(table, inputs.owner) ? { mark: table.comment ?? null } : undefined;
-        push(failures, nameTaken("table", "table", inputs.table, "by another nftables table (family inet)", holder));
+        push(failures, nameTaken("table", "table", inputs.table, "in nftables family inet", holder));
     }
     const bridges = new Map<string, string>(); // bridge -> the first input naming it
     for (const [i, rule] of rules.entries()) {
