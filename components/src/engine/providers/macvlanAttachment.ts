@@ -336,7 +336,8 @@ async function hostFailures(
             role: "attachment",
             mtu: known(inputs.mtu) ? inputs.mtu : undefined,
         },
-        phase === "preview",
+        // The deployment's shared scan (made once per process): create judges by what the preview found.
+        true,
     );
     failures.push(...parent.failures);
     if (!parent.link) return failures;

@@ -474,9 +474,9 @@ async function hostFailures(
     }
     if (given.length === 0) return failures;
     const allocators = preview ? await dockerAllocationRanges(inputs.bridge) : [];
-    // At create, the preview has scanned the namespaces already: only Docker's own placements are read again.
-    // The namespaces are read only when a port of the bridge leads to addresses nothing else accounts for.
-    const scan = preview && (!ownerKnown || (await hasUnaccountedPorts(inputs.bridge, inputs.owner)));
+    // The namespaces are read only when a port of the bridge leads to addresses nothing else accounts for;
+    // the scan is the deployment's (made once per process), so create judges by what the preview found.
+    const scan = !ownerKnown || (await hasUnaccountedPorts(inputs.bridge, inputs.owner));
     const onBridge = (await addressesOnBridges(scan)).get(inputs.bridge) ?? [];
     for (const { cidr, field, plain } of given) {
         const property = field === "address" ? "address" : "addresses";
