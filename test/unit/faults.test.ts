@@ -24,6 +24,7 @@
 // model); the real-host and real-engine suites (test/host, test/e2e) do that.
 
 import * as assert from "node:assert/strict";
+import * as http from "node:http";
 import { connectionMark, defaultMac, OWNER_LABEL } from "../../components/src/common/naming";
 import { DockerApiError, HostCommandError } from "../../components/src/host/errors";
 import { parseRecord } from "../../components/src/host/records";
@@ -38,6 +39,8 @@ import * as policy from "../../components/src/engine/providers/policy";
 import { ifbOf } from "../../components/src/engine/bandwidth";
 import * as vethAttachment from "../../components/src/engine/providers/vethAttachment";
 import * as vethLink from "../../components/src/engine/providers/vethLink";
+import * as vxlanLink from "../../components/src/engine/providers/vxlanLink";
+import { standInForHost } from "../../components/src/host/ssh";
 import { RuleName, traceRules } from "../../components/src/engine/rules";
 import { INJECTED_DOCKER_MESSAGE, INJECTED_STDERR, Operation } from "../fakes/faults";
 import { KERNEL_KINDS } from "../fakes/kernel";
@@ -819,6 +822,39 @@ const RULE_SHAPES: Record<RuleName, RegExp> = {
 /** The first case of each kind: the one its rules are run against. */
 const FIRST_OF_KIND = CASES.filter((c, i) => CASES.findIndex((d) => d.kind === c.kind) === i);
 
+/**
+ * The one way every rule is run against every provider that lists it: the
+ * provider's check refuses in the rule's words (and ran the rule), and its
+ * create, called next in the same process as the engine does, runs the rule
+ * too and refuses with the same words before it touches any host in `worlds`.
+ * `claimed-twice` is broken by the check of a twin of another owner first.
+ */
+async function refusedByRule(kind: string, provider: TestProvider<any, any>, rule: RuleName, inputs: any, worlds: World[]): Promise<void> {
+    if (rule === "claimed-twice") await provider.check({}, { ...inputs, owner: `${OTHER}/${kind}/twin` });
+    const before = worlds.map((w) => w.snapshot());
+
+    const checked = await traceRules(() => provider.check({}, inputs));
+    assert.ok(checked.rules.includes(rule), `check ran ${rule}`);
+    const reasons = (checked.result?.failures ?? []).map((f) => f.reason);
+    const said = reasons.find((r) => RULE_SHAPES[rule].test(r));
+    assert.ok(said, `check names ${rule} in its words; it said: ${JSON.stringify(reasons)}`);
+
+    const created = await traceRules(() => provider.create(checked.result!.inputs));
+    assert.ok(created.rules.includes(rule), `create ran ${rule}`);
+    assert.ok(created.error instanceof Error, "create refuses");
+    assert.match(created.error.message, /^failed to /);
+    assert.ok(created.error.message.includes(said), `create says what check said: ${created.error.message}`);
+    assert.deepEqual(
+        worlds.map((w) => w.snapshot()),
+        before,
+        "create touched nothing",
+    );
+    assert.deepEqual(
+        worlds.flatMap((w) => w.unknown()),
+        [],
+    );
+}
+
 describe("shared host rules: each provider's check and create run the same rules, and each rule refuses the same way for every provider that lists it (fake kernel and Docker)", () => {
     before(async () => {
         host = await FakeHost.start();
@@ -851,27 +887,67 @@ describe("shared host rules: each provider's check and create run the same rules
                 const w = host.world({ kinds: how?.kinds });
                 c.setup(w);
                 how?.make?.(w);
-                const inputs = how?.inputs?.(w) ?? c.inputs;
-                if (rule === "claimed-twice") await c.provider.check({}, { ...inputs, owner: `${OTHER}/${c.kind}/twin` });
-                const before = w.snapshot();
-
-                const checked = await traceRules(() => c.provider.check({}, inputs));
-                assert.ok(checked.rules.includes(rule), `check ran ${rule}`);
-                const reasons = (checked.result?.failures ?? []).map((f) => f.reason);
-                const said = reasons.find((r) => RULE_SHAPES[rule].test(r));
-                assert.ok(said, `check names ${rule} in its words; it said: ${JSON.stringify(reasons)}`);
-
-                // The engine calls create in the same process, after the checks of the whole stack.
-                const created = await traceRules(() => c.provider.create(checked.result!.inputs));
-                assert.ok(created.rules.includes(rule), `create ran ${rule}`);
-                assert.ok(created.error instanceof Error, "create refuses");
-                assert.match(created.error.message, /^failed to /);
-                assert.ok(created.error.message.includes(said), `create says what check said: ${created.error.message}`);
-                assert.deepEqual(w.snapshot(), before, "create touched nothing");
-                assert.deepEqual(w.unknown(), []);
+                await refusedByRule(c.kind, c.provider, rule, how?.inputs?.(w) ?? c.inputs, [w]);
             });
         }
     }
+
+    // A VxlanLink joins bridges on two hosts: side a on this machine (the fake world), side b on host "hb", whose
+    // commands a second fake kernel answers in SSH's place (host/ssh.ts standInForHost; the same `ip` argv as over SSH).
+    // The fake kernel does not make VXLAN devices, so no clean create runs here: the rules refuse before one would.
+    describe("VxlanLink (side b on another host, a second fake kernel standing in for SSH)", () => {
+        const vxOwner = `${PROJECT}/VxlanLink/vx`;
+        const hb = { name: "hb", ssh: { host: "10.78.0.1" } };
+        const vxInputs = {
+            a: { bridge: "br-fix", underlay: "10.77.0.1", ifName: "vx-a", owner: vxOwner },
+            b: { host: hb, bridge: "br-b", underlay: "10.78.0.1", ifName: "vx-b", owner: "hostnet@hb/proj/stk/VxlanLink/vx" },
+            vni: 42,
+            port: 4789,
+            owner: vxOwner,
+        };
+        const provider = forTests(vxlanLink.vxlanLinkProvider);
+        const hostB = () => {
+            const remote = new World();
+            remote.kernel.addBridge("br-b", { addrs: ["10.78.0.1/24"] });
+            standInForHost("hb", {
+                name: "hb",
+                runner: remote.kernel.runner,
+                dockerAgent: new http.Agent(),
+                ensure: async () => undefined,
+            });
+            return remote;
+        };
+        afterEach(() => standInForHost("hb", undefined));
+        const PROVOKE_VX: Partial<Record<RuleName, { make?(remote: World): void; inputs?: any }>> = {
+            "bridge-exists": { inputs: { ...vxInputs, b: { ...vxInputs.b, bridge: "br-none" } } },
+            "name-taken": { make: (remote) => void remote.kernel.addVeth(remote.kernel.host, "vx-b", remote.kernel.host, "hx-peer") },
+        };
+
+        it(`VxlanLink: check and create run the same rules, all of them listed (${vxlanLink.hostRules.join(", ")})`, async () => {
+            const w = host.world();
+            baseFixtures(w);
+            const remote = hostB();
+            // Refused at the end of the checks (a name taken on host hb): create runs every check, then stops.
+            PROVOKE_VX["name-taken"]!.make!(remote);
+            const checked = await traceRules(() => provider.check({}, vxInputs));
+            const created = await traceRules(() => provider.create(checked.result!.inputs));
+            assert.ok(created.error instanceof Error, "create refuses the name taken");
+            assert.deepEqual([...checked.rules].sort(), [...created.rules].sort(), "check and create run the same rules");
+            assert.deepEqual([...checked.rules].sort(), [...vxlanLink.hostRules].sort(), "every rule listed runs");
+        });
+
+        for (const rule of vxlanLink.hostRules) {
+            it(`VxlanLink, rule ${rule}: check refuses in the rule's words and create refuses the same before touching either host`, async () => {
+                const how = PROVOKE_VX[rule];
+                assert.ok(how || rule === "claimed-twice", `VxlanLink lists ${rule}: give the suite a way to break it`);
+                const w = host.world();
+                baseFixtures(w);
+                const remote = hostB();
+                how?.make?.(remote);
+                await refusedByRule("VxlanLink", provider, rule, how?.inputs ?? vxInputs, [w, remote]);
+            });
+        }
+    });
 });
 
 /** The two ways host work reaches the kernel: the netlink helper (this machine), and `ip`/`nsenter` commands (hosts over SSH, HOSTNET_HELPER=off). */
