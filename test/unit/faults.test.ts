@@ -36,6 +36,7 @@ import * as macvlanAttachment from "../../components/src/engine/providers/macvla
 import * as network from "../../components/src/engine/providers/network";
 import * as networkAttachment from "../../components/src/engine/providers/networkAttachment";
 import * as policy from "../../components/src/engine/providers/policy";
+import * as probe from "../../components/src/engine/providers/probe";
 import { ifbOf } from "../../components/src/engine/bandwidth";
 import * as vethAttachment from "../../components/src/engine/providers/vethAttachment";
 import * as vethLink from "../../components/src/engine/providers/vethLink";
@@ -891,6 +892,37 @@ describe("shared host rules: each provider's check and create run the same rules
             });
         }
     }
+
+    // A Probe's create runs the probe itself (a process in the container's namespace, which the fakes do not run):
+    // its rule is shown refusing, which stops create after its checks, so its trace there is complete.
+    describe("Probe (its create stops at the rule's refusal)", () => {
+        const prOwner = `${PROJECT}/Probe/ab`;
+        const prInputs: any = {
+            from: "ctr-gone",
+            to: { container: "ctr-b", name: "b" },
+            protocol: "icmp",
+            expect: "reachable",
+            timeoutSeconds: 2,
+            owner: prOwner,
+        };
+        const provider = forTests(probe.probeProvider);
+
+        it(`Probe: check and create run the same rules, all of them listed (${probe.hostRules.join(", ")})`, async () => {
+            const w = host.world();
+            baseFixtures(w);
+            const checked = await traceRules(() => provider.check({}, prInputs));
+            const created = await traceRules(() => provider.create(checked.result!.inputs));
+            assert.ok(created.error instanceof Error, "create refuses the missing container");
+            assert.deepEqual([...checked.rules].sort(), [...created.rules].sort(), "check and create run the same rules");
+            assert.deepEqual([...checked.rules].sort(), [...probe.hostRules].sort(), "every rule listed runs");
+        });
+
+        it("Probe, rule container-usable: check refuses in the rule's words and create refuses the same before touching the host", async () => {
+            const w = host.world();
+            baseFixtures(w);
+            await refusedByRule("Probe", provider, "container-usable", prInputs, [w]);
+        });
+    });
 
     // A VxlanLink joins bridges on two hosts: side a on this machine (the fake world), side b on host "hb", whose
     // commands a second fake kernel answers in SSH's place (host/ssh.ts standInForHost; the same `ip` argv as over SSH).
