@@ -602,8 +602,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             resources: [bridgeRes("y6", { addresses: [`${free}.1/24`] }), bridgeRes("y7", { addresses: [`${free}.1/24`] })],
             messages: [
                 either(
-                    `of bridge hnt-yy7-${sfx} repeat an address of Bridge "y6"`,
-                    `of bridge hnt-yy6-${sfx} repeat an address of Bridge "y7"`,
+                    `in \`addresses\` of bridge hnt-yy7-${sfx} is also claimed by Bridge "y6"`,
+                    `in \`addresses\` of bridge hnt-yy6-${sfx} is also claimed by Bridge "y7"`,
                 ),
             ],
         },
@@ -1168,8 +1168,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             resources: [bridgeRes("z1", { addresses: [`${free6}1/64`] }), bridgeRes("z2", { addresses: [`${free6}1/64`] })],
             messages: [
                 either(
-                    `of bridge hnt-yz2-${sfx} repeat an address of Bridge "z1"`,
-                    `of bridge hnt-yz1-${sfx} repeat an address of Bridge "z2"`,
+                    `in \`addresses\` of bridge hnt-yz2-${sfx} is also claimed by Bridge "z1"`,
+                    `in \`addresses\` of bridge hnt-yz1-${sfx} is also claimed by Bridge "z2"`,
                 ),
             ],
         },

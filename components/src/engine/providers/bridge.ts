@@ -400,7 +400,7 @@ async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, 
         addresses.map((a) => addr.canonical(addr.addressPart(a))),
         inputs.owner,
     );
-    push(failures, claimedTwice("addresses", `\`addresses\` of bridge ${inputs.name}`, otherAddress));
+    push(failures, claimedTwice("addresses", `an address in \`addresses\` of bridge ${inputs.name}`, otherAddress));
 
     // Read from the host (a probe in a throw-away namespace, once per process): refused before anything is made.
     if (inputs.vlanFiltering === true && (await kernelHasBridgeVlanFiltering()) === false)
