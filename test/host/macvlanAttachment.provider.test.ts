@@ -484,6 +484,7 @@ describe("MacvlanAttachment provider on the real host (a veth end as the parent)
         it("ipv6Gateway: an IPv6 default route via the LAN's router (global, then link-local) carries traffic beyond it; removed by hand, update puts it back; dropped, it goes; a route the kernel got from a router's advertisement is never touched without it", async () => {
             // "Beyond the router": an address on the far end's loopback, in a /64 nothing else on this host uses.
             const beyond = ipv6Host((await unusedIpv6Subnets(1))[0], 1);
+            await sh(["nsenter", "-t", String(pid6[far]), "-n", "sysctl", "-q", "-w", "net/ipv6/conf/lo/disable_ipv6=0"]);
             await sh(["nsenter", "-t", String(pid6[far]), "-n", "ip", "addr", "add", `${beyond}/128`, "dev", "lo"]);
             const routes6 = async (withProtocol = false) =>
                 (await ipDefaultRoutes(pid6[box], 6)).map((r) => [
