@@ -232,7 +232,9 @@ describe("swarm and overlay checks, as `check` sees the inputs", () => {
         );
         assert.deepEqual(
             checkOverlayFields({ encrypted: true }).map((f) => f.reason),
-            ["`encrypted` is an option of driver overlay (a network across the hosts of a Swarm); this network's driver is bridge"],
+            [
+                "`encrypted` is an option of driver overlay (a network across the hosts of a Swarm); this network's driver is bridge; remove `encrypted`, or make the network an overlay (give `swarm`)",
+            ],
         );
         // Other drivers' options and unknown drivers are the Network check's (specs/network.ts), not the overlay's.
         assert.deepEqual(checkOverlayFields({ driver: "macvlan" }), []);

@@ -601,7 +601,7 @@ describe("validation: MacvlanAttachment inputs, and Network drivers macvlan and 
         assert.deepEqual(netReasons({ driver: "macvlan", parent: "eth0", attachable: true }), [
             [
                 "attachable",
-                "`attachable` is an option of driver overlay (a network across the hosts of a Swarm); this network's driver is macvlan",
+                "`attachable` is an option of driver overlay (a network across the hosts of a Swarm); this network's driver is macvlan; remove `attachable`, or make the network an overlay (give `swarm`)",
             ],
         ]);
         assert.deepEqual(netReasons({ driver: "ipvlan", parent: "eth0", mode: "vepa" }), [
