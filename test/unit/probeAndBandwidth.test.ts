@@ -96,7 +96,7 @@ describe("bandwidth: rates, sizes and checks", () => {
 
     it("refuses, naming the field: bad rates and sizes, a burst alone, unknown settings, bad delay and loss", () => {
         assert.deepEqual(checkBandwidth("bandwidth", { egressRate: "10Mbps", burst: "1kb", color: "red" }), [
-            "`bandwidth.color` is not a setting of bandwidth (ingressRate, egressRate, burst, delay, loss)",
+            "`bandwidth.color` is not a setting of bandwidth; remove it, or use one of ingressRate, egressRate, burst, delay, loss",
             '`bandwidth.egressRate` must be a rate from 1kbit to 100gbit: bits per second, or a number with bit, kbit, mbit or gbit ("10mbit"); got "10Mbps"',
             '`bandwidth.burst` must be a size from 2kb to 1024mb: bytes, or a number with b, kb or mb ("64kb"); got "1kb"',
         ]);

@@ -184,7 +184,7 @@ describe("swarm and overlay checks, as `check` sees the inputs", () => {
             [
                 'advertiseAddress: `advertiseAddress` takes an address without a port, like 10.0.0.2; got "10.0.0.2:2377"',
                 'dataPathAddress: `dataPathAddress` must be an IPv4 address like 10.0.0.2; got "eth0"',
-                "listenAddress: `listenAddress`: port 99999 is not a TCP port (1-65535)",
+                "listenAddress: `listenAddress`: port 99999 is not a TCP port; give one from 1 to 65535",
                 "dataPathPort: `dataPathPort` must be a UDP port from 1024 to 49151 (Docker's rule; VXLAN's is 4789); got 4",
                 'defaultAddrPool: `defaultAddrPool` must be a list of IPv4 networks like ["10.20.0.0/16"]; got ["10.20.0.0"]',
                 "subnetSize: `subnetSize` must be a prefix length from 8 to 29 (each overlay's subnet); got 31",
@@ -205,7 +205,7 @@ describe("swarm and overlay checks, as `check` sees the inputs", () => {
             [
                 '`role` must be manager or worker; got "boss"',
                 '`availability` must be active, pause or drain; got "gone"',
-                '`labels` may not set "io.hostnet.owner": labels under io.hostnet. (such as io.hostnet.owner) are the library\'s ownership marks',
+                '`labels` may not set "io.hostnet.owner": labels under io.hostnet. (such as io.hostnet.owner) are the library\'s ownership marks; choose another label name',
             ],
         );
         assert.deepEqual(

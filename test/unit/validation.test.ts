@@ -117,7 +117,7 @@ describe("validation: single fields (exact messages)", () => {
         [checkLabels("labels", { team: "net" })!, undefined],
         [
             checkLabels("labels", { "io.hostnet.owner": "me" })!,
-            '`labels` may not set "io.hostnet.owner": labels under io.hostnet. (such as io.hostnet.owner) are the library\'s ownership marks',
+            '`labels` may not set "io.hostnet.owner": labels under io.hostnet. (such as io.hostnet.owner) are the library\'s ownership marks; choose another label name',
         ],
         [checkNetworkMode("networkMode", "none")!, undefined],
         [checkNetworkMode("networkMode", "container:web")!, undefined],
