@@ -55,7 +55,10 @@ describe("probe: targets and checks", () => {
             text,
             "198.51.100.1 is not on this host's own networks (it is routed via the gateway 10.0.0.1): a probe sends traffic only between this host's containers and addresses; point `to` at an address of this host's containers, bridges or networks",
         );
-        assert.match(offHostText("2001:db8::1", undefined), /^2001:db8::1 is not on this host's own networks \(there is no route to it\): .*; point `to` at /);
+        assert.match(
+            offHostText("2001:db8::1", undefined),
+            /^2001:db8::1 is not on this host's own networks \(there is no route to it\): .*; point `to` at /,
+        );
     });
 
     it("says what it probes, with IPv6 addresses in brackets before a port", () => {

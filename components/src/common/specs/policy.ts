@@ -218,7 +218,9 @@ function checkRule(i: number, rule: unknown): string[] {
         const from = endpointFamilies(r.from as PolicyEndpoint | undefined);
         const to = endpointFamilies(r.to as PolicyEndpoint | undefined);
         if (from && to && ![...from].some((f) => to.has(f))) {
-            reasons.push(`\`${at}\`: \`from\` is IPv${[...from].join("/")} and \`to\` IPv${[...to].join("/")}: the rule would never match; give both sides addresses of one family (one rule per family)`);
+            reasons.push(
+                `\`${at}\`: \`from\` is IPv${[...from].join("/")} and \`to\` IPv${[...to].join("/")}: the rule would never match; give both sides addresses of one family (one rule per family)`,
+            );
         }
     }
     return reasons;
