@@ -190,6 +190,20 @@ describe("swarm and overlay checks, as `check` sees the inputs", () => {
                 "subnetSize: `subnetSize` must be a prefix length from 8 to 29 (each overlay's subnet); got 31",
             ],
         );
+        // An IPv6 address is refused as no IPv4 one, not read as an address with a port (its last group).
+        assert.deepEqual(
+            checkSwarmClusterInputs({
+                advertiseAddress: "fd00::1",
+                dataPathAddress: "fd00::2:2377",
+                listenAddress: "[::]:2377",
+                owner: "o",
+            }).map((f) => f.reason),
+            [
+                '`advertiseAddress` must be an IPv4 address like 10.0.0.2; got "fd00::1"',
+                '`dataPathAddress` must be an IPv4 address like 10.0.0.2; got "fd00::2:2377"',
+                '`listenAddress` must be an IPv4 address (with an optional :port) like 10.0.0.2; got "[::]:2377"',
+            ],
+        );
         assert.deepEqual(
             checkSwarmClusterInputs({ advertiseAddress: UNKNOWN, owner: "o" }),
             [],
