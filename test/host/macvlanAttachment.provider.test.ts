@@ -9,7 +9,7 @@ import * as assert from "node:assert/strict";
 import { defaultMac } from "../../components/src/common/naming";
 import { MacvlanAttachmentInputs, MacvlanAttachmentOutputs } from "../../components/src/common/specs/macvlanAttachment";
 import { macvlanAttachmentProvider } from "../../components/src/engine/providers/macvlanAttachment";
-import { forgetScan } from "../../components/src/engine/observe";
+import { forgetObservations } from "../../components/src/engine/observe";
 import { resetClaims } from "../../components/src/engine/registry";
 import {
     containerPid,
@@ -332,8 +332,9 @@ describe("MacvlanAttachment provider on the real host (a veth end as the parent)
             await withAttachment(
                 inputs({ container: names.b, addresses: [at(3)], mac: defaultMac(owner("b"), "macvlan") }, "other"),
                 async () => {
-                    // As a new deployment sees it: the holder is another stack's, known only from the host.
+                    // As a new deployment sees it: the holder is another stack's, known only from the host (scanned afresh).
                     resetClaims();
+                    forgetObservations();
                     const checked = await provider.check({}, inputs({ addresses: [at(3)] }, "a"));
                     assert.deepEqual(
                         checked.failures!.map((f) => f.reason),
@@ -357,7 +358,7 @@ describe("MacvlanAttachment provider on the real host (a veth end as the parent)
                     assert.ok(await ping(`${nets[2]}.100`, pids.a));
                     assert.deepEqual((await provider.read(outs.containerId, outs)).props, outs);
                     // The second comes in a later deployment: its provider scans the containers afresh (the scan of pt's check predates pt).
-                    forgetScan();
+                    forgetObservations();
                     const second = await provider.check(
                         {},
                         inputs(
