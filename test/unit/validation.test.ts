@@ -117,7 +117,7 @@ describe("validation: single fields (exact messages)", () => {
         [checkLabels("labels", { team: "net" })!, undefined],
         [
             checkLabels("labels", { "io.hostnet.owner": "me" })!,
-            '`labels` may not set "io.hostnet.owner": labels under io.hostnet. (such as io.hostnet.owner) are the library\'s ownership marks',
+            '`labels` may not set "io.hostnet.owner": labels under io.hostnet. (such as io.hostnet.owner) are the library\'s ownership marks; choose another label name',
         ],
         [checkNetworkMode("networkMode", "none")!, undefined],
         [checkNetworkMode("networkMode", "container:web")!, undefined],
@@ -631,7 +631,7 @@ describe("validation: MacvlanAttachment inputs, and Network drivers macvlan and 
         assert.deepEqual(netReasons({ driver: "macvlan", parent: "eth0", attachable: true }), [
             [
                 "attachable",
-                "`attachable` is an option of driver overlay (a network across the hosts of a Swarm); this network's driver is macvlan",
+                "`attachable` is an option of driver overlay (a network across the hosts of a Swarm); this network's driver is macvlan; remove `attachable`, or make the network an overlay (give `swarm`)",
             ],
         ]);
         assert.deepEqual(netReasons({ driver: "ipvlan", parent: "eth0", mode: "vepa" }), [
