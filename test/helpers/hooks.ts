@@ -7,7 +7,7 @@
 // `--parallel` starts (never in a worker: it must not race the workers' own
 // objects). Off by default, so that a partial run (`npx mocha test/e2e/x.test.ts`)
 // never touches objects of another run going on at the same time.
-import { forgetScan } from "../../components/src/engine/observe";
+import { forgetObservations } from "../../components/src/engine/observe";
 import { resetClaims } from "../../components/src/engine/registry";
 import { forgetLinkKinds } from "../../components/src/host/linkKinds";
 import { sweepStale } from "./host";
@@ -50,7 +50,7 @@ export const mochaHooks = {
     // The engine's claims and its scan of the host live as long as one deployment's provider process; here, one test.
     beforeEach() {
         resetClaims();
-        forgetScan();
+        forgetObservations();
         // Asked again of each test's kernel (a fake one may have other kinds than this machine's).
         forgetLinkKinds();
     },

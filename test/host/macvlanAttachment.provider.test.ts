@@ -481,6 +481,81 @@ describe("MacvlanAttachment provider on the real host (a veth end as the parent)
             assert.ok(await ipLink(wire), "the parent stays");
         });
 
+        it("ipv6Gateway: an IPv6 default route via the LAN's router (global, then link-local) carries traffic beyond it; removed by hand, update puts it back; dropped, it goes; a route the kernel got from a router's advertisement is never touched without it", async () => {
+            // "Beyond the router": an address on the far end's loopback, in a /64 nothing else on this host uses.
+            const beyond = ipv6Host((await unusedIpv6Subnets(1))[0], 1);
+            await sh(["nsenter", "-t", String(pid6[far]), "-n", "sysctl", "-q", "-w", "net/ipv6/conf/lo/disable_ipv6=0"]);
+            await sh(["nsenter", "-t", String(pid6[far]), "-n", "ip", "addr", "add", `${beyond}/128`, "dev", "lo"]);
+            const routes6 = async (withProtocol = false) =>
+                (await ipDefaultRoutes(pid6[box], 6)).map((r) => [
+                    r.gateway,
+                    r.dev,
+                    ...(withProtocol ? [(r as { protocol?: string }).protocol] : []),
+                ]);
+            const created = await provider.create({ ...dual(2), ipv6Gateway: six(100) });
+            let outs = created.outs;
+            try {
+                assert.deepEqual(await routes6(), [[six(100), "eth0"]], "ip -j -6 route show default in the container");
+                assert.deepEqual(await ipDefaultRoutes(pid6[box]), [], "no IPv4 default route: `gateway` was not given");
+                assert.ok(
+                    await eventually(async () => (await ipv6Addresses("eth0", pid6[far])).every((a) => !a.tentative), 10000),
+                    "the far end's own address is valid",
+                );
+                assert.ok(await ping6(beyond, pid6[box]), "container -> beyond the router, over the IPv6 default route");
+                const read = await provider.read(created.id, outs);
+                assert.deepEqual(read, { id: created.id, props: outs });
+                assert.equal((await provider.diff(created.id, read.props, { ...dual(2), ipv6Gateway: six(100) })).changes, false);
+
+                await sh(["nsenter", "-t", String(pid6[box]), "-n", "ip", "-6", "route", "del", "::/0", "dev", "eth0"]);
+                const drifted = await provider.read(created.id, outs);
+                assert.equal(drifted.props.effectiveIpv6Gateway, "", "read sees the route gone");
+                assert.equal((await provider.diff(created.id, drifted.props, { ...dual(2), ipv6Gateway: six(100) })).changes, true);
+                outs = (await provider.update(created.id, drifted.props, { ...dual(2), ipv6Gateway: six(100) }))
+                    .outs as MacvlanAttachmentOutputs;
+                assert.deepEqual(await routes6(), [[six(100), "eth0"]], "update put it back");
+
+                // The router by its link-local address, as its advertisements name it.
+                const linkLocal = (await ipv6Addresses("eth0", pid6[far])).find((a) => a.scope === "link")!.local;
+                const viaLinkLocal = { ...dual(2), ipv6Gateway: linkLocal };
+                assert.deepEqual((await provider.check(outs, viaLinkLocal)).failures, []);
+                assert.deepEqual((await provider.diff(created.id, outs, viaLinkLocal)).replaces, [], "changed in place");
+                outs = (await provider.update(created.id, outs, viaLinkLocal)).outs as MacvlanAttachmentOutputs;
+                assert.deepEqual(await routes6(), [[linkLocal, "eth0"]]);
+                assert.ok(await ping6(beyond, pid6[box]), "beyond the router, via its link-local address");
+
+                outs = (await provider.update(created.id, outs, dual(2))).outs as MacvlanAttachmentOutputs;
+                assert.deepEqual(await routes6(), [], "ipv6Gateway dropped: the route goes");
+                assert.equal(outs.effectiveIpv6Gateway, undefined);
+
+                // What a router's advertisement gives (proto ra) is the kernel's: without ipv6Gateway, no drift, and an update keeps it.
+                await sh([
+                    "nsenter",
+                    "-t",
+                    String(pid6[box]),
+                    "-n",
+                    "ip",
+                    "-6",
+                    "route",
+                    "add",
+                    "::/0",
+                    "via",
+                    linkLocal,
+                    "dev",
+                    "eth0",
+                    "proto",
+                    "ra",
+                ]);
+                const withRa = await provider.read(created.id, outs);
+                assert.deepEqual(withRa, { id: created.id, props: outs }, "not read as drift");
+                assert.equal((await provider.diff(created.id, withRa.props, dual(2))).changes, false);
+                outs = (await provider.update(created.id, outs, dual(3))).outs as MacvlanAttachmentOutputs;
+                assert.deepEqual(await routes6(true), [[linkLocal, "eth0", "ra"]], "an update of the addresses leaves it");
+            } finally {
+                await provider.delete(created.id, outs);
+                await sh(["nsenter", "-t", String(pid6[far]), "-n", "ip", "addr", "del", `${beyond}/128`, "dev", "lo"], { reject: false });
+            }
+        });
+
         it("check refuses the parent's own IPv6 address (written in capitals), naming it, before touching anything", async () => {
             await sh(["ip", "addr", "add", `${six(50)}/64`, "dev", wire]);
             try {

@@ -211,13 +211,20 @@ describe("policy: checks, each naming the field and what to do", () => {
             /must name `from` or `to`: a rule on all the traffic the host forwards/,
         );
         assert.deepEqual(check([{ action: "deny", from: { addresses: ["10.0.0.0/8"] }, to: { addresses: ["fd00::/8"] } }]), [
-            "`rules[0]`: `from` is IPv4 and `to` IPv6: the rule would never match",
+            "`rules[0]`: `from` is IPv4 and `to` IPv6: the rule would never match; give both sides addresses of one family (one rule per family)",
         ]);
+    });
+
+    it("refuses a field a rule does not have (a typo such as `port` would otherwise be dropped, widening the rule), naming the fields it has", () => {
+        assert.deepEqual(check([{ action: "deny", to: { addresses: ["10.0.0.0/8"] }, protocol: "tcp", port: 80 }]), [
+            "`rules[0].port` is not a field of a rule; remove it, or use one of action, from, to, protocol, ports, comment",
+        ]);
+        assert.deepEqual(check([{ action: "deny", to: { addresses: ["10.0.0.0/8"] }, protocol: "tcp", ports: [80], comment: "web" }]), []);
     });
 
     it("refuses a table name nft cannot take, and a bridge isolated twice", () => {
         assert.match(check([], { table: "my-table" })[0], /^`table` must be an nftables table name/);
-        assert.deepEqual(check([], { isolate: ["lan", "lan"] }), ['`isolate` lists bridge "lan" twice']);
+        assert.deepEqual(check([], { isolate: ["lan", "lan"] }), ['`isolate` lists bridge "lan" twice; list each bridge once']);
     });
 
     it("leaves values not known yet (a preview's unknowns) to the check at create", () => {

@@ -17,6 +17,7 @@ import {
 } from "../../components/src/common/specs/bandwidth";
 import { checkProbeInputs, parseHostPort, probeText } from "../../components/src/common/specs/probe";
 import { ifbOf } from "../../components/src/engine/bandwidth";
+import { offHostText } from "../../components/src/engine/providers/probe";
 import { recordingMocks, Registration, settle, registrationOf } from "../helpers/mocks";
 
 describe("probe: targets and checks", () => {
@@ -46,6 +47,18 @@ describe("probe: targets and checks", () => {
         assert.deepEqual(reasons({ to: { address: "10.0.0.5/24" } }), [
             'to: `to` must be an IPv4 or IPv6 address (without prefix length), or "address:port"; got "10.0.0.5/24"',
         ]);
+    });
+
+    it("refuses a target off this host's networks with what to do, and keeps only the reason in a run's detail", () => {
+        const text = offHostText("198.51.100.1", "10.0.0.1");
+        assert.equal(
+            text,
+            "198.51.100.1 is not on this host's own networks (it is routed via the gateway 10.0.0.1): a probe sends traffic only between this host's containers and addresses; point `to` at an address of this host's containers, bridges or networks",
+        );
+        assert.match(
+            offHostText("2001:db8::1", undefined),
+            /^2001:db8::1 is not on this host's own networks \(there is no route to it\): .*; point `to` at /,
+        );
     });
 
     it("says what it probes, with IPv6 addresses in brackets before a port", () => {
@@ -86,7 +99,7 @@ describe("bandwidth: rates, sizes and checks", () => {
 
     it("refuses, naming the field: bad rates and sizes, a burst alone, unknown settings, bad delay and loss", () => {
         assert.deepEqual(checkBandwidth("bandwidth", { egressRate: "10Mbps", burst: "1kb", color: "red" }), [
-            "`bandwidth.color` is not a setting of bandwidth (ingressRate, egressRate, burst, delay, loss)",
+            "`bandwidth.color` is not a setting of bandwidth; remove it, or use one of ingressRate, egressRate, burst, delay, loss",
             '`bandwidth.egressRate` must be a rate from 1kbit to 100gbit: bits per second, or a number with bit, kbit, mbit or gbit ("10mbit"); got "10Mbps"',
             '`bandwidth.burst` must be a size from 2kb to 1024mb: bytes, or a number with b, kb or mb ("64kb"); got "1kb"',
         ]);
@@ -169,6 +182,11 @@ describe("Probe under mocks: its inputs, what it runs after, and when it runs ag
             /`to` "web:80" must be an address .*; name a container as \{ container: "web:80" \}/,
         );
         assert.throws(() => new lib.Probe("q-bad2", { from: "c1", to: "10.9.0.5", protocol: "udp" }), /`port` is required with udp/);
+        // A port that is no number is refused as such (not as a missing port).
+        assert.throws(
+            () => new lib.Probe("q-bad3", { from: "c1", to: "10.9.0.5", port: "80" as unknown as number }),
+            /invalid Probe "q-bad3":\n {2}- `port` must be a port from 1 to 65535; got "80"$/,
+        );
     });
 
     it("the digest of what it checks: the same for two probes of one container, another once a Policy's rules differ", async () => {

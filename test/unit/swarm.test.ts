@@ -184,10 +184,24 @@ describe("swarm and overlay checks, as `check` sees the inputs", () => {
             [
                 'advertiseAddress: `advertiseAddress` takes an address without a port, like 10.0.0.2; got "10.0.0.2:2377"',
                 'dataPathAddress: `dataPathAddress` must be an IPv4 address like 10.0.0.2; got "eth0"',
-                "listenAddress: `listenAddress`: port 99999 is not a TCP port (1-65535)",
+                "listenAddress: `listenAddress`: port 99999 is not a TCP port; give one from 1 to 65535",
                 "dataPathPort: `dataPathPort` must be a UDP port from 1024 to 49151 (Docker's rule; VXLAN's is 4789); got 4",
                 'defaultAddrPool: `defaultAddrPool` must be a list of IPv4 networks like ["10.20.0.0/16"]; got ["10.20.0.0"]',
                 "subnetSize: `subnetSize` must be a prefix length from 8 to 29 (each overlay's subnet); got 31",
+            ],
+        );
+        // An IPv6 address is refused as no IPv4 one, not read as an address with a port (its last group).
+        assert.deepEqual(
+            checkSwarmClusterInputs({
+                advertiseAddress: "fd00::1",
+                dataPathAddress: "fd00::2:2377",
+                listenAddress: "[::]:2377",
+                owner: "o",
+            }).map((f) => f.reason),
+            [
+                '`advertiseAddress` must be an IPv4 address like 10.0.0.2; got "fd00::1"',
+                '`dataPathAddress` must be an IPv4 address like 10.0.0.2; got "fd00::2:2377"',
+                '`listenAddress` must be an IPv4 address (with an optional :port) like 10.0.0.2; got "[::]:2377"',
             ],
         );
         assert.deepEqual(
@@ -205,7 +219,7 @@ describe("swarm and overlay checks, as `check` sees the inputs", () => {
             [
                 '`role` must be manager or worker; got "boss"',
                 '`availability` must be active, pause or drain; got "gone"',
-                '`labels` may not set "io.hostnet.owner": labels under io.hostnet. (such as io.hostnet.owner) are the library\'s ownership marks',
+                '`labels` may not set "io.hostnet.owner": labels under io.hostnet. (such as io.hostnet.owner) are the library\'s ownership marks; choose another label name',
             ],
         );
         assert.deepEqual(
@@ -232,7 +246,9 @@ describe("swarm and overlay checks, as `check` sees the inputs", () => {
         );
         assert.deepEqual(
             checkOverlayFields({ encrypted: true }).map((f) => f.reason),
-            ["`encrypted` is an option of driver overlay (a network across the hosts of a Swarm); this network's driver is bridge"],
+            [
+                "`encrypted` is an option of driver overlay (a network across the hosts of a Swarm); this network's driver is bridge; remove `encrypted`, or make the network an overlay (give `swarm`)",
+            ],
         );
         // Other drivers' options and unknown drivers are the Network check's (specs/network.ts), not the overlay's.
         assert.deepEqual(checkOverlayFields({ driver: "macvlan" }), []);

@@ -117,7 +117,7 @@ describe("validation: single fields (exact messages)", () => {
         [checkLabels("labels", { team: "net" })!, undefined],
         [
             checkLabels("labels", { "io.hostnet.owner": "me" })!,
-            '`labels` may not set "io.hostnet.owner": labels under io.hostnet. (such as io.hostnet.owner) are the library\'s ownership marks',
+            '`labels` may not set "io.hostnet.owner": labels under io.hostnet. (such as io.hostnet.owner) are the library\'s ownership marks; choose another label name',
         ],
         [checkNetworkMode("networkMode", "none")!, undefined],
         [checkNetworkMode("networkMode", "container:web")!, undefined],
@@ -521,6 +521,36 @@ describe("validation: MacvlanAttachment inputs, and Network drivers macvlan and 
         assert.deepEqual(reasons({ addresses: ["192.168.1.50/24", "10.0.0.5/8"], gateway: "10.0.0.1" }), []);
     });
 
+    it("ipv6Gateway: IPv6, beside an IPv6 address; on its subnet or link-local (a router's, as its advertisements name it); not the attachment's own, nor the subnet's network address", () => {
+        const dual = ["192.168.1.50/24", "fd00:1::50/64"];
+        assert.deepEqual(reasons({ addresses: dual, ipv6Gateway: "fd00:1::1" }), []);
+        assert.deepEqual(reasons({ addresses: dual, ipv6Gateway: "fe80::1", gateway: "192.168.1.1" }), []);
+        assert.deepEqual(reasons({ ipv6Gateway: "fd00:1::1" }), [
+            [
+                "ipv6Gateway",
+                "`ipv6Gateway` needs an IPv6 address in `addresses`: the default route must reach it; add one, or drop `ipv6Gateway`",
+            ],
+        ]);
+        assert.deepEqual(reasons({ addresses: dual, ipv6Gateway: "192.168.1.1" }), [
+            ["ipv6Gateway", '`ipv6Gateway` must be an IPv6 address without a prefix length, like fd17:ac11::1; got "192.168.1.1"'],
+        ]);
+        assert.deepEqual(reasons({ addresses: dual, ipv6Gateway: "fd00:2::1" }), [
+            [
+                "ipv6Gateway",
+                "`ipv6Gateway` fd00:2::1 is outside the subnets of `addresses` (fd00:1::50/64): the default route could not reach it; use the LAN router's address on one of them (or its link-local one, fe80::...)",
+            ],
+        ]);
+        assert.deepEqual(reasons({ addresses: dual, ipv6Gateway: "FD00:1::50" }), [
+            ["ipv6Gateway", "`ipv6Gateway` FD00:1::50 is one of this attachment's own `addresses`; use the LAN router's address"],
+        ]);
+        assert.deepEqual(reasons({ addresses: dual, ipv6Gateway: "fd00:1::" }), [
+            [
+                "ipv6Gateway",
+                "`ipv6Gateway` fd00:1:: is the network address of the subnet of `addresses[1]` fd00:1::50/64, not a router's; use the router's address in that subnet (the LAN router's)",
+            ],
+        ]);
+    });
+
     it("kind and mode: only the kernel's and Docker's, each kind its own modes", () => {
         assert.deepEqual(reasons({ kind: "tap" }), [["kind", '`kind` must be macvlan or ipvlan; got "tap"']]);
         assert.deepEqual(reasons({ mode: "source" }), [
@@ -601,7 +631,7 @@ describe("validation: MacvlanAttachment inputs, and Network drivers macvlan and 
         assert.deepEqual(netReasons({ driver: "macvlan", parent: "eth0", attachable: true }), [
             [
                 "attachable",
-                "`attachable` is an option of driver overlay (a network across the hosts of a Swarm); this network's driver is macvlan",
+                "`attachable` is an option of driver overlay (a network across the hosts of a Swarm); this network's driver is macvlan; remove `attachable`, or make the network an overlay (give `swarm`)",
             ],
         ]);
         assert.deepEqual(netReasons({ driver: "ipvlan", parent: "eth0", mode: "vepa" }), [

@@ -321,7 +321,7 @@ export function checkLabels(field: string, value: unknown): string | undefined {
             return `\`${field}\` must map non-empty label names to strings; ${show(key)} maps to ${show(v)}`;
         }
         if (key.startsWith("io.hostnet.")) {
-            return `\`${field}\` may not set ${show(key)}: labels under io.hostnet. (such as ${OWNER_LABEL}) are the library's ownership marks`;
+            return `\`${field}\` may not set ${show(key)}: labels under io.hostnet. (such as ${OWNER_LABEL}) are the library's ownership marks; choose another label name`;
         }
     }
     return undefined;

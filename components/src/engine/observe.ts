@@ -383,11 +383,6 @@ export function warn(message: string): void {
     console.warn(`warning: ${message}`);
 }
 
-/** Forgets the namespace scan (tests: a new deployment). */
-export function forgetScan(): void {
-    scans.clear();
-}
-
 /** A network as the current host knows it; see `networkOnHost`. */
 export interface NetworkOnHost {
     /** Its inspect, when the host's engine knows it. */

@@ -80,13 +80,21 @@ export interface MacvlanAttachmentArgs {
     addresses?: pulumi.Input<pulumi.Input<string>[]>;
     /**
      * The container's IPv4 default gateway through this interface: the LAN's
-     * router, on the subnet of one of the IPv4 addresses (an IPv6 default
-     * route is not set by this resource: a router's advertisements give one
-     * where IPv6 autoconfiguration is on). Default: none, no default
-     * route is set (the container reaches its addresses' subnets only).
-     * Changed in place.
+     * router, on the subnet of one of the IPv4 addresses. Default: none, no
+     * default route is set (the container reaches its addresses' subnets
+     * only). Changed in place.
      */
     gateway?: pulumi.Input<string>;
+    /**
+     * The container's IPv6 default gateway (route `::/0`) through this
+     * interface: the LAN's router, by its link-local address (`fe80::1`, as
+     * its advertisements name it) or by one on the subnet of one of the IPv6
+     * addresses; needs an IPv6 address in `addresses`. Default: none is set
+     * by this resource, and a default route a router's advertisements give the
+     * container (IPv6 autoconfiguration, on by default) is left to the kernel.
+     * Changed in place.
+     */
+    ipv6Gateway?: pulumi.Input<string>;
     /** The interface name inside the container. Default `eth0`. Changing it replaces the attachment. */
     containerIfName?: pulumi.Input<string>;
     /** MTU, 68 up to the parent's. Default: the parent's. Changed in place. */
@@ -119,6 +127,8 @@ export class MacvlanAttachment extends pulumi.CustomResource {
     declare readonly mode: pulumi.Output<string>;
     declare readonly addresses: pulumi.Output<string[]>;
     declare readonly effectiveGateway: pulumi.Output<string>;
+    /** The IPv6 default gateway in effect through this interface ("" for none); absent without `ipv6Gateway`. */
+    declare readonly effectiveIpv6Gateway: pulumi.Output<string | undefined>;
     declare readonly containerIfName: pulumi.Output<string>;
     declare readonly owner: pulumi.Output<string>;
 
@@ -152,6 +162,7 @@ export class MacvlanAttachment extends pulumi.CustomResource {
                       ? [args.address]
                       : pulumi.output(args.address).apply((a) => [a]),
             gateway: args.gateway,
+            ipv6Gateway: args.ipv6Gateway,
             containerIfName: args.containerIfName ?? "eth0",
             mtu: args.mtu,
             mac: args.mac ?? (ownMac ? defaultMac(owner, "macvlan") : undefined),
@@ -170,7 +181,7 @@ export class MacvlanAttachment extends pulumi.CustomResource {
             ...engineResource(
                 "MacvlanAttachment",
                 name,
-                { containerId: undefined, effectiveGateway: undefined, up: undefined, ...inputs },
+                { containerId: undefined, effectiveGateway: undefined, effectiveIpv6Gateway: undefined, up: undefined, ...inputs },
                 opts,
             ),
         );

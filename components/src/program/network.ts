@@ -254,7 +254,7 @@ export class Network extends pulumi.CustomResource {
                   };
         if (driver !== "overlay" && args.swarm !== undefined) {
             refuse(what, [
-                `\`swarm\` is an option of driver overlay (a network across the hosts of a Swarm); this network's driver is ${driver}`,
+                `\`swarm\` is an option of driver overlay (a network across the hosts of a Swarm); this network's driver is ${driver}; remove \`swarm\`, or leave \`driver\` out (an overlay)`,
             ]);
         }
         checkPromptly(what, inputs, checkNetworkInputs);

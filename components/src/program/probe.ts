@@ -177,7 +177,8 @@ export class Probe extends pulumi.CustomResource {
             owner,
             ...(host ? { host: host.input } : {}),
         };
-        checkPromptly(what, { ...inputs, port: typeof givenPort === "number" ? givenPort : undefined }, checkProbeInputs);
+        // A port not known yet (from a `to` that is an Output) is checked by the engine.
+        checkPromptly(what, inputs, checkProbeInputs);
         super(
             ...engineResource(
                 "Probe",

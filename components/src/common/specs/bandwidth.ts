@@ -105,7 +105,10 @@ export function checkBandwidth(field: string, value: unknown): string[] {
     const reasons: string[] = [];
     const known = new Set(["ingressRate", "egressRate", "burst", "delay", "loss"]);
     for (const k of Object.keys(b))
-        if (!known.has(k)) reasons.push(`\`${field}.${k}\` is not a setting of bandwidth (ingressRate, egressRate, burst, delay, loss)`);
+        if (!known.has(k))
+            reasons.push(
+                `\`${field}.${k}\` is not a setting of bandwidth; remove it, or use one of ingressRate, egressRate, burst, delay, loss`,
+            );
     for (const k of ["ingressRate", "egressRate"] as const) {
         if (b[k] === undefined) continue;
         const r = parseRate(b[k]);

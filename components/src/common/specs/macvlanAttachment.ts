@@ -6,13 +6,14 @@
 // Common: pure, used by both the program (prompt checks) and the engine
 // (`check`). No Pulumi, no host access.
 
-import { addressPart, familyOf, sameAddress } from "../address";
+import { addressPart, familyOf, isLinkLocal, parseAddress, sameAddress } from "../address";
 import {
     checkCidrList,
     checkContainerRef,
     checkFields,
     checkIfName,
     checkIPv4,
+    checkIPv6,
     checkMac,
     checkMtu,
     containsUnknown,
@@ -63,6 +64,8 @@ export interface MacvlanAttachmentInputs {
     addresses: string[];
     /** The IPv4 default gateway through this interface (the LAN's router); absent: no default route is set. */
     gateway?: string;
+    /** The IPv6 default gateway (route `::/0`) through this interface: the LAN's router (link-local, or on an IPv6 address's subnet); absent: none is set. */
+    ipv6Gateway?: string;
     containerIfName: string;
     mtu?: number;
     /** macvlan only, and not in passthru mode. */
@@ -76,6 +79,8 @@ export interface MacvlanAttachmentOutputs extends MacvlanAttachmentInputs {
     containerId: string;
     /** The default gateway in effect through this interface ("" for none). */
     effectiveGateway: string;
+    /** The IPv6 default gateway in effect through this interface ("" for none; absent in what versions before it stored). */
+    effectiveIpv6Gateway?: string;
     /** The interface is administratively up. */
     up: boolean;
 }
@@ -87,13 +92,14 @@ export function checkMacvlanAttachmentInputs(inputs: Record<string, unknown>): I
         kind: { check: checkSublinkKind, required: true },
         addresses: { check: checkCidrList, required: true },
         gateway: { check: checkIPv4 },
+        ipv6Gateway: { check: checkIPv6 },
         containerIfName: { check: checkIfName, required: true },
         mtu: { check: checkMtu },
         mac: { check: checkMac },
     });
     const bad = (k: string) => failures.some((f) => f.property === k);
     const fail = (property: string, reason: string) => failures.push({ property, reason });
-    const { kind, mode, addresses, gateway, mac } = inputs;
+    const { kind, mode, addresses, mac } = inputs;
     if (mode === undefined || mode === null) fail("mode", "`mode` is required");
     const plainKind = typeof kind === "string" && !containsUnknown(kind) && !bad("kind") ? (kind as SublinkKind) : undefined;
     if (plainKind && mode !== undefined && !containsUnknown(mode)) {
@@ -112,27 +118,38 @@ export function checkMacvlanAttachmentInputs(inputs: Record<string, unknown>): I
         );
     }
     if (Array.isArray(addresses) && !containsUnknown(addresses) && !bad("addresses")) {
-        // Each address once: checkCidrList's rule. The gateway is IPv4's: on the subnet of an IPv4 address.
-        if (typeof gateway === "string" && !containsUnknown(gateway) && !bad("gateway")) {
-            const v4 = (addresses as string[]).filter((a) => familyOf(a) === 4);
-            if (v4.some((a) => sameAddress(addressPart(a), gateway))) {
-                fail("gateway", `\`gateway\` ${gateway} is one of this attachment's own \`addresses\`; use the LAN router's address`);
-            } else if (!v4.some((a) => inSubnet(gateway, a))) {
+        // Each address once: checkCidrList's rule. A gateway is its family's: on the subnet of an address of that
+        // family (IPv6's may be link-local, as a router's advertisements name it: on every link).
+        for (const [field, family, name] of [
+            ["gateway", 4, "IPv4"],
+            ["ipv6Gateway", 6, "IPv6"],
+        ] as const) {
+            const gateway = inputs[field];
+            if (typeof gateway !== "string" || containsUnknown(gateway) || bad(field)) continue;
+            const same = (addresses as string[]).filter((a) => familyOf(a) === family);
+            if (same.some((a) => sameAddress(addressPart(a), gateway))) {
+                fail(field, `\`${field}\` ${gateway} is one of this attachment's own \`addresses\`; use the LAN router's address`);
+            } else if (same.length === 0) {
                 fail(
-                    "gateway",
-                    v4.length === 0
-                        ? "`gateway` needs an IPv4 address on its subnet in `addresses`: the default route must reach it; add one, or drop `gateway`"
-                        : `\`gateway\` ${gateway} is outside the subnets of \`addresses\` (${v4.join(", ")}): the default route could not reach it; use the LAN router's address on one of them`,
+                    field,
+                    `\`${field}\` needs an ${name} address ${family === 4 ? "on its subnet " : ""}in \`addresses\`: the default route must reach it; add one, or drop \`${field}\``,
+                );
+            } else if (family === 6 && isLinkLocal(parseAddress(gateway)!)) {
+                continue;
+            } else if (!same.some((a) => inSubnet(gateway, a))) {
+                fail(
+                    field,
+                    `\`${field}\` ${gateway} is outside the subnets of \`addresses\` (${same.join(", ")}): the default route could not reach it; use the LAN router's address on one of them${family === 6 ? " (or its link-local one, fe80::...)" : ""}`,
                 );
             } else {
-                const i = (addresses as string[]).findIndex((a) => familyOf(a) === 4 && inSubnet(gateway, a));
+                const i = (addresses as string[]).findIndex((a) => familyOf(a) === family && inSubnet(gateway, a));
                 const reason = gatewayEdgeFailure(
                     gateway,
                     (addresses as string[])[i],
-                    { gateway: "gateway", address: `addresses[${i}]` },
+                    { gateway: field, address: `addresses[${i}]` },
                     "the LAN router's",
                 );
-                if (reason) fail("gateway", reason);
+                if (reason) fail(field, reason);
             }
         }
     }

@@ -68,7 +68,7 @@ export function checkOverlayFields(inputs: Record<string, unknown>): InputFailur
             if (given(k)) {
                 failures.push({
                     property: k,
-                    reason: `\`${k}\` is an option of driver overlay (a network across the hosts of a Swarm); this network's driver is ${typeof driver === "string" ? driver : "bridge"}`,
+                    reason: `\`${k}\` is an option of driver overlay (a network across the hosts of a Swarm); this network's driver is ${typeof driver === "string" ? driver : "bridge"}; remove \`${k}\`, or make the network an overlay (give \`swarm\`)`,
                 });
             }
         }

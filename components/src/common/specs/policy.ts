@@ -75,6 +75,7 @@ export const MAX_NFT_COMMENT = 128;
 
 const TABLE_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/;
 const ENDPOINT_KINDS = ["container", "bridge", "network", "addresses"] as const;
+const RULE_FIELDS = ["action", "from", "to", "protocol", "ports", "comment"];
 
 function show(value: unknown): string {
     return JSON.stringify(value) ?? String(value);
@@ -178,6 +179,9 @@ function checkRule(i: number, rule: unknown): string[] {
     }
     const r = rule as Record<string, unknown>;
     const reasons: string[] = [];
+    for (const k of Object.keys(r))
+        if (!RULE_FIELDS.includes(k))
+            reasons.push(`\`${at}.${k}\` is not a field of a rule; remove it, or use one of ${RULE_FIELDS.join(", ")}`);
     if (!containsUnknown(r.action) && r.action !== "allow" && r.action !== "deny") {
         reasons.push(`\`${at}.action\` must be "allow" or "deny"; got ${show(r.action)}`);
     }
@@ -214,7 +218,9 @@ function checkRule(i: number, rule: unknown): string[] {
         const from = endpointFamilies(r.from as PolicyEndpoint | undefined);
         const to = endpointFamilies(r.to as PolicyEndpoint | undefined);
         if (from && to && ![...from].some((f) => to.has(f))) {
-            reasons.push(`\`${at}\`: \`from\` is IPv${[...from].join("/")} and \`to\` IPv${[...to].join("/")}: the rule would never match`);
+            reasons.push(
+                `\`${at}\`: \`from\` is IPv${[...from].join("/")} and \`to\` IPv${[...to].join("/")}: the rule would never match; give both sides addresses of one family (one rule per family)`,
+            );
         }
     }
     return reasons;
@@ -243,7 +249,7 @@ export function checkPolicyInputs(inputs: Record<string, unknown>): InputFailure
             for (const [i, b] of isolate.entries()) {
                 const r = checkIfName(`isolate[${i}]`, b);
                 if (r) fail("isolate", r);
-                else if (isolate.indexOf(b) !== i) fail("isolate", `\`isolate\` lists bridge ${show(b)} twice`);
+                else if (isolate.indexOf(b) !== i) fail("isolate", `\`isolate\` lists bridge ${show(b)} twice; list each bridge once`);
             }
     }
     return failures;

@@ -101,14 +101,15 @@ function show(value: unknown): string {
 
 /** An address to advertise or listen on: an IPv4 address, `[IPv6]`, or a host name, with an optional port. */
 function checkAddress(field: string, value: unknown, port: "optional" | "none"): string | undefined {
-    if (typeof value !== "string" || value === "") return `\`${field}\` must be an IPv4 address like 10.0.0.2; got ${show(value)}`;
+    const notIpv4 = `\`${field}\` must be an IPv4 address${port === "optional" ? " (with an optional :port)" : ""} like 10.0.0.2; got ${show(value)}`;
+    // An IPv6 address is refused as such: its last group is no port.
+    if (typeof value !== "string" || value === "" || parseAddress(value)?.family === 6) return notIpv4;
     const m = /^(.*?)(?::(\d{1,5}))?$/.exec(value)!;
     const [address, p] = [m[1], m[2]];
     if (p !== undefined && port === "none") return `\`${field}\` takes an address without a port, like 10.0.0.2; got ${show(value)}`;
-    if (p !== undefined && (Number(p) < 1 || Number(p) > 65535)) return `\`${field}\`: port ${p} is not a TCP port (1-65535)`;
-    if (parseAddress(address)?.family !== 4 && address !== "0.0.0.0") {
-        return `\`${field}\` must be an IPv4 address${port === "optional" ? " (with an optional :port)" : ""} like 10.0.0.2; got ${show(value)}`;
-    }
+    if (p !== undefined && (Number(p) < 1 || Number(p) > 65535))
+        return `\`${field}\`: port ${p} is not a TCP port; give one from 1 to 65535`;
+    if (parseAddress(address)?.family !== 4 && address !== "0.0.0.0") return notIpv4;
     return undefined;
 }
 

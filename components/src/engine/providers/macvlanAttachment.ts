@@ -33,7 +33,18 @@ import { definedOnly, sameValue, storedProps } from "./props";
 const replaceOnChange = ["container", "parent", "kind", "mode", "containerIfName", "mac", "owner"] as const;
 
 /** The inputs whose change makes the preview look at the host again. */
-const hostChecked = ["container", "parent", "kind", "mode", "addresses", "gateway", "containerIfName", "mtu", "mac"] as const;
+const hostChecked = [
+    "container",
+    "parent",
+    "kind",
+    "mode",
+    "addresses",
+    "gateway",
+    "ipv6Gateway",
+    "containerIfName",
+    "mtu",
+    "mac",
+] as const;
 
 /** The role of the MAC derived from the owner mark (see markedByMac). */
 export const MAC_ROLE = "macvlan";
@@ -47,14 +58,32 @@ function containerNs(inputs: { container: string }, pid?: number): Netns {
     return { pid, label: `container "${inputs.container}"` };
 }
 
-function routeExplained(inputs: MacvlanAttachmentInputs) {
+type Family = 4 | 6;
+
+/** The gateway field of each family. */
+const GATEWAY_FIELD = { 4: "gateway", 6: "ipv6Gateway" } as const;
+
+/** "default route" / "IPv6 default route", for step texts. */
+const routeName = (family: Family) => (family === 4 ? "default route" : "IPv6 default route");
+
+function routeExplained(inputs: MacvlanAttachmentInputs, family: Family) {
     return (err: unknown) =>
         err instanceof ExistsError
             ? new Error(
-                  `failed to attach ${inputs.kind} "${inputs.containerIfName}": container "${inputs.container}" already has a default route; drop \`gateway\` on this attachment (or remove the other route)`,
+                  `failed to attach ${inputs.kind} "${inputs.containerIfName}": container "${inputs.container}" already has ${family === 4 ? "a" : "an"} ${routeName(family)}; drop \`${GATEWAY_FIELD[family]}\` on this attachment (or remove the other route)`,
                   { cause: err },
               )
             : undefined;
+}
+
+/**
+ * The default gateways this attachment manages, by family ("" for none). The
+ * IPv6 one is managed only where the program declares `ipv6Gateway` (now, or
+ * before: then it is taken away); otherwise a route a router's advertisement
+ * gave the container is the kernel's, never touched.
+ */
+function gateways(inputs: { gateway?: string; ipv6Gateway?: string }): Record<Family, string> {
+    return { 4: inputs.gateway ?? "", 6: inputs.ipv6Gateway ?? "" };
 }
 
 const listed = (addresses: readonly string[]) => addresses.join(", ");
@@ -122,13 +151,13 @@ export function planCreate(inputs: MacvlanAttachmentInputs, ctr: Netns, leftover
             ipStep(`bring ${dev} up`, ctr, [ip.setLink(dev, { up: true })]),
             // A parent without carrier (its wire down): detection runs when it comes up, and a duplicate shows at the next refresh.
             ...some(dadStep(ctr, dev, inputs.addresses, wire(inputs), true)),
-            ...(inputs.gateway
-                ? [
-                      ipStep(`add default route via ${inputs.gateway} dev ${dev}`, ctr, [
-                          { ...ip.addDefaultRoute(dev, inputs.gateway), explain: routeExplained(inputs) },
-                      ]),
-                  ]
-                : []),
+            ...([4, 6] as const)
+                .filter((f) => gateways(inputs)[f])
+                .map((f) =>
+                    ipStep(`add ${routeName(f)} via ${gateways(inputs)[f]} dev ${dev}`, ctr, [
+                        { ...ip.addDefaultRoute(dev, gateways(inputs)[f]), explain: routeExplained(inputs, f) },
+                    ]),
+                ),
         ],
         undo: [
             // Not renamed yet (the name was taken meanwhile): only the temporary one is this attachment's.
@@ -146,7 +175,8 @@ export function planUpdate(olds: MacvlanAttachmentOutputs, news: MacvlanAttachme
     const dev = olds.containerIfName;
     const gone = without(olds.addresses, news.addresses);
     const added = without(news.addresses, olds.addresses);
-    const gateway = news.gateway ?? "";
+    const wanted = gateways(news);
+    const effective: Record<Family, string> = { 4: olds.effectiveGateway, 6: olds.effectiveIpv6Gateway ?? "" };
     const steps = [];
     if (gone.length > 0 || added.length > 0) {
         steps.push(...some(enableIPv6Step(ctr, dev, added)));
@@ -163,16 +193,19 @@ export function planUpdate(olds: MacvlanAttachmentOutputs, news: MacvlanAttachme
     }
     if (olds.up === false) steps.push(ipStep(`bring ${dev} up`, ctr, [ip.setLink(dev, { up: true })]));
     steps.push(...some(dadStep(ctr, dev, added, wire(news), true)));
-    // Only the default route through this interface is touched; an address that goes may take it along, so it is set again.
-    if (gone.length > 0 || added.length > 0 || olds.up === false || gateway !== olds.effectiveGateway) {
-        if (gateway || olds.effectiveGateway) {
-            steps.push(
-                ipStep(gateway ? `set default route via ${gateway} dev ${dev}` : `remove the default route via ${dev}`, ctr, [
-                    ip.deleteDefaultRoute(dev),
-                    gateway ? { ...ip.addDefaultRoute(dev, gateway), explain: routeExplained(news) } : undefined,
-                ]),
-            );
-        }
+    // Only the default routes through this interface are touched; an address that goes may take one along, so they are
+    // set again. IPv6's only where `ipv6Gateway` is declared, now or before.
+    const changed = gone.length > 0 || added.length > 0 || olds.up === false;
+    for (const f of [4, 6] as const) {
+        if (f === 6 && news.ipv6Gateway === undefined && olds.ipv6Gateway === undefined) continue;
+        if (!changed && wanted[f] === effective[f]) continue;
+        if (!wanted[f] && !effective[f] && !(f === 6 && olds.ipv6Gateway !== undefined)) continue;
+        steps.push(
+            ipStep(wanted[f] ? `set ${routeName(f)} via ${wanted[f]} dev ${dev}` : `remove the ${routeName(f)} via ${dev}`, ctr, [
+                ip.deleteDefaultRoute(dev, f),
+                wanted[f] ? { ...ip.addDefaultRoute(dev, wanted[f]), explain: routeExplained(news, f) } : undefined,
+            ]),
+        );
     }
     return { steps };
 }
@@ -206,6 +239,8 @@ async function readAttachment(props: MacvlanAttachmentOutputs): Promise<MacvlanA
     // Link-local IPv6 addresses are the kernel's: never drift.
     const inet = ip.addressCidrs(link.addr_info);
     const route = (await ip.getDefaultRoutes(pid)).find((r) => r.dev === link.ifname);
+    // IPv6's is read only where the program declares one: a route a router's advertisement gave is the kernel's.
+    const route6 = props.ipv6Gateway === undefined ? undefined : (await ip.getDefaultRoutes(pid, 6)).find((r) => r.dev === link.ifname);
     const live: MacvlanAttachmentOutputs = {
         ...props,
         parent: parent?.ifname ?? "",
@@ -215,6 +250,7 @@ async function readAttachment(props: MacvlanAttachmentOutputs): Promise<MacvlanA
         effectiveGateway: route?.gateway ?? "",
         up: link.flags.includes("UP"),
     };
+    if (props.ipv6Gateway !== undefined) live.effectiveIpv6Gateway = route6?.gateway ?? "";
     if (props.mtu !== undefined) live.mtu = link.mtu;
     if (props.mac !== undefined) live.mac = link.address;
     return live;
@@ -305,22 +341,24 @@ async function hostFailures(
             ),
         );
     }
-    if (pid !== undefined && known(inputs.gateway) && inputs.gateway && known(inputs.containerIfName)) {
+    for (const f of [4, 6] as const) {
+        const field = GATEWAY_FIELD[f];
+        if (pid === undefined || !known(inputs[field]) || !inputs[field] || !known(inputs.containerIfName)) continue;
         // Its own interface's route (changed in place, or the one a replacement takes away first) is not another's.
         const own = [
             inputs.containerIfName,
             ...(olds?.container === inputs.container && olds?.containerIfName ? [olds.containerIfName] : []),
         ];
         const reason = await defaultRouteFailure(
-            "gateway",
+            field,
             shown,
             pid,
-            4,
+            f,
             own,
-            "drop `gateway` on this attachment",
+            `drop \`${field}\` on this attachment`,
             phase === "preview" ? inputs.owner : undefined,
         );
-        if (reason) fail("gateway", reason);
+        if (reason) fail(field, reason);
     }
 
     if (!known(inputs.parent) || !known(inputs.kind) || !known(inputs.mode)) return failures;
@@ -364,12 +402,21 @@ async function hostFailures(
     return failures;
 }
 
+/** The gateways in effect once a create or update made them: IPv6's recorded only where the program declares one. */
+function effectiveGateways(inputs: MacvlanAttachmentInputs): Pick<MacvlanAttachmentOutputs, "effectiveGateway" | "effectiveIpv6Gateway"> {
+    return {
+        effectiveGateway: inputs.gateway ?? "",
+        ...(inputs.ipv6Gateway !== undefined ? { effectiveIpv6Gateway: inputs.ipv6Gateway } : {}),
+    };
+}
+
 export const macvlanAttachmentProvider: pulumi.dynamic.ResourceProvider<MacvlanAttachmentInputs, MacvlanAttachmentOutputs> = {
     async check(olds, news) {
         // The kernel reports MACs in lower case: store them so, or every refresh would differ.
         // Addresses in RFC 5952's form, as the kernel reports them, for the same reason.
         const inputs = { ...news };
         if (typeof news.mac === "string") inputs.mac = news.mac.toLowerCase();
+        if (typeof news.ipv6Gateway === "string") inputs.ipv6Gateway = addr.canonical(news.ipv6Gateway);
         if (Array.isArray(news.addresses)) inputs.addresses = news.addresses.map((a) => (typeof a === "string" ? addr.canonical(a) : a));
         const failures = checkMacvlanAttachmentInputs({ ...inputs });
         if (failures.length === 0) failures.push(...(await hostFailures(inputs, olds)));
@@ -381,6 +428,11 @@ export const macvlanAttachmentProvider: pulumi.dynamic.ResourceProvider<MacvlanA
         const changes: string[] = [];
         if (!sameValue(olds.addresses, news.addresses)) changes.push("addresses");
         if (olds.effectiveGateway !== (news.gateway ?? "") || !sameValue(olds.gateway, news.gateway)) changes.push("gateway");
+        if (
+            (news.ipv6Gateway !== undefined || olds.ipv6Gateway !== undefined) &&
+            ((olds.effectiveIpv6Gateway ?? "") !== (news.ipv6Gateway ?? "") || !sameValue(olds.ipv6Gateway, news.ipv6Gateway))
+        )
+            changes.push("ipv6Gateway");
         if (news.mtu !== undefined ? olds.mtu !== news.mtu : olds.mtu !== undefined) changes.push("mtu");
         if (olds.up === false) changes.push("up");
         return {
@@ -402,7 +454,7 @@ export const macvlanAttachmentProvider: pulumi.dynamic.ResourceProvider<MacvlanA
             temporary: (await ip.getLink(temporaryIfName(inputs.owner), pid)) !== undefined,
         };
         await execute(planCreate(inputs, containerNs(inputs, pid), leftover));
-        const outs: MacvlanAttachmentOutputs = { ...inputs, containerId, effectiveGateway: inputs.gateway ?? "", up: true };
+        const outs: MacvlanAttachmentOutputs = { ...inputs, containerId, ...effectiveGateways(inputs), up: true };
         return { id: `${containerId.slice(0, 12)}:${inputs.containerIfName}`, outs: definedOnly(outs) };
     },
 
@@ -420,7 +472,7 @@ export const macvlanAttachmentProvider: pulumi.dynamic.ResourceProvider<MacvlanA
             );
         }
         await execute(planUpdate(olds, news, containerNs(olds, pid)));
-        const outs: MacvlanAttachmentOutputs = { ...news, containerId: olds.containerId, effectiveGateway: news.gateway ?? "", up: true };
+        const outs: MacvlanAttachmentOutputs = { ...news, containerId: olds.containerId, ...effectiveGateways(news), up: true };
         return { outs: definedOnly(outs) };
     },
 

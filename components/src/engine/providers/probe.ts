@@ -81,8 +81,12 @@ async function offHost(address: string, pid: number): Promise<string | undefined
     if (fromContainer && !fromContainer.gateway) return undefined;
     const fromHost = await route(address);
     if (fromHost && !fromHost.gateway) return undefined;
-    const via = fromHost?.gateway ?? fromContainer?.gateway;
-    return `${address} is not on this host's own networks (${via ? `it is routed via the gateway ${via}` : "there is no route to it"}): a probe sends traffic only between this host's containers and addresses`;
+    return offHostText(address, fromHost?.gateway ?? fromContainer?.gateway);
+}
+
+/** The refusal of a target off this host's networks (`via`: the gateway it would leave through), with what to do. */
+export function offHostText(address: string, via: string | undefined): string {
+    return `${address} is not on this host's own networks (${via ? `it is routed via the gateway ${via}` : "there is no route to it"}): a probe sends traffic only between this host's containers and addresses; point \`to\` at an address of this host's containers, bridges or networks`;
 }
 
 /** The shared host rules (engine/rules.ts) that `hostFailures` runs, for `check` and `create` alike. */
