@@ -412,7 +412,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "container",
-                    `"${names.hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
+                    `: container "${names.hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
                 ),
             ],
         },
@@ -423,7 +423,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
                 'invalid VethAttachment "a4":',
                 v(
                     "container",
-                    "is a container with network mode host: it has no network namespace of its own: its interfaces are the host's",
+                    ": the container uses network mode host: it has no network namespace of its own: its interfaces are the host's",
                 ),
             ],
         },
@@ -436,7 +436,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
         {
             title: "attachment to a veth, not a bridge",
             resources: [veth("a6", { bridge: names.veth })],
-            messages: [v("bridge", `"${names.veth}" is a veth interface, not a bridge`)],
+            messages: [v("bridge", `"${names.veth}" is a veth interface, not a bridge; name a bridge`)],
         },
         {
             title: "attachment to a bridge without an address, needing a default gateway",
@@ -483,8 +483,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             ],
             messages: [
                 either(
-                    `"hnt-dup-${sfx}" is also the host interface of VethAttachment "b4"`,
-                    `"hnt-dup-${sfx}" is also the host interface of VethAttachment "b5"`,
+                    `"hnt-dup-${sfx}" is also claimed by VethAttachment "b4"`,
+                    `"hnt-dup-${sfx}" is also claimed by VethAttachment "b5"`,
                 ),
             ],
         },
@@ -532,7 +532,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "address",
-                    `${dockerIp} is already used on bridge docker0 by container "${names.bridged}" (Docker's network "bridge"); choose a free address`,
+                    `${dockerIp} on bridge docker0 is already held by container "${names.bridged}" (Docker's network "bridge"); choose a free address`,
                 ),
             ],
         },
@@ -542,7 +542,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "address",
-                    `${bridgeNet}.77 is already used on bridge ${names.bridge} by eth5 of container "${names.none}" (host end "${names.other}"); choose a free address`,
+                    `${bridgeNet}.77 on bridge ${names.bridge} is already held by eth5 of container "${names.none}" (host end "${names.other}"); choose a free address`,
                 ),
             ],
         },
@@ -551,8 +551,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             resources: [veth("c3", {}), veth("c4", { containerIfName: "eth1" })],
             messages: [
                 either(
-                    `${bridgeNet}.9 on bridge ${names.bridge} is also given to VethAttachment "c3"`,
-                    `${bridgeNet}.9 on bridge ${names.bridge} is also given to VethAttachment "c4"`,
+                    `${bridgeNet}.9 on bridge ${names.bridge} is also claimed by VethAttachment "c3"`,
+                    `${bridgeNet}.9 on bridge ${names.bridge} is also claimed by VethAttachment "c4"`,
                 ),
             ],
         },
@@ -616,7 +616,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "b.container",
-                    `"${names.hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
+                    `: container "${names.hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
                 ),
             ],
         },
@@ -625,8 +625,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             resources: [link("l4", {}, {}), link("l5", {}, { ifName: "eth8" })],
             messages: [
                 either(
-                    `"eth7" in container "${names.none}" is also used by VethLink "l4"`,
-                    `"eth7" in container "${names.none}" is also used by VethLink "l5"`,
+                    `"eth7" in container "${names.none}" is also claimed by VethLink "l4"`,
+                    `"eth7" in container "${names.none}" is also claimed by VethLink "l5"`,
                 ),
             ],
         },
@@ -651,27 +651,29 @@ describe("bad input is refused at preview, naming the resource and the field, wi
         {
             title: "a bridge named like a veth",
             resources: [bridgeRes("y3", { name: names.veth })],
-            messages: [v("name", `"${names.veth}" is taken by a veth interface, not a bridge; choose another \`name\``)],
+            messages: [v("name", `"${names.veth}" is taken on the host by a veth interface, not a bridge; choose another \`name\``)],
         },
         {
             title: "the same bridge declared twice",
             resources: [bridgeRes("y4", { name: `hnt-yd-${sfx}` }), bridgeRes("y5", { name: `hnt-yd-${sfx}` })],
-            messages: [either(`"hnt-yd-${sfx}" is also the bridge of Bridge "y4"`, `"hnt-yd-${sfx}" is also the bridge of Bridge "y5"`)],
+            messages: [either(`"hnt-yd-${sfx}" is also claimed by Bridge "y4"`, `"hnt-yd-${sfx}" is also claimed by Bridge "y5"`)],
         },
         {
             title: "the same address on two bridges of the stack",
             resources: [bridgeRes("y6", { addresses: [`${free}.1/24`] }), bridgeRes("y7", { addresses: [`${free}.1/24`] })],
             messages: [
                 either(
-                    `of bridge hnt-yy7-${sfx} repeat an address of Bridge "y6"`,
-                    `of bridge hnt-yy6-${sfx} repeat an address of Bridge "y7"`,
+                    `in \`addresses\` of bridge hnt-yy7-${sfx} is also claimed by Bridge "y6"`,
+                    `in \`addresses\` of bridge hnt-yy6-${sfx} is also claimed by Bridge "y7"`,
                 ),
             ],
         },
         {
             title: "a bridge address already on an interface of the host",
             resources: [bridgeRes("y8", { addresses: [`${bridgeNet}.1/24`] })],
-            messages: [v("addresses", `: ${bridgeNet}.1/24 is already on interface ${names.bridge} of this host; choose another address`)],
+            messages: [
+                v("addresses", `${bridgeNet}.1/24 on this host is already held by interface ${names.bridge}; choose a free address`),
+            ],
         },
         {
             title: "a bridge address with its subnet's network address",
@@ -775,8 +777,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             ],
             messages: [
                 v(
-                    "networks",
-                    `: address ${dockerNet}.50 on network ${names.network} is already used by container "${names.onNet}"; choose a free address`,
+                    "networks[0].ipv4Address",
+                    `${dockerNet}.50 on network ${names.network} is already held by container "${names.onNet}"; choose a free address`,
                 ),
             ],
         },
@@ -913,7 +915,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "container",
-                    `"${names.hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
+                    `: container "${names.hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
                 ),
             ],
         },
@@ -927,8 +929,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             resources: [mac("n3m", {}), mac("n4m", { container: names.onNet })],
             messages: [
                 either(
-                    `10.249.0.9 on parent ${names.wire2} is also given to MacvlanAttachment "n3m"`,
-                    `10.249.0.9 on parent ${names.wire2} is also given to MacvlanAttachment "n4m"`,
+                    `10.249.0.9 on parent ${names.wire2} is also claimed by MacvlanAttachment "n3m"`,
+                    `10.249.0.9 on parent ${names.wire2} is also claimed by MacvlanAttachment "n4m"`,
                 ),
             ],
         },
@@ -1050,7 +1052,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "container",
-                    `"${names.none}" uses network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead`,
+                    `: container "${names.none}" uses network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead`,
                 ),
             ],
         },
@@ -1067,7 +1069,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "ipv4Address",
-                    `${dockerNet}.50 on network ${names.network} is already used by container "${names.onNet}"; choose a free address`,
+                    `${dockerNet}.50 on network ${names.network} is already held by container "${names.onNet}"; choose a free address`,
                 ),
             ],
         },
@@ -1144,7 +1146,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "addresses[1]",
-                    `${dockerIp6} is already used on bridge docker0 by container "${names.bridged}" (Docker's network "bridge"); choose a free address`,
+                    `${dockerIp6} on bridge docker0 is already held by container "${names.bridged}" (Docker's network "bridge"); choose a free address`,
                 ),
             ],
         },
@@ -1154,7 +1156,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "address",
-                    `${bridge6}77 is already used on bridge ${names.bridge} by eth5 of container "${names.none}" (host end "${names.other}"); choose a free address`,
+                    `${bridge6}77 on bridge ${names.bridge} is already held by eth5 of container "${names.none}" (host end "${names.other}"); choose a free address`,
                 ),
             ],
         },
@@ -1163,8 +1165,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             resources: [veth("f1", { address: `${bridge6}9/64` }), veth("f2", { address: `${bridge6}9/64`, containerIfName: "eth1" })],
             messages: [
                 either(
-                    `${bridge6}9 on bridge ${names.bridge} is also given to VethAttachment "f1"`,
-                    `${bridge6}9 on bridge ${names.bridge} is also given to VethAttachment "f2"`,
+                    `${bridge6}9 on bridge ${names.bridge} is also claimed by VethAttachment "f1"`,
+                    `${bridge6}9 on bridge ${names.bridge} is also claimed by VethAttachment "f2"`,
                 ),
             ],
         },
@@ -1216,8 +1218,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             ],
             messages: [
                 either(
-                    `in container "${names.none}" is also given to VethLink "m2"`,
-                    `in container "${names.none}" is also given to VethLink "m3"`,
+                    `in container "${names.none}" is also claimed by VethLink "m2"`,
+                    `in container "${names.none}" is also claimed by VethLink "m3"`,
                 ),
             ],
         },
@@ -1227,15 +1229,15 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             resources: [bridgeRes("z1", { addresses: [`${free6}1/64`] }), bridgeRes("z2", { addresses: [`${free6}1/64`] })],
             messages: [
                 either(
-                    `of bridge hnt-yz2-${sfx} repeat an address of Bridge "z1"`,
-                    `of bridge hnt-yz1-${sfx} repeat an address of Bridge "z2"`,
+                    `in \`addresses\` of bridge hnt-yz2-${sfx} is also claimed by Bridge "z1"`,
+                    `in \`addresses\` of bridge hnt-yz1-${sfx} is also claimed by Bridge "z2"`,
                 ),
             ],
         },
         {
             title: "IPv6: a bridge address already on an interface of the host",
             resources: [bridgeRes("z3", { addresses: [`${bridge6}1/64`] })],
-            messages: [v("addresses", `: ${bridge6}1/64 is already on interface ${names.bridge} of this host; choose another address`)],
+            messages: [v("addresses", `${bridge6}1/64 on this host is already held by interface ${names.bridge}; choose a free address`)],
         },
         {
             title: "IPv6: a bridge address that is link-local",
@@ -1321,8 +1323,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             ],
             messages: [
                 v(
-                    "networks",
-                    `: address ${dockerNet6}50 on network ${names.network} is already used by container "${names.onNet}"; choose a free address`,
+                    "networks[0].ipv6Address",
+                    `${dockerNet6}50 on network ${names.network} is already held by container "${names.onNet}"; choose a free address`,
                 ),
             ],
         },
@@ -1385,7 +1387,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             messages: [
                 v(
                     "ipv6Address",
-                    `${dockerNet6}50 on network ${names.network} is already used by container "${names.onNet}"; choose a free address`,
+                    `${dockerNet6}50 on network ${names.network} is already held by container "${names.onNet}"; choose a free address`,
                 ),
             ],
         },
@@ -1685,10 +1687,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             resources: [policy("pb3", [{ action: "deny", to: `${free}.0/24` }], { table: names.nftTable })],
             messages: [
                 property("Policy", "pb3", "table"),
-                v(
-                    "table",
-                    `inet ${names.nftTable} exists already and is not this Policy's (it has no owner mark: not made by this library); choose another \`table\``,
-                ),
+                v("table", `"${names.nftTable}" is taken in nftables family inet (not made by this library); choose another \`table\``),
             ],
         },
         // Policy: addresses
@@ -1779,7 +1778,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
                 property("Policy", "pc4", "rules"),
                 v(
                     "rules[0].to.container",
-                    `"${names.hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's, so the host does not forward its traffic and a Policy cannot filter it; name the host's addresses (a CIDR) or a bridge instead`,
+                    `: container "${names.hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's, so the host does not forward its traffic and a Policy cannot filter it; name the host's addresses (a CIDR) or a bridge instead`,
                 ),
             ],
         },
@@ -1807,7 +1806,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             resources: [policy("pc7", [{ action: "deny", to: { bridge: `hnt-nob-${sfx}` } }])],
             messages: [
                 property("Policy", "pc7", "rules"),
-                `bridge "hnt-nob-${sfx}" (in \`rules\`) does not exist; create it first (a Bridge resource), or name an existing bridge`,
+                v("rules[0].to.bridge", `"hnt-nob-${sfx}" does not exist; create it first (a Bridge resource), or name an existing bridge`),
             ],
         },
         {
@@ -1826,7 +1825,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             resources: [policy("pc9", [], { isolate: [`hnt-nob-${sfx}`] })],
             messages: [
                 property("Policy", "pc9", "isolate"),
-                `bridge "hnt-nob-${sfx}" (in \`isolate\`) does not exist; create it first (a Bridge resource), or name an existing bridge`,
+                v("isolate[0]", `"hnt-nob-${sfx}" does not exist; create it first (a Bridge resource), or name an existing bridge`),
             ],
         },
         {
@@ -1853,7 +1852,7 @@ describe("bad input is refused at preview, naming the resource and the field, wi
             resources: [probe("ra3", { to: { container: `hnt-absent-${sfx}` } })],
             messages: [
                 property("Probe", "ra3", "to"),
-                v("to", `container "hnt-absent-${sfx}" does not exist; create it first, or pass the Container resource that makes it`),
+                v("to.container", `"hnt-absent-${sfx}" does not exist; create it first, or pass the Container resource that makes it`),
             ],
         },
         {

@@ -241,7 +241,7 @@ describe("Bridge provider on the real host", function () {
             const lo = await sh(["ip", "-j", "addr", "show", "dev", "lo"]);
             await assert.rejects(provider.create!(inputs({ name: "lo", adopt: true, addresses: undefined })), {
                 message:
-                    'failed to set up bridge "lo":\n  - `name` "lo" is taken by a plain interface, not a bridge; choose another `name`',
+                    'failed to set up bridge "lo":\n  - `name` "lo" is taken on the host by a plain interface, not a bridge; choose another `name`',
             });
             assert.equal((await sh(["ip", "-j", "addr", "show", "dev", "lo"])).stdout, lo.stdout, "lo is unchanged");
         });

@@ -332,14 +332,14 @@ describe("MacvlanAttachment provider on the real host (a veth end as the parent)
             await withAttachment(
                 inputs({ container: names.b, addresses: [at(3)], mac: defaultMac(owner("b"), "macvlan") }, "other"),
                 async () => {
-                    // As a new deployment sees it: the holder is another stack's, known only from the host (scanned afresh).
+                    // As a new deployment (a new provider process) sees it: the holder is another stack's, known only from the host.
                     resetClaims();
                     forgetObservations();
                     const checked = await provider.check({}, inputs({ addresses: [at(3)] }, "a"));
                     assert.deepEqual(
                         checked.failures!.map((f) => f.reason),
                         [
-                            `\`addresses\`: ${ip(3)} is already used on parent "${parent}" by eth0 of container "${names.b}"; choose a free address`,
+                            `\`addresses\` ${ip(3)} on parent "${parent}" is already held by eth0 of container "${names.b}"; choose a free address`,
                         ],
                     );
                 },
@@ -357,7 +357,7 @@ describe("MacvlanAttachment provider on the real host (a veth end as the parent)
                     assert.equal(eth0?.address, (await ipLink(wire))!.address, "a passthru macvlan has its parent's MAC");
                     assert.ok(await ping(`${nets[2]}.100`, pids.a));
                     assert.deepEqual((await provider.read(outs.containerId, outs)).props, outs);
-                    // The second comes in a later deployment: its provider scans the containers afresh (the scan of pt's check predates pt).
+                    // The second comes in a later deployment: its provider reads the host afresh (what pt's check and create read predates pt).
                     forgetObservations();
                     const second = await provider.check(
                         {},
@@ -392,11 +392,11 @@ describe("MacvlanAttachment provider on the real host (a veth end as the parent)
                 const reasons = async (container: string) =>
                     ((await provider.check({}, inputs({ container }))).failures ?? []).map((f) => f.reason);
                 assert.deepEqual(await reasons(hostMode), [
-                    `\`container\` "${hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
+                    `\`container\`: container "${hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
                 ]);
                 const targetId = (await sh(["docker", "inspect", "-f", "{{.Id}}", names.b])).stdout.trim();
                 assert.deepEqual(await reasons(sharing), [
-                    `\`container\` "${sharing}" uses network mode container:${targetId}: it shares another container's network namespace; attach to that container instead`,
+                    `\`container\`: container "${sharing}" uses network mode container:${targetId}: it shares another container's network namespace; attach to that container instead`,
                 ]);
             } finally {
                 await sh(["docker", "rm", "-f", hostMode, sharing]);

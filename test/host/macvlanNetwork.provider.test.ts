@@ -146,7 +146,7 @@ describe("Docker macvlan networks on a veth end as the parent", function () {
                 (f) => f.reason,
             );
         assert.deepEqual(await reasons(ip(10)), [
-            `\`networks\`: address ${ip(10)} on network hnt-nm-${sfx} is already used by container "hnt-mva-${sfx}"; choose a free address`,
+            `\`networks[0].ipv4Address\` ${ip(10)} on network hnt-nm-${sfx} is already held by container "hnt-mva-${sfx}"; choose a free address`,
         ]);
         assert.deepEqual(await reasons(ip(1)), [
             `\`networks\`: address ${ip(1)} on network hnt-nm-${sfx} is the address of its parent "${parent}" itself (this host on that wire); choose another address`,

@@ -180,7 +180,7 @@ describe("Docker networks, containers on them, and attachments", function () {
         });
         await containers.create!(ctr("none", { networkMode: "none" }));
         await assert.rejects(attachments.create!({ container: `hnt-none-${sfx}`, network: networkId }), {
-            message: `failed to connect container "hnt-none-${sfx}" to network "${networkId}":\n  - \`container\` "hnt-none-${sfx}" uses network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead`,
+            message: `failed to connect container "hnt-none-${sfx}" to network "${networkId}":\n  - \`container\`: container "hnt-none-${sfx}" uses network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead`,
         });
         await assert.rejects(attachments.create!({ container: `hnt-api-${sfx}`, network: `hnt-absent-${sfx}` }), {
             message: `failed to connect container "hnt-api-${sfx}" to network "hnt-absent-${sfx}":\n  - \`network\` "hnt-absent-${sfx}" does not exist; create it first, or pass the Network resource that makes it`,

@@ -231,10 +231,15 @@ describe("Policy provider on the real host, beside Docker's FORWARD DROP", funct
         await sh(["nft", "add", "table", "inet", table]);
         try {
             const checked = await policies.check({}, inputs([{ action: "deny", from: container("a"), to: container("b") }]));
-            assert.match(checked.failures![0].reason, new RegExp(`\`table\` inet ${table} exists already and is not this Policy's`));
+            assert.match(
+                checked.failures![0].reason,
+                new RegExp(
+                    `\`table\` "${table}" is taken in nftables family inet \\(not made by this library\\); choose another \`table\``,
+                ),
+            );
             await assert.rejects(
                 policies.create(inputs([{ action: "deny", from: container("a"), to: container("b") }])),
-                /is not this Policy's/,
+                /is taken in nftables family inet/,
             );
             await policies.delete(table, { ...inputs([]), sets: {}, listing: [] });
             assert.ok(

@@ -232,7 +232,7 @@ describe("VethAttachment provider on the real host", function () {
             await sh(["ip", "link", "del", "dev", holderEnd], { reject: false });
         });
 
-        const refusal = `\`address\` ${held} is already used on bridge ${bridge} by eth7 of container "${holderName}" (host end "${holderEnd}"); choose a free address`;
+        const refusal = `\`address\` ${held} on bridge ${bridge} is already held by eth7 of container "${holderName}" (host end "${holderEnd}"); choose a free address`;
 
         it("finds an address held behind a veth made by hand with no mark (a port beyond Docker's endpoints)", async () => {
             forgetObservations(); // a new deployment
@@ -313,7 +313,7 @@ describe("VethAttachment provider on the real host", function () {
                 message: `failed to attach "${hostIf}":\n  - \`bridge\` "hnt-no-${sfx}" does not exist; create it first (a Bridge resource), or name an existing bridge`,
             });
             await assert.rejects(provider.create!(inputs({ bridge: "lo" })), {
-                message: `failed to attach "${hostIf}":\n  - \`bridge\` "lo" is a plain interface, not a bridge`,
+                message: `failed to attach "${hostIf}":\n  - \`bridge\` "lo" is a plain interface, not a bridge; name a bridge`,
             });
             const bare = `hnt-e-${sfx}`;
             await makeForeignLink(bare);
@@ -343,7 +343,7 @@ describe("VethAttachment provider on the real host", function () {
             try {
                 const targetId = (await sh(["docker", "inspect", "-f", "{{.Id}}", container])).stdout.trim();
                 await assert.rejects(provider.create!(inputs({ container: sharing })), {
-                    message: `failed to attach "${hostIf}":\n  - \`container\` "${sharing}" uses network mode container:${targetId}: it shares another container's network namespace; attach to that container instead`,
+                    message: `failed to attach "${hostIf}":\n  - \`container\`: container "${sharing}" uses network mode container:${targetId}: it shares another container's network namespace; attach to that container instead`,
                 });
                 assert.equal(await ipLink(hostIf), undefined);
             } finally {

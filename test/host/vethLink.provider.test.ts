@@ -157,7 +157,7 @@ describe("VethLink provider between real containers", function () {
         const hostMode = `hnt-lh-${sfx}`;
         await startTestContainer(hostMode, "host");
         await assert.rejects(provider.create!(inputs({ b: { container: hostMode, ifName: "hnt-x" } })), {
-            message: `failed to link "eth1"/"hnt-x":\n  - \`b.container\` "${hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
+            message: `failed to link "eth1"/"hnt-x":\n  - \`b.container\`: container "${hostMode}" uses network mode host: it has no network namespace of its own: its interfaces are the host's`,
         });
         assert.equal(await ipLink("eth1", pa), undefined);
     });

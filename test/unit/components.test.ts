@@ -122,16 +122,16 @@ describe("components under mocks", () => {
         const onHost = new lib.Container("h2", { image: "hostnet/busybox:1", network: { mode: "host" } });
         assert.throws(() => new lib.VethAttachment("h2-eth0", { container: onHost, address: "172.17.0.9/16" }), {
             message:
-                'invalid VethAttachment "h2-eth0":\n  - `container` is a container with network mode host: it has no network namespace of its own: its interfaces are the host\'s',
+                'invalid VethAttachment "h2-eth0":\n  - `container`: the container uses network mode host: it has no network namespace of its own: its interfaces are the host\'s',
         });
         const none = new lib.Container("n", { image: "hostnet/busybox:1", network: { mode: "none" } });
         assert.throws(() => new lib.NetworkAttachment("n-lab", { container: none, network: "lab" }), {
             message:
-                'invalid NetworkAttachment "n-lab":\n  - `container` is a container with network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead',
+                'invalid NetworkAttachment "n-lab":\n  - `container`: the container uses network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead',
         });
         assert.throws(() => new lib.Container("s", { image: "hostnet/busybox:1", network: { mode: "container", container: onHost } }), {
             message:
-                'invalid Container "s":\n  - `network.container` is a container with network mode host: it has no network namespace of its own to share; use network mode host instead',
+                'invalid Container "s":\n  - `network.container`: the container uses network mode host: it has no network namespace of its own to share; use network mode host instead',
         });
     });
 

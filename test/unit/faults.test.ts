@@ -24,6 +24,7 @@
 // model); the real-host and real-engine suites (test/host, test/e2e) do that.
 
 import * as assert from "node:assert/strict";
+import * as http from "node:http";
 import { connectionMark, defaultMac, OWNER_LABEL } from "../../components/src/common/naming";
 import { DockerApiError, HostCommandError } from "../../components/src/host/errors";
 import { parseRecord } from "../../components/src/host/records";
@@ -35,10 +36,15 @@ import * as macvlanAttachment from "../../components/src/engine/providers/macvla
 import * as network from "../../components/src/engine/providers/network";
 import * as networkAttachment from "../../components/src/engine/providers/networkAttachment";
 import * as policy from "../../components/src/engine/providers/policy";
+import * as probe from "../../components/src/engine/providers/probe";
 import { ifbOf } from "../../components/src/engine/bandwidth";
 import * as vethAttachment from "../../components/src/engine/providers/vethAttachment";
 import * as vethLink from "../../components/src/engine/providers/vethLink";
+import * as vxlanLink from "../../components/src/engine/providers/vxlanLink";
+import { standInForHost } from "../../components/src/host/ssh";
+import { RuleName, traceRules } from "../../components/src/engine/rules";
 import { INJECTED_DOCKER_MESSAGE, INJECTED_STDERR, Operation } from "../fakes/faults";
+import { KERNEL_KINDS } from "../fakes/kernel";
 import { FakeHost, objectsOf, Snapshot, World } from "../fakes/world";
 import { forTests, TestProvider } from "../helpers/providers";
 
@@ -70,6 +76,16 @@ interface Case {
      * the snapshot without it; a test of its own pins it.
      */
     knownLimit?: { why: string; forgive(s: Snapshot): Snapshot };
+}
+
+/** A world in which one rule refuses the case: fixtures made after the case's own, and the inputs to refuse. */
+interface Provocation {
+    /** The kinds of link the fake kernel makes (default: this machine's). */
+    kinds?: readonly string[];
+    /** Fixtures the case's `setup` does not make (run after it). */
+    make?(w: World): void;
+    /** The refused inputs (default: the case's), given the world. */
+    inputs?(w: World): any;
 }
 
 const PROJECT = "hostnet/proj/stk";
@@ -698,6 +714,273 @@ function leaks(op: Op, p: Prepared, base: Baseline): string | undefined {
     const extra = [...objectsOf(now)].filter((o) => !allowed.has(o));
     return extra.length > 0 ? `a failed ${op} left objects that are neither the old nor the new state: ${extra.join(", ")}` : undefined;
 }
+
+/** The shared host rules each provider lists (its own `hostRules`, read from its module). */
+const HOST_RULES: Record<string, readonly RuleName[]> = {
+    VethAttachment: vethAttachment.hostRules,
+    MacvlanAttachment: macvlanAttachment.hostRules,
+    VethLink: vethLink.hostRules,
+    Policy: policy.hostRules,
+    Bridge: bridge.hostRules,
+    DockerContainer: dockerContainer.hostRules,
+    Network: network.hostRules,
+    NetworkAttachment: networkAttachment.hostRules,
+};
+
+/** A container in the host's namespace (`docker run --net=host`). */
+const hostModeContainer = (w: World) => void w.docker.run("ctr-host", { networkMode: "host" });
+
+/** An unmarked veth port on `bridge` whose peer in container `container` holds `cidr` (made by hand). */
+function holderOnBridge(w: World, bridgeName: string, container: string, cidr: string): void {
+    w.kernel.addVeth(w.kernel.host, "hx-hand", nsOf(w, container), "eth5", { master: bridgeName, up: true });
+    const [local, prefix] = cidr.split("/");
+    nsOf(w, container)
+        .byName("eth5")!
+        .addrs.push({ local, prefixlen: Number(prefix) });
+}
+
+/** A container made by hand on Docker network `network`, holding `address` there. */
+function holderOnNetwork(w: World, network: string, address: string): void {
+    w.docker.run("ctr-holder", { networkMode: "bridge" });
+    w.docker.connectByHand(network, "ctr-holder", { IPAMConfig: { IPv4Address: address } });
+}
+
+/**
+ * How to break each rule a provider lists, for the first case of its kind.
+ * `claimed-twice` needs nothing here: a twin of another owner is checked
+ * first in the same process, as the engine checks a stack's resources.
+ */
+const PROVOKE: Record<string, Partial<Record<RuleName, Provocation>>> = {
+    VethAttachment: {
+        "container-usable": { make: hostModeContainer, inputs: () => ({ ...vaInputs, container: "ctr-host" }) },
+        "name-taken": { make: (w) => w.kernel.addVeth(w.kernel.host, vaInputs.hostIfName, w.kernel.host, "hx-peer") },
+        "bridge-exists": { inputs: () => ({ ...vaInputs, bridge: "br-none" }) },
+        "address-held": { make: (w) => holderOnBridge(w, "br-fix", "ctr-b", "10.77.0.2/24") },
+    },
+    MacvlanAttachment: {
+        "kernel-kind": { kinds: KERNEL_KINDS.filter((k) => k !== "macvlan") },
+        "container-usable": { make: hostModeContainer, inputs: () => ({ ...maInputs, container: "ctr-host" }) },
+        "name-taken": { make: (w) => w.kernel.addMacvlan(nsOf(w, "ctr-a"), "eth0", w.kernel.host, "par-fix", { up: true }) },
+        "address-held": {
+            make(w) {
+                w.kernel.addMacvlan(nsOf(w, "ctr-b"), "eth3", w.kernel.host, "par-fix", { up: true });
+                nsOf(w, "ctr-b").byName("eth3")!.addrs.push({ local: "10.79.0.2", prefixlen: 24 });
+            },
+        },
+    },
+    VethLink: {
+        "container-usable": { make: hostModeContainer, inputs: () => ({ ...vlInputs, b: { ...vlInputs.b, container: "ctr-host" } }) },
+        "name-taken": { make: (w) => w.kernel.addVeth(nsOf(w, "ctr-a"), "lk-a", w.kernel.host, "hx-peer") },
+    },
+    Policy: {
+        "name-taken": { make: (w) => void w.kernel.host.tables.set(poInputs.table, { comment: undefined, sets: [], chains: [] }) },
+        "container-usable": {
+            make: hostModeContainer,
+            inputs: () => ({ ...poInputs, rules: [{ ...poInputs.rules[0], to: { container: "ctr-host", name: "h" } }, poInputs.rules[1]] }),
+        },
+        "bridge-exists": { inputs: () => ({ ...poInputs, isolate: ["br-none"] }) },
+    },
+    Bridge: {
+        "name-taken": { make: (w) => w.kernel.addVeth(w.kernel.host, brInputs.name, w.kernel.host, "hx-peer") },
+        "address-held": { make: (w) => void w.kernel.addBridge("br-other", { addrs: ["10.66.1.1/24"] }) },
+    },
+    DockerContainer: {
+        "name-taken": { make: (w) => void w.docker.run(dcInputs.name) },
+        "container-usable": {
+            make: hostModeContainer,
+            inputs: () => ({ ...dcInputs, networkMode: "container:ctr-host", networks: undefined }),
+        },
+        "address-held": {
+            make: (w) => holderOnNetwork(w, "net-1", "10.44.0.10"),
+        },
+    },
+    Network: {
+        "name-taken": { make: (w) => void w.docker.network(nwInputs.name, "10.99.0.0/24") },
+        "kernel-kind": {
+            kinds: KERNEL_KINDS.filter((k) => k !== "macvlan"),
+            make: (w) => void w.kernel.addVeth(w.kernel.host, "par-fix", w.kernel.host, "par-peer", { up: true }),
+            inputs: () => mnInputs,
+        },
+    },
+    NetworkAttachment: {
+        "container-usable": { inputs: () => ({ ...naInputs, container: "ctr-a" }) },
+        "address-held": { make: (w) => holderOnNetwork(w, "net-9", "10.22.0.5") },
+    },
+};
+
+/** What each rule's one message says, whatever the provider (engine/rules.ts). */
+const RULE_SHAPES: Record<RuleName, RegExp> = {
+    "claimed-twice": / is also claimed by .+ in this deployment; give each its own, or declare it once and pass that resource around$/,
+    "name-taken": /^`[\w.[\]]+` "[^"]+" is taken .+; choose another `\w+`$/,
+    "address-held": /^`[\w.[\]]+` \S+ on .+ is already held by .+; choose a free address$/,
+    "container-usable":
+        /^`[\w.[\]]+`(: container "[^"]+" uses network mode \S+: .+| "[^"]+" does not exist; create it first, or pass the Container resource that makes it| "[^"]+" is \w+, not running; start it first)$/,
+    "bridge-exists":
+        /^`[\w.[\]]+` "[^"]+"( does not exist.*; create it first \(a Bridge resource.*\), or name an existing bridge|.* is a \S+ interface, not a bridge; name a bridge)$/,
+    "kernel-kind": /^`\w+` \w+: this kernel has no \w+ support; .+, or run on a kernel built with \w+ links/,
+};
+
+/** The first case of each kind: the one its rules are run against. */
+const FIRST_OF_KIND = CASES.filter((c, i) => CASES.findIndex((d) => d.kind === c.kind) === i);
+
+/**
+ * The one way every rule is run against every provider that lists it: the
+ * provider's check refuses in the rule's words (and ran the rule), and its
+ * create, called next in the same process as the engine does, runs the rule
+ * too and refuses with the same words before it touches any host in `worlds`.
+ * `claimed-twice` is broken by the check of a twin of another owner first.
+ */
+async function refusedByRule(kind: string, provider: TestProvider<any, any>, rule: RuleName, inputs: any, worlds: World[]): Promise<void> {
+    if (rule === "claimed-twice") await provider.check({}, { ...inputs, owner: `${OTHER}/${kind}/twin` });
+    const before = worlds.map((w) => w.snapshot());
+
+    const checked = await traceRules(() => provider.check({}, inputs));
+    assert.ok(checked.rules.includes(rule), `check ran ${rule}`);
+    const reasons = (checked.result?.failures ?? []).map((f) => f.reason);
+    const said = reasons.find((r) => RULE_SHAPES[rule].test(r));
+    assert.ok(said, `check names ${rule} in its words; it said: ${JSON.stringify(reasons)}`);
+
+    const created = await traceRules(() => provider.create(checked.result!.inputs));
+    assert.ok(created.rules.includes(rule), `create ran ${rule}`);
+    assert.ok(created.error instanceof Error, "create refuses");
+    assert.match(created.error.message, /^failed to /);
+    assert.ok(created.error.message.includes(said), `create says what check said: ${created.error.message}`);
+    assert.deepEqual(
+        worlds.map((w) => w.snapshot()),
+        before,
+        "create touched nothing",
+    );
+    assert.deepEqual(
+        worlds.flatMap((w) => w.unknown()),
+        [],
+    );
+}
+
+describe("shared host rules: each provider's check and create run the same rules, and each rule refuses the same way for every provider that lists it (fake kernel and Docker)", () => {
+    before(async () => {
+        host = await FakeHost.start();
+    });
+    after(async () => {
+        await host?.stop();
+    });
+
+    it("every provider of the suite lists its rules, and every kind of the suite is in that table", () => {
+        assert.deepEqual(Object.keys(HOST_RULES).sort(), [...new Set(CASES.map((c) => c.kind))].sort());
+    });
+
+    for (const c of FIRST_OF_KIND) {
+        it(`${c.kind}: check and create run the same rules, all of them listed (${HOST_RULES[c.kind].join(", ")})`, async () => {
+            const w = host.world();
+            c.setup(w);
+            const checked = await traceRules(() => c.provider.check({}, c.inputs));
+            assert.deepEqual(checked.result?.failures ?? [], [], "the clean inputs pass");
+            const created = await traceRules(() => c.provider.create(checked.result!.inputs));
+            assert.equal(created.error, undefined);
+            assert.deepEqual([...checked.rules].sort(), [...created.rules].sort(), "check and create run the same rules");
+            for (const r of checked.rules) assert.ok(HOST_RULES[c.kind].includes(r), `${r} runs but is not in ${c.kind}'s hostRules`);
+            await c.provider.delete(created.result!.id, created.result!.outs);
+        });
+
+        for (const rule of HOST_RULES[c.kind]) {
+            it(`${c.kind}, rule ${rule}: check refuses in the rule's words and create refuses the same before touching the host`, async () => {
+                const how = PROVOKE[c.kind]?.[rule];
+                assert.ok(how || rule === "claimed-twice", `${c.kind} lists ${rule}: give the suite a way to break it (PROVOKE)`);
+                const w = host.world({ kinds: how?.kinds });
+                c.setup(w);
+                how?.make?.(w);
+                await refusedByRule(c.kind, c.provider, rule, how?.inputs?.(w) ?? c.inputs, [w]);
+            });
+        }
+    }
+
+    // A Probe's create runs the probe itself (a process in the container's namespace, which the fakes do not run):
+    // its rule is shown refusing, which stops create after its checks, so its trace there is complete.
+    describe("Probe (its create stops at the rule's refusal)", () => {
+        const prOwner = `${PROJECT}/Probe/ab`;
+        const prInputs: any = {
+            from: "ctr-gone",
+            to: { container: "ctr-b", name: "b" },
+            protocol: "icmp",
+            expect: "reachable",
+            timeoutSeconds: 2,
+            owner: prOwner,
+        };
+        const provider = forTests(probe.probeProvider);
+
+        it(`Probe: check and create run the same rules, all of them listed (${probe.hostRules.join(", ")})`, async () => {
+            const w = host.world();
+            baseFixtures(w);
+            const checked = await traceRules(() => provider.check({}, prInputs));
+            const created = await traceRules(() => provider.create(checked.result!.inputs));
+            assert.ok(created.error instanceof Error, "create refuses the missing container");
+            assert.deepEqual([...checked.rules].sort(), [...created.rules].sort(), "check and create run the same rules");
+            assert.deepEqual([...checked.rules].sort(), [...probe.hostRules].sort(), "every rule listed runs");
+        });
+
+        it("Probe, rule container-usable: check refuses in the rule's words and create refuses the same before touching the host", async () => {
+            const w = host.world();
+            baseFixtures(w);
+            await refusedByRule("Probe", provider, "container-usable", prInputs, [w]);
+        });
+    });
+
+    // A VxlanLink joins bridges on two hosts: side a on this machine (the fake world), side b on host "hb", whose
+    // commands a second fake kernel answers in SSH's place (host/ssh.ts standInForHost; the same `ip` argv as over SSH).
+    // The fake kernel does not make VXLAN devices, so no clean create runs here: the rules refuse before one would.
+    describe("VxlanLink (side b on another host, a second fake kernel standing in for SSH)", () => {
+        const vxOwner = `${PROJECT}/VxlanLink/vx`;
+        const hb = { name: "hb", ssh: { host: "10.78.0.1" } };
+        const vxInputs = {
+            a: { bridge: "br-fix", underlay: "10.77.0.1", ifName: "vx-a", owner: vxOwner },
+            b: { host: hb, bridge: "br-b", underlay: "10.78.0.1", ifName: "vx-b", owner: "hostnet@hb/proj/stk/VxlanLink/vx" },
+            vni: 42,
+            port: 4789,
+            owner: vxOwner,
+        };
+        const provider = forTests(vxlanLink.vxlanLinkProvider);
+        const hostB = () => {
+            const remote = new World();
+            remote.kernel.addBridge("br-b", { addrs: ["10.78.0.1/24"] });
+            standInForHost("hb", {
+                name: "hb",
+                runner: remote.kernel.runner,
+                dockerAgent: new http.Agent(),
+                ensure: async () => undefined,
+            });
+            return remote;
+        };
+        afterEach(() => standInForHost("hb", undefined));
+        const PROVOKE_VX: Partial<Record<RuleName, { make?(remote: World): void; inputs?: any }>> = {
+            "bridge-exists": { inputs: { ...vxInputs, b: { ...vxInputs.b, bridge: "br-none" } } },
+            "name-taken": { make: (remote) => void remote.kernel.addVeth(remote.kernel.host, "vx-b", remote.kernel.host, "hx-peer") },
+        };
+
+        it(`VxlanLink: check and create run the same rules, all of them listed (${vxlanLink.hostRules.join(", ")})`, async () => {
+            const w = host.world();
+            baseFixtures(w);
+            const remote = hostB();
+            // Refused at the end of the checks (a name taken on host hb): create runs every check, then stops.
+            PROVOKE_VX["name-taken"]!.make!(remote);
+            const checked = await traceRules(() => provider.check({}, vxInputs));
+            const created = await traceRules(() => provider.create(checked.result!.inputs));
+            assert.ok(created.error instanceof Error, "create refuses the name taken");
+            assert.deepEqual([...checked.rules].sort(), [...created.rules].sort(), "check and create run the same rules");
+            assert.deepEqual([...checked.rules].sort(), [...vxlanLink.hostRules].sort(), "every rule listed runs");
+        });
+
+        for (const rule of vxlanLink.hostRules) {
+            it(`VxlanLink, rule ${rule}: check refuses in the rule's words and create refuses the same before touching either host`, async () => {
+                const how = PROVOKE_VX[rule];
+                assert.ok(how || rule === "claimed-twice", `VxlanLink lists ${rule}: give the suite a way to break it`);
+                const w = host.world();
+                baseFixtures(w);
+                const remote = hostB();
+                how?.make?.(remote);
+                await refusedByRule("VxlanLink", provider, rule, how?.inputs ?? vxInputs, [w, remote]);
+            });
+        }
+    });
+});
 
 /** The two ways host work reaches the kernel: the netlink helper (this machine), and `ip`/`nsenter` commands (hosts over SSH, HOSTNET_HELPER=off). */
 const BOUNDARIES = [

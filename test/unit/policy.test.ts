@@ -284,7 +284,7 @@ describe("Policy under mocks: what each endpoint becomes, and what the Policy wa
         const host = new lib.Container("ph", { image: "hostnet/busybox:1", network: { mode: "host" } });
         assert.throws(
             () => new lib.Policy("bad1", { rules: [{ action: "deny", from: host }] }),
-            /`rules\[0\]\.from` is a container with network mode host: it has no network namespace of its own/,
+            /`rules\[0\]\.from`: the container uses network mode host: it has no network namespace of its own/,
         );
         assert.throws(
             () => new lib.Policy("bad2", { rules: [{ action: "deny", from: "web" }] }),

@@ -261,7 +261,7 @@ attachments:
                 '  - `nodes.web.image` must be an image reference like hostnet/busybox:1 (lower-case repository, optional tag); got "Not/An/Image"\n' +
                 "  - `nodes.web.ports` cannot be published with network mode host: the container uses the host's ports directly; remove `ports`\n" +
                 "  - `nodes.cli.ipv4Address` applies only when `net` names a network; `net` is none\n" +
-                "  - `links[0].endpoints[0]` is a container with network mode host: it has no network namespace of its own: its interfaces are the host's (node web)\n" +
+                "  - `links[0].endpoints[0]`: the container uses network mode host: it has no network namespace of its own: its interfaces are the host's (node web)\n" +
                 '  - `links[0].endpoints[1]` must be at most 15 characters (the kernel\'s limit on interface names); "this-name-is-too-long" has 21 (the interface part)\n' +
                 '  - `attachments[0].node` names no node of this topology: "ghost"; nodes: api, web, cli\n' +
                 "  - `attachments[1]` must give exactly one of `bridge` (a veth pair onto a bridge) and `network` (a Docker network connection)",
@@ -299,8 +299,8 @@ attachments:
                 "  - `nodes.api.ipv4Address` 10.11.0.10 is outside `networks.lab.subnet` 10.10.0.0/24\n" +
                 "  - `attachments[0].ifName` puts interface eth1 in node box again (`links[0].endpoints[1]` already does); choose another name\n" +
                 "  - `attachments[0].address` 10.21.0.2/24 is in none of `bridges.lan.addresses` subnets (10.20.0.1/24)\n" +
-                "  - `attachments[1].node` is a container with network mode container: it shares another container's network namespace; attach to that container instead (node side)\n" +
-                "  - `attachments[2].node` is a container with network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead (node box)\n" +
+                "  - `attachments[1].node`: the container uses network mode container: it shares another container's network namespace; attach to that container instead (node side)\n" +
+                "  - `attachments[2].node`: the container uses network mode none: Docker does not connect a --net=none container to networks; give it a VethAttachment instead (node box)\n" +
                 "  - `attachments[3].network` lab is already node api's `net`; remove this attachment\n" +
                 "  - `attachments[5]` connects node cli to lab again (`attachments[4]` already does)",
         );

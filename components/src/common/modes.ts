@@ -74,8 +74,15 @@ export function portsRefusal(mode: NetMode, shown: string = mode): string | unde
     return why && `\`ports\` cannot be published with network mode ${shown}: ${why}; remove \`ports\``;
 }
 
-/** The message for a container, given in `field`, whose mode cannot take `use`; or undefined. */
-export function containerModeRefusal(use: ModeUse, field: string, mode: NetMode): string | undefined {
+/**
+ * The one wording of a container, given in `field`, whose network mode
+ * cannot take `use` (by the table above), on both sides: the program's check
+ * of a Container it declares (no `name`: "the container") and the engine's
+ * of a container as Docker reports it (`shown`: the mode as Docker shows it,
+ * e.g. `container:<id>`; `name`: the container's). Undefined when it can:
+ * "`container`: container "web" uses network mode host: <why>".
+ */
+export function containerModeRefusal(use: ModeUse, field: string, mode: NetMode, shown: string = mode, name?: string): string | undefined {
     const why = modeRefusal(use, mode);
-    return why && `\`${field}\` is a container with network mode ${mode}: ${why}`;
+    return why && `\`${field}\`: ${name === undefined ? "the container" : `container "${name}"`} uses network mode ${shown}: ${why}`;
 }

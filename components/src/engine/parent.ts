@@ -24,7 +24,7 @@ import { DockerSublinkNetwork, dockerNetworksOn, Sublink, sublinksOf } from "./o
 import { claim, claimsIn, isClaimed } from "./registry";
 
 /** The kernel option that gives each kind of link, for the message that says it is missing. */
-const KERNEL_OPTION: Record<string, string> = {
+export const KERNEL_OPTION: Record<string, string> = {
     macvlan: "CONFIG_MACVLAN",
     ipvlan: "CONFIG_IPVLAN",
     dummy: "CONFIG_DUMMY",
@@ -43,18 +43,6 @@ export function theKernel(): string {
 /** "this kernel has no ipvlan support" when the current host's kernel cannot make links of `kind`; undefined when it can, or cannot be asked. */
 export async function kernelLacks(kind: string): Promise<string | undefined> {
     return (await kernelHasLinkKind(kind)) === false ? `${theKernel()} has no ${KIND_NAME[kind] ?? kind} support` : undefined;
-}
-
-/**
- * Why a resource cannot have a link of `kind` here (the input `field` asks
- * for it; `instead` says what to do), or undefined when the kernel has it or
- * cannot be asked: "`kind` ipvlan: this kernel has no ipvlan support; ...".
- */
-export async function kernelKindFailure(field: string, kind: string, instead: string): Promise<string | undefined> {
-    const lacks = await kernelLacks(kind);
-    if (!lacks) return undefined;
-    const option = KERNEL_OPTION[kind] ? ` (${KERNEL_OPTION[kind]})` : "";
-    return `\`${field}\` ${kind}: ${lacks}; ${instead}, or run on a kernel built with ${kind} links${option}`;
 }
 
 /** How a resource means to use a parent. */

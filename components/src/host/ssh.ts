@@ -89,8 +89,19 @@ function removeStaleFolders(): void {
 
 const connections = new Map<string, SshConnection>();
 
+// Tests only: connections that answer for a host by name instead of SSH (a fake kernel's runner).
+const standIns = new Map<string, HostConnection>();
+
+/** Tests: `connection` answers for the host named `name` instead of SSH; undefined: SSH again. */
+export function standInForHost(name: string, connection: HostConnection | undefined): void {
+    if (connection) standIns.set(name, connection);
+    else standIns.delete(name);
+}
+
 /** The connection to `host`, shared by every resource of this process that names the same host the same way. */
-export function sshConnection(host: HostSpec): SshConnection {
+export function sshConnection(host: HostSpec): HostConnection {
+    const standIn = standIns.get(host.name);
+    if (standIn) return standIn;
     const s = host.ssh;
     const key = JSON.stringify([
         host.name,

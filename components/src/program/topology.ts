@@ -706,8 +706,8 @@ export function checkTopology(data: unknown, hosts: readonly string[] = []): str
                     const t = nodes[target];
                     const targetNet = (isPlainObject(t) ? t.net : undefined) ?? "none";
                     const targetMode = targetNet === "host" ? "host" : String(targetNet).startsWith("container:") ? "container" : undefined;
-                    const why = targetMode && modeRefusal("containerTarget", targetMode);
-                    if (why) failures.push(`\`${at}.net\` ${show(net)} names a node with network mode ${targetMode}: ${why}`);
+                    const reason = targetMode && containerModeRefusal("containerTarget", `${at}.net`, targetMode);
+                    if (reason) failures.push(`${reason} (node ${target})`);
                 }
             } else if (net in networks) {
                 mode = "networks";

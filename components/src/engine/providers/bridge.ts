@@ -18,6 +18,7 @@ import * as addr from "../../common/address";
 import { describeOwner, isOwnedBy, markedByMac, parseOwnerMark, sameStack } from "../../common/naming";
 import { BridgeInputs, BridgeOutputs, checkBridgeInputs } from "../../common/specs/bridge";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
+import { addressHeld, claimedTwice, nameTaken, push, RuleName } from "../rules";
 import { ExistsError, NotSupportedError } from "../../host/errors";
 import * as firewall from "../../host/firewall";
 import * as ip from "../../host/ip";
@@ -382,16 +383,14 @@ export function describeChange(op: "create" | "update" | "delete", olds?: Bridge
  * address already on another interface of the host, and the same name or
  * address twice in this stack.
  */
+/** The shared host rules (engine/rules.ts) that `hostFailures` runs, for `check` and `create` alike. */
+export const hostRules: readonly RuleName[] = ["claimed-twice", "name-taken", "address-held"];
+
 async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, stored?: BridgeOutputs): Promise<InputFailure[]> {
     const failures: InputFailure[] = [];
     const known = isKnown;
     if (!known(inputs.owner) || !known(inputs.name)) return failures;
-    const other = claim("bridge", [inputs.name], inputs.owner);
-    if (other)
-        failures.push({
-            property: "name",
-            reason: `\`name\` "${inputs.name}" is also the bridge of ${describeOwner(other)}; declare it once (and pass that Bridge around)`,
-        });
+    push(failures, claimedTwice("name", `\`name\` "${inputs.name}"`, claim("bridge", [inputs.name], inputs.owner)));
     const addresses = known(inputs.addresses) ? (inputs.addresses ?? []) : [];
     // Attachments on this bridge are judged against the addresses it is about to have.
     if (known(inputs.addresses) && inputs.addresses !== undefined && !adopts(inputs))
@@ -401,11 +400,7 @@ async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, 
         addresses.map((a) => addr.canonical(addr.addressPart(a))),
         inputs.owner,
     );
-    if (otherAddress)
-        failures.push({
-            property: "addresses",
-            reason: `\`addresses\` of bridge ${inputs.name} repeat an address of ${describeOwner(otherAddress)}; give each interface its own`,
-        });
+    push(failures, claimedTwice("addresses", `an address in \`addresses\` of bridge ${inputs.name}`, otherAddress));
 
     // Read from the host (a probe in a throw-away namespace, once per process): refused before anything is made.
     if (inputs.vlanFiltering === true && (await kernelHasBridgeVlanFiltering()) === false)
@@ -422,12 +417,11 @@ async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, 
             property: "name",
             reason: `\`name\` "${inputs.name}": there is no such bridge to adopt; create it first (the stack that owns it, with a Bridge without \`adopt\`), or drop \`adopt\``,
         });
-    } else if (link && link.linkinfo?.info_kind !== "bridge") {
-        failures.push({
-            property: "name",
-            reason: `\`name\` "${inputs.name}" is taken by a ${link.linkinfo?.info_kind ?? "plain"} interface, not a bridge; choose another \`name\``,
-        });
-    } else if (link && !adopt && !ownBridge(link, inputs.owner)) {
+    }
+    const notBridge = link !== undefined && link.linkinfo?.info_kind !== "bridge";
+    const kind = link?.linkinfo?.info_kind ?? "plain";
+    push(failures, nameTaken("name", "name", inputs.name, `on the host by a ${kind} interface, not a bridge`, notBridge ? {} : undefined));
+    if (link && !notBridge && !adopt && !ownBridge(link, inputs.owner)) {
         const whose = link.ifalias ? `created by ${describeOwner(link.ifalias)}` : "not made by this library";
         failures.push({
             property: "adopt",
@@ -458,12 +452,8 @@ async function hostFailures(inputs: BridgeInputs, olds?: Partial<BridgeInputs>, 
         const elsewhere = (await hostAddresses()).filter(
             (h) => h.ifname !== inputs.name && addresses.some((a) => addr.sameAddress(addr.addressPart(a), addr.addressPart(h.cidr))),
         );
-        if (elsewhere.length > 0) {
-            failures.push({
-                property: "addresses",
-                reason: `\`addresses\`: ${elsewhere[0].cidr} is already on interface ${elsewhere[0].ifname} of this host; choose another address`,
-            });
-        }
+        const [held] = elsewhere;
+        push(failures, addressHeld("addresses", `\`addresses\` ${held?.cidr}`, "on this host", held && `interface ${held.ifname}`));
     }
     return failures;
 }

@@ -1,24 +1,31 @@
 // Finds the network namespace of a running container, by the PID of its first
 // process, and refuses containers whose mode (as Docker reports it) cannot
-// take the resource, by the one table in common/modes.ts: at create
-// (containerNetns, which throws) and at preview (containerFailure, which
-// says why in the shape of an input failure).
+// take the resource, by the one table in common/modes.ts and its one wording:
+// at preview and at the start of create (containerFailure, the
+// container-usable rule of engine/rules.ts), and when create enters the
+// namespace (containerNetns, which throws).
 //
 // Engine side: loaded by the dynamic-provider process.
 
-import { ModeUse, modeRefusal, netModeOf } from "../../common/modes";
-import { OWNER_LABEL, sameStack } from "../../common/naming";
+import { containerModeRefusal, ModeUse, netModeOf } from "../../common/modes";
+import { sameStack } from "../../common/naming";
+import { InputFailure } from "../../common/validation";
 import * as docker from "../../host/docker";
 import * as ip from "../../host/ip";
-import { isClaimed } from "../registry";
+import { containerUsable } from "../rules";
 
 export interface ContainerNetns {
     id: string;
     pid: number;
 }
 
-/** `what` starts the error message, e.g. `attach to` or `link`; `use` picks the mode rule. */
-export async function containerNetns(container: string, what: string, use: ModeUse): Promise<ContainerNetns> {
+/**
+ * `what` starts the error message, e.g. `attach to` or `link`; `use` picks the
+ * mode rule; `field` is the input that names the container. The checks of
+ * create have refused what they could see already (containerFailure): this
+ * refuses what changed since, in the same words.
+ */
+export async function containerNetns(container: string, what: string, use: ModeUse, field = "container"): Promise<ContainerNetns> {
     const c = await docker.inspectContainer(container);
     if (!c) {
         throw new Error(`failed to ${what} container "${container}": no such container; create it first (or pass its Container resource)`);
@@ -26,41 +33,30 @@ export async function containerNetns(container: string, what: string, use: ModeU
     if (!c.State.Running || !c.State.Pid) {
         throw new Error(`failed to ${what} container "${container}": it is ${c.State.Status}, not running; start it first`);
     }
-    const mode = netModeOf(c.HostConfig.NetworkMode);
-    const why = modeRefusal(use, mode);
-    if (why) {
-        throw new Error(`failed to ${what} container "${container}": it uses network mode ${c.HostConfig.NetworkMode}: ${why}`);
-    }
+    const mode = c.HostConfig.NetworkMode;
+    const refusal = containerModeRefusal(use, field, netModeOf(mode), mode, container);
+    if (refusal) throw new Error(`failed to ${what} container "${container}": ${refusal}`);
     return { id: c.Id, pid: c.State.Pid };
 }
 
 /**
- * What the preview says of the container a resource names in `field`: the
- * reason it cannot be used (missing, not running, a mode that cannot take
- * `use`), or its PID when it can. A container this stack creates, or starts
- * again, in the same deployment is neither (no reason, no PID: its
- * namespace is looked at when `create` runs).
+ * What the preview (and the start of create) says of the container a
+ * resource names in `field`: the failure of the container-usable rule
+ * (missing, not running, a mode that cannot take `use`), or its PID when it
+ * can be used. A container this stack creates, or starts again, in the same
+ * deployment is neither (no failure, no PID: its namespace is looked at when
+ * `create` runs).
  */
 export async function containerFailure(
     field: string,
     container: string,
     owner: string,
     use: ModeUse,
-): Promise<{ reason?: string; pid?: number; name?: string }> {
+    property = field,
+): Promise<{ failure?: InputFailure; pid?: number; name?: string }> {
     const c = await docker.inspectContainer(container);
-    if (!c) {
-        return isClaimed("container", container)
-            ? {}
-            : { reason: `\`${field}\` "${container}" does not exist; create it first, or pass the Container resource that makes it` };
-    }
-    if (!c.State.Running || !c.State.Pid) {
-        // A stopped container of this very stack is started by its own resource in this deployment.
-        return sameStack(c.Config.Labels?.[OWNER_LABEL], owner)
-            ? {}
-            : { reason: `\`${field}\` "${container}" is ${c.State.Status}, not running; start it first` };
-    }
-    const reason = containerModeReason(field, container, c.HostConfig.NetworkMode, use);
-    if (reason) return { reason };
+    const failure = containerUsable(property, field, container, c, { use, running: true, owner });
+    if (failure || !c?.State.Running || !c.State.Pid) return { failure };
     // Its name, for messages: a Container resource passes its id.
     return { pid: c.State.Pid, name: c.Name.replace(/^\//, "") };
 }
@@ -110,14 +106,4 @@ async function stackOwnsDevice(pid: number, dev: string, owner: string): Promise
     if (link.link_index === undefined) return false;
     const host = (await ip.listLinksWithAddresses()).find((l) => l.ifindex === link.link_index);
     return host !== undefined && sameStack(host.ifalias, owner);
-}
-
-/**
- * The engine's one wording of a container whose mode, as Docker reports it
- * (`dockerMode`), cannot take `use` (by the table in common/modes.ts):
- * "`container` "web" uses network mode host: <why>"; undefined when it can.
- */
-export function containerModeReason(field: string, container: string, dockerMode: string, use: ModeUse): string | undefined {
-    const why = modeRefusal(use, netModeOf(dockerMode));
-    return why && `\`${field}\` "${container}" uses network mode ${dockerMode}: ${why}`;
 }

@@ -12,8 +12,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
-import { modeRefusal, netModeOf } from "../../common/modes";
-import { describeOwner, isOwnedBy, OWNER_LABEL, nameTakenMessage } from "../../common/naming";
+import { isOwnedBy, OWNER_LABEL } from "../../common/naming";
 import {
     checkDockerContainerInputs,
     DockerContainerInputs,
@@ -21,6 +20,7 @@ import {
     EndpointInput,
 } from "../../common/specs/dockerContainer";
 import { containsUnknown, failuresError, InputFailure, isBuiltinNetworkMode, isKnown, parsePortSpec } from "../../common/validation";
+import { addressHeld, claimedTwice, containerUsable, nameTaken, push, RuleName } from "../rules";
 import * as docker from "../../host/docker";
 import { netnsOf } from "../../host/netns";
 import { DockerApiError } from "../../host/errors";
@@ -233,6 +233,9 @@ export function describeChange(op: "create" | "update" | "delete", olds?: Docker
     return describe(planUpdate(olds!.containerId, olds!, news!));
 }
 
+/** The shared host rules (engine/rules.ts) that `hostFailures` runs, for `check` and `create` alike. */
+export const hostRules: readonly RuleName[] = ["claimed-twice", "name-taken", "container-usable", "address-held"];
+
 /**
  * What the host says against these inputs, before anything is touched: the
  * name (taken by someone else, or twice in this stack), the image, the
@@ -244,9 +247,7 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
     const known = isKnown;
     if (!known(inputs.owner)) return failures;
     if (known(inputs.name)) {
-        const other = claim("container", [inputs.name], inputs.owner);
-        if (other)
-            fail("name", `\`name\` "${inputs.name}" is also the container of ${describeOwner(other)}; give each container its own name`);
+        push(failures, claimedTwice("name", `\`name\` "${inputs.name}"`, claim("container", [inputs.name], inputs.owner)));
     }
     for (const e of known(inputs.networks) ? (inputs.networks ?? []) : []) {
         const given = [e.ipv4Address, e.ipv6Address].filter((a): a is string => typeof a === "string" && a !== "");
@@ -256,22 +257,17 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
         const overlay = swarmNetwork(e.network);
         if (overlay) {
             const other = claimAcrossHosts(`address@swarmnet:${overlay.id ?? overlay.name}`, given.map(addr.canonical), mine);
-            if (other)
-                fail(
-                    "networks",
-                    `\`networks\`: address ${given.join(" or ")} on network ${e.network} is also given to ${describeOwner(other.replace(/#.*$/, ""))}; give each its own`,
-                );
+            push(failures, claimedTwice("networks", `\`networks\` address ${given.join(" or ")} on network ${e.network}`, other));
             continue;
         }
         const space = `address@net:${e.network}`;
         claim(space, given.map(addr.canonical), mine);
         for (const a of given) {
             const other = claimant(space, addr.canonical(a));
-            if (other && other !== mine)
-                fail(
-                    "networks",
-                    `\`networks\`: address ${a} on network ${e.network} is also given to ${describeOwner(other.replace(/#.*$/, ""))}; give each its own`,
-                );
+            push(
+                failures,
+                claimedTwice("networks", `\`networks\` address ${a} on network ${e.network}`, other !== mine ? other : undefined),
+            );
         }
     }
     const unchanged =
@@ -283,9 +279,8 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
     if (known(inputs.name)) {
         const existing = await docker.inspectContainer(inputs.name);
         const owner = existing?.Config.Labels?.[OWNER_LABEL];
-        if (existing && !isOwnedBy(owner, inputs.owner)) {
-            fail("name", nameTakenMessage("name", inputs.name, "by another container", owner ?? null));
-        }
+        const holder = existing && !isOwnedBy(owner, inputs.owner) ? { mark: owner ?? null } : undefined;
+        push(failures, nameTaken("name", "name", inputs.name, "by another container", holder));
     }
     if (known(inputs.image) && !(await docker.imageExists(inputs.image))) {
         fail(
@@ -297,16 +292,8 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
     if (known(mode) && mode.startsWith("container:")) {
         const target = mode.slice("container:".length);
         const t = await docker.inspectContainer(target);
-        if (!t) {
-            if (!isClaimed("container", target))
-                fail(
-                    "networkMode",
-                    `\`networkMode\`: container "${target}" does not exist; create it first, or pass the Container resource that makes it`,
-                );
-        } else {
-            const why = modeRefusal("containerTarget", netModeOf(t.HostConfig.NetworkMode));
-            if (why) fail("networkMode", `\`networkMode\`: container "${target}" uses network mode ${t.HostConfig.NetworkMode}: ${why}`);
-        }
+        // A stopped target is started by Docker with the container that shares its namespace.
+        push(failures, containerUsable("networkMode", "networkMode", target, t, { use: "containerTarget", running: false }));
     }
     for (const [i, e] of (known(inputs.networks) ? (inputs.networks ?? []) : []).entries()) {
         if (isBuiltinNetworkMode(e.network)) continue;
@@ -335,14 +322,17 @@ async function hostFailures(inputs: DockerContainerInputs, olds?: Partial<Docker
                 fail("networks", outside);
                 continue;
             }
-            const holder = a ? await foreignHolder(n, a, inputs.owner, inputs.name) : undefined;
-            const clash = a ? await parentAddressClash(n, a) : undefined;
-            if (holder)
-                fail(
-                    "networks",
-                    `\`networks\`: address ${a} on network ${n.Name} is already used by container "${holder}"; choose a free address`,
-                );
-            else if (clash) fail("networks", `\`networks\`: ${clash}`);
+            if (!a) continue;
+            const holder = await foreignHolder(n, a, inputs.owner, inputs.name);
+            const clash = await parentAddressClash(n, a);
+            const held = addressHeld(
+                "networks",
+                `\`networks[${i}].${field}\` ${a}`,
+                `on network ${n.Name}`,
+                holder && `container "${holder}"`,
+            );
+            push(failures, held);
+            if (!held && clash) fail("networks", `\`networks\`: ${clash}`);
         }
     }
     return failures;

@@ -15,7 +15,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
-import { describeOwner, isOwnedBy, markedByMac, sameStack, temporaryIfName, nameTakenMessage } from "../../common/naming";
+import { isOwnedBy, markedByMac, sameStack, temporaryIfName } from "../../common/naming";
 import { checkMacvlanAttachmentInputs, MacvlanAttachmentInputs, MacvlanAttachmentOutputs } from "../../common/specs/macvlanAttachment";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as docker from "../../host/docker";
@@ -23,7 +23,8 @@ import { ExistsError } from "../../host/errors";
 import * as ip from "../../host/ip";
 import { runIp } from "../../host/ip";
 import { dadStep, enableIPv6Step } from "../addressing";
-import { checkParent, kernelKindFailure } from "../parent";
+import { checkParent } from "../parent";
+import { addressHeld, claimedTwice, kernelKind, nameTaken, push, RuleName } from "../rules";
 import { callStep, describe, execute, HOST, ipStep, making, Netns, Plan, Step } from "../plan";
 import { claim, claimant } from "../registry";
 import { containerFailure, containerNetns, defaultRouteFailure } from "./containerNetns";
@@ -264,6 +265,9 @@ async function readAttachment(props: MacvlanAttachmentOutputs): Promise<MacvlanA
  * create). With `olds` (a preview of a resource in state), the host is read
  * only when an input it guards changed.
  */
+/** The shared host rules (engine/rules.ts) that `hostFailures` runs, for `check` and `create` alike. */
+export const hostRules: readonly RuleName[] = ["claimed-twice", "kernel-kind", "container-usable", "name-taken", "address-held"];
+
 async function hostFailures(
     inputs: MacvlanAttachmentInputs,
     olds?: Partial<MacvlanAttachmentInputs>,
@@ -277,11 +281,10 @@ async function hostFailures(
     // Claims within this stack: always, they cost nothing.
     if (known(inputs.container) && known(inputs.containerIfName)) {
         const other = claim(`ifname@${inputs.container}`, [inputs.containerIfName], inputs.owner);
-        if (other)
-            fail(
-                "containerIfName",
-                `\`containerIfName\` "${inputs.containerIfName}" in container "${inputs.container}" is also used by ${describeOwner(other)}; give each its own`,
-            );
+        push(
+            failures,
+            claimedTwice("containerIfName", `\`containerIfName\` "${inputs.containerIfName}" in container "${inputs.container}"`, other),
+        );
     }
     const addresses = known(inputs.addresses) ? inputs.addresses.map((a) => addr.canonical(addr.addressPart(a))) : [];
     if (known(inputs.parent)) {
@@ -289,20 +292,21 @@ async function hostFailures(
         claim(space, addresses, inputs.owner);
         for (const a of addresses) {
             const other = claimant(space, a);
-            if (other !== undefined && other !== inputs.owner) {
-                fail(
-                    "addresses",
-                    `\`addresses\`: ${a} on parent ${inputs.parent} is also given to ${describeOwner(other)}; give each its own`,
-                );
-                break;
-            }
+            const twice = claimedTwice(
+                "addresses",
+                `\`addresses\` ${a} on parent ${inputs.parent}`,
+                other !== inputs.owner ? other : undefined,
+            );
+            push(failures, twice);
+            if (twice) break;
         }
     }
 
     if (olds && Object.keys(olds).length > 0 && hostChecked.every((k) => sameValue(olds[k], inputs[k]))) return failures;
 
     if (known(inputs.kind)) {
-        const reason = await kernelKindFailure(
+        const reason = await kernelKind(
+            "kind",
             "kind",
             inputs.kind,
             inputs.kind === "ipvlan"
@@ -310,7 +314,7 @@ async function hostFailures(
                 : "use a VethAttachment on a bridge",
         );
         if (reason) {
-            fail("kind", reason);
+            failures.push(reason);
             return failures;
         }
     }
@@ -319,15 +323,23 @@ async function hostFailures(
     let shown = inputs.container;
     if (known(inputs.container)) {
         const c = await containerFailure("container", inputs.container, inputs.owner, "macvlanAttachment");
-        if (c.reason) fail("container", c.reason);
+        push(failures, c.failure);
         pid = c.pid;
         shown = c.name ?? shown;
     }
     if (pid !== undefined && known(inputs.containerIfName)) {
         const inside = await ip.getLink(inputs.containerIfName, pid);
-        if (inside && !ownLink(inside, inputs.owner)) {
-            fail("containerIfName", nameTakenMessage("containerIfName", inputs.containerIfName, `in container "${inputs.container}"`));
-        }
+        const where = `in container "${inputs.container}"`;
+        push(
+            failures,
+            nameTaken(
+                "containerIfName",
+                "containerIfName",
+                inputs.containerIfName,
+                where,
+                inside && !ownLink(inside, inputs.owner) ? {} : undefined,
+            ),
+        );
     }
     for (const f of [4, 6] as const) {
         const field = GATEWAY_FIELD[f];
@@ -362,7 +374,8 @@ async function hostFailures(
             role: "attachment",
             mtu: known(inputs.mtu) ? inputs.mtu : undefined,
         },
-        phase === "preview",
+        // The deployment's shared scan (made once per process): create judges by what the preview found.
+        true,
     );
     failures.push(...parent.failures);
     if (!parent.link) return failures;
@@ -382,8 +395,8 @@ async function hostFailures(
                 "addresses",
                 `\`addresses\`: ${a} is the address of parent "${inputs.parent}" itself (this host on that wire); choose another address`,
             );
-        } else if (held) {
-            fail("addresses", `\`addresses\`: ${a} is already used on parent "${inputs.parent}" by ${held.who}; choose a free address`);
+        } else {
+            push(failures, addressHeld("addresses", `\`addresses\` ${a}`, `on parent "${inputs.parent}"`, held?.who));
         }
     }
     return failures;

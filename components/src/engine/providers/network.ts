@@ -16,14 +16,15 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
-import { describeOwner, isOwnedBy, OWNER_LABEL, nameTakenMessage } from "../../common/naming";
+import { describeOwner, isOwnedBy, OWNER_LABEL } from "../../common/naming";
 import { checkNetworkInputs, networkHasIPv6, NetworkInputs, NetworkOutputs } from "../../common/specs/network";
 import { containsUnknown, failuresError, InputFailure, isKnown } from "../../common/validation";
 import * as networks from "../../host/dockerNetworks";
 import * as ip from "../../host/ip";
 import * as docker from "../../host/docker";
 import { hostAddresses, overlaps } from "../observe";
-import { checkParent, kernelKindFailure, kernelLacks } from "../parent";
+import { checkParent, kernelLacks } from "../parent";
+import { claimedTwice, kernelKind, nameTaken, push, RuleName } from "../rules";
 import { callStep, describe, execute, Plan } from "../plan";
 import { claim, claimsIn } from "../registry";
 import { declareOverlay, isOverlay, liveOverlay, overlayFailures, overlayOptions, overlayText, vniOf } from "./overlayNetwork";
@@ -161,6 +162,9 @@ export function describeChange(op: "create" | "update" | "delete", olds?: Networ
  * or an address of the host's interfaces, a bridge name taken, and the same
  * name or an overlapping subnet twice in this stack.
  */
+/** The shared host rules (engine/rules.ts) that `hostFailures` runs, for `check` and `create` alike. */
+export const hostRules: readonly RuleName[] = ["claimed-twice", "name-taken", "kernel-kind"];
+
 async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>): Promise<InputFailure[]> {
     const failures: InputFailure[] = [];
     const fail = (property: string, reason: string) => failures.push({ property, reason });
@@ -168,13 +172,13 @@ async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>
     if (!known(inputs.owner)) return failures;
     if (isOverlay(inputs)) declareOverlay(inputs);
     if (known(inputs.name)) {
-        const other = claim("network", [inputs.name], inputs.owner);
-        if (other) fail("name", `\`name\` "${inputs.name}" is also the network of ${describeOwner(other)}; give each network its own name`);
+        push(failures, claimedTwice("name", `\`name\` "${inputs.name}"`, claim("network", [inputs.name], inputs.owner)));
     }
     if (known(inputs.bridgeName) && inputs.bridgeName) {
-        const other = claim("bridge", [inputs.bridgeName], inputs.owner);
-        if (other)
-            fail("bridgeName", `\`bridgeName\` "${inputs.bridgeName}" is also the bridge of ${describeOwner(other)}; give each its own`);
+        push(
+            failures,
+            claimedTwice("bridgeName", `\`bridgeName\` "${inputs.bridgeName}"`, claim("bridge", [inputs.bridgeName], inputs.owner)),
+        );
     }
     // The subnets of both families, each with its field: one rule for both.
     const subnets = (["subnet", "ipv6Subnet"] as const)
@@ -214,9 +218,16 @@ async function hostFailures(inputs: NetworkInputs, olds?: Partial<NetworkInputs>
     if (known(inputs.name)) {
         const taken = all.find((n) => n.Name === inputs.name);
         const owner = taken?.Labels?.[OWNER_LABEL];
-        if (taken && !isOwnedBy(owner, inputs.owner)) {
-            fail("name", nameTakenMessage("name", inputs.name, "by another Docker network", owner ?? null));
-        }
+        push(
+            failures,
+            nameTaken(
+                "name",
+                "name",
+                inputs.name,
+                "by another Docker network",
+                taken && !isOwnedBy(owner, inputs.owner) ? { mark: owner ?? null } : undefined,
+            ),
+        );
     }
     const host = subnets.length > 0 ? await hostAddresses() : [];
     for (const { field, subnet } of subnets) {
@@ -253,12 +264,13 @@ async function sublinkFailures(inputs: NetworkInputs): Promise<InputFailure[]> {
     const driver = inputs.driver!;
     const failures: InputFailure[] = [];
     const fail = (property: string, reason: string) => failures.push({ property, reason });
-    const missingKind = await kernelKindFailure(
+    const missingKind = await kernelKind(
+        "driver",
         "driver",
         driver,
         driver === "ipvlan" ? "use driver macvlan (same parent, a MAC of its own per container)" : "use driver bridge",
     );
-    if (missingKind) return [{ property: "driver", reason: missingKind }];
+    if (missingKind) return [missingKind];
 
     const parent = inputs.parent;
     if (!parent) {

@@ -14,10 +14,10 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
-import { containerModeReason } from "./containerNetns";
-import { connectionMark, describeOwner, OWNER_LABEL } from "../../common/naming";
+import { connectionMark, OWNER_LABEL } from "../../common/naming";
 import { foreignHolder, hasIPv6Subnet, networkAddressFailure, networkOnHost, parentAddressClash } from "../observe";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
+import { addressHeld, claimedTwice, containerUsable, push, RuleName } from "../rules";
 import { callStep, describe, execute, Plan } from "../plan";
 import { claim, claimAcrossHosts, claimant, isClaimed, swarmNetwork } from "../registry";
 import { checkNetworkAttachmentInputs, NetworkAttachmentInputs, NetworkAttachmentOutputs } from "../../common/specs/networkAttachment";
@@ -164,6 +164,9 @@ export function describeChange(
     return describe(planUpdate(olds!, news!, ignore));
 }
 
+/** The shared host rules (engine/rules.ts) that `hostFailures` runs, for `check` and `create` alike. */
+export const hostRules: readonly RuleName[] = ["claimed-twice", "container-usable", "address-held"];
+
 /**
  * What the host says against these inputs, before anything is touched: the
  * container (exists, runs, its mode can join networks), the network, a
@@ -184,11 +187,10 @@ async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<Netw
             given.map((k) => addr.canonical(inputs[k]!)),
             claimer,
         );
-        if (other)
-            fail(
-                given[0],
-                `\`${given[0]}\` ${given.map((k) => inputs[k]).join(" or ")} on network ${inputs.network} is also given to ${describeOwner(other.replace(/#.*$/, ""))}; give each its own`,
-            );
+        push(
+            failures,
+            claimedTwice(given[0], `\`${given[0]}\` ${given.map((k) => inputs[k]).join(" or ")} on network ${inputs.network}`, other),
+        );
     } else if (given.length > 0 && known(inputs.network)) {
         const space = `address@net:${inputs.network}`;
         claim(
@@ -198,11 +200,7 @@ async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<Netw
         );
         for (const k of given) {
             const other = claimant(space, addr.canonical(inputs[k]!));
-            if (other && other !== claimer)
-                fail(
-                    k,
-                    `\`${k}\` ${inputs[k]} on network ${inputs.network} is also given to ${describeOwner(other.replace(/#.*$/, ""))}; give each its own`,
-                );
+            push(failures, claimedTwice(k, `\`${k}\` ${inputs[k]} on network ${inputs.network}`, other !== claimer ? other : undefined));
         }
     }
     const unchanged =
@@ -212,16 +210,9 @@ async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<Netw
     if (unchanged) return failures;
 
     const c = known(inputs.container) ? await docker.inspectContainer(inputs.container) : undefined;
-    if (known(inputs.container) && !c) {
-        if (!isClaimed("container", inputs.container))
-            fail(
-                "container",
-                `\`container\` "${inputs.container}" does not exist; create it first, or pass the Container resource that makes it`,
-            );
-    } else if (c) {
-        const reason = containerModeReason("container", inputs.container, c.HostConfig.NetworkMode, "networkAttachment");
-        if (reason) fail("container", reason);
-    }
+    // Docker connects a stopped container too.
+    if (known(inputs.container))
+        push(failures, containerUsable("container", "container", inputs.container, c, { use: "networkAttachment", running: false }));
     const on = known(inputs.network) ? await networkOnHost(inputs.network) : undefined;
     const n = on?.inspect;
     if (known(inputs.network) && !n) {
@@ -253,8 +244,9 @@ async function hostFailures(inputs: NetworkAttachmentInputs, olds?: Partial<Netw
         }
         const holder = await foreignHolder(n, inputs[k]!, inputs.owner, c?.Name);
         const clash = await parentAddressClash(n, inputs[k]!);
-        if (holder) fail(k, `\`${k}\` ${inputs[k]} on network ${n.Name} is already used by container "${holder}"; choose a free address`);
-        else if (clash) fail(k, `\`${k}\`: ${clash}`);
+        const held = addressHeld(k, `\`${k}\` ${inputs[k]}`, `on network ${n.Name}`, holder && `container "${holder}"`);
+        push(failures, held);
+        if (!held && clash) fail(k, `\`${k}\`: ${clash}`);
     }
     return failures;
 }

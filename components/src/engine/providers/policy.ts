@@ -12,11 +12,12 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { formatAddress, parsePrefix, reachableAddresses } from "../../common/addresses";
-import { modeRefusal, netModeOf } from "../../common/modes";
-import { describeOwner, nftMark } from "../../common/naming";
+import { containerModeRefusal, netModeOf } from "../../common/modes";
+import { nftMark } from "../../common/naming";
 import { addressSets, deleteScript, listingChanges, setElements, tableListing, tableScript } from "../../common/policyTable";
 import { checkPolicyInputs, PolicyInputs, PolicyOutputs, PolicyRule } from "../../common/specs/policy";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
+import { bridgeExists, claimedTwice, containerUsable, nameTaken, push, RuleName } from "../rules";
 import * as docker from "../../host/docker";
 import * as networks from "../../host/dockerNetworks";
 import { ToolMissingError } from "../../host/errors";
@@ -54,7 +55,7 @@ async function resolveElements(inputs: PolicyInputs): Promise<Elements> {
             const c = await docker.inspectContainer(set.container);
             if (c && netModeOf(c.HostConfig.NetworkMode) === "host") {
                 throw new Error(
-                    `failed to resolve the addresses of container "${set.container}" for Policy table ${inputs.table}: it uses network mode host: ${modeRefusal("policyEndpoint", "host")}`,
+                    `failed to resolve the addresses of container "${set.container}" for Policy table ${inputs.table}: ${containerModeRefusal("policyEndpoint", "rules", "host", "host", set.container)}`,
                 );
             }
             if (c?.State.Running && c.State.Pid) {
@@ -129,6 +130,9 @@ export function describeChange(op: "create" | "update" | "delete", olds?: Policy
     return [...describe(planApply(news!, {}, true)), ...setLines(news!, olds), ...changeLines(before, tableListing(news!))];
 }
 
+/** The shared host rules (engine/rules.ts) that `hostFailures` runs, for `check` and `create` alike. */
+export const hostRules: readonly RuleName[] = ["claimed-twice", "name-taken", "container-usable", "bridge-exists"];
+
 /**
  * What the host says against these inputs, before anything is touched: nft
  * is installed, the table's name is free (or this Policy's), the containers
@@ -143,8 +147,7 @@ async function hostFailures(
     const failures: InputFailure[] = [];
     const fail = (property: string, reason: string) => failures.push({ property, reason });
     if (isKnown(inputs.owner) && isKnown(inputs.table)) {
-        const other = claim("nft-table", [inputs.table], inputs.owner);
-        if (other) fail("table", `\`table\` ${inputs.table} is also the table of ${describeOwner(other)}; give each Policy its own`);
+        push(failures, claimedTwice("table", `\`table\` ${inputs.table}`, claim("nft-table", [inputs.table], inputs.owner)));
     }
     // A network named by name is resolved to its bridge here, so that the rule's text (and the preview) says which.
     // Not known yet in a preview (the ids of containers still to be made): checked at create.
@@ -201,42 +204,34 @@ async function hostFailures(
     }
     if (isKnown(inputs.table) && isKnown(inputs.owner)) {
         const table = await nft.readTable(inputs.table);
-        if (table && !isOurs(table, inputs.owner)) {
-            const whose = table.comment
-                ? `its comment says ${describeOwner(table.comment)}`
-                : "it has no owner mark: not made by this library";
-            fail("table", `\`table\` inet ${inputs.table} exists already and is not this Policy's (${whose}); choose another \`table\``);
-        }
+        const holder = table && !isOurs(table, inputs.owner) ? { mark: table.comment ?? null } : undefined;
+        push(failures, nameTaken("table", "table", inputs.table, "in nftables family inet", holder));
     }
-    const bridges = new Set<string>();
+    const bridges = new Map<string, string>(); // bridge -> the first input naming it
     for (const [i, rule] of rules.entries()) {
         for (const side of ["from", "to"] as const) {
             const e = rule[side];
             if (!e || !isKnown(e)) continue;
             if (e.container !== undefined) {
                 const c = await docker.inspectContainer(e.container);
-                if (!c) {
-                    if (!isClaimed("container", e.container))
-                        fail(
-                            "rules",
-                            `\`rules[${i}].${side}.container\` "${e.container}" does not exist; create it first, or pass the Container resource that makes it`,
-                        );
-                } else if (netModeOf(c.HostConfig.NetworkMode) === "host") {
-                    fail(
-                        "rules",
-                        `\`rules[${i}].${side}.container\` "${e.name ?? e.container}" uses network mode host: ${modeRefusal("policyEndpoint", "host")}`,
-                    );
-                }
+                const how = { use: "policyEndpoint" as const, running: false, shown: c ? (e.name ?? e.container) : e.container };
+                push(failures, containerUsable("rules", `rules[${i}].${side}.container`, e.container, c, how));
             }
-            if (e.bridge !== undefined) bridges.add(e.bridge);
+            if (e.bridge !== undefined && !bridges.has(e.bridge)) bridges.set(e.bridge, `rules[${i}].${side}.bridge`);
         }
     }
-    for (const b of isolate) bridges.add(b);
-    for (const b of bridges) {
-        if (!(await ip.getLink(b)) && !isClaimed("bridge", b)) {
-            const where = isolate.includes(b) ? "isolate" : "rules";
-            fail(where, `bridge "${b}" (in \`${where}\`) does not exist; create it first (a Bridge resource), or name an existing bridge`);
-        }
+    for (const [i, b] of isolate.entries()) if (!bridges.has(b)) bridges.set(b, `isolate[${i}]`);
+    for (const [b, field] of bridges) {
+        const link = await ip.getLink(b);
+        push(
+            failures,
+            bridgeExists(
+                field.startsWith("isolate") ? "isolate" : "rules",
+                field,
+                b,
+                link && { kind: link.linkinfo?.info_kind ?? "plain" },
+            ),
+        );
     }
     // Traffic between the ports of one bridge reaches the forward hook only through br_netfilter, which Docker turns on.
     const bridged = isolate.length > 0;

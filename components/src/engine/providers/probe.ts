@@ -12,16 +12,16 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import { contains, parseAddress, parsePrefix, reachableAddresses } from "../../common/addresses";
-import { OWNER_LABEL, sameStack } from "../../common/naming";
 import { checkProbeInputs, ProbeInputs, ProbeOutputs, probeText } from "../../common/specs/probe";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
+import { containerUsable, push, RuleName } from "../rules";
 import * as docker from "../../host/docker";
 import { HostCommandError, ToolMissingError } from "../../host/errors";
 import * as ip from "../../host/ip";
 import * as probe from "../../host/probe";
 import type { Measured } from "../drift";
 import { callStep, describe, Plan } from "../plan";
-import { isClaimed, isClaimedAddress } from "../registry";
+import { isClaimedAddress } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 /** The inputs whose change runs the probe again. */
@@ -89,6 +89,9 @@ export function offHostText(address: string, via: string | undefined): string {
     return `${address} is not on this host's own networks (${via ? `it is routed via the gateway ${via}` : "there is no route to it"}): a probe sends traffic only between this host's containers and addresses; point \`to\` at an address of this host's containers, bridges or networks`;
 }
 
+/** The shared host rules (engine/rules.ts) that `hostFailures` runs, for `check` and `create` alike. */
+export const hostRules: readonly RuleName[] = ["container-usable"];
+
 /**
  * What the host says against these inputs, before anything is touched: the
  * containers exist (or the stack makes them), and an address target is on
@@ -100,27 +103,13 @@ async function hostFailures(inputs: ProbeInputs, olds?: Partial<ProbeInputs>): P
     let pid: number | undefined;
     if (isKnown(inputs.from)) {
         const c = await docker.inspectContainer(inputs.from);
-        if (!c) {
-            if (!isClaimed("container", inputs.from))
-                failures.push({
-                    property: "from",
-                    reason: `\`from\` "${inputs.from}" does not exist; create it first, or pass the Container resource that makes it`,
-                });
-        } else if (!c.State.Running || !c.State.Pid) {
-            if (!sameStack(c.Config.Labels?.[OWNER_LABEL], inputs.owner))
-                failures.push({ property: "from", reason: `\`from\` "${inputs.from}" is ${c.State.Status}, not running; start it first` });
-        } else pid = c.State.Pid;
+        const failure = containerUsable("from", "from", inputs.from, c, { use: "probe", running: true, owner: inputs.owner });
+        push(failures, failure);
+        if (!failure && c?.State.Running && c.State.Pid) pid = c.State.Pid;
     }
-    if (
-        isKnown(inputs.to) &&
-        inputs.to.container !== undefined &&
-        !(await docker.inspectContainer(inputs.to.container)) &&
-        !isClaimed("container", inputs.to.container)
-    ) {
-        failures.push({
-            property: "to",
-            reason: `\`to\` container "${inputs.to.container}" does not exist; create it first, or pass the Container resource that makes it`,
-        });
+    if (isKnown(inputs.to) && inputs.to.container !== undefined) {
+        const c = await docker.inspectContainer(inputs.to.container);
+        push(failures, containerUsable("to", "to.container", inputs.to.container, c, { use: "probe", running: false }));
     }
     // An address the stack gives an interface counts before it exists (a link made in the same up); any other must be on this host's networks now.
     if (pid !== undefined && isKnown(inputs.to) && inputs.to.address !== undefined && !isClaimedAddress(inputs.to.address)) {

@@ -8,7 +8,7 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
-import { defaultMac, describeOwner, isOwnedBy, markedByMac, sameStack, nameTakenMessage } from "../../common/naming";
+import { defaultMac, isOwnedBy, markedByMac, sameStack } from "../../common/naming";
 import {
     addressField,
     attachmentAddresses,
@@ -17,13 +17,14 @@ import {
     VethAttachmentOutputs,
 } from "../../common/specs/vethAttachment";
 import { failuresError, InputFailure, inSubnet, isKnown } from "../../common/validation";
+import { addressHeld, bridgeExists, claimedTwice, nameTaken, push, RuleName } from "../rules";
 import * as docker from "../../host/docker";
 import { ExistsError } from "../../host/errors";
 import * as ip from "../../host/ip";
 import { dadStep, enableIPv6Step, hasIPv6 } from "../addressing";
 import { addressesOnBridges, bridgeState, dockerAllocationRanges, hasUnaccountedPorts, warn } from "../observe";
 import { describe, execute, HOST, ipStep, making, Netns, Plan, Step } from "../plan";
-import { claim, claimant, declaration, isClaimed } from "../registry";
+import { claim, claimant, declaration } from "../registry";
 import { containerFailure, containerNetns, defaultRouteFailure } from "./containerNetns";
 import { attachmentCleanupSteps, attachmentHasIfb, attachmentSteps, bandwidthHostFailures, readAttachmentBandwidth } from "./shaping";
 import { capsOf } from "../bandwidth";
@@ -341,6 +342,15 @@ export function describeChange(op: "create" | "update" | "delete", olds?: VethAt
     return describe(planUpdate(olds!, news!, containerNs(olds!), gateways, shown));
 }
 
+/** What the checks read of the host, for the create that follows them to use instead of reading it again. */
+interface Seen {
+    hostLink?: ip.LinkInfo;
+    bridgeCidrs?: string[];
+}
+
+/** The shared host rules (engine/rules.ts) that `hostFailures` runs, for `check` and `create` alike. */
+export const hostRules: readonly RuleName[] = ["claimed-twice", "container-usable", "name-taken", "bridge-exists", "address-held"];
+
 /**
  * What the host says against these inputs, before anything is touched: the
  * container, the bridge, the names, the address against the bridge's subnet
@@ -349,12 +359,6 @@ export function describeChange(op: "create" | "update" | "delete", olds?: VethAt
  * again at create). With `olds` (a preview of a resource in state), the host
  * is read only when an input it guards changed.
  */
-/** What the checks read of the host, for the create that follows them to use instead of reading it again. */
-interface Seen {
-    hostLink?: ip.LinkInfo;
-    bridgeCidrs?: string[];
-}
-
 async function hostFailures(
     inputs: VethAttachmentInputs,
     olds?: Partial<VethAttachmentInputs>,
@@ -369,20 +373,17 @@ async function hostFailures(
 
     // Claims within this stack: always, they cost nothing.
     if (ownerKnown && known(inputs.hostIfName)) {
-        const other = claim("ifname@host", [inputs.hostIfName], inputs.owner);
-        if (other)
-            fail(
-                "hostIfName",
-                `\`hostIfName\` "${inputs.hostIfName}" is also the host interface of ${describeOwner(other)}; give each attachment its own`,
-            );
+        push(
+            failures,
+            claimedTwice("hostIfName", `\`hostIfName\` "${inputs.hostIfName}"`, claim("ifname@host", [inputs.hostIfName], inputs.owner)),
+        );
     }
     if (ownerKnown && known(inputs.container) && known(inputs.containerIfName)) {
         const other = claim(`ifname@${inputs.container}`, [inputs.containerIfName], inputs.owner);
-        if (other)
-            fail(
-                "containerIfName",
-                `\`containerIfName\` "${inputs.containerIfName}" in container "${inputs.container}" is also used by ${describeOwner(other)}; give each its own`,
-            );
+        push(
+            failures,
+            claimedTwice("containerIfName", `\`containerIfName\` "${inputs.containerIfName}" in container "${inputs.container}"`, other),
+        );
     }
     // Each address with the field that gives it (`address`, or `addresses[i]`), once known.
     const addresses = known(inputs.address) || known(inputs.addresses) ? attachmentAddresses(inputs) : [];
@@ -396,11 +397,11 @@ async function hostFailures(
         );
         for (const g of given) {
             const other = claimant(space, g.plain);
-            if (other && other !== inputs.owner)
-                fail(
-                    g.field === "address" ? "address" : "addresses",
-                    `\`${g.field}\` ${g.plain} on bridge ${inputs.bridge} is also given to ${describeOwner(other)}; give each attachment its own address`,
-                );
+            const property = g.field === "address" ? "address" : "addresses";
+            push(
+                failures,
+                claimedTwice(property, `\`${g.field}\` ${g.plain} on bridge ${inputs.bridge}`, other !== inputs.owner ? other : undefined),
+            );
         }
     }
 
@@ -410,7 +411,7 @@ async function hostFailures(
     let shown = inputs.container;
     if (known(inputs.container)) {
         const c = await containerFailure("container", inputs.container, inputs.owner, "vethAttachment");
-        if (c.reason) fail("container", c.reason);
+        push(failures, c.failure);
         pid = c.pid;
         shown = c.name ?? shown;
     }
@@ -418,15 +419,15 @@ async function hostFailures(
     const hostLink = known(inputs.hostIfName) ? await ip.getLink(inputs.hostIfName) : undefined;
     seen.hostLink = hostLink;
     const ownLink = ownHostEnd(hostLink, inputs.owner);
-    if (hostLink && !ownLink) {
-        fail("hostIfName", nameTakenMessage("hostIfName", inputs.hostIfName, "on the host", hostLink.ifalias ?? null));
+    if (known(inputs.hostIfName)) {
+        const holder = hostLink && !ownLink ? { mark: hostLink.ifalias ?? null } : undefined;
+        push(failures, nameTaken("hostIfName", "hostIfName", inputs.hostIfName, "on the host", holder));
     }
     if (pid !== undefined && known(inputs.containerIfName)) {
         const inside = await ip.getLink(inputs.containerIfName, pid);
         const ownPeer = inside && ownLink && inside.link_index === hostLink!.ifindex;
-        if (inside && !ownPeer) {
-            fail("containerIfName", nameTakenMessage("containerIfName", inputs.containerIfName, `in container "${inputs.container}"`));
-        }
+        const where = `in container "${inputs.container}"`;
+        push(failures, nameTaken("containerIfName", "containerIfName", inputs.containerIfName, where, inside && !ownPeer ? {} : undefined));
     }
     if (pid !== undefined && inputs.defaultRoute !== false && known(inputs.containerIfName) && given.length > 0) {
         // Its own interface's route (changed in place, or the one a replacement takes away first) is not another's.
@@ -455,16 +456,9 @@ async function hostFailures(
     // A Bridge of this stack declared the addresses it is heading for: judge against those.
     const planned = declaration<string[]>("bridge-cidrs", inputs.bridge);
     const bridge = planned ? { kind: live?.kind ?? "bridge", cidrs: planned } : live;
-    if (!bridge) {
-        if (!isClaimed("bridge", inputs.bridge)) {
-            fail("bridge", `\`bridge\` "${inputs.bridge}" does not exist; create it first (a Bridge resource), or name an existing bridge`);
-        }
-        return failures;
-    }
-    if (bridge.kind !== "bridge") {
-        fail("bridge", `\`bridge\` "${inputs.bridge}" is a ${bridge.kind} interface, not a bridge`);
-        return failures;
-    }
+    const noBridge = bridgeExists("bridge", "bridge", inputs.bridge, bridge);
+    push(failures, noBridge);
+    if (!bridge || noBridge) return failures;
     for (const [family, field] of [
         [4, "gateway"],
         [6, "ipv6Gateway"],
@@ -480,9 +474,9 @@ async function hostFailures(
     }
     if (given.length === 0) return failures;
     const allocators = preview ? await dockerAllocationRanges(inputs.bridge) : [];
-    // At create, the preview has scanned the namespaces already: only Docker's own placements are read again.
-    // The namespaces are read only when a port of the bridge leads to addresses nothing else accounts for.
-    const scan = preview && (!ownerKnown || (await hasUnaccountedPorts(inputs.bridge, inputs.owner)));
+    // The namespaces are read only when a port of the bridge leads to addresses nothing else accounts for;
+    // the scan is the deployment's (made once per process), so create judges by what the preview found.
+    const scan = !ownerKnown || (await hasUnaccountedPorts(inputs.bridge, inputs.owner));
     const onBridge = (await addressesOnBridges(scan)).get(inputs.bridge) ?? [];
     for (const { cidr, field, plain } of given) {
         const property = field === "address" ? "address" : "addresses";
@@ -523,12 +517,7 @@ async function hostFailures(
         const holders = onBridge.filter(
             (h) => addr.sameAddress(h.address, plain) && h.owner !== inputs.owner && !sameStack(h.owner, inputs.owner),
         );
-        if (holders.length > 0) {
-            fail(
-                property,
-                `\`${field}\` ${plain} is already used on bridge ${inputs.bridge} by ${holders[0].holder}; choose a free address`,
-            );
-        }
+        push(failures, addressHeld(property, `\`${field}\` ${plain}`, `on bridge ${inputs.bridge}`, holders[0]?.holder));
     }
     return failures;
 }

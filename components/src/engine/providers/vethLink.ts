@@ -6,9 +6,10 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
-import { describeOwner, isOwnedBy, markedByMac, nameTakenMessage } from "../../common/naming";
+import { isOwnedBy, markedByMac } from "../../common/naming";
 import { checkVethLinkInputs, endAddresses, VethLinkEnd, VethLinkInputs, VethLinkOutputs } from "../../common/specs/vethLink";
 import { failuresError, InputFailure, isKnown } from "../../common/validation";
+import { claimedTwice, nameTaken, push, RuleName } from "../rules";
 import * as docker from "../../host/docker";
 import * as ip from "../../host/ip";
 import { dadStep, enableIPv6Step } from "../addressing";
@@ -162,6 +163,9 @@ export function describeChange(op: "create" | "update" | "delete", olds?: VethLi
     return describe(planUpdate(olds!, news!, endNs(olds!.a), endNs(olds!.b)));
 }
 
+/** The shared host rules (engine/rules.ts) that `hostFailures` runs, for `check` and `create` alike. */
+export const hostRules: readonly RuleName[] = ["claimed-twice", "container-usable", "name-taken"];
+
 /**
  * What the host says against these inputs, before anything is touched: each
  * container exists, runs and has a namespace of its own, each name is free
@@ -176,11 +180,7 @@ async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInput
         if (!end || !known(end.container)) continue;
         if (known(end.ifName)) {
             const other = claim(`ifname@${end.container}`, [end.ifName], `${inputs.owner}#${side}`);
-            if (other)
-                failures.push({
-                    property: side,
-                    reason: `\`${side}.ifName\` "${end.ifName}" in container "${end.container}" is also used by ${describeOwner(other.replace(/#[ab]$/, ""))}; give each its own`,
-                });
+            push(failures, claimedTwice(side, `\`${side}.ifName\` "${end.ifName}" in container "${end.container}"`, other));
         }
         if (known(end.address) || known(end.addresses)) {
             const space = `address@${end.container}`;
@@ -193,11 +193,11 @@ async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInput
             );
             for (const [i, cidr] of cidrs.entries()) {
                 const other = claimant(space, addr.canonical(addr.addressPart(cidr)));
-                if (other && other !== mine)
-                    failures.push({
-                        property: side,
-                        reason: `\`${side}.${end.addresses !== undefined ? `addresses[${i}]` : "address"}\` ${cidr} in container "${end.container}" is also given to ${describeOwner(other.replace(/#[ab]$/, ""))}; give each its own`,
-                    });
+                const field = `${side}.${end.addresses !== undefined ? `addresses[${i}]` : "address"}`;
+                push(
+                    failures,
+                    claimedTwice(side, `\`${field}\` ${cidr} in container "${end.container}"`, other !== mine ? other : undefined),
+                );
             }
         }
     }
@@ -206,8 +206,8 @@ async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInput
     for (const side of ["a", "b"] as const) {
         const end = inputs[side];
         if (!end || !known(end.container)) continue;
-        const c = await containerFailure(`${side}.container`, end.container, inputs.owner, "vethLink");
-        if (c.reason) failures.push({ property: side, reason: c.reason });
+        const c = await containerFailure(`${side}.container`, end.container, inputs.owner, "vethLink", side);
+        push(failures, c.failure);
         if (c.pid === undefined) continue;
         taken[side] = known(end.ifName) ? await ip.getLink(end.ifName, c.pid) : undefined;
     }
@@ -216,12 +216,9 @@ async function hostFailures(inputs: VethLinkInputs, olds?: Partial<VethLinkInput
         const other = taken[side === "a" ? "b" : "a"];
         // An end of this link's own, or the peer of one (an interrupted create marks one end, then the other).
         const own = ownEnd(link, inputs.owner, side) || (isOwnedBy(other?.ifalias, inputs.owner) && peers(link, other));
-        if (link && !own) {
-            failures.push({
-                property: side,
-                reason: nameTakenMessage(`${side}.ifName`, inputs[side].ifName, `in container "${inputs[side].container}"`),
-            });
-        }
+        if (!isKnown(inputs[side]?.ifName)) continue;
+        const where = `in container "${inputs[side].container}"`;
+        push(failures, nameTaken(side, `${side}.ifName`, inputs[side].ifName, where, link && !own ? {} : undefined));
     }
     return failures;
 }
@@ -270,8 +267,8 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
         // The same checks as the preview's, for values the preview did not know.
         const failures = await hostFailures(inputs);
         if (failures.length > 0) throw failuresError(`link "${inputs.a.ifName}"/"${inputs.b.ifName}"`, failures);
-        const a = await containerNetns(inputs.a.container, "link", "vethLink");
-        const b = await containerNetns(inputs.b.container, "link", "vethLink");
+        const a = await containerNetns(inputs.a.container, "link", "vethLink", "a.container");
+        const b = await containerNetns(inputs.b.container, "link", "vethLink", "b.container");
         const aNs = endNs(inputs.a, a.pid);
         const bNs = endNs(inputs.b, b.pid);
         // An end of this very link's is a leftover of an interrupted run: made again (removing one end removes the pair).
@@ -301,8 +298,8 @@ export const vethLinkProvider: pulumi.dynamic.ResourceProvider<VethLinkInputs, V
     },
 
     async update(_id, olds, news) {
-        const a = await containerNetns(olds.aContainerId, "link", "vethLink");
-        const b = await containerNetns(olds.bContainerId, "link", "vethLink");
+        const a = await containerNetns(olds.aContainerId, "link", "vethLink", "a.container");
+        const b = await containerNetns(olds.bContainerId, "link", "vethLink", "b.container");
         await execute(planUpdate(olds, news, endNs(olds.a, a.pid), endNs(olds.b, b.pid)));
         return { outs: definedOnly({ ...news, aContainerId: olds.aContainerId, bContainerId: olds.bContainerId }) };
     },

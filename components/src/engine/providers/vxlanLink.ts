@@ -15,16 +15,17 @@
 
 import type * as pulumi from "@pulumi/pulumi";
 import * as addr from "../../common/address";
-import { describeOwner, isOwnedBy, nameTakenMessage } from "../../common/naming";
+import { isOwnedBy } from "../../common/naming";
 import { hostLabel } from "../../common/specs/host";
 import { checkVxlanLinkInputs, vxlanOverhead, VxlanLinkEnd, VxlanLinkInputs, VxlanLinkOutputs } from "../../common/specs/vxlanLink";
 import { containsUnknown, InputFailure } from "../../common/validation";
+import { bridgeExists, claimedTwice, nameTaken, push, RuleName } from "../rules";
 import { HostUnreachableError } from "../../host/errors";
 import * as ip from "../../host/ip";
 import { onHost, sshConnection } from "../../host/ssh";
 import { hostAddresses } from "../observe";
 import { describe, execute, HOST, ipStep, making, Plan } from "../plan";
-import { claim, isClaimed } from "../registry";
+import { claim } from "../registry";
 import { definedOnly, sameValue, storedProps } from "./props";
 
 type Side = "a" | "b";
@@ -139,6 +140,9 @@ async function readSide(end: VxlanLinkEnd): Promise<ip.LinkInfo | undefined> {
     });
 }
 
+/** The shared host rules (engine/rules.ts) that `hostFailures` runs, for `check` and `create` alike. */
+export const hostRules: readonly RuleName[] = ["claimed-twice", "bridge-exists", "name-taken"];
+
 /**
  * What the hosts say against these inputs, before anything is touched: each
  * host answers, each bridge exists (or is this stack's), each name is free
@@ -155,40 +159,27 @@ async function hostFailures(inputs: VxlanLinkInputs, olds?: Partial<VxlanLinkInp
         if (!end || !known(end.host ?? null)) continue;
         // No property: the engine would print the side's value with the message, and its `host` may hold a key.
         const fail = (reason: string) => failures.push({ property: "", reason });
+        const add = (f: InputFailure | undefined) => push(failures, f);
         try {
             await atSide(end, async () => {
                 if (known(end.ifName)) {
                     const owner = claim("ifname@host", [end.ifName], inputs.owner);
-                    if (owner)
-                        fail(
-                            `\`${side}.ifName\` "${end.ifName}" on ${hostLabel(end.host)} is also used by ${describeOwner(owner)}; give each its own`,
-                        );
+                    add(claimedTwice("", `\`${side}.ifName\` "${end.ifName}" on ${hostLabel(end.host)}`, owner));
                 }
                 if (known(inputs.vni) && known(inputs.port)) {
                     const owner = claim(`vxlan@${inputs.port}`, [String(inputs.vni)], inputs.owner);
-                    if (owner)
-                        fail(
-                            `VNI ${inputs.vni} on UDP port ${inputs.port} on ${hostLabel(end.host)} is also used by ${describeOwner(owner)}; give each link its own \`vni\``,
-                        );
+                    add(claimedTwice("", `\`vni\` ${inputs.vni} on UDP port ${inputs.port} on ${hostLabel(end.host)}`, owner));
                 }
                 if (unchanged) return;
                 if (known(end.bridge)) {
                     const bridge = await ip.getLink(end.bridge);
-                    if (!bridge && !isClaimed("bridge", end.bridge)) {
-                        fail(
-                            `\`${side}.bridge\` "${end.bridge}" does not exist on ${hostLabel(end.host)}; create it first (a Bridge on that host), or name an existing bridge`,
-                        );
-                    } else if (bridge && bridge.linkinfo?.info_kind !== "bridge") {
-                        fail(
-                            `\`${side}.bridge\` "${end.bridge}" on ${hostLabel(end.host)} is a ${bridge.linkinfo?.info_kind ?? "plain"} interface, not a bridge`,
-                        );
-                    }
+                    const link = bridge && { kind: bridge.linkinfo?.info_kind ?? "plain" };
+                    add(bridgeExists("", `${side}.bridge`, end.bridge, link, ` on ${hostLabel(end.host)}`));
                 }
                 if (known(end.ifName)) {
                     const taken = await ip.getLink(end.ifName);
-                    if (taken && !isOwnedBy(taken.ifalias, end.owner)) {
-                        fail(nameTakenMessage(`${side}.ifName`, end.ifName, `on ${hostLabel(end.host)}`, taken.ifalias ?? null));
-                    }
+                    const holder = taken && !isOwnedBy(taken.ifalias, end.owner) ? { mark: taken.ifalias ?? null } : undefined;
+                    add(nameTaken("", `${side}.ifName`, end.ifName, `on ${hostLabel(end.host)}`, holder));
                 }
                 if (known(end.underlay)) {
                     const mine = (await hostAddresses()).some((h) => addr.sameAddress(addr.addressPart(h.cidr), end.underlay));
