@@ -243,16 +243,24 @@ describe("IPv6 and dual-stack on the real host: VethAttachment, VethLink, Bridge
         });
 
         it("duplicate address detection: a second namespace on the bridge given the same IPv6 address fails the create, naming it, and leaves nothing", async () => {
-            // Container b holds v6(7) on the bridge, made by hand.
+            // A named network namespace (no container: the checks' namespace scan, which reads Docker's containers,
+            // cannot see it) holds v6(7) on the bridge, made by hand: only duplicate address detection finds it.
             const holder = `hnt-6h-${sfx}`;
-            const pidB = pids.b;
-            await sh(["ip", "link", "add", "name", holder, "type", "veth", "peer", "name", "eth7", "netns", String(pidB)]);
-            await sh(["ip", "link", "set", "dev", holder, "alias", TEST_ALIAS, "master", bridge, "up"]);
-            await sh(["nsenter", "-t", String(pidB), "-n", "sysctl", "-q", "-w", "net/ipv6/conf/eth7/disable_ipv6=0"]);
-            await sh(["nsenter", "-t", String(pidB), "-n", "ip", "addr", "add", `${v6(7)}/64`, "dev", "eth7"]);
-            await sh(["nsenter", "-t", String(pidB), "-n", "ip", "link", "set", "eth7", "up"]);
+            const ns = `hnt-6n-${sfx}`;
+            await sh(["ip", "netns", "add", ns]);
+            const inNs = (args: string[]) => sh(["ip", "netns", "exec", ns, ...args]);
             try {
-                assert.ok(await eventually(() => settled("eth7", pidB), 10000), "the holder's address is valid");
+                await sh(["ip", "link", "add", "name", holder, "type", "veth", "peer", "name", "eth7", "netns", ns]);
+                await sh(["ip", "link", "set", "dev", holder, "alias", TEST_ALIAS, "master", bridge, "up"]);
+                await inNs(["sysctl", "-q", "-w", "net/ipv6/conf/eth7/disable_ipv6=0"]);
+                await inNs(["ip", "addr", "add", `${v6(7)}/64`, "dev", "eth7"]);
+                await inNs(["ip", "link", "set", "eth7", "up"]);
+                const holderSettled = async () => {
+                    const { stdout } = await inNs(["ip", "-j", "-6", "addr", "show", "dev", "eth7"]);
+                    const info = (JSON.parse(stdout)[0]?.addr_info ?? []) as { scope: string; tentative?: boolean }[];
+                    return info.some((a) => a.scope === "global") && info.every((a) => !a.tentative);
+                };
+                assert.ok(await eventually(holderSettled, 10000), "the holder's address is valid");
                 const inputs = attachment({ container: containers.c, addresses: [`${net4}.8/24`, `${v6(7)}/64`] });
                 await assert.rejects(attachments.create(inputs), (err: Error) => {
                     assert.match(
@@ -269,9 +277,10 @@ describe("IPv6 and dual-stack on the real host: VethAttachment, VethLink, Bridge
                 });
                 assert.equal(await ipLink(inputs.hostIfName), undefined, "no host end left");
                 assert.equal(await ipLink("eth0", pids.c), undefined, "no eth0 left in the container");
-                assert.ok(await settled("eth7", pidB), "the holder keeps its address");
+                assert.ok(await holderSettled(), "the holder keeps its address");
             } finally {
                 await sh(["ip", "link", "del", holder], { reject: false });
+                await sh(["ip", "netns", "del", ns], { reject: false });
             }
         });
 
