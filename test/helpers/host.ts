@@ -172,6 +172,39 @@ export async function makeTestWire(parent: string, peerPid: number, cidr: string
     await sh(["nsenter", "-t", String(peerPid), "-n", "ip", "link", "set", "dev", "eth0", "up"]);
 }
 
+/** Whether this machine's kernel takes the IPsec state Docker's encrypted overlay programs (asked with `ip xfrm`, in a throw-away namespace). */
+export async function kernelHasEsp(): Promise<{ ok: boolean; said: string }> {
+    const r = await sh(
+        [
+            "unshare",
+            "--net",
+            "--",
+            "ip",
+            "xfrm",
+            "state",
+            "add",
+            "src",
+            "192.0.2.1",
+            "dst",
+            "192.0.2.2",
+            "proto",
+            "esp",
+            "spi",
+            "0x100",
+            "reqid",
+            "1",
+            "mode",
+            "transport",
+            "aead",
+            "rfc4106(gcm(aes))",
+            `0x${"01".repeat(20)}`,
+            "64",
+        ],
+        { reject: false },
+    );
+    return { ok: r.exitCode === 0, said: r.stderr.trim() };
+}
+
 /**
  * Whether this kernel makes links of `kind`, asked the way `ip` asks it, in a
  * throw-away namespace: "Unknown device type" means no (read here with the

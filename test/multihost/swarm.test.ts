@@ -24,7 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import type { HostInfo, TestbedInfo } from "../../tools/testbed/testbed";
-import { eventually, RUN, runByte, sh } from "../helpers/host";
+import { eventually, kernelHasEsp, RUN, runByte, sh } from "../helpers/host";
 import { createStack, projectRoot } from "../helpers/pulumi";
 
 const TESTBED = join(projectRoot, "scripts", "testbed.sh");
@@ -78,39 +78,6 @@ function runIsAlive(run: string): boolean {
     } catch {
         return false;
     }
-}
-
-/** Whether this machine's kernel takes the IPsec state Docker's encrypted overlay programs (asked with `ip xfrm`, in a throw-away namespace). */
-async function kernelHasEsp(): Promise<{ ok: boolean; said: string }> {
-    const r = await sh(
-        [
-            "unshare",
-            "--net",
-            "--",
-            "ip",
-            "xfrm",
-            "state",
-            "add",
-            "src",
-            "192.0.2.1",
-            "dst",
-            "192.0.2.2",
-            "proto",
-            "esp",
-            "spi",
-            "0x100",
-            "reqid",
-            "1",
-            "mode",
-            "transport",
-            "aead",
-            "rfc4106(gcm(aes))",
-            `0x${"01".repeat(20)}`,
-            "64",
-        ],
-        { reject: false },
-    );
-    return { ok: r.exitCode === 0, said: r.stderr.trim() };
 }
 
 describe("a Docker swarm over hosts b, c and d of a test bed (examples/swarm; this machine is host A, outside the swarm)", function () {
