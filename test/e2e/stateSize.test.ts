@@ -5,7 +5,8 @@
 //   subnet; each resource stores one line of provider text (not code), and
 //   the whole state stays under 1 MB;
 // - the example stack (index.ts, 22 resources of every kind): at most 2 KB of
-//   state per resource on average, in the stack export and in the file.
+//   state per resource on average, in the stack export and in the file, the
+//   engine's recorded stack traces included (the program's frames only).
 // Prints the measured bytes and the up/destroy durations.
 //
 // Before and after in one command: with HOSTNET_STATE_BEFORE=<commit>, the
@@ -240,7 +241,7 @@ for (const [n, library] of libraries.entries())
         it(
             library.commit
                 ? "measures the state per resource"
-                : "stores at most 2 KB per resource on average besides the engine's stack traces, in the export and in the file",
+                : "stores at most 2 KB per resource on average, in the export and in the file, the engine's stack traces (the program's frames only) included",
             async function () {
                 if (skipped) {
                     console.log(`      skipped: ${skipped}`);
@@ -252,8 +253,8 @@ for (const [n, library] of libraries.entries())
                 const onDisk = stateFileBytes(t!.stateDir, stackName);
                 const perResource = Math.round(bytes / resources.length);
                 const perResourceOnDisk = Math.round(onDisk / resources.length);
-                // The engine stores with each resource the program's stack where it was declared: the program's own
-                // frames, then ~10 of the module loader's (ts-node, Pulumi's run.ts), ~450 B that no library controls.
+                // The engine stores with each resource the program's stack where it was declared; the library leaves
+                // in it only the program's own frames (components/src/program/declarationSite.ts).
                 const traces = stackTraceBytes(resources);
                 const tracesOnDisk = stackTraceBytes(stateFileResources(t!.stateDir, stackName));
                 const ownPerResource = Math.round((bytes - traces) / resources.length);
@@ -270,6 +271,17 @@ for (const [n, library] of libraries.entries())
                     for (const r of dynamicResources(resources))
                         assert.equal(r.inputs!.__provider, providerLine(r.type.split(":").pop()!), r.urn);
                     assert.ok(ownPerResource <= 2048, `export: ${ownPerResource} B per resource besides the engine's stack traces`);
+                    assert.ok(perResource <= 2048, `export: ${perResource} B per resource, the engine's stack traces included`);
+                    assert.ok(
+                        perResourceOnDisk <= 2048,
+                        `state file: ${perResourceOnDisk} B per resource, the engine's stack traces included`,
+                    );
+                    // Each recorded frame is a line of the program (index.ts): none of the library's, ts-node's, Pulumi's or Node's.
+                    const elsewhere = resources
+                        .filter((r) => r.type !== "pulumi:pulumi:Stack")
+                        .flatMap((r) => (r.stackTrace ?? []).map((f) => f.sourcePosition ?? "(none)"))
+                        .filter((p) => !/\/index\.ts[:#]/.test(p));
+                    assert.deepEqual([...new Set(elsewhere)], [], "frames recorded outside the program");
                     assert.ok(
                         ownPerResourceOnDisk <= 2048,
                         `state file: ${ownPerResourceOnDisk} B per resource besides the engine's stack traces`,

@@ -11,6 +11,7 @@ import { HostRef, hostSetMembers, rememberHost, resolveHost } from "./host";
 import { declaredAddressFailures } from "./network";
 import { checkPromptly, refuse } from "./promptCheck";
 import { containerIdOf, ContainerLike, ContainerRef, networkIdOf, NetworkRef } from "./refs";
+import { programFramesOnly } from "./declarationSite";
 
 export interface EndpointArgs {
     /** The network. Given as a Network resource, the container is replaced when the network is. */
@@ -154,6 +155,7 @@ export class Container extends pulumi.ComponentResource implements ContainerLike
             labels: args.labels,
         };
         checkPromptly(what, dockerContainerInputs(name, dockerArgs, host), checkDockerContainerInputs);
+        programFramesOnly();
         super("hostnet:index:Container", name, {}, opts);
         // Its DockerContainer (a child) lives where it does.
         rememberHost(this, host);

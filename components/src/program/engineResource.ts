@@ -17,6 +17,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { ENGINE_MODULE } from "../common/package";
+import { programFramesOnly } from "./declarationSite";
 
 /** The kinds of dynamic resource this library registers. */
 export type ResourceKind =
@@ -49,7 +50,9 @@ export function dynamicType(kind: ResourceKind): string {
 /**
  * The arguments of `pulumi.CustomResource`'s constructor for a resource of
  * `kind`: its dynamic type, and `props` with the kind's provider text. A
- * resource class calls `super(...engineResource(kind, name, props, opts))`.
+ * resource class calls `super(...engineResource(kind, name, props, opts))`;
+ * the engine records it as declared by the program's own lines
+ * (declarationSite.ts).
  */
 export function engineResource(
     kind: ResourceKind,
@@ -59,5 +62,6 @@ export function engineResource(
 ): [string, string, pulumi.Inputs, pulumi.CustomResourceOptions | undefined] {
     if (PROVIDER_KEY in props)
         throw new Error(`failed to register ${kind} "${name}": \`${PROVIDER_KEY}\` is reserved; this is a bug, please report it`);
+    programFramesOnly();
     return [dynamicType(kind), name, { ...props, [PROVIDER_KEY]: providerText(kind) }, opts];
 }

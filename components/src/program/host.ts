@@ -8,6 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { checkHost, SshSpec } from "../common/specs/host";
 import { refuse } from "./promptCheck";
+import { programFramesOnly } from "./declarationSite";
 
 /** How to reach a host over SSH (common/specs/host.ts's `SshSpec`), each field a value or an Output. */
 export type SshArgs = { [K in keyof SshSpec]: pulumi.Input<SshSpec[K]> };
@@ -93,6 +94,7 @@ export class Host extends pulumi.ComponentResource {
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         const resolved = hostInput(`Host "${name}"`, { ...args, name: args.name ?? name });
+        programFramesOnly();
         super("hostnet:index:Host", name, {}, opts);
         this.hostName = resolved.name;
         this.resolved = resolved;

@@ -21,6 +21,7 @@ import { NetMode } from "../common/modes";
 import { Container, ContainerArgs } from "./container";
 import { ContainerLike } from "./refs";
 import { VethAttachment, VethAttachmentArgs } from "./vethAttachment";
+import { programFramesOnly } from "./declarationSite";
 
 /** A veth attachment of the sandbox's namespace: VethAttachment's arguments, without `container` (the sandbox is it). */
 export type SandboxAttachmentArgs = Omit<VethAttachmentArgs, "container">;
@@ -80,6 +81,7 @@ export class Sandbox extends pulumi.ComponentResource implements ContainerLike {
     private readonly sandboxName: string;
 
     constructor(name: string, args: SandboxArgs, opts?: pulumi.ComponentResourceOptions) {
+        programFramesOnly();
         super("hostnet:index:Sandbox", name, {}, opts);
         this.sandboxName = name;
         const holder = new Container(

@@ -15,6 +15,7 @@ import { checkSwarmClusterInputs, checkSwarmNodeInputs, SWARM_ROLES, SwarmAvaila
 import { engineResource } from "./engineResource";
 import { HostRef, resolveHost, ResolvedHost, sshIPv4Of } from "./host";
 import { checkPromptly, ownerOf, refuse } from "./promptCheck";
+import { programFramesOnly } from "./declarationSite";
 
 export interface SwarmNodeArgs {
     /**
@@ -143,6 +144,7 @@ export class Swarm extends pulumi.ComponentResource {
         }
         if (reasons.length > 0) refuse(what, reasons);
 
+        programFramesOnly();
         super("hostnet:index:Swarm", name, {}, opts);
         this.swarmName = name;
         this.hosts = hosts;

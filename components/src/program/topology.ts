@@ -45,6 +45,7 @@ import { refuse } from "./promptCheck";
 import { VethAttachment } from "./vethAttachment";
 import { VethLink } from "./vethLink";
 import { VxlanLink } from "./vxlanLink";
+import { programFramesOnly } from "./declarationSite";
 
 /** A container of the topology. */
 export interface TopologyNode {
@@ -265,6 +266,7 @@ export class Topology extends pulumi.ComponentResource {
         // Each host checked now, so that a bad one names the topology.
         for (const [key, ref] of Object.entries(args.hosts ?? {})) hostOfRef(`${what} (hosts.${key})`, ref);
         hostOfRef(`${what} (host)`, args.host);
+        programFramesOnly();
         super("hostnet:index:Topology", name, {}, opts);
         this.prefix = spec.name ?? name;
         this.hostRefs = args.hosts ?? {};
