@@ -1,0 +1,451 @@
+// @ts-check
+// A V8 code cache for the CommonJS modules of a Node.js process, preloaded
+// (`--require`) into the Pulumi programs the project's language host runs and
+// into the dynamic-provider plugin (installed next to the CLI as
+// hostnet-code-cache.js by scripts/build-pulumi.sh).
+//
+// Why: each run of a program compiles @pulumi/pulumi's ~770 modules, gRPC and
+// protobuf (and TypeScript's 9 MB compiler for a .ts program) from source
+// again: about 0.6 s of CPU per run, twice per `pulumi up`. V8 can instead
+// start from code it produced earlier for the same text (vm.Script's
+// cachedData), skipping the parse and the compile of what it had compiled.
+//
+// How: Module.prototype._compile (which ts-node and require-from-string call
+// too, with the text they produce) compiles the module through vm.Script
+// with the cached data of an entry keyed by the file's absolute path and the
+// SHA-256 of the exact text being compiled, in a folder per Node.js version,
+// architecture and V8 flags (v8.cachedDataVersionTag()). What it runs is
+// what Node.js would: its own wrapper (Module.wrapper), positioned so that
+// lines and columns are the file's own, called with `this` = module.exports
+// and Node's own `require` for the module (Node's _compile of a
+// one-statement body hands it over), so `require.resolve`, `require.main`,
+// `require.cache` and strict mode are Node's. Modules that had no usable
+// entry are cached once the process has run them for a moment (V8's cache
+// then holds the functions compiled lazily since, not just the top level):
+// when module loading has been quiet for QUIET_MS, and at exit. Entries are
+// written to a temporary file and renamed into place, so a concurrent
+// process reads a whole entry or none; each carries a checksum of its data.
+//
+// Never in the way: any doubt (the text changed, V8 rejects the data, a
+// corrupt or unreadable entry, an unwritable folder, Node's wrapper patched
+// by someone else, --enable-source-maps, a policy, --inspect-brk, an ES
+// module) and the module is compiled by Node.js as usual.
+//
+// Settings (environment):
+//   HOSTNET_CODE_CACHE=0          off (also "off", "false")
+//   HOSTNET_CODE_CACHE_DIR=/path  where entries live (default: code-cache/
+//                                 beside the folder this file is installed in,
+//                                 i.e. $HOSTNET_TOOLCHAIN/code-cache)
+//   HOSTNET_CODE_CACHE_MAX_MB=N   the folder's bound (default 256): after a
+//                                 write, the oldest entries go first
+//   HOSTNET_CODE_CACHE_STATS=file appends a JSON line of counters per process
+//                                 (hits, misses, rejected, ...) when it writes
+//                                 entries and at exit: for tests and measuring
+// Processes the program starts do not load it: it removes its `--require`
+// from NODE_OPTIONS and process.execArgv.
+"use strict";
+
+const crypto = require("node:crypto");
+const fs = require("node:fs");
+const Module = require("node:module");
+const path = require("node:path");
+const v8 = require("node:v8");
+const vm = require("node:vm");
+
+/** Module loading quiet this long (ms): entries of the modules compiled so far are written. */
+const QUIET_MS = 300;
+/** An entry read this long after it was written is marked as used again (ms), for the bound's order. */
+const TOUCH_AFTER_MS = 24 * 3600 * 1000;
+/** Temporary files older than this (ms) are left by a crash and removed. */
+const STALE_TMP_MS = 3600 * 1000;
+/** The first bytes of every entry: format and version. */
+const MAGIC = Buffer.from("HNCC\x00\x00\x00\x01", "latin1");
+// An entry: MAGIC, SHA-256 of the source text (32), SHA-256 of the data (32),
+// length of the path (uint32 LE), the path (UTF-8), V8's cached data.
+const HEADER = MAGIC.length + 32 + 32 + 4;
+
+forgetPreload();
+install();
+
+/**
+ * Removes this file's `--require` from NODE_OPTIONS (the language host appends
+ * exactly `--require "<path>"`, quoted as Go's %q does) and from process.execArgv
+ * (the dynamic-provider launcher passes it on node's command line), so that
+ * Node.js processes the program starts, forked ones included, do not load it.
+ */
+function forgetPreload() {
+    const option = `--require ${JSON.stringify(__filename)}`;
+    if (process.env.NODE_OPTIONS !== undefined) {
+        const rest = process.env.NODE_OPTIONS.replace(option, "").trim();
+        if (rest) process.env.NODE_OPTIONS = rest;
+        else delete process.env.NODE_OPTIONS;
+    }
+    const args = process.execArgv;
+    const self = (/** @type {string | undefined} */ arg) => {
+        if (arg === undefined) return false;
+        try {
+            return fs.realpathSync(arg) === __filename;
+        } catch {
+            return false;
+        }
+    };
+    for (let i = 0; i < args.length; i++) {
+        if ((args[i] === "--require" || args[i] === "-r") && self(args[i + 1])) {
+            args.splice(i, 2);
+            return;
+        }
+        if (args[i].startsWith("--require=") && self(args[i].slice("--require=".length))) {
+            args.splice(i, 1);
+            return;
+        }
+    }
+}
+
+/**
+ * @param {string | Buffer} data
+ * @returns {Buffer}
+ */
+function sha256(data) {
+    // crypto.hash (Node.js 20.12+) is the one-shot form: no Hash object per call.
+    const { hash } = /** @type {any} */ (crypto);
+    return typeof hash === "function" ? hash("sha256", data, "buffer") : crypto.createHash("sha256").update(data).digest();
+}
+
+/** @param {string | undefined} value */
+function isOff(value) {
+    return value !== undefined && ["0", "off", "false", "no"].includes(value.trim().toLowerCase());
+}
+
+function install() {
+    if (isOff(process.env.HOSTNET_CODE_CACHE)) return;
+    // Node.js 20's module loader, which this follows; Node.js 22 has a compile cache of its own
+    // (NODE_COMPILE_CACHE).
+    if (process.versions.node.split(".")[0] !== "20") return;
+    // Where Node.js's own _compile does what a cached compile would skip: a policy checks
+    // each module's text, --inspect-brk pauses in the main module's wrapper.
+    const options = `${process.execArgv.join(" ")} ${process.env.NODE_OPTIONS ?? ""}`;
+    if (/--(experimental-policy|inspect-brk)\b/.test(options)) return;
+
+    const root = path.resolve(process.env.HOSTNET_CODE_CACHE_DIR || path.join(__dirname, "..", "code-cache"));
+    // One folder per toolchain of V8 (version, flags, CPU features), per Node.js release and architecture.
+    const dir = path.join(root, `node-${process.version}-${process.arch}-${v8.cachedDataVersionTag().toString(16)}`);
+    const maxBytes = (Number(process.env.HOSTNET_CODE_CACHE_MAX_MB) || 256) * 1024 * 1024;
+    const statsFile = process.env.HOSTNET_CODE_CACHE_STATS;
+
+    const stats = { hits: 0, misses: 0, stale: 0, rejected: 0, corrupt: 0, written: 0, byNode: 0, errors: 0 };
+    /** @type {{ script: vm.Script, file: string, sourceHash: Buffer, filename: string }[]} */
+    let pending = [];
+    /** @type {NodeJS.Timeout | undefined} */
+    let timer;
+    let lastCompile = 0;
+    // Node's mark of a module whose body runs (for require(esm) cycles), which its _compile
+    // sets: on this file's module, which Node.js is running now.
+    const isExecuting = Object.getOwnPropertySymbols(module).find((s) => s.description === "kIsExecuting");
+
+    const [head, tail] = Module.wrapper;
+    const nodeWrap = Module.wrap;
+    const importModuleDynamically = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
+    const proto = /** @type {any} */ (Module.prototype);
+    /** @type {(this: any, content: string, filename: string, format?: string) => any} */
+    const nodeCompile = proto._compile;
+
+    /**
+     * Node.js's Module.prototype._compile, but for the wrapper's compile.
+     * @this {any}
+     * @param {string} content
+     * @param {string} filename
+     * @param {string} [format]
+     */
+    function _compile(content, filename, format) {
+        let compiled;
+        try {
+            compiled = cachedCompile(content, filename, format);
+        } catch {
+            stats.errors++;
+        }
+        if (compiled === undefined) {
+            stats.byNode++;
+            return Reflect.apply(nodeCompile, this, arguments);
+        }
+        const require = makeRequire(this);
+        const exports = this.exports;
+        if (isExecuting) this[isExecuting] = true;
+        const result = Reflect.apply(compiled, exports, [exports, require, this, filename, path.dirname(filename)]);
+        if (isExecuting) this[isExecuting] = false;
+        return result;
+    }
+    proto._compile = _compile;
+
+    /**
+     * The `require` of a module, as Node.js 20's makeRequireFunction makes it
+     * without a policy (which turns this cache off).
+     * @param {any} mod
+     */
+    function makeRequire(mod) {
+        const M = mod.constructor;
+        /** @param {string} id */
+        const require = function require(id) {
+            return mod.require(id);
+        };
+        /**
+         * @param {string} request
+         * @param {any} [options]
+         */
+        function resolve(request, options) {
+            if (typeof request !== "string") return nodeRequire(mod).resolve(request, options);
+            return M._resolveFilename(request, mod, false, options);
+        }
+        /** @param {string} request */
+        function paths(request) {
+            if (typeof request !== "string") return nodeRequire(mod).resolve.paths(request);
+            return M._resolveLookupPaths(request, mod);
+        }
+        resolve.paths = paths;
+        require.resolve = resolve;
+        require.main = process.mainModule;
+        require.extensions = M._extensions;
+        require.cache = M._cache;
+        return require;
+    }
+
+    /**
+     * Node's own require() of a module, for its exact errors on bad arguments:
+     * the value of a body that returns it, compiled and run by Node.js.
+     * @param {any} mod
+     */
+    function nodeRequire(mod) {
+        const executing = isExecuting ? mod[isExecuting] : undefined;
+        const require = Reflect.apply(nodeCompile, mod, ["return require", mod.filename, "commonjs"]);
+        if (isExecuting) mod[isExecuting] = executing;
+        return require;
+    }
+
+    /**
+     * The module's wrapper function, compiled with its entry's cached data when
+     * there is a usable one; undefined when Node.js should compile it itself.
+     * @param {unknown} content
+     * @param {unknown} filename
+     * @param {unknown} format
+     * @returns {Function | undefined}
+     */
+    function cachedCompile(content, filename, format) {
+        if (typeof content !== "string" || typeof filename !== "string" || !path.isAbsolute(filename)) return undefined;
+        if (format === "module" || importModuleDynamically === undefined) return undefined;
+        if (Module.wrap !== nodeWrap || Module.wrapper[0] !== head || Module.wrapper[1] !== tail) return undefined;
+        // Node.js records source maps of compiled modules itself then.
+        if (/** @type {any} */ (process).sourceMapsEnabled) return undefined;
+
+        const sourceHash = sha256(content);
+        const file = path.join(dir, sha256(filename).toString("hex").slice(0, 40));
+        const cachedData = readEntry(file, filename, sourceHash);
+        // V8 reads a hashbang only at the very start of a script: the same comment, as a line comment.
+        const text = content.startsWith("#!") ? `//${content.slice(2)}` : content;
+        let script;
+        try {
+            script = new vm.Script(head + text + tail, {
+                filename,
+                columnOffset: -head.length,
+                cachedData,
+                importModuleDynamically: /** @type {any} */ (importModuleDynamically),
+            });
+        } catch {
+            // A syntax error (or ES module syntax, which Node.js may load as such): Node.js says so its way.
+            return undefined;
+        }
+        if (cachedData && !script.cachedDataRejected) stats.hits++;
+        else {
+            if (cachedData) stats.rejected++;
+            else stats.misses++;
+            pending.push({ script, file, sourceHash, filename });
+        }
+        lastCompile = Date.now();
+        if (timer === undefined && (pending.length > 0 || statsFile)) {
+            timer = setTimeout(onQuiet, QUIET_MS);
+            timer.unref();
+        }
+        return script.runInThisContext();
+    }
+
+    /**
+     * The cached data of the entry at `file` when it is for exactly this path and
+     * text and intact, else undefined.
+     * @param {string} file
+     * @param {string} filename
+     * @param {Buffer} sourceHash
+     * @returns {Buffer | undefined}
+     */
+    function readEntry(file, filename, sourceHash) {
+        let fd;
+        try {
+            fd = fs.openSync(file, "r");
+        } catch {
+            return undefined;
+        }
+        try {
+            const st = fs.fstatSync(fd);
+            const buf = Buffer.allocUnsafe(st.size);
+            let got = 0;
+            while (got < st.size) {
+                const n = fs.readSync(fd, buf, got, st.size - got, got);
+                if (n === 0) break;
+                got += n;
+            }
+            const pathBytes = Buffer.from(filename);
+            const dataAt = HEADER + pathBytes.length;
+            if (got !== st.size || got <= dataAt || !buf.subarray(0, MAGIC.length).equals(MAGIC)) {
+                stats.corrupt++;
+                return undefined;
+            }
+            const hashAt = MAGIC.length;
+            const pathAt = HEADER;
+            if (
+                buf.readUInt32LE(hashAt + 64) !== pathBytes.length ||
+                !buf.subarray(pathAt, dataAt).equals(pathBytes) ||
+                !buf.subarray(hashAt, hashAt + 32).equals(sourceHash)
+            ) {
+                // Another text of this path (the file changed): compiled again and replaced.
+                stats.stale++;
+                return undefined;
+            }
+            const data = buf.subarray(dataAt);
+            if (!sha256(data).equals(buf.subarray(hashAt + 32, hashAt + 64))) {
+                stats.corrupt++;
+                return undefined;
+            }
+            if (Date.now() - st.mtimeMs > TOUCH_AFTER_MS) {
+                const now = new Date();
+                fs.futimesSync(fd, now, now);
+            }
+            return data;
+        } catch {
+            stats.errors++;
+            return undefined;
+        } finally {
+            fs.closeSync(fd);
+        }
+    }
+
+    function onQuiet() {
+        timer = undefined;
+        const since = Date.now() - lastCompile;
+        if (since < QUIET_MS) {
+            timer = setTimeout(onQuiet, QUIET_MS - since);
+            timer.unref();
+            return;
+        }
+        flush();
+    }
+
+    /** Writes the entries of the modules compiled without one, then the counters. */
+    function flush() {
+        const list = pending;
+        pending = [];
+        let wrote = 0;
+        if (list.length > 0) {
+            try {
+                fs.mkdirSync(dir, { recursive: true });
+            } catch {
+                stats.errors += list.length;
+                list.length = 0;
+            }
+        }
+        for (const entry of list) {
+            try {
+                writeEntry(entry.file, entry.filename, entry.sourceHash, entry.script.createCachedData());
+                wrote++;
+            } catch {
+                stats.errors++;
+            }
+        }
+        stats.written += wrote;
+        if (wrote > 0) {
+            try {
+                bound();
+            } catch {
+                stats.errors++;
+            }
+        }
+        writeStats();
+    }
+
+    /**
+     * @param {string} file
+     * @param {string} filename
+     * @param {Buffer} sourceHash
+     * @param {Buffer} data
+     */
+    function writeEntry(file, filename, sourceHash, data) {
+        const pathBytes = Buffer.from(filename);
+        const header = Buffer.alloc(HEADER);
+        MAGIC.copy(header, 0);
+        sourceHash.copy(header, MAGIC.length);
+        sha256(data).copy(header, MAGIC.length + 32);
+        header.writeUInt32LE(pathBytes.length, MAGIC.length + 64);
+        const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+        try {
+            fs.writeFileSync(tmp, Buffer.concat([header, pathBytes, data]), { mode: 0o644 });
+            fs.renameSync(tmp, file);
+        } catch (err) {
+            fs.rmSync(tmp, { force: true });
+            throw err;
+        }
+    }
+
+    /**
+     * Keeps the cache folder (every Node.js's subfolder) within maxBytes: the
+     * entries used longest ago go first; temporary files a crash left, too.
+     */
+    function bound() {
+        /** @type {{ file: string, size: number, mtime: number }[]} */
+        const files = [];
+        let total = 0;
+        const now = Date.now();
+        for (const sub of fs.readdirSync(root)) {
+            const subdir = path.join(root, sub);
+            let names;
+            try {
+                names = fs.readdirSync(subdir);
+            } catch {
+                continue;
+            }
+            for (const name of names) {
+                const file = path.join(subdir, name);
+                try {
+                    const st = fs.statSync(file);
+                    if (name.endsWith(".tmp")) {
+                        if (now - st.mtimeMs > STALE_TMP_MS) fs.rmSync(file, { force: true });
+                        continue;
+                    }
+                    files.push({ file, size: st.size, mtime: st.mtimeMs });
+                    total += st.size;
+                } catch {
+                    // gone meanwhile (another process's bound)
+                }
+            }
+            if (names.length === 0 && subdir !== dir) fs.rmdirSync(subdir);
+        }
+        if (total <= maxBytes) return;
+        files.sort((a, b) => a.mtime - b.mtime);
+        for (const f of files) {
+            if (total <= maxBytes) break;
+            fs.rmSync(f.file, { force: true });
+            total -= f.size;
+        }
+    }
+
+    function writeStats() {
+        if (!statsFile) return;
+        try {
+            const line = { pid: process.pid, main: process.argv[1] ?? "", dir, ...stats };
+            fs.appendFileSync(statsFile, `${JSON.stringify(line)}\n`);
+        } catch {
+            // counters are for tests and measuring only
+        }
+    }
+
+    process.on("exit", () => {
+        if (timer !== undefined) clearTimeout(timer);
+        timer = undefined;
+        flush();
+    });
+}
