@@ -133,7 +133,7 @@ function install() {
     const statsFile = process.env.HOSTNET_CODE_CACHE_STATS;
 
     const stats = { hits: 0, misses: 0, stale: 0, rejected: 0, corrupt: 0, written: 0, byNode: 0, errors: 0 };
-    /** @type {{ script: vm.Script, file: string, sourceHash: Buffer, filename: string }[]} */
+    /** @type {{ script: vm.Script | undefined, file: string, sourceHash: Buffer, filename: string }[]} */
     let pending = [];
     /** @type {NodeJS.Timeout | undefined} */
     let timer;
@@ -144,7 +144,6 @@ function install() {
 
     const [head, tail] = Module.wrapper;
     const nodeWrap = Module.wrap;
-    const importModuleDynamically = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
     const proto = /** @type {any} */ (Module.prototype);
     /** @type {(this: any, content: string, filename: string, format?: string) => any} */
     const nodeCompile = proto._compile;
@@ -230,24 +229,26 @@ function install() {
      */
     function cachedCompile(content, filename, format) {
         if (typeof content !== "string" || typeof filename !== "string" || !path.isAbsolute(filename)) return undefined;
-        if (format === "module" || importModuleDynamically === undefined) return undefined;
+        if (format === "module") return undefined;
         if (Module.wrap !== nodeWrap || Module.wrapper[0] !== head || Module.wrapper[1] !== tail) return undefined;
         // Node.js records source maps of compiled modules itself then.
         if (/** @type {any} */ (process).sourceMapsEnabled) return undefined;
 
         const sourceHash = sha256(content);
         const file = path.join(dir, sha256(filename).toString("hex").slice(0, 40));
-        const cachedData = readEntry(file, filename, sourceHash);
+        let cachedData = readEntry(file, filename, sourceHash);
+        // A marker entry (no data): this text calls import(), which Node.js compiles.
+        if (cachedData !== undefined && cachedData.length === 0) return undefined;
+        if (cachedData === undefined && mayImport(content)) {
+            pending.push({ script: undefined, file, sourceHash, filename });
+            armTimer();
+            return undefined;
+        }
         // V8 reads a hashbang only at the very start of a script: the same comment, as a line comment.
         const text = content.startsWith("#!") ? `//${content.slice(2)}` : content;
         let script;
         try {
-            script = new vm.Script(head + text + tail, {
-                filename,
-                columnOffset: -head.length,
-                cachedData,
-                importModuleDynamically: /** @type {any} */ (importModuleDynamically),
-            });
+            script = new vm.Script(head + text + tail, { filename, columnOffset: -head.length, cachedData });
         } catch {
             // A syntax error (or ES module syntax, which Node.js may load as such): Node.js says so its way.
             return undefined;
@@ -258,11 +259,7 @@ function install() {
             else stats.misses++;
             pending.push({ script, file, sourceHash, filename });
         }
-        lastCompile = Date.now();
-        if (timer === undefined && (pending.length > 0 || statsFile)) {
-            timer = setTimeout(onQuiet, QUIET_MS);
-            timer.unref();
-        }
+        armTimer();
         return script.runInThisContext();
     }
 
@@ -292,7 +289,7 @@ function install() {
             }
             const pathBytes = Buffer.from(filename);
             const dataAt = HEADER + pathBytes.length;
-            if (got !== st.size || got <= dataAt || !buf.subarray(0, MAGIC.length).equals(MAGIC)) {
+            if (got !== st.size || got < dataAt || !buf.subarray(0, MAGIC.length).equals(MAGIC)) {
                 stats.corrupt++;
                 return undefined;
             }
@@ -325,6 +322,14 @@ function install() {
         }
     }
 
+    function armTimer() {
+        lastCompile = Date.now();
+        if (timer === undefined && (pending.length > 0 || statsFile)) {
+            timer = setTimeout(onQuiet, QUIET_MS);
+            timer.unref();
+        }
+    }
+
     function onQuiet() {
         timer = undefined;
         const since = Date.now() - lastCompile;
@@ -351,7 +356,8 @@ function install() {
         }
         for (const entry of list) {
             try {
-                writeEntry(entry.file, entry.filename, entry.sourceHash, entry.script.createCachedData());
+                const data = entry.script ? entry.script.createCachedData() : Buffer.alloc(0);
+                writeEntry(entry.file, entry.filename, entry.sourceHash, data);
                 wrote++;
             } catch {
                 stats.errors++;
@@ -422,14 +428,21 @@ function install() {
                     // gone meanwhile (another process's bound)
                 }
             }
-            if (names.length === 0 && subdir !== dir) fs.rmdirSync(subdir);
         }
-        if (total <= maxBytes) return;
         files.sort((a, b) => a.mtime - b.mtime);
         for (const f of files) {
             if (total <= maxBytes) break;
             fs.rmSync(f.file, { force: true });
             total -= f.size;
+        }
+        for (const sub of fs.readdirSync(root)) {
+            const subdir = path.join(root, sub);
+            if (subdir === dir) continue;
+            try {
+                fs.rmdirSync(subdir); // only when empty
+            } catch {
+                // not empty, or gone
+            }
         }
     }
 
@@ -448,4 +461,149 @@ function install() {
         timer = undefined;
         flush();
     });
+}
+
+// An identifier, keyword or number (what the lexer steps over at once; \u escapes and non-ASCII letters included).
+const WORD = /[\w$\\\u0080-\u009f\u00a1-\u2027\u202a-\ufefe\uff00-\uffff]+/y;
+// Keywords after which a `/` starts a regular expression, not a division.
+const BEFORE_REGEX = new Set([
+    "return",
+    "typeof",
+    "instanceof",
+    "in",
+    "of",
+    "new",
+    "delete",
+    "void",
+    "throw",
+    "case",
+    "do",
+    "else",
+    "yield",
+    "await",
+]);
+
+/**
+ * True when `src` may call import() from its code. Node.js 20's V8 drops a
+ * script's host-defined options from its code cache, and with them the way
+ * import() finds Node's loader ("A dynamic import callback was not
+ * specified"): such modules are compiled by Node.js, never from the cache.
+ * A text without `import(` is clear at once; otherwise a small lexer skips
+ * strings, templates, comments and regular expressions (TypeScript's
+ * compiler mentions import() only in those) and answers true on any doubt.
+ * @param {string} src
+ * @returns {boolean}
+ */
+function mayImport(src) {
+    if (!/\bimport\b/.test(src)) return false;
+    const n = src.length;
+    /** @type {number[]} open braces of each template's `${ }` being lexed */
+    const templates = [];
+    let regexOk = true;
+    let i = src.startsWith("#!") ? src.indexOf("\n") : 0;
+    if (i < 0) return true;
+    /** @param {number} at */
+    const lineEnd = (at) => {
+        const c = src.charCodeAt(at);
+        return c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+    };
+    /** @param {number} at the index after the backtick or the `}`; returns the index after the template part, or -1 */
+    const template = (at) => {
+        for (let j = at; j < n; j++) {
+            const c = src.charCodeAt(j);
+            if (c === 92) j++;
+            else if (c === 96) {
+                regexOk = false;
+                return j + 1;
+            } else if (c === 36 && src.charCodeAt(j + 1) === 123) {
+                templates.push(0);
+                regexOk = true;
+                return j + 2;
+            }
+        }
+        return -1;
+    };
+    while (i < n) {
+        const c = src.charCodeAt(i);
+        if (c === 32 || c === 9 || lineEnd(i) || c === 11 || c === 12 || c === 0xa0 || c === 0xfeff) {
+            i++;
+        } else if (c === 47) {
+            const next = src.charCodeAt(i + 1);
+            if (next === 47) {
+                i += 2;
+                while (i < n && !lineEnd(i)) i++;
+            } else if (next === 42) {
+                const end = src.indexOf("*/", i + 2);
+                if (end < 0) return true;
+                i = end + 2;
+            } else if (regexOk) {
+                let inClass = false;
+                i++;
+                for (;;) {
+                    if (i >= n || lineEnd(i)) return true;
+                    const r = src.charCodeAt(i);
+                    if (r === 92) i++;
+                    else if (r === 91) inClass = true;
+                    else if (r === 93) inClass = false;
+                    else if (r === 47 && !inClass) break;
+                    i++;
+                }
+                i++;
+                while (i < n && /[\w$]/.test(src[i])) i++;
+                regexOk = false;
+            } else {
+                i++;
+                regexOk = true;
+            }
+        } else if (c === 39 || c === 34) {
+            i++;
+            for (;;) {
+                if (i >= n) return true;
+                const q = src.charCodeAt(i);
+                if (q === 92) i += 2;
+                else if (q === c) break;
+                else if (q === 10 || q === 13) return true;
+                else i++;
+            }
+            i++;
+            regexOk = false;
+        } else if (c === 96) {
+            i = template(i + 1);
+            if (i < 0) return true;
+        } else if (c === 123) {
+            if (templates.length > 0) templates[templates.length - 1]++;
+            i++;
+            regexOk = true;
+        } else if (c === 125) {
+            if (templates.length > 0 && templates[templates.length - 1] === 0) {
+                templates.pop();
+                i = template(i + 1);
+                if (i < 0) return true;
+            } else {
+                if (templates.length > 0) templates[templates.length - 1]--;
+                i++;
+                regexOk = false;
+            }
+        } else if (c === 41 || c === 93) {
+            i++;
+            regexOk = false;
+        } else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 36 || c === 92 || c > 127) {
+            const start = i;
+            WORD.lastIndex = i;
+            WORD.test(src);
+            i = Math.max(WORD.lastIndex, i + 1);
+            const word = i - start <= 10 ? src.slice(start, i) : "";
+            if (word === "import") {
+                // What follows, past blanks and comments: `(` is a call.
+                const rest = /^(?:\s|\/\/[^\n\r]*|\/\*[\s\S]*?\*\/)*/.exec(src.slice(i, i + 4096));
+                const after = i + (rest ? rest[0].length : 0);
+                if (after >= n || src.charCodeAt(after) === 40 || after - i >= 4096) return true;
+            }
+            regexOk = BEFORE_REGEX.has(word);
+        } else {
+            i++;
+            regexOk = true;
+        }
+    }
+    return templates.length > 0;
 }
