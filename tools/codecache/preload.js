@@ -133,7 +133,7 @@ function install() {
     const statsFile = process.env.HOSTNET_CODE_CACHE_STATS;
 
     const stats = { hits: 0, misses: 0, stale: 0, rejected: 0, corrupt: 0, written: 0, byNode: 0, errors: 0 };
-    /** @type {{ script: vm.Script | undefined, file: string, sourceHash: Buffer, filename: string }[]} */
+    /** @type {{ script: vm.Script | undefined, file: string, sourceHash: Buffer, filename: string, tag: number }[]} */
     let pending = [];
     /** @type {NodeJS.Timeout | undefined} */
     let timer;
@@ -235,12 +235,15 @@ function install() {
         if (/** @type {any} */ (process).sourceMapsEnabled) return undefined;
 
         const sourceHash = sha256(content);
-        const file = path.join(dir, sha256(filename).toString("hex").slice(0, 40));
+        // V8 checks its flags' hash too, and a program may change flags as it runs (@pulumi/pulumi
+        // sets --allow-natives-syntax when loaded): an entry per path and flags of its compile.
+        const tag = v8.cachedDataVersionTag();
+        const file = path.join(dir, sha256(`${filename}\0${tag}`).toString("hex").slice(0, 40));
         let cachedData = readEntry(file, filename, sourceHash);
         // A marker entry (no data): this text calls import(), which Node.js compiles.
         if (cachedData !== undefined && cachedData.length === 0) return undefined;
         if (cachedData === undefined && mayImport(content)) {
-            pending.push({ script: undefined, file, sourceHash, filename });
+            pending.push({ script: undefined, file, sourceHash, filename, tag });
             armTimer();
             return undefined;
         }
@@ -257,7 +260,7 @@ function install() {
         else {
             if (cachedData) stats.rejected++;
             else stats.misses++;
-            pending.push({ script, file, sourceHash, filename });
+            pending.push({ script, file, sourceHash, filename, tag });
         }
         armTimer();
         return script.runInThisContext();
@@ -354,7 +357,10 @@ function install() {
                 list.length = 0;
             }
         }
+        const tag = v8.cachedDataVersionTag();
         for (const entry of list) {
+            // Code made under other flags than the module's compile would be rejected at its next load.
+            if (entry.tag !== tag) continue;
             try {
                 const data = entry.script ? entry.script.createCachedData() : Buffer.alloc(0);
                 writeEntry(entry.file, entry.filename, entry.sourceHash, data);
@@ -449,11 +455,41 @@ function install() {
     function writeStats() {
         if (!statsFile) return;
         try {
-            const line = { pid: process.pid, main: process.argv[1] ?? "", dir, ...stats };
+            const { user, system } = process.cpuUsage();
+            const line = { pid: process.pid, main: process.argv[1] ?? "", dir, ...stats, cpuMs: Math.round((user + system) / 1000) };
             fs.appendFileSync(statsFile, `${JSON.stringify(line)}\n`);
         } catch {
             // counters are for tests and measuring only
         }
+    }
+
+    // Entries are made under the flags their modules were compiled with: before flags change, now.
+    const setFlagsFromString = v8.setFlagsFromString;
+    v8.setFlagsFromString = function (/** @type {string} */ flags) {
+        try {
+            flush();
+        } catch {
+            stats.errors++;
+        }
+        return Reflect.apply(setFlagsFromString, this, arguments);
+    };
+
+    // The engine ends plugins with SIGINT (then SIGKILL), which ends Node.js without "exit":
+    // the entries are written first, then the signal does what it would have done (when
+    // nothing else listens to it: ends the process, by that signal).
+    for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) {
+        const onSignal = () => {
+            try {
+                if (pending.length > 0 || statsFile) flush();
+            } catch {
+                stats.errors++;
+            }
+            if (process.listenerCount(signal) === 1) {
+                process.removeListener(signal, onSignal);
+                process.kill(process.pid, signal);
+            }
+        };
+        process.on(signal, onSignal);
     }
 
     process.on("exit", () => {
