@@ -38,7 +38,7 @@ import {
     uniqueSuffix,
     unusedIpv6Subnets,
 } from "../helpers/host";
-import { createStack, projectRoot } from "../helpers/pulumi";
+import { createStack, projectRoot, runAsJavaScript } from "../helpers/pulumi";
 
 interface Row {
     title: string;
@@ -258,7 +258,8 @@ describe("bad input is refused at preview, naming the resource and the field, wi
         cpSync(join(projectRoot, "test", "e2e", "fixtures", "bad-inputs"), workDir, { recursive: true });
         symlinkSync(join(projectRoot, "node_modules"), join(workDir, "node_modules"));
         mkdirSync(join(scratch, "state"));
-        // Type-checking is not what this suite is about: transpile only, for speed.
+        // Type-checking is not what this suite is about: the program runs as JavaScript, for speed.
+        runAsJavaScript(workDir);
         stack = await createStack(stackName, workDir, join(scratch, "state"), join(scratch, "home"), {
             PULUMI_NODEJS_TRANSPILE_ONLY: "true",
         });

@@ -25,7 +25,7 @@ import { join } from "node:path";
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import type { HostInfo, TestbedInfo } from "../../tools/testbed/testbed";
 import { eventually, kernelHasEsp, RUN, runByte, sh } from "../helpers/host";
-import { createStack, projectRoot } from "../helpers/pulumi";
+import { createStack, projectRoot, runAsJavaScript } from "../helpers/pulumi";
 
 const TESTBED = join(projectRoot, "scripts", "testbed.sh");
 const RUN_ROOT = "/run/hostnet-testbed";
@@ -60,7 +60,8 @@ async function project(
     writeFileSync(join(workDir, "Pulumi.yaml"), readFileSync(join(dir, "Pulumi.yaml"), "utf8").replace(/^name: .*$/m, "name: test"));
     copyFileSync(join(dir, "index.ts"), join(workDir, "index.ts"));
     for (const entry of ["tsconfig.json", "package.json", "node_modules"]) symlinkSync(join(projectRoot, entry), join(workDir, entry));
-    // The engine runs the programs without type-checking them (`tsc -p .` in npm test does that once).
+    // The engine runs the programs as JavaScript, without type-checking them (`tsc -p .` in npm test does that once).
+    runAsJavaScript(workDir);
     const stack = await createStack(stackName, workDir, join(scratch, "state"), join(scratch, "home"), {
         PULUMI_NODEJS_TRANSPILE_ONLY: "true",
     });
