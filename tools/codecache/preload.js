@@ -471,7 +471,7 @@ function install() {
         } catch {
             stats.errors++;
         }
-        return Reflect.apply(setFlagsFromString, this, arguments);
+        return setFlagsFromString.call(this, flags);
     };
 
     // The engine ends plugins with SIGINT (then SIGKILL), which ends Node.js without "exit":
