@@ -323,6 +323,22 @@ describe("the V8 code cache preload (tools/codecache/preload.js)", function () {
         assert.equal(back.stats!.stale, 1, "back to ES2020: prog.ts's text changed again");
     });
 
+    it("takes every module from the cache when the program changes V8's flags midway, as @pulumi/pulumi does", () => {
+        const dir = makeTree();
+        writeFileSync(
+            join(dir, "flags.js"),
+            'require("./lib/sloppy.js");\nrequire("node:v8").setFlagsFromString("--allow-natives-syntax");\nrequire("./lib/thrower.js");\n',
+        );
+        const cache = join(scratch, "cache-flags");
+        const cold = run(dir, cache, { main: ["flags.js"] });
+        assert.equal(cold.stats!.misses, 3, JSON.stringify(cold.stats));
+        for (const i of [1, 2]) {
+            const warm = run(dir, cache, { main: ["flags.js"] });
+            assert.equal(warm.stats!.hits, 3, `warm run ${i}: ${JSON.stringify(warm.stats)}`);
+            assert.equal(warm.stats!.rejected + warm.stats!.written, 0, `warm run ${i}: ${JSON.stringify(warm.stats)}`);
+        }
+    });
+
     it("serves concurrent cold runs: every run correct, whole entries only, no temporary files left", async () => {
         const dir = makeTree();
         const cache = join(scratch, "cache-concurrent");
