@@ -12,9 +12,10 @@
 //
 // How: Module.prototype._compile (which ts-node and require-from-string call
 // too, with the text they produce) compiles the module through vm.Script
-// with the cached data of an entry keyed by the file's absolute path and the
-// SHA-256 of the exact text being compiled, in a folder per Node.js version,
-// architecture and V8 flags (v8.cachedDataVersionTag()). What it runs is
+// with the cached data of an entry keyed by the file's absolute path, V8's
+// flags at the compile (v8.cachedDataVersionTag(): a program may change them
+// as it runs) and the SHA-256 of the exact text being compiled, in a folder
+// per Node.js version and architecture. What it runs is
 // what Node.js would: its own wrapper (Module.wrapper), positioned so that
 // lines and columns are the file's own, called with `this` = module.exports
 // and Node's own `require` for the module (Node's _compile of a
@@ -22,14 +23,16 @@
 // `require.cache` and strict mode are Node's. Modules that had no usable
 // entry are cached once the process has run them for a moment (V8's cache
 // then holds the functions compiled lazily since, not just the top level):
-// when module loading has been quiet for QUIET_MS, and at exit. Entries are
+// when module loading has been quiet for QUIET_MS, before V8's flags change,
+// on SIGINT/SIGTERM (how the engine ends the plugin) and at exit. Entries are
 // written to a temporary file and renamed into place, so a concurrent
 // process reads a whole entry or none; each carries a checksum of its data.
 //
 // Never in the way: any doubt (the text changed, V8 rejects the data, a
 // corrupt or unreadable entry, an unwritable folder, Node's wrapper patched
 // by someone else, --enable-source-maps, a policy, --inspect-brk, an ES
-// module) and the module is compiled by Node.js as usual.
+// module, a module that calls import(): see mayImport) and the module is
+// compiled by Node.js as usual.
 //
 // Settings (environment):
 //   HOSTNET_CODE_CACHE=0          off (also "off", "false")
