@@ -51,6 +51,10 @@ fi
 install -m 0644 "$root/tools/dynamic-provider/server.js" "$bin/hostnet-dynamic-provider.js"
 # What the language host preloads into a TypeScript program's run whose type-check it remembers.
 install -m 0644 "$root/tools/typecheck/record.js" "$bin/hostnet-typecheck-record.js"
+# The V8 code cache preloaded into the programs the language host runs and into
+# the dynamic-provider plugin (entries in $HOSTNET_TOOLCHAIN/code-cache unless
+# HOSTNET_CODE_CACHE_DIR says otherwise; HOSTNET_CODE_CACHE=0 turns it off).
+install -m 0644 "$root/tools/codecache/preload.js" "$bin/hostnet-code-cache.js"
 install -m 0755 "$root/tools/dynamic-provider/pulumi-resource-pulumi-nodejs" "$bin/pulumi-resource-pulumi-nodejs"
 
 stamped=$("$bin/pulumi" version)

@@ -105,6 +105,9 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
 	env, remember := checkOnce(req, env)
+	if exe, err := os.Executable(); err == nil {
+		env = withCodeCache(env, filepath.Dir(exe))
+	}
 	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir = req.GetPwd()
 	cmd.Env = env
@@ -162,7 +165,7 @@ func checkOnce(req *pulumirpc.RunRequest, env []string) ([]string, func(succeede
 	}
 	record.Close()
 	nodeOptions, _ := lookupEnv(env, "NODE_OPTIONS")
-	env = withEnv(env, "NODE_OPTIONS", strings.TrimSpace(nodeOptions+" "+recorderOption(recorder)))
+	env = withEnv(env, "NODE_OPTIONS", strings.TrimSpace(nodeOptions+" "+preloadOption(recorder)))
 	env = withEnv(env, "HOSTNET_TYPECHECK_RECORD", record.Name())
 	env = withEnv(env, "HOSTNET_TYPECHECK_TREES", strings.Join(projectTrees(root, programDir), string(os.PathListSeparator)))
 	return env, func(succeeded bool) {
@@ -173,12 +176,6 @@ func checkOnce(req *pulumirpc.RunRequest, env []string) ([]string, func(succeede
 			}
 		}
 	}
-}
-
-// recorderOption is how NODE_OPTIONS preloads the recorder (which removes
-// exactly this text again, so that processes the program starts do not load it).
-func recorderOption(recorder string) string {
-	return fmt.Sprintf("--require %q", recorder)
 }
 
 // findRunScript walks up from the program's folder to the nearest
