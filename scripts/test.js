@@ -4,7 +4,7 @@
 // found by name (*.test.ts), in two parts:
 //
 //   1. the parallel part: every file without a serial mark, HOSTNET_TEST_JOBS
-//      (default: one more than the cores) files at a time, each file in a worker process
+//      (default: one per core) files at a time, each file in a worker process
 //      (mocha --parallel). Each worker is a test run of its own (its own RUN
 //      id, so its own names, stacks and marks: test/helpers/host.ts), as if
 //      several people ran their files at once, which the suites are written
@@ -159,9 +159,7 @@ async function main() {
         files.filter((f) => !serial.includes(f)),
         times,
     );
-    // One more worker than cores: the suites wait on the engine, dockerd and the host (probes, pings,
-    // restarts) about a quarter of the time (a whole run at 77613a6 kept 2 cores 74% busy with 2 workers).
-    const jobs = Number(process.env.HOSTNET_TEST_JOBS ?? availableParallelism() + 1);
+    const jobs = Number(process.env.HOSTNET_TEST_JOBS ?? availableParallelism());
     if (!Number.isInteger(jobs) || jobs < 1)
         throw new Error(`HOSTNET_TEST_JOBS must be a whole number of 1 or more; got ${process.env.HOSTNET_TEST_JOBS}`);
     const phases = [];
