@@ -59,7 +59,7 @@ function isSdkCapture(sites: NodeJS.CallSite[]): boolean {
  * skips), then the program's frames; when none is in the program's folder,
  * the first frame outside this package and Node's internals.
  */
-export function programFrames(sites: NodeJS.CallSite[]): NodeJS.CallSite[] {
+function programFrames(sites: NodeJS.CallSite[]): NodeJS.CallSite[] {
     const firstOutside = sites.findIndex((s) => !inSdk(s));
     if (firstOutside < 0) return sites;
     const rest = sites.slice(firstOutside + 1);
