@@ -39,6 +39,7 @@ import {
 import { installOldLibrary, installThisLibrary, isPackageAt, linkNodeModules } from "../helpers/library";
 import {
     dynamicResources,
+    exampleIpv6Config,
     exportedState,
     projectRoot,
     projectStack,
@@ -216,13 +217,19 @@ for (const [n, library] of libraries.entries())
             writeFileSync(join(workDir, "index.ts"), index);
             const [lab, lan] = await unusedSubnets(2);
             const b = runByte(30 + n);
-            t = await projectStack(workDir, stackName, {
-                // In docker0's lower half, which Docker does not hand out (scripts/start-docker.sh).
-                "hostnet:address": `172.17.${20 + (b % 50)}.${b}/16`,
-                "hostnet:labSubnet": lab,
-                "hostnet:lanAddress": lan.replace(/\.0\/24$/, ".1/24"),
-                "hostnet:webPort": String(await freePort()),
-            });
+            // Every address the run's own: a stack deployed on this machine (`npm run up`'s dev) keeps the
+            // example's defaults, IPv6 ones included (exampleIpv6Config).
+            t = await projectStack(
+                workDir,
+                stackName,
+                await exampleIpv6Config({
+                    // In docker0's lower half, which Docker does not hand out (scripts/start-docker.sh).
+                    "hostnet:address": `172.17.${20 + (b % 50)}.${b}/16`,
+                    "hostnet:labSubnet": lab,
+                    "hostnet:lanAddress": lan.replace(/\.0\/24$/, ".1/24"),
+                    "hostnet:webPort": String(await freePort()),
+                }),
+            );
         });
 
         after(async () => {
