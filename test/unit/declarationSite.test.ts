@@ -7,6 +7,7 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { programFramesOnly } from "../../components/src/program/declarationSite";
+import { sdkPromiseStacksPlain } from "../../components/src/program/promiseStacks";
 
 interface Frame {
     uri: string;
@@ -52,6 +53,8 @@ describe("the declaration site Pulumi records with a resource", () => {
     });
 
     it("leaves any other stack as it was, and is gone after it", () => {
+        // The formatter in place once the SDK's promise stacks have their own path (promiseStacks.ts).
+        sdkPromiseStacksPlain();
         const before = Error.prepareStackTrace;
         programFramesOnly();
         const stack = new Error("boom").stack!;

@@ -20,6 +20,7 @@
 // Program side: runs in the user's Pulumi program.
 
 import * as path from "node:path";
+import { sdkPromiseStacksPlain } from "./promiseStacks";
 
 /** The folder of this package's code (dist/ when installed). */
 const PACKAGE_ROOT = path.resolve(__dirname, "..");
@@ -75,10 +76,18 @@ function programFrames(sites: NodeJS.CallSite[]): NodeJS.CallSite[] {
 /** Trims the next resource stack Pulumi's SDK captures to the program's frames (see the top of this file). */
 export function programFramesOnly(): void {
     const hook = Error as { prepareStackTrace?: Prepare };
+    // The SDK's promise stacks skip the source-map formatter (promiseStacks.ts); wrapped under this hook, never
+    // around one still waiting (a constructor that threw before Pulumi's).
+    if (!hook.prepareStackTrace || !pending.has(hook.prepareStackTrace)) sdkPromiseStacksPlain();
     const previous = hook.prepareStackTrace;
     const once: Prepare = (err, sites) => {
         if (hook.prepareStackTrace === once) hook.prepareStackTrace = previous;
+        pending.delete(once);
         return (previous ?? formatted)(err, isSdkCapture(sites) ? programFrames(sites) : sites);
     };
+    pending.add(once);
     hook.prepareStackTrace = once;
 }
+
+/** The hooks set and not yet used. */
+const pending = new WeakSet<Prepare>();
