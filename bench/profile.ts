@@ -125,6 +125,8 @@ async function main(): Promise<void> {
         log(
             `holding; in another shell:\n  cd ${project.dir}\n${keys.map((k) => `  export ${k}='${env[k]}'`).join("\n")}\n  pulumi up --yes --stack ${stack}\nCtrl-C here cleans up.`,
         );
+        // A pending promise alone does not keep Node running: the interval does, until a signal's cleanup exits.
+        setInterval(() => undefined, 1 << 30);
         await new Promise(() => undefined);
     }
 
