@@ -20,7 +20,7 @@
 // Program side: runs in the user's Pulumi program.
 
 import * as path from "node:path";
-import { sdkPromiseStacksPlain } from "./promiseStacks";
+import { sdkPromiseStacksPlain, v8Format } from "./promiseStacks";
 
 /** The folder of this package's code (dist/ when installed). */
 const PACKAGE_ROOT = path.resolve(__dirname, "..");
@@ -28,11 +28,6 @@ const SDK_FOLDER = `${path.sep}@pulumi${path.sep}pulumi${path.sep}`;
 const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
 
 type Prepare = (err: Error, sites: NodeJS.CallSite[]) => unknown;
-
-/** The engine's default formatting of a stack, for when nothing else installed a formatter. */
-function formatted(err: Error, sites: NodeJS.CallSite[]): string {
-    return [String(err), ...sites.map((s) => `    at ${s}`)].join("\n");
-}
 
 function inSdk(site: NodeJS.CallSite): boolean {
     return site.getFileName()?.includes(SDK_FOLDER) ?? false;
@@ -83,7 +78,7 @@ export function programFramesOnly(): void {
     const once: Prepare = (err, sites) => {
         if (hook.prepareStackTrace === once) hook.prepareStackTrace = previous;
         pending.delete(once);
-        return (previous ?? formatted)(err, isSdkCapture(sites) ? programFrames(sites) : sites);
+        return (previous ?? v8Format)(err, isSdkCapture(sites) ? programFrames(sites) : sites);
     };
     pending.add(once);
     hook.prepareStackTrace = once;

@@ -28,7 +28,7 @@ const WRAPPED = Symbol.for("pulumi-hostnet.sdkPromiseStacksPlain");
 const DEBUGGABLE = `${path.sep}@pulumi${path.sep}pulumi${path.sep}runtime${path.sep}debuggable.`;
 
 /** Whether `sites` is the stack the SDK's debuggablePromise reads for its leak report. */
-export function isSdkPromiseStack(sites: NodeJS.CallSite[]): boolean {
+function isSdkPromiseStack(sites: NodeJS.CallSite[]): boolean {
     return (
         sites.length > 0 && sites[0].getFunctionName() === "debuggablePromise" && (sites[0].getFileName()?.includes(DEBUGGABLE) ?? false)
     );
