@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# The V8 code cache (tools/codecache/preload.js, the toolchain's
-# hostnet-code-cache.js) measured in one run: CPU time (user+sys of the whole
-# process tree, /usr/bin/time) of
-#   require  node --require hostnet-code-cache.js -e 'require("@pulumi/pulumi")'
+# The program's preloads measured in one run: the V8 code cache
+# (tools/codecache/preload.js, the toolchain's hostnet-code-cache.js) and the
+# SDK's deferred loading (tools/sdkdefer/preload.js, hostnet-sdk-defer.js).
+# CPU time (user+sys of the whole process tree, /usr/bin/time) of
+#   require  node --require hostnet-code-cache.js --require hostnet-sdk-defer.js
+#            -e 'require("@pulumi/pulumi")'
 #   js, ts   a real `pulumi preview` of a small hostnet program (two Bridges,
 #            a new stack: the engine, the language host, the program and the
 #            dynamic-provider plugin run), as JavaScript and as TypeScript
 #            (ts-node, PULUMI_NODEJS_TRANSPILE_ONLY=true)
 # each with the cache off (HOSTNET_CODE_CACHE=0), cold (its folder emptied
-# just before) and warm (right after the cold run), RUNS rounds, alternating.
+# just before) and warm (right after the cold run), all three with the
+# deferred loading off (HOSTNET_SDK_DEFER=0), then defer: the cache warm and
+# the deferred loading on (what a user's run is); RUNS rounds, alternating.
 # Prints every sample, then medians and ratios against "off" of this run.
 # Preview only: nothing is created on the host.
 #
@@ -19,7 +23,10 @@ source "$root/scripts/toolchain.env.sh"
 runs=${1:-5}
 bin=$HOSTNET_TOOLCHAIN/bin
 preload=$bin/hostnet-code-cache.js
-[ -f "$preload" ] || { echo "codecache bench: $preload is missing; run scripts/setup.sh with this HOSTNET_CACHE first" >&2; exit 1; }
+defer=$bin/hostnet-sdk-defer.js
+for f in "$preload" "$defer"; do
+  [ -f "$f" ] || { echo "codecache bench: $f is missing; run scripts/setup.sh with this HOSTNET_CACHE first" >&2; exit 1; }
+done
 
 work=$(mktemp -d /tmp/hostnet-ccbench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -44,11 +51,12 @@ samples=$work/samples
 measure() { # measure TARGET MODE
   local target=$1 mode=$2 dir=$root cmd
   case $mode in
-    off) export HOSTNET_CODE_CACHE=0 ;;
-    cold) rm -rf "$cache"; export HOSTNET_CODE_CACHE=1 ;;
-    warm) export HOSTNET_CODE_CACHE=1 ;;
+    off) export HOSTNET_CODE_CACHE=0 HOSTNET_SDK_DEFER=0 ;;
+    cold) rm -rf "$cache"; export HOSTNET_CODE_CACHE=1 HOSTNET_SDK_DEFER=0 ;;
+    warm) export HOSTNET_CODE_CACHE=1 HOSTNET_SDK_DEFER=0 ;;
+    defer) export HOSTNET_CODE_CACHE=1 HOSTNET_SDK_DEFER=1 ;;
   esac
-  if [ "$target" = require ]; then cmd=(node --require "$preload" -e 'require("@pulumi/pulumi")')
+  if [ "$target" = require ]; then cmd=(node --require "$preload" --require "$defer" -e 'require("@pulumi/pulumi")')
   else dir=$work/$target; cmd=(pulumi preview --non-interactive); fi
   if ! (cd "$dir" && /usr/bin/time -o "$work/time" -f '%U %S' "${cmd[@]}" >"$work/out" 2>&1); then
     cat "$work/out" >&2; echo "codecache bench: failed: ${cmd[*]}" >&2; exit 1
@@ -61,7 +69,7 @@ measure() { # measure TARGET MODE
 for ((r = 1; r <= runs; r++)); do
   echo "round $r/$runs"
   for target in require js ts; do
-    for mode in off cold warm; do measure "$target" "$mode"; done
+    for mode in off cold warm defer; do measure "$target" "$mode"; done
   done
 done
 
@@ -69,7 +77,7 @@ echo
 echo "medians of $runs (CPU seconds, user+sys of every process), ratio to off:"
 for target in require js ts; do
   off=""
-  for mode in off cold warm; do
+  for mode in off cold warm defer; do
     m=$(awk -v t="$target" -v m="$mode" '$1 == t && $2 == m {print $3}' "$samples" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}')
     [ "$mode" = off ] && off=$m
     printf '  %-8s %-5s %5.2f  x%.2f\n' "$target" "$mode" "$m" "$(awk -v a="$m" -v b="$off" 'BEGIN {print a / b}')"

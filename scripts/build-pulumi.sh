@@ -55,6 +55,10 @@ install -m 0644 "$root/tools/typecheck/record.js" "$bin/hostnet-typecheck-record
 # the dynamic-provider plugin (entries in $HOSTNET_TOOLCHAIN/code-cache unless
 # HOSTNET_CODE_CACHE_DIR says otherwise; HOSTNET_CODE_CACHE=0 turns it off).
 install -m 0644 "$root/tools/codecache/preload.js" "$bin/hostnet-code-cache.js"
+# What the language host also preloads into programs: @pulumi/pulumi's function
+# serialization loads TypeScript and npm's Arborist at its first use, not with
+# the SDK (HOSTNET_SDK_DEFER=0 turns it off).
+install -m 0644 "$root/tools/sdkdefer/preload.js" "$bin/hostnet-sdk-defer.js"
 install -m 0755 "$root/tools/dynamic-provider/pulumi-resource-pulumi-nodejs" "$bin/pulumi-resource-pulumi-nodejs"
 
 stamped=$("$bin/pulumi" version)

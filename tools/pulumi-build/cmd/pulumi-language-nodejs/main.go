@@ -106,7 +106,7 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	}
 	env, remember := checkOnce(req, env)
 	if exe, err := os.Executable(); err == nil {
-		env = withCodeCache(env, filepath.Dir(exe))
+		env = withPreloads(env, filepath.Dir(exe))
 	}
 	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir = req.GetPwd()
