@@ -15,7 +15,7 @@ const record = process.env.HOSTNET_TYPECHECK_RECORD;
 const trees = (process.env.HOSTNET_TYPECHECK_TREES || "").split(path.delimiter).filter(Boolean);
 delete process.env.HOSTNET_TYPECHECK_RECORD;
 delete process.env.HOSTNET_TYPECHECK_TREES;
-// The language host appended exactly this (preloadOption in codecache.go): %q of the path, as Go quotes it.
+// The language host appended exactly this (preloadOption in preloads.go): %q of the path, as Go quotes it.
 const option = `--require ${JSON.stringify(__filename)}`;
 if (process.env.NODE_OPTIONS !== undefined) {
     const rest = process.env.NODE_OPTIONS.replace(option, "").trim();
