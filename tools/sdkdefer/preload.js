@@ -66,6 +66,9 @@ const KNOWN = {
     },
 };
 
+/** Every request deferred in some file of KNOWN: any other require() goes straight to Node.js. */
+const REQUESTS = new Set(Object.values(KNOWN).flatMap((k) => Object.keys(k.defer)));
+
 const SDK_FILE = /[/\\]node_modules[/\\]@pulumi[/\\]pulumi[/\\](runtime[/\\]closure[/\\][^/\\]+\.js)$/;
 
 /** @param {string | undefined} v */
@@ -131,6 +134,7 @@ function install() {
     const loader = /** @type {any} */ (Module);
     const load = loader._load;
     loader._load = function (/** @type {string} */ request, /** @type {any} */ parent, /** @type {boolean} */ isMain) {
+        if (!REQUESTS.has(request)) return load.apply(this, arguments);
         const file = parent?.filename;
         const relative = typeof file === "string" ? SDK_FILE.exec(file)?.[1]?.replace(/\\/g, "/") : undefined;
         const known = relative !== undefined && Object.hasOwn(KNOWN, relative) ? KNOWN[relative] : undefined;
