@@ -34,14 +34,16 @@ interface Report {
 }
 
 /**
- * Runs `steps` (JavaScript with `pulumi` in scope; each `await step("name")` records which heavy modules are
- * loaded at that point) in a child node in `cwd`, with the preload or without, and returns its report.
+ * Runs `prelude` (before the SDK is loaded), then `steps` (JavaScript with `pulumi` in scope; each `step("name")`
+ * records which heavy modules are loaded at that point) in a child node in `cwd`, with the preload or without, and
+ * returns its report.
  */
-function run(steps: string, opts: { preload: boolean; cwd?: string; env?: Record<string, string> }): Report {
+function run(steps: string, opts: { preload: boolean; cwd?: string; env?: Record<string, string>; prelude?: string }): Report {
     const script = `
 const heavy = ${JSON.stringify(Object.fromEntries(Object.entries(HEAVY).map(([k, v]) => [k, v.source])))};
 const report = { loaded: {} };
 const step = (name) => { report.loaded[name] = Object.keys(heavy).filter((k) => Object.keys(require.cache).some((f) => new RegExp(heavy[k]).test(f))); };
+${opts.prelude ?? ""}
 (async () => {
     const pulumi = require(${JSON.stringify(SDK)});
     report.modules = Object.keys(require.cache).length;
@@ -79,6 +81,24 @@ step("after");`;
         assert.ok(alone.serialized?.includes("base + x"), alone.serialized);
         assert.equal(deferred.serialized, alone.serialized);
         assert.ok(deferred.loaded.after.includes("typescript"), `loaded after: ${deferred.loaded.after}`);
+    });
+
+    it("a function that captures TypeScript, required by the program after the SDK or before it, is serialized with the same text", () => {
+        // The serializer names a captured module by the first entry of require.cache whose exports it is: the SDK's
+        // shim, loaded with the SDK, comes before the program's own `typescript` unless the program loaded it first.
+        const capture = `report.serialized = (await pulumi.runtime.serializeFunction(() => ts.version)).text;`;
+        for (const [order, steps] of [
+            ["after", `const ts = require("typescript");\n${capture}`],
+            ["before", `${capture}`],
+        ] as const) {
+            const prelude = order === "before" ? `const ts = require("typescript");\n` : "";
+            const alone = run(steps, { preload: false, prelude });
+            const deferred = run(steps, { preload: true, prelude });
+            const names = (text?: string) => text?.match(/require\("[^"]*"\)/g);
+            assert.ok(names(alone.serialized)?.length, `${order}: ${alone.serialized}`);
+            assert.deepEqual(names(deferred.serialized), names(alone.serialized), `TypeScript required ${order} the SDK`);
+            assert.equal(deferred.serialized, alone.serialized);
+        }
     });
 
     it("computing a program's code paths gives the same packages, and loads Arborist and normalize-package-data then", () => {

@@ -8,7 +8,7 @@
 // closure serializer's dependencies: TypeScript's 9 MB compiler (to parse a
 // serialized function's text) and npm's Arborist with normalize-package-data
 // (to find the packages a serialized function needs): ~470 of its ~770
-// modules, about 0.65 s of CPU of a 1.1 s load on the machines here (with the
+// modules, about 0.7 s of CPU of a 1.1 s load on the machines here (with the
 // code cache warm), in every run of every program - twice per `pulumi up`.
 // A program whose providers are referenced, not serialized (as this
 // project's are), never calls them.
@@ -26,8 +26,12 @@
 // Faithful by construction, or not used: a file is served only when its text
 // is byte for byte one of the releases listed in KNOWN (SHA-256), whose uses
 // of each binding were read (test/unit/sdkDefer.test.ts loads the SDK with
-// this preload and serializes a function and computes code paths through
-// it). Any other @pulumi/pulumi loads as usual.
+// this preload and serializes functions, one capturing TypeScript, and
+// computes code paths through it, against the same without it). Any other
+// @pulumi/pulumi loads as usual. What differs: a broken TypeScript or
+// Arborist install fails at the first serialization, not at the SDK's load;
+// signal-exit's global emitter (Arborist's) is made then too; a require hook
+// installed after this one does not see the deferred loads.
 //
 // Settings (environment): HOSTNET_SDK_DEFER=0 (also "off", "false", "no")
 // turns it off. Processes the program starts do not load it: it removes its
@@ -39,9 +43,16 @@ const fs = require("node:fs");
 const Module = require("node:module");
 
 /**
- * @typedef {{ esModule: boolean | undefined }} Binding
+ * @typedef {{ esModule: boolean | undefined, holdPlace?: boolean }} Binding
  *   esModule: what the stand-in answers for `__esModule` before the module is
  *   loaded (undefined: load it and answer what it says).
+ *   holdPlace: the module is a file of the SDK's own that nothing outside it
+ *   requires; until it is loaded, a placeholder holding the stand-in keeps its
+ *   place in require.cache, and the real module takes that place. The closure
+ *   serializer names a module a function captures by the first entry of
+ *   require.cache whose exports it is: with the shim's place kept, a program
+ *   that requires TypeScript itself and captures it gets the same name
+ *   (`@pulumi/pulumi/typescript-shim.js`) as without this preload.
  */
 
 /**
@@ -54,7 +65,7 @@ const KNOWN = {
     // `const ts = require("../../typescript-shim")`, then only `ts.<name>` inside functions.
     "runtime/closure/parseFunction.js": {
         sha256: ["24728f27d7fd4d75ace094aa47ee8faeaa1b2a751a6bc2b6245e06f56f69472c"], // 3.248.0
-        defer: { "../../typescript-shim": { esModule: undefined } },
+        defer: { "../../typescript-shim": { esModule: undefined, holdPlace: true } },
     },
     // `__importStar(require("@npmcli/arborist"))`, then only `new arborist.Arborist(...)` inside
     // computeCodePaths: answering "an ES module" keeps the stand-in instead of copying its properties.
@@ -101,8 +112,9 @@ function deferred(load, binding) {
         }
         return real;
     };
-    // A function, so that a module that is a function can be called or constructed through it.
-    return new Proxy(function deferredModule() {}, {
+    // A function, so that a module that is a function can be called or constructed through it; a bound one,
+    // which has no `prototype` of its own that the proxy would have to report.
+    return new Proxy(function deferredModule() {}.bind(undefined), {
         get: (_t, key) =>
             key === "__esModule" && !loaded && binding.esModule !== undefined ? binding.esModule : Reflect.get(module(), key),
         has: (_t, key) => Reflect.has(module(), key),
@@ -110,6 +122,24 @@ function deferred(load, binding) {
         apply: (_t, self, args) => Reflect.apply(module(), self, args),
         construct: (_t, args) => Reflect.construct(module(), args),
     });
+}
+
+/**
+ * Moves `filename`'s entry of require.cache back to the place its placeholder
+ * held: after the entries that were before it (`head`), before every other.
+ * @param {Record<string, any>} cache
+ * @param {Set<string>} head
+ * @param {string} filename
+ */
+function keepPlace(cache, head, filename) {
+    const entries = Object.entries(cache);
+    const order = [
+        ...entries.filter(([k]) => head.has(k)),
+        ...entries.filter(([k]) => k === filename),
+        ...entries.filter(([k]) => !head.has(k) && k !== filename),
+    ];
+    for (const [k] of entries) delete cache[k];
+    for (const [k, v] of order) cache[k] = v;
 }
 
 function install() {
@@ -130,7 +160,7 @@ function install() {
         }
         return ok;
     };
-    /** Node.js's internal loader, which every require() calls. @type {{ _load: Function }} */
+    /** Node.js's internal loader, which every require() calls, and its cache (require.cache). @type {{ _load: Function, _resolveFilename: Function, _cache: Record<string, any> }} */
     const loader = /** @type {any} */ (Module);
     const load = loader._load;
     loader._load = function (/** @type {string} */ request, /** @type {any} */ parent, /** @type {boolean} */ isMain) {
@@ -141,7 +171,24 @@ function install() {
         if (!known || !Object.hasOwn(known.defer, request) || !isKnown(file, /** @type {string} */ (relative))) {
             return load.apply(this, arguments);
         }
-        return deferred(() => load.call(loader, request, parent, isMain), known.defer[request]);
+        const binding = known.defer[request];
+        if (!binding.holdPlace) return deferred(() => load.call(loader, request, parent, isMain), binding);
+        const filename = loader._resolveFilename(request, parent, isMain);
+        if (loader._cache[filename]) return load.apply(this, arguments);
+        const placeholder = new Module(filename, parent);
+        placeholder.filename = filename;
+        placeholder.loaded = true;
+        placeholder.exports = deferred(() => {
+            const cache = loader._cache;
+            const before = Object.keys(cache);
+            const at = before.indexOf(filename);
+            if (cache[filename] === placeholder) delete cache[filename];
+            const real = load.call(loader, request, parent, isMain);
+            if (at >= 0 && cache[filename]) keepPlace(cache, new Set(before.slice(0, at)), filename);
+            return real;
+        }, binding);
+        loader._cache[filename] = placeholder;
+        return placeholder.exports;
     };
 }
 

@@ -16,7 +16,7 @@ package main
 //   - hostnet-sdk-defer.js (tools/sdkdefer/preload.js): what only
 //     @pulumi/pulumi's function serialization uses (TypeScript's compiler,
 //     npm's Arborist) is loaded at its first use, not with the SDK: ~470
-//     modules, about 0.65 s of CPU per run of a program that serializes
+//     modules, about 0.7 s of CPU per run of a program that serializes
 //     nothing. HOSTNET_SDK_DEFER=0 (or off) turns it off.
 
 import (
